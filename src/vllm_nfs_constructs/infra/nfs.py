@@ -1,0 +1,93 @@
+"""``NfsShare``: a DigitalOcean Managed NFS share in the cluster's VPC."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cdktf_cdktf_provider_digitalocean.nfs import Nfs
+from constructs import Construct
+
+from .. import _validate as v
+from ..errors import ConfigurationError
+from . import _overrides
+from .network import Vpc
+
+__all__ = [
+    "NFS_MAX_SIZE_GIB",
+    "NFS_MIN_SIZE_GIB",
+    "NFS_PERFORMANCE_TIERS",
+    "NfsShare",
+]
+
+#: Managed NFS sizes (GiB): 50 minimum, grow only; 32 TiB is the 2026 tier ceiling.
+NFS_MIN_SIZE_GIB = 50
+NFS_MAX_SIZE_GIB = 32768
+NFS_PERFORMANCE_TIERS = ("standard", "high")
+
+
+class NfsShare(Construct):
+    """A Managed NFS share (``digitalocean_nfs``) in ``vpc`` and its region.
+
+    :param vpc: the VPC (same one as the cluster: the share is reachable only inside it).
+    :param name: share name (lowercase letters, digits, '-', starts with a letter, <= 64).
+        Default ``"vllm-models"``.
+    :param size_gib: size in GiB, 50 to 32768. Grow only. Default 1000.
+    :param performance_tier: ``"standard"`` or ``"high"``. Default ``"high"``.
+    :param tags: DO tags. Default - none.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        vpc: Vpc,
+        name: str = "vllm-models",
+        size_gib: int = 1000,
+        performance_tier: str = "high",
+        tags: Sequence[str] = (),
+    ) -> None:
+        super().__init__(scope, id)
+        if not isinstance(vpc, Vpc):
+            raise ConfigurationError(
+                "NfsShare.vpc", type(vpc).__name__, "a vllm_nfs_constructs.infra.Vpc"
+            )
+        self.vpc = vpc
+        self.region = vpc.region
+        self.name = v.do_name("NfsShare.name", name, max_len=64)
+        self.size_gib = v.integer(
+            "NfsShare.size_gib",
+            size_gib,
+            minimum=NFS_MIN_SIZE_GIB,
+            maximum=NFS_MAX_SIZE_GIB,
+            fix="Managed NFS shares are 50 GiB to 32 TiB; size the share for all model revisions.",
+        )
+        self.performance_tier = v.one_of(
+            "NfsShare.performance_tier", performance_tier, NFS_PERFORMANCE_TIERS
+        )
+        tag_list = [v.non_empty_str("NfsShare.tags", t) for t in tags]
+        self.resource = Nfs(
+            self,
+            "share",
+            name=self.name,
+            region=self.region,
+            size=self.size_gib,
+            vpc_id=vpc.vpc_id,
+            tags=tag_list or None,
+        )
+        _overrides.set_nfs_performance_tier(self.resource, self.performance_tier)
+
+    @property
+    def share_id(self) -> str:
+        """Token for the share's id."""
+        return self.resource.id
+
+    @property
+    def host(self) -> str:
+        """Token for the share's host (its IP in the VPC), provider >= 2.72."""
+        return _overrides.nfs_host(self.resource)
+
+    @property
+    def mount_path(self) -> str:
+        """Token for the export path, provider >= 2.72."""
+        return _overrides.nfs_mount_path(self.resource)

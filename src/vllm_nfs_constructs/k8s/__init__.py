@@ -1,0 +1,29 @@
+"""Cluster layer: cdk8s constructs (imports cdk8s and cdk8s-plus-27; never the cloud layer)."""
+
+from __future__ import annotations
+
+from .. import _node  # noqa: F401  (points jsii at a supported Node.js before cdk8s loads)
+from .chart import ServedModel, VllmNfsChart
+from .download import ModelDownloadJob, SecretKeyRef
+from .gateway import InferenceGateway
+from .namespace import PodSecurityLevel, WorkloadNamespace
+from .programs import ProgramsConfigMap
+from .tuner import NetworkTunerDaemonSet
+from .vllm import AntiAffinity, VllmDeployment
+from .volume import NfsMountOptions, SharedModelVolume
+
+__all__ = [
+    "AntiAffinity",
+    "InferenceGateway",
+    "ModelDownloadJob",
+    "NetworkTunerDaemonSet",
+    "NfsMountOptions",
+    "PodSecurityLevel",
+    "ProgramsConfigMap",
+    "SecretKeyRef",
+    "ServedModel",
+    "SharedModelVolume",
+    "VllmDeployment",
+    "VllmNfsChart",
+    "WorkloadNamespace",
+]

@@ -1,0 +1,153 @@
+"""Shared plumbing of the cluster layer: names, labels, namespaces, security contexts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import cdk8s
+from cdk8s_plus_27 import k8s
+from constructs import Construct
+
+from .. import _validate as v
+from ..errors import ConfigurationError
+
+PART_OF = "vllm-nfs-constructs"
+DEFAULT_NAMESPACE = "vllm"
+#: Where the share is mounted in every pod.
+MODELS_MOUNT_PATH = "/models"
+#: Where the in-pod programs (ConfigMap) are mounted.
+PROGRAMS_MOUNT_PATH = "/programs"
+#: The non-root identity every workload container runs as (the share is root-squashed).
+DEFAULT_UID = 1000
+DEFAULT_GID = 1000
+
+GPU_POOL_LABEL = "doks.digitalocean.com/node-pool"
+GPU_BRAND_LABEL = "doks.digitalocean.com/gpu-brand"
+
+
+def object_name(field: str, construct_id: str, name: str | None) -> str:
+    """The object's name: ``name`` if given, else the construct id. Always a DNS-1123 label."""
+    return v.dns_label(field, name if name is not None else construct_id)
+
+
+def labels(name: str, component: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    out = {
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/part-of": PART_OF,
+        "app.kubernetes.io/managed-by": "cdk8s",
+    }
+    if extra:
+        out.update(extra)
+    return out
+
+
+def selector_labels(name: str, component: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": name, "app.kubernetes.io/component": component}
+
+
+def resolve_namespace(scope: Construct, namespace: str | None, field: str) -> str:
+    """An explicit namespace, else the nearest enclosing ``default_namespace``, else ``vllm``."""
+    if namespace is not None:
+        return v.dns_label(field, namespace)
+    node: Construct | None = scope
+    while node is not None:
+        found = getattr(node, "default_namespace", None)
+        if isinstance(found, str):
+            return found
+        node = node.node.scope
+    return DEFAULT_NAMESPACE
+
+
+def claim_name(chart: cdk8s.Chart, kind: str, namespace: str | None, name: str, path: str) -> None:
+    """Record that ``path`` emits ``kind namespace/name``; two constructs may not emit the same."""
+    registry: dict[tuple[str, str | None, str], str] | None = getattr(
+        chart, "_vllm_nfs_names", None
+    )
+    if registry is None:
+        registry = {}
+        chart._vllm_nfs_names = registry  # type: ignore[attr-defined]
+    key = (kind, namespace, name)
+    if key in registry:
+        where = f"namespace {namespace!r}" if namespace else "the cluster"
+        raise ConfigurationError(
+            f"{path} name",
+            name,
+            f"a {kind} name not already used in {where} (it is taken by {registry[key]})",
+            "Give one of the constructs another id or an explicit name.",
+        )
+    registry[key] = path
+
+
+def metadata(
+    scope: Construct,
+    kind: str,
+    name: str,
+    namespace: str | None,
+    object_labels: Mapping[str, str],
+    annotations: Mapping[str, str] | None = None,
+) -> k8s.ObjectMeta:
+    """ObjectMeta for a new object, after checking that its name is free in the chart."""
+    claim_name(cdk8s.Chart.of(scope), kind, namespace, name, scope.node.path)
+    return k8s.ObjectMeta(
+        name=name,
+        namespace=namespace,
+        labels=dict(object_labels),
+        annotations=dict(annotations) if annotations else None,
+    )
+
+
+def restricted_container_security(
+    uid: int = DEFAULT_UID, gid: int = DEFAULT_GID, *, read_only_root: bool = True
+) -> k8s.SecurityContext:
+    """What Pod Security ``restricted`` asks of a container, plus a read-only root."""
+    return k8s.SecurityContext(
+        run_as_non_root=True,
+        run_as_user=uid,
+        run_as_group=gid,
+        allow_privilege_escalation=False,
+        privileged=False,
+        read_only_root_filesystem=read_only_root,
+        capabilities=k8s.Capabilities(drop=["ALL"]),
+        seccomp_profile=k8s.SeccompProfile(type="RuntimeDefault"),
+    )
+
+
+def restricted_pod_security(uid: int = DEFAULT_UID, gid: int = DEFAULT_GID) -> k8s.PodSecurityContext:
+    return k8s.PodSecurityContext(
+        run_as_non_root=True,
+        run_as_user=uid,
+        run_as_group=gid,
+        seccomp_profile=k8s.SeccompProfile(type="RuntimeDefault"),
+    )
+
+
+def quantity(value: str) -> k8s.Quantity:
+    return k8s.Quantity.from_string(value)
+
+
+def resources(
+    requests: Mapping[str, str], limits: Mapping[str, str] | None = None
+) -> k8s.ResourceRequirements:
+    return k8s.ResourceRequirements(
+        requests={key: quantity(val) for key, val in requests.items()},
+        limits={key: quantity(val) for key, val in limits.items()} if limits else None,
+    )
+
+
+def empty_dir(name: str, size_limit: str | None = None, medium: str | None = None) -> k8s.Volume:
+    return k8s.Volume(
+        name=name,
+        empty_dir=k8s.EmptyDirVolumeSource(
+            medium=medium, size_limit=quantity(size_limit) if size_limit else None
+        ),
+    )
+
+
+def checkov_skips(*skips: tuple[str, str]) -> dict[str, str]:
+    """Annotations that tell checkov which checks are skipped on purpose, and why.
+
+    checkov reads ``checkov.io/skip<N>: CKV_K8S_<id>=<reason>`` from an object's annotations, so the
+    reason travels with the YAML.
+    """
+    return {f"checkov.io/skip{i}": f"{check}={reason}" for i, (check, reason) in enumerate(skips, 1)}

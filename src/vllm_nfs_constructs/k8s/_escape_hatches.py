@@ -1,0 +1,53 @@
+"""Every escape hatch of the cluster layer, in one place.
+
+cdk8s-plus-27's generated bindings stop at Kubernetes 1.27 and know no CRDs, so a few objects are
+built as raw ``cdk8s.ApiObject`` bodies here:
+
+- Gateway API ``Gateway`` and ``HTTPRoute`` (gateway.networking.k8s.io/v1, a CRD);
+- ``ValidatingAdmissionPolicy`` and its binding (admissionregistration.k8s.io/v1, GA in 1.30);
+- ``NetworkPolicy`` bodies are typed (k8s.KubeNetworkPolicy) and need no hatch.
+
+Raw bodies bypass jsii's type checks, so each kind's fields are asserted in tests and the whole
+output is validated against the Kubernetes 1.33 and Gateway API v1.3 schemas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import cdk8s
+from constructs import Construct
+
+from . import _common as c
+
+
+def raw_object(
+    scope: Construct,
+    id: str,
+    *,
+    api_version: str,
+    kind: str,
+    name: str,
+    namespace: str | None,
+    labels: Mapping[str, str],
+    body: Mapping[str, Any],
+    annotations: Mapping[str, str] | None = None,
+) -> cdk8s.ApiObject:
+    """An object of a kind the typed bindings lack; ``body`` holds its top-level fields."""
+    meta = c.metadata(scope, kind, name, namespace, labels, annotations)
+    obj = cdk8s.ApiObject(
+        scope,
+        id,
+        api_version=api_version,
+        kind=kind,
+        metadata=cdk8s.ApiObjectMetadata(
+            name=meta.name,
+            namespace=meta.namespace,
+            labels=meta.labels,
+            annotations=meta.annotations,
+        ),
+    )
+    for key, value in body.items():
+        obj.add_json_patch(cdk8s.JsonPatch.add(f"/{key}", value))
+    return obj

@@ -1,0 +1,236 @@
+"""ModelDownloadJob: fetch a pinned model revision onto the share, once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cdk8s_plus_27 import k8s
+from constructs import Construct
+
+from .. import _validate as v
+from ..errors import ConfigurationError
+from ..images import VLLM_IMAGE, check_image
+from ..model import DEFAULT_MODEL, ModelSource
+from . import _common as c
+from .programs import ProgramsConfigMap
+from .volume import SharedModelVolume
+
+__all__ = ["ModelDownloadJob", "SecretKeyRef"]
+
+
+@dataclass(frozen=True)
+class SecretKeyRef:
+    """A key of an existing Secret (never its value)."""
+
+    name: str
+    key: str = "token"
+
+    def __post_init__(self) -> None:
+        v.dns_subdomain("SecretKeyRef.name", self.name)
+        if not isinstance(self.key, str) or not self.key or len(self.key) > 253:
+            raise ConfigurationError("SecretKeyRef.key", self.key, "a Secret data key")
+
+
+class ModelDownloadJob(Construct):
+    """A Job that downloads one model revision to ``/models/<org>/<name>/<commit>`` on the share.
+
+    The in-pod program (``runtime/fetch.py``) resolves the revision to a commit, downloads into a
+    staging directory, renames it into place and writes a completion marker last; re-running it
+    for a model already there exits at once. It runs as a non-root user (the share is
+    root-squashed) on the management pool by default (nodes without a GPU). Jobs are immutable,
+    so the Job's name carries the model and revision: ``<name>-<model>-<revision>``.
+
+    The Hugging Face token, if any, comes from an existing Secret (``secretKeyRef`` with
+    ``optional: true``): nothing secret is synthesized.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        volume: SharedModelVolume,
+        model: ModelSource = DEFAULT_MODEL,
+        token_secret: SecretKeyRef | None = SecretKeyRef("hf-token"),
+        allow_patterns: Sequence[str] | None = None,
+        ignore_patterns: Sequence[str] | None = None,
+        backoff_limit: int = 4,
+        active_deadline_seconds: int = 4 * 3600,
+        ttl_seconds_after_finished: int = 7 * 24 * 3600,
+        image: str = VLLM_IMAGE,
+        node_pool: str | None = None,
+        cpu_request: str = "500m",
+        memory_request: str = "1Gi",
+        cpu_limit: str = "2",
+        memory_limit: str = "4Gi",
+        namespace: str | None = None,
+        name: str | None = None,
+        uid: int = c.DEFAULT_UID,
+        gid: int = c.DEFAULT_GID,
+    ) -> None:
+        """
+        Args:
+            volume: the shared model volume (mounted read-write: this is the one writer).
+            model: model and revision (default Qwen/Qwen2.5-0.5B-Instruct at a pinned commit).
+            token_secret: Secret key holding a Hugging Face token for gated repos (default
+                Secret ``hf-token`` key ``token``, optional: the Job runs without it). None: no
+                token at all.
+            allow_patterns / ignore_patterns: override the fetcher's default file patterns
+                (safetensors, configs, tokenizer; duplicate weight formats skipped).
+            backoff_limit: retries of the pod (default 4).
+            active_deadline_seconds: the Job fails after this long (default 4 h).
+            ttl_seconds_after_finished: the Job is garbage-collected after this (default 7 days).
+            image: default ``vllm/vllm-openai:v0.33.0``, which ships huggingface_hub (no
+                pip install at run time).
+            node_pool: pin to this DOKS node pool; default any node without a GPU (the
+                management pool).
+            cpu_request / memory_request / cpu_limit / memory_limit: default 500m / 1Gi / 2 / 4Gi.
+            namespace: default the chart's (``vllm``).
+            name: base of the Job name; default the construct id.
+            uid / gid: the non-root identity that owns the files (default 1000/1000).
+        """
+        super().__init__(scope, id)
+        f = "ModelDownloadJob"
+        if not isinstance(volume, SharedModelVolume):
+            raise ConfigurationError(f"{f}.volume", volume, "a SharedModelVolume")
+        if not isinstance(model, ModelSource):
+            raise ConfigurationError(f"{f}.model", model, "a ModelSource(repo_id, revision)")
+        if token_secret is not None and not isinstance(token_secret, SecretKeyRef):
+            raise ConfigurationError(
+                f"{f}.token_secret", token_secret, "a SecretKeyRef(name, key) or None",
+                "Reference an existing Secret; never pass the token itself.",
+            )
+        self.model = model
+        self.namespace = c.resolve_namespace(self, namespace, f"{f}.namespace")
+        base = c.object_name(f"{f}.name", id, name)
+        self.job_name = _job_name(base, model)
+        v.integer(f"{f}.backoff_limit", backoff_limit, minimum=0, maximum=100)
+        v.integer(f"{f}.active_deadline_seconds", active_deadline_seconds, minimum=60)
+        v.integer(f"{f}.ttl_seconds_after_finished", ttl_seconds_after_finished, minimum=0)
+        image = check_image(f"{f}.image", image)
+        if node_pool is not None:
+            v.label_value(f"{f}.node_pool", node_pool)
+        v.integer(f"{f}.uid", uid, minimum=1, fix="The share is root-squashed; run as non-root.")
+        v.integer(f"{f}.gid", gid, minimum=1)
+        args = ["--repo", model.repo_id, "--revision", model.revision, "--root", volume.mount_path]
+        for flag, patterns in (("--allow-pattern", allow_patterns),
+                               ("--ignore-pattern", ignore_patterns)):
+            if patterns is None:
+                continue
+            if isinstance(patterns, str) or not all(isinstance(p, str) and p for p in patterns):
+                raise ConfigurationError(
+                    f"{f}.{flag[2:].replace('-', '_')}s", patterns,
+                    "a list of glob patterns such as ['*.safetensors', '*.json']",
+                )
+            for pattern in patterns:
+                args += [flag, pattern]
+
+        programs = ProgramsConfigMap.of(self, self.namespace)
+        env = [
+            k8s.EnvVar(name="HOME", value="/tmp/home"),
+            k8s.EnvVar(name="HF_HOME", value="/tmp/home/.cache/huggingface"),
+            k8s.EnvVar(name="HF_HUB_DISABLE_TELEMETRY", value="1"),
+            k8s.EnvVar(name="HF_HUB_DISABLE_PROGRESS_BARS", value="1"),
+            k8s.EnvVar(name="PYTHONUNBUFFERED", value="1"),
+        ]
+        if token_secret is not None:
+            env.append(
+                k8s.EnvVar(
+                    name="HF_TOKEN",
+                    value_from=k8s.EnvVarSource(
+                        secret_key_ref=k8s.SecretKeySelector(
+                            name=token_secret.name, key=token_secret.key, optional=True
+                        )
+                    ),
+                )
+            )
+        if node_pool is not None:
+            affinity = None
+            node_selector: dict[str, str] | None = {c.GPU_POOL_LABEL: node_pool}
+        else:
+            node_selector = None
+            affinity = k8s.Affinity(
+                node_affinity=k8s.NodeAffinity(
+                    required_during_scheduling_ignored_during_execution=k8s.NodeSelector(
+                        node_selector_terms=[
+                            k8s.NodeSelectorTerm(
+                                match_expressions=[
+                                    k8s.NodeSelectorRequirement(
+                                        key=c.GPU_BRAND_LABEL, operator="DoesNotExist"
+                                    )
+                                ]
+                            )
+                        ]
+                    )
+                )
+            )
+        lbl = c.labels(base, "model-download", {"vllm-nfs-constructs/model": model.slug})
+        self.job = k8s.KubeJob(
+            self,
+            "Job",
+            metadata=c.metadata(
+                self, "Job", self.job_name, self.namespace, lbl,
+                {
+                    "vllm-nfs-constructs/model": model.repo_id,
+                    "vllm-nfs-constructs/revision": model.revision,
+                    **c.checkov_skips(
+                        ("CKV_K8S_43", "image pinned by tag by default; pass "
+                         "image='repo:tag@sha256:...' to pin a digest"),
+                    ),
+                },
+            ),
+            spec=k8s.JobSpec(
+                backoff_limit=backoff_limit,
+                active_deadline_seconds=active_deadline_seconds,
+                ttl_seconds_after_finished=ttl_seconds_after_finished,
+                template=k8s.PodTemplateSpec(
+                    metadata=k8s.ObjectMeta(
+                        labels=lbl,
+                        annotations={"vllm-nfs-constructs/programs-sha256": programs.checksum},
+                    ),
+                    spec=k8s.PodSpec(
+                        restart_policy="Never",
+                        automount_service_account_token=False,
+                        enable_service_links=False,
+                        security_context=c.restricted_pod_security(uid, gid),
+                        node_selector=node_selector,
+                        affinity=affinity,
+                        containers=[
+                            k8s.Container(
+                                name="fetch",
+                                image=image,
+                                image_pull_policy="IfNotPresent",
+                                command=programs.command("fetch.py", *args),
+                                env=env,
+                                resources=c.resources(
+                                    {"cpu": cpu_request, "memory": memory_request},
+                                    {"cpu": cpu_limit, "memory": memory_limit},
+                                ),
+                                security_context=c.restricted_container_security(uid, gid),
+                                volume_mounts=[
+                                    volume.mount(read_only=False),
+                                    programs.mount,
+                                    k8s.VolumeMount(name="tmp", mount_path="/tmp"),
+                                ],
+                            )
+                        ],
+                        volumes=[volume.pod_volume(), programs.volume, c.empty_dir("tmp", "2Gi")],
+                    ),
+                ),
+            ),
+        )
+
+
+def _job_name(base: str, model: ModelSource) -> str:
+    """``<base>-<model slug>-<revision slug>``, shortened readably to 63 characters."""
+    tail = f"-{model.revision_slug}"
+    room = 63 - len(base) - len(tail) - 1
+    if room < 1:
+        raise ConfigurationError(
+            "ModelDownloadJob.name", base,
+            f"at most {63 - len(tail) - 2} characters so the Job name "
+            "'<name>-<model>-<revision>' fits in 63",
+        )
+    slug = model.slug[:room].rstrip("-")
+    return f"{base}-{slug}{tail}"

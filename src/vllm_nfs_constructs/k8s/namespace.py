@@ -1,0 +1,58 @@
+"""WorkloadNamespace: a Namespace with Pod Security Admission labels."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from cdk8s_plus_27 import k8s
+from constructs import Construct
+
+from .. import _validate as v
+from . import _common as c
+
+__all__ = ["PodSecurityLevel", "WorkloadNamespace"]
+
+
+class PodSecurityLevel(str, Enum):
+    RESTRICTED = "restricted"
+    BASELINE = "baseline"
+    PRIVILEGED = "privileged"
+
+
+class WorkloadNamespace(Construct):
+    """A Namespace that enforces (and audits and warns at) a Pod Security level.
+
+    Default ``restricted``: every pod this library puts there (vLLM, the model gate, the download
+    Job) fits it. The network tuner's namespace is ``privileged`` and holds nothing else.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str | None = None,
+        pod_security: PodSecurityLevel | str = PodSecurityLevel.RESTRICTED,
+    ) -> None:
+        super().__init__(scope, id)
+        self.name = c.object_name("WorkloadNamespace.name", id, name)
+        level = PodSecurityLevel(
+            v.one_of(
+                "WorkloadNamespace.pod_security",
+                pod_security.value if isinstance(pod_security, PodSecurityLevel) else pod_security,
+                [p.value for p in PodSecurityLevel],
+            )
+        )
+        self.pod_security = level
+        psa = {
+            f"pod-security.kubernetes.io/{mode}": level.value
+            for mode in ("enforce", "audit", "warn")
+        }
+        psa["pod-security.kubernetes.io/enforce-version"] = "latest"
+        self.namespace = k8s.KubeNamespace(
+            self,
+            "Resource",
+            metadata=c.metadata(
+                self, "Namespace", self.name, None, {**c.labels(self.name, "namespace"), **psa}
+            ),
+        )

@@ -1,0 +1,76 @@
+"""The in-pod programs (``runtime/``) shipped as a ConfigMap."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import cdk8s
+from cdk8s_plus_27 import k8s
+from constructs import Construct
+
+from ..runtime import program_source
+from . import _common as c
+
+WORKLOAD_PROGRAMS = ("fetch.py", "gate.py", "drain.py")
+
+
+class ProgramsConfigMap(Construct):
+    """A ConfigMap holding runtime programs, mounted read-only at ``/programs`` by the pods.
+
+    One per namespace per chart; use :meth:`of` to find or create it.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        namespace: str,
+        programs: Sequence[str] = WORKLOAD_PROGRAMS,
+        name: str = "vllm-nfs-programs",
+    ) -> None:
+        super().__init__(scope, id)
+        self.name = name
+        self.namespace = namespace
+        data = {program: program_source(program) for program in programs}
+        digest = hashlib.sha256()
+        for key in sorted(data):
+            digest.update(key.encode() + b"\0" + data[key].encode())
+        #: Digest of the programs; pod templates carry it so a program change rolls them.
+        self.checksum = digest.hexdigest()
+        self.config_map = k8s.KubeConfigMap(
+            self,
+            "Resource",
+            metadata=c.metadata(
+                self,
+                "ConfigMap",
+                name,
+                namespace,
+                c.labels(name, "programs"),
+            ),
+            data=data,
+        )
+
+    @staticmethod
+    def of(scope: Construct, namespace: str, programs: Sequence[str] = WORKLOAD_PROGRAMS) -> ProgramsConfigMap:
+        chart = cdk8s.Chart.of(scope)
+        child_id = f"programs-{namespace}"
+        existing = chart.node.try_find_child(child_id)
+        if isinstance(existing, ProgramsConfigMap):
+            return existing
+        return ProgramsConfigMap(chart, child_id, namespace=namespace, programs=programs)
+
+    @property
+    def volume(self) -> k8s.Volume:
+        return k8s.Volume(
+            name="programs",
+            config_map=k8s.ConfigMapVolumeSource(name=self.name, default_mode=0o444),
+        )
+
+    @property
+    def mount(self) -> k8s.VolumeMount:
+        return k8s.VolumeMount(name="programs", mount_path=c.PROGRAMS_MOUNT_PATH, read_only=True)
+
+    def command(self, program: str, *args: str) -> list[str]:
+        return ["python3", f"{c.PROGRAMS_MOUNT_PATH}/{program}", *args]

@@ -1,0 +1,181 @@
+"""SharedModelVolume: the Managed NFS share as a PersistentVolume and a claim bound to it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cdk8s_plus_27 import k8s
+from constructs import Construct
+
+from .. import _validate as v
+from ..errors import ConfigurationError
+from ..model import NfsEndpoint
+from . import _common as c
+
+__all__ = ["NfsMountOptions", "SharedModelVolume"]
+
+
+@dataclass(frozen=True)
+class NfsMountOptions:
+    """NFS client options for the share (nfs(5)).
+
+    Defaults: ``nfsvers=4.1,nconnect=8,rsize=1048576,wsize=1048576,hard``. ``nconnect`` must match
+    what the network tuner was sized for: only the first mount of a server on a node decides the
+    number of TCP connections.
+    """
+
+    nfsvers: str = "4.1"
+    nconnect: int = 8
+    rsize: int = 1048576
+    wsize: int = 1048576
+    hard: bool = True
+    extra: tuple[str, ...] = field(default_factory=tuple)
+    """More options verbatim, e.g. ``("noatime",)``."""
+
+    def __post_init__(self) -> None:
+        v.one_of("NfsMountOptions.nfsvers", self.nfsvers, ["4.1", "4.2"],
+                 "DigitalOcean Managed NFS speaks NFS v4.1.")
+        v.integer("NfsMountOptions.nconnect", self.nconnect, minimum=1, maximum=16,
+                  fix="The Linux NFS client opens at most 16 connections per server.")
+        for name in ("rsize", "wsize"):
+            value = getattr(self, name)
+            v.integer(f"NfsMountOptions.{name}", value, minimum=4096, maximum=1048576)
+            if value & (value - 1):
+                raise ConfigurationError(
+                    f"NfsMountOptions.{name}", value, "a power of two from 4096 to 1048576"
+                )
+        if not isinstance(self.hard, bool):
+            raise ConfigurationError("NfsMountOptions.hard", self.hard, "True or False")
+        if not self.hard:
+            raise ConfigurationError(
+                "NfsMountOptions.hard",
+                self.hard,
+                "True (a 'soft' mount can return I/O errors mid-read and corrupt a model load)",
+            )
+        for opt in self.extra:
+            if not isinstance(opt, str) or not opt or "," in opt or opt.split("=")[0] in (
+                "nfsvers", "vers", "nconnect", "rsize", "wsize", "hard", "soft"
+            ):
+                raise ConfigurationError(
+                    "NfsMountOptions.extra",
+                    opt,
+                    "single mount options not already set by a field (no ',' and not "
+                    "nfsvers/nconnect/rsize/wsize/hard/soft)",
+                )
+
+    def to_list(self) -> list[str]:
+        return [
+            f"nfsvers={self.nfsvers}",
+            f"nconnect={self.nconnect}",
+            f"rsize={self.rsize}",
+            f"wsize={self.wsize}",
+            "hard",
+            *self.extra,
+        ]
+
+
+class SharedModelVolume(Construct):
+    """A PersistentVolume for the NFS share and a PersistentVolumeClaim bound to exactly it.
+
+    The PV (cluster-scoped, named ``<namespace>-<name>``) is ``ReadWriteMany`` with reclaim policy
+    ``Retain``: deleting the claim never deletes models. The claim (``<name>`` in the namespace)
+    has ``storageClassName: ""`` (no dynamic provisioning), names the PV in ``volumeName`` and
+    selects it by label; the PV's ``claimRef`` points back, so nothing else can bind either.
+
+    The construct id is part of the API: renaming it renames the PV and PVC (a delete and
+    re-create of both; models on the share are kept because of ``Retain``).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        nfs: NfsEndpoint,
+        capacity_gib: int = 1000,
+        mount_options: NfsMountOptions | None = None,
+        namespace: str | None = None,
+        name: str | None = None,
+        annotations: dict[str, str] | None = None,
+    ) -> None:
+        """
+        Args:
+            nfs: host and export path of the share (``InfraOutputs.nfs``).
+            capacity_gib: size recorded on the PV and requested by the claim (informational for
+                NFS; default 1000). Use the share's size.
+            mount_options: default :class:`NfsMountOptions` ``()``.
+            namespace: namespace of the claim; default the enclosing chart's (``vllm``).
+            name: claim name; default the construct id. The PV is ``<namespace>-<name>``.
+            annotations: extra annotations on both objects.
+        """
+        super().__init__(scope, id)
+        if not isinstance(nfs, NfsEndpoint):
+            raise ConfigurationError(
+                "SharedModelVolume.nfs", nfs, "an NfsEndpoint(host, path)", "Use InfraOutputs.nfs."
+            )
+        self.nfs = nfs
+        self.capacity_gib = v.integer(
+            "SharedModelVolume.capacity_gib", capacity_gib, minimum=1, maximum=32768
+        )
+        self.mount_options = mount_options if mount_options is not None else NfsMountOptions()
+        if not isinstance(self.mount_options, NfsMountOptions):
+            raise ConfigurationError(
+                "SharedModelVolume.mount_options", mount_options, "an NfsMountOptions"
+            )
+        self.namespace = c.resolve_namespace(self, namespace, "SharedModelVolume.namespace")
+        self.claim_name = c.object_name("SharedModelVolume.name", id, name)
+        self.pv_name = v.dns_subdomain(
+            "SharedModelVolume.name", f"{self.namespace}-{self.claim_name}"
+        )
+        self.mount_path = c.MODELS_MOUNT_PATH
+        lbl = c.labels(self.claim_name, "model-volume")
+        bind_label = {"vllm-nfs-constructs/volume": self.pv_name}
+        storage = {"storage": c.quantity(f"{self.capacity_gib}Gi")}
+
+        self.pv = k8s.KubePersistentVolume(
+            self,
+            "PersistentVolume",
+            metadata=c.metadata(
+                self, "PersistentVolume", self.pv_name, None, {**lbl, **bind_label}, annotations
+            ),
+            spec=k8s.PersistentVolumeSpec(
+                capacity=storage,
+                access_modes=["ReadWriteMany"],
+                persistent_volume_reclaim_policy="Retain",
+                storage_class_name="",
+                volume_mode="Filesystem",
+                mount_options=self.mount_options.to_list(),
+                nfs=k8s.NfsVolumeSource(server=nfs.host, path=nfs.path),
+                claim_ref=k8s.ObjectReference(
+                    api_version="v1",
+                    kind="PersistentVolumeClaim",
+                    namespace=self.namespace,
+                    name=self.claim_name,
+                ),
+            ),
+        )
+        self.pvc = k8s.KubePersistentVolumeClaim(
+            self,
+            "PersistentVolumeClaim",
+            metadata=c.metadata(
+                self, "PersistentVolumeClaim", self.claim_name, self.namespace, lbl, annotations
+            ),
+            spec=k8s.PersistentVolumeClaimSpec(
+                access_modes=["ReadWriteMany"],
+                storage_class_name="",
+                volume_mode="Filesystem",
+                volume_name=self.pv_name,
+                selector=k8s.LabelSelector(match_labels=bind_label),
+                resources=k8s.ResourceRequirements(requests=storage),
+            ),
+        )
+
+    def pod_volume(self, volume_name: str = "models") -> k8s.Volume:
+        """The pod volume for this claim (mount it read-only in serving pods)."""
+        return k8s.Volume(
+            name=volume_name,
+            persistent_volume_claim=k8s.PersistentVolumeClaimVolumeSource(claim_name=self.claim_name),
+        )
+
+    def mount(self, *, read_only: bool, volume_name: str = "models") -> k8s.VolumeMount:
+        return k8s.VolumeMount(name=volume_name, mount_path=self.mount_path, read_only=read_only)

@@ -1,0 +1,213 @@
+"""Wait until vLLM has no running or waiting requests (preStop hook of the vLLM container).
+
+Run as ``python3 /programs/drain.py --url http://127.0.0.1:8000/metrics``. Standard library only.
+
+Each poll scrapes vLLM's Prometheus text and sums ``vllm:num_requests_running`` and
+``vllm:num_requests_waiting`` over all series (one per engine). The hook returns:
+
+- as soon as both sums are zero on ``--idle-polls`` consecutive polls;
+- at once when the connection is refused (the server is already gone: nothing to drain);
+- at ``--deadline`` seconds, with a warning line, so the hook never blocks past it.
+
+A scrape that times out, answers an HTTP error or cannot be parsed is *unknown*: it never counts
+as idle and resets the consecutive idle count. The exit code is always 0 (a failing preStop hook
+only produces an event; Kubernetes sends SIGTERM either way), except 2 on usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import socket
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from typing import TextIO
+
+RUNNING = "vllm:num_requests_running"
+WAITING = "vllm:num_requests_waiting"
+NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+
+
+class ScrapeError(Exception):
+    """The scrape result is unknown (timeout, HTTP error, unparsable or missing metrics)."""
+
+
+class ServerGone(Exception):
+    """Connection refused: nothing listens any more."""
+
+
+def parse_metrics(text: str) -> dict[str, list[float]]:
+    """Sample values by metric name from Prometheus (or OpenMetrics) text exposition."""
+    samples: dict[str, list[float]] = {}
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = NAME_RE.match(line)
+        if match is None:
+            raise ScrapeError(f"line {lineno}: no metric name")
+        name = match.group(0)
+        pos = match.end()
+        if pos < len(line) and line[pos] == "{":
+            pos = _skip_labels(line, pos, lineno)
+        fields = line[pos:].split()
+        if not fields:
+            raise ScrapeError(f"line {lineno}: no value for {name}")
+        try:
+            value = float(fields[0])  # accepts NaN, +Inf, -Inf, exponents
+        except ValueError:
+            raise ScrapeError(f"line {lineno}: bad value {fields[0]!r} for {name}") from None
+        samples.setdefault(name, []).append(value)
+    return samples
+
+
+def _skip_labels(line: str, pos: int, lineno: int) -> int:
+    """Index just past the ``}`` closing the label set that opens at ``pos``."""
+    in_quotes = False
+    i = pos + 1
+    while i < len(line):
+        c = line[i]
+        if in_quotes:
+            if c == "\\":
+                i += 1  # skip the escaped character (\" \\ \n)
+            elif c == '"':
+                in_quotes = False
+        elif c == '"':
+            in_quotes = True
+        elif c == "}":
+            return i + 1
+        i += 1
+    raise ScrapeError(f"line {lineno}: unterminated label set")
+
+
+def load(samples: dict[str, list[float]]) -> tuple[float, float, int]:
+    """(running, waiting, series) summed over every engine's series."""
+    if RUNNING not in samples or WAITING not in samples:
+        raise ScrapeError(f"{RUNNING} or {WAITING} missing from the metrics")
+    running, waiting = sum(samples[RUNNING]), sum(samples[WAITING])
+    if math.isnan(running) or math.isnan(waiting):
+        raise ScrapeError("a request gauge is NaN")
+    return running, waiting, len(samples[RUNNING])
+
+
+def scrape(url: str, timeout: float) -> str:
+    """The metrics text; the whole scrape (connect, headers, body) is bounded by ``timeout``."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    end = time.monotonic() + timeout
+    try:
+        with opener.open(url, timeout=timeout) as response:
+            chunks = []
+            while True:
+                left = end - time.monotonic()
+                if left <= 0:
+                    raise ScrapeError(f"scrape slower than {timeout:g} s")
+                response.fp.raw._sock.settimeout(left) if _has_sock(response) else None
+                chunk = response.read(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+    except urllib.error.HTTPError as exc:
+        raise ScrapeError(f"HTTP {exc.code} from {url}") from None
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, ConnectionRefusedError):
+            raise ServerGone(str(exc.reason)) from None
+        if isinstance(exc.reason, (TimeoutError, socket.timeout)):
+            raise ScrapeError(f"scrape slower than {timeout:g} s") from None
+        raise ScrapeError(f"cannot scrape {url}: {exc.reason}") from None
+    except ConnectionRefusedError as exc:
+        raise ServerGone(str(exc)) from None
+    except (TimeoutError, socket.timeout):
+        raise ScrapeError(f"scrape slower than {timeout:g} s") from None
+    except OSError as exc:
+        raise ScrapeError(f"scrape of {url} failed: {exc}") from None
+    try:
+        return b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScrapeError("metrics are not UTF-8") from None
+
+
+def _has_sock(response: object) -> bool:
+    fp = getattr(response, "fp", None)
+    raw = getattr(fp, "raw", None)
+    return getattr(raw, "_sock", None) is not None
+
+
+class Logger:
+    def __init__(self, extra: str | None) -> None:
+        self.extra: TextIO | None = None
+        if extra:
+            try:
+                self.extra = open(extra, "a", encoding="utf-8")  # noqa: SIM115
+            except OSError as exc:
+                print(f"drain: cannot write to {extra} ({exc.strerror}); stdout only", flush=True)
+
+    def __call__(self, message: str) -> None:
+        line = f"drain: {message}"
+        print(line, flush=True)
+        if self.extra is not None:
+            try:
+                self.extra.write(line + "\n")
+                self.extra.flush()
+            except OSError:
+                self.extra = None
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="drain", description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8000/metrics")
+    parser.add_argument("--deadline", type=float, default=90.0, metavar="SECONDS")
+    parser.add_argument("--interval", type=float, default=2.0, metavar="SECONDS")
+    parser.add_argument("--idle-polls", type=int, default=2, metavar="N")
+    parser.add_argument("--scrape-timeout", type=float, default=3.0, metavar="SECONDS")
+    parser.add_argument("--log-file", default=None, help="also write log lines here, e.g. /proc/1/fd/1")
+    args = parser.parse_args(argv)
+    if args.idle_polls < 1 or args.interval <= 0 or args.scrape_timeout <= 0 or args.deadline < 0:
+        parser.error("--idle-polls >= 1, --interval > 0, --scrape-timeout > 0, --deadline >= 0")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    log = Logger(args.log_file)
+    start = time.monotonic()
+    idle = 0
+    log(f"draining {args.url}: deadline {args.deadline:g} s, {args.idle_polls} idle polls needed")
+    while True:
+        left = args.deadline - (time.monotonic() - start)
+        if left <= 0:
+            log(f"warning: deadline of {args.deadline:g} s reached, requests may still be in flight")
+            return 0
+        try:
+            running, waiting, series = load(
+                parse_metrics(scrape(args.url, min(args.scrape_timeout, left)))
+            )
+        except ServerGone:
+            log(f"server gone ({args.url}: connection refused); nothing to drain")
+            return 0
+        except ScrapeError as exc:
+            idle = 0
+            log(f"unknown: {exc}; not idle, keep waiting")
+        else:
+            if running == 0 and waiting == 0:
+                idle += 1
+                if idle >= args.idle_polls:
+                    log(f"idle on {idle} consecutive polls; done after {_since(start)}")
+                    return 0
+                log(f"running=0 waiting=0 over {series} engine(s), idle poll {idle}/{args.idle_polls}")
+            else:
+                idle = 0
+                log(f"running={running:g} waiting={waiting:g} over {series} engine(s); waiting")
+        left = args.deadline - (time.monotonic() - start)
+        time.sleep(max(min(args.interval, left), 0))
+
+
+def _since(start: float) -> str:
+    return f"{time.monotonic() - start:.1f} s"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

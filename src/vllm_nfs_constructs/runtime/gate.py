@@ -1,0 +1,125 @@
+"""Wait until a model revision is complete on the shared volume (init container of vLLM).
+
+Run as ``python3 /programs/gate.py --root /models --repo org/name --revision REV``. Standard
+library only. Ready means (layout written by fetch.py):
+
+- REV is a 40-hex commit: ``R/org/name/REV.complete.json`` names ``REV`` and ``R/org/name/REV/``
+  holds every file the marker lists, at its size;
+- REV is a branch or tag: ``R/org/name/<REV, / replaced by -->`` is a symlink to a commit
+  directory that is complete in the sense above.
+
+A marker for another commit never satisfies the gate. Exit 0 when ready, 1 at the timeout,
+2 on usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Sequence
+
+COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
+MARKER_SUFFIX = ".complete.json"
+
+
+def log(message: str) -> None:
+    print(f"gate: {message}", flush=True)
+
+
+def check_commit(repo_dir: str, commit: str) -> tuple[bool, str]:
+    """(ready, what is missing or a summary) for one commit directory."""
+    marker = os.path.join(repo_dir, commit + MARKER_SUFFIX)
+    try:
+        with open(marker, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        return False, f"no marker {marker}"
+    except (OSError, ValueError) as exc:
+        return False, f"marker {marker} unreadable: {exc}"
+    if not isinstance(data, dict):
+        return False, f"marker {marker} is not a JSON object"
+    if data.get("commit") != commit:
+        return False, f"marker {marker} names commit {data.get('commit')!r}, not {commit}"
+    model_dir = os.path.join(repo_dir, commit)
+    if not os.path.isdir(model_dir):
+        return False, f"marker present but directory {model_dir} missing"
+    files = data.get("files")
+    if not isinstance(files, list):
+        return False, f"marker {marker} has no file list"
+    for entry in files:
+        if not isinstance(entry, dict):
+            return False, f"marker {marker} has a malformed file entry"
+        path = os.path.join(model_dir, str(entry.get("path")))
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            return False, f"{path} listed in the marker is missing"
+        if size != entry.get("size"):
+            return False, f"{path} has {size} bytes, the marker says {entry.get('size')}"
+    total = data.get("total_bytes", 0)
+    return True, f"commit {commit}, {len(files)} files, {total} bytes"
+
+
+def check(root: str, repo: str, revision: str) -> tuple[bool, str]:
+    repo_dir = os.path.join(root, *repo.split("/"))
+    if not os.path.isdir(repo_dir):
+        return False, f"no directory {repo_dir} yet (has the download Job run?)"
+    if COMMIT_RE.match(revision):
+        return check_commit(repo_dir, revision)
+    link = os.path.join(repo_dir, revision.replace("/", "--"))
+    try:
+        target = os.readlink(link)
+    except FileNotFoundError:
+        return False, f"no revision link {link} yet"
+    except OSError as exc:
+        return False, f"{link} is not a symlink ({exc.strerror})"
+    if not COMMIT_RE.match(target):
+        return False, f"{link} points to {target!r}, not a commit directory"
+    return check_commit(repo_dir, target)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="gate", description=__doc__.splitlines()[0])
+    parser.add_argument("--root", required=True)
+    parser.add_argument("--repo", required=True, help="org/name")
+    parser.add_argument("--revision", required=True, help="branch, tag or 40-hex commit")
+    parser.add_argument("--timeout", type=float, default=1800.0, metavar="SECONDS")
+    parser.add_argument("--interval", type=float, default=5.0, metavar="SECONDS")
+    args = parser.parse_args(argv)
+    if args.repo.count("/") != 1 or ".." in args.repo or args.repo.startswith("/"):
+        parser.error(f"--repo must look like org/name, got {args.repo!r}")
+    if ".." in args.revision or args.revision.startswith(("/", ".")):
+        parser.error(f"invalid --revision {args.revision!r}")
+    if args.interval <= 0 or args.timeout < 0:
+        parser.error("--interval must be > 0 and --timeout >= 0")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    what = f"{args.repo}@{args.revision}"
+    start = time.monotonic()
+    while True:
+        ready, detail = check(args.root, args.repo, args.revision)
+        elapsed = time.monotonic() - start
+        if ready:
+            path = os.path.join(args.root, args.repo, args.revision.replace("/", "--"))
+            log(f"{what} is complete ({detail}) after {elapsed:.0f} s: {path}")
+            return 0
+        if elapsed >= args.timeout:
+            print(
+                f"gate: error: no complete model for {what} after {args.timeout:.0f} s: {detail}",
+                file=sys.stderr,
+                flush=True,
+            )
+            return 1
+        log(f"waiting for {what}: {detail} ({elapsed:.0f}/{args.timeout:.0f} s)")
+        time.sleep(min(args.interval, max(args.timeout - elapsed, 0.01)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
