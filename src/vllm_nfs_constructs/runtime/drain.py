@@ -17,10 +17,11 @@ only produces an event; Kubernetes sends SIGTERM either way), except 2 on usage 
 from __future__ import annotations
 
 import argparse
+import http.client
 import math
 import re
-import socket
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -36,7 +37,7 @@ class ScrapeError(Exception):
     """The scrape result is unknown (timeout, HTTP error, unparsable or missing metrics)."""
 
 
-class ServerGone(Exception):
+class ServerGoneError(Exception):
     """Connection refused: nothing listens any more."""
 
 
@@ -95,45 +96,51 @@ def load(samples: dict[str, list[float]]) -> tuple[float, float, int]:
 
 
 def scrape(url: str, timeout: float) -> str:
-    """The metrics text; the whole scrape (connect, headers, body) is bounded by ``timeout``."""
+    """The metrics text; the whole scrape (connect, headers, body) is bounded by ``timeout``.
+
+    The request runs in a daemon thread so that a server trickling bytes cannot stretch it.
+    """
+    result: list[str | BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(_fetch(url, timeout))
+        except BaseException as exc:
+            result.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not result:
+        raise ScrapeError(f"scrape slower than {timeout:g} s")
+    if isinstance(result[0], BaseException):
+        raise result[0]
+    return result[0]
+
+
+def _fetch(url: str, timeout: float) -> str:
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    end = time.monotonic() + timeout
     try:
         with opener.open(url, timeout=timeout) as response:
-            chunks = []
-            while True:
-                left = end - time.monotonic()
-                if left <= 0:
-                    raise ScrapeError(f"scrape slower than {timeout:g} s")
-                response.fp.raw._sock.settimeout(left) if _has_sock(response) else None
-                chunk = response.read(65536)
-                if not chunk:
-                    break
-                chunks.append(chunk)
+            body: bytes = response.read()
     except urllib.error.HTTPError as exc:
         raise ScrapeError(f"HTTP {exc.code} from {url}") from None
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, ConnectionRefusedError):
-            raise ServerGone(str(exc.reason)) from None
-        if isinstance(exc.reason, (TimeoutError, socket.timeout)):
+            raise ServerGoneError(str(exc.reason)) from None
+        if isinstance(exc.reason, TimeoutError):
             raise ScrapeError(f"scrape slower than {timeout:g} s") from None
         raise ScrapeError(f"cannot scrape {url}: {exc.reason}") from None
     except ConnectionRefusedError as exc:
-        raise ServerGone(str(exc)) from None
-    except (TimeoutError, socket.timeout):
+        raise ServerGoneError(str(exc)) from None
+    except TimeoutError:
         raise ScrapeError(f"scrape slower than {timeout:g} s") from None
-    except OSError as exc:
-        raise ScrapeError(f"scrape of {url} failed: {exc}") from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise ScrapeError(f"scrape of {url} failed: {type(exc).__name__}: {exc}") from None
     try:
-        return b"".join(chunks).decode("utf-8")
+        return body.decode("utf-8")
     except UnicodeDecodeError:
         raise ScrapeError("metrics are not UTF-8") from None
-
-
-def _has_sock(response: object) -> bool:
-    fp = getattr(response, "fp", None)
-    raw = getattr(fp, "raw", None)
-    return getattr(raw, "_sock", None) is not None
 
 
 class Logger:
@@ -163,7 +170,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--interval", type=float, default=2.0, metavar="SECONDS")
     parser.add_argument("--idle-polls", type=int, default=2, metavar="N")
     parser.add_argument("--scrape-timeout", type=float, default=3.0, metavar="SECONDS")
-    parser.add_argument("--log-file", default=None, help="also write log lines here, e.g. /proc/1/fd/1")
+    parser.add_argument(
+        "--log-file", default=None, help="also write log lines here, e.g. /proc/1/fd/1"
+    )
     args = parser.parse_args(argv)
     if args.idle_polls < 1 or args.interval <= 0 or args.scrape_timeout <= 0 or args.deadline < 0:
         parser.error("--idle-polls >= 1, --interval > 0, --scrape-timeout > 0, --deadline >= 0")
@@ -179,13 +188,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     while True:
         left = args.deadline - (time.monotonic() - start)
         if left <= 0:
-            log(f"warning: deadline of {args.deadline:g} s reached, requests may still be in flight")
+            log(
+                f"warning: deadline of {args.deadline:g} s reached, requests may still be in flight"
+            )
             return 0
         try:
             running, waiting, series = load(
                 parse_metrics(scrape(args.url, min(args.scrape_timeout, left)))
             )
-        except ServerGone:
+        except ServerGoneError:
             log(f"server gone ({args.url}: connection refused); nothing to drain")
             return 0
         except ScrapeError as exc:
@@ -197,7 +208,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if idle >= args.idle_polls:
                     log(f"idle on {idle} consecutive polls; done after {_since(start)}")
                     return 0
-                log(f"running=0 waiting=0 over {series} engine(s), idle poll {idle}/{args.idle_polls}")
+                log(
+                    f"running=0 waiting=0 over {series} engine(s), "
+                    f"idle poll {idle}/{args.idle_polls}"
+                )
             else:
                 idle = 0
                 log(f"running={running:g} waiting={waiting:g} over {series} engine(s); waiting")
