@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import find
+from tests.k8s._fixtures import volume
+from vllm_nfs_constructs import (
+    NOT_TUNED_TAINT_KEY,
+    ConfigurationError,
+    ModelDownloadJob,
+    ModelSource,
+    SecretKeyRef,
+)
+
+
+def job_pod(objs: list[dict[str, Any]]) -> dict[str, Any]:
+    return find(objs, "Job")["spec"]["template"]["spec"]
+
+
+def test_job_fetches_the_pinned_model_as_non_root(chart, synth):
+    ModelDownloadJob(chart, "qwen-download", volume=volume(chart))
+    objs = synth(chart)
+    job = find(objs, "Job")
+    assert job["metadata"]["name"] == "qwen-download-qwen2-5-0-5b-instruct-7ae557604adf"
+    assert job["metadata"]["namespace"] == "vllm"
+    spec = job["spec"]
+    assert spec["backoffLimit"] == 4
+    assert spec["activeDeadlineSeconds"] == 4 * 3600
+    assert spec["ttlSecondsAfterFinished"] == 7 * 24 * 3600
+    pod = spec["template"]["spec"]
+    assert pod["restartPolicy"] == "Never"
+    (c,) = pod["containers"]
+    assert c["command"] == [
+        "python3", "/programs/fetch.py",
+        "--repo", "Qwen/Qwen2.5-0.5B-Instruct",
+        "--revision", "7ae557604adf67be50417f59c2c2f167def9a775",
+        "--root", "/models",
+    ]
+    assert c["image"] == "vllm/vllm-openai:v0.33.0"
+    assert c["securityContext"]["runAsUser"] == 1000
+    assert c["securityContext"]["runAsGroup"] == 1000
+    assert c["securityContext"]["runAsNonRoot"] is True
+    assert {"mountPath": "/models", "name": "models", "readOnly": False} in c["volumeMounts"]
+
+
+def test_token_comes_from_an_optional_secret_key_ref(chart, synth):
+    ModelDownloadJob(chart, "dl", volume=volume(chart), token_secret=SecretKeyRef("hf", "key1"))
+    (c,) = job_pod(synth(chart))["containers"]
+    (token,) = [e for e in c["env"] if e["name"] == "HF_TOKEN"]
+    assert token == {
+        "name": "HF_TOKEN",
+        "valueFrom": {"secretKeyRef": {"name": "hf", "key": "key1", "optional": True}},
+    }
+
+
+def test_no_token_at_all(chart, synth):
+    ModelDownloadJob(chart, "dl", volume=volume(chart), token_secret=None)
+    (c,) = job_pod(synth(chart))["containers"]
+    assert all(e["name"] != "HF_TOKEN" for e in c["env"])
+
+
+def test_runs_on_the_management_pool_and_never_tolerates_the_not_tuned_taint(chart, synth):
+    ModelDownloadJob(chart, "dl", volume=volume(chart))
+    pod = job_pod(synth(chart))
+    terms = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert terms["nodeSelectorTerms"] == [
+        {"matchExpressions": [{"key": "doks.digitalocean.com/gpu-brand", "operator": "DoesNotExist"}]}
+    ]
+    assert all(t.get("key") != NOT_TUNED_TAINT_KEY for t in pod.get("tolerations", []))
+    assert "tolerations" not in pod
+
+
+def test_explicit_node_pool(chart, synth):
+    ModelDownloadJob(chart, "dl", volume=volume(chart), node_pool="mgmt")
+    pod = job_pod(synth(chart))
+    assert pod["nodeSelector"] == {"doks.digitalocean.com/node-pool": "mgmt"}
+    assert "affinity" not in pod
+
+
+def test_job_name_changes_with_model_and_revision(chart, synth):
+    vol = volume(chart)
+    a = ModelDownloadJob(chart, "a", volume=vol, model=ModelSource("Qwen/Qwen2.5-0.5B-Instruct", "main"))
+    b = ModelDownloadJob(chart, "b", volume=vol, model=ModelSource("Qwen/Qwen2.5-0.5B-Instruct", "v2"))
+    c = ModelDownloadJob(chart, "c", volume=vol, model=ModelSource("Qwen/Qwen2.5-7B-Instruct", "main"))
+    assert a.job_name == "a-qwen2-5-0-5b-instruct-main"
+    assert b.job_name == "b-qwen2-5-0-5b-instruct-v2"
+    assert c.job_name == "c-qwen2-5-7b-instruct-main"
+    long = ModelDownloadJob(
+        chart, "d", volume=vol,
+        model=ModelSource("org/a-very-long-model-name-that-goes-on-and-on-and-on-and-on", "main"),
+    )
+    assert len(long.job_name) <= 63 and long.job_name.endswith("-main")
+
+
+def test_patterns_and_limits(chart, synth):
+    ModelDownloadJob(
+        chart, "dl", volume=volume(chart),
+        allow_patterns=["*.safetensors", "*.json"], ignore_patterns=["original/*"],
+        backoff_limit=1, active_deadline_seconds=600, ttl_seconds_after_finished=0,
+    )
+    job = find(synth(chart), "Job")
+    cmd = job["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert cmd[-6:] == [
+        "--allow-pattern", "*.safetensors", "--allow-pattern", "*.json",
+        "--ignore-pattern", "original/*",
+    ]
+    assert job["spec"]["backoffLimit"] == 1
+    assert job["spec"]["activeDeadlineSeconds"] == 600
+    assert job["spec"]["ttlSecondsAfterFinished"] == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"backoff_limit": -1}, "ModelDownloadJob.backoff_limit"),
+        ({"active_deadline_seconds": 0}, "ModelDownloadJob.active_deadline_seconds"),
+        ({"ttl_seconds_after_finished": -5}, "ModelDownloadJob.ttl_seconds_after_finished"),
+        ({"uid": 0}, "ModelDownloadJob.uid"),
+        ({"image": "python"}, "ModelDownloadJob.image"),
+        ({"token_secret": "hf_abc"}, "ModelDownloadJob.token_secret"),
+        ({"allow_patterns": "*.safetensors"}, "ModelDownloadJob.allow_patterns"),
+        ({"name": "x" * 60}, "ModelDownloadJob.name"),
+    ],
+)
+def test_bad_input(chart, kwargs, field):
+    with pytest.raises(ConfigurationError) as err:
+        ModelDownloadJob(chart, "dl", volume=volume(chart), **kwargs)
+    assert str(err.value).startswith(field + ":")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"repo_id": "not a repo"}, "ModelSource.repo_id"),
+        ({"repo_id": "just-a-name"}, "ModelSource.repo_id"),
+        ({"repo_id": "org/na--me"}, "ModelSource.repo_id"),
+        ({"revision": ""}, "ModelSource.revision"),
+        ({"revision": "../etc"}, "ModelSource.revision"),
+        ({"served_name": "has space"}, "ModelSource.served_name"),
+        ({"size_gib": -3}, "ModelSource.size_gib"),
+    ],
+)
+def test_invalid_model_ids(kwargs, field):
+    with pytest.raises(ConfigurationError) as err:
+        ModelSource(**kwargs)
+    assert str(err.value).startswith(field + ":")
