@@ -56,6 +56,7 @@ class Request:
     status: int
     sent: int
     authorized: bool
+    name: str | None = None  # the repo file whose bytes were served
 
 
 @dataclass
@@ -101,9 +102,9 @@ class HubStandIn:
     # --- accounting ------------------------------------------------------------------------
 
     def file_requests(self, path: str) -> list[Request]:
-        """GETs that carried bytes of ``path`` (resolve for git files, cdn for LFS files)."""
+        """GETs that served bytes of the file ``path`` (resolve for git files, cdn for LFS)."""
         with self.lock:
-            return [r for r in self.requests if r.method == "GET" and r.path.endswith(path)]
+            return [r for r in self.requests if r.method == "GET" and r.name == path]
 
     def bytes_sent(self, suffix: str) -> int:
         return sum(r.sent for r in self.file_requests(suffix))
@@ -150,7 +151,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- helpers ---------------------------------------------------------------------------
 
-    def _record(self, status: int, sent: int) -> None:
+    def _record(self, status: int, sent: int, name: str | None = None) -> None:
         hub = self.stand_in
         with hub.lock:
             hub.requests.append(
@@ -161,6 +162,7 @@ class _Handler(BaseHTTPRequestHandler):
                     status,
                     sent,
                     self.headers.get("Authorization") is not None,
+                    name,
                 )
             )
 
@@ -340,7 +342,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command == "HEAD":
-            self._record(status, 0)
+            self._record(status, 0, name)
             return
         with hub.lock:
             drop = faults.drop_after.pop(name, None)
@@ -355,7 +357,7 @@ class _Handler(BaseHTTPRequestHandler):
                     self.connection.shutdown(socket.SHUT_RDWR)
                     break
                 if stall is not None and start + sent >= stall:
-                    self._record(status, sent)  # visible to the test while stalled
+                    self._record(status, sent, name)  # visible to the test while stalled
                     hub.release.wait(30)
                     return
                 limit = len(body)
@@ -372,7 +374,7 @@ class _Handler(BaseHTTPRequestHandler):
             pass
         finally:
             if stall is None or start + sent < stall:
-                self._record(status, sent)
+                self._record(status, sent, name)
 
 
 def fake_model(seed: int = 0, weight_size: int = 600_000) -> dict[str, bytes]:

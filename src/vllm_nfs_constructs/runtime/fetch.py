@@ -50,6 +50,7 @@ REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 STAGING = ".staging"
 LOCK_NAME = ".lock"
 MARKER_SUFFIX = ".complete.json"
+CHUNK_SIZE = 1 << 20
 
 # What vLLM needs to load a model: weights in safetensors, configs, tokenizer files, chat
 # templates and (for --trust-remote-code models) the modelling code.
@@ -429,7 +430,7 @@ def sha256_of(path: str) -> str:
 def download_file(
     *, repo: str, commit: str, rf: RepoFile, staging: str, progress: Progress, index: int
 ) -> None:
-    from huggingface_hub import hf_hub_url
+    from huggingface_hub import constants, hf_hub_url
     from huggingface_hub.file_download import http_get
     from huggingface_hub.utils._headers import build_hf_headers
 
@@ -450,6 +451,10 @@ def download_file(
             with open(part, "rb") as f:
                 for block in iter(lambda: f.read(8 << 20), b""):
                     hasher.update(block)
+    # huggingface_hub hands over 10 MiB chunks: an interruption loses the unwritten part of one
+    # chunk. 1 MiB (the NFS wsize) bounds that loss and matches the share's write size.
+    if hasattr(constants, "DOWNLOAD_CHUNK_SIZE"):
+        constants.DOWNLOAD_CHUNK_SIZE = CHUNK_SIZE
     url = hf_hub_url(repo, rf.path, revision=commit, endpoint=endpoint())
     headers = build_hf_headers(token=hub_token())
     headers["Accept-Encoding"] = "identity"  # sizes must be the file's, not a compressed body's
@@ -544,22 +549,24 @@ def fetch(args: argparse.Namespace) -> int:
     repo_dir = os.path.join(root, *repo.split("/"))
     is_commit = bool(COMMIT_RE.match(revision))
 
-    # Fast path: no lock, no network.
-    if not args.refresh or is_commit:
-        commit = ready_commit(repo_dir, revision)
-        if commit is not None:
-            log(f"{repo}@{revision} is already complete on the share (commit {commit}); done")
-            return EXIT_OK
+    # Fast path: no network, and no lock unless old revisions are to be pruned.
+    trust_link = not args.refresh or is_commit
+    ready = ready_commit(repo_dir, revision) if trust_link else None
+    if ready is not None and not args.prune_keep:
+        log(f"{repo}@{revision} is already complete on the share (commit {ready}); done")
+        return EXIT_OK
 
     if not os.path.isdir(root):
         fail(EXIT_OTHER, f"volume root {root} does not exist (is the share mounted?)")
     os.makedirs(repo_dir, exist_ok=True)
     with repo_lock(repo_dir, args.lock_timeout):
-        if not args.refresh or is_commit:
-            commit = ready_commit(repo_dir, revision)
-            if commit is not None:
-                log(f"{repo}@{revision} was completed by another fetch (commit {commit}); done")
-                return EXIT_OK
+        commit = ready_commit(repo_dir, revision) if trust_link else None
+        if commit is not None:
+            how = "already complete on the share" if ready else "completed by another fetch"
+            log(f"{repo}@{revision} was {how} (commit {commit}); done")
+            if args.prune_keep:
+                prune(repo_dir, args.prune_keep, commit)
+            return EXIT_OK
         log(f"resolving {repo}@{revision} on {endpoint()}")
         commit, files = resolve(repo, revision)
         log(f"{repo}@{revision} is commit {commit}")
