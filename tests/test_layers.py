@@ -1,0 +1,90 @@
+"""The layering rules of DESIGN.md, checked on the source and in fresh interpreters."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+PKG = ROOT / "src" / "vllm_nfs_constructs"
+JSII_PACKAGES = {"cdk8s", "cdk8s_plus_27", "constructs", "cdktf", "cdktf_cdktf_provider_digitalocean", "jsii"}
+
+
+def imports_of(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = "." * node.level + (node.module or "")
+            found.add(base)
+            sep = "." if node.module else ""
+            found |= {f"{base}{sep}{alias.name}" for alias in node.names}
+    return found
+
+
+def py_files(sub: str) -> list[Path]:
+    return sorted((PKG / sub).rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", py_files("runtime"), ids=lambda p: p.name)
+def test_runtime_imports_no_jsii_package_and_no_other_layer(path):
+    for name in imports_of(path):
+        top = name.lstrip(".").split(".")[0]
+        assert top not in JSII_PACKAGES, f"{path.name} imports {name}"
+        assert not name.startswith(".."), f"{path.name} reaches outside runtime/: {name}"
+        assert "k8s" not in name.split(".") and "infra" not in name.split("."), name
+
+
+@pytest.mark.parametrize("path", py_files("k8s"), ids=lambda p: p.name)
+def test_k8s_never_imports_infra_or_cdktf(path):
+    for name in imports_of(path):
+        parts = name.lstrip(".").split(".")
+        assert "infra" not in parts, f"{path.name} imports {name}"
+        assert parts[0] not in {"cdktf", "cdktf_cdktf_provider_digitalocean"}, name
+
+
+@pytest.mark.parametrize("path", py_files("infra"), ids=lambda p: p.name)
+def test_infra_never_imports_k8s_or_cdk8s(path):
+    for name in imports_of(path):
+        parts = name.lstrip(".").split(".")
+        assert "k8s" not in parts, f"{path.name} imports {name}"
+        assert parts[0] not in {"cdk8s", "cdk8s_plus_27"}, name
+
+
+def test_escape_hatches_live_in_one_private_module():
+    users = [
+        p.name for p in py_files("k8s")
+        if "add_json_patch" in p.read_text() or "ApiObject(" in p.read_text()
+    ]
+    assert users == ["_escape_hatches.py"]
+
+
+def loaded_modules(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys; print('\\n'.join(sorted(sys.modules)))"],
+        capture_output=True, text=True, check=True, timeout=120,
+    ).stdout
+    return set(out.split())
+
+
+def test_importing_the_cluster_layer_does_not_load_cdktf():
+    mods = loaded_modules("import vllm_nfs_constructs, vllm_nfs_constructs.k8s")
+    assert "cdk8s" in mods
+    assert not {m for m in mods if m.startswith(("cdktf", "vllm_nfs_constructs.infra"))}
+
+
+def test_runtime_programs_run_on_a_bare_interpreter():
+    for name in ("gate.py", "drain.py", "tuner.py"):
+        proc = subprocess.run(
+            [sys.executable, "-I", "-S", str(PKG / "runtime" / name), "--help"],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert "usage" in proc.stdout.lower()
