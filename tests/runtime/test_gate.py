@@ -1,0 +1,154 @@
+"""gate.py as a real subprocess over real files laid out as fetch.py writes them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+PROGRAM = Path(__file__).parents[2] / "src" / "vllm_nfs_constructs" / "runtime" / "gate.py"
+REPO = "org/model"
+COMMIT_A = "a" * 40
+COMMIT_B = "b" * 40
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def complete(root: Path, commit: str, revision: str | None = None) -> Path:
+    """Lay out ``commit`` as fetch.py does: directory, then marker, then the revision link."""
+    repo_dir = root / "org" / "model"
+    model_dir = repo_dir / commit
+    model_dir.mkdir(parents=True, exist_ok=True)
+    (model_dir / "config.json").write_text("{}")
+    (model_dir / "model.safetensors").write_bytes(b"x" * 100)
+    marker = {
+        "repo": REPO,
+        "revision": revision or commit,
+        "commit": commit,
+        "files": [{"path": "config.json", "size": 2}, {"path": "model.safetensors", "size": 100}],
+        "total_bytes": 102,
+        "completed_at": "2026-11-27T00:00:00+00:00",
+    }
+    (repo_dir / f"{commit}.complete.json").write_text(json.dumps(marker))
+    if revision is not None:
+        link = repo_dir / revision.replace("/", "--")
+        tmp = repo_dir / ".tmp-link"
+        tmp.symlink_to(commit)
+        os.replace(tmp, link)
+    return model_dir
+
+
+def run_gate(
+    root: Path, revision: str, timeout: float = 10, interval: float = 0.1
+) -> tuple[subprocess.CompletedProcess[str], float]:
+    started = time.monotonic()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(PROGRAM),
+            "--root",
+            str(root),
+            "--repo",
+            REPO,
+            "--revision",
+            revision,
+            "--timeout",
+            str(timeout),
+            "--interval",
+            str(interval),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=25,
+        check=False,
+    )
+    return proc, time.monotonic() - started
+
+
+def test_ready_commit_passes_at_once(tmp_path: Path) -> None:
+    complete(tmp_path, COMMIT_A)
+    proc, elapsed = run_gate(tmp_path, COMMIT_A)
+    assert proc.returncode == 0, proc.stderr
+    assert f"{REPO}@{COMMIT_A} is complete (commit {COMMIT_A}, 2 files, 102 bytes)" in proc.stdout
+    assert elapsed < 2
+
+
+def test_marker_appearing_late(tmp_path: Path) -> None:
+    timer = threading.Timer(1.0, complete, args=(tmp_path, COMMIT_A))
+    timer.start()
+    try:
+        proc, elapsed = run_gate(tmp_path, COMMIT_A, interval=0.2)
+    finally:
+        timer.cancel()
+    assert proc.returncode == 0, proc.stderr
+    assert f"waiting for {REPO}@{COMMIT_A}: no directory" in proc.stdout
+    assert 0.9 < elapsed < 3
+
+
+def test_never_ready_times_out_with_message(tmp_path: Path) -> None:
+    (tmp_path / "org" / "model").mkdir(parents=True)
+    proc, elapsed = run_gate(tmp_path, COMMIT_A, timeout=1, interval=0.3)
+    assert proc.returncode == 1
+    marker = tmp_path / "org" / "model" / f"{COMMIT_A}.complete.json"
+    assert proc.stderr.strip() == (
+        f"gate: error: no complete model for {REPO}@{COMMIT_A} after 1 s: no marker {marker}"
+    )
+    assert proc.stdout.count("gate: waiting for") >= 3  # one line per interval
+    assert 0.9 < elapsed < 3
+
+
+def test_marker_for_another_commit_never_satisfies(tmp_path: Path) -> None:
+    complete(tmp_path, COMMIT_B)
+    repo_dir = tmp_path / "org" / "model"
+    # A marker file named for A that names B (a copy gone wrong) and B's complete directory.
+    os.rename(repo_dir / COMMIT_B, repo_dir / COMMIT_A)
+    os.rename(repo_dir / f"{COMMIT_B}.complete.json", repo_dir / f"{COMMIT_A}.complete.json")
+    proc, _ = run_gate(tmp_path, COMMIT_A, timeout=0.5)
+    assert proc.returncode == 1
+    assert f"names commit '{COMMIT_B}', not {COMMIT_A}" in proc.stderr
+
+
+def test_incomplete_directory_is_not_ready(tmp_path: Path) -> None:
+    model_dir = complete(tmp_path, COMMIT_A)
+    (model_dir / "model.safetensors").write_bytes(b"x" * 10)
+    proc, _ = run_gate(tmp_path, COMMIT_A, timeout=0.5)
+    assert proc.returncode == 1
+    assert "has 10 bytes, the marker says 100" in proc.stderr
+
+
+def test_branch_link_follows_to_complete_commit(tmp_path: Path) -> None:
+    # A branch link to a commit without a marker does not count...
+    repo_dir = tmp_path / "org" / "model"
+    repo_dir.mkdir(parents=True)
+    (repo_dir / COMMIT_B).mkdir()
+    (repo_dir / "refs--pr--1").symlink_to(COMMIT_B)
+    proc, _ = run_gate(tmp_path, "refs/pr/1", timeout=0.5)
+    assert proc.returncode == 1
+    assert "no marker" in proc.stderr
+    # ...nor does a complete commit the branch does not point to.
+    complete(tmp_path, COMMIT_A)
+    proc, _ = run_gate(tmp_path, "refs/pr/1", timeout=0.5)
+    assert proc.returncode == 1
+    # The link moving to a complete commit (later) satisfies the gate.
+    timer = threading.Timer(0.8, complete, args=(tmp_path, COMMIT_A, "refs/pr/1"))
+    timer.start()
+    try:
+        proc, elapsed = run_gate(tmp_path, "refs/pr/1", interval=0.2)
+    finally:
+        timer.cancel()
+    assert proc.returncode == 0, proc.stderr
+    assert f"is complete (commit {COMMIT_A}" in proc.stdout
+    assert elapsed < 3
+
+
+def test_missing_branch_link(tmp_path: Path) -> None:
+    complete(tmp_path, COMMIT_A)
+    proc, _ = run_gate(tmp_path, "main", timeout=0.3)
+    assert proc.returncode == 1
+    assert f"no revision link {tmp_path / 'org' / 'model' / 'main'} yet" in proc.stderr
