@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 
 import cdk8s
 from cdk8s_plus_27 import k8s
@@ -59,9 +60,10 @@ def resolve_namespace(scope: Construct, namespace: str | None, field: str) -> st
     return DEFAULT_NAMESPACE
 
 
-def claim_name(chart: cdk8s.Chart, kind: str, namespace: str | None, name: str, path: str) -> None:
-    """Record that ``path`` emits ``kind namespace/name``; two constructs may not emit the same."""
-    registry: dict[tuple[str, str | None, str], str] | None = getattr(
+def claim_name(scope: Construct, kind: str, namespace: str | None, name: str) -> None:
+    """Record that ``scope`` emits ``kind namespace/name``; two constructs may not emit the same."""
+    chart = chart_of(scope)
+    registry: dict[tuple[str, str | None, str], Construct] | None = getattr(
         chart, "_vllm_nfs_names", None
     )
     if registry is None:
@@ -71,12 +73,13 @@ def claim_name(chart: cdk8s.Chart, kind: str, namespace: str | None, name: str, 
     if key in registry:
         where = f"namespace {namespace!r}" if namespace else "the cluster"
         raise ConfigurationError(
-            f"{path} name",
+            f"{scope.node.path} name",
             name,
-            f"a {kind} name not already used in {where} (it is taken by {registry[key]})",
+            f"a {kind} name not already used in {where} (it is taken by "
+            f"{registry[key].node.path})",
             "Give one of the constructs another id or an explicit name.",
         )
-    registry[key] = path
+    registry[key] = scope
 
 
 def metadata(
@@ -88,13 +91,22 @@ def metadata(
     annotations: Mapping[str, str] | None = None,
 ) -> k8s.ObjectMeta:
     """ObjectMeta for a new object, after checking that its name is free in the chart."""
-    claim_name(cdk8s.Chart.of(scope), kind, namespace, name, scope.node.path)
+    claim_name(scope, kind, namespace, name)
     return k8s.ObjectMeta(
         name=name,
         namespace=namespace,
         labels=dict(object_labels),
         annotations=dict(annotations) if annotations else None,
     )
+
+
+def chart_of(scope: Construct) -> cdk8s.Chart:
+    """``cdk8s.Chart.of(scope)``, remembered on the scope (each lookup is a jsii round trip)."""
+    found: cdk8s.Chart | None = getattr(scope, "_vllm_nfs_chart", None)
+    if found is None:
+        found = cdk8s.Chart.of(scope)
+        scope._vllm_nfs_chart = found  # type: ignore[attr-defined]
+    return found
 
 
 def restricted_container_security(
@@ -122,8 +134,18 @@ def restricted_pod_security(uid: int = DEFAULT_UID, gid: int = DEFAULT_GID) -> k
     )
 
 
+# Quantity and IntOrString values are immutable JavaScript objects; creating one is a jsii round
+# trip, so equal values share one instance.
+@cache
 def quantity(value: str) -> k8s.Quantity:
     return k8s.Quantity.from_string(value)
+
+
+@cache
+def int_or_string(value: int | str) -> k8s.IntOrString:
+    if isinstance(value, int):
+        return k8s.IntOrString.from_number(value)
+    return k8s.IntOrString.from_string(value)
 
 
 def resources(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-import cdk8s
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
@@ -54,7 +53,7 @@ class ProgramsConfigMap(Construct):
 
     @staticmethod
     def of(scope: Construct, namespace: str, programs: Sequence[str] = WORKLOAD_PROGRAMS) -> ProgramsConfigMap:
-        chart = cdk8s.Chart.of(scope)
+        chart = c.chart_of(scope)
         child_id = f"programs-{namespace}"
         existing = chart.node.try_find_child(child_id)
         if isinstance(existing, ProgramsConfigMap):

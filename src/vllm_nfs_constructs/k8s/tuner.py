@@ -200,7 +200,7 @@ class NetworkTunerDaemonSet(Construct):
                 update_strategy=k8s.DaemonSetUpdateStrategy(
                     type="RollingUpdate",
                     rolling_update=k8s.RollingUpdateDaemonSet(
-                        max_unavailable=k8s.IntOrString.from_number(1)
+                        max_unavailable=c.int_or_string(1)
                     ),
                 ),
                 template=k8s.PodTemplateSpec(

@@ -251,7 +251,7 @@ class VllmDeployment(Construct):
 
         def health(period: int, failures: int, initial: int = 0) -> k8s.Probe:
             return k8s.Probe(
-                http_get=k8s.HttpGetAction(path="/health", port=k8s.IntOrString.from_string("http")),
+                http_get=k8s.HttpGetAction(path="/health", port=c.int_or_string("http")),
                 initial_delay_seconds=initial or None,
                 period_seconds=period,
                 failure_threshold=failures,
@@ -320,8 +320,8 @@ class VllmDeployment(Construct):
                 strategy=k8s.DeploymentStrategy(
                     type="RollingUpdate",
                     rolling_update=k8s.RollingUpdateDeployment(
-                        max_surge=k8s.IntOrString.from_number(0),
-                        max_unavailable=k8s.IntOrString.from_number(1),
+                        max_surge=c.int_or_string(0),
+                        max_unavailable=c.int_or_string(1),
                     ),
                 ),
                 template=k8s.PodTemplateSpec(
@@ -397,7 +397,7 @@ class VllmDeployment(Construct):
                     k8s.ServicePort(
                         name="http",
                         port=PORT,
-                        target_port=k8s.IntOrString.from_string("http"),
+                        target_port=c.int_or_string("http"),
                         protocol="TCP",
                         app_protocol="http",
                     )
@@ -411,7 +411,7 @@ class VllmDeployment(Construct):
                 self, "PodDisruptionBudget", self.name, self.namespace, c.labels(self.name, "vllm")
             ),
             spec=k8s.PodDisruptionBudgetSpec(
-                max_unavailable=k8s.IntOrString.from_number(1),
+                max_unavailable=c.int_or_string(1),
                 selector=k8s.LabelSelector(match_labels=sel),
             ),
         )

