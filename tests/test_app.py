@@ -32,7 +32,12 @@ FAKE_SECRETS = {
 def run_app(outdir: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "apps/cluster.py", "--outdir", str(outdir), *extra],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     )
 
 
@@ -54,17 +59,22 @@ def default_app(tmp_path_factory: pytest.TempPathFactory, repo_env: dict[str, st
 def multi_model_objects() -> list[dict[str, Any]]:
     app = cdk8s.Testing.app()
     chart = VllmNfsChart(
-        app, "multi",
+        app,
+        "multi",
         infra=InfraOutputs("10.1.0.2", "/9/x", "gpu-x8"),
         gpu_slug="gpu-h100x8-640gb",
         hostname="llm.example.com",
         tls_secret_name="llm-tls",
         models=[
             ServedModel("qwen"),
-            ServedModel("llama70b", ModelSource("meta-llama/Llama-3.3-70B-Instruct", "main",
-                                                size_gib=140), gpus_per_pod=4,
-                        max_model_len=32768, quantization="fp8",
-                        extra_args=("--enable-prefix-caching",)),
+            ServedModel(
+                "llama70b",
+                ModelSource("meta-llama/Llama-3.3-70B-Instruct", "main", size_gib=140),
+                gpus_per_pod=4,
+                max_model_len=32768,
+                quantization="fp8",
+                extra_args=("--enable-prefix-caching",),
+            ),
         ],
     )
     return [dict(o) for o in cdk8s.Testing.synth(chart)]
@@ -96,10 +106,22 @@ def test_make_synth_writes_every_kind(default_app):
     assert f"wrote {outdir / 'vllm.k8s.yaml'}" in proc.stdout
     assert "EXAMPLE" in proc.stderr  # no outputs given: the example values are called out
     kinds = {o["kind"] for o in objs}
-    assert kinds >= {"Namespace", "PersistentVolume", "PersistentVolumeClaim", "Job", "Deployment",
-                     "Service", "PodDisruptionBudget", "Gateway", "HTTPRoute", "DaemonSet",
-                     "ClusterRole", "ClusterRoleBinding", "ValidatingAdmissionPolicy",
-                     "ValidatingAdmissionPolicyBinding"}
+    assert kinds >= {
+        "Namespace",
+        "PersistentVolume",
+        "PersistentVolumeClaim",
+        "Job",
+        "Deployment",
+        "Service",
+        "PodDisruptionBudget",
+        "Gateway",
+        "HTTPRoute",
+        "DaemonSet",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+    }
 
 
 def test_every_object_validates_strictly_against_kubernetes_and_gateway_api(default_app):
@@ -141,12 +163,19 @@ def test_every_vllm_flag_exists_in_the_pinned_release(default_app):
         if line.startswith("--")
     }
     flags = emitted_flags(default_app[2]) | emitted_flags(multi_model_objects())
-    assert {"--model", "--served-model-name", "--shutdown-timeout",
-            "--safetensors-load-strategy", "--quantization", "--max-model-len"} <= flags
+    assert {
+        "--model",
+        "--served-model-name",
+        "--shutdown-timeout",
+        "--safetensors-load-strategy",
+        "--quantization",
+        "--max-model-len",
+    } <= flags
     assert flags <= accepted, flags - accepted
     images = {
         c["image"]
-        for o in default_app[2] if o["kind"] == "Deployment"
+        for o in default_app[2]
+        if o["kind"] == "Deployment"
         for c in o["spec"]["template"]["spec"]["containers"]
     }
     assert images == {"vllm/vllm-openai:v0.33.0"}
@@ -189,9 +218,19 @@ def test_bad_outputs_file_fails_with_a_clear_message(tmp_path, repo_env):
     outputs = tmp_path / "outputs.json"
     outputs.write_text('{"nfs_host": {"value": "10.0.0.1"}}')
     proc = subprocess.run(
-        [sys.executable, "apps/cluster.py", "--outdir", str(tmp_path / "d"),
-         "--infra-outputs", str(outputs)],
-        cwd=ROOT, env=repo_env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "apps/cluster.py",
+            "--outdir",
+            str(tmp_path / "d"),
+            "--infra-outputs",
+            str(outputs),
+        ],
+        cwd=ROOT,
+        env=repo_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert "['nfs_mount_path']" in proc.stderr
@@ -213,7 +252,11 @@ def test_npx_cdk8s_synth_writes_the_same_manifests(tmp_path, repo_env, default_a
     (work / "node_modules").symlink_to(ROOT / "node_modules")
     proc = subprocess.run(
         ["npx", "--no-install", "cdk8s", "synth"],
-        cwd=work, env=repo_env, capture_output=True, text=True, timeout=300,
+        cwd=work,
+        env=repo_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     combined = proc.stdout + proc.stderr

@@ -12,7 +12,14 @@ import pytest
 from tests.conftest import ROOT
 
 PKG = ROOT / "src" / "vllm_nfs_constructs"
-JSII_PACKAGES = {"cdk8s", "cdk8s_plus_27", "constructs", "cdktf", "cdktf_cdktf_provider_digitalocean", "jsii"}
+JSII_PACKAGES = {
+    "cdk8s",
+    "cdk8s_plus_27",
+    "constructs",
+    "cdktf",
+    "cdktf_cdktf_provider_digitalocean",
+    "jsii",
+}
 
 
 def imports_of(path: Path) -> set[str]:
@@ -60,7 +67,8 @@ def test_infra_never_imports_k8s_or_cdk8s(path):
 
 def test_escape_hatches_live_in_one_private_module():
     users = [
-        p.name for p in py_files("k8s")
+        p.name
+        for p in py_files("k8s")
         if "add_json_patch" in p.read_text() or "ApiObject(" in p.read_text()
     ]
     assert users == ["_escape_hatches.py"]
@@ -69,7 +77,10 @@ def test_escape_hatches_live_in_one_private_module():
 def loaded_modules(code: str) -> set[str]:
     out = subprocess.run(
         [sys.executable, "-c", code + "\nimport sys; print('\\n'.join(sorted(sys.modules)))"],
-        capture_output=True, text=True, check=True, timeout=120,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     ).stdout
     return set(out.split())
 
@@ -84,7 +95,9 @@ def test_runtime_programs_run_on_a_bare_interpreter():
     for name in ("gate.py", "drain.py", "tuner.py"):
         proc = subprocess.run(
             [sys.executable, "-I", "-S", str(PKG / "runtime" / name), "--help"],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert proc.returncode == 0, proc.stderr
         assert "usage" in proc.stdout.lower()

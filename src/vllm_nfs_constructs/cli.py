@@ -68,8 +68,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "synth":
         return synth_cluster_main(
-            [*(["--infra-outputs", args.infra_outputs] if args.infra_outputs else []),
-             "--outdir", args.outdir]
+            [
+                *(["--infra-outputs", args.infra_outputs] if args.infra_outputs else []),
+                "--outdir",
+                args.outdir,
+            ]
         )
     return 2  # pragma: no cover - argparse enforces the choices
 

@@ -36,8 +36,10 @@ _IMAGE = re.compile(
 def check_image(field: str, image: object) -> str:
     """A pinned image reference: a tag other than ``latest``, or a sha256 digest."""
     m = _IMAGE.match(image) if isinstance(image, str) else None
-    if not m or not (m.group("tag") or m.group("digest")) or m.group("tag") == "latest" and not (
-        m.group("digest")
+    if (
+        not m
+        or not (m.group("tag") or m.group("digest"))
+        or (m.group("tag") == "latest" and not (m.group("digest")))
     ):
         raise ConfigurationError(
             field,

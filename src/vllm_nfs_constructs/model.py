@@ -164,8 +164,10 @@ class ModelSource:
     """Approximate size of the weights; used to size vLLM's memory request and check the share."""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.repo_id, str) or not _REPO_ID.match(self.repo_id) or (
-            "--" in self.repo_id or ".." in self.repo_id
+        if (
+            not isinstance(self.repo_id, str)
+            or not _REPO_ID.match(self.repo_id)
+            or ("--" in self.repo_id or ".." in self.repo_id)
         ):
             raise ConfigurationError(
                 "ModelSource.repo_id",

@@ -28,10 +28,22 @@ def test_default_chart_has_every_piece():
     _, objs = synth_chart()
     kinds = sorted(o["kind"] for o in objs)
     for kind in (
-        "Namespace", "PersistentVolume", "PersistentVolumeClaim", "Job", "Deployment", "Service",
-        "PodDisruptionBudget", "Gateway", "HTTPRoute", "DaemonSet", "ClusterRole",
-        "ClusterRoleBinding", "ServiceAccount", "ValidatingAdmissionPolicy",
-        "ValidatingAdmissionPolicyBinding", "ConfigMap",
+        "Namespace",
+        "PersistentVolume",
+        "PersistentVolumeClaim",
+        "Job",
+        "Deployment",
+        "Service",
+        "PodDisruptionBudget",
+        "Gateway",
+        "HTTPRoute",
+        "DaemonSet",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ServiceAccount",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+        "ConfigMap",
     ):
         assert kind in kinds, kind
     ns = find(objs, "Namespace", "vllm")
@@ -41,8 +53,12 @@ def test_default_chart_has_every_piece():
 def test_every_namespaced_object_is_in_the_chart_namespace_or_the_tuner_namespace():
     _, objs = synth_chart(namespace="inference")
     cluster_scoped = {
-        "Namespace", "PersistentVolume", "ClusterRole", "ClusterRoleBinding",
-        "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+        "Namespace",
+        "PersistentVolume",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
     }
     tuner_kinds = {"DaemonSet", "ServiceAccount"}
     for o in objs:
@@ -56,7 +72,8 @@ def test_every_namespaced_object_is_in_the_chart_namespace_or_the_tuner_namespac
         else:
             assert ns == "inference", (o["kind"], o["metadata"]["name"])
     assert {n["metadata"]["name"] for n in find_all(objs, "Namespace")} == {
-        "inference", "vllm-network-tuner"
+        "inference",
+        "vllm-network-tuner",
     }
 
 
@@ -92,8 +109,11 @@ def test_handoff_from_a_terraform_outputs_file(tmp_path):
 
 @pytest.mark.parametrize("missing", ["nfs_host", "nfs_mount_path", "gpu_node_pool_name"])
 def test_missing_output_names_the_key(tmp_path, missing):
-    data = {"nfs_host": {"value": "10.0.0.1"}, "nfs_mount_path": {"value": "/a"},
-            "gpu_node_pool_name": {"value": "gpu"}}
+    data = {
+        "nfs_host": {"value": "10.0.0.1"},
+        "nfs_mount_path": {"value": "/a"},
+        "gpu_node_pool_name": {"value": "gpu"},
+    }
     del data[missing]
     path = tmp_path / "outputs.json"
     path.write_text(json.dumps(data))
@@ -108,16 +128,32 @@ def test_malformed_outputs_are_clear(tmp_path):
         InfraOutputs.from_file(path)
     with pytest.raises(ConfigurationError, match="readable file"):
         InfraOutputs.from_file(tmp_path / "absent.json")
-    path.write_text(json.dumps({"nfs_host": {"value": 5}, "nfs_mount_path": {"value": "/a"},
-                                "gpu_node_pool_name": {"value": "gpu"}}))
+    path.write_text(
+        json.dumps(
+            {
+                "nfs_host": {"value": 5},
+                "nfs_mount_path": {"value": "/a"},
+                "gpu_node_pool_name": {"value": "gpu"},
+            }
+        )
+    )
     with pytest.raises(ConfigurationError, match="nfs_host"):
         InfraOutputs.from_file(path)
 
 
 def test_cdktf_outputs_file_nested_under_the_stack_name_is_accepted(tmp_path):
     path = tmp_path / "outputs.json"
-    path.write_text(json.dumps({"vllm-infra": {"nfs_host": "10.0.0.9", "nfs_mount_path": "/x",
-                                               "gpu_node_pool_name": "gpu"}}))
+    path.write_text(
+        json.dumps(
+            {
+                "vllm-infra": {
+                    "nfs_host": "10.0.0.9",
+                    "nfs_mount_path": "/x",
+                    "gpu_node_pool_name": "gpu",
+                }
+            }
+        )
+    )
     assert InfraOutputs.from_file(path).nfs_host == "10.0.0.9"
 
 
@@ -181,7 +217,8 @@ def test_gpus_per_pod_must_fit_the_gpu_slug():
     assert "gpu-h100x1-80gb" in str(err.value)
     _, objs = synth_chart(models=[ServedModel("big", gpus_per_pod=8)], gpu_slug="gpu-h100x8-640gb")
     assert find(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0]["resources"][
-        "limits"] == {"nvidia.com/gpu": "8"}
+        "limits"
+    ] == {"nvidia.com/gpu": "8"}
 
 
 def test_amd_slug_switches_the_gpu_resource():
@@ -191,13 +228,17 @@ def test_amd_slug_switches_the_gpu_resource():
 
 
 def test_models_larger_than_the_share_are_rejected():
-    infra = InfraOutputs(nfs_host="10.0.0.1", nfs_mount_path="/a", gpu_node_pool_name="gpu",
-                         nfs_size_gb=100)
+    infra = InfraOutputs(
+        nfs_host="10.0.0.1", nfs_mount_path="/a", gpu_node_pool_name="gpu", nfs_size_gb=100
+    )
     with pytest.raises(ConfigurationError, match="at most the share's 100 GiB"):
-        synth_chart(infra=infra, models=[
-            ServedModel("a", ModelSource("org/a", "main", size_gib=60)),
-            ServedModel("b", ModelSource("org/b", "main", size_gib=60)),
-        ])
+        synth_chart(
+            infra=infra,
+            models=[
+                ServedModel("a", ModelSource("org/a", "main", size_gib=60)),
+                ServedModel("b", ModelSource("org/b", "main", size_gib=60)),
+            ],
+        )
 
 
 @pytest.mark.parametrize(

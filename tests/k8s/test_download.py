@@ -33,10 +33,14 @@ def test_job_fetches_the_pinned_model_as_non_root(chart, synth):
     assert pod["restartPolicy"] == "Never"
     (c,) = pod["containers"]
     assert c["command"] == [
-        "python3", "/programs/fetch.py",
-        "--repo", "Qwen/Qwen2.5-0.5B-Instruct",
-        "--revision", "7ae557604adf67be50417f59c2c2f167def9a775",
-        "--root", "/models",
+        "python3",
+        "/programs/fetch.py",
+        "--repo",
+        "Qwen/Qwen2.5-0.5B-Instruct",
+        "--revision",
+        "7ae557604adf67be50417f59c2c2f167def9a775",
+        "--root",
+        "/models",
     ]
     assert c["image"] == "vllm/vllm-openai:v0.33.0"
     assert c["securityContext"]["runAsUser"] == 1000
@@ -66,7 +70,11 @@ def test_runs_on_the_management_pool_and_never_tolerates_the_not_tuned_taint(cha
     pod = job_pod(synth(chart))
     terms = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
     assert terms["nodeSelectorTerms"] == [
-        {"matchExpressions": [{"key": "doks.digitalocean.com/gpu-brand", "operator": "DoesNotExist"}]}
+        {
+            "matchExpressions": [
+                {"key": "doks.digitalocean.com/gpu-brand", "operator": "DoesNotExist"}
+            ]
+        }
     ]
     assert all(t.get("key") != NOT_TUNED_TAINT_KEY for t in pod.get("tolerations", []))
     assert "tolerations" not in pod
@@ -81,14 +89,22 @@ def test_explicit_node_pool(chart, synth):
 
 def test_job_name_changes_with_model_and_revision(chart, synth):
     vol = volume(chart)
-    a = ModelDownloadJob(chart, "a", volume=vol, model=ModelSource("Qwen/Qwen2.5-0.5B-Instruct", "main"))
-    b = ModelDownloadJob(chart, "b", volume=vol, model=ModelSource("Qwen/Qwen2.5-0.5B-Instruct", "v2"))
-    c = ModelDownloadJob(chart, "c", volume=vol, model=ModelSource("Qwen/Qwen2.5-7B-Instruct", "main"))
+    a = ModelDownloadJob(
+        chart, "a", volume=vol, model=ModelSource("Qwen/Qwen2.5-0.5B-Instruct", "main")
+    )
+    b = ModelDownloadJob(
+        chart, "b", volume=vol, model=ModelSource("Qwen/Qwen2.5-0.5B-Instruct", "v2")
+    )
+    c = ModelDownloadJob(
+        chart, "c", volume=vol, model=ModelSource("Qwen/Qwen2.5-7B-Instruct", "main")
+    )
     assert a.job_name == "a-qwen2-5-0-5b-instruct-main"
     assert b.job_name == "b-qwen2-5-0-5b-instruct-v2"
     assert c.job_name == "c-qwen2-5-7b-instruct-main"
     long = ModelDownloadJob(
-        chart, "d", volume=vol,
+        chart,
+        "d",
+        volume=vol,
         model=ModelSource("org/a-very-long-model-name-that-goes-on-and-on-and-on-and-on", "main"),
     )
     assert len(long.job_name) <= 63 and long.job_name.endswith("-main")
@@ -96,15 +112,24 @@ def test_job_name_changes_with_model_and_revision(chart, synth):
 
 def test_patterns_and_limits(chart, synth):
     ModelDownloadJob(
-        chart, "dl", volume=volume(chart),
-        allow_patterns=["*.safetensors", "*.json"], ignore_patterns=["original/*"],
-        backoff_limit=1, active_deadline_seconds=600, ttl_seconds_after_finished=0,
+        chart,
+        "dl",
+        volume=volume(chart),
+        allow_patterns=["*.safetensors", "*.json"],
+        ignore_patterns=["original/*"],
+        backoff_limit=1,
+        active_deadline_seconds=600,
+        ttl_seconds_after_finished=0,
     )
     job = find(synth(chart), "Job")
     cmd = job["spec"]["template"]["spec"]["containers"][0]["command"]
     assert cmd[-6:] == [
-        "--allow-pattern", "*.safetensors", "--allow-pattern", "*.json",
-        "--ignore-pattern", "original/*",
+        "--allow-pattern",
+        "*.safetensors",
+        "--allow-pattern",
+        "*.json",
+        "--ignore-pattern",
+        "original/*",
     ]
     assert job["spec"]["backoffLimit"] == 1
     assert job["spec"]["activeDeadlineSeconds"] == 600

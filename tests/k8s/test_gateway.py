@@ -21,17 +21,25 @@ def test_gateway_defaults_to_cilium_http_on_80(chart, synth):
     assert gw["metadata"]["namespace"] == "vllm"
     assert gw["spec"]["gatewayClassName"] == "cilium"
     assert gw["spec"]["listeners"] == [
-        {"name": "http", "protocol": "HTTP", "port": 80, "allowedRoutes": {"namespaces": {"from": "Same"}}}
+        {
+            "name": "http",
+            "protocol": "HTTP",
+            "port": 80,
+            "allowedRoutes": {"namespaces": {"from": "Same"}},
+        }
     ]
 
 
 def test_https_listener_and_hostname(chart, synth):
     InferenceGateway(chart, "gateway", hostname="llm.example.com", tls_secret_name="llm-tls")
     listeners = find(synth(chart), "Gateway")["spec"]["listeners"]
-    https = [lst for lst in listeners if lst["name"] == "https"][0]
+    https = next(lst for lst in listeners if lst["name"] == "https")
     assert https["port"] == 443
     assert https["protocol"] == "HTTPS"
-    assert https["tls"] == {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": "llm-tls"}]}
+    assert https["tls"] == {
+        "mode": "Terminate",
+        "certificateRefs": [{"kind": "Secret", "name": "llm-tls"}],
+    }
     assert all(lst["hostname"] == "llm.example.com" for lst in listeners)
 
 
@@ -48,7 +56,8 @@ def test_routes_by_path_prefix_with_rewrite_and_long_timeouts(chart, synth):
     first, default = qwen["rules"]
     assert first["matches"] == [{"path": {"type": "PathPrefix", "value": "/qwen"}}]
     assert first["filters"][0]["urlRewrite"]["path"] == {
-        "type": "ReplacePrefixMatch", "replacePrefixMatch": "/"
+        "type": "ReplacePrefixMatch",
+        "replacePrefixMatch": "/",
     }
     assert first["backendRefs"] == [{"name": "qwen", "port": 8000}]
     assert first["timeouts"] == {"request": "900s", "backendRequest": "900s"}

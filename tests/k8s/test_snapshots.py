@@ -29,8 +29,8 @@ SNAPSHOTS = Path(__file__).resolve().parent.parent / "snapshots"
 def normalise(objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Program sources change with every runtime fix; the snapshot records only their names."""
     out = []
-    for o in objs:
-        o = yaml.safe_load(yaml.safe_dump(o))
+    for original in objs:
+        o = yaml.safe_load(yaml.safe_dump(original))
         if o["kind"] == "ConfigMap":
             o["data"] = {k: "<program source>" for k in o["data"]}
         tmpl = o.get("spec", {}).get("template", {}).get("metadata", {})
@@ -54,8 +54,9 @@ def build_vllm(chart: cdk8s.Chart) -> None:
 
 def build_gateway(chart: cdk8s.Chart) -> None:
     gw = InferenceGateway(chart, "gateway")
-    gw.add_route(VllmDeployment(chart, "qwen", volume=volume(chart), gpu_node_pool="gpu"),
-                 default=True)
+    gw.add_route(
+        VllmDeployment(chart, "qwen", volume=volume(chart), gpu_node_pool="gpu"), default=True
+    )
 
 
 def build_tuner(chart: cdk8s.Chart) -> None:
@@ -75,7 +76,9 @@ CASES: dict[str, Callable[[cdk8s.Chart], None]] = {
 def test_defaults_match_snapshot(name, chart, synth):
     if name == "vllm-nfs-chart":
         app = cdk8s.Testing.app()
-        built = VllmNfsChart(app, "vllm", infra=InfraOutputs("10.0.0.5", "/1234/share-abc", "gpu-pool"))
+        built = VllmNfsChart(
+            app, "vllm", infra=InfraOutputs("10.0.0.5", "/1234/share-abc", "gpu-pool")
+        )
         objs = normalise(synth(built))
     else:
         CASES[name](chart)

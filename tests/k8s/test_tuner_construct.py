@@ -52,7 +52,9 @@ def test_program_arguments_carry_every_knob(chart, synth):
         chart,
         "tuner",
         gpu_node_pool="gpu-pool",
-        taint=Taint("startup-taint.cluster-autoscaler.kubernetes.io/net", "no", TaintEffect.NO_EXECUTE),
+        taint=Taint(
+            "startup-taint.cluster-autoscaler.kubernetes.io/net", "no", TaintEffect.NO_EXECUTE
+        ),
         interface="eth2",
         mtu=9002,
         buffer_bytes=32 * 1024 * 1024,
@@ -102,17 +104,14 @@ def test_admission_policy_limits_the_account_to_its_own_nodes_taint(chart, synth
         {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["UPDATE"], "resources": ["nodes"]}
     ]
     assert spec["matchConditions"][0]["expression"] == (
-        "request.userInfo.username == "
-        "'system:serviceaccount:vllm-network-tuner:network-tuner'"
+        "request.userInfo.username == 'system:serviceaccount:vllm-network-tuner:network-tuner'"
     )
     variables = {v["name"]: v["expression"] for v in spec["variables"]}
     assert "authentication.kubernetes.io/node-name" in variables["nodeName"]
     exprs = [v["expression"] for v in spec["validations"]]
     assert "object.metadata.name == variables.nodeName" in exprs[0]
     assert "variables.newTaints.all(t, t in variables.oldTaints)" in exprs
-    assert any(
-        f"t.key == '{NOT_TUNED_TAINT.key}' && t.effect == 'NoSchedule'" in e for e in exprs
-    )
+    assert any(f"t.key == '{NOT_TUNED_TAINT.key}' && t.effect == 'NoSchedule'" in e for e in exprs)
     binding = find(objs, "ValidatingAdmissionPolicyBinding")
     assert binding["spec"] == {
         "policyName": vap["metadata"]["name"],

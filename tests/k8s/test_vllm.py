@@ -179,8 +179,12 @@ def test_prestop_drain_and_grace_period_cover_it(chart, synth):
 
 def test_fails_when_grace_period_is_shorter_than_drain(chart):
     with pytest.raises(ConfigurationError) as err:
-        make(chart, drain_deadline_seconds=90, shutdown_timeout_seconds=30,
-             termination_grace_period_seconds=100)
+        make(
+            chart,
+            drain_deadline_seconds=90,
+            shutdown_timeout_seconds=30,
+            termination_grace_period_seconds=100,
+        )
     msg = str(err.value)
     assert msg.startswith("VllmDeployment.termination_grace_period_seconds: 100")
     assert "= 130" in msg

@@ -7,7 +7,7 @@ from functools import cache
 
 import cdk8s
 from cdk8s_plus_27 import k8s
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from .. import _validate as v
 from ..errors import ConfigurationError
@@ -51,7 +51,7 @@ def resolve_namespace(scope: Construct, namespace: str | None, field: str) -> st
     """An explicit namespace, else the nearest enclosing ``default_namespace``, else ``vllm``."""
     if namespace is not None:
         return v.dns_label(field, namespace)
-    node: Construct | None = scope
+    node: IConstruct | None = scope
     while node is not None:
         found = getattr(node, "default_namespace", None)
         if isinstance(found, str):
@@ -75,8 +75,7 @@ def claim_name(scope: Construct, kind: str, namespace: str | None, name: str) ->
         raise ConfigurationError(
             f"{scope.node.path} name",
             name,
-            f"a {kind} name not already used in {where} (it is taken by "
-            f"{registry[key].node.path})",
+            f"a {kind} name not already used in {where} (it is taken by {registry[key].node.path})",
             "Give one of the constructs another id or an explicit name.",
         )
     registry[key] = scope
@@ -125,7 +124,9 @@ def restricted_container_security(
     )
 
 
-def restricted_pod_security(uid: int = DEFAULT_UID, gid: int = DEFAULT_GID) -> k8s.PodSecurityContext:
+def restricted_pod_security(
+    uid: int = DEFAULT_UID, gid: int = DEFAULT_GID
+) -> k8s.PodSecurityContext:
     return k8s.PodSecurityContext(
         run_as_non_root=True,
         run_as_user=uid,
@@ -172,4 +173,6 @@ def checkov_skips(*skips: tuple[str, str]) -> dict[str, str]:
     checkov reads ``checkov.io/skip<N>: CKV_K8S_<id>=<reason>`` from an object's annotations, so the
     reason travels with the YAML.
     """
-    return {f"checkov.io/skip{i}": f"{check}={reason}" for i, (check, reason) in enumerate(skips, 1)}
+    return {
+        f"checkov.io/skip{i}": f"{check}={reason}" for i, (check, reason) in enumerate(skips, 1)
+    }

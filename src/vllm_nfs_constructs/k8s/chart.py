@@ -19,7 +19,7 @@ from ..model import (
     gpu_profile,
 )
 from . import _common as c
-from .download import ModelDownloadJob, SecretKeyRef
+from .download import DEFAULT_TOKEN_SECRET, ModelDownloadJob, SecretKeyRef
 from .gateway import InferenceGateway
 from .namespace import WorkloadNamespace
 from .tuner import NetworkTunerDaemonSet
@@ -70,7 +70,7 @@ class VllmNfsChart(cdk8s.Chart):
         namespace: str = c.DEFAULT_NAMESPACE,
         gpu_slug: str = "gpu-h100x1-80gb",
         mount_options: NfsMountOptions | None = None,
-        token_secret: SecretKeyRef | None = SecretKeyRef("hf-token"),
+        token_secret: SecretKeyRef | None = DEFAULT_TOKEN_SECRET,
         network_tuner: bool = True,
         tuner_taint: Taint = NOT_TUNED_TAINT,
         admission_policy: bool = True,
@@ -102,7 +102,9 @@ class VllmNfsChart(cdk8s.Chart):
         self.default_namespace = namespace
         if not isinstance(infra, InfraOutputs):
             raise ConfigurationError(
-                "VllmNfsChart.infra", infra, "an InfraOutputs",
+                "VllmNfsChart.infra",
+                infra,
+                "an InfraOutputs",
                 "Use InfraOutputs.from_file('outputs.json') or InfraOutputs(...).",
             )
         profile = gpu_profile("VllmNfsChart.gpu_slug", gpu_slug)
@@ -114,9 +116,7 @@ class VllmNfsChart(cdk8s.Chart):
             if not isinstance(m, ServedModel):
                 raise ConfigurationError("VllmNfsChart.models", m, "ServedModel entries")
             if names.count(m.name) > 1:
-                raise ConfigurationError(
-                    "VllmNfsChart.models[].name", m.name, "unique model names"
-                )
+                raise ConfigurationError("VllmNfsChart.models[].name", m.name, "unique model names")
             if m.gpus_per_pod > profile.gpus_per_node:
                 raise ConfigurationError(
                     f"ServedModel({m.name!r}).gpus_per_pod",
@@ -142,7 +142,8 @@ class VllmNfsChart(cdk8s.Chart):
         total = sum(m.source.size_gib or 0 for m in models)
         if total and total > self.volume.capacity_gib:
             raise ConfigurationError(
-                "VllmNfsChart.models", f"{total:g} GiB of models",
+                "VllmNfsChart.models",
+                f"{total:g} GiB of models",
                 f"at most the share's {self.volume.capacity_gib} GiB",
                 "Grow the NFS share (nfs size_gib) or serve fewer models.",
             )

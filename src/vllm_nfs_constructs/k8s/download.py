@@ -32,6 +32,10 @@ class SecretKeyRef:
             raise ConfigurationError("SecretKeyRef.key", self.key, "a Secret data key")
 
 
+#: Default token reference: Secret ``hf-token``, key ``token`` (optional; public models need none).
+DEFAULT_TOKEN_SECRET = SecretKeyRef("hf-token")
+
+
 class ModelDownloadJob(Construct):
     """A Job that downloads one model revision to ``/models/<org>/<name>/<commit>`` on the share.
 
@@ -52,7 +56,7 @@ class ModelDownloadJob(Construct):
         *,
         volume: SharedModelVolume,
         model: ModelSource = DEFAULT_MODEL,
-        token_secret: SecretKeyRef | None = SecretKeyRef("hf-token"),
+        token_secret: SecretKeyRef | None = DEFAULT_TOKEN_SECRET,
         allow_patterns: Sequence[str] | None = None,
         ignore_patterns: Sequence[str] | None = None,
         backoff_limit: int = 4,
@@ -98,7 +102,9 @@ class ModelDownloadJob(Construct):
             raise ConfigurationError(f"{f}.model", model, "a ModelSource(repo_id, revision)")
         if token_secret is not None and not isinstance(token_secret, SecretKeyRef):
             raise ConfigurationError(
-                f"{f}.token_secret", token_secret, "a SecretKeyRef(name, key) or None",
+                f"{f}.token_secret",
+                token_secret,
+                "a SecretKeyRef(name, key) or None",
                 "Reference an existing Secret; never pass the token itself.",
             )
         self.model = model
@@ -114,13 +120,16 @@ class ModelDownloadJob(Construct):
         v.integer(f"{f}.uid", uid, minimum=1, fix="The share is root-squashed; run as non-root.")
         v.integer(f"{f}.gid", gid, minimum=1)
         args = ["--repo", model.repo_id, "--revision", model.revision, "--root", volume.mount_path]
-        for flag, patterns in (("--allow-pattern", allow_patterns),
-                               ("--ignore-pattern", ignore_patterns)):
+        for flag, patterns in (
+            ("--allow-pattern", allow_patterns),
+            ("--ignore-pattern", ignore_patterns),
+        ):
             if patterns is None:
                 continue
             if isinstance(patterns, str) or not all(isinstance(p, str) and p for p in patterns):
                 raise ConfigurationError(
-                    f"{f}.{flag[2:].replace('-', '_')}s", patterns,
+                    f"{f}.{flag[2:].replace('-', '_')}s",
+                    patterns,
                     "a list of glob patterns such as ['*.safetensors', '*.json']",
                 )
             for pattern in patterns:
@@ -170,13 +179,20 @@ class ModelDownloadJob(Construct):
             self,
             "Job",
             metadata=c.metadata(
-                self, "Job", self.job_name, self.namespace, lbl,
+                self,
+                "Job",
+                self.job_name,
+                self.namespace,
+                lbl,
                 {
                     "vllm-nfs-constructs/model": model.repo_id,
                     "vllm-nfs-constructs/revision": model.revision,
                     **c.checkov_skips(
-                        ("CKV_K8S_43", "image pinned by tag by default; pass "
-                         "image='repo:tag@sha256:...' to pin a digest"),
+                        (
+                            "CKV_K8S_43",
+                            "image pinned by tag by default; pass "
+                            "image='repo:tag@sha256:...' to pin a digest",
+                        ),
                     ),
                 },
             ),
@@ -228,7 +244,8 @@ def _job_name(base: str, model: ModelSource) -> str:
     room = 63 - len(base) - len(tail) - 1
     if room < 1:
         raise ConfigurationError(
-            "ModelDownloadJob.name", base,
+            "ModelDownloadJob.name",
+            base,
             f"at most {63 - len(tail) - 2} characters so the Job name "
             "'<name>-<model>-<revision>' fits in 63",
         )

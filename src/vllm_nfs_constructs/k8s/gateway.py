@@ -66,7 +66,9 @@ class InferenceGateway(Construct):
             v.dns_subdomain(f"{f}.tls_secret_name", tls_secret_name)
         if not http and tls_secret_name is None:
             raise ConfigurationError(
-                f"{f}.http", http, "True unless tls_secret_name gives an HTTPS listener",
+                f"{f}.http",
+                http,
+                "True unless tls_secret_name gives an HTTPS listener",
                 "A Gateway needs at least one listener.",
             )
         self.request_timeout_seconds = v.integer(
@@ -127,7 +129,8 @@ class InferenceGateway(Construct):
             raise ConfigurationError(f"{f}.deployment", deployment, "a VllmDeployment")
         if deployment.namespace != self.namespace:
             raise ConfigurationError(
-                f"{f}.deployment", deployment.name,
+                f"{f}.deployment",
+                deployment.name,
                 f"a deployment in the gateway's namespace {self.namespace!r}",
             )
         route_name = c.object_name(f"{f}.name", f"{self.name}-{deployment.name}", name)
@@ -136,12 +139,14 @@ class InferenceGateway(Construct):
         prefix = f"/{prefix_name}"
         if prefix in self._prefixes:
             raise ConfigurationError(
-                f"{f}.path_prefix", prefix,
+                f"{f}.path_prefix",
+                prefix,
                 f"a prefix not already routed (it goes to {self._prefixes[prefix]!r})",
             )
         if default and self._default_taken:
             raise ConfigurationError(
-                f"{f}.default", default,
+                f"{f}.default",
+                default,
                 f"one default route per gateway (already {self._default_taken!r})",
             )
         self._prefixes[prefix] = deployment.name

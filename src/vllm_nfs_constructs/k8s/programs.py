@@ -52,7 +52,9 @@ class ProgramsConfigMap(Construct):
         )
 
     @staticmethod
-    def of(scope: Construct, namespace: str, programs: Sequence[str] = WORKLOAD_PROGRAMS) -> ProgramsConfigMap:
+    def of(
+        scope: Construct, namespace: str, programs: Sequence[str] = WORKLOAD_PROGRAMS
+    ) -> ProgramsConfigMap:
         chart = c.chart_of(scope)
         child_id = f"programs-{namespace}"
         existing = chart.node.try_find_child(child_id)

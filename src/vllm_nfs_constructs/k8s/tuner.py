@@ -82,14 +82,19 @@ class NetworkTunerDaemonSet(Construct):
         self.namespace = v.dns_label(f"{f}.namespace", namespace)
         if gpu_node_pool is not None:
             v.label_value(f"{f}.gpu_node_pool", gpu_node_pool)
-        if not isinstance(interface, str) or not 0 < len(interface) < 16 or any(
-            ch in interface for ch in "/ \t\n:"
+        if (
+            not isinstance(interface, str)
+            or not 0 < len(interface) < 16
+            or any(ch in interface for ch in "/ \t\n:")
         ):
             raise ConfigurationError(
                 f"{f}.interface", interface, "a Linux interface name (1-15 characters, no '/')"
             )
         self.mtu = v.integer(
-            f"{f}.mtu", mtu, minimum=1280, maximum=9002,
+            f"{f}.mtu",
+            mtu,
+            minimum=1280,
+            maximum=9002,
             fix="DigitalOcean GPU Droplets support jumbo frames up to MTU 9002 on eth1.",
         )
         self.buffer_bytes = v.integer(
@@ -141,14 +146,22 @@ class NetworkTunerDaemonSet(Construct):
             self._admission_policy(role_name, lbl)
 
         args = [
-            "--interface", interface,
-            "--mtu", str(self.mtu),
-            "--buffer-bytes", str(self.buffer_bytes),
-            "--taint-key", taint.key,
-            "--taint-value", taint.value,
-            "--taint-effect", taint.effect.value,
-            "--interval", str(interval_seconds),
-            "--ready-file", READY_FILE,
+            "--interface",
+            interface,
+            "--mtu",
+            str(self.mtu),
+            "--buffer-bytes",
+            str(self.buffer_bytes),
+            "--taint-key",
+            taint.key,
+            "--taint-value",
+            taint.value,
+            "--taint-effect",
+            taint.effect.value,
+            "--interval",
+            str(interval_seconds),
+            "--ready-file",
+            READY_FILE,
         ]
         if gpu_node_pool is not None:
             node_selector: dict[str, str] | None = {c.GPU_POOL_LABEL: gpu_node_pool}
@@ -178,15 +191,24 @@ class NetworkTunerDaemonSet(Construct):
             k8s.Toleration(key="amd.com/gpu", operator="Exists", effect="NoSchedule"),
         ]
         skips = c.checkov_skips(
-            ("CKV_K8S_16", "privileged: writing host sysctls needs it (containerd mounts "
-             "/proc/sys read-only otherwise); the pod does nothing else"),
-            ("CKV_K8S_19", "hostNetwork: the MTU and TCP sysctls of the node's own network "
-             "namespace are what it tunes"),
+            (
+                "CKV_K8S_16",
+                "privileged: writing host sysctls needs it (containerd mounts "
+                "/proc/sys read-only otherwise); the pod does nothing else",
+            ),
+            (
+                "CKV_K8S_19",
+                "hostNetwork: the MTU and TCP sysctls of the node's own network "
+                "namespace are what it tunes",
+            ),
             ("CKV_K8S_20", "privileged implies privilege escalation; see CKV_K8S_16"),
             ("CKV_K8S_23", "runs as root: sysctl and SIOCSIFMTU need CAP_NET_ADMIN/CAP_SYS_ADMIN"),
             ("CKV_K8S_37", "capabilities: privileged; see CKV_K8S_16"),
-            ("CKV_K8S_38", "the token is needed to remove the taint; RBAC allows get/patch nodes "
-             "only and the admission policy limits it to its own node's taint"),
+            (
+                "CKV_K8S_38",
+                "the token is needed to remove the taint; RBAC allows get/patch nodes "
+                "only and the admission policy limits it to its own node's taint",
+            ),
             ("CKV_K8S_40", "runs as root; see CKV_K8S_23"),
             ("CKV_K8S_43", "image pinned by tag by default; pass image='repo:tag@sha256:...'"),
             ("CKV_K8S_155", "ClusterRole only; patch on nodes is the tuner's purpose"),
@@ -199,9 +221,7 @@ class NetworkTunerDaemonSet(Construct):
                 selector=k8s.LabelSelector(match_labels=sel),
                 update_strategy=k8s.DaemonSetUpdateStrategy(
                     type="RollingUpdate",
-                    rolling_update=k8s.RollingUpdateDaemonSet(
-                        max_unavailable=c.int_or_string(1)
-                    ),
+                    rolling_update=k8s.RollingUpdateDaemonSet(max_unavailable=c.int_or_string(1)),
                 ),
                 template=k8s.PodTemplateSpec(
                     metadata=k8s.ObjectMeta(
@@ -278,10 +298,14 @@ class NetworkTunerDaemonSet(Construct):
                     " ? request.userInfo.extra['authentication.kubernetes.io/node-name'][0] : ''"
                 ),
             },
-            {"name": "oldTaints",
-             "expression": "has(oldObject.spec.taints) ? oldObject.spec.taints : []"},
-            {"name": "newTaints",
-             "expression": "has(object.spec.taints) ? object.spec.taints : []"},
+            {
+                "name": "oldTaints",
+                "expression": "has(oldObject.spec.taints) ? oldObject.spec.taints : []",
+            },
+            {
+                "name": "newTaints",
+                "expression": "has(object.spec.taints) ? object.spec.taints : []",
+            },
         ]
         same = [
             ("labels", "object.metadata.labels", "oldObject.metadata.labels"),
@@ -289,7 +313,9 @@ class NetworkTunerDaemonSet(Construct):
         ]
         validations: list[dict[str, Any]] = [
             {
-                "expression": "variables.nodeName != '' && object.metadata.name == variables.nodeName",
+                "expression": (
+                    "variables.nodeName != '' && object.metadata.name == variables.nodeName"
+                ),
                 "message": "the network tuner may only modify the node its pod runs on",
                 "reason": "Forbidden",
             },

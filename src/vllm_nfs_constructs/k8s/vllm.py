@@ -138,7 +138,10 @@ class VllmDeployment(Construct):
             raise ConfigurationError(f"{f}.gpu_node_pool", gpu_node_pool, "a node pool name")
         self.replicas = v.integer(f"{f}.replicas", replicas, minimum=0, maximum=1000)
         self.gpus_per_pod = v.integer(
-            f"{f}.gpus_per_pod", gpus_per_pod, minimum=1, maximum=8,
+            f"{f}.gpus_per_pod",
+            gpus_per_pod,
+            minimum=1,
+            maximum=8,
             fix="It is also the tensor-parallel size; DigitalOcean GPU nodes have 1 or 8 GPUs.",
         )
         self.gpu_resource = v.one_of(f"{f}.gpu_resource", gpu_resource, _GPU_RESOURCES)
@@ -149,7 +152,9 @@ class VllmDeployment(Construct):
         if max_model_len is not None:
             v.integer(f"{f}.max_model_len", max_model_len, minimum=1)
         if gpu_memory_utilization is not None:
-            v.number(f"{f}.gpu_memory_utilization", gpu_memory_utilization, greater_than=0, maximum=1)
+            v.number(
+                f"{f}.gpu_memory_utilization", gpu_memory_utilization, greater_than=0, maximum=1
+            )
         if safetensors_load_strategy is not None:
             v.one_of(
                 f"{f}.safetensors_load_strategy",
@@ -158,7 +163,9 @@ class VllmDeployment(Construct):
             )
         if isinstance(extra_args, str) or not all(isinstance(a, str) for a in extra_args):
             raise ConfigurationError(
-                f"{f}.extra_args", extra_args, "a list of strings such as ['--enable-prefix-caching']"
+                f"{f}.extra_args",
+                extra_args,
+                "a list of strings such as ['--enable-prefix-caching']",
             )
         try:
             anti = AntiAffinity(anti_affinity)
@@ -197,19 +204,29 @@ class VllmDeployment(Construct):
         if memory_request is None:
             size = model.size_gib
             memory_request = f"{math.ceil(2 * size + 8)}Gi" if size else "16Gi"
-        for fld, val in (("cpu_request", cpu_request), ("memory_request", memory_request),
-                         ("cpu_limit", cpu_limit), ("memory_limit", memory_limit)):
+        for fld, val in (
+            ("cpu_request", cpu_request),
+            ("memory_request", memory_request),
+            ("cpu_limit", cpu_limit),
+            ("memory_limit", memory_limit),
+        ):
             if val is not None:
                 v.non_empty_str(f"{f}.{fld}", val, "a Kubernetes quantity such as '4' or '32Gi'")
 
         model_path = f"{volume.mount_path}/{model.relative_path}"
         args = [
-            "--model", model_path,
-            "--served-model-name", model.model_name,
-            "--host", "0.0.0.0",
-            "--port", str(PORT),
-            "--tensor-parallel-size", str(self.gpus_per_pod),
-            "--shutdown-timeout", str(self.shutdown_timeout_seconds),
+            "--model",
+            model_path,
+            "--served-model-name",
+            model.model_name,
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(PORT),
+            "--tensor-parallel-size",
+            str(self.gpus_per_pod),
+            "--shutdown-timeout",
+            str(self.shutdown_timeout_seconds),
         ]
         if safetensors_load_strategy is not None:
             args += ["--safetensors-load-strategy", safetensors_load_strategy]
@@ -224,12 +241,15 @@ class VllmDeployment(Construct):
             flag = vllm_flags.flag_name(arg)
             if flag in emitted:
                 raise ConfigurationError(
-                    f"{f}.extra_args", arg, "a flag this construct does not already set",
+                    f"{f}.extra_args",
+                    arg,
+                    "a flag this construct does not already set",
                     "Use the matching keyword argument instead.",
                 )
             if pinned_release and flag is not None and flag not in vllm_flags.accepted_flags():
                 raise ConfigurationError(
-                    f"{f}.extra_args", arg,
+                    f"{f}.extra_args",
+                    arg,
                     f"a flag that vllm serve {vllm_flags.VLLM_VERSION} accepts",
                     "Check the spelling against `vllm serve --help=all`.",
                 )
@@ -260,17 +280,25 @@ class VllmDeployment(Construct):
 
         drain = programs.command(
             "drain.py",
-            "--url", f"http://127.0.0.1:{PORT}/metrics",
-            "--deadline", str(self.drain_deadline_seconds),
-            "--log-file", "/proc/1/fd/1",
+            "--url",
+            f"http://127.0.0.1:{PORT}/metrics",
+            "--deadline",
+            str(self.drain_deadline_seconds),
+            "--log-file",
+            "/proc/1/fd/1",
         )
         gate = programs.command(
             "gate.py",
-            "--root", volume.mount_path,
-            "--repo", model.repo_id,
-            "--revision", model.revision,
-            "--timeout", str(gate_timeout_seconds),
-            "--interval", "5",
+            "--root",
+            volume.mount_path,
+            "--repo",
+            model.repo_id,
+            "--revision",
+            model.revision,
+            "--timeout",
+            str(gate_timeout_seconds),
+            "--interval",
+            "5",
         )
         env = [
             k8s.EnvVar(name="HOME", value=HOME),
@@ -288,7 +316,8 @@ class VllmDeployment(Construct):
             k8s.VolumeMount(name="tmp", mount_path="/tmp"),
         ]
         anti_term = k8s.PodAffinityTerm(
-            topology_key="kubernetes.io/hostname", label_selector=k8s.LabelSelector(match_labels=sel)
+            topology_key="kubernetes.io/hostname",
+            label_selector=k8s.LabelSelector(match_labels=sel),
         )
         pod_anti = (
             k8s.PodAntiAffinity(required_during_scheduling_ignored_during_execution=[anti_term])
@@ -304,15 +333,30 @@ class VllmDeployment(Construct):
             self,
             "Deployment",
             metadata=c.metadata(
-                self, "Deployment", self.name, self.namespace, c.labels(self.name, "vllm"),
+                self,
+                "Deployment",
+                self.name,
+                self.namespace,
+                c.labels(self.name, "vllm"),
                 c.checkov_skips(
-                    ("CKV_K8S_11", "no CPU limit on purpose: a limit throttles model loading and "
-                     "tokenization on a node dedicated to this pod"),
-                    ("CKV_K8S_13", "no memory limit on purpose: eager loading peaks above the "
-                     "steady state; the request is sized for the model"),
-                    ("CKV_K8S_43", "image pinned by tag by default; pass image='repo:tag@sha256:...'"
-                     " to pin a digest"),
-                ) if not (cpu_limit and memory_limit) else None,
+                    (
+                        "CKV_K8S_11",
+                        "no CPU limit on purpose: a limit throttles model loading and "
+                        "tokenization on a node dedicated to this pod",
+                    ),
+                    (
+                        "CKV_K8S_13",
+                        "no memory limit on purpose: eager loading peaks above the "
+                        "steady state; the request is sized for the model",
+                    ),
+                    (
+                        "CKV_K8S_43",
+                        "image pinned by tag by default; pass image='repo:tag@sha256:...'"
+                        " to pin a digest",
+                    ),
+                )
+                if not (cpu_limit and memory_limit)
+                else None,
             ),
             spec=k8s.DeploymentSpec(
                 replicas=self.replicas,
@@ -344,8 +388,10 @@ class VllmDeployment(Construct):
                                 image=image,
                                 command=gate,
                                 security_context=security,
-                                resources=c.resources({"cpu": "50m", "memory": "64Mi"},
-                                                      {"cpu": "200m", "memory": "128Mi"}),
+                                resources=c.resources(
+                                    {"cpu": "50m", "memory": "64Mi"},
+                                    {"cpu": "200m", "memory": "128Mi"},
+                                ),
                                 volume_mounts=[volume.mount(read_only=True), programs.mount],
                             )
                         ],
@@ -358,7 +404,9 @@ class VllmDeployment(Construct):
                                 args=args,
                                 ports=[k8s.ContainerPort(name="http", container_port=PORT)],
                                 env=env,
-                                resources=k8s.ResourceRequirements(requests=requests, limits=limits),
+                                resources=k8s.ResourceRequirements(
+                                    requests=requests, limits=limits
+                                ),
                                 security_context=security,
                                 volume_mounts=mounts,
                                 startup_probe=health(
@@ -369,7 +417,9 @@ class VllmDeployment(Construct):
                                 readiness_probe=health(5, 3),
                                 liveness_probe=health(10, 3),
                                 lifecycle=k8s.Lifecycle(
-                                    pre_stop=k8s.LifecycleHandler(exec=k8s.ExecAction(command=drain))
+                                    pre_stop=k8s.LifecycleHandler(
+                                        exec=k8s.ExecAction(command=drain)
+                                    )
                                 ),
                             )
                         ],

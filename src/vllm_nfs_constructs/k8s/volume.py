@@ -33,10 +33,19 @@ class NfsMountOptions:
     """More options verbatim, e.g. ``("noatime",)``."""
 
     def __post_init__(self) -> None:
-        v.one_of("NfsMountOptions.nfsvers", self.nfsvers, ["4.1", "4.2"],
-                 "DigitalOcean Managed NFS speaks NFS v4.1.")
-        v.integer("NfsMountOptions.nconnect", self.nconnect, minimum=1, maximum=16,
-                  fix="The Linux NFS client opens at most 16 connections per server.")
+        v.one_of(
+            "NfsMountOptions.nfsvers",
+            self.nfsvers,
+            ["4.1", "4.2"],
+            "DigitalOcean Managed NFS speaks NFS v4.1.",
+        )
+        v.integer(
+            "NfsMountOptions.nconnect",
+            self.nconnect,
+            minimum=1,
+            maximum=16,
+            fix="The Linux NFS client opens at most 16 connections per server.",
+        )
         for name in ("rsize", "wsize"):
             value = getattr(self, name)
             v.integer(f"NfsMountOptions.{name}", value, minimum=4096, maximum=1048576)
@@ -53,8 +62,12 @@ class NfsMountOptions:
                 "True (a 'soft' mount can return I/O errors mid-read and corrupt a model load)",
             )
         for opt in self.extra:
-            if not isinstance(opt, str) or not opt or "," in opt or opt.split("=")[0] in (
-                "nfsvers", "vers", "nconnect", "rsize", "wsize", "hard", "soft"
+            if (
+                not isinstance(opt, str)
+                or not opt
+                or "," in opt
+                or opt.split("=")[0]
+                in ("nfsvers", "vers", "nconnect", "rsize", "wsize", "hard", "soft")
             ):
                 raise ConfigurationError(
                     "NfsMountOptions.extra",
@@ -174,7 +187,9 @@ class SharedModelVolume(Construct):
         """The pod volume for this claim (mount it read-only in serving pods)."""
         return k8s.Volume(
             name=volume_name,
-            persistent_volume_claim=k8s.PersistentVolumeClaimVolumeSource(claim_name=self.claim_name),
+            persistent_volume_claim=k8s.PersistentVolumeClaimVolumeSource(
+                claim_name=self.claim_name
+            ),
         )
 
     def mount(self, *, read_only: bool, volume_name: str = "models") -> k8s.VolumeMount:
