@@ -120,7 +120,7 @@ def test_happy_path_layout_marker_and_branch_link(hub: HubStandIn, tmp_path: Pat
     link = repo_dir / "main"
     assert link.is_symlink() and os.readlink(link) == commit
     # Progress lines a human can follow: file N/M, name, MB, rate.
-    assert f"[3/9] {SHARD1} 0.6 MB/0.6 MB done, total" in proc.stdout
+    assert f"[3/9] {SHARD1} 600.0 KB/600.0 KB done, total" in proc.stdout
     assert "MB/s" in proc.stdout
 
 
@@ -318,7 +318,11 @@ def test_two_concurrent_fetches_download_once(hub: HubStandIn, tmp_path: Path) -
             fetch_cmd(root), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
     ]
-    time.sleep(0.3)
+    lock = root / "org" / "model" / ".lock"
+    deadline = time.monotonic() + 20
+    while not (lock.exists() and lock.read_text().startswith("pid ")):  # the first holds it
+        assert time.monotonic() < deadline, "the first fetch never took the lock"
+        time.sleep(0.02)
     procs.append(
         subprocess.Popen(
             fetch_cmd(root), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

@@ -215,7 +215,7 @@ def repo_lock(repo_dir: str, timeout: float) -> Iterator[None]:
             if now >= deadline:
                 fail(
                     EXIT_LOCK,
-                    f"timed out after {timeout:.0f} s waiting for the lock {path} "
+                    f"timed out after {timeout:g} s waiting for the lock {path} "
                     f"(held by {lock_holder(fd)}); is another fetch of this model stuck?",
                 )
             if now >= next_note:
@@ -378,10 +378,10 @@ class Progress:
         return self.session_bytes / max(time.monotonic() - self.started, 1e-6)
 
     def line(self, state: str = "") -> None:
-        size = mb(self.file_size) if self.file_size is not None else "?"
+        size = human(self.file_size) if self.file_size is not None else "?"
         log(
-            f"[{self.index}/{self.total_files}] {self.name} {mb(self.file_done)}/{size}{state}, "
-            f"total {mb(self.done_bytes)}/{mb(self.total_bytes)}, {mb(self.rate())}/s"
+            f"[{self.index}/{self.total_files}] {self.name} {human(self.file_done)}/{size}{state}, "
+            f"total {human(self.done_bytes)}/{human(self.total_bytes)}, {mb(self.rate())}/s"
         )
 
 
