@@ -13,6 +13,7 @@ import json
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -95,6 +96,7 @@ class Recorded:
     authorization: str
     body: Any
     status: int
+    at: float = field(default_factory=time.monotonic)  # CLOCK_MONOTONIC is system-wide
 
 
 @dataclass
