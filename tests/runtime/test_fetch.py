@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -361,3 +362,35 @@ def test_patterns_replace_defaults(hub: HubStandIn, tmp_path: Path) -> None:
         "special_tokens_map.json",
         "model.safetensors.index.json",
     }
+
+
+def test_lock_timeout_exit_5(hub: HubStandIn, tmp_path: Path) -> None:
+    hub.add_commit(REPO, fake_model())
+    repo_dir = tmp_path / "org" / "model"
+    repo_dir.mkdir(parents=True)
+    with open(repo_dir / ".lock", "a+") as held:
+        fcntl.lockf(held, fcntl.LOCK_EX)  # another fetch holds the model's lock
+        held.write("pid 4242 on other-node\n")
+        held.flush()
+        proc = run_fetch(hub.url, tmp_path, tmp_path, "--lock-timeout", "0.5")
+    assert "waiting for the lock" in proc.stdout and "pid 4242 on other-node" in proc.stdout
+    assert_one_line_error(proc, 5, "timed out after 0.5 s waiting for the lock")
+    assert hub.file_requests(SHARD1) == []
+
+
+def test_directory_without_marker_is_verified_not_refetched(
+    hub: HubStandIn, tmp_path: Path
+) -> None:
+    commit = hub.add_commit(REPO, fake_model())
+    assert run_fetch(hub.url, tmp_path, tmp_path).returncode == 0
+    repo_dir = tmp_path / "org" / "model"
+    # A crash between the rename and the marker: the directory is there, the marker is not.
+    (repo_dir / f"{commit}.complete.json").unlink()
+    (repo_dir / "main").unlink()
+    hub.clear_log()
+    proc = run_fetch(hub.url, tmp_path, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert f"[3/9] {SHARD1} already downloaded" in proc.stdout
+    assert hub.file_requests(SHARD1) == []
+    assert (repo_dir / f"{commit}.complete.json").exists()
+    assert os.readlink(repo_dir / "main") == commit
