@@ -1,25 +1,20 @@
-"""vLLM on DigitalOcean Kubernetes with model weights on one shared Managed NFS share."""
+"""vLLM on DigitalOcean Kubernetes with model weights on one shared Managed NFS share.
+
+The value types (``ModelSource``, ``InfraOutputs``, ...) load without cdk8s or jsii; the cluster
+constructs (``VllmNfsChart``, ``VllmDeployment``, ...) are re-exported lazily from
+``vllm_nfs_constructs.k8s``, so ``import vllm_nfs_constructs.infra`` never loads cdk8s.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
+from . import _node  # noqa: F401  (points jsii at a supported Node.js before cdk8s/cdktf load)
 from .errors import ConfigurationError
 from .images import DEFAULT_IMAGES
-from .k8s import (
-    AntiAffinity,
-    InferenceGateway,
-    ModelDownloadJob,
-    NetworkTunerDaemonSet,
-    NfsMountOptions,
-    PodSecurityLevel,
-    SecretKeyRef,
-    ServedModel,
-    SharedModelVolume,
-    VllmDeployment,
-    VllmNfsChart,
-    WorkloadNamespace,
-)
 from .model import (
     DEFAULT_MODEL,
     GPU_PROFILES,
@@ -32,6 +27,48 @@ from .model import (
     Taint,
     TaintEffect,
 )
+
+if TYPE_CHECKING:
+    from .k8s import (
+        AntiAffinity,
+        InferenceGateway,
+        ModelDownloadJob,
+        NetworkTunerDaemonSet,
+        NfsMountOptions,
+        PodSecurityLevel,
+        SecretKeyRef,
+        ServedModel,
+        SharedModelVolume,
+        VllmDeployment,
+        VllmNfsChart,
+        WorkloadNamespace,
+    )
+
+_CLUSTER_LAYER = frozenset(
+    {
+        "AntiAffinity",
+        "InferenceGateway",
+        "ModelDownloadJob",
+        "NetworkTunerDaemonSet",
+        "NfsMountOptions",
+        "PodSecurityLevel",
+        "SecretKeyRef",
+        "ServedModel",
+        "SharedModelVolume",
+        "VllmDeployment",
+        "VllmNfsChart",
+        "WorkloadNamespace",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CLUSTER_LAYER:
+        value = getattr(importlib.import_module(".k8s", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_IMAGES",

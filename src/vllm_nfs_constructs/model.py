@@ -336,6 +336,16 @@ class InfraOutputs:
         for key in REQUIRED_OUTPUT_KEYS:
             if not isinstance(values[key], str):
                 raise ConfigurationError(f"{source}[{key!r}]", values[key], "a string")
+        try:
+            NfsEndpoint(values["nfs_host"], values["nfs_mount_path"])
+            v.dns_label("gpu_node_pool_name", values["gpu_node_pool_name"], max_len=255)
+        except ConfigurationError as exc:
+            key = {"NfsEndpoint.host": "nfs_host", "NfsEndpoint.path": "nfs_mount_path"}.get(
+                exc.field, "gpu_node_pool_name"
+            )
+            raise ConfigurationError(
+                f"{source}[{key!r}]", exc.value, exc.allowed, exc.fix
+            ) from None
         size = values.get("nfs_size_gb")
         if size is not None:
             try:

@@ -82,15 +82,7 @@ def test_missing_key_names_the_key(default_tf: TfJson, tmp_path: Path, key: str)
     ("key", "bad"),
     [
         ("nfs_host", 42),
-        pytest.param(
-            "nfs_mount_path",
-            "relative/path",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="model.InfraOutputs reports 'NfsEndpoint.path', not the output key "
-                "'nfs_mount_path' (model.py is owned by the cluster-layer side; reported)",
-            ),
-        ),
+        ("nfs_mount_path", "relative/path"),
         ("gpu_node_pool_name", "Not_A_Label"),
         ("nfs_size_gb", "lots"),
     ],

@@ -57,13 +57,6 @@ def _modules_after(code: str) -> set[str]:
     return set(result.stdout.split())
 
 
-ROOT_INIT_IMPORTS_K8S = pytest.mark.xfail(
-    strict=True,
-    reason="src/vllm_nfs_constructs/__init__.py eagerly imports .k8s (cdk8s, jsii); it needs lazy "
-    "re-exports (PEP 562 __getattr__). Owned by the package-root maintainer; reported.",
-)
-
-
 def test_model_does_not_import_cdktf() -> None:
     mods = _modules_after("import vllm_nfs_constructs.model, vllm_nfs_constructs.errors")
     assert not {
@@ -71,13 +64,11 @@ def test_model_does_not_import_cdktf() -> None:
     }
 
 
-@ROOT_INIT_IMPORTS_K8S
 def test_model_does_not_import_any_jsii_package() -> None:
     mods = _modules_after("import vllm_nfs_constructs.model")
     assert not {m for m in mods if m.split(".")[0] in {"cdk8s", "cdk8s_plus_27", "jsii"}}
 
 
-@ROOT_INIT_IMPORTS_K8S
 def test_infra_does_not_import_cdk8s_or_the_cluster_layer() -> None:
     mods = _modules_after("import vllm_nfs_constructs.infra")
     assert "cdktf" in mods
