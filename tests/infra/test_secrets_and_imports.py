@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from .conftest import ROOT, VENV_PYTHON
 
 SECRET = "dop_v1_secretvalue0123456789abcdef0123456789abcdef0123456789abcdef"
