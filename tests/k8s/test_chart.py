@@ -67,7 +67,7 @@ def test_every_namespaced_object_is_in_the_chart_namespace_or_the_tuner_namespac
             assert ns is None, o["kind"]
         elif o["kind"] in tuner_kinds:
             assert ns == "vllm-network-tuner"
-        elif o["kind"] == "ConfigMap":
+        elif o["kind"] in {"ConfigMap"}:
             assert ns in {"inference", "vllm-network-tuner"}
         else:
             assert ns == "inference", (o["kind"], o["metadata"]["name"])

@@ -7,6 +7,7 @@ from .chart import ServedModel, VllmNfsChart
 from .download import ModelDownloadJob, SecretKeyRef
 from .gateway import InferenceGateway
 from .namespace import PodSecurityLevel, WorkloadNamespace
+from .network_policy import NetworkPeer
 from .programs import ProgramsConfigMap
 from .tuner import NetworkTunerDaemonSet
 from .vllm import AntiAffinity, VllmDeployment
@@ -16,6 +17,7 @@ __all__ = [
     "AntiAffinity",
     "InferenceGateway",
     "ModelDownloadJob",
+    "NetworkPeer",
     "NetworkTunerDaemonSet",
     "NfsMountOptions",
     "PodSecurityLevel",

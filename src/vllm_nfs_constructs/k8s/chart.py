@@ -22,6 +22,7 @@ from . import _common as c
 from .download import DEFAULT_TOKEN_SECRET, ModelDownloadJob, SecretKeyRef
 from .gateway import InferenceGateway
 from .namespace import WorkloadNamespace
+from .network_policy import NetworkPeer
 from .tuner import NetworkTunerDaemonSet
 from .vllm import AntiAffinity, VllmDeployment
 from .volume import NfsMountOptions, SharedModelVolume
@@ -79,6 +80,8 @@ class VllmNfsChart(cdk8s.Chart):
         hostname: str | None = None,
         tls_secret_name: str | None = None,
         request_timeout_seconds: int = 600,
+        network_policies: bool = True,
+        allow_from: Sequence[NetworkPeer] = (),
     ) -> None:
         """
         Args:
@@ -95,6 +98,10 @@ class VllmNfsChart(cdk8s.Chart):
             admission_policy: the tuner's ValidatingAdmissionPolicy (default True; K8s >= 1.32).
             gateway: include the InferenceGateway (default True).
             gateway_class / hostname / tls_secret_name / request_timeout_seconds: gateway knobs.
+            network_policies: default-deny in the namespace plus the narrow allows (default
+                True).
+            allow_from: peers besides the gateway that may call the models' port 8000, e.g. the
+                metrics scraper ``NetworkPeer("monitoring")``.
         """
         v.dns_label("VllmNfsChart.namespace", namespace)
         super().__init__(scope, id, disable_resource_name_hashes=True)
@@ -125,7 +132,9 @@ class VllmNfsChart(cdk8s.Chart):
                     "Use a larger GPU slug (e.g. gpu-h100x8-640gb) or fewer GPUs per pod.",
                 )
         self.infra = infra
-        self.workload_namespace = WorkloadNamespace(self, "namespace", name=namespace)
+        self.workload_namespace = WorkloadNamespace(
+            self, "namespace", name=namespace, default_deny=network_policies
+        )
         annotations = (
             {"vllm-nfs-constructs/example-values": "true: EXAMPLE infra values, do not apply"}
             if infra.is_example
@@ -165,6 +174,7 @@ class VllmNfsChart(cdk8s.Chart):
                 volume=self.volume,
                 model=m.source,
                 token_secret=token_secret,
+                network_policy=network_policies,
             )
             self.deployments[m.name] = VllmDeployment(
                 self,
@@ -180,6 +190,8 @@ class VllmNfsChart(cdk8s.Chart):
                 gpu_memory_utilization=m.gpu_memory_utilization,
                 extra_args=m.extra_args,
                 anti_affinity=m.anti_affinity,
+                network_policy=network_policies,
+                allow_from=allow_from,
             )
         self.gateway: InferenceGateway | None = None
         if gateway:

@@ -13,6 +13,7 @@ from ..errors import ConfigurationError
 from ..images import VLLM_IMAGE, check_image
 from ..model import DEFAULT_MODEL, ModelSource
 from . import _common as c
+from .network_policy import dns_egress, https_egress, pod_policy
 from .programs import ProgramsConfigMap
 from .volume import SharedModelVolume
 
@@ -68,6 +69,7 @@ class ModelDownloadJob(Construct):
         memory_request: str = "1Gi",
         cpu_limit: str = "2",
         memory_limit: str = "4Gi",
+        network_policy: bool = True,
         namespace: str | None = None,
         name: str | None = None,
         uid: int = c.DEFAULT_UID,
@@ -90,8 +92,10 @@ class ModelDownloadJob(Construct):
             node_pool: pin to this DOKS node pool; default any node without a GPU (the
                 management pool).
             cpu_request / memory_request / cpu_limit / memory_limit: default 500m / 1Gi / 2 / 4Gi.
+            network_policy: emit a NetworkPolicy (default True): egress to DNS and HTTPS (443)
+                only, no ingress.
             namespace: default the chart's (``vllm``).
-            name: base of the Job name; default the construct id.
+            name: base of the Job name (and of its NetworkPolicy); default the construct id.
             uid / gid: the non-root identity that owns the files (default 1000/1000).
         """
         super().__init__(scope, id)
@@ -175,6 +179,15 @@ class ModelDownloadJob(Construct):
                 )
             )
         lbl = c.labels(base, "model-download", {"vllm-nfs-constructs/model": model.slug})
+        if network_policy:
+            pod_policy(
+                self,
+                "NetworkPolicy",
+                name=base,
+                namespace=self.namespace,
+                pod_selector=c.selector_labels(base, "model-download"),
+                egress=[dns_egress(), https_egress()],
+            )
         self.job = k8s.KubeJob(
             self,
             "Job",

@@ -27,6 +27,10 @@ class InferenceGateway(Construct):
     Routing: each model gets the path prefix ``/<route name>``, stripped before vLLM sees it
     (``http://gateway/qwen/v1/chat/completions`` reaches ``/v1/chat/completions`` of ``qwen``).
     One model may also be the default at ``/`` (``add_route(..., default=True)``).
+
+    With the ``cilium`` class each route also emits a CiliumNetworkPolicy letting the gateway's
+    data path (Cilium's ``ingress`` identity) reach the deployment's port 8000, the one opening
+    in the deployment's default-deny NetworkPolicy for gateway traffic.
     """
 
     def __init__(
@@ -108,6 +112,7 @@ class InferenceGateway(Construct):
             annotations=annotations,
             body={"spec": {"gatewayClassName": gateway_class, "listeners": listeners}},
         )
+        self.gateway_class = gateway_class
         self._default_taken: str | None = None
         self._prefixes: dict[str, str] = {}
 
@@ -195,4 +200,29 @@ class InferenceGateway(Construct):
             labels=c.labels(route_name, "route"),
             body={"spec": spec},
         )
+        if self.gateway_class == "cilium" and deployment.network_policy is not None:
+            # Cilium's Gateway is a per-node Envoy; backends see its traffic as the reserved
+            # "ingress" identity, which only a CiliumNetworkPolicy can name.
+            raw_object(
+                self,
+                f"CiliumNetworkPolicy-{deployment.name}",
+                api_version="cilium.io/v2",
+                kind="CiliumNetworkPolicy",
+                name=f"{route_name}-from-gateway",
+                namespace=self.namespace,
+                labels=c.labels(route_name, "network-policy"),
+                body={
+                    "spec": {
+                        "endpointSelector": {"matchLabels": dict(deployment.selector_labels)},
+                        "ingress": [
+                            {
+                                "fromEntities": ["ingress"],
+                                "toPorts": [
+                                    {"ports": [{"port": str(deployment.port), "protocol": "TCP"}]}
+                                ],
+                            }
+                        ],
+                    }
+                },
+            )
         return route_name

@@ -9,6 +9,7 @@ from constructs import Construct
 
 from .. import _validate as v
 from . import _common as c
+from .network_policy import default_deny as deny_all
 
 __all__ = ["PodSecurityLevel", "WorkloadNamespace"]
 
@@ -33,7 +34,15 @@ class WorkloadNamespace(Construct):
         *,
         name: str | None = None,
         pod_security: PodSecurityLevel | str = PodSecurityLevel.RESTRICTED,
+        default_deny: bool = True,
     ) -> None:
+        """
+        Args:
+            name: namespace name; default the construct id.
+            pod_security: Pod Security level enforced, audited and warned (default restricted).
+            default_deny: emit a ``default-deny`` NetworkPolicy for all pods (default True); the
+                constructs add the narrow allows they need.
+        """
         super().__init__(scope, id)
         self.name = c.object_name("WorkloadNamespace.name", id, name)
         level = PodSecurityLevel(
@@ -56,3 +65,4 @@ class WorkloadNamespace(Construct):
                 self, "Namespace", self.name, None, {**c.labels(self.name, "namespace"), **psa}
             ),
         )
+        self.default_deny = deny_all(self, "DefaultDeny", self.name) if default_deny else None

@@ -111,7 +111,13 @@ class NetworkTunerDaemonSet(Construct):
 
         if create_namespace:
             self.namespace_object: WorkloadNamespace | None = WorkloadNamespace(
-                self, "Namespace", name=self.namespace, pod_security=PodSecurityLevel.PRIVILEGED
+                self,
+                "Namespace",
+                name=self.namespace,
+                pod_security=PodSecurityLevel.PRIVILEGED,
+                # NetworkPolicies do not apply to hostNetwork pods; a deny-all here would only
+                # look like protection. RBAC and the admission policy bound the tuner instead.
+                default_deny=False,
             )
         else:
             self.namespace_object = None

@@ -15,6 +15,7 @@ from ..images import VLLM_IMAGE, check_image
 from ..model import DEFAULT_MODEL, ModelSource
 from . import _common as c
 from . import vllm_flags
+from .network_policy import NetworkPeer, dns_egress, pod_policy
 from .programs import ProgramsConfigMap
 from .volume import SharedModelVolume
 
@@ -84,6 +85,8 @@ class VllmDeployment(Construct):
         memory_request: str | None = None,
         cpu_limit: str | None = None,
         memory_limit: str | None = None,
+        network_policy: bool = True,
+        allow_from: Sequence[NetworkPeer] = (),
         namespace: str | None = None,
         name: str | None = None,
         uid: int = c.DEFAULT_UID,
@@ -119,8 +122,13 @@ class VllmDeployment(Construct):
             memory_request: default sized for the model: 2 x ``model.size_gib`` + 8 GiB (eager
                 loading reads the checkpoint into RAM), 16Gi when the size is unknown.
             cpu_limit / memory_limit: default none (limits throttle model loading).
+            network_policy: emit a NetworkPolicy for the pods (default True): ingress on 8000
+                only from ``allow_from`` (the gateway's data path is allowed per route by
+                ``InferenceGateway``), egress only to DNS.
+            allow_from: more peers that may call port 8000, e.g. the metrics scraper
+                ``NetworkPeer("monitoring")`` (default none).
             namespace: default the chart's (``vllm``).
-            name: default the construct id; names the Deployment, Service and PDB.
+            name: default the construct id; names the Deployment, Service, PDB and policy.
             uid / gid: non-root identity (default 1000/1000).
         """
         super().__init__(scope, id)
@@ -464,6 +472,26 @@ class VllmDeployment(Construct):
                 max_unavailable=c.int_or_string(1),
                 selector=k8s.LabelSelector(match_labels=sel),
             ),
+        )
+        if isinstance(allow_from, NetworkPeer) or not all(
+            isinstance(p, NetworkPeer) for p in allow_from
+        ):
+            raise ConfigurationError(
+                f"{f}.allow_from", allow_from, "a list of NetworkPeer(namespace, pod_labels)"
+            )
+        self.network_policy = (
+            pod_policy(
+                self,
+                "NetworkPolicy",
+                name=self.name,
+                namespace=self.namespace,
+                pod_selector=sel,
+                ingress_port=PORT,
+                ingress_from=list(allow_from),
+                egress=[dns_egress()],
+            )
+            if network_policy
+            else None
         )
         #: Labels that select this deployment's pods (NetworkPolicies, monitors).
         self.selector_labels = sel
