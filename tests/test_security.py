@@ -119,7 +119,8 @@ def test_download_job_reaches_only_dns_and_https_and_accepts_nothing(objs):
     )
 
 
-# Pod Security Standards, "restricted" profile (kubernetes.io/docs/concepts/security/pod-security-standards)
+# Pod Security Standards, "restricted" profile:
+# kubernetes.io/docs/concepts/security/pod-security-standards
 ALLOWED_VOLUMES = {
     "configMap",
     "csi",
