@@ -216,7 +216,14 @@ class NetworkTunerDaemonSet(Construct):
                 "only and the admission policy limits it to its own node's taint",
             ),
             ("CKV_K8S_40", "runs as root; see CKV_K8S_23"),
-            ("CKV_K8S_43", "image pinned by tag by default; pass image='repo:tag@sha256:...'"),
+            c.SKIP_DIGEST,
+            c.SKIP_PULL_ALWAYS,
+            ("CKV_K8S_28", "NET_RAW: privileged; see CKV_K8S_16"),
+            (
+                "CKV_K8S_8",
+                "no liveness probe on purpose: the program retries with backoff and "
+                "reports failure through readiness; a restart would not fix a node's network",
+            ),
             ("CKV_K8S_155", "ClusterRole only; patch on nodes is the tuner's purpose"),
         )
         self.daemon_set = k8s.KubeDaemonSet(

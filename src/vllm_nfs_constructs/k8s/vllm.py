@@ -337,6 +337,23 @@ class VllmDeployment(Construct):
             )
         )
         pod_annotations = {"vllm-nfs-constructs/programs-sha256": programs.checksum}
+        skips = [c.SKIP_DIGEST, c.SKIP_PULL_ALWAYS, c.SKIP_HIGH_UID]
+        if not cpu_limit:
+            skips.append(
+                (
+                    "CKV_K8S_11",
+                    "no CPU limit on purpose: a limit throttles model loading and tokenization "
+                    "on a node dedicated to this pod (set cpu_limit to add one)",
+                )
+            )
+        if not memory_limit:
+            skips.append(
+                (
+                    "CKV_K8S_13",
+                    "no memory limit on purpose: eager loading peaks above the steady state; "
+                    "the request is sized for the model (set memory_limit to add one)",
+                )
+            )
         self.deployment = k8s.KubeDeployment(
             self,
             "Deployment",
@@ -346,25 +363,7 @@ class VllmDeployment(Construct):
                 self.name,
                 self.namespace,
                 c.labels(self.name, "vllm"),
-                c.checkov_skips(
-                    (
-                        "CKV_K8S_11",
-                        "no CPU limit on purpose: a limit throttles model loading and "
-                        "tokenization on a node dedicated to this pod",
-                    ),
-                    (
-                        "CKV_K8S_13",
-                        "no memory limit on purpose: eager loading peaks above the "
-                        "steady state; the request is sized for the model",
-                    ),
-                    (
-                        "CKV_K8S_43",
-                        "image pinned by tag by default; pass image='repo:tag@sha256:...'"
-                        " to pin a digest",
-                    ),
-                )
-                if not (cpu_limit and memory_limit)
-                else None,
+                c.checkov_skips(*skips),
             ),
             spec=k8s.DeploymentSpec(
                 replicas=self.replicas,
