@@ -211,3 +211,39 @@ def test_every_container_has_resource_requests(objs):
     for _, template in pods(objs):
         for c in template["spec"]["containers"] + template["spec"].get("initContainers", []):
             assert {"cpu", "memory"} <= set(c["resources"]["requests"]), c["name"]
+
+
+def test_no_token_like_value_reaches_dist_or_cdktf_out(tmp_path, repo_env):
+    """Both apps synthesized with token-like variables set: no value appears in either output."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    secrets = {
+        "HF_TOKEN": "hf_FAKEsecretTOKEN0123456789abcdefgh",
+        "HUGGING_FACE_HUB_TOKEN": "hf_FAKEsecondTOKEN9876543210zyxwv",
+        "DIGITALOCEAN_TOKEN": "dop_v1_FAKE0123456789abcdef0123456789abcdef",
+        "DIGITALOCEAN_ACCESS_TOKEN": "dop_v1_FAKEaccess9876543210fedcba98765",
+        "AWS_SECRET_ACCESS_KEY": "FAKEspacesSecretKey0123456789abcdefghij",
+        "SPACES_SECRET_ACCESS_KEY": "FAKEspaces2Secret0123456789abcdefghij",
+    }
+    env = {**repo_env, **secrets, "VLLM_NFS_STATE_BUCKET": "tfstate-bucket"}
+    work = tmp_path / "repo"
+    work.mkdir()
+    for app in ("cluster.py", "infra.py"):
+        subprocess.run(
+            [sys.executable, str(ROOT / "apps" / app)],
+            cwd=work,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    outputs = [p for p in work.rglob("*") if p.is_file()]
+    assert any(p.match("dist/*.yaml") for p in outputs)
+    assert any(p.name == "cdk.tf.json" for p in outputs)
+    for path in outputs:
+        text = path.read_text(errors="replace")
+        for name, value in secrets.items():
+            assert value not in text, f"{name} leaked into {path.relative_to(work)}"
