@@ -64,7 +64,7 @@ typecheck: setup
 unit: setup
 	$(VENV)/bin/pytest
 
-test: lint typecheck unit
+test: lint typecheck unit docs
 
 bench: setup
 	$(PY) benchmarks/synth_bench.py
@@ -73,6 +73,10 @@ bench: setup
 dist: setup
 	rm -rf build/dist
 	$(PY) -m build --outdir build/dist
+
+docs: setup
+	rm -rf site
+	$(VENV)/bin/mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf dist cdktf.out build site .pytest_cache .mypy_cache .ruff_cache
