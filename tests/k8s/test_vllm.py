@@ -276,3 +276,39 @@ def test_digest_pinned_image_is_accepted(chart, synth):
     objs = synth(chart)
     assert vllm_container(objs)["image"] == image
     assert pod(objs)["initContainers"][0]["image"] == image
+
+
+def test_api_key_comes_from_a_secret_and_probes_stay_open(chart, synth):
+    from vllm_nfs_constructs import SecretKeyRef
+
+    make(chart, api_key_secret=SecretKeyRef("vllm-api", "key"))
+    c = vllm_container(synth(chart))
+    (key,) = [e for e in c["env"] if e["name"] == "VLLM_API_KEY"]
+    assert key["valueFrom"] == {"secretKeyRef": {"name": "vllm-api", "key": "key"}}
+    assert "--api-key" not in c["args"]
+    assert c["readinessProbe"]["httpGet"]["path"] == "/health"
+
+
+def test_api_key_must_be_a_secret_reference(chart):
+    with pytest.raises(ConfigurationError, match="VllmDeployment.api_key_secret"):
+        make(chart, api_key_secret="sk-plaintext")
+
+
+def test_network_policy_admits_port_8000_from_the_given_peers_and_dns_egress(chart, synth):
+    from vllm_nfs_constructs import NetworkPeer
+
+    make(chart, allow_from=[NetworkPeer("monitoring")])
+    pol = find(synth(chart), "NetworkPolicy", "qwen")["spec"]
+    assert pol["podSelector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "qwen",
+        "app.kubernetes.io/component": "vllm",
+    }
+    assert pol["ingress"][0]["from"][0]["namespaceSelector"] == {
+        "matchLabels": {"kubernetes.io/metadata.name": "monitoring"}
+    }
+    assert pol["egress"][0]["ports"][0]["port"] == 53
+
+
+def test_network_policy_can_be_left_out(chart, synth):
+    make(chart, network_policy=False)
+    assert all(o["kind"] != "NetworkPolicy" for o in synth(chart))

@@ -56,7 +56,8 @@ def resolve_namespace(scope: Construct, namespace: str | None, field: str) -> st
         found = getattr(node, "default_namespace", None)
         if isinstance(found, str):
             return found
-        node = node.node.scope
+        parent = getattr(node, "_vllm_nfs_parent", None)
+        node = parent if parent is not None else node.node.scope
     return DEFAULT_NAMESPACE
 
 
@@ -99,8 +100,20 @@ def metadata(
     )
 
 
+def attach(construct: Construct, scope: Construct) -> None:
+    """Remember a construct's parent and chart on the Python side.
+
+    Every ``Chart.of`` or ``node.scope`` lookup is a round trip to the jsii process; synthesis is
+    measurably faster when the constructs of this library remember them instead.
+    """
+    construct._vllm_nfs_parent = scope  # type: ignore[attr-defined]
+    construct._vllm_nfs_chart = chart_of(scope)  # type: ignore[attr-defined]
+
+
 def chart_of(scope: Construct) -> cdk8s.Chart:
-    """``cdk8s.Chart.of(scope)``, remembered on the scope (each lookup is a jsii round trip)."""
+    """``cdk8s.Chart.of(scope)``, remembered on the scope."""
+    if isinstance(scope, cdk8s.Chart):
+        return scope
     found: cdk8s.Chart | None = getattr(scope, "_vllm_nfs_chart", None)
     if found is None:
         found = cdk8s.Chart.of(scope)

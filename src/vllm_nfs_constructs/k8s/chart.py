@@ -82,6 +82,7 @@ class VllmNfsChart(cdk8s.Chart):
         request_timeout_seconds: int = 600,
         network_policies: bool = True,
         allow_from: Sequence[NetworkPeer] = (),
+        api_key_secret: SecretKeyRef | None = None,
     ) -> None:
         """
         Args:
@@ -192,6 +193,7 @@ class VllmNfsChart(cdk8s.Chart):
                 anti_affinity=m.anti_affinity,
                 network_policy=network_policies,
                 allow_from=allow_from,
+                api_key_secret=api_key_secret,
             )
         self.gateway: InferenceGateway | None = None
         if gateway:

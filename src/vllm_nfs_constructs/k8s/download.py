@@ -99,6 +99,7 @@ class ModelDownloadJob(Construct):
             uid / gid: the non-root identity that owns the files (default 1000/1000).
         """
         super().__init__(scope, id)
+        c.attach(self, scope)
         f = "ModelDownloadJob"
         if not isinstance(volume, SharedModelVolume):
             raise ConfigurationError(f"{f}.volume", volume, "a SharedModelVolume")

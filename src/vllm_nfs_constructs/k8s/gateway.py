@@ -60,6 +60,7 @@ class InferenceGateway(Construct):
             annotations: extra Gateway annotations (e.g. for the cloud load balancer).
         """
         super().__init__(scope, id)
+        c.attach(self, scope)
         f = "InferenceGateway"
         self.name = c.object_name(f"{f}.name", id, name)
         self.namespace = c.resolve_namespace(self, namespace, f"{f}.namespace")

@@ -44,6 +44,7 @@ class WorkloadNamespace(Construct):
                 constructs add the narrow allows they need.
         """
         super().__init__(scope, id)
+        c.attach(self, scope)
         self.name = c.object_name("WorkloadNamespace.name", id, name)
         level = PodSecurityLevel(
             v.one_of(

@@ -30,6 +30,7 @@ class ProgramsConfigMap(Construct):
         name: str = "vllm-nfs-programs",
     ) -> None:
         super().__init__(scope, id)
+        c.attach(self, scope)
         self.name = name
         self.namespace = namespace
         data = {program: program_source(program) for program in programs}
@@ -56,11 +57,15 @@ class ProgramsConfigMap(Construct):
         scope: Construct, namespace: str, programs: Sequence[str] = WORKLOAD_PROGRAMS
     ) -> ProgramsConfigMap:
         chart = c.chart_of(scope)
-        child_id = f"programs-{namespace}"
-        existing = chart.node.try_find_child(child_id)
-        if isinstance(existing, ProgramsConfigMap):
-            return existing
-        return ProgramsConfigMap(chart, child_id, namespace=namespace, programs=programs)
+        registry: dict[str, ProgramsConfigMap] | None = getattr(chart, "_vllm_nfs_programs", None)
+        if registry is None:
+            registry = {}
+            chart._vllm_nfs_programs = registry  # type: ignore[attr-defined]
+        if namespace not in registry:
+            registry[namespace] = ProgramsConfigMap(
+                chart, f"programs-{namespace}", namespace=namespace, programs=programs
+            )
+        return registry[namespace]
 
     @property
     def volume(self) -> k8s.Volume:

@@ -74,6 +74,7 @@ class NetworkTunerDaemonSet(Construct):
             create_namespace: emit the Namespace (Pod Security ``privileged``; default True).
         """
         super().__init__(scope, id)
+        c.attach(self, scope)
         f = "NetworkTunerDaemonSet"
         if not isinstance(taint, Taint):
             raise ConfigurationError(f"{f}.taint", taint, "a Taint(key, value, effect)")

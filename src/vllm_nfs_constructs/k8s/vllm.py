@@ -15,6 +15,7 @@ from ..images import VLLM_IMAGE, check_image
 from ..model import DEFAULT_MODEL, ModelSource
 from . import _common as c
 from . import vllm_flags
+from .download import SecretKeyRef
 from .network_policy import NetworkPeer, dns_egress, pod_policy
 from .programs import ProgramsConfigMap
 from .volume import SharedModelVolume
@@ -85,6 +86,7 @@ class VllmDeployment(Construct):
         memory_request: str | None = None,
         cpu_limit: str | None = None,
         memory_limit: str | None = None,
+        api_key_secret: SecretKeyRef | None = None,
         network_policy: bool = True,
         allow_from: Sequence[NetworkPeer] = (),
         namespace: str | None = None,
@@ -122,6 +124,9 @@ class VllmDeployment(Construct):
             memory_request: default sized for the model: 2 x ``model.size_gib`` + 8 GiB (eager
                 loading reads the checkpoint into RAM), 16Gi when the size is unknown.
             cpu_limit / memory_limit: default none (limits throttle model loading).
+            api_key_secret: an existing Secret key whose value vLLM requires as a bearer token on
+                ``/v1`` (``VLLM_API_KEY``; default none: no authentication). ``/health`` and
+                ``/metrics`` stay open for probes and the drain.
             network_policy: emit a NetworkPolicy for the pods (default True): ingress on 8000
                 only from ``allow_from`` (the gateway's data path is allowed per route by
                 ``InferenceGateway``), egress only to DNS.
@@ -132,6 +137,7 @@ class VllmDeployment(Construct):
             uid / gid: non-root identity (default 1000/1000).
         """
         super().__init__(scope, id)
+        c.attach(self, scope)
         f = "VllmDeployment"
         if not isinstance(volume, SharedModelVolume):
             raise ConfigurationError(f"{f}.volume", volume, "a SharedModelVolume")
@@ -316,6 +322,24 @@ class VllmDeployment(Construct):
             k8s.EnvVar(name="VLLM_NO_USAGE_STATS", value="1"),
             k8s.EnvVar(name="DO_NOT_TRACK", value="1"),
         ]
+        if api_key_secret is not None:
+            if not isinstance(api_key_secret, SecretKeyRef):
+                raise ConfigurationError(
+                    f"{f}.api_key_secret",
+                    api_key_secret,
+                    "a SecretKeyRef(name, key) or None",
+                    "Reference an existing Secret; never pass the key itself.",
+                )
+            env.append(
+                k8s.EnvVar(
+                    name="VLLM_API_KEY",
+                    value_from=k8s.EnvVarSource(
+                        secret_key_ref=k8s.SecretKeySelector(
+                            name=api_key_secret.name, key=api_key_secret.key
+                        )
+                    ),
+                )
+            )
         mounts = [
             volume.mount(read_only=True),
             programs.mount,

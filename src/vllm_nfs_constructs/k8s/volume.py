@@ -122,6 +122,7 @@ class SharedModelVolume(Construct):
             annotations: extra annotations on both objects.
         """
         super().__init__(scope, id)
+        c.attach(self, scope)
         if not isinstance(nfs, NfsEndpoint):
             raise ConfigurationError(
                 "SharedModelVolume.nfs", nfs, "an NfsEndpoint(host, path)", "Use InfraOutputs.nfs."
