@@ -76,7 +76,7 @@ dist: setup
 
 docs: setup
 	rm -rf site
-	$(VENV)/bin/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf dist cdktf.out build site .pytest_cache .mypy_cache .ruff_cache
