@@ -148,6 +148,26 @@ def restricted_pod_security(
     )
 
 
+def node_placement(
+    pool: str | None, *, gpu: bool
+) -> tuple[dict[str, str] | None, k8s.Affinity | None]:
+    """(nodeSelector, affinity): the named DOKS pool, else any GPU node (``gpu=True``) or any
+    node without a GPU (``gpu=False``: the management pool), by the gpu-brand label."""
+    if pool is not None:
+        return {GPU_POOL_LABEL: pool}, None
+    requirement = k8s.NodeSelectorRequirement(
+        key=GPU_BRAND_LABEL, operator="Exists" if gpu else "DoesNotExist"
+    )
+    affinity = k8s.Affinity(
+        node_affinity=k8s.NodeAffinity(
+            required_during_scheduling_ignored_during_execution=k8s.NodeSelector(
+                node_selector_terms=[k8s.NodeSelectorTerm(match_expressions=[requirement])]
+            )
+        )
+    )
+    return None, affinity
+
+
 # Quantity and IntOrString values are immutable JavaScript objects; creating one is a jsii round
 # trip, so equal values share one instance.
 @cache

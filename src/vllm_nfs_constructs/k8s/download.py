@@ -159,26 +159,7 @@ class ModelDownloadJob(Construct):
                     ),
                 )
             )
-        if node_pool is not None:
-            affinity = None
-            node_selector: dict[str, str] | None = {c.GPU_POOL_LABEL: node_pool}
-        else:
-            node_selector = None
-            affinity = k8s.Affinity(
-                node_affinity=k8s.NodeAffinity(
-                    required_during_scheduling_ignored_during_execution=k8s.NodeSelector(
-                        node_selector_terms=[
-                            k8s.NodeSelectorTerm(
-                                match_expressions=[
-                                    k8s.NodeSelectorRequirement(
-                                        key=c.GPU_BRAND_LABEL, operator="DoesNotExist"
-                                    )
-                                ]
-                            )
-                        ]
-                    )
-                )
-            )
+        node_selector, affinity = c.node_placement(node_pool, gpu=False)
         lbl = c.labels(base, "model-download", {"vllm-nfs-constructs/model": model.slug})
         if network_policy:
             pod_policy(

@@ -170,26 +170,7 @@ class NetworkTunerDaemonSet(Construct):
             "--ready-file",
             READY_FILE,
         ]
-        if gpu_node_pool is not None:
-            node_selector: dict[str, str] | None = {c.GPU_POOL_LABEL: gpu_node_pool}
-            affinity = None
-        else:
-            node_selector = None
-            affinity = k8s.Affinity(
-                node_affinity=k8s.NodeAffinity(
-                    required_during_scheduling_ignored_during_execution=k8s.NodeSelector(
-                        node_selector_terms=[
-                            k8s.NodeSelectorTerm(
-                                match_expressions=[
-                                    k8s.NodeSelectorRequirement(
-                                        key=c.GPU_BRAND_LABEL, operator="Exists"
-                                    )
-                                ]
-                            )
-                        ]
-                    )
-                )
-            )
+        node_selector, affinity = c.node_placement(gpu_node_pool, gpu=True)
         tolerations = [
             k8s.Toleration(
                 key=taint.key, operator="Equal", value=taint.value, effect=taint.effect.value
