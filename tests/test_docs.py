@@ -26,7 +26,8 @@ def doc_files() -> list[Path]:
 def blocks(path: Path) -> list[tuple[int, str, str]]:
     text = path.read_text()
     return [
-        (text[: m.start()].count("\n") + 1, m.group(1) or "", m.group(2)) for m in FENCE.finditer(text)
+        (text[: m.start()].count("\n") + 1, m.group(1) or "", m.group(2))
+        for m in FENCE.finditer(text)
     ]
 
 
@@ -61,7 +62,11 @@ def test_doc_code_runs_and_yields_the_yaml_shown(code, yaml_block, tmp_path, rep
     script.write_text(code)
     env = {**repo_env, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
-        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -73,9 +78,9 @@ def test_doc_code_runs_and_yields_the_yaml_shown(code, yaml_block, tmp_path, rep
     assert synthesized, "a python block followed by yaml must synthesize into dist/"
     for shown in (d for d in yaml.safe_load_all(yaml_block) if d):
         same = [
-            o for o in synthesized
-            if o["kind"] == shown["kind"]
-            and o["metadata"]["name"] == shown["metadata"]["name"]
+            o
+            for o in synthesized
+            if o["kind"] == shown["kind"] and o["metadata"]["name"] == shown["metadata"]["name"]
         ]
         assert same, f"{shown['kind']} {shown['metadata']['name']} is not synthesized"
         assert any(is_subset(shown, o) for o in same), (
