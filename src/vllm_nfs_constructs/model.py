@@ -27,6 +27,8 @@ __all__ = [
     "NfsEndpoint",
     "Taint",
     "TaintEffect",
+    "check_gpus_fit",
+    "gpu_profile",
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -121,6 +123,38 @@ def gpu_profile(field: str, slug: object) -> GpuProfile:
             "Contract-only sizes are not listed; pass a known slug.",
         )
     return GPU_PROFILES[slug]
+
+
+def check_gpus_fit(gpu_slug: str, gpus_per_pod: int, *, field: str = "gpus_per_pod") -> GpuProfile:
+    """Composition check: a vLLM pod asking for ``gpus_per_pod`` GPUs must fit on one node of
+    ``gpu_slug`` (GPUs per node are in the slug: ``x1``, ``x8``). Returns the profile.
+
+    >>> check_gpus_fit("gpu-h100x8-640gb", 4).gpus_per_node
+    8
+    """
+    profile = gpu_profile("gpu_slug", gpu_slug)
+    v.integer(field, gpus_per_pod, minimum=1)
+    if gpus_per_pod > profile.gpus_per_node:
+        bigger = [
+            p.slug
+            for p in GPU_PROFILES.values()
+            if p.brand == profile.brand and p.gpus_per_node >= gpus_per_pod
+        ]
+        raise ConfigurationError(
+            field,
+            gpus_per_pod,
+            f"at most {profile.gpus_per_node} (GPUs per node of {profile.slug})",
+            "Lower the tensor/pipeline parallelism"
+            + (f" or pick a larger GPU size: {', '.join(bigger)}." if bigger else "."),
+        )
+    if profile.gpus_per_node % gpus_per_pod:
+        raise ConfigurationError(
+            field,
+            gpus_per_pod,
+            f"a divisor of {profile.gpus_per_node} (GPUs per node of {profile.slug})",
+            "Otherwise GPUs on every node stay idle; use 1, 2, 4 or 8.",
+        )
+    return profile
 
 
 # ---------------------------------------------------------------------------------------------

@@ -171,3 +171,14 @@ def test_invalid_model_ids(kwargs, field):
     with pytest.raises(ConfigurationError) as err:
         ModelSource(**kwargs)
     assert str(err.value).startswith(field + ":")
+
+
+def test_keep_revisions_prunes_old_commits_after_the_fetch(chart, synth):
+    ModelDownloadJob(chart, "dl", volume=volume(chart), keep_revisions=2)
+    cmd = job_pod(synth(chart))["containers"][0]["command"]
+    assert cmd[cmd.index("--prune-keep") + 1] == "2"
+
+
+def test_keep_revisions_must_be_positive(chart):
+    with pytest.raises(ConfigurationError, match="ModelDownloadJob.keep_revisions: 0"):
+        ModelDownloadJob(chart, "dl", volume=volume(chart), keep_revisions=0)

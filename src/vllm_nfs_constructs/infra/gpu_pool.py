@@ -12,7 +12,13 @@ from constructs import Construct
 
 from .. import _validate as v
 from ..errors import ConfigurationError
-from ..model import GPU_PROFILES, NOT_TUNED_TAINT, GpuProfile, Taint, TaintEffect, gpu_profile
+from ..model import (
+    NOT_TUNED_TAINT,
+    Taint,
+    TaintEffect,
+    check_gpus_fit,
+    gpu_profile,
+)
 from .cluster import DoksCluster, check_autoscale
 
 __all__ = [
@@ -34,38 +40,6 @@ AUTOSCALER_STARTUP_TAINT_PREFIX = "startup-taint.cluster-autoscaler.kubernetes.i
 SCALE_FROM_ZERO_NOT_TUNED_TAINT = Taint(
     AUTOSCALER_STARTUP_TAINT_PREFIX + "network-not-tuned", "true", TaintEffect.NO_SCHEDULE
 )
-
-
-def check_gpus_fit(gpu_slug: str, gpus_per_pod: int, *, field: str = "gpus_per_pod") -> GpuProfile:
-    """Composition check: a vLLM pod asking for ``gpus_per_pod`` GPUs must fit on one node of
-    ``gpu_slug`` (GPUs per node are in the slug: ``x1``, ``x8``). Returns the profile.
-
-    >>> check_gpus_fit("gpu-h100x8-640gb", 4).gpus_per_node
-    8
-    """
-    profile = gpu_profile("gpu_slug", gpu_slug)
-    v.integer(field, gpus_per_pod, minimum=1)
-    if gpus_per_pod > profile.gpus_per_node:
-        bigger = [
-            p.slug
-            for p in GPU_PROFILES.values()
-            if p.brand == profile.brand and p.gpus_per_node >= gpus_per_pod
-        ]
-        raise ConfigurationError(
-            field,
-            gpus_per_pod,
-            f"at most {profile.gpus_per_node} (GPUs per node of {profile.slug})",
-            "Lower the tensor/pipeline parallelism"
-            + (f" or pick a larger GPU size: {', '.join(bigger)}." if bigger else "."),
-        )
-    if profile.gpus_per_node % gpus_per_pod:
-        raise ConfigurationError(
-            field,
-            gpus_per_pod,
-            f"a divisor of {profile.gpus_per_node} (GPUs per node of {profile.slug})",
-            "Otherwise GPUs on every node stay idle; use 1, 2, 4 or 8.",
-        )
-    return profile
 
 
 class GpuNodePool(Construct):

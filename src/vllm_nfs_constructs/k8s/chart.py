@@ -16,6 +16,7 @@ from ..model import (
     InfraOutputs,
     ModelSource,
     Taint,
+    check_gpus_fit,
     gpu_profile,
 )
 from . import _common as c
@@ -125,13 +126,7 @@ class VllmNfsChart(cdk8s.Chart):
                 raise ConfigurationError("VllmNfsChart.models", m, "ServedModel entries")
             if names.count(m.name) > 1:
                 raise ConfigurationError("VllmNfsChart.models[].name", m.name, "unique model names")
-            if m.gpus_per_pod > profile.gpus_per_node:
-                raise ConfigurationError(
-                    f"ServedModel({m.name!r}).gpus_per_pod",
-                    m.gpus_per_pod,
-                    f"at most {profile.gpus_per_node}, the GPUs of one {gpu_slug} node",
-                    "Use a larger GPU slug (e.g. gpu-h100x8-640gb) or fewer GPUs per pod.",
-                )
+            check_gpus_fit(gpu_slug, m.gpus_per_pod, field=f"ServedModel({m.name!r}).gpus_per_pod")
         self.infra = infra
         self.workload_namespace = WorkloadNamespace(
             self, "namespace", name=namespace, default_deny=network_policies

@@ -60,6 +60,7 @@ class ModelDownloadJob(Construct):
         token_secret: SecretKeyRef | None = DEFAULT_TOKEN_SECRET,
         allow_patterns: Sequence[str] | None = None,
         ignore_patterns: Sequence[str] | None = None,
+        keep_revisions: int | None = None,
         backoff_limit: int = 4,
         active_deadline_seconds: int = 4 * 3600,
         ttl_seconds_after_finished: int = 7 * 24 * 3600,
@@ -84,6 +85,10 @@ class ModelDownloadJob(Construct):
                 token at all.
             allow_patterns / ignore_patterns: override the fetcher's default file patterns
                 (safetensors, configs, tokenizer; duplicate weight formats skipped).
+            keep_revisions: after a successful fetch, keep only this many newest revisions of
+                the repo on the share (plus any a branch or tag link points to); default None keeps
+                all. Pods of an older revision keep serving (they loaded eagerly) but could not
+                restart on it, so prune only once the rollout is done.
             backoff_limit: retries of the pod (default 4).
             active_deadline_seconds: the Job fails after this long (default 4 h).
             ttl_seconds_after_finished: the Job is garbage-collected after this (default 7 days).
@@ -125,6 +130,9 @@ class ModelDownloadJob(Construct):
         v.integer(f"{f}.uid", uid, minimum=1, fix="The share is root-squashed; run as non-root.")
         v.integer(f"{f}.gid", gid, minimum=1)
         args = ["--repo", model.repo_id, "--revision", model.revision, "--root", volume.mount_path]
+        if keep_revisions is not None:
+            v.integer(f"{f}.keep_revisions", keep_revisions, minimum=1, maximum=1000)
+            args += ["--prune-keep", str(keep_revisions)]
         for flag, patterns in (
             ("--allow-pattern", allow_patterns),
             ("--ignore-pattern", ignore_patterns),
