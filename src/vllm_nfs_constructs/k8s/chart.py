@@ -99,7 +99,10 @@ class VllmNfsChart(cdk8s.Chart):
             tuner_taint: the taint the GPU pool starts with (default the not-tuned taint).
             admission_policy: the tuner's ValidatingAdmissionPolicy (default True; K8s >= 1.32).
             gateway: include the InferenceGateway (default True).
-            gateway_class / hostname / tls_secret_name / request_timeout_seconds: gateway knobs.
+            gateway_class: the GatewayClass (default ``cilium``).
+            hostname: the host name the gateway serves (default any).
+            tls_secret_name: existing TLS Secret for an HTTPS listener (default none).
+            request_timeout_seconds: per-request timeout on the routes (default 600).
             network_policies: default-deny in the namespace plus the narrow allows (default
                 True).
             allow_from: peers besides the gateway that may call the models' port 8000, e.g. the

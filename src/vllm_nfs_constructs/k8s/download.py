@@ -83,8 +83,10 @@ class ModelDownloadJob(Construct):
             token_secret: Secret key holding a Hugging Face token for gated repos (default
                 Secret ``hf-token`` key ``token``, optional: the Job runs without it). None: no
                 token at all.
-            allow_patterns / ignore_patterns: override the fetcher's default file patterns
-                (safetensors, configs, tokenizer; duplicate weight formats skipped).
+            allow_patterns: replace the fetcher's default allow list (safetensors, configs,
+                tokenizer files).
+            ignore_patterns: replace the fetcher's default ignore list (duplicate weight formats
+                such as ``*.bin``, ``*.pth``, ``*.gguf`` when safetensors exist).
             keep_revisions: after a successful fetch, keep only this many newest revisions of
                 the repo on the share (plus any a branch or tag link points to); default None keeps
                 all. Pods of an older revision keep serving (they loaded eagerly) but could not
@@ -96,12 +98,16 @@ class ModelDownloadJob(Construct):
                 pip install at run time).
             node_pool: pin to this DOKS node pool; default any node without a GPU (the
                 management pool).
-            cpu_request / memory_request / cpu_limit / memory_limit: default 500m / 1Gi / 2 / 4Gi.
+            cpu_request: default ``500m``.
+            memory_request: default ``1Gi``.
+            cpu_limit: default ``2``.
+            memory_limit: default ``4Gi``.
             network_policy: emit a NetworkPolicy (default True): egress to DNS and HTTPS (443)
                 only, no ingress.
             namespace: default the chart's (``vllm``).
             name: base of the Job name (and of its NetworkPolicy); default the construct id.
-            uid / gid: the non-root identity that owns the files (default 1000/1000).
+            uid: the non-root user that owns the files (default 1000).
+            gid: its group (default 1000).
         """
         super().__init__(scope, id)
         c.attach(self, scope)

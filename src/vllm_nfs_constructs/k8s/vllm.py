@@ -110,9 +110,11 @@ class VllmDeployment(Construct):
             extra_args: more ``vllm serve`` flags, checked against the pinned release's flags.
             image: default ``vllm/vllm-openai:v0.33.0``; pin by tag or digest.
             anti_affinity: ``required`` (default) or ``preferred`` spreading per node.
-            startup_initial_delay_seconds / startup_period_seconds / startup_failure_threshold:
-                the model-loading window of the startup probe on ``/health``: default
-                120 s + 60 x 10 s.
+            startup_initial_delay_seconds: the startup probe on ``/health`` starts after this
+                (default 120); with the next two it makes the model-loading window.
+            startup_period_seconds: startup probe period (default 10).
+            startup_failure_threshold: startup probe failures allowed (default 60: a window of
+                120 s + 60 x 10 s).
             drain_deadline_seconds: longest the preStop drain waits for requests (default 90).
             shutdown_timeout_seconds: ``--shutdown-timeout`` (default 30), the backstop after
                 SIGTERM.
@@ -123,7 +125,8 @@ class VllmDeployment(Construct):
             cpu_request: default ``4``.
             memory_request: default sized for the model: 2 x ``model.size_gib`` + 8 GiB (eager
                 loading reads the checkpoint into RAM), 16Gi when the size is unknown.
-            cpu_limit / memory_limit: default none (limits throttle model loading).
+            cpu_limit: default none (a CPU limit throttles model loading and tokenization).
+            memory_limit: default none (eager loading peaks above the steady state).
             api_key_secret: an existing Secret key whose value vLLM requires as a bearer token on
                 ``/v1`` (``VLLM_API_KEY``; default none: no authentication). ``/health`` and
                 ``/metrics`` stay open for probes and the drain.
@@ -134,7 +137,8 @@ class VllmDeployment(Construct):
                 ``NetworkPeer("monitoring")`` (default none).
             namespace: default the chart's (``vllm``).
             name: default the construct id; names the Deployment, Service, PDB and policy.
-            uid / gid: non-root identity (default 1000/1000).
+            uid: non-root user (default 1000).
+            gid: group (default 1000).
         """
         super().__init__(scope, id)
         c.attach(self, scope)
