@@ -100,28 +100,9 @@ def synth_infra(outdir: str, env: Mapping[str, str] | None = None) -> Path:
     ``VLLM_NFS_STATE_BUCKET``, ``VLLM_NFS_STATE_ENDPOINT`` and ``VLLM_NFS_STATE_KEY``.
     Needs the ``infra`` extra.
     """
-    from .infra import DEFAULT_REGION, SpacesBackend, VllmInfraStack
+    from .infra import synth_default_stack
 
-    import cdktf  # isort: skip  (after .infra: it points jsii at a supported Node LTS)
-
-    env = os.environ if env is None else env
-    backend = None
-    if env.get("VLLM_NFS_STATE_BUCKET"):
-        kwargs = {}
-        if env.get("VLLM_NFS_STATE_ENDPOINT"):
-            kwargs["endpoint"] = env["VLLM_NFS_STATE_ENDPOINT"]
-        if env.get("VLLM_NFS_STATE_KEY"):
-            kwargs["key"] = env["VLLM_NFS_STATE_KEY"]
-        backend = SpacesBackend(bucket=env["VLLM_NFS_STATE_BUCKET"], **kwargs)
-    app = cdktf.App(outdir=outdir)
-    VllmInfraStack(
-        app,
-        INFRA_STACK_NAME,
-        region=env.get("VLLM_NFS_REGION", DEFAULT_REGION),
-        backend=backend,
-    )
-    app.synth()
-    return Path(outdir) / "stacks" / INFRA_STACK_NAME / "cdk.tf.json"
+    return synth_default_stack(outdir, env)
 
 
 def _parse_layers(value: str) -> tuple[str, ...]:

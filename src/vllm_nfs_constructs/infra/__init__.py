@@ -10,6 +10,7 @@ import vllm_nfs_constructs._node  # noqa: F401  (points jsii at a supported Node
 
 from ._overrides import DIGITALOCEAN_PROVIDER_CONSTRAINT
 from ._regions import DEFAULT_REGION, GPU_NFS_REGIONS
+from .app import STACK_NAME, backend_from_env, synth_default_stack
 from .cluster import DoksCluster
 from .gpu_pool import (
     DEFAULT_GPU_SLUG,
@@ -28,11 +29,14 @@ __all__ = [
     "GPU_NFS_REGIONS",
     "OUTPUT_NAMES",
     "SCALE_FROM_ZERO_NOT_TUNED_TAINT",
+    "STACK_NAME",
     "DoksCluster",
     "GpuNodePool",
     "NfsShare",
     "SpacesBackend",
     "VllmInfraStack",
     "Vpc",
+    "backend_from_env",
     "check_gpus_fit",
+    "synth_default_stack",
 ]
