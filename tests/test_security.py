@@ -194,7 +194,7 @@ def test_the_checker_catches_the_tuner_which_is_why_it_lives_apart(objs):
     assert in_tuner_ns == {
         ("DaemonSet", "network-tuner"),
         ("ServiceAccount", "network-tuner"),
-        ("ConfigMap", "vllm-nfs-programs"),
+        ("ConfigMap", "vllm-nfs-tuner-program"),
     }
 
 

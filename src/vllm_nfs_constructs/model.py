@@ -214,11 +214,15 @@ class ModelSource:
             not isinstance(self.revision, str)
             or not _REVISION.match(self.revision)
             or ".." in self.revision
+            or "--" in self.revision
+            or "//" in self.revision
+            or self.revision.endswith(("/", "."))
         ):
             raise ConfigurationError(
                 "ModelSource.revision",
                 self.revision,
-                "a commit (40 hex characters), branch or tag name",
+                "a commit (40 hex characters), branch or tag name (no '..', '--', '//', and no "
+                "trailing '/' or '.')",
                 "Pin a commit for reproducible deployments.",
             )
         if self.served_name is not None and (

@@ -221,10 +221,14 @@ def test_gpus_per_pod_must_fit_the_gpu_slug():
     ] == {"nvidia.com/gpu": "8"}
 
 
-def test_amd_slug_switches_the_gpu_resource():
-    _, objs = synth_chart(gpu_slug="gpu-mi300x1-192gb")
+def test_amd_slug_switches_the_gpu_resource_and_needs_a_rocm_image():
+    with pytest.raises(ConfigurationError, match="VllmNfsChart.vllm_image: None"):
+        synth_chart(gpu_slug="gpu-mi300x1-192gb")
+    _, objs = synth_chart(gpu_slug="gpu-mi300x1-192gb", vllm_image="rocm/vllm:rocm7.0_vllm_0.33.0")
     pod = find(objs, "Deployment")["spec"]["template"]["spec"]
     assert pod["tolerations"][0]["key"] == "amd.com/gpu"
+    assert pod["containers"][0]["image"] == "rocm/vllm:rocm7.0_vllm_0.33.0"
+    assert pod["initContainers"][0]["image"] == "rocm/vllm:rocm7.0_vllm_0.33.0"
 
 
 def test_models_larger_than_the_share_are_rejected():

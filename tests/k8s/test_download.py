@@ -182,3 +182,25 @@ def test_keep_revisions_prunes_old_commits_after_the_fetch(chart, synth):
 def test_keep_revisions_must_be_positive(chart):
     with pytest.raises(ConfigurationError, match="ModelDownloadJob.keep_revisions: 0"):
         ModelDownloadJob(chart, "dl", volume=volume(chart), keep_revisions=0)
+
+
+def test_errors_that_cannot_succeed_fail_the_job_at_once(chart, synth):
+    ModelDownloadJob(chart, "dl", volume=volume(chart))
+    policy = find(synth(chart), "Job")["spec"]["podFailurePolicy"]
+    assert policy["rules"] == [
+        {
+            "action": "FailJob",
+            "onExitCodes": {"containerName": "fetch", "operator": "In", "values": [2, 3]},
+        },
+        {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
+    ]
+
+
+@pytest.mark.parametrize("revision", ["main/", "refs//pr", "refs--pr--1", "v1."])
+def test_revisions_that_would_collide_or_fail_at_run_time_are_rejected(revision):
+    with pytest.raises(ConfigurationError, match="ModelSource.revision"):
+        ModelSource(revision=revision)
+
+
+def test_branch_with_a_slash_is_accepted():
+    assert ModelSource("org/model", "refs/pr/1").relative_path == "org/model/refs--pr--1"

@@ -171,3 +171,22 @@ def test_bad_taints(kwargs, field):
     with pytest.raises(ConfigurationError) as err:
         Taint(**kwargs)
     assert str(err.value).startswith(field + ":")
+
+
+def test_tuner_and_workloads_sharing_a_namespace_each_get_their_programs(chart, synth):
+    from tests.k8s._fixtures import volume
+    from vllm_nfs_constructs import VllmDeployment
+
+    NetworkTunerDaemonSet(chart, "tuner", namespace="vllm", create_namespace=False)
+    VllmDeployment(chart, "qwen", volume=volume(chart), gpu_node_pool="gpu")
+    objs = synth(chart)
+    maps = {o["metadata"]["name"]: set(o["data"]) for o in objs if o["kind"] == "ConfigMap"}
+    assert maps == {
+        "vllm-nfs-tuner-program": {"tuner.py"},
+        "vllm-nfs-programs": {"fetch.py", "gate.py", "drain.py"},
+    }
+    ds_volumes = find(objs, "DaemonSet")["spec"]["template"]["spec"]["volumes"]
+    assert {
+        "name": "programs",
+        "configMap": {"name": "vllm-nfs-tuner-program", "defaultMode": 292},
+    } in ds_volumes

@@ -312,3 +312,14 @@ def test_network_policy_admits_port_8000_from_the_given_peers_and_dns_egress(cha
 def test_network_policy_can_be_left_out(chart, synth):
     make(chart, network_policy=False)
     assert all(o["kind"] != "NetworkPolicy" for o in synth(chart))
+
+
+def test_surge_rollout_with_spare_capacity(chart, synth):
+    make(chart, replicas=2, max_surge=1, max_unavailable=0)
+    strategy = find(synth(chart), "Deployment")["spec"]["strategy"]
+    assert strategy["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
+
+
+def test_a_rollout_that_can_neither_surge_nor_stop_a_pod_is_rejected(chart):
+    with pytest.raises(ConfigurationError, match="VllmDeployment.max_unavailable: 0"):
+        make(chart, max_surge=0, max_unavailable=0)

@@ -5,7 +5,10 @@ built as raw ``cdk8s.ApiObject`` bodies here:
 
 - Gateway API ``Gateway`` and ``HTTPRoute`` (gateway.networking.k8s.io/v1, a CRD);
 - ``ValidatingAdmissionPolicy`` and its binding (admissionregistration.k8s.io/v1, GA in 1.30);
-- ``NetworkPolicy`` bodies are typed (k8s.KubeNetworkPolicy) and need no hatch.
+- ``CiliumNetworkPolicy`` (cilium.io/v2, a CRD) for the Gateway's data path;
+
+and one field is removed after the fact (``remove_field``): an empty ``onPodConditions`` the 1.27
+bindings force on a Job's ``podFailurePolicy`` exit-code rule.
 
 Raw bodies bypass jsii's type checks, so each kind's fields are asserted in tests and the whole
 output is validated against the Kubernetes 1.33 and Gateway API v1.3 schemas.
@@ -51,3 +54,12 @@ def raw_object(
     for key, value in body.items():
         obj.add_json_patch(cdk8s.JsonPatch.add(f"/{key}", value))
     return obj
+
+
+def remove_field(obj: cdk8s.ApiObject, path: str) -> None:
+    """Drop a field the typed bindings force us to set.
+
+    The 1.27 bindings require ``onPodConditions`` on every Job ``podFailurePolicy`` rule, but an
+    ``onExitCodes`` rule must not carry it in the API; the Job passes ``[]`` and removes it here.
+    """
+    obj.add_json_patch(cdk8s.JsonPatch.remove(path))

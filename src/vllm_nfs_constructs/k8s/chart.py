@@ -10,6 +10,7 @@ from constructs import Construct
 
 from .. import _validate as v
 from ..errors import ConfigurationError
+from ..images import VLLM_IMAGE
 from ..model import (
     DEFAULT_MODEL,
     NOT_TUNED_TAINT,
@@ -47,6 +48,8 @@ class ServedModel:
     gpu_memory_utilization: float | None = None
     extra_args: tuple[str, ...] = field(default_factory=tuple)
     anti_affinity: AntiAffinity = AntiAffinity.REQUIRED
+    max_surge: int = 0
+    max_unavailable: int = 1
 
     def __post_init__(self) -> None:
         v.dns_label("ServedModel.name", self.name, max_len=40)
@@ -84,6 +87,7 @@ class VllmNfsChart(cdk8s.Chart):
         network_policies: bool = True,
         allow_from: Sequence[NetworkPeer] = (),
         api_key_secret: SecretKeyRef | None = None,
+        vllm_image: str | None = None,
     ) -> None:
         """
         Args:
@@ -107,6 +111,10 @@ class VllmNfsChart(cdk8s.Chart):
                 True).
             allow_from: peers besides the gateway that may call the models' port 8000, e.g. the
                 metrics scraper ``NetworkPeer("monitoring")``.
+            api_key_secret: Secret key holding the API key every model requires on ``/v1``
+                (default none).
+            vllm_image: the vLLM image for every model (default ``vllm/vllm-openai:v0.33.0``,
+                a CUDA build; required for AMD GPU slugs, which need a ROCm build).
         """
         v.dns_label("VllmNfsChart.namespace", namespace)
         super().__init__(scope, id, disable_resource_name_hashes=True)
@@ -130,6 +138,13 @@ class VllmNfsChart(cdk8s.Chart):
             if names.count(m.name) > 1:
                 raise ConfigurationError("VllmNfsChart.models[].name", m.name, "unique model names")
             check_gpus_fit(gpu_slug, m.gpus_per_pod, field=f"ServedModel({m.name!r}).gpus_per_pod")
+        if profile.brand != "nvidia" and vllm_image is None:
+            raise ConfigurationError(
+                "VllmNfsChart.vllm_image",
+                vllm_image,
+                f"a ROCm build of vLLM for the {profile.brand.upper()} slug {gpu_slug}",
+                "The default image is built for CUDA; pass vllm_image='<rocm vllm image>:<tag>'.",
+            )
         self.infra = infra
         self.workload_namespace = WorkloadNamespace(
             self, "namespace", name=namespace, default_deny=network_policies
@@ -189,6 +204,9 @@ class VllmNfsChart(cdk8s.Chart):
                 gpu_memory_utilization=m.gpu_memory_utilization,
                 extra_args=m.extra_args,
                 anti_affinity=m.anti_affinity,
+                max_surge=m.max_surge,
+                max_unavailable=m.max_unavailable,
+                image=vllm_image if vllm_image is not None else VLLM_IMAGE,
                 network_policy=network_policies,
                 allow_from=allow_from,
                 api_key_secret=api_key_secret,

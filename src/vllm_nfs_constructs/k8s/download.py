@@ -13,6 +13,7 @@ from ..errors import ConfigurationError
 from ..images import VLLM_IMAGE, check_image
 from ..model import DEFAULT_MODEL, ModelSource
 from . import _common as c
+from ._escape_hatches import remove_field
 from .network_policy import dns_egress, https_egress, pod_policy
 from .programs import ProgramsConfigMap
 from .volume import SharedModelVolume
@@ -209,6 +210,28 @@ class ModelDownloadJob(Construct):
                 },
             ),
             spec=k8s.JobSpec(
+                # Usage (2) and Hub errors (3: gated, bad token, unknown revision) cannot succeed
+                # on retry; an evicted or preempted pod is not the program's fault.
+                pod_failure_policy=k8s.PodFailurePolicy(
+                    rules=[
+                        k8s.PodFailurePolicyRule(
+                            action="FailJob",
+                            # required by the 1.27 bindings; removed below (remove_field)
+                            on_pod_conditions=[],
+                            on_exit_codes=k8s.PodFailurePolicyOnExitCodesRequirement(
+                                container_name="fetch", operator="In", values=[2, 3]
+                            ),
+                        ),
+                        k8s.PodFailurePolicyRule(
+                            action="Ignore",
+                            on_pod_conditions=[
+                                k8s.PodFailurePolicyOnPodConditionsPattern(
+                                    type="DisruptionTarget", status="True"
+                                )
+                            ],
+                        ),
+                    ]
+                ),
                 backoff_limit=backoff_limit,
                 active_deadline_seconds=active_deadline_seconds,
                 ttl_seconds_after_finished=ttl_seconds_after_finished,
@@ -248,6 +271,7 @@ class ModelDownloadJob(Construct):
                 ),
             ),
         )
+        remove_field(self.job, "/spec/podFailurePolicy/rules/0/onPodConditions")
 
 
 def _job_name(base: str, model: ModelSource) -> str:

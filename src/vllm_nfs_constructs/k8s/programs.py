@@ -12,12 +12,19 @@ from ..runtime import program_source
 from . import _common as c
 
 WORKLOAD_PROGRAMS = ("fetch.py", "gate.py", "drain.py")
+TUNER_PROGRAMS = ("tuner.py",)
+#: Each set of programs has its own ConfigMap, so a construct never finds a map lacking its
+#: program (and a tuner change does not roll the vLLM pods, nor the reverse).
+CONFIG_MAP_NAMES = {
+    WORKLOAD_PROGRAMS: "vllm-nfs-programs",
+    TUNER_PROGRAMS: "vllm-nfs-tuner-program",
+}
 
 
 class ProgramsConfigMap(Construct):
     """A ConfigMap holding runtime programs, mounted read-only at ``/programs`` by the pods.
 
-    One per namespace per chart; use :meth:`of` to find or create it.
+    One per namespace and program set per chart; use :meth:`of` to find or create it.
     """
 
     def __init__(
@@ -56,16 +63,22 @@ class ProgramsConfigMap(Construct):
     def of(
         scope: Construct, namespace: str, programs: Sequence[str] = WORKLOAD_PROGRAMS
     ) -> ProgramsConfigMap:
+        """The chart's ConfigMap of ``programs`` in ``namespace``, created on first use."""
+        programs = tuple(programs)
+        name = CONFIG_MAP_NAMES[programs]
         chart = c.chart_of(scope)
-        registry: dict[str, ProgramsConfigMap] | None = getattr(chart, "_vllm_nfs_programs", None)
+        registry: dict[tuple[str, str], ProgramsConfigMap] | None = getattr(
+            chart, "_vllm_nfs_programs", None
+        )
         if registry is None:
             registry = {}
             chart._vllm_nfs_programs = registry  # type: ignore[attr-defined]
-        if namespace not in registry:
-            registry[namespace] = ProgramsConfigMap(
-                chart, f"programs-{namespace}", namespace=namespace, programs=programs
+        key = (namespace, name)
+        if key not in registry:
+            registry[key] = ProgramsConfigMap(
+                chart, f"{name}-{namespace}", namespace=namespace, programs=programs, name=name
             )
-        return registry[namespace]
+        return registry[key]
 
     @property
     def volume(self) -> k8s.Volume:

@@ -14,7 +14,7 @@ from ..model import NOT_TUNED_TAINT, Taint
 from . import _common as c
 from ._escape_hatches import raw_object
 from .namespace import PodSecurityLevel, WorkloadNamespace
-from .programs import ProgramsConfigMap
+from .programs import TUNER_PROGRAMS, ProgramsConfigMap
 
 __all__ = ["NetworkTunerDaemonSet"]
 
@@ -122,7 +122,7 @@ class NetworkTunerDaemonSet(Construct):
             )
         else:
             self.namespace_object = None
-        programs = ProgramsConfigMap.of(self, self.namespace, programs=("tuner.py",))
+        programs = ProgramsConfigMap.of(self, self.namespace, programs=TUNER_PROGRAMS)
         k8s.KubeServiceAccount(
             self,
             "ServiceAccount",

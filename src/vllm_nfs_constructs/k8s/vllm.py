@@ -65,6 +65,8 @@ class VllmDeployment(Construct):
         gpu_node_pool: str,
         model: ModelSource = DEFAULT_MODEL,
         replicas: int = 1,
+        max_surge: int = 0,
+        max_unavailable: int = 1,
         gpus_per_pod: int = 1,
         gpu_resource: str = "nvidia.com/gpu",
         quantization: str | None = None,
@@ -101,6 +103,10 @@ class VllmDeployment(Construct):
             model: model and revision to serve; default Qwen/Qwen2.5-0.5B-Instruct at a pinned
                 commit.
             replicas: pods (default 1; 0 parks the model without deleting it).
+            max_surge: extra pods a rollout may start before stopping old ones (default 0: GPU
+                pools rarely have a spare GPU). With spare capacity, ``max_surge=1,
+                max_unavailable=0`` rolls out without losing capacity.
+            max_unavailable: pods a rollout may stop before new ones are ready (default 1).
             gpus_per_pod: GPUs per pod, also ``--tensor-parallel-size`` (default 1).
             gpu_resource: ``nvidia.com/gpu`` (default) or ``amd.com/gpu``.
             quantization: ``--quantization`` (default: none, vLLM reads the checkpoint config).
@@ -155,6 +161,15 @@ class VllmDeployment(Construct):
         if not gpu_node_pool:
             raise ConfigurationError(f"{f}.gpu_node_pool", gpu_node_pool, "a node pool name")
         self.replicas = v.integer(f"{f}.replicas", replicas, minimum=0, maximum=1000)
+        v.integer(f"{f}.max_surge", max_surge, minimum=0, maximum=100)
+        v.integer(f"{f}.max_unavailable", max_unavailable, minimum=0, maximum=100)
+        if max_surge == 0 and max_unavailable == 0:
+            raise ConfigurationError(
+                f"{f}.max_unavailable",
+                max_unavailable,
+                "at least 1 when max_surge is 0",
+                "A rollout must be allowed to stop an old pod or to start an extra one.",
+            )
         self.gpus_per_pod = v.integer(
             f"{f}.gpus_per_pod",
             gpus_per_pod,
@@ -399,8 +414,8 @@ class VllmDeployment(Construct):
                 strategy=k8s.DeploymentStrategy(
                     type="RollingUpdate",
                     rolling_update=k8s.RollingUpdateDeployment(
-                        max_surge=c.int_or_string(0),
-                        max_unavailable=c.int_or_string(1),
+                        max_surge=c.int_or_string(max_surge),
+                        max_unavailable=c.int_or_string(max_unavailable),
                     ),
                 ),
                 template=k8s.PodTemplateSpec(
