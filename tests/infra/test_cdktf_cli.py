@@ -65,6 +65,7 @@ def test_npx_cdktf_synth_matches_a_direct_run() -> None:
             check=False,
         )
         assert cli.returncode == 0, cli.stdout + cli.stderr
+        assert "end-of-life" not in cli.stdout + cli.stderr, "jsii ran on an unsupported Node"
         synthesized = work / "cdktf.out" / "stacks" / "vllm-infra" / "cdk.tf.json"
         assert synthesized.is_file(), cli.stdout + cli.stderr
         via_cli = synthesized.read_text(encoding="utf-8")
