@@ -288,6 +288,8 @@ class NetworkTunerDaemonSet(Construct):
             {
                 "name": "nodeName",
                 "expression": (
+                    # userInfo.extra is omitted when empty: test it before reading it.
+                    "has(request.userInfo.extra) && "
                     "'authentication.kubernetes.io/node-name' in request.userInfo.extra && "
                     "size(request.userInfo.extra['authentication.kubernetes.io/node-name']) > 0"
                     " ? request.userInfo.extra['authentication.kubernetes.io/node-name'][0] : ''"
@@ -342,6 +344,19 @@ class NetworkTunerDaemonSet(Construct):
                         f"(has(oldObject.metadata.{field}) ? {old} : {{}})"
                     ),
                     "message": f"the network tuner may not change node {what}",
+                    "reason": "Forbidden",
+                }
+            )
+        # ownerReferences pointing at a missing owner would let the garbage collector delete
+        # the Node; finalizers could block its deletion.
+        for field in ("ownerReferences", "finalizers"):
+            validations.append(
+                {
+                    "expression": (
+                        f"(has(object.metadata.{field}) ? object.metadata.{field} : []) == "
+                        f"(has(oldObject.metadata.{field}) ? oldObject.metadata.{field} : [])"
+                    ),
+                    "message": f"the network tuner may not change node {field}",
                     "reason": "Forbidden",
                 }
             )
