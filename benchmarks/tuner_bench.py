@@ -11,7 +11,9 @@ sockets, with 1 and with N parallel connections:
 
 Shaping: ``netem`` delay on both ends plus a per-flow ``fq maxrate`` cap when the kernel has them;
 otherwise (``--shaping auto``) a per-flow HTB class per connection port and no added delay, and the
-table says so. Also measures tuner latency: program start to taint removal against the local API.
+table says so. Segmentation offloads are turned off on the veth pair (``--offloads``, needs
+ethtool) so that packets cost what they cost on a NIC path. Also measures tuner latency: program
+start to taint removal against the local API.
 
 Usage: ``python benchmarks/tuner_bench.py [--seconds 3] [--delay-ms 1] [--rate-per-flow 2gbit]``.
 Nothing outside the namespaces it creates is changed; they are deleted on exit.
@@ -20,6 +22,7 @@ Nothing outside the namespaces it creates is changed; they are deleted on exit.
 from __future__ import annotations
 
 import argparse
+import shutil
 import socket
 import subprocess
 import sys
@@ -288,6 +291,35 @@ def run_tuner(pair: NetnsPair, served: ServedApi, api: FakeKubeApi, work: Path) 
     return patches[0].at - t0
 
 
+def set_offloads(pair: NetnsPair, mode: str) -> str:
+    """Turn segmentation offloads off inside the namespaces (never on this machine's devices).
+
+    A veth pair hands 64 KB GSO super-packets across unsplit, so without this the per-packet
+    cost that jumbo frames save does not exist here at all.
+    """
+    if mode == "on" or (mode == "auto" and shutil.which("ethtool") is None):
+        return "offloads on (veth passes GSO super-packets: MTU barely matters)"
+    if shutil.which("ethtool") is None:
+        raise SystemExit("--offloads off needs ethtool (apt-get install ethtool)")
+    for ns, dev in ((pair.node, pair.interface), (pair.server, "srv0")):
+        run(
+            "ip",
+            "netns",
+            "exec",
+            ns,
+            "ethtool",
+            "-K",
+            dev,
+            "tso",
+            "off",
+            "gso",
+            "off",
+            "gro",
+            "off",
+        )
+    return "tso/gso/gro off on both veth ends (per-packet costs as on a NIC path)"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--seconds", type=float, default=3.0, help="duration of each transfer")
@@ -295,6 +327,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rate-per-flow", default="2gbit", help="per-flow cap (tc rate syntax)")
     p.add_argument("--streams", type=int, default=8, help="parallel connections (besides 1)")
     p.add_argument("--shaping", choices=["auto", "netem-fq", "htb", "none"], default="auto")
+    p.add_argument(
+        "--offloads",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="segmentation offloads on the veth pair: 'off' (ethtool -K tso/gso/gro off) makes "
+        "every packet cost what it costs on a NIC path, so the MTU matters as it does on a "
+        "GPU Droplet; 'auto' = off when ethtool is installed",
+    )
     args = p.parse_args(argv)
     reason = netns_unavailable_reason()
     if reason:
@@ -311,6 +351,7 @@ def main(argv: list[str] | None = None) -> int:
             listeners.append(lst)
         ports = [lst.getsockname()[1] for lst in listeners]
         shaping = shape(pair, ports, args.shaping, args.delay_ms, args.rate_per_flow)
+        shaping += "; " + set_offloads(pair, args.offloads)
         api = FakeKubeApi(NODE)
         served = ServedApi(api, in_netns(pair.node, listening_socket), work)
         try:
