@@ -64,7 +64,7 @@ typecheck: setup
 unit: setup
 	$(VENV)/bin/pytest
 
-test: lint typecheck unit docs
+test: lint typecheck docs unit
 
 bench: setup
 	$(PY) benchmarks/synth_bench.py
