@@ -1,6 +1,6 @@
 """Node network tuner for GPU nodes: raise the VPC MTU and TCP buffers, then untaint the node.
 
-Runs in a privileged, hostNetwork DaemonSet pod as ``python3 /program/tuner.py ...``. Standard
+Runs in a privileged, hostNetwork DaemonSet pod as ``python3 /programs/tuner.py ...``. Standard
 library only: this one file is shipped in a ConfigMap and executed by a stock Python image.
 
 What it does, in a loop:
