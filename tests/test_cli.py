@@ -13,7 +13,7 @@ import yaml
 
 from tests.conftest import ROOT, find
 from vllm_nfs_constructs import __version__
-from vllm_nfs_constructs.cli import image_problem, terraform_problems
+from vllm_nfs_constructs.validate import image_problem, terraform_problems
 
 OUTPUTS = {
     "nfs_host": {"value": "10.50.0.4", "type": "string", "sensitive": False},

@@ -1,0 +1,516 @@
+"""``vllm-nfs validate``: schema and policy checks over manifests and Terraform JSON.
+
+Usable in anyone's CI: every Kubernetes object strictly against the Kubernetes 1.33 schemas, Gateway
+API objects against the packaged v1.3.0 CRDs, CiliumNetworkPolicies against their structure, and
+the policies this library promises (pinned images, no Secret data, resource requests, privileged
+only with a stated checkov skip); ``*.tf.json`` for provider versions and credential literals.
+Needs the ``validate`` extra (kubernetes-validate, jsonschema, PyYAML).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .schemas import GATEWAY_API_DIR
+
+K8S_VERSION = "1.33"
+VALIDATE_HINT = "pip install 'vllm-nfs-constructs[validate]'"
+PRIVILEGED_CHECK = "CKV_K8S_16"
+MAX_MESSAGE = 240
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding of ``vllm-nfs validate``: printed as ``path: subject: message``."""
+
+    path: str
+    subject: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.subject}: {self.message}"
+
+
+@dataclass
+class Report:
+    """What ``validate_paths`` found."""
+
+    problems: list[Problem]
+    files: int = 0
+    objects: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class MissingExtraError(RuntimeError):
+    """A module of the ``validate`` extra is not installed."""
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
+
+
+def _is_yaml(path: Path) -> bool:
+    return path.suffix in (".yaml", ".yml")
+
+
+def _is_tf_json(path: Path) -> bool:
+    return path.name.endswith(".tf.json")
+
+
+def collect_files(paths: Iterable[str]) -> tuple[list[Path], list[Problem]]:
+    """The YAML and ``*.tf.json`` files named by ``paths`` (folders are searched recursively,
+    skipping hidden folders such as ``.terraform``)."""
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and (_is_yaml(p) or _is_tf_json(p))
+                and not any(part.startswith(".") for part in p.relative_to(path).parts[:-1])
+            )
+            if not found:
+                problems.append(Problem(raw, "folder", "no *.yaml, *.yml or *.tf.json file in it"))
+            files += found
+        elif path.is_file():
+            if _is_yaml(path) or _is_tf_json(path):
+                files.append(path)
+            else:
+                problems.append(Problem(raw, "file", "not a *.yaml, *.yml or *.tf.json file"))
+        else:
+            problems.append(Problem(raw, "path", "no such file or folder"))
+    return list(dict.fromkeys(files)), problems
+
+
+def _import(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise MissingExtraError(
+            f"'vllm-nfs validate' needs {name} for YAML manifests: {VALIDATE_HINT}"
+        ) from exc
+
+
+def _strict(schema: Any) -> Any:
+    """A copy of a CRD schema that rejects unknown fields, like ``kubectl apply`` (strict field
+    validation): ``additionalProperties: false`` wherever ``properties`` are listed."""
+    if isinstance(schema, list):
+        return [_strict(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _strict(v) for k, v in schema.items()}
+    if (
+        "properties" in out
+        and "additionalProperties" not in out
+        and not out.get("x-kubernetes-preserve-unknown-fields")
+    ):
+        out["additionalProperties"] = False
+    return out
+
+
+@cache
+def gateway_api_schemas() -> dict[tuple[str, str], Any]:
+    """(apiVersion, kind) -> strict JSON schema, from the packaged Gateway API v1.3.0 CRDs."""
+    yaml = _import("yaml")
+    folder = resources.files("vllm_nfs_constructs.schemas").joinpath(GATEWAY_API_DIR)
+    out: dict[tuple[str, str], Any] = {}
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".yaml"):
+            continue
+        crd = yaml.safe_load(entry.read_text(encoding="utf-8"))
+        group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+        for version in crd["spec"]["versions"]:
+            schema = _strict(version["schema"]["openAPIV3Schema"])
+            out[(f"{group}/{version['name']}", kind)] = schema
+    return out
+
+
+_SELECTOR = {"type": "object"}
+_CILIUM_PORT_RULE = {
+    "type": "object",
+    "properties": {
+        "ports": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["port"],
+                "properties": {
+                    "port": {
+                        "type": "string",
+                        "pattern": r"^(\d{1,5}|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$",
+                    },
+                    "endPort": {"type": "integer", "minimum": 0, "maximum": 65535},
+                    "protocol": {
+                        "enum": ["TCP", "UDP", "SCTP", "ICMP", "ICMPv6", "VRRP", "IGMP", "ANY"]
+                    },
+                },
+            },
+        },
+    },
+}
+_CILIUM_ENTITIES = {
+    "type": "array",
+    "items": {
+        "enum": [
+            "all",
+            "world",
+            "cluster",
+            "host",
+            "remote-node",
+            "kube-apiserver",
+            "ingress",
+            "init",
+            "health",
+            "unmanaged",
+            "none",
+        ]
+    },
+}
+_CILIUM_RULE = {
+    "type": "object",
+    "properties": {
+        "fromEndpoints": {"type": "array", "items": _SELECTOR},
+        "toEndpoints": {"type": "array", "items": _SELECTOR},
+        "fromEntities": _CILIUM_ENTITIES,
+        "toEntities": _CILIUM_ENTITIES,
+        "toPorts": {"type": "array", "items": _CILIUM_PORT_RULE},
+    },
+}
+_CILIUM_SPEC = {
+    "type": "object",
+    "oneOf": [{"required": ["endpointSelector"]}, {"required": ["nodeSelector"]}],
+    "anyOf": [{"required": [k]} for k in ("ingress", "ingressDeny", "egress", "egressDeny")],
+    "properties": {
+        "endpointSelector": _SELECTOR,
+        "nodeSelector": _SELECTOR,
+        **{
+            k: {"type": "array", "items": _CILIUM_RULE}
+            for k in ("ingress", "ingressDeny", "egress", "egressDeny")
+        },
+    },
+}
+#: Kinds this library emits whose CRD is not packaged: the top-level structure of Cilium's v2
+#: CiliumNetworkPolicy CRD (selector, rule lists, entities, ports), not its whole schema.
+PARTIAL_SCHEMAS: dict[tuple[str, str], Any] = {
+    ("cilium.io/v2", "CiliumNetworkPolicy"): {
+        "type": "object",
+        "required": ["metadata"],
+        "anyOf": [{"required": ["spec"]}, {"required": ["specs"]}],
+        "properties": {
+            "metadata": {"type": "object", "required": ["name"]},
+            "spec": _CILIUM_SPEC,
+            "specs": {"type": "array", "items": _CILIUM_SPEC},
+        },
+    },
+}
+
+
+def _location(path: Iterable[Any]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(object)"
+
+
+def _schema_problems(obj: dict[str, Any], allow_unknown_kinds: bool) -> list[str]:
+    key = (str(obj.get("apiVersion")), str(obj.get("kind")))
+    gateway = gateway_api_schemas()
+    if key in gateway:
+        jsonschema = _import("jsonschema")
+        validator = jsonschema.validators.validator_for(gateway[key])(gateway[key])
+        errors = sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.path)))
+        return [f"Gateway API schema: {_location(e.path)}: {_short(e.message)}" for e in errors]
+    if key in PARTIAL_SCHEMAS:
+        jsonschema = _import("jsonschema")
+        validator = jsonschema.Draft202012Validator(PARTIAL_SCHEMAS[key])
+        errors = sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.path)))
+        return [f"{key[1]} structure: {_location(e.path)}: {_short(e.message)}" for e in errors]
+    kv = _import("kubernetes_validate")
+    try:
+        kv.validate(obj, K8S_VERSION, strict=True)
+    except kv.ValidationError as exc:
+        return [f"Kubernetes {K8S_VERSION} schema: {_location(exc.path)}: {_short(exc.message)}"]
+    except kv.SchemaNotFoundError:
+        if allow_unknown_kinds:
+            return []
+        return [
+            f"no schema for apiVersion {key[0]} kind {key[1]} in Kubernetes {K8S_VERSION} or "
+            "the packaged Gateway API v1.3.0 CRDs (--allow-unknown-kinds to skip such objects)"
+        ]
+    return []
+
+
+def _pod_templates(obj: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(pod spec, pod template metadata) pairs of a workload object."""
+    kind = obj.get("kind")
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return []
+    if kind == "Pod":
+        return [(spec, {})]
+    if kind == "CronJob":
+        job = spec.get("jobTemplate", {})
+        spec = job.get("spec", {}) if isinstance(job, dict) else {}
+    template = spec.get("template") if isinstance(spec, dict) else None
+    if not isinstance(template, dict) or not isinstance(template.get("spec"), dict):
+        return []
+    meta = template.get("metadata")
+    return [(template["spec"], meta if isinstance(meta, dict) else {})]
+
+
+def _annotations(meta: Any) -> dict[str, Any]:
+    if not isinstance(meta, dict):
+        return {}
+    found = meta.get("annotations")
+    return found if isinstance(found, dict) else {}
+
+
+def image_problem(image: object) -> str | None:
+    """Why ``image`` is not pinned (no tag, or ``:latest``), or None when it is."""
+    if not isinstance(image, str) or not image:
+        return "has no image"
+    if "@sha256:" in image:
+        return None
+    last = image.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return f"image {image!r} has no tag (pulls :latest): pin a version tag or digest"
+    if last.endswith(":latest"):
+        return f"image {image!r} uses :latest: pin a version tag or digest"
+    return None
+
+
+def policy_problems(obj: dict[str, Any]) -> list[str]:
+    """The library's promises, checked on one object: no Secret with data, pinned images,
+    resource requests on every container, privileged only with a checkov skip for it."""
+    found: list[str] = []
+    if obj.get("kind") == "Secret" and (obj.get("data") or obj.get("stringData")):
+        found.append(
+            "Secret carries data: keep secret values out of manifests (kubectl create secret)"
+        )
+    skips = {**_annotations(obj.get("metadata"))}
+    for pod, template_meta in _pod_templates(obj):
+        skips.update(_annotations(template_meta))
+        privileged_skipped = any(
+            str(k).startswith("checkov.io/skip") and str(v).startswith(PRIVILEGED_CHECK)
+            for k, v in skips.items()
+        )
+        for field in ("initContainers", "containers"):
+            containers = pod.get(field)
+            for container in containers if isinstance(containers, list) else []:
+                if not isinstance(container, dict):
+                    continue
+                name = container.get("name", "?")
+                what = "init container" if field == "initContainers" else "container"
+                bad_image = image_problem(container.get("image"))
+                if bad_image:
+                    found.append(f"{what} {name}: {bad_image}")
+                resources_ = container.get("resources")
+                requests = resources_.get("requests") if isinstance(resources_, dict) else None
+                if not requests:
+                    found.append(f"{what} {name}: no resource requests")
+                context = container.get("securityContext")
+                if (
+                    isinstance(context, dict)
+                    and context.get("privileged") is True
+                    and not privileged_skipped
+                ):
+                    found.append(
+                        f"{what} {name}: runs privileged without a checkov.io/skip annotation "
+                        f"for {PRIVILEGED_CHECK} saying why"
+                    )
+    return found
+
+
+def _subject(obj: dict[str, Any], index: int) -> str:
+    meta = obj.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    kind = obj.get("kind")
+    return f"{kind or 'object'}/{name or f'document-{index}'}"
+
+
+def validate_yaml(path: Path, allow_unknown_kinds: bool = False) -> tuple[int, list[Problem]]:
+    """Validate every object of one YAML file; return (objects seen, problems)."""
+    yaml = _import("yaml")
+    _import("kubernetes_validate")
+    _import("jsonschema")
+    shown = str(path)
+    try:
+        docs = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        return 0, [Problem(shown, "file", f"not valid YAML: {_short(str(exc))}")]
+    problems: list[Problem] = []
+    count = 0
+    for index, doc in enumerate(docs, 1):
+        if doc is None:
+            continue
+        count += 1
+        if not isinstance(doc, dict) or not doc.get("apiVersion") or not doc.get("kind"):
+            problems.append(
+                Problem(shown, f"document-{index}", "not a Kubernetes object (apiVersion, kind)")
+            )
+            continue
+        subject = _subject(doc, index)
+        for message in _schema_problems(doc, allow_unknown_kinds) + policy_problems(doc):
+            problems.append(Problem(shown, subject, message))
+    return count, problems
+
+
+CREDENTIAL_KEYS = ("token", "spaces_access_id", "spaces_secret_key")
+
+
+def _blocks(value: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(value, dict):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _blocks(item)
+
+
+def terraform_problems(tf: Any) -> list[tuple[str, str]]:
+    """(subject, problem) pairs for one Terraform JSON document: every required provider has a
+    version constraint (the DigitalOcean one must be declared when it is used), and no provider
+    block holds a credential literal (``token``: use ``DIGITALOCEAN_TOKEN`` instead)."""
+    if not isinstance(tf, dict):
+        return [("file", "not a Terraform JSON object")]
+    found: list[tuple[str, str]] = []
+    terraform = next(_blocks(tf.get("terraform")), {})
+    required = terraform.get("required_providers")
+    required = next(_blocks(required), {})
+    uses_do = (
+        "digitalocean" in required
+        or "digitalocean" in (tf.get("provider") or {})
+        or any(
+            str(t).startswith("digitalocean_")
+            for block in ("resource", "data")
+            for t in (tf.get(block) or {})
+        )
+    )
+    if uses_do and "digitalocean" not in required:
+        found.append(
+            (
+                "terraform/required_providers",
+                "digitalocean is used but not declared with a version constraint",
+            )
+        )
+    for name, spec in sorted(required.items()):
+        version = spec.get("version") if isinstance(spec, dict) else None
+        if not version:
+            found.append(("terraform/required_providers", f"{name} has no version constraint"))
+    providers = tf.get("provider")
+    for name, blocks in sorted(providers.items() if isinstance(providers, dict) else []):
+        for block in _blocks(blocks):
+            for key in CREDENTIAL_KEYS:
+                if key in block:
+                    found.append(
+                        (
+                            f"provider/{name}",
+                            f"credential literal '{key}' in the provider block: leave it out "
+                            "and export DIGITALOCEAN_TOKEN (SPACES_ACCESS_KEY_ID/"
+                            "SPACES_SECRET_ACCESS_KEY) instead",
+                        )
+                    )
+    return found
+
+
+def validate_tf_json(path: Path) -> tuple[int, list[Problem]]:
+    """Validate one ``*.tf.json`` file; return (1, problems)."""
+    try:
+        tf = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return 0, [Problem(str(path), "file", f"not valid JSON: {_short(str(exc))}")]
+    return 1, [Problem(str(path), s, m) for s, m in terraform_problems(tf)]
+
+
+def validate_paths(paths: Iterable[str], *, allow_unknown_kinds: bool = False) -> Report:
+    """Validate every YAML manifest and ``*.tf.json`` file under ``paths``.
+
+    Raises MissingExtraError when YAML files are found and the ``validate`` extra is missing.
+    """
+    files, problems = collect_files(paths)
+    report = Report(problems=problems)
+    for path in files:
+        if _is_tf_json(path):
+            count, found = validate_tf_json(path)
+        else:
+            count, found = validate_yaml(path, allow_unknown_kinds)
+        report.files += 1
+        report.objects += count
+        report.problems += found
+    return report
+
+
+def checkov_problems(paths: Iterable[str]) -> list[Problem]:
+    """Run checkov (kubernetes and terraform_json frameworks) over ``paths``; one Problem per
+    failed check. Raises MissingExtraError when checkov is not installed."""
+    beside = Path(sys.executable).parent / "checkov"
+    binary = str(beside) if beside.exists() else shutil.which("checkov")
+    if not binary:
+        raise MissingExtraError("--checkov needs checkov on PATH: pip install checkov")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BC_", "PRISMA_"))}
+    env["CHECKOV_RUN_SCA_PACKAGE_SCAN_V2"] = "false"
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    problems: list[Problem] = []
+    for raw in paths:
+        target = ["--directory", raw] if Path(raw).is_dir() else ["--file", raw]
+        cmd = [binary, *target, "--framework", "kubernetes", "terraform_json"]
+        cmd += ["--skip-download", "--output", "json", "--quiet", "--compact"]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+        try:
+            reports = json.loads(proc.stdout) if proc.stdout.strip() else None
+        except json.JSONDecodeError:
+            reports = None
+        if proc.returncode not in (0, 1) or reports is None:
+            tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            problems.append(Problem(raw, "checkov", f"did not run cleanly: {_short(tail)}"))
+            continue
+        for report in _blocks(reports):
+            results = report.get("results", {})
+            for check in results.get("failed_checks", []) if isinstance(results, dict) else []:
+                where = str(check.get("file_abs_path") or check.get("file_path") or raw)
+                problems.append(
+                    Problem(
+                        where,
+                        str(check.get("resource", "?")),
+                        f"checkov {check.get('check_id')}: {check.get('check_name')}",
+                    )
+                )
+    return problems
+
+
+def validate_main(args: argparse.Namespace) -> int:
+    try:
+        report = validate_paths(args.paths, allow_unknown_kinds=args.allow_unknown_kinds)
+        if args.checkov:
+            report.problems += checkov_problems(args.paths)
+    except MissingExtraError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for problem in report.problems:
+        print(problem)
+    files = f"{report.files} file{'s' if report.files != 1 else ''}"
+    objects = f"{report.objects} object{'s' if report.objects != 1 else ''}"
+    if report.ok:
+        print(f"vllm-nfs validate: OK: {objects} in {files}, no problems")
+        return 0
+    count = len(report.problems)
+    print(f"vllm-nfs validate: {count} problem{'s' if count != 1 else ''} ({objects} in {files})")
+    return 1
