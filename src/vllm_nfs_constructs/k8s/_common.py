@@ -121,6 +121,7 @@ def chart_of(scope: Construct) -> cdk8s.Chart:
     return found
 
 
+@cache
 def restricted_container_security(
     uid: int = DEFAULT_UID, gid: int = DEFAULT_GID, *, read_only_root: bool = True
 ) -> k8s.SecurityContext:
@@ -137,6 +138,7 @@ def restricted_container_security(
     )
 
 
+@cache
 def restricted_pod_security(
     uid: int = DEFAULT_UID, gid: int = DEFAULT_GID
 ) -> k8s.PodSecurityContext:
@@ -169,7 +171,8 @@ def node_placement(
 
 
 # Quantity and IntOrString values are immutable JavaScript objects; creating one is a jsii round
-# trip, so equal values share one instance.
+# trip, so equal values share one instance. Likewise the struct builders above and below are
+# cached: structs are immutable values, and building one runs jsii's run-time type checks.
 @cache
 def quantity(value: str) -> k8s.Quantity:
     return k8s.Quantity.from_string(value)
@@ -191,6 +194,7 @@ def resources(
     )
 
 
+@cache
 def empty_dir(name: str, size_limit: str | None = None, medium: str | None = None) -> k8s.Volume:
     return k8s.Volume(
         name=name,

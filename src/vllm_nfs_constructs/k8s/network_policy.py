@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 from cdk8s_plus_27 import k8s
 from constructs import Construct
@@ -53,6 +54,7 @@ class NetworkPeer:
         )
 
 
+@cache
 def dns_egress() -> k8s.NetworkPolicyEgressRule:
     """Egress to the cluster DNS (CoreDNS in kube-system) on port 53, UDP and TCP."""
     return k8s.NetworkPolicyEgressRule(
@@ -71,6 +73,7 @@ def dns_egress() -> k8s.NetworkPolicyEgressRule:
     )
 
 
+@cache
 def https_egress() -> k8s.NetworkPolicyEgressRule:
     return k8s.NetworkPolicyEgressRule(
         to=[k8s.NetworkPolicyPeer(ip_block=k8s.IpBlock(cidr="0.0.0.0/0"))],

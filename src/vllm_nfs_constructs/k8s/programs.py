@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from functools import cached_property
 
 from cdk8s_plus_27 import k8s
 from constructs import Construct
@@ -80,14 +81,14 @@ class ProgramsConfigMap(Construct):
             )
         return registry[key]
 
-    @property
+    @cached_property
     def volume(self) -> k8s.Volume:
         return k8s.Volume(
             name="programs",
             config_map=k8s.ConfigMapVolumeSource(name=self.name, default_mode=0o444),
         )
 
-    @property
+    @cached_property
     def mount(self) -> k8s.VolumeMount:
         return k8s.VolumeMount(name="programs", mount_path=c.PROGRAMS_MOUNT_PATH, read_only=True)
 
