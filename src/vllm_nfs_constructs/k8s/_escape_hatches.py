@@ -38,17 +38,17 @@ def raw_object(
     annotations: Mapping[str, str] | None = None,
 ) -> cdk8s.ApiObject:
     """An object of a kind the typed bindings lack; ``body`` holds its top-level fields."""
-    meta = c.metadata(scope, kind, name, namespace, labels, annotations)
+    c.claim_name(scope, kind, namespace, name)
     obj = cdk8s.ApiObject(
         scope,
         id,
         api_version=api_version,
         kind=kind,
         metadata=cdk8s.ApiObjectMetadata(
-            name=meta.name,
-            namespace=meta.namespace,
-            labels=meta.labels,
-            annotations=meta.annotations,
+            name=name,
+            namespace=namespace,
+            labels=dict(labels),
+            annotations=dict(annotations) if annotations else None,
         ),
     )
     for key, value in body.items():
