@@ -56,139 +56,51 @@ class Result:
     mss_server: int
 
 
-def _tc(ns: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return run("ip", "netns", "exec", ns, "tc", *args, check=False)
+def _tc(ns: str, command: str, *, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """``tc <command>`` inside namespace ``ns`` (never on this machine's own devices)."""
+    return run("ip", "netns", "exec", ns, "tc", *command.split(), check=check)
 
 
 def shape(pair: NetnsPair, ports: list[int], mode: str, delay_ms: float, rate: str) -> str:
     """Apply shaping inside the namespaces; return a description of what was really applied."""
+    ends = ((pair.node, pair.interface), (pair.server, "srv0"))
     if mode in ("auto", "netem-fq"):
-        ok = True
-        for ns, dev in ((pair.node, pair.interface), (pair.server, "srv0")):
-            r = _tc(
-                ns,
-                "qdisc",
-                "add",
-                "dev",
-                dev,
-                "root",
-                "handle",
-                "1:",
-                "netem",
-                "delay",
-                f"{delay_ms}ms",
-                "limit",
-                "100000",
-            )
-            ok = ok and r.returncode == 0
-        if ok:
-            r = _tc(
-                pair.server,
-                "qdisc",
-                "add",
-                "dev",
-                "srv0",
-                "parent",
-                "1:",
-                "handle",
-                "10:",
-                "fq",
-                "maxrate",
-                rate,
-            )
-            ok = r.returncode == 0
+        ok = all(
+            _tc(
+                ns, f"qdisc add dev {dev} root handle 1: netem delay {delay_ms}ms limit 100000"
+            ).returncode
+            == 0
+            for ns, dev in ends
+        )
+        ok = ok and (
+            _tc(
+                pair.server, f"qdisc add dev srv0 parent 1: handle 10: fq maxrate {rate}"
+            ).returncode
+            == 0
+        )
         if ok:
             return f"netem {delay_ms} ms each way (RTT {2 * delay_ms} ms) + fq maxrate {rate}/flow"
-        for ns, dev in ((pair.node, pair.interface), (pair.server, "srv0")):
-            _tc(ns, "qdisc", "del", "dev", dev, "root")
+        for ns, dev in ends:
+            _tc(ns, f"qdisc del dev {dev} root")
         if mode == "netem-fq":
             raise SystemExit("this kernel lacks sch_netem or sch_fq (use --shaping htb)")
     if mode in ("auto", "htb"):
-        run(
-            "ip",
-            "netns",
-            "exec",
-            pair.server,
-            "tc",
-            "qdisc",
-            "add",
-            "dev",
-            "srv0",
-            "root",
-            "handle",
-            "1:",
-            "htb",
-            "default",
-            "999",
-        )
-        run(
-            "ip",
-            "netns",
-            "exec",
-            pair.server,
-            "tc",
-            "class",
-            "add",
-            "dev",
-            "srv0",
-            "parent",
-            "1:",
-            "classid",
-            "1:999",
-            "htb",
-            "rate",
-            "100gbit",
-        )
+        srv = pair.server
+        _tc(srv, "qdisc add dev srv0 root handle 1: htb default 999", check=True)
+        _tc(srv, "class add dev srv0 parent 1: classid 1:999 htb rate 100gbit", check=True)
         for i, port in enumerate(ports):
             cls = f"1:{10 + i}"
-            run(
-                "ip",
-                "netns",
-                "exec",
-                pair.server,
-                "tc",
-                "class",
-                "add",
-                "dev",
-                "srv0",
-                "parent",
-                "1:",
-                "classid",
-                cls,
-                "htb",
-                "rate",
-                rate,
-                "ceil",
-                rate,
-                "burst",
-                "256k",
-                "cburst",
-                "256k",
+            _tc(
+                srv,
+                f"class add dev srv0 parent 1: classid {cls} htb rate {rate} ceil {rate} "
+                "burst 256k cburst 256k",
+                check=True,
             )
-            run(
-                "ip",
-                "netns",
-                "exec",
-                pair.server,
-                "tc",
-                "filter",
-                "add",
-                "dev",
-                "srv0",
-                "protocol",
-                "ip",
-                "parent",
-                "1:",
-                "prio",
-                "1",
-                "u32",
-                "match",
-                "ip",
-                "sport",
-                str(port),
-                "0xffff",
-                "flowid",
-                cls,
+            _tc(
+                srv,
+                f"filter add dev srv0 protocol ip parent 1: prio 1 u32 "
+                f"match ip sport {port} 0xffff flowid {cls}",
+                check=True,
             )
         return (
             f"HTB {rate} per flow (one class per server port); no added delay: this kernel "
