@@ -19,6 +19,29 @@ DATA = Path(__file__).resolve().parent / "data"
 
 Manifest = dict[str, Any]
 
+#: Every kind the default chart emits (issue: Namespace, PV, PVC, Job, Deployment, Service, PDB,
+#: Gateway, HTTPRoute, plus the tuner's DaemonSet, RBAC and admission policy).
+DEFAULT_APP_KINDS = frozenset(
+    {
+        "Namespace",
+        "PersistentVolume",
+        "PersistentVolumeClaim",
+        "Job",
+        "Deployment",
+        "Service",
+        "PodDisruptionBudget",
+        "Gateway",
+        "HTTPRoute",
+        "DaemonSet",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ServiceAccount",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+        "ConfigMap",
+    }
+)
+
 
 def find(objs: list[Manifest], kind: str, name: str | None = None) -> Manifest:
     hits = [

@@ -17,7 +17,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.conftest import DATA, ROOT, find
+from tests.conftest import DATA, DEFAULT_APP_KINDS, ROOT, find
 from vllm_nfs_constructs import ModelSource, ServedModel, VllmNfsChart
 from vllm_nfs_constructs.model import InfraOutputs
 
@@ -108,23 +108,7 @@ def test_make_synth_writes_every_kind(default_app):
     assert [p.name for p in outdir.glob("*.yaml")] == ["vllm.k8s.yaml"]
     assert f"wrote {outdir / 'vllm.k8s.yaml'}" in proc.stdout
     assert "EXAMPLE" in proc.stderr  # no outputs given: the example values are called out
-    kinds = {o["kind"] for o in objs}
-    assert kinds >= {
-        "Namespace",
-        "PersistentVolume",
-        "PersistentVolumeClaim",
-        "Job",
-        "Deployment",
-        "Service",
-        "PodDisruptionBudget",
-        "Gateway",
-        "HTTPRoute",
-        "DaemonSet",
-        "ClusterRole",
-        "ClusterRoleBinding",
-        "ValidatingAdmissionPolicy",
-        "ValidatingAdmissionPolicyBinding",
-    }
+    assert {o["kind"] for o in objs} >= DEFAULT_APP_KINDS
 
 
 def test_every_object_validates_strictly_against_kubernetes_and_gateway_api(default_app):

@@ -22,7 +22,6 @@ from .errors import ConfigurationError
 from .model import InfraOutputs
 
 OUTPUTS_ENV = "VLLM_NFS_INFRA_OUTPUTS"
-INFRA_STACK_NAME = "vllm-infra"
 LAYERS = ("cluster", "infra")
 INFRA_HINT = "pip install 'vllm-nfs-constructs[infra]'"
 

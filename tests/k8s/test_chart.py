@@ -5,7 +5,7 @@ import json
 import cdk8s
 import pytest
 
-from tests.conftest import find, find_all
+from tests.conftest import DEFAULT_APP_KINDS, find, find_all
 from vllm_nfs_constructs import (
     NOT_TUNED_TAINT_KEY,
     ConfigurationError,
@@ -26,26 +26,7 @@ def synth_chart(**kwargs):
 
 def test_default_chart_has_every_piece():
     _, objs = synth_chart()
-    kinds = sorted(o["kind"] for o in objs)
-    for kind in (
-        "Namespace",
-        "PersistentVolume",
-        "PersistentVolumeClaim",
-        "Job",
-        "Deployment",
-        "Service",
-        "PodDisruptionBudget",
-        "Gateway",
-        "HTTPRoute",
-        "DaemonSet",
-        "ClusterRole",
-        "ClusterRoleBinding",
-        "ServiceAccount",
-        "ValidatingAdmissionPolicy",
-        "ValidatingAdmissionPolicyBinding",
-        "ConfigMap",
-    ):
-        assert kind in kinds, kind
+    assert {o["kind"] for o in objs} >= DEFAULT_APP_KINDS
     ns = find(objs, "Namespace", "vllm")
     assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
