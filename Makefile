@@ -13,7 +13,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export CHECKPOINT_DISABLE := 1
 export CDKTF_DISABLE_TELEMETRY := 1
 
-.PHONY: help setup synth synth-cluster synth-infra test lint typecheck unit bench dist docs clean
+.PHONY: help promtool setup synth synth-cluster synth-infra test lint typecheck unit bench dist docs clean
 
 help:
 	@echo "make synth  - set up, then synthesize the cluster layer into dist/ and the cloud layer into cdktf.out/"
@@ -32,7 +32,13 @@ $(NODE_STAMP): package.json package-lock.json $(STAMP)
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-setup: $(STAMP) $(NODE_STAMP)
+# promtool (Debian's prometheus package) evaluates the alerting and recording rules in the tests.
+promtool:
+	@command -v promtool >/dev/null || { \
+	  echo "Installing promtool (Debian package prometheus)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+
+setup: $(STAMP) $(NODE_STAMP) promtool
 
 synth: setup synth-cluster synth-infra
 	@echo
