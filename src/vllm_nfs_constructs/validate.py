@@ -23,6 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .images import image_problem
 from .schemas import GATEWAY_API_DIR
 
 K8S_VERSION = "1.33"
@@ -282,20 +283,6 @@ def _annotations(meta: Any) -> dict[str, Any]:
         return {}
     found = meta.get("annotations")
     return found if isinstance(found, dict) else {}
-
-
-def image_problem(image: object) -> str | None:
-    """Why ``image`` is not pinned (no tag, or ``:latest``), or None when it is."""
-    if not isinstance(image, str) or not image:
-        return "has no image"
-    if "@sha256:" in image:
-        return None
-    last = image.rsplit("/", 1)[-1]
-    if ":" not in last:
-        return f"image {image!r} has no tag (pulls :latest): pin a version tag or digest"
-    if last.endswith(":latest"):
-        return f"image {image!r} uses :latest: pin a version tag or digest"
-    return None
 
 
 def policy_problems(obj: dict[str, Any]) -> list[str]:
