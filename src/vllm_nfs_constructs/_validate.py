@@ -1,11 +1,25 @@
-"""Small validators shared by both layers. Each raises ConfigurationError naming the field."""
+"""Small validators shared by both layers. Each raises ConfigurationError naming the field.
+
+Every helper takes the field as the user wrote it (``VllmDeployment.cpu_request``), checks the
+value, and returns it (normalized where said). Whatever the input, including wrong Python types,
+NaN or infinity, a helper raises nothing but :class:`ConfigurationError`.
+
+Patterns are matched with ``fullmatch`` (``$`` alone would let a trailing newline through).
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_UP, Decimal, localcontext
+from typing import Literal, TypeVar
 
 from .errors import ConfigurationError
+
+_T = TypeVar("_T")
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(
@@ -17,7 +31,7 @@ _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 def dns_label(field: str, value: object, *, max_len: int = 63) -> str:
     """A DNS-1123 label: lowercase letters, digits and '-', starting and ending alphanumeric."""
-    if not isinstance(value, str) or len(value) > max_len or not _DNS1123_LABEL.match(value):
+    if not isinstance(value, str) or len(value) > max_len or not _DNS1123_LABEL.fullmatch(value):
         raise ConfigurationError(
             field,
             value,
@@ -29,7 +43,7 @@ def dns_label(field: str, value: object, *, max_len: int = 63) -> str:
 
 
 def dns_subdomain(field: str, value: object) -> str:
-    if not isinstance(value, str) or len(value) > 253 or not _DNS1123_SUBDOMAIN.match(value):
+    if not isinstance(value, str) or len(value) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(value):
         raise ConfigurationError(
             field,
             value,
@@ -38,28 +52,35 @@ def dns_subdomain(field: str, value: object) -> str:
     return value
 
 
+def _is_qualified_name(value: str) -> bool:
+    """Kubernetes ``IsQualifiedName``: ``[prefix/]name``, prefix a DNS-1123 subdomain (<= 253,
+    non-empty when the '/' is there), name <= 63 alphanumerics, '-', '_', '.'."""
+    parts = value.split("/")
+    if len(parts) > 2:
+        return False
+    name = parts[-1]
+    if not (0 < len(name) <= 63 and _QUALIFIED_NAME.fullmatch(name)):
+        return False
+    if len(parts) == 2:
+        prefix = parts[0]
+        return 0 < len(prefix) <= 253 and bool(_DNS1123_SUBDOMAIN.fullmatch(prefix))
+    return True
+
+
 def label_key(field: str, value: object) -> str:
     """A Kubernetes label/taint key: optional DNS prefix '/' and a qualified name."""
-    ok = isinstance(value, str) and 0 < len(value) <= 316
-    if ok:
-        assert isinstance(value, str)
-        prefix, _, name = value.rpartition("/")
-        ok = bool(_QUALIFIED_NAME.match(name)) and len(name) <= 63
-        if prefix:
-            ok = ok and len(prefix) <= 253 and bool(_DNS1123_SUBDOMAIN.match(prefix))
-    if not ok:
+    if not isinstance(value, str) or not _is_qualified_name(value):
         raise ConfigurationError(
             field,
             value,
             "a Kubernetes qualified key like 'example.com/name' (optional DNS prefix, then at most "
             "63 letters, digits, '-', '_' or '.')",
         )
-    assert isinstance(value, str)
     return value
 
 
 def label_value(field: str, value: object) -> str:
-    if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.match(value):
+    if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.fullmatch(value):
         raise ConfigurationError(
             field,
             value,
@@ -67,6 +88,23 @@ def label_value(field: str, value: object) -> str:
             "alphanumeric",
         )
     return value
+
+
+def _range_text(
+    kind: str,
+    *,
+    minimum: float | None = None,
+    greater_than: float | None = None,
+    maximum: float | None = None,
+) -> str:
+    parts = []
+    if greater_than is not None:
+        parts.append(f"> {greater_than}")
+    if minimum is not None:
+        parts.append(f">= {minimum}")
+    if maximum is not None:
+        parts.append(f"<= {maximum}")
+    return kind + (" " + " and ".join(parts) if parts else "")
 
 
 def integer(
@@ -77,7 +115,8 @@ def integer(
     maximum: int | None = None,
     fix: str | None = None,
 ) -> int:
-    """An int (bool rejected) within [minimum, maximum]."""
+    """An int within [minimum, maximum]. ``bool``, floats (even ``2.0``) and other types are
+    refused with ConfigurationError."""
     in_range = isinstance(value, int) and not isinstance(value, bool)
     if in_range:
         assert isinstance(value, int)
@@ -94,9 +133,44 @@ def integer(
             allowed = f"an integer <= {maximum}"
         else:
             allowed = "an integer"
+        if fix is None and isinstance(value, float) and math.isfinite(value):
+            fix = "Write a whole number without a decimal point."
         raise ConfigurationError(field, value, allowed, fix)
     assert isinstance(value, int)
     return value
+
+
+def finite_number(
+    field: str,
+    value: object,
+    *,
+    minimum: float | None = None,
+    greater_than: float | None = None,
+    maximum: float | None = None,
+    fix: str | None = None,
+) -> float:
+    """An int or float that is finite (no NaN, no +-inf, no int too large for a float) and within
+    the bounds; ``bool`` and other types are refused. Returns it as a float."""
+    allowed = _range_text(
+        "a finite number", minimum=minimum, greater_than=greater_than, maximum=maximum
+    )
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise ConfigurationError(field, value, allowed, fix)
+    try:
+        result = float(value)
+    except OverflowError:
+        result = math.inf
+    if not math.isfinite(result):
+        raise ConfigurationError(
+            field, value, allowed, fix or "NaN and infinity cannot be deployed; give a number."
+        )
+    if (
+        (minimum is not None and result < minimum)
+        or (greater_than is not None and not result > greater_than)
+        or (maximum is not None and result > maximum)
+    ):
+        raise ConfigurationError(field, value, allowed, fix)
+    return result
 
 
 def number(
@@ -106,22 +180,8 @@ def number(
     greater_than: float | None = None,
     maximum: float | None = None,
 ) -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if ok:
-        assert isinstance(value, (int, float))
-        if greater_than is not None and not value > greater_than:
-            ok = False
-        if maximum is not None and value > maximum:
-            ok = False
-    if not ok:
-        parts = []
-        if greater_than is not None:
-            parts.append(f"> {greater_than}")
-        if maximum is not None:
-            parts.append(f"<= {maximum}")
-        raise ConfigurationError(field, value, "a number " + " and ".join(parts))
-    assert isinstance(value, (int, float))
-    return float(value)
+    """A finite int or float (``bool``, NaN and infinity refused) > greater_than, <= maximum."""
+    return finite_number(field, value, greater_than=greater_than, maximum=maximum)
 
 
 def one_of(field: str, value: object, choices: Iterable[str], fix: str | None = None) -> str:
@@ -147,8 +207,14 @@ RFC1918 = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 
 
 def do_name(field: str, value: object, *, max_len: int = 63) -> str:
-    """A DigitalOcean resource name: lowercase letters, digits and '-', starting with a letter."""
-    if not isinstance(value, str) or len(value) > max_len or not _DO_NAME.match(value):
+    """A DigitalOcean resource name: lowercase letters, digits and '-', starting with a letter and
+    ending with a letter or digit, at most ``max_len``.
+
+    A deliberate subset of what every resource the cloud layer names accepts: VPC names may hold
+    alphanumerics, '-' and '.' (API ``POST /v2/vpcs``), DOKS cluster and node pool names become
+    node labels and hostnames (DNS labels), NFS share names are <= 64 of the same characters.
+    """
+    if not isinstance(value, str) or len(value) > max_len or not _DO_NAME.fullmatch(value):
         raise ConfigurationError(
             field,
             value,
@@ -162,8 +228,6 @@ def do_name(field: str, value: object, *, max_len: int = 63) -> str:
 def private_cidr(field: str, value: object, *, min_prefix: int, max_prefix: int) -> str:
     """An IPv4 network in CIDR form (host bits zero), inside RFC 1918, with a prefix length in
     [min_prefix, max_prefix] (a smaller prefix is a larger network)."""
-    import ipaddress
-
     allowed = (
         f"a private (RFC 1918: {', '.join(RFC1918)}) IPv4 network in CIDR form with a prefix "
         f"from /{min_prefix} to /{max_prefix}"
@@ -176,6 +240,8 @@ def private_cidr(field: str, value: object, *, min_prefix: int, max_prefix: int)
         raise ConfigurationError(field, value, allowed, f"({exc}).") from None
     if "/" not in value:
         raise ConfigurationError(field, value, allowed, "Write the prefix, e.g. '10.10.0.0/20'.")
+    if value != str(net):
+        raise ConfigurationError(field, value, allowed, f"Write it as {str(net)!r}.")
     if not any(net.subnet_of(ipaddress.IPv4Network(r)) for r in RFC1918):
         raise ConfigurationError(field, value, allowed, "Pick a range inside 10.0.0.0/8.")
     if not min_prefix <= net.prefixlen <= max_prefix:
@@ -190,8 +256,6 @@ def private_cidr(field: str, value: object, *, min_prefix: int, max_prefix: int)
 
 def disjoint_cidrs(ranges: dict[str, str]) -> None:
     """Raise naming both fields if any two of the given (already valid) CIDRs overlap."""
-    import ipaddress
-
     items = [(f, ipaddress.IPv4Network(c)) for f, c in ranges.items()]
     for i, (field_a, net_a) in enumerate(items):
         for field_b, net_b in items[i + 1 :]:
@@ -202,3 +266,622 @@ def disjoint_cidrs(ranges: dict[str, str]) -> None:
                     f"a range that does not overlap {field_a} ({net_a})",
                     "The VPC, the cluster (pod) subnet and the service subnet must be disjoint.",
                 )
+
+
+def do_tag(field: str, value: object) -> str:
+    """A DigitalOcean tag: 1-255 letters, digits, ':', '-' and '_' (API ``POST /v2/tags``).
+
+    Tags are case-stable in DigitalOcean (``PROD`` and ``prod`` are one tag); see :func:`do_tags`.
+    """
+    if not isinstance(value, str) or not _DO_TAG.fullmatch(value):
+        raise ConfigurationError(
+            field,
+            value,
+            "a DigitalOcean tag of 1-255 letters, digits, ':', '-' or '_'",
+            "Use a tag like 'vllm-nfs' or 'team:ml'.",
+        )
+    return value
+
+
+def do_tags(field: str, value: object) -> list[str]:
+    """A list of :func:`do_tag` values in which no two differ only by case."""
+    tags = sequence_of(field, value, str, "DigitalOcean tags")
+    seen: dict[str, int] = {}
+    for i, tag in enumerate(tags):
+        do_tag(f"{field}[{i}]", tag)
+        if tag.lower() in seen:
+            raise ConfigurationError(
+                f"{field}[{i}]",
+                tag,
+                f"a tag that differs from {field}[{seen[tag.lower()]}] by more than case",
+                "DigitalOcean tags are case-insensitive; drop the duplicate.",
+            )
+        seen[tag.lower()] = i
+    return tags
+
+
+_DO_TAG = re.compile(r"[A-Za-z0-9:_-]{1,255}")
+
+# ---------------------------------------------------------------------------------------------
+# Python types
+
+
+def _type_names(types: type | tuple[type, ...]) -> str:
+    items = types if isinstance(types, tuple) else (types,)
+    return " or ".join(t.__name__ for t in items)
+
+
+def instance_of(field: str, value: object, types: type[_T] | tuple[type[_T], ...], what: str) -> _T:
+    """``value`` if it is an instance of ``types``, else ConfigurationError quoting ``what`` (e.g.
+    ``"a SharedModelVolume"``) and the type given. ``bool`` is refused where ``int`` is expected
+    unless ``bool`` itself is listed."""
+    items = types if isinstance(types, tuple) else (types,)
+    ok = isinstance(value, items) and not (isinstance(value, bool) and bool not in items)
+    if not ok:
+        raise ConfigurationError(field, value, f"{what} (got {type(value).__name__})", None)
+    return value  # type: ignore[return-value]
+
+
+def sequence_of(
+    field: str,
+    value: object,
+    types: type[_T] | tuple[type[_T], ...],
+    what: str,
+    *,
+    min_len: int = 0,
+    max_len: int | None = None,
+) -> list[_T]:
+    """A list (or tuple, or other non-string Sequence) whose elements are ``types``; returned as
+    a new list. A str, bytes, dict, set or generator is refused (``["a"]`` was meant, not
+    ``"a"``); a bad element is reported as ``field[index]``."""
+    if not isinstance(value, Sequence) or isinstance(value, (str, bytes, bytearray)):
+        hint = None
+        if isinstance(value, str):
+            hint = f"Wrap a single value in a list: [{value!r}]."[:300]
+        raise ConfigurationError(
+            field, value, f"a list of {what} (got {type(value).__name__})", hint
+        )
+    items = list(value)
+    if len(items) < min_len or (max_len is not None and len(items) > max_len):
+        bounds = f"at least {min_len}" if max_len is None else f"{min_len} to {max_len}"
+        raise ConfigurationError(field, value, f"a list of {bounds} {what}")
+    for i, item in enumerate(items):
+        instance_of(f"{field}[{i}]", item, types, f"one of {what} ({_type_names(types)})")
+    return items
+
+
+# ---------------------------------------------------------------------------------------------
+# Kubernetes quantities (k8s.io/apimachinery/pkg/api/resource, quantity.go)
+#
+#   <quantity>        ::= <signedNumber><suffix>
+#   <signedNumber>    ::= <number> | <sign><number>
+#   <sign>            ::= "+" | "-"
+#   <number>          ::= <digits> | <digits>.<digits> | <digits>. | .<digits>
+#   <suffix>          ::= <binarySI> | <decimalExponent> | <decimalSI>
+#   <binarySI>        ::= Ki | Mi | Gi | Ti | Pi | Ei
+#   <decimalSI>       ::= n | u | m | "" | k | M | G | T | P | E
+#   <decimalExponent> ::= "e" <signedNumber> | "E" <signedNumber>
+#
+# ParseQuantity reads the exponent with strconv.ParseInt(_, 10, 32): an optional sign and digits
+# only, within int32. The parser also lets "-", "." and "+." through as zero; the grammar does
+# not, and neither do we.
+
+_QUANTITY = re.compile(
+    r"(?P<number>[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))"
+    r"(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE](?P<exp>[+-]?[0-9]+))?"
+)
+_BINARY_SI = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
+_DECIMAL_SI = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
+_INT32 = (-(2**31), 2**31 - 1)
+#: The largest quantity Kubernetes stores (larger ones are capped to it).
+_QUANTITY_MAX = Decimal(2**63 - 1)
+#: Common spellings that are not Kubernetes suffixes, and what was probably meant.
+_UNIT_HINTS = {
+    "kb": "Ki",
+    "kib": "Ki",
+    "K": "Ki",
+    "mb": "Mi",
+    "mib": "Mi",
+    "gb": "Gi",
+    "gib": "Gi",
+    "g": "Gi",
+    "tb": "Ti",
+    "tib": "Ti",
+    "t": "Ti",
+    "pb": "Pi",
+    "pib": "Pi",
+    "eb": "Ei",
+    "eib": "Ei",
+}
+
+
+def _quantity_match(text: str) -> re.Match[str] | None:
+    match = _QUANTITY.fullmatch(text)
+    if match is None:
+        return None
+    exp = match.group("exp")
+    if exp is not None and not _INT32[0] <= int(exp) <= _INT32[1]:
+        return None
+    return match
+
+
+def quantity(field: str, value: object) -> str:
+    """A Kubernetes resource quantity (``500m``, ``4``, ``16Gi``, ``16G``, ``1.5``, ``12e6``),
+    exactly the resource.Quantity grammar. ``16GB`` and ``four`` are refused with a hint.
+    Returned unchanged."""
+    allowed = (
+        "a Kubernetes quantity: a number with an optional suffix Ki, Mi, Gi, Ti, Pi, Ei "
+        "(powers of 1024), n, u, m, k, M, G, T, P, E (powers of 1000) or an exponent e<N>"
+    )
+    if not isinstance(value, str) or len(value) > 1024 or _quantity_match(value) is None:
+        fix = "Write e.g. '4', '500m' (CPU) or '16Gi' (memory)."
+        if isinstance(value, str):
+            m = re.fullmatch(r"\s*([+-]?[0-9]*\.?[0-9]+)\s*([A-Za-z]+)\s*", value)
+            if m:
+                unit = m.group(2)
+                hint = _UNIT_HINTS.get(unit) or _UNIT_HINTS.get(unit.lower())
+                if hint:
+                    number_text = m.group(1)
+                    decimal = hint[0].upper() if hint[0] != "K" else "k"
+                    fix = f"Write {number_text}{hint} or {number_text}{decimal}."
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            fix = f"Pass it as a string, e.g. {str(value)!r}."
+        raise ConfigurationError(field, value, allowed, fix)
+    return value
+
+
+def quantity_value(text: str) -> Decimal:
+    """The value of a valid quantity as Kubernetes stores it: exact, rounded up to a multiple of
+    1n (``1e-12`` -> ``1e-9``) and capped at 2**63-1, so two quantities compare as the API server
+    compares them. Raises ConfigurationError for text that :func:`quantity` refuses."""
+    match = _quantity_match(text) if isinstance(text, str) else None
+    if match is None:
+        quantity("quantity", text)
+        raise AssertionError("unreachable")  # pragma: no cover
+    suffix = match.group("suffix") or ""
+    number = Decimal(match.group("number"))
+    with localcontext() as ctx:
+        ctx.prec = 2200  # exact for every accepted text (<= 1024 characters)
+        ctx.Emax = 999_999_999_999
+        ctx.Emin = -999_999_999_999
+        if suffix in _BINARY_SI:
+            amount = number * Decimal(1 << _BINARY_SI[suffix])
+        else:
+            exponent = int(match.group("exp")) if match.group("exp") else _DECIMAL_SI[suffix]
+            amount = number.scaleb(exponent)
+        sign = -1 if amount < 0 else 1
+        amount = abs(amount)
+        if amount > _QUANTITY_MAX:
+            amount = _QUANTITY_MAX
+        elif amount != 0:
+            amount = amount.quantize(Decimal("1e-9"), rounding=ROUND_UP)
+        return amount if sign > 0 else -amount
+
+
+def limit_not_below_request(
+    field_limit: str, limit: object, field_request: str, request: object
+) -> None:
+    """Both valid quantities (checked here) and ``limit >= request``, as Kubernetes requires."""
+    limit_text = quantity(field_limit, limit)
+    request_text = quantity(field_request, request)
+    if quantity_value(limit_text) < quantity_value(request_text):
+        raise ConfigurationError(
+            field_limit,
+            limit_text,
+            f"a quantity >= {field_request} ({request_text})",
+            "Kubernetes refuses a limit below its request; raise the limit or lower the request.",
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Annotations and Secret keys
+
+#: Kubernetes caps the total size of an object's annotations (keys + values) at 256 KiB.
+ANNOTATIONS_MAX_BYTES = 256 * 1024
+
+
+def annotation_key(field: str, value: object) -> str:
+    """An annotation key: the label key grammar (Kubernetes checks it lowercased, so upper-case
+    letters in the prefix are accepted as it does)."""
+    if not isinstance(value, str) or not _is_qualified_name(value.lower()):
+        raise ConfigurationError(
+            field,
+            value,
+            "an annotation key like 'example.com/name' (optional DNS prefix, then at most 63 "
+            "letters, digits, '-', '_' or '.')",
+        )
+    return value
+
+
+def annotation_value(field: str, value: object) -> str:
+    """An annotation value: any string of at most 256 KiB (UTF-8)."""
+    if not isinstance(value, str) or len(value.encode("utf-8", "surrogatepass")) > (
+        ANNOTATIONS_MAX_BYTES
+    ):
+        raise ConfigurationError(
+            field,
+            value if not isinstance(value, str) else f"<{len(value)} characters>",
+            "a string of at most 256 KiB",
+            "Annotation values are strings; write numbers and booleans as text.",
+        )
+    return value
+
+
+def annotation_map(field: str, value: object) -> dict[str, str]:
+    """A mapping of :func:`annotation_key` to :func:`annotation_value` whose keys and values
+    together stay within 256 KiB. Returns a new dict."""
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            field, value, f"a mapping of annotation keys to strings (got {type(value).__name__})"
+        )
+    result: dict[str, str] = {}
+    total = 0
+    for key, item in value.items():
+        annotation_key(field, key)
+        annotation_value(f"{field}[{key!r}]", item)
+        total += len(key.encode("utf-8", "surrogatepass"))
+        total += len(item.encode("utf-8", "surrogatepass"))
+        result[key] = item
+    if total > ANNOTATIONS_MAX_BYTES:
+        raise ConfigurationError(
+            field,
+            f"<{total} bytes of annotations>",
+            "annotations of at most 256 KiB in total (keys and values)",
+        )
+    return result
+
+
+def label_map(field: str, value: object) -> dict[str, str]:
+    """A mapping of :func:`label_key` to :func:`label_value`. Returns a new dict."""
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            field, value, f"a mapping of label keys to strings (got {type(value).__name__})"
+        )
+    result: dict[str, str] = {}
+    for key, item in value.items():
+        label_key(field, key)
+        label_value(f"{field}[{key!r}]", item)
+        result[key] = item
+    return result
+
+
+_CONFIG_MAP_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+
+
+def secret_key_name(field: str, value: object) -> str:
+    """A Secret/ConfigMap data key (Kubernetes ``IsConfigMapKey``): 1-253 letters, digits, '-',
+    '_' or '.', not '.' or '..' and not starting with '..'."""
+    if (
+        not isinstance(value, str)
+        or len(value) > 253
+        or not _CONFIG_MAP_KEY.fullmatch(value)
+        or value in (".", "..")
+        or value.startswith("..")
+    ):
+        raise ConfigurationError(
+            field,
+            value,
+            "a Secret key of 1-253 letters, digits, '-', '_' or '.' (not '.', '..' or "
+            "'..'-prefixed)",
+            "Use the key exactly as in the Secret's data, e.g. 'token' or 'HF_TOKEN'.",
+        )
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Hosts and NFS paths
+
+_HOST_LABEL = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?")
+
+
+def host(field: str, value: object) -> str:
+    """An IPv4 address (strict dotted quad, each part 0-255, no leading zeros), an IPv6 address
+    (no zone, no brackets) or a DNS name (RFC 1123 labels of <= 63, <= 253 in all, a final label
+    that is not all digits, so '10.0.0' and '999.1.1.1' are refused as bad IPv4, not taken as
+    names). An optional trailing '.' is allowed on names. Returned unchanged."""
+    allowed = "an IPv4 address, an IPv6 address or a DNS name"
+    if not isinstance(value, str) or not value or len(value) > 253 or not value.isascii():
+        raise ConfigurationError(field, value, allowed)
+    if ":" in value:
+        try:
+            ipaddress.IPv6Address(value)
+        except ValueError as exc:
+            raise ConfigurationError(field, value, allowed, f"({exc}).") from None
+        if "%" in value:
+            raise ConfigurationError(field, value, allowed, "Drop the zone ('%...').")
+        return value
+    name = value[:-1] if value.endswith(".") else value
+    parts = name.split(".")
+    if all(p.isdigit() for p in parts if p) or (parts and parts[-1].isdigit()):
+        try:
+            ipaddress.IPv4Address(value)
+        except ValueError as exc:
+            raise ConfigurationError(
+                field, value, allowed, f"It reads as an IPv4 address, but {exc}."
+            ) from None
+        return value
+    if not all(_HOST_LABEL.fullmatch(p) for p in parts):
+        raise ConfigurationError(
+            field,
+            value,
+            allowed,
+            "DNS names are dot-separated labels of letters, digits and '-' (at most 63 each).",
+        )
+    return value
+
+
+def nfs_export_path(field: str, value: object) -> str:
+    """An NFS export path: absolute, at most 1024 characters, no NUL or other control character,
+    no '.' or '..' component. Returned unchanged."""
+    allowed = (
+        "an absolute export path such as '/123456/abcd-ef' (at most 1024 characters, no control "
+        "characters, no '.' or '..' components)"
+    )
+    if (
+        not isinstance(value, str)
+        or not value.startswith("/")
+        or len(value) > 1024
+        or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value)
+        or any(part in (".", "..") for part in value.split("/"))
+    ):
+        raise ConfigurationError(field, value, allowed, "Use the share's mount_path output.")
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Namespaces
+
+#: Namespaces Kubernetes creates and runs itself; the library never labels or owns them.
+RESERVED_NAMESPACES: tuple[str, ...] = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+def namespace_owned(field: str, value: object) -> str:
+    """A namespace the library may create, label and own: a DNS-1123 label that is not
+    ``default`` and does not start with ``kube-``."""
+    dns_label(field, value)
+    assert isinstance(value, str)
+    if value in RESERVED_NAMESPACES or value.startswith("kube-"):
+        raise ConfigurationError(
+            field,
+            value,
+            "a namespace of your own (not 'default' and not 'kube-*', which Kubernetes owns)",
+            "Pick another namespace, e.g. 'vllm'; the library labels it for Pod Security and "
+            "would change a system namespace.",
+        )
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# vLLM's HTTP paths (vLLM 0.33.0, read from the vllm-0.33.0 wheel's vllm/entrypoints/):
+#
+#   launchers/app.py               FastAPI app: /docs, /docs/oauth2-redirect, /redoc, /openapi.json
+#   launchers/api_server/routers.py  which routers are attached, and when
+#   serve/instrumentator/          /health, /metrics (Mount), /load, /version, /kv_event_sources,
+#                                  /static (offline docs)
+#   serve/lora/api_router.py       /v1/load_lora_adapter, /v1/unload_lora_adapter (admin)
+#   serve/profile/api_router.py    /start_profile, /stop_profile
+#   serve/tokenize/api_router.py   /tokenize, /detokenize, /tokenizer_info
+#   serve/sagemaker/api_router.py  /ping, /invocations; its bootstrap adds /adapters and
+#                                  /adapters/{name} (model-hosting-container-standards LoRA routes)
+#   serve/dev/*                    /server_info, /reset_prefix_cache, /reset_mm_cache,
+#                                  /reset_encoder_cache, /collective_rpc, /sleep, /wake_up,
+#                                  /is_sleeping, /release_kv_cache_memory (VLLM_SERVER_DEV_MODE)
+#   serve/elastic_ep/api_router.py /scale_elastic_ep, /is_scaling_elastic_ep
+#   serve/fault_tolerance/         /fault_tolerance/apply, /fault_tolerance/status
+#   rl/online/api_router.py        /pause, /resume, /abort_requests, /is_paused, weight-update
+#                                  endpoints (dev mode)
+#   openai/*/api_router.py         /v1/chat/completions[/batch], /v1/completions, /v1/models,
+#                                  /v1/responses[/{id}[/cancel]], /v1/decisions
+#   anthropic/api_router.py        /v1/messages, /v1/messages/count_tokens
+#   cohere/api_router.py           /cohere/v2/chat[/render]
+#   pooling/*/api_router.py        /pooling, /classify, /score, /v1/score, /rerank, /v1/rerank,
+#                                  /v2/rerank, /v1/embeddings, /v2/embed
+#   speech_to_text/*/api_router.py /v1/audio/transcriptions, /v1/audio/translations,
+#                                  /v1/realtime (WebSocket)
+#   generate/*/api_router.py       /generative_scoring, /v1/systemone
+#   scale_out/*/api_router.py      /v1/{chat/completions,completions,messages,responses}/render,
+#                                  /v1/{chat/completions,completions}/derender,
+#                                  /inference/v1/generate, /inference/v1/abort_requests
+#   launchers/dp_supervisor.py     /health, /ready, /readyz
+
+#: First path segments of every path a vLLM 0.33 server may answer. A model routed at
+#: ``/<name>`` must not use one: the gateway's default route (``/``) sends these to vLLM, so
+#: ``/<name>/...`` would be ambiguous (a model named ``v1`` would shadow ``/v1/chat/completions``).
+RESERVED_ROUTE_NAMES: frozenset[str] = frozenset(
+    {
+        # OpenAI- and other API-compatible prefixes
+        "v1",
+        "v2",
+        "cohere",
+        "inference",
+        # FastAPI documentation
+        "docs",
+        "redoc",
+        "openapi.json",
+        "static",
+        # health, metrics, information
+        "health",
+        "ready",
+        "readyz",
+        "metrics",
+        "load",
+        "version",
+        "kv_event_sources",
+        "ping",
+        "server_info",
+        # SageMaker
+        "invocations",
+        "adapters",
+        # vLLM extras
+        "tokenize",
+        "detokenize",
+        "tokenizer_info",
+        "pooling",
+        "classify",
+        "score",
+        "rerank",
+        "generative_scoring",
+        # admin and development endpoints
+        "start_profile",
+        "stop_profile",
+        "reset_prefix_cache",
+        "reset_mm_cache",
+        "reset_encoder_cache",
+        "collective_rpc",
+        "sleep",
+        "wake_up",
+        "is_sleeping",
+        "release_kv_cache_memory",
+        "scale_elastic_ep",
+        "is_scaling_elastic_ep",
+        "fault_tolerance",
+        "pause",
+        "resume",
+        "is_paused",
+        "abort_requests",
+        "init_weight_transfer_engine",
+        "shutdown_weight_transfer_engine",
+        "start_weight_update",
+        "start_draft_weight_update",
+        "update_weights",
+        "finish_weight_update",
+        "update_weight_version",
+        "weight_info",
+        "weight_checker",
+        "get_world_size",
+    }
+)
+
+_ROUTE_NAME = re.compile(r"[A-Za-z0-9._~-]+")
+
+
+def route_name(field: str, value: object) -> str:
+    """A name used as the path prefix ``/<name>``: one URL path segment (letters, digits, '.',
+    '_', '~', '-'; not '.' or '..') that is not in :data:`RESERVED_ROUTE_NAMES` (compared
+    case-insensitively)."""
+    if (
+        not isinstance(value, str)
+        or len(value) > 253
+        or not _ROUTE_NAME.fullmatch(value)
+        or value in (".", "..")
+    ):
+        raise ConfigurationError(
+            field,
+            value,
+            "one URL path segment of letters, digits, '.', '_', '~' or '-'",
+        )
+    if value.lower() in RESERVED_ROUTE_NAMES:
+        raise ConfigurationError(
+            field,
+            value,
+            "a name that is not one of vLLM's own paths ("
+            + ", ".join(sorted(RESERVED_ROUTE_NAMES)[:8])
+            + ", ...)",
+            f"'/{value}' is a vLLM server path; rename the model, e.g. '{value}-model'.",
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class ClientPath:
+    """One path clients of the OpenAI-compatible API call, as a Gateway API path match.
+
+    ``match`` is the HTTPRoute ``path.type``: ``Exact``, or ``PathPrefix`` (element-wise: the
+    path itself and anything under ``path/``).
+    """
+
+    path: str
+    match: Literal["Exact", "PathPrefix"]
+    methods: tuple[str, ...]
+    note: str = ""
+
+    def matches(self, request_path: str) -> bool:
+        """Whether Gateway API would route ``request_path`` by this match."""
+        if self.match == "Exact":
+            return request_path == self.path
+        return request_path == self.path or request_path.startswith(self.path.rstrip("/") + "/")
+
+
+#: The OpenAI-compatible paths vLLM 0.33 serves to clients (see the sources above). vLLM answers
+#: 404 for those its model does not support (e.g. audio on a text model). Nothing else of vLLM's
+#: belongs on a gateway: in particular never the admin paths in :data:`VLLM_ADMIN_PATHS`.
+VLLM_CLIENT_PATHS: tuple[ClientPath, ...] = (
+    ClientPath("/v1/chat/completions", "Exact", ("POST",)),
+    ClientPath("/v1/completions", "Exact", ("POST",)),
+    ClientPath("/v1/models", "Exact", ("GET",)),
+    ClientPath("/v1/embeddings", "Exact", ("POST",), "embedding models"),
+    ClientPath("/v1/responses", "Exact", ("POST",)),
+    ClientPath(
+        "/v1/responses/",
+        "PathPrefix",
+        ("GET", "POST"),
+        "GET /v1/responses/{id} and POST /v1/responses/{id}/cancel; also reaches "
+        "/v1/responses/render, which vLLM refuses (403) unless started with --enable-scale-out",
+    ),
+    ClientPath("/v1/audio/transcriptions", "Exact", ("POST",), "speech-to-text models"),
+    ClientPath("/v1/audio/translations", "Exact", ("POST",), "speech-to-text models"),
+    ClientPath("/v1/realtime", "Exact", ("GET",), "WebSocket upgrade; realtime models"),
+)
+
+#: vLLM's health check (GET, 200 when the engine is up), for a load balancer that probes through
+#: the gateway. Not an OpenAI path; add it to the allow-list only if the load balancer needs it.
+VLLM_HEALTH_PATH = "/health"
+
+#: Paths that change or inspect the server: never on a client allow-list.
+VLLM_ADMIN_PATHS: tuple[str, ...] = (
+    "/v1/load_lora_adapter",
+    "/v1/unload_lora_adapter",
+    "/adapters",
+    "/start_profile",
+    "/stop_profile",
+    "/sleep",
+    "/wake_up",
+    "/is_sleeping",
+    "/collective_rpc",
+    "/reset_prefix_cache",
+    "/reset_mm_cache",
+    "/reset_encoder_cache",
+    "/release_kv_cache_memory",
+    "/server_info",
+    "/scale_elastic_ep",
+    "/is_scaling_elastic_ep",
+    "/fault_tolerance/apply",
+    "/pause",
+    "/resume",
+    "/abort_requests",
+    "/update_weights",
+    "/metrics",
+    "/invocations",
+    "/docs",
+    "/openapi.json",
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Download patterns
+
+
+def download_pattern(field: str, value: object) -> str:
+    """A glob for the model fetcher (``allow_patterns``/``ignore_patterns``): non-empty, at most
+    1024 characters, not starting with '-' (argparse would read it as an option), no NUL, newline
+    or other control character, relative (no leading '/') and no '..' component."""
+    if (
+        not isinstance(value, str)
+        or not value.strip()
+        or len(value) > 1024
+        or value.startswith("-")
+        or any(ord(c) < 32 or ord(c) == 127 for c in value)
+        or value.startswith("/")
+        or ".." in value.replace("\\", "/").split("/")
+    ):
+        fix = None
+        if isinstance(value, str) and value.startswith("-"):
+            fix = f"Write './{value}' or '*{value}' if a file name starts with '-'."
+        raise ConfigurationError(
+            field,
+            value,
+            "a relative glob such as '*.safetensors' or 'tokenizer*' (not starting with '-' or "
+            "'/', no '..', no control characters)",
+            fix,
+        )
+    return value
