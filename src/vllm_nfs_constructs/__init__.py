@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 from . import _node  # noqa: F401  (points jsii at a supported Node.js before cdk8s/cdktf load)
+from .autoscaling import QueueAutoscaling
 from .errors import ConfigurationError
 from .images import DEFAULT_IMAGES
 from .model import (
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
         NetworkTunerDaemonSet,
         NfsMountOptions,
         PodSecurityLevel,
+        QueueScaledObject,
         SecretKeyRef,
         ServedModel,
         SharedModelVolume,
@@ -54,6 +56,7 @@ _CLUSTER_LAYER = frozenset(
         "NetworkTunerDaemonSet",
         "NfsMountOptions",
         "PodSecurityLevel",
+        "QueueScaledObject",
         "SecretKeyRef",
         "ServedModel",
         "SharedModelVolume",
@@ -90,6 +93,8 @@ __all__ = [
     "NfsEndpoint",
     "NfsMountOptions",
     "PodSecurityLevel",
+    "QueueAutoscaling",
+    "QueueScaledObject",
     "SecretKeyRef",
     "ServedModel",
     "SharedModelVolume",

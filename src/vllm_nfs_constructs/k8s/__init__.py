@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import _node  # noqa: F401  (points jsii at a supported Node.js before cdk8s loads)
+from .autoscaling import QueueScaledObject
 from .chart import ServedModel, VllmNfsChart
 from .download import ModelDownloadJob, SecretKeyRef
 from .gateway import InferenceGateway
@@ -22,6 +23,7 @@ __all__ = [
     "NfsMountOptions",
     "PodSecurityLevel",
     "ProgramsConfigMap",
+    "QueueScaledObject",
     "SecretKeyRef",
     "ServedModel",
     "SharedModelVolume",
