@@ -13,14 +13,36 @@ lazily. Layout written under the volume root ``R`` (the contract with the constr
 
 Files are downloaded to ``<path>.part`` inside the staging directory and renamed when complete,
 so an interrupted run (pod killed, node lost) resumes with an HTTP Range request on the next run.
+Up to ``--workers`` files (default 8) download at the same time, each on its own connection; the
+first file that fails stops the others (their ``.part`` files are kept for the next run).
 
-Exit codes: 0 ok, 1 other error, 2 usage, 3 Hub error (auth, gated, missing repo or revision),
-4 not enough disk space, 5 lock timeout.
+Safety guarantees (nothing is written outside ``R``, nothing unverified is marked complete):
+
+- Every file name of the Hub's listing is checked before anything is written: absolute names,
+  ``.``/``..`` or empty components, backslashes, control characters (NUL included), overlong
+  names, duplicates, a file that is also a directory and ``x`` next to ``x.part`` refuse the whole
+  listing (exit 6).
+- Every directory under ``R`` is opened with ``O_NOFOLLOW`` relative to its parent's descriptor and
+  every file is created relative to a directory descriptor: a symlink (or other non-directory)
+  planted where the repo directory, ``.staging``, the staging or the final commit directory, a
+  sub-directory, a ``.part`` file or the lock go is refused (exit 6), never followed. A symlink
+  planted at a finished file's name is replaced by the rename, not written through.
+- Every selected file is verified against the same listing: its size, then the sha256 for LFS
+  files and the git blob id (sha1 of ``b"blob <size>\\0" + content``) for the others. A file
+  without size or checksum in the listing refuses the listing (exit 6); a mismatch deletes that
+  file and exits 1 without a marker. Files already finished in staging are verified again before
+  the marker is written (a corrupt one is downloaded again). Files in staging that the listing
+  does not select are removed before the rename.
+
+Exit codes: 0 ok, 1 other error (Hub unreachable or 5xx, size or checksum mismatch), 2 usage,
+3 Hub error (auth, gated, missing repo or revision), 4 not enough disk space, 5 lock timeout,
+6 refused as unsafe (hostile file listing, or a symlink or non-directory planted in the share).
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import contextlib
 import datetime
 import errno
@@ -28,13 +50,17 @@ import fcntl
 import fnmatch
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
 import socket
+import stat
 import sys
+import threading
 import time
-from collections.abc import Iterator, Sequence
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, NoReturn, cast
 
@@ -44,13 +70,23 @@ EXIT_USAGE = 2
 EXIT_HUB = 3
 EXIT_SPACE = 4
 EXIT_LOCK = 5
+EXIT_UNSAFE = 6
 
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 STAGING = ".staging"
 LOCK_NAME = ".lock"
 MARKER_SUFFIX = ".complete.json"
+PART_SUFFIX = ".part"
 CHUNK_SIZE = 1 << 20
+MAX_NAME_BYTES = 1024  # a repository path; the Hub's are far shorter
+MAX_COMPONENT_BYTES = 255  # NAME_MAX; ".part" must still fit
+MAX_FILE_SIZE = 1 << 50  # 1 PiB: anything larger in a listing is a lie
+# Unicode categories refused in file names: control characters (C0, DEL, C1; NUL included),
+# lone surrogates, and line/paragraph separators (they would split a log line).
+BAD_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+O_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 # What vLLM needs to load a model: weights in safetensors, configs, tokenizer files, chat
 # templates and (for --trust-remote-code models) the modelling code.
@@ -100,15 +136,39 @@ class FetchError(Exception):
         self.message = message
 
 
+class StoppedError(Exception):
+    """Raised in a download thread once another file has failed."""
+
+
 @dataclass(frozen=True)
 class RepoFile:
     path: str
     size: int | None
-    sha256: str | None
+    sha256: str | None  # LFS files: sha256 of the content
+    blob_id: str | None = None  # git blob id (sha1 of b"blob <size>\0" + content)
+
+    def hasher(self) -> Any:
+        """A fresh hash object for this file's checksum (LFS sha256 or git blob sha1)."""
+        if self.sha256:
+            return hashlib.sha256()
+        h = hashlib.sha1()
+        h.update(b"blob %d\0" % (self.size or 0))
+        return h
+
+    def expected(self) -> tuple[str, str]:
+        """(kind, hex digest) the content must have."""
+        if self.sha256:
+            return "sha256", self.sha256
+        return "git blob id", str(self.blob_id)
+
+
+_log_lock = threading.Lock()
 
 
 def log(message: str) -> None:
-    print(f"fetch: {message}", flush=True)
+    with _log_lock:  # one write per line: download threads never interleave within a line
+        sys.stdout.write(f"fetch: {message}\n")
+        sys.stdout.flush()
 
 
 def fail(code: int, message: str) -> NoReturn:
@@ -163,45 +223,144 @@ def ready_commit(repo_dir: str, revision: str) -> str | None:
     return target if read_marker(repo_dir, target) is not None else None
 
 
-def fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
+# --- file names and safe directory access ---------------------------------------------------------
+
+
+def name_problem(name: object) -> str | None:
+    """Why ``name`` (a repository file path from the Hub) is unsafe to write, or None if it is safe.
+
+    A safe name is relative, made of non-empty components other than ``.`` and ``..``, has no
+    backslash or control character, and so stays inside any directory it is joined to.
+    """
+    if not isinstance(name, str):
+        return "not a string"
+    if not name:
+        return "an empty name"
+    for ch in name:
+        if unicodedata.category(ch) in BAD_CATEGORIES:
+            return f"a control character (U+{ord(ch):04X})"
+    if "\\" in name:
+        return "a backslash"
+    if name.startswith("/"):
+        return "an absolute path"
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        return f"longer than {MAX_NAME_BYTES} bytes"
+    for part in name.split("/"):
+        if not part:
+            return "an empty path component"
+        if part in (".", ".."):
+            return f"a '{part}' component"
+        if len(part.encode("utf-8")) + len(PART_SUFFIX) > MAX_COMPONENT_BYTES:
+            return f"a component longer than {MAX_COMPONENT_BYTES - len(PART_SUFFIX)} bytes"
+    base = os.sep + "staging"
+    joined = os.path.normpath(os.path.join(base, name))
+    if os.path.commonpath([base, joined]) != base or joined == base:  # pragma: no cover
+        return "a path that leaves the staging directory"
+    return None
+
+
+def unsafe(shown: str, what: str) -> NoReturn:
+    fail(
+        EXIT_UNSAFE,
+        f"{shown} is {what}; refusing to write through it (planted in the share? remove it and "
+        "re-run)",
+    )
+
+
+def open_dir(parent_fd: int, name: str, shown: str, *, create: bool = True) -> int:
+    """Open (and create) the directory ``name`` in ``parent_fd`` without following a symlink.
+
+    Raises FileNotFoundError if it is missing and ``create`` is false.
+    """
+    if create:
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(name, 0o777, dir_fd=parent_fd)
     try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems refuse fsync on directories
+        return os.open(name, O_DIR, dir_fd=parent_fd)
+    except OSError as exc:
+        if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+            raise
+        st = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
+        unsafe(shown, "a symlink" if stat.S_ISLNK(st.st_mode) else "not a directory")
+
+
+@contextlib.contextmanager
+def parent_of(base_fd: int, base: str, relpath: str, *, create: bool) -> Iterator[int | None]:
+    """The directory holding ``relpath``'s last component, opened component by component below
+    ``base_fd`` without following symlinks; None when it is missing and ``create`` is false."""
+    parts = relpath.split("/")[:-1]
+    fds: list[int] = []
+    try:
+        fd, shown = base_fd, base
+        for part in parts:
+            shown = os.path.join(shown, part)
+            try:
+                fd = open_dir(fd, part, shown, create=create)
+            except FileNotFoundError:
+                if create:
+                    raise
+                yield None
+                return
+            fds.append(fd)
+        yield fd
     finally:
-        os.close(fd)
+        for opened in fds:
+            os.close(opened)
 
 
-def write_json_atomic(path: str, data: dict[str, Any]) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
+def lstat_at(dir_fd: int, name: str) -> os.stat_result | None:
+    try:
+        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+
+
+def fsync_fd(fd: int) -> None:
+    with contextlib.suppress(OSError):  # some file systems refuse fsync on directories
+        os.fsync(fd)
+
+
+def write_json_atomic(dir_fd: int, name: str, data: dict[str, Any]) -> None:
+    tmp = f".{name}.tmp-{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp, dir_fd=dir_fd)  # a leftover (or planted symlink) is removed, not followed
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(tmp, flags, 0o666, dir_fd=dir_fd)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=2, sort_keys=True)
         f.write("\n")
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fsync_dir(os.path.dirname(path))
+    os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    fsync_fd(dir_fd)
 
 
-def symlink_atomic(target: str, link: str) -> None:
-    tmp = os.path.join(os.path.dirname(link), f".{os.path.basename(link)}.tmp-{os.getpid()}")
+def symlink_atomic(dir_fd: int, target: str, name: str) -> None:
+    tmp = f".{name}.tmp-{os.getpid()}"
     with contextlib.suppress(FileNotFoundError):
-        os.unlink(tmp)
-    os.symlink(target, tmp)
-    os.replace(tmp, link)
-    fsync_dir(os.path.dirname(link))
+        os.unlink(tmp, dir_fd=dir_fd)
+    os.symlink(target, tmp, dir_fd=dir_fd)
+    os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    fsync_fd(dir_fd)
 
 
 # --- locking -----------------------------------------------------------------------------------
 
 
 @contextlib.contextmanager
-def repo_lock(repo_dir: str, timeout: float) -> Iterator[None]:
+def repo_lock(repo_fd: int, repo_dir: str, timeout: float) -> Iterator[None]:
     """Hold the POSIX lock on ``repo_dir/.lock`` (fcntl locks are forwarded to the NFSv4 server)."""
     path = os.path.join(repo_dir, LOCK_NAME)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o664)
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
     try:
+        fd = os.open(LOCK_NAME, flags, 0o664, dir_fd=repo_fd)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            unsafe(path, "a symlink")
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            unsafe(path, "not a regular file")
         deadline = time.monotonic() + timeout
         next_note = 0.0
         while True:
@@ -299,8 +458,19 @@ def hub_error(exc: BaseException, repo: str, revision: str) -> FetchError | None
     return None
 
 
+def refuse_listing(repo: str, commit: str, name: object, reason: str) -> NoReturn:
+    fail(
+        EXIT_UNSAFE,
+        f"refusing the Hub's file listing of {repo}@{commit}: file name {name!r} has {reason}; "
+        "nothing was written",
+    )
+
+
 def resolve(repo: str, revision: str) -> tuple[str, list[RepoFile]]:
-    """Resolve ``revision`` to a commit and list the repository's files with their sizes."""
+    """Resolve ``revision`` to a commit and list the repository's files with sizes and checksums.
+
+    Every file name is checked here, before anything is written (exit 6 on an unsafe one).
+    """
     from huggingface_hub import HfApi
 
     api = HfApi(endpoint=endpoint(), token=hub_token())
@@ -310,13 +480,47 @@ def resolve(repo: str, revision: str) -> tuple[str, list[RepoFile]]:
         fail(EXIT_OTHER, f"the Hub returned no commit for '{repo}@{revision}'")
     files = []
     for sibling in getattr(info, "siblings", None) or []:
+        name = getattr(sibling, "rfilename", None)
+        problem = name_problem(name)
+        if problem is not None:
+            refuse_listing(repo, commit, name, problem)
         lfs = getattr(sibling, "lfs", None)
         sha = None
         if lfs is not None:
             sha = lfs.get("sha256") if isinstance(lfs, dict) else getattr(lfs, "sha256", None)
         size = getattr(sibling, "size", None)
-        files.append(RepoFile(str(sibling.rfilename), size, sha))
+        blob_id = getattr(sibling, "blob_id", None)
+        files.append(RepoFile(str(name), size, sha, blob_id))
+    check_names(repo, commit, files)
     return commit, files
+
+
+def check_names(repo: str, commit: str, files: Sequence[RepoFile]) -> None:
+    """Refuse listings whose names collide on disk: duplicates, a file that is also a directory,
+    ``x`` next to ``x.part`` (the partial file of ``x``)."""
+    names = [f.path for f in files]
+    seen = set(names)
+    if len(seen) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        refuse_listing(repo, commit, dup, "a duplicate")
+    dirs = {n.rsplit("/", i)[0] for n in names for i in range(1, n.count("/") + 1)}
+    for name in names:
+        if name in dirs:
+            refuse_listing(repo, commit, name, "a file that is also a directory")
+        if name + PART_SUFFIX in seen:
+            refuse_listing(repo, commit, name + PART_SUFFIX, f"the partial-file name of {name!r}")
+
+
+def check_metadata(repo: str, commit: str, files: Sequence[RepoFile]) -> None:
+    """Every selected file needs a size and a checksum from the listing to be verified."""
+    for f in files:
+        if not (type(f.size) is int and 0 <= f.size <= MAX_FILE_SIZE):
+            refuse_listing(repo, commit, f.path, f"no valid size ({f.size!r})")
+        if f.sha256 is not None:
+            if not (isinstance(f.sha256, str) and SHA256_RE.match(f.sha256)):
+                refuse_listing(repo, commit, f.path, f"an invalid LFS sha256 ({f.sha256!r})")
+        elif not (isinstance(f.blob_id, str) and COMMIT_RE.match(f.blob_id)):
+            refuse_listing(repo, commit, f.path, f"no valid git blob id ({f.blob_id!r})")
 
 
 def matches(path: str, patterns: Sequence[str]) -> bool:
@@ -339,7 +543,11 @@ def select_files(
 
 
 class Progress:
-    """Prints human-readable progress lines (no tqdm bars: they are unreadable in kubectl logs)."""
+    """Prints human-readable progress lines (no tqdm bars: they are unreadable in kubectl logs).
+
+    Thread-safe: several files download at once; lines report the aggregate and the files in
+    flight.
+    """
 
     def __init__(self, total_files: int, total_bytes: int, already: int, interval: float) -> None:
         self.total_files = total_files
@@ -349,55 +557,93 @@ class Progress:
         self.interval = interval
         self.started = time.monotonic()
         self.last = self.started
-        self.index = 0
-        self.name = ""
-        self.file_done = 0
-        self.file_size: int | None = None
+        self.files_done = 0
+        self.active: dict[int, list[Any]] = {}  # index -> [name, bytes done, size]
+        self.lock = threading.Lock()
 
     def start_file(self, index: int, name: str, size: int | None, resumed: int) -> None:
-        self.index, self.name, self.file_size, self.file_done = index, name, size, resumed
-        self.last = time.monotonic()
+        with self.lock:
+            self.active[index] = [name, resumed, size]
         if resumed:
             log(f"[{index}/{self.total_files}] {name}: resuming at {human(resumed)}")
 
-    def add(self, n: int) -> None:
-        self.file_done += n
-        self.done_bytes += n
-        self.session_bytes += n
-        now = time.monotonic()
-        if now - self.last >= self.interval:
+    def add(self, index: int, n: int) -> None:
+        with self.lock:
+            self.active[index][1] += n
+            self.done_bytes += n
+            self.session_bytes += n
+            now = time.monotonic()
+            if now - self.last < self.interval:
+                return
             self.last = now
-            self.line()
+            line = self._line()
+        log(line)
 
-    def rewind(self, n: int) -> None:
-        self.file_done -= n
-        self.done_bytes -= n
-        self.session_bytes -= n
+    def rewind(self, index: int, n: int) -> None:
+        with self.lock:
+            self.active[index][1] -= n
+            self.done_bytes -= n
+            self.session_bytes -= n
+
+    def finish_file(self, index: int) -> None:
+        with self.lock:
+            name, done, size = self.active.pop(index)
+            self.files_done += 1
+            line = (
+                f"[{index}/{self.total_files}] {name} {human(done)}/{human(size)} done, "
+                f"total {human(self.done_bytes)}/{human(self.total_bytes)}, {mb(self._rate())}/s"
+            )
+        log(line)
+
+    def forget(self, n: int) -> None:
+        """Bytes counted as already there that turned out to be wrong (deleted)."""
+        with self.lock:
+            self.done_bytes -= n
+
+    def drop_file(self, index: int) -> None:
+        with self.lock:
+            self.active.pop(index, None)
 
     def rate(self) -> float:
+        with self.lock:
+            return self._rate()
+
+    def _rate(self) -> float:
         return self.session_bytes / max(time.monotonic() - self.started, 1e-6)
 
-    def line(self, state: str = "") -> None:
-        size = human(self.file_size) if self.file_size is not None else "?"
-        log(
-            f"[{self.index}/{self.total_files}] {self.name} {human(self.file_done)}/{size}{state}, "
-            f"total {human(self.done_bytes)}/{human(self.total_bytes)}, {mb(self.rate())}/s"
+    def _line(self) -> str:
+        inflight = sorted(self.active.items())
+        shown = ", ".join(
+            f"{name} {human(done)}/{human(size)}" for _, (name, done, size) in inflight[:3]
+        )
+        more = f" +{len(inflight) - 3} more" if len(inflight) > 3 else ""
+        return (
+            f"total {human(self.done_bytes)}/{human(self.total_bytes)} "
+            f"({self.files_done}/{self.total_files} files done, {len(inflight)} downloading), "
+            f"{mb(self._rate())}/s; {shown}{more}"
         )
 
 
 class CountingWriter:
-    """File wrapper handed to huggingface_hub's http_get: counts, hashes and reports bytes."""
+    """File wrapper handed to huggingface_hub's http_get: counts, hashes and reports bytes, and
+    stops the transfer (raises StoppedError) once another file failed."""
 
-    def __init__(self, f: BinaryIO, progress: Progress, hasher: Any) -> None:
+    def __init__(
+        self, f: BinaryIO, progress: Progress, index: int, hasher: Any, stop: threading.Event
+    ) -> None:
         self._f = f
         self._progress = progress
+        self._index = index
+        self._stop = stop
         self.hasher = hasher  # None once the hash can no longer be computed incrementally
 
     def write(self, data: bytes) -> int:
+        if self._stop.is_set():
+            raise StoppedError
         n = self._f.write(data)
         if self.hasher is not None:
             self.hasher.update(data)
-        self._progress.add(len(data))
+        self._progress.add(self._index, len(data))
         return n
 
     def tell(self) -> int:
@@ -407,7 +653,7 @@ class CountingWriter:
         # Only used when the server ignored a Range request: the file restarts from zero.
         before = self._f.tell()
         pos = self._f.seek(offset, whence)
-        self._progress.rewind(max(before - pos, 0))
+        self._progress.rewind(self._index, max(before - pos, 0))
         self.hasher = None
         return pos
 
@@ -419,87 +665,168 @@ class CountingWriter:
         self._f.flush()
 
 
-def sha256_of(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(8 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+def hash_fd(fd: int, h: Any, stop: threading.Event | None = None) -> Any:
+    offset = 0
+    while True:
+        if stop is not None and stop.is_set():
+            raise StoppedError
+        block = os.pread(fd, 8 << 20, offset)
+        if not block:
+            return h
+        h.update(block)
+        offset += len(block)
 
 
-def download_file(
-    *, repo: str, commit: str, rf: RepoFile, staging: str, progress: Progress, index: int
-) -> None:
-    from huggingface_hub import constants, hf_hub_url
-    from huggingface_hub.file_download import http_get
-    from huggingface_hub.utils._headers import build_hf_headers
-
-    final = os.path.join(staging, rf.path)
-    part = final + ".part"
-    os.makedirs(os.path.dirname(final), exist_ok=True)
-    resume = 0
-    if os.path.exists(part):
-        resume = os.path.getsize(part)
-        if rf.size is not None and resume > rf.size:
-            os.truncate(part, 0)
-            resume = 0
-    progress.start_file(index, rf.path, rf.size, resume)
-    hasher: Any = None
-    if rf.sha256:
-        hasher = hashlib.sha256()
-        if resume:
-            with open(part, "rb") as f:
-                for block in iter(lambda: f.read(8 << 20), b""):
-                    hasher.update(block)
-    # huggingface_hub hands over 10 MiB chunks: an interruption loses the unwritten part of one
-    # chunk. 1 MiB (the NFS wsize) bounds that loss and matches the share's write size.
-    if hasattr(constants, "DOWNLOAD_CHUNK_SIZE"):
-        constants.DOWNLOAD_CHUNK_SIZE = CHUNK_SIZE
-    url = hf_hub_url(repo, rf.path, revision=commit, endpoint=endpoint())
-    headers = build_hf_headers(token=hub_token())
-    headers["Accept-Encoding"] = "identity"  # sizes must be the file's, not a compressed body's
-    with open(part, "ab") as f:
-        writer = CountingWriter(f, progress, hasher)
-        if not (rf.size is not None and resume == rf.size):
-            http_get(
-                url,
-                cast("BinaryIO", writer),
-                resume_size=resume,
-                headers=headers,
-                expected_size=rf.size,
-                displayed_filename=rf.path,
-            )
-        f.flush()
-        os.fsync(f.fileno())
-    size = os.path.getsize(part)
-    if rf.size is not None and size != rf.size:
-        os.unlink(part)
-        fail(EXIT_OTHER, f"{rf.path}: got {size} bytes, expected {rf.size}; retry the fetch")
-    if rf.sha256:
-        digest = writer.hasher.hexdigest() if writer.hasher is not None else sha256_of(part)
-        if digest != rf.sha256:
-            os.unlink(part)
-            fail(EXIT_OTHER, f"{rf.path}: sha256 mismatch ({digest} != {rf.sha256}); retry")
-    os.replace(part, final)
-    progress.line(" done")
-
-
-def present_bytes(staging: str, rf: RepoFile) -> tuple[bool, int]:
-    """(complete, bytes already on disk) for one file in the staging directory."""
-    final = os.path.join(staging, rf.path)
-    if os.path.isfile(final) and (rf.size is None or os.path.getsize(final) == rf.size):
-        return True, os.path.getsize(final)
+def open_regular(dir_fd: int, name: str, shown: str, flags: int) -> int:
+    """Open a regular file in ``dir_fd`` without following a symlink (exit 6 on a symlink)."""
     try:
-        part = os.path.getsize(final + ".part")
-    except OSError:
-        return False, 0
-    if rf.size is not None and part > rf.size:
-        return False, 0
-    return False, part
+        fd = os.open(
+            name, flags | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, 0o666, dir_fd=dir_fd
+        )
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            unsafe(shown, "a symlink")
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        unsafe(shown, "not a regular file")
+    return fd
 
 
-def check_space(root: str, need: int, staging: str) -> None:
-    st = os.statvfs(staging)
+@dataclass
+class Job:
+    """What every download thread shares."""
+
+    repo: str
+    commit: str
+    staging_fd: int
+    staging: str
+    progress: Progress
+    stop: threading.Event
+    headers: dict[str, str]
+
+
+def verify_file(job: Job, rf: RepoFile, index: int) -> bool:
+    """Check a file already finished in staging; delete it (and return False) if it is wrong."""
+    with parent_of(job.staging_fd, job.staging, rf.path, create=False) as d:
+        if d is None:
+            return False
+        leaf = rf.path.rsplit("/", 1)[-1]
+        shown = os.path.join(job.staging, rf.path)
+        fd = open_regular(d, leaf, shown, os.O_RDONLY)
+        try:
+            digest = hash_fd(fd, rf.hasher(), job.stop).hexdigest()
+            size = os.fstat(fd).st_size
+        finally:
+            os.close(fd)
+        kind, want = rf.expected()
+        if size == rf.size and digest == want:
+            log(f"[{index}/{job.progress.total_files}] {rf.path} already downloaded (verified)")
+            return True
+        log(f"[{index}/{job.progress.total_files}] {rf.path}: {kind} mismatch in staging; again")
+        os.unlink(leaf, dir_fd=d)
+        job.progress.forget(size)
+        return False
+
+
+def download_file(job: Job, rf: RepoFile, index: int) -> None:
+    from huggingface_hub import hf_hub_url
+    from huggingface_hub.file_download import http_get
+
+    if job.stop.is_set():
+        raise StoppedError
+    size = cast(int, rf.size)
+    leaf = rf.path.rsplit("/", 1)[-1]
+    shown = os.path.join(job.staging, rf.path)
+    with parent_of(job.staging_fd, job.staging, rf.path, create=True) as d:
+        assert d is not None
+        fd = open_regular(d, leaf + PART_SUFFIX, shown + PART_SUFFIX, os.O_RDWR | os.O_CREAT)
+        with os.fdopen(fd, "ab") as f:
+            resume = os.fstat(fd).st_size
+            if resume > size:
+                os.ftruncate(fd, 0)
+                f.seek(0)
+                resume = 0
+            job.progress.start_file(index, rf.path, size, resume)
+            try:
+                hasher = hash_fd(fd, rf.hasher(), job.stop)
+                writer = CountingWriter(f, job.progress, index, hasher, job.stop)
+                if resume != size:
+                    url = hf_hub_url(job.repo, rf.path, revision=job.commit, endpoint=endpoint())
+                    http_get(
+                        url,
+                        cast("BinaryIO", writer),
+                        resume_size=resume,
+                        headers=job.headers,
+                        expected_size=size,
+                        displayed_filename=rf.path,
+                    )
+                f.flush()
+                os.fsync(fd)
+            except BaseException:
+                job.progress.drop_file(index)
+                raise
+            got = os.fstat(fd).st_size
+            if got != size:
+                os.unlink(leaf + PART_SUFFIX, dir_fd=d)
+                job.progress.drop_file(index)
+                fail(EXIT_OTHER, f"{rf.path}: got {got} bytes, expected {size}; retry the fetch")
+            h = writer.hasher if writer.hasher is not None else hash_fd(fd, rf.hasher())
+            digest = h.hexdigest()
+        kind, want = rf.expected()
+        if digest != want:
+            os.unlink(leaf + PART_SUFFIX, dir_fd=d)
+            job.progress.drop_file(index)
+            fail(EXIT_OTHER, f"{rf.path}: {kind} mismatch ({digest} != {want}); retry the fetch")
+        # Replaces whatever is at the final name (a planted symlink too) without following it.
+        os.replace(leaf + PART_SUFFIX, leaf, src_dir_fd=d, dst_dir_fd=d)
+    job.progress.finish_file(index)
+
+
+def present_bytes(staging_fd: int, staging: str, rf: RepoFile) -> tuple[bool, int]:
+    """(finished, bytes already on disk) for one file in the staging directory."""
+    with parent_of(staging_fd, staging, rf.path, create=False) as d:
+        if d is None:
+            return False, 0
+        leaf = rf.path.rsplit("/", 1)[-1]
+        st = lstat_at(d, leaf)
+        if st is not None and stat.S_ISREG(st.st_mode) and st.st_size == rf.size:
+            return True, st.st_size
+        st = lstat_at(d, leaf + PART_SUFFIX)
+        if st is None or not stat.S_ISREG(st.st_mode) or st.st_size > (rf.size or 0):
+            return False, 0
+        return False, st.st_size
+
+
+def remove_unselected(staging_fd: int, selected: Sequence[RepoFile]) -> int:
+    """Delete everything in staging that is not a selected file (leftover ``.part`` files, files of
+    other patterns, anything planted); returns how many entries went."""
+    keep = {f.path for f in selected}
+    keep_dirs = {
+        f.path.rsplit("/", i)[0] for f in selected for i in range(1, f.path.count("/") + 1)
+    }
+    removed = 0
+    for dirpath, dirnames, filenames, dfd in os.fwalk(".", dir_fd=staging_fd, topdown=False):
+        rel = os.path.normpath(dirpath)
+        prefix = "" if rel == "." else rel + "/"
+        for name in filenames:  # regular files and symlinks (fwalk never follows them)
+            if prefix + name not in keep:
+                os.unlink(name, dir_fd=dfd)
+                removed += 1
+        for name in dirnames:
+            if prefix + name not in keep_dirs:
+                st = lstat_at(dfd, name)
+                if st is not None and stat.S_ISLNK(st.st_mode):
+                    os.unlink(name, dir_fd=dfd)
+                else:
+                    with contextlib.suppress(OSError):
+                        os.rmdir(name, dir_fd=dfd)
+                removed += 1
+    return removed
+
+
+def check_space(root: str, need: int, staging_fd: int, staging: str) -> None:
+    st = os.fstatvfs(staging_fd)
     free = st.f_bavail * st.f_frsize
     if need > free:
         fail(
@@ -510,20 +837,27 @@ def check_space(root: str, need: int, staging: str) -> None:
         )
 
 
-def prune(repo_dir: str, keep: int, current: str) -> None:
+def rmtree_at(dir_fd: int, name: str, path: str) -> None:
+    if sys.version_info >= (3, 11):
+        shutil.rmtree(name, ignore_errors=True, dir_fd=dir_fd)
+    else:  # pragma: no cover - the vLLM image has Python >= 3.11
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def prune(repo_fd: int, repo_dir: str, keep: int, current: str) -> None:
     """Delete complete revisions beyond the ``keep`` newest; never ``current`` or a linked one."""
     commits = []
-    for name in os.listdir(repo_dir):
+    for name in os.listdir(repo_fd):
         if name.endswith(MARKER_SUFFIX):
             commit = name[: -len(MARKER_SUFFIX)]
             data = read_marker(repo_dir, commit) if COMMIT_RE.match(commit) else None
             if data is not None:
                 commits.append((str(data.get("completed_at", "")), commit))
     linked = set()
-    for name in os.listdir(repo_dir):
-        path = os.path.join(repo_dir, name)
-        if os.path.islink(path):
-            linked.add(os.readlink(path))
+    for name in os.listdir(repo_fd):
+        st = lstat_at(repo_fd, name)
+        if st is not None and stat.S_ISLNK(st.st_mode):
+            linked.add(os.readlink(name, dir_fd=repo_fd))
     commits.sort(reverse=True)
     kept = 0
     for _, commit in commits:
@@ -534,12 +868,28 @@ def prune(repo_dir: str, keep: int, current: str) -> None:
             log(f"prune: keeping {commit[:12]} (a revision link points to it)")
             continue
         # Marker first: from then on no gate accepts the commit; then the directory.
-        os.unlink(marker_path(repo_dir, commit))
-        trash = os.path.join(repo_dir, STAGING, f".trash-{commit}-{os.getpid()}")
-        os.makedirs(os.path.dirname(trash), exist_ok=True)
-        os.rename(os.path.join(repo_dir, commit), trash)
-        shutil.rmtree(trash, ignore_errors=True)
+        os.unlink(commit + MARKER_SUFFIX, dir_fd=repo_fd)
+        staging_root = open_dir(repo_fd, STAGING, os.path.join(repo_dir, STAGING))
+        try:
+            trash = f".trash-{commit}-{os.getpid()}"
+            os.rename(commit, trash, src_dir_fd=repo_fd, dst_dir_fd=staging_root)
+            rmtree_at(staging_root, trash, os.path.join(repo_dir, STAGING, trash))
+        finally:
+            os.close(staging_root)
         log(f"prune: removed old revision {commit}")
+
+
+def repo_is_real_dirs(root: str, repo: str) -> bool:
+    """True if no component of the repo directory under ``root`` is a symlink (or missing)."""
+    path = root
+    for part in repo.split("/"):
+        path = os.path.join(path, part)
+        try:
+            if not stat.S_ISDIR(os.lstat(path).st_mode):
+                return False
+        except OSError:
+            return False
+    return True
 
 
 def fetch(args: argparse.Namespace) -> int:
@@ -552,43 +902,75 @@ def fetch(args: argparse.Namespace) -> int:
     # Fast path: no network, and no lock unless old revisions are to be pruned.
     trust_link = not args.refresh or is_commit
     ready = ready_commit(repo_dir, revision) if trust_link else None
-    if ready is not None and not args.prune_keep:
+    if ready is not None and not args.prune_keep and repo_is_real_dirs(root, repo):
         log(f"{repo}@{revision} is already complete on the share (commit {ready}); done")
         return EXIT_OK
 
     if not os.path.isdir(root):
         fail(EXIT_OTHER, f"volume root {root} does not exist (is the share mounted?)")
-    os.makedirs(repo_dir, exist_ok=True)
-    with repo_lock(repo_dir, args.lock_timeout):
-        commit = ready_commit(repo_dir, revision) if trust_link else None
-        if commit is not None:
-            how = "already complete on the share" if ready else "completed by another fetch"
-            log(f"{repo}@{revision} was {how} (commit {commit}); done")
+    with contextlib.ExitStack() as fds:
+        parent = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        fds.callback(os.close, parent)
+        shown = root
+        for part in repo.split("/"):
+            shown = os.path.join(shown, part)
+            parent = open_dir(parent, part, shown)
+            fds.callback(os.close, parent)
+        repo_fd = parent
+        with repo_lock(repo_fd, repo_dir, args.lock_timeout):
+            commit = ready_commit(repo_dir, revision) if trust_link else None
+            if commit is not None:
+                how = "already complete on the share" if ready else "completed by another fetch"
+                log(f"{repo}@{revision} was {how} (commit {commit}); done")
+                if args.prune_keep:
+                    prune(repo_fd, repo_dir, args.prune_keep, commit)
+                return EXIT_OK
+            log(f"resolving {repo}@{revision} on {endpoint()}")
+            commit, files = resolve(repo, revision)
+            log(f"{repo}@{revision} is commit {commit}")
+            if read_marker(repo_dir, commit) is None:
+                download(
+                    args,
+                    repo=repo,
+                    revision=revision,
+                    commit=commit,
+                    files=files,
+                    root=root,
+                    repo_fd=repo_fd,
+                    repo_dir=repo_dir,
+                )
+            else:
+                log(f"commit {commit} is already complete on the share")
+            if not is_commit:
+                symlink_atomic(repo_fd, commit, rev_path(revision))
+                log(f"{rev_path(revision)} -> {commit}")
             if args.prune_keep:
-                prune(repo_dir, args.prune_keep, commit)
-            return EXIT_OK
-        log(f"resolving {repo}@{revision} on {endpoint()}")
-        commit, files = resolve(repo, revision)
-        log(f"{repo}@{revision} is commit {commit}")
-        if read_marker(repo_dir, commit) is None:
-            download(
-                args,
-                repo=repo,
-                revision=revision,
-                commit=commit,
-                files=files,
-                root=root,
-                repo_dir=repo_dir,
-            )
-        else:
-            log(f"commit {commit} is already complete on the share")
-        if not is_commit:
-            symlink_atomic(commit, os.path.join(repo_dir, rev_path(revision)))
-            log(f"{rev_path(revision)} -> {commit}")
-        if args.prune_keep:
-            prune(repo_dir, args.prune_keep, commit)
+                prune(repo_fd, repo_dir, args.prune_keep, commit)
     log(f"done: vLLM can serve {os.path.join(repo_dir, rev_path(revision))}")
     return EXIT_OK
+
+
+def run_parallel(
+    tasks: Sequence[Callable[[], object]], workers: int, stop: threading.Event
+) -> None:
+    """Run ``tasks`` on up to ``workers`` threads; the first failure stops the others, is raised."""
+    errors: list[BaseException] = []
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(workers, len(tasks))))
+    try:
+        futures = [pool.submit(task) for task in tasks]
+        for future in concurrent.futures.as_completed(futures):
+            exc = future.exception()
+            if exc is not None:
+                stop.set()  # the other threads stop at their next chunk; .part files stay
+                if not isinstance(exc, StoppedError):
+                    errors.append(exc)
+    except BaseException:
+        stop.set()  # interrupted (KeyboardInterrupt): let the threads end quickly
+        raise
+    finally:
+        pool.shutdown(wait=True)
+    if errors:
+        raise errors[0]
 
 
 def download(
@@ -599,8 +981,12 @@ def download(
     commit: str,
     files: list[RepoFile],
     root: str,
+    repo_fd: int,
     repo_dir: str,
 ) -> None:
+    from huggingface_hub import constants
+    from huggingface_hub.utils._headers import build_hf_headers
+
     allow = args.allow_pattern or None
     ignore = args.ignore_pattern or None
     selected = select_files(files, allow, ignore)
@@ -610,68 +996,106 @@ def download(
             f"no file of {repo}@{commit} matches the allow/ignore patterns "
             f"({len(files)} files in the repository)",
         )
+    check_metadata(repo, commit, selected)
     skipped = len(files) - len(selected)
-    staging = os.path.join(repo_dir, STAGING, commit)
+    staging_root_path = os.path.join(repo_dir, STAGING)
+    staging = os.path.join(staging_root_path, commit)
     final_dir = os.path.join(repo_dir, commit)
-    if os.path.isdir(final_dir) and not os.path.exists(staging):
-        # Renamed but the marker never written (crash): verify it again through the staging path.
-        os.makedirs(os.path.dirname(staging), exist_ok=True)
-        os.rename(final_dir, staging)
-    os.makedirs(staging, exist_ok=True)
+    with contextlib.ExitStack() as fds:
+        staging_root = open_dir(repo_fd, STAGING, staging_root_path)
+        fds.callback(os.close, staging_root)
+        final_st = lstat_at(repo_fd, commit)
+        if final_st is not None and not stat.S_ISDIR(final_st.st_mode):
+            unsafe(final_dir, "a symlink" if stat.S_ISLNK(final_st.st_mode) else "not a directory")
+        if final_st is not None and lstat_at(staging_root, commit) is None:
+            # Renamed but the marker never written (crash): verify it again through staging.
+            os.rename(commit, commit, src_dir_fd=repo_fd, dst_dir_fd=staging_root)
+        staging_fd = open_dir(staging_root, commit, staging)
+        fds.callback(os.close, staging_fd)
 
-    state = [present_bytes(staging, f) for f in selected]
-    total = sum(f.size or 0 for f in selected)
-    already = sum(n for _, n in state)
-    remaining = sum(
-        (f.size or 0) - n for f, (complete, n) in zip(selected, state, strict=True) if not complete
-    )
-    unknown = [f.path for f in selected if f.size is None]
-    if unknown:
-        log(f"warning: the Hub listed no size for {len(unknown)} file(s), e.g. {unknown[0]}")
-    log(
-        f"{len(selected)} files to fetch ({human(total)}), {skipped} skipped by patterns; "
-        f"{human(already)} already in staging, {human(remaining)} to download"
-    )
-    check_space(root, remaining, staging)
+        state = [present_bytes(staging_fd, staging, f) for f in selected]
+        total = sum(cast(int, f.size) for f in selected)
+        already = sum(n for _, n in state)
+        remaining = sum(
+            cast(int, f.size) - n
+            for f, (finished, n) in zip(selected, state, strict=True)
+            if not finished
+        )
+        log(
+            f"{len(selected)} files to fetch ({human(total)}), {skipped} skipped by patterns; "
+            f"{human(already)} already in staging, {human(remaining)} to download "
+            f"({args.workers} at a time)"
+        )
+        check_space(root, remaining, staging_fd, staging)
 
-    progress = Progress(len(selected), total, already, args.progress_interval)
-    for index, (rf, (complete, _)) in enumerate(zip(selected, state, strict=True), start=1):
-        if complete:
-            log(f"[{index}/{len(selected)}] {rf.path} already downloaded")
-            continue
-        download_file(
-            repo=repo, commit=commit, rf=rf, staging=staging, progress=progress, index=index
+        # huggingface_hub hands over 10 MiB chunks: an interruption loses the unwritten part of
+        # one chunk. 1 MiB (the NFS wsize) bounds that loss and matches the share's write size.
+        if hasattr(constants, "DOWNLOAD_CHUNK_SIZE"):
+            constants.DOWNLOAD_CHUNK_SIZE = CHUNK_SIZE
+        headers = build_hf_headers(token=hub_token())
+        headers["Accept-Encoding"] = "identity"  # sizes must be the file's, not a gzip body's
+        stop = threading.Event()
+        progress = Progress(len(selected), total, already, args.progress_interval)
+        job = Job(repo, commit, staging_fd, staging, progress, stop, headers)
+
+        def task(rf: RepoFile, index: int, finished: bool) -> Callable[[], None]:
+            def run() -> None:
+                if job.stop.is_set():
+                    raise StoppedError
+                if finished and verify_file(job, rf, index):
+                    return
+                download_file(job, rf, index)
+
+            return run
+
+        order = sorted(
+            zip(selected, state, range(1, len(selected) + 1), strict=True),
+            key=lambda item: (item[1][0], -(cast(int, item[0].size) - item[1][1])),
+        )  # downloads before checks, the most bytes to fetch first: the slowest start first
+        run_parallel(
+            [task(rf, index, finished) for rf, (finished, _), index in order], args.workers, stop
         )
 
-    for dirpath, _, names in os.walk(staging):
-        for name in names:
-            if name.endswith(".part"):
-                os.unlink(os.path.join(dirpath, name))  # leftovers of files no longer selected
-    fsync_dir(staging)
-    if os.path.isdir(final_dir):  # pragma: no cover - only after a manual copy
-        shutil.rmtree(final_dir)
-    os.rename(staging, final_dir)
-    fsync_dir(repo_dir)
-    marker = {
-        "repo": repo,
-        "revision": revision,
-        "commit": commit,
-        "files": [
-            {"path": f.path, "size": os.path.getsize(os.path.join(final_dir, f.path))}
-            for f in selected
-        ],
-        "total_bytes": 0,
-        "completed_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-    }
-    marker["total_bytes"] = sum(
-        int(f["size"]) for f in cast("list[dict[str, Any]]", marker["files"])
-    )
-    write_json_atomic(marker_path(repo_dir, commit), marker)
+        removed = remove_unselected(staging_fd, selected)
+        if removed:
+            log(f"removed {removed} leftover entr{'y' if removed == 1 else 'ies'} from staging")
+        fsync_fd(staging_fd)
+        if lstat_at(repo_fd, commit) is not None:  # pragma: no cover - only after a manual copy
+            rmtree_at(repo_fd, commit, final_dir)
+        os.rename(commit, commit, src_dir_fd=staging_root, dst_dir_fd=repo_fd)
+        fsync_fd(repo_fd)
+        marker = {
+            "repo": repo,
+            "revision": revision,
+            "commit": commit,
+            "files": [{"path": f.path, "size": f.size} for f in selected],
+            "total_bytes": total,
+            "completed_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        }
+        write_json_atomic(repo_fd, commit + MARKER_SUFFIX, marker)
     elapsed = time.monotonic() - progress.started
     log(
-        f"complete: {len(selected)} files, {human(cast('int', marker['total_bytes']))} in "
-        f"{elapsed:.1f} s ({mb(progress.rate())}/s); marker {commit}{MARKER_SUFFIX}"
+        f"complete: {len(selected)} files, {human(total)} in {elapsed:.1f} s "
+        f"({mb(progress.rate())}/s); marker {commit}{MARKER_SUFFIX}"
     )
+
+
+# --- command line --------------------------------------------------------------------------------
+
+
+def number(kind: Callable[[str], float], low: float, high: float) -> Callable[[str], float]:
+    """An argparse ``type=``: a finite ``kind`` (int or float) in [low, high], else usage error."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except (ValueError, OverflowError):
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not math.isfinite(value) or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} is not in {low:g}..{high:g}")
+        return value
+
+    return parse
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -696,7 +1120,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="P",
         help="skip files matching P (repeatable; replaces the defaults)",
     )
-    parser.add_argument("--lock-timeout", type=float, default=3600.0, metavar="SECONDS")
+    parser.add_argument(
+        "--lock-timeout", type=number(float, 0, 7 * 86400), default=3600.0, metavar="SECONDS"
+    )
     parser.add_argument(
         "--refresh",
         action="store_true",
@@ -704,21 +1130,37 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--prune-keep",
-        type=int,
+        type=number(int, 0, 10_000),
         default=0,
         metavar="N",
         help="after success, delete complete commits beyond the N newest "
         "(never the fetched one or one a revision link points to)",
     )
-    parser.add_argument("--progress-interval", type=float, default=10.0, metavar="SECONDS")
+    parser.add_argument(
+        "--progress-interval", type=number(float, 0, 86400), default=10.0, metavar="SECONDS"
+    )
+    parser.add_argument(
+        "--workers",
+        type=number(int, 1, 64),
+        default=8,
+        metavar="N",
+        help="files downloaded at the same time, each on its own connection (1..64)",
+    )
     args = parser.parse_args(argv)
     if not REPO_RE.match(args.repo) or ".." in args.repo:
         parser.error(f"--repo must look like org/name, got {args.repo!r}")
     rev = args.revision
-    if not rev or rev.startswith(("/", ".")) or ".." in rev or rev.endswith("/") or "\0" in rev:
+    if (
+        not rev
+        or rev.startswith(("/", "."))
+        or ".." in rev
+        or rev.endswith("/")
+        or "\\" in rev
+        or "//" in rev
+        or any(unicodedata.category(ch) in BAD_CATEGORIES for ch in rev)
+        or len(rev_path(rev).encode("utf-8", "replace")) > 200
+    ):
         parser.error(f"invalid --revision {rev!r}")
-    if args.prune_keep < 0:
-        parser.error("--prune-keep must be >= 0")
     return args
 
 
