@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
+import math
 import socket
 import subprocess
 import sys
@@ -12,6 +15,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ._metrics import Answer, MetricsServer, vllm_metrics
 
@@ -155,3 +160,80 @@ def test_unwritable_log_file_is_not_fatal(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert "stdout only" in proc.stdout
     assert "idle on 2 consecutive polls" in proc.stdout
+
+
+# -------------------------------------------------------------------------------------------------
+# Usage errors: every number must be finite and in range (exit 2 at once, never a wait for ever)
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--deadline", "nan"),
+        ("--deadline", "inf"),
+        ("--deadline", "-1"),
+        ("--deadline", "1e999"),
+        ("--deadline", "86401"),
+        ("--interval", "nan"),
+        ("--interval", "inf"),
+        ("--interval", "-1"),
+        ("--interval", "0"),
+        ("--scrape-timeout", "nan"),
+        ("--scrape-timeout", "inf"),
+        ("--scrape-timeout", "-1"),
+        ("--scrape-timeout", "0"),
+        ("--idle-polls", "0"),
+        ("--idle-polls", "-1"),
+        ("--idle-polls", "nan"),
+        ("--idle-polls", "1001"),
+    ],
+)
+def test_numbers_must_be_finite_and_in_range(flag: str, value: str) -> None:
+    # A busy server: with an accepted nan deadline the drain would poll it for ever.
+    with MetricsServer([Answer(vllm_metrics((1, 0)))]) as server:
+        started = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, str(PROGRAM), "--url", server.url, f"{flag}={value}"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        assert proc.returncode == 2, proc
+        assert time.monotonic() - started < 5
+        assert f"argument {flag}:" in proc.stderr and "Traceback" not in proc.stderr
+        assert not server.scrapes  # never started draining
+
+
+_DRAIN = load_module()
+_FLAGS = ["--url", "--deadline", "--interval", "--idle-polls", "--scrape-timeout", "--log-file"]
+_FLAGS += ["--dead", "--idle", "-x"]
+_VALUES = [
+    "nan", "inf", "-inf", "-1", "0", "1", "2", "1e309", "0x10", "1_0", "0.5", "86400", "1000",
+    "http://127.0.0.1:8000/metrics", "", " ", "=", "--", "\u00e9", "1e-400", "-0",
+]  # fmt: skip
+_token = st.one_of(
+    st.sampled_from(_FLAGS + _VALUES),
+    st.builds(lambda f, v: f"{f}={v}", st.sampled_from(_FLAGS), st.sampled_from(_VALUES)),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(min_value=-(10**30), max_value=10**30).map(str),
+    st.text(max_size=12).filter(lambda t: not t.startswith(("-h", "--h"))),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_token, max_size=10))
+def test_parser_never_raises_anything_but_usage_exit(argv: list[str]) -> None:
+    """Any argv: a valid, finite, in-range configuration, or SystemExit(2). No traceback."""
+    stderr = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(stderr):
+            args = _DRAIN.parse_args(argv)
+    except SystemExit as exc:
+        assert exc.code == 2, (argv, stderr.getvalue())
+        assert "error:" in stderr.getvalue()
+        return
+    assert math.isfinite(args.deadline) and 0 <= args.deadline <= 86400
+    assert math.isfinite(args.interval) and 0.01 <= args.interval <= 3600
+    assert math.isfinite(args.scrape_timeout) and 0 < args.scrape_timeout <= 3600
+    assert isinstance(args.idle_polls, int) and 1 <= args.idle_polls <= 1000

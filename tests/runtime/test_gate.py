@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
+import io
 import json
+import math
 import os
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 PROGRAM = Path(__file__).parents[2] / "src" / "vllm_nfs_constructs" / "runtime" / "gate.py"
 REPO = "org/model"
@@ -152,3 +159,87 @@ def test_missing_branch_link(tmp_path: Path) -> None:
     proc, _ = run_gate(tmp_path, "main", timeout=0.3)
     assert proc.returncode == 1
     assert f"no revision link {tmp_path / 'org' / 'model' / 'main'} yet" in proc.stderr
+
+
+# -------------------------------------------------------------------------------------------------
+# Usage errors: every number must be finite and in range (exit 2 at once, never a wait for ever)
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--timeout", "nan"),
+        ("--timeout", "inf"),
+        ("--timeout", "-1"),
+        ("--timeout", "1e999"),
+        ("--timeout", "31536001"),
+        ("--interval", "nan"),
+        ("--interval", "inf"),
+        ("--interval", "-1"),
+        ("--interval", "0"),
+        ("--interval", "-inf"),
+        ("--interval", "3601"),
+        ("--interval", "five"),
+    ],
+)
+def test_numbers_must_be_finite_and_in_range(tmp_path: Path, flag: str, value: str) -> None:
+    complete(tmp_path, COMMIT_A)  # would pass at once if the number were accepted
+    argv = [sys.executable, str(PROGRAM), "--root", str(tmp_path), "--repo", REPO]
+    argv += ["--revision", COMMIT_A, f"{flag}={value}"]
+    started = time.monotonic()
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
+    assert proc.returncode == 2, proc
+    assert time.monotonic() - started < 5
+    assert f"argument {flag}:" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stdout == ""  # never started waiting
+
+
+def test_boundary_values_are_accepted(tmp_path: Path) -> None:
+    complete(tmp_path, COMMIT_A)
+    proc, _ = run_gate(tmp_path, COMMIT_A, timeout=0, interval=0.01)
+    assert proc.returncode == 0, proc.stderr
+
+
+def _load_gate() -> Any:
+    spec = importlib.util.spec_from_file_location("gate_program", PROGRAM)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_GATE = _load_gate()
+_FLAGS = ["--root", "--repo", "--revision", "--timeout", "--interval", "--ro", "--time", "-x"]
+_VALUES = [
+    "nan", "inf", "-inf", "-1", "0", "1e309", "0x10", "1_0", "5", "0.001", "3600", "org/model",
+    "a/b/c", "../x", "/abs", "main", "refs/pr/1", COMMIT_A, "", " ", "=", "--", "\u00e9", "1e-400",
+]  # fmt: skip
+_token = st.one_of(
+    st.sampled_from(_FLAGS + _VALUES),
+    st.builds(lambda f, v: f"{f}={v}", st.sampled_from(_FLAGS), st.sampled_from(_VALUES)),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(min_value=-(10**30), max_value=10**30).map(str),
+    st.text(max_size=12).filter(lambda t: not t.startswith(("-h", "--h"))),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.booleans(), st.lists(_token, max_size=8))
+def test_parser_never_raises_anything_but_usage_exit(base: bool, tokens: list[str]) -> None:
+    """Any argv: a valid, finite, in-range configuration, or SystemExit(2). No traceback.
+
+    Half the examples start from a valid command line, so that appended tokens are what decides.
+    """
+    argv = ["--root", "/models", "--repo", REPO, "--revision", "main"] if base else []
+    argv += tokens
+    stderr = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(stderr):
+            args = _GATE.parse_args(argv)
+    except SystemExit as exc:
+        assert exc.code == 2, (argv, stderr.getvalue())
+        assert "error:" in stderr.getvalue()
+        return
+    assert math.isfinite(args.timeout) and 0 <= args.timeout <= _GATE.MAX_TIMEOUT_SECONDS
+    assert math.isfinite(args.interval) and 0.01 <= args.interval <= 3600
+    assert args.repo.count("/") == 1 and ".." not in args.repo

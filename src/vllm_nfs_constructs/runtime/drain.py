@@ -11,7 +11,8 @@ Each poll scrapes vLLM's Prometheus text and sums ``vllm:num_requests_running`` 
 
 A scrape that times out, answers an HTTP error or cannot be parsed is *unknown*: it never counts
 as idle and resets the consecutive idle count. The exit code is always 0 (a failing preStop hook
-only produces an event; Kubernetes sends SIGTERM either way), except 2 on usage errors.
+only produces an event; Kubernetes sends SIGTERM either way), except 2 on usage errors (including
+numbers that are not finite or out of range: a ``nan`` deadline would otherwise never pass).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 RUNNING = "vllm:num_requests_running"
@@ -163,20 +164,77 @@ class Logger:
                 self.extra = None
 
 
+MAX_DEADLINE_SECONDS = 86400.0
+MAX_INTERVAL_SECONDS = 3600.0
+MIN_INTERVAL_SECONDS = 0.01
+MAX_IDLE_POLLS = 1000
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def seconds_in(low: float, high: float, *, low_inclusive: bool) -> Callable[[str], float]:
+    """argparse ``type=``: finite seconds, > low (>= with low_inclusive) and <= high."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text[:40]!r}") from None
+        above = value >= low if low_inclusive else value > low
+        if not math.isfinite(value) or not above or value > high:
+            bound = ">=" if low_inclusive else ">"
+            raise argparse.ArgumentTypeError(
+                f"must be a finite number of seconds {bound} {_num(low)} and <= {_num(high)}, "
+                f"got {text[:40]!r}"
+            )
+        return value
+
+    return parse
+
+
+def int_in(low: int, high: int) -> Callable[[str], int]:
+    """argparse ``type=``: an integer in [low, high]."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text[:40]!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be {low}..{high}, got {value}")
+        return value
+
+    return parse
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="drain", description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:8000/metrics")
-    parser.add_argument("--deadline", type=float, default=90.0, metavar="SECONDS")
-    parser.add_argument("--interval", type=float, default=2.0, metavar="SECONDS")
-    parser.add_argument("--idle-polls", type=int, default=2, metavar="N")
-    parser.add_argument("--scrape-timeout", type=float, default=3.0, metavar="SECONDS")
+    parser.add_argument(
+        "--deadline",
+        type=seconds_in(0, MAX_DEADLINE_SECONDS, low_inclusive=True),
+        default=90.0,
+        metavar="SECONDS",
+    )
+    parser.add_argument(
+        "--interval",
+        type=seconds_in(MIN_INTERVAL_SECONDS, MAX_INTERVAL_SECONDS, low_inclusive=True),
+        default=2.0,
+        metavar="SECONDS",
+    )
+    parser.add_argument("--idle-polls", type=int_in(1, MAX_IDLE_POLLS), default=2, metavar="N")
+    parser.add_argument(
+        "--scrape-timeout",
+        type=seconds_in(0, MAX_INTERVAL_SECONDS, low_inclusive=False),
+        default=3.0,
+        metavar="SECONDS",
+    )
     parser.add_argument(
         "--log-file", default=None, help="also write log lines here, e.g. /proc/1/fd/1"
     )
-    args = parser.parse_args(argv)
-    if args.idle_polls < 1 or args.interval <= 0 or args.scrape_timeout <= 0 or args.deadline < 0:
-        parser.error("--idle-polls >= 1, --interval > 0, --scrape-timeout > 0, --deadline >= 0")
-    return args
+    return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

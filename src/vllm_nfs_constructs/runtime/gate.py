@@ -9,18 +9,20 @@ library only. Ready means (layout written by fetch.py):
   directory that is complete in the sense above.
 
 A marker for another commit never satisfies the gate. Exit 0 when ready, 1 at the timeout,
-2 on usage errors.
+2 on usage errors (including a ``--timeout`` or ``--interval`` that is not a finite number in
+range: ``nan`` or ``inf`` would otherwise wait for ever).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
 MARKER_SUFFIX = ".complete.json"
@@ -82,20 +84,57 @@ def check(root: str, repo: str, revision: str) -> tuple[bool, str]:
     return check_commit(repo_dir, target)
 
 
+MAX_TIMEOUT_SECONDS = 365 * 24 * 3600
+MAX_INTERVAL_SECONDS = 3600.0
+MIN_INTERVAL_SECONDS = 0.01
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def seconds_in(low: float, high: float, *, low_inclusive: bool) -> Callable[[str], float]:
+    """argparse ``type=``: finite seconds, > low (>= with low_inclusive) and <= high."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text[:40]!r}") from None
+        above = value >= low if low_inclusive else value > low
+        if not math.isfinite(value) or not above or value > high:
+            bound = ">=" if low_inclusive else ">"
+            raise argparse.ArgumentTypeError(
+                f"must be a finite number of seconds {bound} {_num(low)} and <= {_num(high)}, "
+                f"got {text[:40]!r}"
+            )
+        return value
+
+    return parse
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="gate", description=__doc__.splitlines()[0])
     parser.add_argument("--root", required=True)
     parser.add_argument("--repo", required=True, help="org/name")
     parser.add_argument("--revision", required=True, help="branch, tag or 40-hex commit")
-    parser.add_argument("--timeout", type=float, default=1800.0, metavar="SECONDS")
-    parser.add_argument("--interval", type=float, default=5.0, metavar="SECONDS")
+    parser.add_argument(
+        "--timeout",
+        type=seconds_in(0, MAX_TIMEOUT_SECONDS, low_inclusive=True),
+        default=1800.0,
+        metavar="SECONDS",
+    )
+    parser.add_argument(
+        "--interval",
+        type=seconds_in(MIN_INTERVAL_SECONDS, MAX_INTERVAL_SECONDS, low_inclusive=True),
+        default=5.0,
+        metavar="SECONDS",
+    )
     args = parser.parse_args(argv)
     if args.repo.count("/") != 1 or ".." in args.repo or args.repo.startswith("/"):
         parser.error(f"--repo must look like org/name, got {args.repo!r}")
     if ".." in args.revision or args.revision.startswith(("/", ".")):
         parser.error(f"invalid --revision {args.revision!r}")
-    if args.interval <= 0 or args.timeout < 0:
-        parser.error("--interval must be > 0 and --timeout >= 0")
     return args
 
 

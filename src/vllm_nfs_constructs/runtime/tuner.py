@@ -18,6 +18,11 @@ What it does, in a loop:
 
 Any failure keeps the taint, removes the ready file and retries with exponential backoff. Every
 action is one JSON line on stdout. SIGTERM removes the ready file and exits 0.
+
+Every API request has one total deadline (``--api-timeout``: connect, TLS, headers and body
+together), and every failure to talk to the API, whatever its exception, is one logged API error
+and a retry: the process never hangs on, or dies of, a bad API answer. A reply only counts if it
+is the Node asked for. The state is served for Prometheus on ``--metrics-port`` (``GET /metrics``).
 """
 
 from __future__ import annotations
@@ -27,34 +32,60 @@ import contextlib
 import datetime
 import errno
 import fcntl
+import http.client
+import http.server
+import io
 import json
+import math
 import os
 import signal
 import socket
 import ssl
 import struct
 import sys
+import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
+SIOCGIFADDR = 0x8915
 SIOCGIFMTU = 0x8921
 SIOCSIFMTU = 0x8922
 IFNAMSIZ = 16
 # struct ifreq is 40 bytes on 64-bit Linux: the name, then a union whose first int is ifr_mtu.
 _IFREQ_MTU = struct.Struct(f"{IFNAMSIZ}si20x")
+# ... or a struct sockaddr_in (family, port, address) for SIOCGIFADDR.
+_IFREQ_ADDR = struct.Struct(f"{IFNAMSIZ}sH2x4s16x")
 
 DEFAULT_TAINT_KEY = "node.digitalocean.com/network-not-tuned"
 DEFAULT_TOKEN_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 DEFAULT_CA_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
 BACKOFF_CAP_SECONDS = 60.0
-HTTP_TIMEOUT_SECONDS = 10.0
+API_TIMEOUT_SECONDS = 10.0
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 PATCH_ATTEMPTS = 5
+DEFAULT_METRICS_PORT = 9101
+METRICS_HOST_AUTO = "auto"
+METRIC_PREFIX = "vllm_nfs_tuner_"
+# The closed set of ``reason`` labels of vllm_nfs_tuner_api_errors_total.
+API_ERROR_REASONS = (
+    "unreachable",  # connect failed (refused, no route, connect timeout)
+    "tls",  # TLS handshake or certificate verification failed
+    "timeout",  # the request's total deadline (--api-timeout) passed after connecting
+    "protocol",  # not HTTP, truncated, reset or closed mid-answer
+    "invalid_response",  # 2xx but not JSON, not the Node asked for, or malformed taints
+    "unauthorized",  # 401
+    "forbidden",  # 403
+    "not_found",  # 404
+    "conflict",  # 409 or a failed JSON-patch test (422)
+    "http_status",  # any other non-2xx status
+    "token",  # the service account token file cannot be read
+)
+# Process start (module import), for vllm_nfs_tuner_seconds_to_untaint.
+PROCESS_START = time.monotonic()
 
 # sysctl name -> (root option, relative path)
 NODE_WIDE = ("net/core/rmem_max", "net/core/wmem_max")
@@ -91,13 +122,18 @@ class TuneError(Exception):
 
 
 class ApiError(Exception):
-    """A Kubernetes API call failed; ``event`` names the kind of failure."""
+    """A Kubernetes API call failed; ``event`` names the kind of failure, ``reason`` is one of
+    ``API_ERROR_REASONS`` (the metric label)."""
 
-    def __init__(self, event: str, message: str, status: int | None = None) -> None:
+    def __init__(
+        self, event: str, message: str, status: int | None = None, reason: str = "protocol"
+    ) -> None:
         super().__init__(message)
+        assert reason in API_ERROR_REASONS, reason
         self.event = event
         self.message = message
         self.status = status
+        self.reason = reason
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,6 +178,20 @@ def get_mtu(interface: str) -> int:
 def set_mtu(interface: str, mtu: int) -> None:
     """Set the MTU of ``interface`` (SIOCSIFMTU)."""
     _mtu_ioctl(interface, SIOCSIFMTU, mtu)
+
+
+def interface_ipv4(interface: str) -> str | None:
+    """The (first) IPv4 address of ``interface`` in this network namespace, or None."""
+    name = interface.encode()
+    if not name or len(name) >= IFNAMSIZ or b"/" in name or b"\0" in name:
+        return None
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            result = fcntl.ioctl(sock.fileno(), SIOCGIFADDR, _IFREQ_ADDR.pack(name, 0, b""))
+        except OSError:
+            return None  # no such interface, or no IPv4 address on it
+    family, addr = _IFREQ_ADDR.unpack(result)[1:3]
+    return socket.inet_ntoa(addr) if family == socket.AF_INET else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -229,10 +279,139 @@ class Config:
     token_file: str = DEFAULT_TOKEN_FILE
     ca_file: str = DEFAULT_CA_FILE
     once: bool = False
+    api_timeout: float = API_TIMEOUT_SECONDS
+    metrics_port: int = DEFAULT_METRICS_PORT
+    metrics_host: str = METRICS_HOST_AUTO
+
+
+class Metrics:
+    """The tuner's state for Prometheus; every value is what was read back, never what was asked.
+
+    Written by the main loop, rendered by the metrics server's threads: one lock guards both.
+    """
+
+    def __init__(self, interface: str) -> None:
+        self.lock = threading.Lock()
+        self.interface = interface
+        self.tuned = 0
+        self.readback: dict[str, int] = {}  # "mtu", "net.core.rmem_max", "net.ipv4.tcp_rmem" ...
+        self.taint_present: int | None = None
+        self.seconds_to_untaint: float | None = None
+        self.drift_corrections = 0
+        self.api_errors = dict.fromkeys(API_ERROR_REASONS, 0)
+        self.cycles = 0
+        self.last_cycle: float | None = None
+
+    def api_error(self, reason: str) -> None:
+        with self.lock:
+            self.api_errors[reason if reason in self.api_errors else "protocol"] += 1
+
+    def drift_corrected(self) -> None:
+        with self.lock:
+            self.drift_corrections += 1
+
+    def set_taint_present(self, present: bool) -> None:
+        with self.lock:
+            self.taint_present = int(present)
+
+    def end_cycle(self, tuned: bool, readback: dict[str, int]) -> None:
+        with self.lock:
+            self.tuned = int(tuned)
+            self.readback = dict(readback)
+            if tuned and self.seconds_to_untaint is None:
+                self.seconds_to_untaint = time.monotonic() - PROCESS_START
+            self.cycles += 1
+            self.last_cycle = time.time()
+
+    def render(self) -> str:
+        """Prometheus text exposition format 0.0.4."""
+        out: list[str] = []
+
+        def family(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
+            out.append(f"# HELP {METRIC_PREFIX}{name} {help_text}")
+            out.append(f"# TYPE {METRIC_PREFIX}{name} {kind}")
+            for labels, value in samples:
+                out.append(f"{METRIC_PREFIX}{name}{labels} {_fmt(value)}")
+
+        def one(value: float | None) -> list[tuple[str, float]]:
+            return [] if value is None else [("", value)]
+
+        with self.lock:
+            rb = self.readback
+            iface = _labels(interface=self.interface)
+            family(
+                "tuned",
+                "gauge",
+                "1 when every setting read back as configured and the taint is gone.",
+                [("", self.tuned)],
+            )
+            family(
+                "interface_mtu",
+                "gauge",
+                "MTU of the tuned interface, as read back (SIOCGIFMTU).",
+                [(iface, rb["mtu"])] if "mtu" in rb else [],
+            )
+            for name, key, what in (
+                ("tcp_rmem_max_bytes", "net.ipv4.tcp_rmem", "max field of net.ipv4.tcp_rmem"),
+                ("tcp_wmem_max_bytes", "net.ipv4.tcp_wmem", "max field of net.ipv4.tcp_wmem"),
+                ("rmem_max_bytes", "net.core.rmem_max", "net.core.rmem_max"),
+                ("wmem_max_bytes", "net.core.wmem_max", "net.core.wmem_max"),
+            ):
+                family(name, "gauge", f"{what}, as read back.", one(rb.get(key)))
+            family(
+                "taint_present",
+                "gauge",
+                "1 when the not-tuned taint was on the Node at the last successful API read.",
+                one(self.taint_present),
+            )
+            family(
+                "seconds_to_untaint",
+                "gauge",
+                "Seconds from process start until the node was first tuned and untainted.",
+                one(self.seconds_to_untaint),
+            )
+            family(
+                "drift_corrections_total",
+                "counter",
+                "Settings found changed after verification and re-applied.",
+                [("", self.drift_corrections)],
+            )
+            family(
+                "api_errors_total",
+                "counter",
+                "Failed Kubernetes API requests by reason.",
+                [(_labels(reason=r), n) for r, n in self.api_errors.items()],
+            )
+            family("cycles_total", "counter", "Tune/verify/untaint passes.", [("", self.cycles)])
+            family(
+                "last_cycle_timestamp_seconds",
+                "gauge",
+                "Unix time at the end of the last pass.",
+                one(self.last_cycle),
+            )
+        return "\n".join(out) + "\n"
+
+
+def _labels(**labels: str) -> str:
+    def esc(v: str) -> str:
+        return v.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+    return "{" + ",".join(f'{k}="{esc(v)}"' for k, v in labels.items()) + "}"
+
+
+def _fmt(value: float) -> str:
+    if isinstance(value, int):
+        return str(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return repr(float(value))
 
 
 @dataclass
 class State:
+    metrics: Metrics
     verified_before: bool = False
     ready: bool = False
     failures: int = 0
@@ -266,6 +445,8 @@ def apply_settings(cfg: Config, state: State) -> int:
             )
         set_mtu(cfg.interface, cfg.mtu)
         changed += 1
+        if state.verified_before:
+            state.metrics.drift_corrected()
         log("info", "set_mtu", interface=cfg.interface, old=current_mtu, new=cfg.mtu)
     for root, rel in _sysctl_roots(cfg):
         text = read_sysctl(root, rel)
@@ -296,6 +477,8 @@ def apply_settings(cfg: Config, state: State) -> int:
             )
         write_sysctl(root, rel, new)
         changed += 1
+        if state.verified_before:
+            state.metrics.drift_corrected()
         log(
             "info",
             "set_sysctl",
@@ -307,9 +490,32 @@ def apply_settings(cfg: Config, state: State) -> int:
     return changed
 
 
-def verify_settings(cfg: Config) -> JsonObj:
-    """Read every setting back; raise TuneError naming the first mismatch."""
+def read_values(cfg: Config) -> dict[str, int]:
+    """Best-effort read of every setting (MTU, sysctl scalars, max field of the triples).
+
+    What cannot be read or parsed is left out: it is unknown, not zero.
+    """
+    values: dict[str, int] = {}
+    with contextlib.suppress(TuneError):
+        values["mtu"] = get_mtu(cfg.interface)
+    for root, rel in _sysctl_roots(cfg):
+        try:
+            text = read_sysctl(root, rel)
+            value = parse_triple(text)[2] if rel in PER_NETNS else int(text.strip())
+        except (TuneError, ValueError):
+            continue
+        values[_sysctl_name(rel)] = value
+    return values
+
+
+def verify_settings(cfg: Config, values: dict[str, int] | None = None) -> JsonObj:
+    """Read every setting back; raise TuneError naming the first mismatch.
+
+    ``values`` (if given) receives each value as it is read back (what the metrics show).
+    """
+    values = {} if values is None else values
     mtu = get_mtu(cfg.interface)
+    values["mtu"] = mtu
     if mtu != cfg.mtu:
         raise TuneError(
             "verify_failed",
@@ -326,6 +532,7 @@ def verify_settings(cfg: Config) -> JsonObj:
             value = parse_triple(text)[2] if rel in PER_NETNS else int(text.strip())
         except ValueError as exc:
             raise TuneError("verify_failed", f"cannot parse {name}: {exc}", setting=name) from exc
+        values[name] = value
         if value < cfg.buffer_bytes:
             raise TuneError(
                 "verify_failed",
@@ -358,18 +565,136 @@ def find_taint(node: JsonObj, key: str, effect: str) -> tuple[int, JsonObj] | No
     return None
 
 
-class KubeClient:
-    """Minimal Node GET/PATCH client; the token file is re-read on every request."""
+def check_node(reply: JsonObj, name: str, what: str) -> None:
+    """Accept ``reply`` only if it is the Node ``name`` with a well-formed taint list.
 
-    def __init__(self, server: str, token_file: str, ca_file: str) -> None:
+    Anything else (a Status object or ``{}`` with 200, another node, ``spec.taints`` that is not a
+    list of objects) is an API error: never read as "taint absent".
+    """
+
+    def bad(message: str) -> ApiError:
+        return ApiError("api_error", f"{what}: {message}", reason="invalid_response")
+
+    if reply.get("kind") != "Node":
+        raise bad(f"the reply is not a Node (kind {str(reply.get('kind'))[:80]!r})")
+    metadata = reply.get("metadata")
+    got = metadata.get("name") if isinstance(metadata, dict) else None
+    if got != name:
+        raise bad(f"the reply is Node {str(got)[:80]!r}, not {name!r}")
+    spec = reply.get("spec")
+    if spec is None:
+        return
+    if not isinstance(spec, dict):
+        raise bad(f"spec is a {type(spec).__name__}, not an object")
+    taints = spec.get("taints")
+    if taints is None:
+        return
+    if not isinstance(taints, list):
+        raise bad(f"spec.taints is a {type(taints).__name__}, not a list")
+    for i, taint in enumerate(taints):
+        if not isinstance(taint, dict):
+            raise bad(f"spec.taints[{i}] is a {type(taint).__name__}, not an object")
+
+
+class DeadlineExceededError(TimeoutError):
+    """The request's total deadline passed."""
+
+
+def _remaining(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise DeadlineExceededError("deadline exceeded")
+    return left
+
+
+class _DeadlineRaw(io.RawIOBase):
+    """Reads from a socket, each read bounded by what is left of one total deadline.
+
+    A per-read timeout alone lets a server that sends one byte per timeout stall a request for
+    ever; here every ``recv`` gets only the time left, so the whole answer is bounded.
+    """
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        self._sock.settimeout(_remaining(self._deadline))
+        return self._sock.recv_into(buffer)
+
+
+class _DeadlineSocket:
+    """What ``http.client`` uses of a socket (sendall, makefile, close), under one deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock = sock
+        self._deadline = deadline
+
+    def sendall(self, data: bytes) -> None:
+        # Since Python 3.5 the timeout bounds the whole sendall, not each send.
+        self._sock.settimeout(_remaining(self._deadline))
+        self._sock.sendall(data)
+
+    def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineRaw(self._sock, self._deadline))
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+class _DeadlineConnection(http.client.HTTPConnection):
+    """HTTP(S) connection whose connect, TLS handshake, request and response share a deadline."""
+
+    def __init__(
+        self, host: str, port: int, ssl_context: ssl.SSLContext | None, deadline: float
+    ) -> None:
+        super().__init__(host, port, timeout=max(deadline - time.monotonic(), 0.001))
+        self._ssl_context = ssl_context
+        self._deadline = deadline
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.host, self.port), _remaining(self._deadline))
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._ssl_context is not None:
+                # The handshake is one call: CPython bounds it by the socket timeout as a whole.
+                sock.settimeout(_remaining(self._deadline))
+                sock = self._ssl_context.wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = _DeadlineSocket(sock, self._deadline)
+
+
+class KubeClient:
+    """Minimal Node GET/PATCH client; the token file is re-read on every request.
+
+    Every request has one total deadline (``timeout`` seconds for connect, TLS, headers and
+    body); every failure, whatever its exception type, becomes an ``ApiError``.
+    """
+
+    def __init__(
+        self, server: str, token_file: str, ca_file: str, timeout: float = API_TIMEOUT_SECONDS
+    ) -> None:
         self.server = server.rstrip("/")
         self.token_file = token_file
         self.ca_file = ca_file
-        scheme = urllib.parse.urlsplit(self.server).scheme
-        if scheme not in ("https", "http"):
+        self.timeout = timeout
+        parts = urllib.parse.urlsplit(self.server)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
             raise ValueError(f"--api-server must be an http(s) URL, got {server!r}")
+        try:
+            self._port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as exc:
+            raise ValueError(f"--api-server has an invalid port: {server!r}") from exc
+        self._host = parts.hostname
+        self._prefix = parts.path.rstrip("/")
         self._ssl: ssl.SSLContext | None = None
-        if scheme == "https":
+        if parts.scheme == "https":
             try:
                 self._ssl = ssl.create_default_context(cafile=ca_file)
             except (OSError, ssl.SSLError) as exc:
@@ -379,79 +704,149 @@ class KubeClient:
         try:
             with open(self.token_file, encoding="utf-8") as fh:
                 return fh.read().strip()
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             raise ApiError(
-                "token_unreadable", f"cannot read service account token {self.token_file}: {exc}"
+                "token_unreadable",
+                f"cannot read service account token {self.token_file}: {exc}",
+                reason="token",
             ) from exc
 
     def request(self, method: str, path: str, body: Any = None, content_type: str = "") -> JsonObj:
-        url = self.server + path
+        """One request; a JSON object back, or ApiError. Never any other exception."""
+        try:
+            return self._request(method, path, body, content_type)
+        except ApiError:
+            raise
+        except Exception as exc:  # every failure is an API error, never a crash
+            msg = f"{method} {path}: unexpected {type(exc).__name__}: {exc}"
+            raise ApiError("api_error", msg, reason="protocol") from exc
+
+    def _request(self, method: str, path: str, body: Any, content_type: str) -> JsonObj:
         headers = {"Authorization": f"Bearer {self._token()}", "Accept": "application/json"}
         data = None
         if body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = content_type or "application/json"
-        req = urllib.request.Request(url, data=data, headers=headers, method=method)
+        deadline = time.monotonic() + self.timeout
+        conn = _DeadlineConnection(self._host, self._port, self._ssl, deadline)
         try:
-            with urllib.request.urlopen(req, timeout=HTTP_TIMEOUT_SECONDS, context=self._ssl) as r:
-                payload = r.read()
-        except urllib.error.HTTPError as exc:
-            detail = _status_message(exc)
-            code = exc.code
-            if code == 403:
+            try:
+                conn.connect()
+            except Exception as exc:
+                reason = "tls" if isinstance(exc, (ssl.SSLError, ssl.CertificateError)) else ""
+                detail: object = exc
+                if isinstance(exc, TimeoutError):
+                    detail = f"no connection within {self.timeout:g} s"
+                msg = f"API server {self.server} unreachable ({method} {path}): {detail}"
+                reason = reason or "unreachable"
+                raise ApiError("api_unreachable", msg, reason=reason) from exc
+            try:
+                conn.request(method, self._prefix + path, body=data, headers=headers)
+                response = conn.getresponse()
+                status = response.status
+                payload = _read_body(response, deadline)
+            except DeadlineExceededError as exc:
                 msg = (
-                    f"{method} {path} forbidden (403): the service account needs RBAC get and "
-                    "patch on nodes (cluster scope), and a ValidatingAdmissionPolicy may only "
-                    f"allow removing this taint from this pod's own node: {detail}"
+                    f"{method} {path}: no complete answer within {self.timeout:g} s "
+                    "(--api-timeout covers connect, headers and body)"
                 )
-                raise ApiError("api_forbidden", msg, code) from exc
-            if code == 401:
-                msg = f"{method} {path} unauthorized (401): token rejected: {detail}"
-                raise ApiError("api_unauthorized", msg, code) from exc
-            if code == 404:
-                msg = f"{method} {path} not found (404): is --node-name right? {detail}"
-                raise ApiError("node_not_found", msg, code) from exc
-            if code in (409, 422):
-                raise ApiError(
-                    "api_conflict", f"{method} {path} -> {code}: {detail}", code
-                ) from exc
-            raise ApiError("api_error", f"{method} {path} -> {code}: {detail}", code) from exc
-        except (urllib.error.URLError, OSError, TimeoutError) as exc:
-            reason = getattr(exc, "reason", exc)
-            msg = f"API server {self.server} unreachable ({method} {path}): {reason}"
-            raise ApiError("api_unreachable", msg) from exc
+                raise ApiError("api_error", msg, reason="timeout") from exc
+            except TimeoutError as exc:  # socket.timeout: a recv used up what was left
+                msg = f"{method} {path}: no complete answer within {self.timeout:g} s"
+                raise ApiError("api_error", msg, reason="timeout") from exc
+            except Exception as exc:
+                msg = f"{method} {path}: broken answer ({type(exc).__name__}: {exc})"
+                raise ApiError("api_error", msg, reason="protocol") from exc
+        finally:
+            conn.close()
+        if not 200 <= status < 300:
+            raise _status_error(method, path, status, payload)
         try:
             result = json.loads(payload)
-        except ValueError as exc:
-            raise ApiError("api_error", f"{method} {path}: response is not JSON") from exc
+        except (ValueError, RecursionError) as exc:
+            raise ApiError(
+                "api_error", f"{method} {path}: response is not JSON", reason="invalid_response"
+            ) from exc
         if not isinstance(result, dict):
-            raise ApiError("api_error", f"{method} {path}: response is not a JSON object")
+            raise ApiError(
+                "api_error",
+                f"{method} {path}: response is not a JSON object",
+                reason="invalid_response",
+            )
         return result
 
     def get_node(self, name: str) -> JsonObj:
-        return self.request("GET", f"/api/v1/nodes/{urllib.parse.quote(name, safe='')}")
+        path = f"/api/v1/nodes/{urllib.parse.quote(name, safe='')}"
+        node = self.request("GET", path)
+        check_node(node, name, f"GET {path}")
+        return node
 
     def patch_node(self, name: str, patch: list[JsonObj]) -> JsonObj:
         path = f"/api/v1/nodes/{urllib.parse.quote(name, safe='')}"
-        return self.request("PATCH", path, patch, "application/json-patch+json")
+        node = self.request("PATCH", path, patch, "application/json-patch+json")
+        check_node(node, name, f"PATCH {path}")
+        return node
 
 
-def _status_message(exc: urllib.error.HTTPError) -> str:
+def _read_body(response: http.client.HTTPResponse, deadline: float) -> bytes:
+    """The whole body, in chunks, checking the deadline and a size cap between chunks."""
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        _remaining(deadline)
+        chunk = response.read(65536)
+        if not chunk:
+            break
+        total += len(chunk)
+        if total > MAX_RESPONSE_BYTES:
+            raise http.client.HTTPException(f"answer larger than {MAX_RESPONSE_BYTES} bytes")
+        chunks.append(chunk)
+    expected = response.getheader("Content-Length")
+    if expected is not None and expected.strip().isdigit() and int(expected) != total:
+        raise http.client.IncompleteRead(b"".join(chunks), int(expected) - total)
+    return b"".join(chunks)
+
+
+def _status_error(method: str, path: str, code: int, payload: bytes) -> ApiError:
+    detail = _status_message(code, payload)
+    if code == 403:
+        msg = (
+            f"{method} {path} forbidden (403): the service account needs RBAC get and "
+            "patch on nodes (cluster scope), and a ValidatingAdmissionPolicy may only "
+            f"allow removing this taint from this pod's own node: {detail}"
+        )
+        return ApiError("api_forbidden", msg, code, reason="forbidden")
+    if code == 401:
+        msg = f"{method} {path} unauthorized (401): token rejected: {detail}"
+        return ApiError("api_unauthorized", msg, code, reason="unauthorized")
+    if code == 404:
+        msg = f"{method} {path} not found (404): is --node-name right? {detail}"
+        return ApiError("node_not_found", msg, code, reason="not_found")
+    if code in (409, 422):
+        return ApiError("api_conflict", f"{method} {path} -> {code}: {detail}", code, "conflict")
+    return ApiError("api_error", f"{method} {path} -> {code}: {detail}", code, "http_status")
+
+
+def _status_message(code: int, payload: bytes) -> str:
     try:
-        body = exc.read()
-        status = json.loads(body)
+        status = json.loads(payload)
         if isinstance(status, dict) and status.get("message"):
-            return str(status["message"])
-        return body.decode(errors="replace")[:300]
-    except Exception:
-        return str(exc.reason)
+            return str(status["message"])[:500]
+    except Exception:  # a Status we cannot read: fall back to the raw text
+        pass
+    text = payload.decode(errors="replace")[:300]
+    return text or http.client.responses.get(code, f"HTTP {code}")
 
 
 def ensure_untainted(cfg: Config, client: KubeClient, state: State) -> None:
-    """Remove the startup taint from the node if present; retry on 409/422 by re-reading."""
+    """Remove the startup taint from the node if present; retry on 409/422 by re-reading.
+
+    Returns only when a Node reply (validated by ``check_node``) shows the taint absent.
+    """
     for attempt in range(1, PATCH_ATTEMPTS + 1):
         node = client.get_node(cfg.node_name)
         found = find_taint(node, cfg.taint_key, cfg.taint_effect)
+        state.metrics.set_taint_present(found is not None)
         if found is None:
             if "absent" not in state.seen:
                 log(
@@ -471,12 +866,14 @@ def ensure_untainted(cfg: Config, client: KubeClient, state: State) -> None:
             updated = client.patch_node(cfg.node_name, build_remove_patch(index, taint))
         except ApiError as exc:
             if exc.event == "api_conflict" and attempt < PATCH_ATTEMPTS:
+                state.metrics.api_error(exc.reason)
                 log(
                     "warning",
                     "patch_conflict",
                     node=cfg.node_name,
                     status=exc.status,
                     attempt=attempt,
+                    reason=exc.reason,
                     message=exc.message,
                 )
                 continue
@@ -484,9 +881,12 @@ def ensure_untainted(cfg: Config, client: KubeClient, state: State) -> None:
         state.removals += 1
         log("info", "remove_taint", node=cfg.node_name, index=index, taint=taint)
         if find_taint(updated, cfg.taint_key, cfg.taint_effect) is None:
+            state.metrics.set_taint_present(False)
             state.seen.add("absent")
             return
-    raise ApiError("api_conflict", f"taint still present after {PATCH_ATTEMPTS} attempts")
+    raise ApiError(
+        "api_conflict", f"taint still present after {PATCH_ATTEMPTS} attempts", reason="conflict"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -519,10 +919,25 @@ def clear_ready(path: str, state: State) -> None:
 
 
 def run_cycle(cfg: Config, client: KubeClient, state: State) -> bool:
-    """One tune/verify/untaint pass. Returns True when the node is tuned, verified, untainted."""
+    """One tune/verify/untaint pass. Returns True when the node is tuned, verified, untainted.
+
+    The ready file is created only after the settings read back as configured *and* a Node reply
+    showed the taint absent; on any failure it is removed.
+    """
+    values: dict[str, int] = {}
+    ok = False
+    try:
+        ok = _cycle(cfg, client, state, values)
+        return ok
+    finally:
+        # A pass that failed before verifying still shows what the node has now.
+        state.metrics.end_cycle(ok, values if ok else read_values(cfg))
+
+
+def _cycle(cfg: Config, client: KubeClient, state: State, values: dict[str, int]) -> bool:
     try:
         changed = apply_settings(cfg, state)
-        readback = verify_settings(cfg)
+        readback = verify_settings(cfg, values)
     except TuneError as exc:
         clear_ready(cfg.ready_file, state)
         log("error", exc.event, message=exc.message, taint="kept", **exc.fields)
@@ -534,9 +949,22 @@ def run_cycle(cfg: Config, client: KubeClient, state: State) -> bool:
         ensure_untainted(cfg, client, state)
     except ApiError as exc:
         clear_ready(cfg.ready_file, state)
-        log("error", exc.event, message=exc.message, status=exc.status, node=cfg.node_name)
+        state.metrics.api_error(exc.reason)
+        log(
+            "error",
+            exc.event,
+            message=exc.message,
+            status=exc.status,
+            reason=exc.reason,
+            node=cfg.node_name,
+        )
         return False
-    set_ready(cfg.ready_file, state)
+    try:
+        set_ready(cfg.ready_file, state)
+    except OSError as exc:
+        clear_ready(cfg.ready_file, state)
+        log("error", "ready_file_failed", message=f"cannot write {cfg.ready_file}: {exc}")
+        return False
     return True
 
 
@@ -555,10 +983,89 @@ def backoff_delay(failures: int, interval: float) -> float:
     return float(min(cap, base * 2 ** max(0, failures - 1)))
 
 
-def run(cfg: Config) -> int:
-    state = State()
+# ---------------------------------------------------------------------------------------------
+# Metrics endpoint
+
+
+class _MetricsServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 16
+
+
+class _MetricsServer6(_MetricsServer):
+    address_family = socket.AF_INET6
+
+
+def _metrics_handler(metrics: Metrics) -> type[http.server.BaseHTTPRequestHandler]:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        timeout = 10  # a client that stalls loses its connection, never a thread for ever
+        server_version = "vllm-nfs-tuner"
+        sys_version = ""
+
+        def do_GET(self) -> None:
+            if urllib.parse.urlsplit(self.path).path != "/metrics":
+                self._send(404, "text/plain; charset=utf-8", b"not found: GET /metrics\n")
+                return
+            body = metrics.render().encode()
+            self._send(200, "text/plain; version=0.0.4; charset=utf-8", body)
+
+        def _send(self, code: int, content_type: str, body: bytes) -> None:
+            self.send_response(code)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # scrapes are not worth a log line each
+
+    return Handler
+
+
+def metrics_address(cfg: Config) -> tuple[str, str]:
+    """(address to bind, why): ``--metrics-host``, or with ``auto`` the IPv4 address of
+    ``--interface`` (the VPC interface: the node's InternalIP, what Prometheus scrapes for a
+    hostNetwork pod), else loopback. Never 0.0.0.0: with hostNetwork that would include the
+    node's public interface."""
+    if cfg.metrics_host != METRICS_HOST_AUTO:
+        return cfg.metrics_host, "--metrics-host"
+    address = interface_ipv4(cfg.interface)
+    if address is not None:
+        return address, f"address of {cfg.interface}"
+    return "127.0.0.1", f"{cfg.interface} has no IPv4 address: loopback only"
+
+
+def start_metrics_server(cfg: Config, metrics: Metrics) -> http.server.ThreadingHTTPServer | None:
+    """Serve ``GET /metrics`` in daemon threads; a failure to bind is logged, never fatal."""
+    if cfg.metrics_port == 0:
+        return None
+    host, why = metrics_address(cfg)
+    server_class = _MetricsServer6 if ":" in host else _MetricsServer
     try:
-        client = KubeClient(cfg.api_server, cfg.token_file, cfg.ca_file)
+        server = server_class((host, cfg.metrics_port), _metrics_handler(metrics))
+    except (OSError, ValueError, OverflowError, UnicodeError) as exc:
+        log(
+            "error",
+            "metrics_error",
+            message=f"cannot serve metrics on {host}:{cfg.metrics_port}: {exc}",
+            host=host,
+            port=cfg.metrics_port,
+        )
+        return None
+    thread = threading.Thread(target=server.serve_forever, name="metrics", daemon=True)
+    thread.start()
+    log("info", "metrics_listen", host=host, port=cfg.metrics_port, why=why, path="/metrics")
+    return server
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry point
+
+
+def run(cfg: Config) -> int:
+    state = State(Metrics(cfg.interface))
+    try:
+        client = KubeClient(cfg.api_server, cfg.token_file, cfg.ca_file, cfg.api_timeout)
     except ValueError as exc:
         clear_ready(cfg.ready_file, state)
         log("error", "config_error", message=str(exc))
@@ -572,14 +1079,24 @@ def run(cfg: Config) -> int:
         buffer_bytes=cfg.buffer_bytes,
         taint=f"{cfg.taint_key}={cfg.taint_value}:{cfg.taint_effect}",
         api_server=cfg.api_server,
+        api_timeout=cfg.api_timeout,
         once=cfg.once,
     )
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
+    server = None
     try:
         clear_ready(cfg.ready_file, state)
+        if not cfg.once:
+            server = start_metrics_server(cfg, state.metrics)
         while True:
-            ok = run_cycle(cfg, client, state)
+            try:
+                ok = run_cycle(cfg, client, state)
+            except Exception as exc:  # a bug or an odd host must not end the loop
+                ok = False
+                with contextlib.suppress(OSError):
+                    clear_ready(cfg.ready_file, state)
+                log("error", "cycle_error", message=f"{type(exc).__name__}: {exc}", taint="kept")
             if cfg.once:
                 return 0 if ok else 1
             if ok:
@@ -593,12 +1110,15 @@ def run(cfg: Config) -> int:
                 log("info", "retry", in_seconds=round(delay, 3), failures=state.failures)
             time.sleep(delay)
     except Terminated as exc:
-        clear_ready(cfg.ready_file, state)
+        with contextlib.suppress(OSError):
+            clear_ready(cfg.ready_file, state)
         log("info", "shutdown", signal=str(exc))
         return 0
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if server is not None:
+            server.server_close()
 
 
 def _default_api_server() -> str:
@@ -611,18 +1131,46 @@ def _default_api_server() -> str:
     return f"https://{host}:{port}"
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
-    return value
+def int_in(low: int, high: int) -> Callable[[str], int]:
+    """argparse ``type=``: an integer in [low, high]."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text[:40]!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be {low}..{high}, got {value}")
+        return value
+
+    return parse
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
-    return value
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def seconds_in(low: float, high: float, *, low_inclusive: bool = False) -> Callable[[str], float]:
+    """argparse ``type=``: a finite number of seconds, > low (>= with low_inclusive), <= high.
+
+    ``nan``, ``inf`` and out-of-range values are usage errors (exit 2), never a wait for ever.
+    """
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text[:40]!r}") from None
+        above = value >= low if low_inclusive else value > low
+        if not math.isfinite(value) or not above or value > high:
+            bound = ">=" if low_inclusive else ">"
+            raise argparse.ArgumentTypeError(
+                f"must be a finite number of seconds {bound} {_num(low)} and <= {_num(high)}, "
+                f"got {text[:40]!r}"
+            )
+        return value
+
+    return parse
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Config:
@@ -632,12 +1180,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
     )
     p.add_argument("--node-name", default=os.environ.get("NODE_NAME", ""))
     p.add_argument("--interface", default="eth1")
-    p.add_argument("--mtu", type=_positive_int, default=9000)
-    p.add_argument("--buffer-bytes", type=_positive_int, default=16 * 1024 * 1024)
+    p.add_argument("--mtu", type=int_in(68, 65535), default=9000)
+    p.add_argument("--buffer-bytes", type=int_in(4096, 2**31 - 1), default=16 * 1024 * 1024)
     p.add_argument("--taint-key", default=DEFAULT_TAINT_KEY)
     p.add_argument("--taint-value", default="true")
     p.add_argument("--taint-effect", default="NoSchedule")
-    p.add_argument("--interval", type=_positive_float, default=60.0)
+    p.add_argument("--interval", type=seconds_in(0.01, 86400, low_inclusive=True), default=60.0)
     p.add_argument("--ready-file", default="/run/tuner/ready")
     p.add_argument("--proc-sys", default="/proc/sys")
     p.add_argument("--node-proc-sys", default="/proc/sys")
@@ -645,6 +1193,26 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
     p.add_argument("--token-file", default=DEFAULT_TOKEN_FILE)
     p.add_argument("--ca-file", default=DEFAULT_CA_FILE)
     p.add_argument("--once", action="store_true")
+    p.add_argument(
+        "--api-timeout",
+        type=seconds_in(0, 600),
+        default=API_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="total deadline of one API request: connect, TLS, headers and body (default 10)",
+    )
+    p.add_argument(
+        "--metrics-port",
+        type=int_in(0, 65535),
+        default=DEFAULT_METRICS_PORT,
+        help=f"serve GET /metrics on this port, 0 disables (default {DEFAULT_METRICS_PORT}); "
+        "not in --once mode",
+    )
+    p.add_argument(
+        "--metrics-host",
+        default=METRICS_HOST_AUTO,
+        help="address to bind the metrics endpoint; 'auto' (default): the IPv4 address of "
+        "--interface, or 127.0.0.1 if it has none",
+    )
     ns = p.parse_args(argv)
     if not ns.node_name:
         p.error("--node-name (or env NODE_NAME) is required")
