@@ -12,6 +12,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export CHECKPOINT_DISABLE := 1
 export CDKTF_DISABLE_TELEMETRY := 1
+# cdk8s-cli asks npm for a newer release on every run; offline that prints a stack trace.
+export CDK8S_CHECK_UPGRADE := false
 
 .PHONY: help promtool setup synth synth-cluster synth-infra test lint typecheck unit bench dist docs clean
 
