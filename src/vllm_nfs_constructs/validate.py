@@ -1,7 +1,8 @@
 """``vllm-nfs validate``: schema and policy checks over manifests and Terraform JSON.
 
-Usable in anyone's CI: every Kubernetes object strictly against the Kubernetes 1.33 schemas, Gateway
-API objects against the packaged v1.3.0 CRDs, CiliumNetworkPolicies against their structure, and
+Usable in anyone's CI: every Kubernetes object strictly against the Kubernetes 1.33 schemas, custom
+resources against the packaged CRDs (Gateway API v1.3.0, prometheus-operator v0.93.0: every CRD
+under ``vllm_nfs_constructs/schemas/*/``), CiliumNetworkPolicies against their structure, and
 the policies this library promises (pinned images, no Secret data, resource requests, privileged
 only with a stated checkov skip); ``*.tf.json`` for provider versions and credential literals.
 Needs the ``validate`` extra (kubernetes-validate, jsonschema, PyYAML).
@@ -24,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from .images import image_problem
-from .schemas import GATEWAY_API_DIR
 
 K8S_VERSION = "1.33"
 VALIDATE_HINT = "pip install 'vllm-nfs-constructs[validate]'"
@@ -128,21 +128,53 @@ def _strict(schema: Any) -> Any:
     return out
 
 
+def _source_label(folder: Any) -> str:
+    """How findings name a folder of CRDs: the first words of its SOURCE.md before the version
+    (``Gateway API v1.3.0 ...`` -> ``Gateway API``), else the folder's name."""
+    source = folder.joinpath("SOURCE.md")
+    if source.is_file():
+        first = source.read_text(encoding="utf-8").strip().splitlines()[0]
+        words: list[str] = []
+        for word in first.split():
+            if word[:1] == "v" and word[1:2].isdigit():
+                break
+            words.append(word)
+        if words:
+            return " ".join(words)
+    return str(folder.name)
+
+
 @cache
-def gateway_api_schemas() -> dict[tuple[str, str], Any]:
-    """(apiVersion, kind) -> strict JSON schema, from the packaged Gateway API v1.3.0 CRDs."""
+def crd_schemas() -> dict[tuple[str, str], tuple[str, Any]]:
+    """(apiVersion, kind) -> (source label, strict JSON schema) for every CustomResourceDefinition
+    packaged in a folder under ``vllm_nfs_constructs/schemas/`` (Gateway API, prometheus-operator,
+    ...): dropping a folder of CRD YAML there (with its LICENSE and SOURCE.md) is all it takes."""
     yaml = _import("yaml")
-    folder = resources.files("vllm_nfs_constructs.schemas").joinpath(GATEWAY_API_DIR)
-    out: dict[tuple[str, str], Any] = {}
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".yaml"):
-            continue
-        crd = yaml.safe_load(entry.read_text(encoding="utf-8"))
-        group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
-        for version in crd["spec"]["versions"]:
-            schema = _strict(version["schema"]["openAPIV3Schema"])
-            out[(f"{group}/{version['name']}", kind)] = schema
+    root = resources.files("vllm_nfs_constructs.schemas")
+    out: dict[tuple[str, str], tuple[str, Any]] = {}
+    folders = [e for e in root.iterdir() if e.is_dir() and not e.name.startswith((".", "_"))]
+    for folder in sorted(folders, key=lambda e: e.name):
+        label = _source_label(folder)
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            if not entry.name.endswith((".yaml", ".yml")):
+                continue
+            for crd in yaml.safe_load_all(entry.read_text(encoding="utf-8")):
+                if not isinstance(crd, dict) or crd.get("kind") != "CustomResourceDefinition":
+                    continue
+                group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+                for version in crd["spec"]["versions"]:
+                    schema = _strict(version["schema"]["openAPIV3Schema"])
+                    out[(f"{group}/{version['name']}", kind)] = (label, schema)
     return out
+
+
+def gateway_api_schemas() -> dict[tuple[str, str], Any]:
+    """(apiVersion, kind) -> strict JSON schema, for the packaged Gateway API CRDs only."""
+    return {
+        key: schema
+        for key, (_, schema) in crd_schemas().items()
+        if key[0].startswith("gateway.networking.k8s.io/")
+    }
 
 
 _SELECTOR = {"type": "object"}
@@ -234,12 +266,13 @@ def _location(path: Iterable[Any]) -> str:
 
 def _schema_problems(obj: dict[str, Any], allow_unknown_kinds: bool) -> list[str]:
     key = (str(obj.get("apiVersion")), str(obj.get("kind")))
-    gateway = gateway_api_schemas()
-    if key in gateway:
+    crds = crd_schemas()
+    if key in crds:
+        label, schema = crds[key]
         jsonschema = _import("jsonschema")
-        validator = jsonschema.validators.validator_for(gateway[key])(gateway[key])
+        validator = jsonschema.validators.validator_for(schema)(schema)
         errors = sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.path)))
-        return [f"Gateway API schema: {_location(e.path)}: {_short(e.message)}" for e in errors]
+        return [f"{label} schema: {_location(e.path)}: {_short(e.message)}" for e in errors]
     if key in PARTIAL_SCHEMAS:
         jsonschema = _import("jsonschema")
         validator = jsonschema.Draft202012Validator(PARTIAL_SCHEMAS[key])
@@ -255,7 +288,8 @@ def _schema_problems(obj: dict[str, Any], allow_unknown_kinds: bool) -> list[str
             return []
         return [
             f"no schema for apiVersion {key[0]} kind {key[1]} in Kubernetes {K8S_VERSION} or "
-            "the packaged Gateway API v1.3.0 CRDs (--allow-unknown-kinds to skip such objects)"
+            "the packaged CRDs (Gateway API, prometheus-operator; --allow-unknown-kinds to skip "
+            "such objects)"
         ]
     return []
 

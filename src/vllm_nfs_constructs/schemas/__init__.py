@@ -2,6 +2,12 @@
 
 ``gateway-api-v1.3.0/``: the Gateway API v1.3.0 standard-channel CRDs for Gateway and HTTPRoute
 (Apache-2.0, see the LICENSE and SOURCE.md beside them), used by ``vllm-nfs validate``.
+
+``prometheus-operator-v0.93.0/``: PodMonitor, ServiceMonitor and PrometheusRule CRDs.
+
+``vllm-nfs validate`` indexes every CRD in every folder here by (apiVersion, kind)
+(``validate.crd_schemas``): a new folder of CRD YAML with its LICENSE and SOURCE.md (whose first
+words, before the version, name the source in findings) needs no code change.
 """
 
 from __future__ import annotations
