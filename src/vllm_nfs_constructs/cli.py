@@ -1,4 +1,5 @@
-"""Command line: ``vllm-nfs synth`` (both layers), ``vllm-nfs validate``, ``vllm-nfs --version``.
+"""Command line: ``vllm-nfs synth`` (both layers), ``vllm-nfs validate``, ``vllm-nfs plan``
+(the cold-start planner, docs/cold-start.md), ``vllm-nfs --version``.
 
 ``synth`` writes the cluster layer (cdk8s manifests, ``dist/``) and, when the ``infra`` extra is
 installed, the cloud layer (cdktf JSON, ``cdktf.out/``). ``validate`` checks manifests and
@@ -195,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--checkov", action="store_true", help="also run checkov over the paths (if installed)"
     )
+    from ._plan_cli import add_plan_parser
+
+    add_plan_parser(sub)
     return parser
 
 
@@ -206,6 +210,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .validate import validate_main
 
         return validate_main(args)
+    if args.command == "plan":
+        from ._plan_cli import plan_main
+
+        return plan_main(args)
     return 2  # pragma: no cover - argparse enforces the choices
 
 

@@ -1,0 +1,514 @@
+"""Cold-start planner: how long until a replica (and N replicas) serve, and which limit bites.
+
+Plain Python (no cdk8s, no jsii). ``plan_cold_start(...)`` returns a :class:`Plan` whose steps
+each carry their seconds and the basis of the figure (measured, published with its source, or
+assumed); ``format_plan(plan)`` renders it; ``vllm-nfs plan`` is the command line. All figures are
+parameters of :class:`PlanAssumptions`. Method and sources: ``docs/cold-start.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import ClassVar
+
+from . import _validate as v
+from .errors import ConfigurationError
+from .loading import (
+    GIB,
+    MB,
+    LoadAssumptions,
+    LoadStrategy,
+    ShareTier,
+    WeightLoading,
+    derive_budgets,
+    loading_args,
+    node_spec,
+)
+from .model import gpu_profile
+
+__all__ = [
+    "MOUNT_LIMIT",
+    "Plan",
+    "PlanAssumptions",
+    "Step",
+    "format_plan",
+    "plan_cold_start",
+    "share_contention_seconds",
+]
+
+#: At most 8 Droplets may mount one share at a time (DigitalOcean NFS limits, 2025).
+MOUNT_LIMIT = 8
+
+MEASURED = "measured"
+PUBLISHED = "published"
+ASSUMED = "assumed"
+GIVEN = "given"
+
+
+@dataclass(frozen=True)
+class PlanAssumptions:
+    """Every figure the planner uses. Change any of them; a changed figure is labelled "given".
+
+    The basis and source of each default is in :attr:`BASIS`.
+    """
+
+    node_provisioning_seconds: float = 300.0
+    tuner_pod_start_seconds: float = 15.0
+    tuner_run_seconds: float = 0.079
+    schedule_seconds: float = 2.0
+    image_gb: float = 10.0
+    image_pull_mbps: float = 100.0
+    gate_seconds: float = 3.0
+    node_read_mbps_tuned: float = 880.0
+    node_read_mbps_untuned: float = 420.0
+    share_read_mbps_high: float = 1000.0
+    share_read_mbps_standard: float = 500.0
+    lazy_efficiency: float = 0.25
+    engine_start_seconds: float = 64.0
+    engine_seconds_per_gib: float = 0.25
+    engine_tensor_parallel_seconds: float = 20.0
+    compile_cache_saving_seconds: float = 33.4
+    hub_connection_mbps: float = 40.0
+    hub_workers: int = 8
+    share_write_mbps: float = 650.0
+    reference_nconnect: int = 8
+
+    #: field -> (basis, source) of the default value.
+    BASIS: ClassVar[dict[str, tuple[str, str]]] = {
+        "node_provisioning_seconds": (
+            ASSUMED,
+            "GPU Droplet create + boot + kubelet join; DigitalOcean publishes no figure",
+        ),
+        "tuner_pod_start_seconds": (
+            ASSUMED,
+            "tuner DaemonSet pod scheduled, python image pulled and started on a new node",
+        ),
+        "tuner_run_seconds": (
+            MEASURED,
+            "tuner program start to taint removed, 56-79 ms (docs/performance.md)",
+        ),
+        "schedule_seconds": (ASSUMED, "scheduler binds the vLLM pod once the taint is gone"),
+        "image_gb": (ASSUMED, "vllm/vllm-openai:v0.33.0 compressed layers, about 10 GB"),
+        "image_pull_mbps": (ASSUMED, "registry pull and unpack on a GPU Droplet (10 Gbps public)"),
+        "gate_seconds": (ASSUMED, "model gate: interpreter start and one marker check"),
+        "node_read_mbps_tuned": (
+            MEASURED,
+            "per-node NFS read after tuning, 880 MB/s (seed, DOKS; project README)",
+        ),
+        "node_read_mbps_untuned": (
+            MEASURED,
+            "per-node NFS read before tuning, 420 MB/s (seed, DOKS; project README)",
+        ),
+        "share_read_mbps_high": (
+            PUBLISHED,
+            "DigitalOcean NFS limits (2025): read up to about 1 GB/s per share",
+        ),
+        "share_read_mbps_standard": (ASSUMED, "half of the published figure; no per-tier figure"),
+        "lazy_efficiency": (ASSUMED, "mmap page faults over NFS vs sequential reads (PR 24469)"),
+        "engine_start_seconds": (
+            PUBLISHED,
+            "SkyRL PR 2138: vLLM 0.28, Qwen2.5-0.5B, engine start 63.9 s cold",
+        ),
+        "engine_seconds_per_gib": (ASSUMED, "profiling and CUDA-graph capture grow with layers"),
+        "engine_tensor_parallel_seconds": (ASSUMED, "NCCL and custom all-reduce set-up"),
+        "compile_cache_saving_seconds": (
+            PUBLISHED,
+            "SkyRL PR 2138: 63.9 s cold vs 30.5 s with a warm torch.compile cache",
+        ),
+        "hub_connection_mbps": (ASSUMED, "Hugging Face Hub rate per connection"),
+        "hub_workers": (ASSUMED, "fetch.py downloads with 8 concurrent workers by default"),
+        "share_write_mbps": (
+            PUBLISHED,
+            "DigitalOcean NFS limits (2025): write up to 650 MB/s per share",
+        ),
+        "reference_nconnect": (
+            ASSUMED,
+            "the seed's figures were taken with the default nconnect=8; fewer connections are "
+            "assumed proportionally slower",
+        ),
+    }
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("hub_workers", "reference_nconnect"):
+                v.integer(f"PlanAssumptions.{f.name}", value, minimum=1)
+            elif f.name.endswith(("_mbps", "_gb", "_efficiency")):
+                v.number(f"PlanAssumptions.{f.name}", value, greater_than=0)
+            elif not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+                raise ConfigurationError(f"PlanAssumptions.{f.name}", value, "a number >= 0")
+
+    def basis(self, name: str) -> tuple[str, str]:
+        """(basis, source) of a figure; "given" when it differs from the default."""
+        default = getattr(DEFAULT_PLAN_ASSUMPTIONS, name)
+        if getattr(self, name) != default:
+            return GIVEN, f"{name}={getattr(self, name):g} (default {default:g})"
+        return self.BASIS[name]
+
+    def load(self) -> LoadAssumptions:
+        """The subset the budgets use (tuned per-node rate excluded: budgets assume untuned)."""
+        return LoadAssumptions(
+            node_read_mbps=self.node_read_mbps_untuned,
+            share_read_mbps_high=self.share_read_mbps_high,
+            share_read_mbps_standard=self.share_read_mbps_standard,
+            lazy_efficiency=self.lazy_efficiency,
+            engine_start_seconds=self.engine_start_seconds,
+            engine_seconds_per_gib=self.engine_seconds_per_gib,
+            engine_tensor_parallel_seconds=self.engine_tensor_parallel_seconds,
+            hub_connection_mbps=self.hub_connection_mbps,
+            hub_workers=self.hub_workers,
+            share_write_mbps=self.share_write_mbps,
+        )
+
+
+DEFAULT_PLAN_ASSUMPTIONS = PlanAssumptions()
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a replica's cold start."""
+
+    name: str
+    seconds: float
+    basis: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The planner's answer for one model on one GPU size."""
+
+    size_gib: float
+    gpu_slug: str
+    gpus_per_pod: int
+    replicas: int
+    share_tier: ShareTier
+    nconnect: int
+    tuned: bool
+    on_share: bool
+    fresh_node: bool
+    strategy: LoadStrategy
+    strategy_reason: str
+    steps: tuple[Step, ...]
+    """One replica loading alone."""
+    together_read_seconds: float
+    """The weight read when all replicas load at once from the share."""
+    per_loader_mbps_alone: float
+    per_loader_mbps_together: float
+    startup_window_seconds: int
+    memory_request_gib: int
+    node_memory_gib: int
+    warnings: tuple[str, ...] = ()
+    assumptions: PlanAssumptions = field(default=DEFAULT_PLAN_ASSUMPTIONS, repr=False)
+
+    @property
+    def total_seconds(self) -> float:
+        """Apply (or scale-up) to one replica Ready, loading alone."""
+        return sum(s.seconds for s in self.steps)
+
+    @property
+    def all_ready_seconds(self) -> float:
+        """Apply to all replicas Ready when they load together from one share."""
+        return self.total_seconds - self._step("weight read").seconds + self.together_read_seconds
+
+    @property
+    def from_node_join_seconds(self) -> float:
+        """Node joined the cluster to one replica Ready."""
+        return self.total_seconds - self._step("node provisioning").seconds
+
+    def _step(self, name: str) -> Step:
+        return next(s for s in self.steps if s.name == name)
+
+
+def share_contention_seconds(
+    loads_gb: list[float], node_mbps: float, share_mbps: float
+) -> list[float]:
+    """Finish time of each loader when all start together on one share (processor sharing).
+
+    Each loader reads ``loads_gb[i]`` GB at min(``node_mbps``, ``share_mbps`` / active loaders);
+    when one finishes, the others speed up.
+
+    >>> share_contention_seconds([1.0, 1.0], 880, 1000)
+    [2.0, 2.0]
+    """
+    remaining = sorted((gb * 1000.0, i) for i, gb in enumerate(loads_gb))
+    done = [0.0] * len(loads_gb)
+    now = 0.0
+    left = [mb for mb, _ in remaining]
+    order = [i for _, i in remaining]
+    read = 0.0
+    for k in range(len(left)):
+        active = len(left) - k
+        rate = min(node_mbps, share_mbps / active)
+        now += (left[k] - read) / rate
+        read = left[k]
+        done[order[k]] = now
+    return done
+
+
+def plan_cold_start(
+    size_gib: float,
+    gpu_slug: str = "gpu-h100x1-80gb",
+    replicas: int = 1,
+    *,
+    gpus_per_pod: int | None = None,
+    share_tier: ShareTier | str = ShareTier.HIGH,
+    nconnect: int = 8,
+    strategy: LoadStrategy | str | None = None,
+    tuned: bool = True,
+    on_share: bool = True,
+    fresh_node: bool = True,
+    prepull_image: bool = False,
+    compile_cache: bool = False,
+    startup_window_seconds: int | None = None,
+    assumptions: PlanAssumptions = DEFAULT_PLAN_ASSUMPTIONS,
+) -> Plan:
+    """Plan a cold start.
+
+    Args:
+        size_gib: model size on the share.
+        gpu_slug: GPU Droplet size of the nodes.
+        replicas: replicas that start together (one per node).
+        gpus_per_pod: tensor-parallel size (default: all GPUs of the node).
+        share_tier: ``high`` (default) or ``standard``.
+        nconnect: the mount's NFS connections (the measured figures used 8).
+        strategy: loading strategy; None = the library's default for this topology.
+        tuned: the node is tuned (jumbo frames, buffers) before the share is mounted (default).
+        on_share: the model is already on the share (otherwise it is downloaded first).
+        fresh_node: a new node (provisioning and image pull); False = node up, image cached.
+        prepull_image: a DaemonSet that tolerates the not-tuned taint pulls the vLLM image while
+            the node is tuned (not emitted by the library today).
+        compile_cache: vLLM's torch.compile cache is warm (see docs/cold-start.md).
+        startup_window_seconds: an explicit startup probe window to check (default: derived).
+        assumptions: every figure used.
+    """
+    profile = gpu_profile("gpu_slug", gpu_slug)
+    v.number("size_gib", size_gib, greater_than=0)
+    v.integer("replicas", replicas, minimum=1, maximum=1000)
+    gpus = gpus_per_pod if gpus_per_pod is not None else profile.gpus_per_node
+    v.integer("gpus_per_pod", gpus, minimum=1, maximum=profile.gpus_per_node)
+    v.integer("nconnect", nconnect, minimum=1, maximum=16)
+    tier = ShareTier(share_tier) if share_tier in ("standard", "high") else None
+    if tier is None:
+        raise ConfigurationError("share_tier", share_tier, "one of 'standard', 'high'")
+    if not isinstance(assumptions, PlanAssumptions):
+        raise ConfigurationError("assumptions", assumptions, "a PlanAssumptions(...)")
+    a = assumptions
+    spec = node_spec(gpu_slug)
+    assert spec is not None
+    loading = loading_args(WeightLoading(strategy=strategy), size_gib, gpus, gpu_slug)
+    budgets = derive_budgets(
+        size_gib, loading.strategy, tier, gpus, gpu=gpu_slug, assumptions=a.load()
+    )
+    window = startup_window_seconds or budgets.startup_window_seconds
+    warnings = list(loading.warnings)
+    steps: list[Step] = []
+
+    # Node, tuning, image.
+    if fresh_node:
+        steps.append(
+            Step(
+                "node provisioning",
+                a.node_provisioning_seconds,
+                *a.basis("node_provisioning_seconds"),
+            )
+        )
+    else:
+        steps.append(Step("node provisioning", 0.0, GIVEN, "node already in the cluster"))
+    tuning = a.tuner_pod_start_seconds + a.tuner_run_seconds + a.schedule_seconds
+    if not fresh_node:
+        tuning = a.schedule_seconds
+    steps.append(
+        Step(
+            "tuning",
+            tuning,
+            ASSUMED,
+            (
+                f"tuner pod start {a.tuner_pod_start_seconds:g} s "
+                f"({a.basis('tuner_pod_start_seconds')[0]}) + tuner "
+                f"{a.tuner_run_seconds * 1000:.0f} ms ({a.basis('tuner_run_seconds')[0]})"
+                f" + scheduling {a.schedule_seconds:g} s"
+            )
+            if fresh_node
+            else "node already tuned; scheduling only",
+        )
+    )
+    pull = a.image_gb * 1000.0 / a.image_pull_mbps if fresh_node else 0.0
+    pull_source = (
+        f"{a.image_gb:g} GB at {a.image_pull_mbps:g} MB/s ({a.basis('image_pull_mbps')[0]})"
+    )
+    if fresh_node and prepull_image:
+        overlap = min(pull, tuning)
+        pull -= overlap
+        pull_source += f"; pre-pulled during tuning ({overlap:.0f} s hidden)"
+    steps.append(
+        Step("image pull", pull, ASSUMED, pull_source if fresh_node else "image cached on node")
+    )
+
+    # Gate: waits for the download when the model is not on the share yet.
+    gate_start = sum(s.seconds for s in steps)
+    gate = a.gate_seconds
+    gate_source = f"marker present: one check ({a.basis('gate_seconds')[0]})"
+    if not on_share:
+        rate = min(a.hub_workers * a.hub_connection_mbps, a.share_write_mbps)
+        download = size_gib * GIB / (rate * MB)
+        gate = max(gate, download - gate_start + a.gate_seconds)
+        gate_source = (
+            f"waits for the download: {download:.0f} s from apply at {rate:g} MB/s "
+            f"({a.hub_workers} workers x {a.hub_connection_mbps:g} MB/s, "
+            f"{a.basis('hub_connection_mbps')[0]}; share write {a.share_write_mbps:g} MB/s "
+            f"{a.basis('share_write_mbps')[0]}), overlapping the steps above"
+        )
+    steps.append(Step("gate", gate, ASSUMED, gate_source))
+
+    # Weight read.
+    node_key = "node_read_mbps_tuned" if tuned else "node_read_mbps_untuned"
+    node_mbps = getattr(a, node_key)
+    if nconnect < a.reference_nconnect:
+        node_mbps *= nconnect / a.reference_nconnect
+    if loading.strategy is LoadStrategy.LAZY:
+        node_mbps *= a.lazy_efficiency
+    share_key = "share_read_mbps_high" if tier is ShareTier.HIGH else "share_read_mbps_standard"
+    share_mbps = getattr(a, share_key)
+    per_node_gb = size_gib * GIB / 1e9 * loading.nfs_reads_per_node
+    loaders = min(replicas, MOUNT_LIMIT)
+    alone = share_contention_seconds([per_node_gb], node_mbps, share_mbps)[0]
+    together = max(share_contention_seconds([per_node_gb] * loaders, node_mbps, share_mbps))
+    alone_mbps = min(node_mbps, share_mbps)
+    together_mbps = min(node_mbps, share_mbps / loaders)
+    bound_key = node_key if node_mbps <= share_mbps else share_key
+    basis, source = a.basis(bound_key)
+    steps.append(
+        Step(
+            "weight read",
+            alone,
+            basis,
+            f"{per_node_gb:.1f} GB ({loading.nfs_reads_per_node:g} pass) at {alone_mbps:.0f} MB/s: "
+            + source,
+        )
+    )
+
+    # Engine start.
+    engine = a.engine_start_seconds + a.engine_seconds_per_gib * size_gib
+    engine_source = (
+        f"{a.engine_start_seconds:g} s ({a.basis('engine_start_seconds')[0]}) + "
+        f"{a.engine_seconds_per_gib:g} s/GiB ({a.basis('engine_seconds_per_gib')[0]})"
+    )
+    if gpus > 1:
+        engine += a.engine_tensor_parallel_seconds
+        engine_source += f" + TP {a.engine_tensor_parallel_seconds:g} s (assumed)"
+    if compile_cache:
+        engine -= a.compile_cache_saving_seconds
+        engine_source += (
+            f" - warm compile cache {a.compile_cache_saving_seconds:g} s "
+            f"({a.basis('compile_cache_saving_seconds')[0]})"
+        )
+    steps.append(Step("engine start", engine, ASSUMED, engine_source))
+
+    # Limits.
+    if replicas > MOUNT_LIMIT:
+        warnings.append(
+            f"{replicas} replicas on {replicas} nodes exceed the share's mount limit of "
+            f"{MOUNT_LIMIT} Droplets (DigitalOcean NFS limits, 2025): only {MOUNT_LIMIT} can mount"
+        )
+    if loaders * node_mbps > share_mbps and loaders > 1:
+        warnings.append(
+            f"share-bound: {loaders} loaders x {node_mbps:.0f} MB/s exceed the share's "
+            f"{share_mbps:g} MB/s; each gets {together_mbps:.0f} MB/s, the read takes "
+            f"{together:.0f} s instead of {alone:.0f} s"
+        )
+    load_time = together + engine
+    if load_time > window:
+        warnings.append(
+            f"startup window: weight read + engine start with {loaders} loader(s) take "
+            f"{load_time:.0f} s, over the {window} s startup window; derive the budgets with "
+            f"concurrent_loaders={loaders} or stagger the replicas"
+        )
+    if loading.memory_request_gib > spec.memory_gib:
+        warnings.append(  # pragma: no cover - loading_args refuses this first
+            f"node memory: the {loading.memory_request_gib} GiB request exceeds the node's "
+            f"{spec.memory_gib} GiB"
+        )
+    if not tuned:
+        warnings.append(
+            "untuned node: the first NFS mount keeps its small segment size for the node's "
+            "life (docs/network-tuning.md)"
+        )
+    if nconnect < a.reference_nconnect:
+        warnings.append(
+            f"nconnect={nconnect}: the measured rates used {a.reference_nconnect}; the read is "
+            "assumed proportionally slower"
+        )
+
+    return Plan(
+        size_gib=size_gib,
+        gpu_slug=profile.slug,
+        gpus_per_pod=gpus,
+        replicas=replicas,
+        share_tier=tier,
+        nconnect=nconnect,
+        tuned=tuned,
+        on_share=on_share,
+        fresh_node=fresh_node,
+        strategy=loading.strategy,
+        strategy_reason=loading.reason,
+        steps=tuple(steps),
+        together_read_seconds=together,
+        per_loader_mbps_alone=alone_mbps,
+        per_loader_mbps_together=together_mbps,
+        startup_window_seconds=window,
+        memory_request_gib=loading.memory_request_gib,
+        node_memory_gib=spec.memory_gib,
+        warnings=tuple(warnings),
+        assumptions=a,
+    )
+
+
+def _fmt(seconds: float) -> str:
+    if seconds >= 1 or seconds == 0:
+        return f"{seconds:7.0f} s"
+    return f"{seconds * 1000:5.0f} ms"
+
+
+def format_plan(plan: Plan) -> str:
+    """The plan as text (what ``vllm-nfs plan`` prints)."""
+    lines = [
+        f"cold start: {plan.size_gib:g} GiB on {plan.gpu_slug} (TP {plan.gpus_per_pod}), "
+        f"{plan.replicas} replica(s), share tier {plan.share_tier.value}, "
+        f"nconnect={plan.nconnect}, {'tuned' if plan.tuned else 'UNTUNED'} node(s), "
+        f"model {'on the share' if plan.on_share else 'NOT on the share yet'}",
+        f"strategy: {plan.strategy.value} ({plan.strategy_reason})",
+        f"memory request {plan.memory_request_gib} GiB of {plan.node_memory_gib} GiB node RAM; "
+        f"startup window {plan.startup_window_seconds} s",
+        "",
+        "one replica, loading alone:",
+    ]
+    width = max(len(s.name) for s in plan.steps)
+    for s in plan.steps:
+        lines.append(f"  {s.name:<{width}} {_fmt(s.seconds)}  [{s.basis}] {s.source}")
+    lines.append(f"  {'total':<{width}} {_fmt(plan.total_seconds)}")
+    lines.append(f"  {'from node join':<{width}} {_fmt(plan.from_node_join_seconds)}")
+    if plan.replicas > 1:
+        lines += [
+            "",
+            f"{plan.replicas} replicas loading together from one share:",
+            f"  weight read {plan.together_read_seconds:.0f} s at "
+            f"{plan.per_loader_mbps_together:.0f} MB/s each "
+            f"(alone: {plan.per_loader_mbps_alone:.0f} MB/s)",
+            f"  all Ready after {plan.all_ready_seconds:.0f} s",
+        ]
+    lines.append("")
+    if plan.warnings:
+        lines += [f"warning: {w}" for w in plan.warnings]
+    else:
+        lines.append("no limit reached")
+    return "\n".join(lines)
+
+
+def assumptions_with(**overrides: float) -> PlanAssumptions:
+    """Defaults with some figures replaced (CLI ``--assume name=value``)."""
+    known = {f.name for f in fields(PlanAssumptions)}
+    for name in overrides:
+        if name not in known:
+            raise ConfigurationError("--assume", name, "one of " + ", ".join(sorted(known)))
+    return replace(DEFAULT_PLAN_ASSUMPTIONS, **overrides)  # type: ignore[arg-type]
