@@ -15,14 +15,23 @@ export CDKTF_DISABLE_TELEMETRY := 1
 # cdk8s-cli asks npm for a newer release on every run; offline that prints a stack trace.
 export CDK8S_CHECK_UPGRADE := false
 
-.PHONY: help promtool setup synth synth-cluster synth-infra test lint typecheck unit bench dist docs clean
+.PHONY: help promtool setup synth synth-cluster synth-infra test test-fast lint typecheck unit bench dist docs clean
 
 help:
-	@echo "make synth  - set up, then synthesize the cluster layer into dist/ and the cloud layer into cdktf.out/"
-	@echo "make test   - set up, then run every check (ruff, mypy --strict, pytest)"
-	@echo "make bench  - run the benchmarks under benchmarks/"
-	@echo "make dist   - build the sdist and wheel into build/dist/"
-	@echo "make docs   - build the documentation site into site/ (warnings are errors)"
+	@echo "make synth          - set up, then synthesize the cluster layer into dist/ and the cloud layer into cdktf.out/"
+	@echo "make synth-cluster  - the cluster layer only, into dist/ (VLLM_NFS_INFRA_OUTPUTS=outputs.json for real infra values)"
+	@echo "make synth-infra    - the cloud layer only, into cdktf.out/"
+	@echo "make test           - set up, then every check (ruff, mypy --strict, the docs build, pytest)"
+	@echo "make test-fast      - the inner loop: ruff, mypy, pytest without slow and netns tests, stop at the first failure"
+	@echo "make lint           - ruff check and ruff format --check"
+	@echo "make typecheck      - mypy --strict"
+	@echo "make unit           - pytest (every test)"
+	@echo "make docs           - build the documentation site into site/ (warnings are errors)"
+	@echo "make bench          - run the benchmarks under benchmarks/"
+	@echo "make dist           - build the sdist and wheel into build/dist/"
+	@echo "make setup          - only the set-up: .venv, node_modules (pinned CLIs), promtool"
+	@echo "make promtool       - install promtool (Debian package prometheus) if it is missing"
+	@echo "make clean          - delete every generated folder (dist, cdktf.out, build, site, caches)"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,11 +57,13 @@ synth: setup synth-cluster synth-infra
 	@ls -1 dist/*.yaml | sed 's/^/  /'
 	@ls -1 cdktf.out/stacks/*/cdk.tf.json | sed 's/^/  /'
 	@echo
-	@echo "Next:"
-	@echo "  terraform -chdir=cdktf.out/stacks/vllm-infra init && terraform -chdir=cdktf.out/stacks/vllm-infra apply"
+	@echo "Next (README.md, \"Provision the cloud, then deploy the cluster layer\"):"
+	@echo "  terraform -chdir=cdktf.out/stacks/vllm-infra init"
+	@echo "  terraform -chdir=cdktf.out/stacks/vllm-infra apply"
 	@echo "  terraform -chdir=cdktf.out/stacks/vllm-infra output -json > outputs.json"
-	@echo "  VLLM_NFS_INFRA_OUTPUTS=outputs.json make synth && kubectl apply -f dist/"
-	@echo "  (without outputs.json the manifests carry EXAMPLE infra values: do not apply them)"
+	@echo "  VLLM_NFS_INFRA_OUTPUTS=outputs.json make synth-cluster"
+	@echo "  kubectl apply -f dist/"
+	@echo "(without outputs.json the manifests carry EXAMPLE infra values: do not apply them)"
 
 synth-cluster: setup
 	rm -rf dist
@@ -73,6 +84,13 @@ unit: setup
 	$(VENV)/bin/pytest
 
 test: lint typecheck docs unit
+
+# The inner loop: the same linters, then the tests that need neither root nor npx/wheel builds.
+test-fast: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest -m "not slow and not netns" -x -q
 
 bench: setup
 	$(PY) benchmarks/synth_bench.py
