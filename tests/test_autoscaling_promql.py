@@ -26,14 +26,15 @@ from vllm_nfs_constructs.autoscaling import (
 
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 
-#: (namespace, served name, pod, engine) -> (waiting, running, kv usage)
+#: (namespace, served name, pod, engine) -> (waiting, running, kv usage). KV values are binary
+#: fractions so that a sum is exact whatever order Prometheus adds the series in.
 SERIES = {
-    ("vllm", "qwen", "qwen-7d9f-a", "0"): (12, 8, 0.91),
-    ("vllm", "qwen", "qwen-7d9f-b", "0"): (20, 8, 0.95),
-    ("vllm", "qwen", "qwen-7d9f-c", "0"): (8, 7, 0.74),
-    ("vllm", "meta-llama/Llama-3.1-8B-Instruct", "llama-5c4d-a", "0"): (3, 4, 0.40),
-    ("vllm", "meta-llama/Llama-3.1-8B-Instruct", "llama-5c4d-a", "1"): (2, 4, 0.35),
-    ("vllm", "meta-llama/Llama-3.1-8B-Instruct", "llama-5c4d-b", "0"): (0, 2, 0.10),
+    ("vllm", "qwen", "qwen-7d9f-a", "0"): (12, 8, 0.875),
+    ("vllm", "qwen", "qwen-7d9f-b", "0"): (20, 8, 0.9375),
+    ("vllm", "qwen", "qwen-7d9f-c", "0"): (8, 7, 0.75),
+    ("vllm", "meta-llama/Llama-3.1-8B-Instruct", "llama-5c4d-a", "0"): (3, 4, 0.375),
+    ("vllm", "meta-llama/Llama-3.1-8B-Instruct", "llama-5c4d-a", "1"): (2, 4, 0.25),
+    ("vllm", "meta-llama/Llama-3.1-8B-Instruct", "llama-5c4d-b", "0"): (0, 2, 0.125),
     # Same served name, other team's namespace: must never count for vllm/qwen.
     ("team-b", "qwen", "qwen-6b2a-a", "0"): (100, 16, 1.0),
 }
