@@ -2,8 +2,10 @@
 
 Serves HTTPS with a throwaway CA (``trustme``), checks the bearer token, records every request,
 implements RFC 6902 ``test``/``remove``/``add``/``replace`` on the Node object and can fail on
-demand (e.g. 409 for the next PATCH, 403 for everything). The listening socket can be created inside
-a network namespace (see ``_netns.in_netns``) so a tuner running there reaches it on 127.0.0.1.
+demand (e.g. 409 for the next PATCH, 403 for everything). It can also misbehave at the HTTP level
+(``Fault``): trickle bytes, truncate a body, answer garbage, or answer 200 with something that is
+not the Node. The listening socket can be created inside a network namespace (see
+``_netns.in_netns``) so a tuner running there reaches it on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -88,6 +90,31 @@ def apply_json_patch(doc: Any, ops: list[dict[str, Any]]) -> Any:
     return doc
 
 
+FAULT_KINDS = ("trickle_headers", "trickle_body", "truncate", "garbage", "reply")
+
+
+@dataclass
+class Fault:
+    """How to answer every request while set (``FakeKubeApi.fault``).
+
+    - ``trickle_headers``: the whole answer, status line included, one byte per ``interval``;
+    - ``trickle_body``: status and headers at once, then the body one byte per ``interval``;
+    - ``truncate``: ``Content-Length`` larger than the body sent, then the connection closes;
+    - ``garbage``: bytes that are not HTTP, then close;
+    - ``reply``: ``status`` with ``body`` (JSON, or raw bytes as given).
+
+    A trickle stops when the client goes away, ``FakeKubeApi.stop`` is set, or after 60 s.
+    """
+
+    kind: str
+    status: int = 200
+    body: Any = None
+    interval: float = 0.1
+
+    def __post_init__(self) -> None:
+        assert self.kind in FAULT_KINDS, self.kind
+
+
 @dataclass
 class Recorded:
     method: str
@@ -116,8 +143,11 @@ class FakeKubeApi:
     always_fail: int | None = None
     # Called after each GET is served (e.g. to simulate a concurrent writer).
     after_get: Callable[[FakeKubeApi], None] | None = None
+    # Misbehave on every request while set (see Fault).
+    fault: Fault | None = None
     requests: list[Recorded] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    stop: threading.Event = field(default_factory=threading.Event)
     node: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -235,6 +265,22 @@ def _handler_for(api: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
+            with api.lock:
+                fault = api.fault
+                if fault is not None:
+                    api.requests.append(
+                        Recorded(
+                            self.command,
+                            self.path,
+                            headers.get("content-type", ""),
+                            headers.get("authorization", ""),
+                            raw.decode(errors="replace"),
+                            fault.status if fault.kind == "reply" else 0,
+                        )
+                    )
+            if fault is not None:
+                self._misbehave(fault)
+                return
             status, payload = api.handle(self.command, self.path, headers, raw)
             data = json.dumps(payload).encode()
             self.send_response(status)
@@ -242,6 +288,41 @@ def _handler_for(api: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+
+        def _misbehave(self, fault: Fault) -> None:
+            self.close_connection = True
+            node = json.dumps(api.node).encode()
+            if fault.kind == "reply":
+                body = fault.body if isinstance(fault.body, bytes) else json.dumps(fault.body)
+                data = body if isinstance(body, bytes) else body.encode()
+                self.send_response(fault.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
+            if fault.kind == "garbage":
+                self.wfile.write(b"\x00\x01\x02 this is not HTTP \xff\xfe\r\n\r\n{]")
+                return
+            head = (
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(node) + 1000}\r\n\r\n"
+            ).encode()
+            if fault.kind == "truncate":
+                self.wfile.write(head + node[:10])
+                return
+            stream = head + node
+            if fault.kind == "trickle_body":
+                self.wfile.write(head)
+                stream = node
+            give_up = time.monotonic() + 60
+            for i in range(len(stream)):
+                if api.stop.wait(fault.interval) or time.monotonic() > give_up:
+                    return
+                try:
+                    self.wfile.write(stream[i : i + 1])
+                except OSError:
+                    return  # the client gave up: good
 
         do_GET = _serve  # noqa: N815
         do_PATCH = _serve  # noqa: N815
@@ -283,6 +364,7 @@ class ServedApi:
         self.thread.start()
 
     def close(self) -> None:
+        self.api.stop.set()
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)

@@ -9,20 +9,30 @@ network settings.
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import io
 import json
+import math
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from vllm_nfs_constructs.runtime import tuner
 
@@ -31,6 +41,7 @@ from ._kubeapi import (
     OTHER_TAINT,
     TUNER_TAINT,
     FakeKubeApi,
+    Fault,
     ServedApi,
     apply_json_patch,
     listening_socket,
@@ -570,3 +581,401 @@ def test_loop_keeps_taint_while_settings_fail(env: Env) -> None:
     assert_taint_kept(env)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=10) == 0
+
+
+# -------------------------------------------------------------------------------------------------
+# A hostile or broken API: every cycle ends within --api-timeout, is one logged API error, keeps
+# the taint and the ready file away, and the process keeps running.
+
+API_TIMEOUT = 0.6
+METRICS_PORT = 9101
+OTHER_NODE = {"kind": "Node", "apiVersion": "v1", "metadata": {"name": "gpu-node-2"}, "spec": {}}
+
+
+def _node_with(taints: Any) -> dict[str, Any]:
+    return {"kind": "Node", "metadata": {"name": NODE}, "spec": {"taints": taints}}
+
+
+STATUS_200 = {"kind": "Status", "status": "Success"}
+
+
+FAULTS: dict[str, tuple[Fault, str]] = {
+    "trickle-headers": (Fault("trickle_headers", interval=0.05), "timeout"),
+    "trickle-body": (Fault("trickle_body", interval=0.05), "timeout"),
+    "truncated": (Fault("truncate"), "protocol"),
+    "garbage": (Fault("garbage"), "protocol"),
+    "status-200": (Fault("reply", body=STATUS_200), "invalid_response"),
+    "empty-200": (Fault("reply", body={}), "invalid_response"),
+    "wrong-node": (Fault("reply", body=OTHER_NODE), "invalid_response"),
+    "not-json": (Fault("reply", body=b"<html>proxy error</html>"), "invalid_response"),
+    "json-array": (Fault("reply", body=[_node_with([])]), "invalid_response"),
+    "taints-string": (Fault("reply", body=_node_with("x")), "invalid_response"),
+    "taints-ints": (Fault("reply", body=_node_with([1])), "invalid_response"),
+    "spec-list": (Fault("reply", body={**_node_with([]), "spec": []}), "invalid_response"),
+    "http-500": (Fault("reply", status=500, body={"kind": "Status"}), "http_status"),
+}  # fmt: skip
+
+
+def _ts(record: dict[str, Any]) -> float:
+    return datetime.datetime.fromisoformat(record["ts"].replace("Z", "+00:00")).timestamp()
+
+
+class ReadyWatch:
+    """Polls the ready file every 5 ms in a thread: did it *ever* exist?"""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.seen = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.005):
+            if self.path.exists():
+                self.seen = True
+
+    def close(self) -> bool:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        return self.seen
+
+
+def scrape(e: Env, path: str = "/metrics", host: str | None = None) -> tuple[int, str, str]:
+    """GET the tuner's metrics endpoint from the *server* namespace, over the veth (like
+    Prometheus from another machine of the VPC). (status, content type, body)."""
+    url = f"http://{host or e.pair.node_ip}:{METRICS_PORT}{path}"
+
+    def get() -> tuple[int, str, str]:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(url, timeout=5) as r:
+                return r.status, r.headers["Content-Type"], r.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.headers["Content-Type"], exc.read().decode()
+
+    return in_netns(e.pair.server, get)
+
+
+def parse_exposition(text: str) -> dict[str, float]:
+    """``{'name{labels}': value}`` from text format 0.0.4; checks HELP/TYPE precede samples."""
+    samples: dict[str, float] = {}
+    typed: dict[str, str] = {}
+    helped: set[str] = set()
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            helped.add(line.split()[2])
+        elif line.startswith("# TYPE "):
+            _, _, name, kind = line.split()
+            assert kind in ("gauge", "counter"), line
+            typed[name] = kind
+        else:
+            series, value = line.rsplit(" ", 1)
+            family = series.split("{", 1)[0]
+            assert family in typed and family in helped, f"no HELP/TYPE before {line!r}"
+            assert family.startswith("vllm_nfs_tuner_")
+            if typed[family] == "counter":
+                assert family.endswith("_total"), family
+            samples[series] = float(value)
+    return samples
+
+
+def wait_metric(
+    e: Env, series: str, cond: Callable[[float], bool], timeout: float = 10.0
+) -> dict[str, float]:
+    found: dict[str, float] = {}
+
+    def check() -> bool:
+        nonlocal found
+        found = parse_exposition(scrape(e)[2])
+        return series in found and cond(found[series])
+
+    wait_for(check, timeout, f"{series} ({found.get(series)})")
+    return found
+
+
+@pytest.mark.netns
+@pytest.mark.parametrize("case", list(FAULTS))
+def test_hostile_api_never_hangs_never_lies_keeps_running(env: Env, case: str) -> None:
+    fault, reason = FAULTS[case]
+    env.api.fault = fault
+    watch = ReadyWatch(env.ready)
+    try:
+        proc, log_path = env.start("--interval", "0.2", "--api-timeout", str(API_TIMEOUT))
+        wait_for(
+            lambda: len(events(read_log(log_path), "api_error")) >= 3,
+            timeout=15,
+            what="three failed cycles",
+        )
+        assert proc.poll() is None, read_log(log_path)  # still running
+        samples = wait_metric(env, f'vllm_nfs_tuner_api_errors_total{{reason="{reason}"}}', bool)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=5) == 0  # promptly, even in the middle of a trickle
+    finally:
+        ever_ready = watch.close()
+    log = read_log(log_path)
+    assert not ever_ready  # the ready file never existed, not even for a moment
+    assert_taint_kept(env)
+    assert events(log, "shutdown")
+    assert not events(log, "taint_absent") and not events(log, "remove_taint")
+    errors = events(log, "api_error")
+    assert len(errors) >= 3
+    for err in errors:
+        assert err["level"] == "error" and err["reason"] == reason, err
+        assert err["message"].startswith("GET /api/v1/nodes/gpu-node-1"), err
+    # Each failed cycle ended within the request deadline (plus scheduling slack): the cycle's
+    # "verified" line, then its API error.
+    names = [r["event"] for r in log]
+    for i, name in enumerate(names):
+        if name == "api_error":
+            (before,) = [r for r in log[:i] if r["event"] == "verified"][-1:]
+            took = _ts(log[i]) - _ts(before)
+            assert took < API_TIMEOUT + 0.5, (case, took)
+            if reason == "timeout":
+                assert took >= API_TIMEOUT - 0.05  # it was the deadline that ended it
+    assert events(log, "retry")
+    # The metrics say what happened, and nothing that was not verified.
+    assert samples[f'vllm_nfs_tuner_api_errors_total{{reason="{reason}"}}'] >= 3
+    assert samples["vllm_nfs_tuner_tuned"] == 0
+    assert not any(s.startswith("vllm_nfs_tuner_taint_present") for s in samples)
+    assert not any(s.startswith("vllm_nfs_tuner_seconds_to_untaint") for s in samples)
+    assert samples['vllm_nfs_tuner_interface_mtu{interface="eth1"}'] == 9000  # tuned, read back
+
+
+@pytest.mark.netns
+def test_tls_garbage_is_an_api_error_and_loop_survives(env: Env) -> None:
+    """Something that is not TLS on the API port: an unreachable/tls error every cycle."""
+    sock = in_netns(env.pair.node, listening_socket)
+    url = f"https://127.0.0.1:{sock.getsockname()[1]}"
+    stop = threading.Event()
+
+    def serve() -> None:
+        sock.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n" + bytes(range(256)))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        argv = env.argv("--interval", "0.2", "--api-timeout", str(API_TIMEOUT), api_url=url)
+        log_path = env.tmp / "tls-garbage.log"
+        with open(log_path, "w") as fh:
+            proc = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, text=True)
+        env.procs.append(proc)
+        wait_for(lambda: len(events(read_log(log_path), "api_unreachable")) >= 3, what="errors")
+        assert proc.poll() is None
+        samples = wait_metric(env, 'vllm_nfs_tuner_api_errors_total{reason="tls"}', bool)
+        assert samples['vllm_nfs_tuner_api_errors_total{reason="tls"}'] >= 3
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=5) == 0
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        sock.close()
+    for err in events(read_log(log_path), "api_unreachable"):
+        assert err["reason"] == "tls" and "SSL" in err["message"], err
+    assert_taint_kept(env)
+
+
+@pytest.mark.netns
+def test_once_mode_exits_1_on_a_non_node_reply(env: Env) -> None:
+    env.api.fault = Fault("reply", body={"kind": "Status"})
+    rc, log = env.once()
+    assert rc == 1
+    (err,) = events(log, "api_error")
+    assert "not a Node" in err["message"] and err["reason"] == "invalid_response"
+    assert_taint_kept(env)
+
+
+# -------------------------------------------------------------------------------------------------
+# Metrics endpoint
+
+
+@pytest.mark.netns
+def test_metrics_show_what_was_verified_and_count_drift(env: Env) -> None:
+    # A node tuned further than asked: the metric shows what reads back, not --buffer-bytes.
+    (env.node_proc_sys / "net/core/rmem_max").write_text("67108864\n")
+    proc, log_path = env.start("--interval", "0.3")
+    wait_for(env.ready.exists, what="ready file")
+    (listen,) = events(read_log(log_path), "metrics_listen")
+    assert (listen["host"], listen["port"]) == (env.pair.node_ip, METRICS_PORT)  # eth1 only
+
+    status, ctype, text = scrape(env)
+    assert status == 200 and ctype == "text/plain; version=0.0.4; charset=utf-8"
+    m = parse_exposition(text)
+    assert m["vllm_nfs_tuner_tuned"] == 1
+    assert m['vllm_nfs_tuner_interface_mtu{interface="eth1"}'] == env.pair.mtu() == 9000
+    assert m["vllm_nfs_tuner_rmem_max_bytes"] == int(env.core("rmem_max")) == 67108864
+    assert m["vllm_nfs_tuner_wmem_max_bytes"] == int(env.core("wmem_max")) == BUF
+    rmem = env.pair.read_sysctl(env.pair.node, "net/ipv4/tcp_rmem").split()
+    wmem = env.pair.read_sysctl(env.pair.node, "net/ipv4/tcp_wmem").split()
+    assert m["vllm_nfs_tuner_tcp_rmem_max_bytes"] == int(rmem[2]) == BUF
+    assert m["vllm_nfs_tuner_tcp_wmem_max_bytes"] == int(wmem[2]) == BUF
+    assert m["vllm_nfs_tuner_taint_present"] == 0
+    assert 0 < m["vllm_nfs_tuner_seconds_to_untaint"] < 5
+    assert m["vllm_nfs_tuner_drift_corrections_total"] == 0
+    assert m["vllm_nfs_tuner_cycles_total"] >= 1
+    assert abs(m["vllm_nfs_tuner_last_cycle_timestamp_seconds"] - time.time()) < 5
+    reasons = {k for k in m if k.startswith("vllm_nfs_tuner_api_errors_total")}
+    assert {f'vllm_nfs_tuner_api_errors_total{{reason="{r}"}}' for r in tuner.API_ERROR_REASONS}
+    assert reasons == {
+        f'vllm_nfs_tuner_api_errors_total{{reason="{r}"}}' for r in tuner.API_ERROR_REASONS
+    }
+    assert all(m[k] == 0 for k in reasons)
+    first_untaint = m["vllm_nfs_tuner_seconds_to_untaint"]
+
+    # Only GET /metrics; nothing on loopback (bound to the VPC interface's address only).
+    assert scrape(env, "/")[0] == 404 and scrape(env, "/metricsx")[0] == 404
+    with pytest.raises(urllib.error.URLError):
+        in_netns(
+            env.pair.node,
+            lambda: urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
+                f"http://127.0.0.1:{METRICS_PORT}/metrics", timeout=2
+            ),
+        )
+
+    # Drift behind the tuner's back: corrected, counted, and the gauge reads back 9000 again.
+    env.pair.set_mtu(1500)
+    m = wait_metric(env, "vllm_nfs_tuner_drift_corrections_total", lambda v: v >= 1)
+    wait_for(lambda: env.pair.mtu() == 9000, what="MTU re-applied")
+    m = wait_metric(env, 'vllm_nfs_tuner_interface_mtu{interface="eth1"}', lambda v: v == 9000)
+    assert m["vllm_nfs_tuner_seconds_to_untaint"] == first_untaint  # the first time, kept
+    env.pair.set_sysctl(env.pair.node, "net/ipv4/tcp_wmem", "4096\t16384\t4194304")
+    m = wait_metric(env, "vllm_nfs_tuner_drift_corrections_total", lambda v: v >= 2)
+    m = wait_metric(env, "vllm_nfs_tuner_tcp_wmem_max_bytes", lambda v: v == BUF)
+    assert m["vllm_nfs_tuner_tuned"] == 1
+
+    # A faulty API from now on: counted by reason, tuned drops to 0, the ready file goes.
+    env.api.fault = Fault("reply", body={})
+    m = wait_metric(env, 'vllm_nfs_tuner_api_errors_total{reason="invalid_response"}', bool)
+    m = wait_metric(env, "vllm_nfs_tuner_tuned", lambda v: v == 0)
+    assert not env.ready.exists()
+    env.api.fault = None
+    wait_metric(env, "vllm_nfs_tuner_tuned", lambda v: v == 1)
+
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=5) == 0
+    log = read_log(log_path)
+    assert [r["setting"] for r in events(log, "drift")] == ["mtu", "net.ipv4.tcp_wmem"]
+
+
+@pytest.mark.netns
+def test_metrics_exposition_passes_promtool(env: Env) -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool not installed (make setup installs it)")
+    proc, _ = env.start("--interval", "0.3")
+    wait_for(env.ready.exists, what="ready file")
+    text = scrape(env)[2]
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=5) == 0
+    out = subprocess.run(
+        [promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.strip() == "" and out.stderr.strip() == "", out
+
+
+@pytest.mark.netns
+def test_metrics_port_zero_disables_and_missing_address_falls_back_to_loopback(env: Env) -> None:
+    proc, log_path = env.start("--interval", "0.3", "--metrics-port", "0")
+    wait_for(env.ready.exists, what="ready file")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=5) == 0
+    assert not events(read_log(log_path), "metrics_listen")
+    # No IPv4 address on the interface: loopback, never 0.0.0.0.
+    run("ip", "-n", env.pair.node, "addr", "flush", "dev", "eth1")
+    proc, log_path = env.start("--interval", "0.3")
+    wait_for(lambda: bool(events(read_log(log_path), "metrics_listen")), what="listen")
+    (listen,) = events(read_log(log_path), "metrics_listen")
+    assert listen["host"] == "127.0.0.1" and "no IPv4 address" in listen["why"]
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=5) == 0
+
+
+# -------------------------------------------------------------------------------------------------
+# The command line: every number finite and in range; any argv parses or exits 2
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--interval", "nan"),
+        ("--interval", "inf"),
+        ("--interval", "-1"),
+        ("--interval", "0"),
+        ("--api-timeout", "nan"),
+        ("--api-timeout", "inf"),
+        ("--api-timeout", "0"),
+        ("--api-timeout", "-1"),
+        ("--mtu", "nan"),
+        ("--mtu", "0"),
+        ("--mtu", "65536"),
+        ("--buffer-bytes", "-1"),
+        ("--buffer-bytes", "2147483648"),
+        ("--metrics-port", "-1"),
+        ("--metrics-port", "65536"),
+        ("--metrics-port", "nan"),
+    ],
+)
+def test_numbers_must_be_finite_and_in_range(flag: str, value: str) -> None:
+    started = time.monotonic()
+    argv = [sys.executable, "-I", "-S", str(TUNER), "--node-name", "n", "--api-server", "x"]
+    out = subprocess.run(
+        [*argv, "--once", f"{flag}={value}"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
+    assert out.returncode == 2, out
+    assert time.monotonic() - started < 5
+    assert f"argument {flag}:" in out.stderr and "Traceback" not in out.stderr
+    assert out.stdout == ""
+
+
+_FLAGS = [
+    "--node-name", "--interface", "--mtu", "--buffer-bytes", "--interval", "--api-server",
+    "--api-timeout", "--metrics-port", "--metrics-host", "--once", "--ready-file", "--taint-key",
+    "--inter", "--api", "--metrics", "-x",
+]  # fmt: skip
+_VALUES = [
+    "nan", "inf", "-inf", "-1", "0", "1", "68", "9000", "65535", "65536", "4096", "16777216",
+    "2147483647", "2147483648", "0.01", "86400", "600", "1e309", "0x10", "1_0", "", " ", "=",
+    "--", "eth1", "https://10.0.0.1:443", "\u00e9", "1e-400",
+]  # fmt: skip
+_token = st.one_of(
+    st.sampled_from(_FLAGS + _VALUES),
+    st.builds(lambda f, v: f"{f}={v}", st.sampled_from(_FLAGS), st.sampled_from(_VALUES)),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(min_value=-(10**30), max_value=10**30).map(str),
+    st.text(max_size=12).filter(lambda t: not t.startswith(("-h", "--h"))),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.booleans(), st.lists(_token, max_size=8))
+def test_parser_never_raises_anything_but_usage_exit(base: bool, tokens: list[str]) -> None:
+    """Any argv: a valid, finite, in-range Config, or SystemExit(2). No traceback.
+
+    Half the examples start from a valid command line (no environment is consulted)."""
+    argv = ["--node-name", "gpu-1", "--api-server", "https://10.0.0.1"] if base else []
+    argv += tokens
+    stderr = io.StringIO()
+    env_patch = {"NODE_NAME": "", "KUBERNETES_SERVICE_HOST": ""}
+    try:
+        with mock.patch.dict(os.environ, env_patch), contextlib.redirect_stderr(stderr):
+            cfg = tuner.parse_args(argv)
+    except SystemExit as exc:
+        assert exc.code == 2, (argv, stderr.getvalue())
+        assert "error:" in stderr.getvalue()
+        return
+    assert cfg.node_name and cfg.api_server
+    assert 68 <= cfg.mtu <= 65535 and 4096 <= cfg.buffer_bytes <= 2**31 - 1
+    assert math.isfinite(cfg.interval) and 0.01 <= cfg.interval <= 86400
+    assert math.isfinite(cfg.api_timeout) and 0 < cfg.api_timeout <= 600
+    assert 0 <= cfg.metrics_port <= 65535
