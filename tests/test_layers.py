@@ -1,4 +1,4 @@
-"""The layering rules of DESIGN.md, checked on the source and in fresh interpreters."""
+"""The layering rules of docs/index.md ("Layers"), checked on the source and in new interpreters."""
 
 from __future__ import annotations
 
