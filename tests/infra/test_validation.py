@@ -9,7 +9,7 @@ import cdktf
 import pytest
 
 from vllm_nfs_constructs.errors import ConfigurationError
-from vllm_nfs_constructs.infra import DoksCluster, GpuNodePool, SpacesBackend, Vpc
+from vllm_nfs_constructs.infra import DoksCluster, GpuNodePool, NfsShare, SpacesBackend, Vpc
 from vllm_nfs_constructs.model import NOT_TUNED_TAINT, Taint
 
 from .conftest import synth_stack
@@ -74,6 +74,43 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], str]] = [
     ("version-prefix-bad", {"kubernetes_version_prefix": "latest"}, "kubernetes_version_prefix"),
     ("ha-not-bool", {"ha": "yes"}, "DoksCluster.ha"),
     ("backend-not-spaces", {"backend": {"bucket": "x"}}, "VllmInfraStack.backend"),
+    # Issue 11: DigitalOcean tags, names, CIDRs, counts, sizes, regions, floats, types.
+    ("tags-a-string", {"tags": "vllm-nfs"}, "VllmInfraStack.tags"),
+    ("tags-a-set", {"tags": {"vllm-nfs"}}, "VllmInfraStack.tags"),
+    ("tag-with-space", {"tags": ["vllm nfs"]}, "VllmInfraStack.tags[0]"),
+    ("tag-with-dot", {"tags": ["ok", "v1.2"]}, "VllmInfraStack.tags[1]"),
+    ("tag-too-long", {"tags": ["x" * 256]}, "VllmInfraStack.tags[0]"),
+    ("tag-empty", {"tags": [""]}, "VllmInfraStack.tags[0]"),
+    ("tag-not-a-string", {"tags": [1]}, "VllmInfraStack.tags[0]"),
+    ("tags-differ-only-by-case", {"tags": ["prod", "PROD"]}, "VllmInfraStack.tags[1]"),
+    ("name-trailing-newline", {"name": "vllm\n"}, "VllmInfraStack.name"),
+    ("name-not-a-string", {"name": 1}, "VllmInfraStack.name"),
+    ("region-trailing-newline", {"region": "atl1\n"}, "VllmInfraStack.region"),
+    ("allow-any-region-not-bool", {"allow_any_region": "yes"}, "VllmInfraStack.allow_any_region"),
+    ("vpc-netmask-form", {"vpc_ip_range": "10.110.0.0/255.255.240.0"}, "Vpc.ip_range"),
+    ("vpc-trailing-newline", {"vpc_ip_range": "10.110.0.0/20\n"}, "Vpc.ip_range"),
+    ("vpc-not-a-string", {"vpc_ip_range": 10}, "Vpc.ip_range"),
+    ("nfs-size-inf", {"nfs_size_gib": float("inf")}, "NfsShare.size_gib"),
+    ("nfs-size-nan", {"nfs_size_gib": float("nan")}, "NfsShare.size_gib"),
+    ("nfs-size-bool", {"nfs_size_gib": True}, "NfsShare.size_gib"),
+    ("nfs-size-string", {"nfs_size_gib": "1000"}, "NfsShare.size_gib"),
+    ("gpu-count-inf", {"gpu_node_count": float("inf")}, "GpuNodePool.node_count"),
+    ("gpu-count-float", {"gpu_node_count": 2.0}, "GpuNodePool.node_count"),
+    ("gpu-max-string", {"gpu_min_nodes": 1, "gpu_max_nodes": "3"}, "GpuNodePool.max_nodes"),
+    ("mgmt-max-nan", {"management_max_nodes": float("nan")}, "DoksCluster.management.max_nodes"),
+    ("gpu-size-not-a-string", {"gpu_size": 1}, "GpuNodePool.size"),
+    ("gpu-labels-not-a-mapping", {"gpu_labels": [("a", "b")]}, "GpuNodePool.labels"),
+    ("gpu-label-empty-prefix", {"gpu_labels": {"/x": "y"}}, "GpuNodePool.labels"),
+    ("gpu-label-bad-value", {"gpu_labels": {"a": "b c"}}, "GpuNodePool.labels['a']"),
+    ("gpu-label-value-not-str", {"gpu_labels": {"a": 1}}, "GpuNodePool.labels['a']"),
+    (
+        "version-prefix-newline",
+        {"kubernetes_version_prefix": "1.34.\n"},
+        "kubernetes_version_prefix",
+    ),
+    ("mgmt-size-newline", {"management_size": "s-2vcpu-4gb\n"}, "DoksCluster.management_size"),
+    ("local-state-nul", {"local_state_path": "state\x00"}, "VllmInfraStack.local_state_path"),
+    ("provider-version-newline", {"provider_version": ">= 2.78.0\n"}, "provider_version"),
 ]
 
 
@@ -121,6 +158,10 @@ def test_overlap_message_names_both_ranges() -> None:
         ({"bucket": "Bad_Bucket"}, "SpacesBackend.bucket"),
         ({"bucket": "ok-bucket", "key": "/abs"}, "SpacesBackend.key"),
         ({"bucket": "ok-bucket", "endpoint": "http://nyc3.digitaloceanspaces.com"}, "endpoint"),
+        ({"bucket": "ok-bucket\n"}, "SpacesBackend.bucket"),
+        ({"bucket": "ok-bucket", "key": "a/../b"}, "SpacesBackend.key"),
+        ({"bucket": "ok-bucket", "key": "state\n"}, "SpacesBackend.key"),
+        ({"bucket": "ok-bucket", "endpoint": "https://nyc3.digitaloceanspaces.com\n"}, "endpoint"),
     ],
 )
 def test_spaces_backend_validates(kwargs: dict[str, Any], field: str) -> None:
@@ -134,3 +175,65 @@ def test_duplicate_taint_keys_are_refused(tmp_path: Path) -> None:
     cluster = DoksCluster(stack, "c", vpc=Vpc(stack, "v", name="v"))
     with pytest.raises(ConfigurationError, match=r"GpuNodePool\.extra_taints"):
         GpuNodePool(stack, "g", cluster=cluster, extra_taints=[Taint(NOT_TUNED_TAINT.key, "again")])
+
+
+def _cluster(tmp_path: Path) -> tuple[cdktf.TerraformStack, DoksCluster]:
+    app = cdktf.App(outdir=str(tmp_path))
+    stack = cdktf.TerraformStack(app, "s")
+    return stack, DoksCluster(stack, "c", vpc=Vpc(stack, "v", name="v"))
+
+
+def test_constructs_refuse_wrong_types_with_configuration_error(tmp_path: Path) -> None:
+    stack, cluster = _cluster(tmp_path)
+    with pytest.raises(ConfigurationError) as err:
+        DoksCluster(stack, "c2", vpc="vpc-uuid")  # type: ignore[arg-type]
+    assert err.value.field == "DoksCluster.vpc"
+    assert "(got str)" in str(err.value)
+    with pytest.raises(ConfigurationError) as err:
+        NfsShare(stack, "n", vpc=cluster)  # type: ignore[arg-type]
+    assert err.value.field == "NfsShare.vpc"
+    with pytest.raises(ConfigurationError) as err:
+        GpuNodePool(stack, "g", cluster=cluster.vpc)  # type: ignore[arg-type]
+    assert err.value.field == "GpuNodePool.cluster"
+
+
+def test_extra_taints_must_be_a_list_of_taints(tmp_path: Path) -> None:
+    stack, cluster = _cluster(tmp_path)
+    with pytest.raises(ConfigurationError) as err:
+        GpuNodePool(stack, "g", cluster=cluster, extra_taints=Taint("a.b/c"))  # type: ignore[arg-type]
+    assert err.value.field == "GpuNodePool.extra_taints"
+    with pytest.raises(ConfigurationError) as err:
+        GpuNodePool(stack, "g2", cluster=cluster, extra_taints=[Taint("a.b/c"), "x/y:NoSchedule"])  # type: ignore[list-item]
+    assert err.value.field == "GpuNodePool.extra_taints[1]"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"tags": ["a b"]}, "NfsShare.tags[0]"),
+        ({"tags": "models"}, "NfsShare.tags"),
+        ({"name": "Models"}, "NfsShare.name"),
+        ({"size_gib": float("inf")}, "NfsShare.size_gib"),
+    ],
+)
+def test_nfs_share_validates_on_its_own(tmp_path: Path, kwargs: dict[str, Any], field: str) -> None:
+    stack, cluster = _cluster(tmp_path)
+    with pytest.raises(ConfigurationError) as err:
+        NfsShare(stack, "n", vpc=cluster.vpc, **kwargs)
+    assert err.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"description": "line\nbreak"}, "Vpc.description"),
+        ({"description": 5}, "Vpc.description"),
+        ({"name": "vpc\n"}, "Vpc.name"),
+    ],
+)
+def test_vpc_validates_on_its_own(tmp_path: Path, kwargs: dict[str, Any], field: str) -> None:
+    app = cdktf.App(outdir=str(tmp_path))
+    stack = cdktf.TerraformStack(app, "s")
+    with pytest.raises(ConfigurationError) as err:
+        Vpc(stack, "v", **{"name": "v", **kwargs})
+    assert err.value.field == field

@@ -20,7 +20,7 @@ _REGION = re.compile(r"^[a-z]{3}[0-9]$")
 
 def check_region(field: str, value: object, *, allow_any_region: bool = False) -> str:
     """A region slug; one of GPU_NFS_REGIONS unless ``allow_any_region``."""
-    if not isinstance(value, str) or not _REGION.match(value):
+    if not isinstance(value, str) or not _REGION.fullmatch(value):
         raise ConfigurationError(
             field, value, "a DigitalOcean region slug such as 'atl1' or 'nyc2'"
         )

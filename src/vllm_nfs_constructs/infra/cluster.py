@@ -136,14 +136,10 @@ class DoksCluster(Construct):
         tags: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id)
-        if not isinstance(vpc, Vpc):
-            raise ConfigurationError(
-                "DoksCluster.vpc", type(vpc).__name__, "a vllm_nfs_constructs.infra.Vpc"
-            )
-        self.vpc = vpc
+        self.vpc = v.instance_of("DoksCluster.vpc", vpc, Vpc, "a vllm_nfs_constructs.infra.Vpc")
         self.name = v.do_name("DoksCluster.name", name)
         self.region = vpc.region
-        if not isinstance(kubernetes_version_prefix, str) or not _VERSION_PREFIX.match(
+        if not isinstance(kubernetes_version_prefix, str) or not _VERSION_PREFIX.fullmatch(
             kubernetes_version_prefix
         ):
             raise ConfigurationError(
@@ -184,7 +180,7 @@ class DoksCluster(Construct):
         )
         if management_size is not None and (
             not isinstance(management_size, str)
-            or not re.match(r"^[a-z0-9][a-z0-9-]{1,62}$", management_size)
+            or not re.fullmatch(r"[a-z0-9][a-z0-9-]{1,62}", management_size)
             or management_size.startswith("gpu-")
         ):
             raise ConfigurationError(
@@ -200,11 +196,10 @@ class DoksCluster(Construct):
             max_nodes=management_max_nodes,
             allow_zero_min=False,
         )
-        labels = dict(management_labels or {})
-        for key, value in labels.items():
-            v.label_key("DoksCluster.management_labels", key)
-            v.label_value(f"DoksCluster.management_labels[{key!r}]", value)
-        tag_list = [v.non_empty_str("DoksCluster.tags", t) for t in tags]
+        labels = v.label_map(
+            "DoksCluster.management_labels", {} if management_labels is None else management_labels
+        )
+        tag_list = v.do_tags("DoksCluster.tags", tags)
 
         self.versions = DataDigitaloceanKubernetesVersions(
             self, "versions", version_prefix=kubernetes_version_prefix

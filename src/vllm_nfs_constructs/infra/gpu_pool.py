@@ -82,9 +82,7 @@ class GpuNodePool(Construct):
         tags: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id)
-        if not isinstance(cluster, DoksCluster):
-            raise ConfigurationError("GpuNodePool.cluster", type(cluster).__name__, "a DoksCluster")
-        self.cluster = cluster
+        self.cluster = v.instance_of("GpuNodePool.cluster", cluster, DoksCluster, "a DoksCluster")
         self.name = v.do_name(
             "GpuNodePool.name", name if name is not None else f"{cluster.name}-gpu"
         )
@@ -123,7 +121,8 @@ class GpuNodePool(Construct):
                 "or set min_nodes >= 1.",
             )
         self.taint = taint
-        all_taints = ([taint] if taint is not None else []) + list(extra_taints)
+        extra = v.sequence_of("GpuNodePool.extra_taints", extra_taints, Taint, "Taint objects")
+        all_taints = ([taint] if taint is not None else []) + extra
         seen: set[str] = set()
         for t in all_taints:
             if not isinstance(t, Taint):
@@ -134,11 +133,8 @@ class GpuNodePool(Construct):
                 )
             seen.add(t.key)
         self.taints = tuple(all_taints)
-        self.labels = dict(labels or {})
-        for key, value in self.labels.items():
-            v.label_key("GpuNodePool.labels", key)
-            v.label_value(f"GpuNodePool.labels[{key!r}]", value)
-        tag_list = [v.non_empty_str("GpuNodePool.tags", t) for t in tags]
+        self.labels = v.label_map("GpuNodePool.labels", {} if labels is None else labels)
+        tag_list = v.do_tags("GpuNodePool.tags", tags)
 
         autoscale = self.min_nodes is not None
         self.resource = KubernetesNodePool(

@@ -47,9 +47,15 @@ class Vpc(Construct):
         self.ip_range = v.private_cidr(
             "Vpc.ip_range", ip_range, min_prefix=VPC_MIN_PREFIX, max_prefix=VPC_MAX_PREFIX
         )
-        if description is not None and (not isinstance(description, str) or len(description) > 255):
+        if description is not None and (
+            not isinstance(description, str)
+            or len(description) > 255
+            or any(ord(c) < 32 or ord(c) == 127 for c in description)
+        ):
             raise ConfigurationError(
-                "Vpc.description", description, "a string of at most 255 characters"
+                "Vpc.description",
+                description,
+                "a string of at most 255 characters without control characters",
             )
         self.resource = _DoVpc(
             self,

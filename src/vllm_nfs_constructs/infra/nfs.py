@@ -8,7 +8,6 @@ from cdktf_cdktf_provider_digitalocean.nfs import Nfs
 from constructs import Construct
 
 from .. import _validate as v
-from ..errors import ConfigurationError
 from . import _overrides
 from .network import Vpc
 
@@ -48,11 +47,7 @@ class NfsShare(Construct):
         tags: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id)
-        if not isinstance(vpc, Vpc):
-            raise ConfigurationError(
-                "NfsShare.vpc", type(vpc).__name__, "a vllm_nfs_constructs.infra.Vpc"
-            )
-        self.vpc = vpc
+        self.vpc = v.instance_of("NfsShare.vpc", vpc, Vpc, "a vllm_nfs_constructs.infra.Vpc")
         self.region = vpc.region
         self.name = v.do_name("NfsShare.name", name, max_len=64)
         self.size_gib = v.integer(
@@ -65,7 +60,7 @@ class NfsShare(Construct):
         self.performance_tier = v.one_of(
             "NfsShare.performance_tier", performance_tier, NFS_PERFORMANCE_TIERS
         )
-        tag_list = [v.non_empty_str("NfsShare.tags", t) for t in tags]
+        tag_list = v.do_tags("NfsShare.tags", tags)
         self.resource = Nfs(
             self,
             "share",

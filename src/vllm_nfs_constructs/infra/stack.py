@@ -53,6 +53,12 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _ENDPOINT = re.compile(r"^https://[a-z0-9.-]+(:[0-9]+)?/?$")
 
 
+def _no_control_characters(field: str, value: str) -> str:
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ConfigurationError(field, value, "text without control characters (NUL, newline)")
+    return value
+
+
 @dataclass(frozen=True)
 class SpacesBackend:
     """Remote Terraform state in a DigitalOcean Spaces bucket (Terraform's S3 backend).
@@ -72,7 +78,7 @@ class SpacesBackend:
     region: str = "us-east-1"
 
     def __post_init__(self) -> None:
-        if not isinstance(self.bucket, str) or not _BUCKET.match(self.bucket):
+        if not isinstance(self.bucket, str) or not _BUCKET.fullmatch(self.bucket):
             raise ConfigurationError(
                 "SpacesBackend.bucket",
                 self.bucket,
@@ -83,11 +89,13 @@ class SpacesBackend:
             or not self.key
             or self.key.startswith("/")
             or len(self.key) > 1024
+            or any(ord(c) < 32 or ord(c) == 127 for c in self.key)
+            or ".." in self.key.split("/")
         ):
             raise ConfigurationError(
                 "SpacesBackend.key", self.key, "a relative object key such as 'vllm/tfstate'"
             )
-        if not isinstance(self.endpoint, str) or not _ENDPOINT.match(self.endpoint):
+        if not isinstance(self.endpoint, str) or not _ENDPOINT.fullmatch(self.endpoint):
             raise ConfigurationError(
                 "SpacesBackend.endpoint",
                 self.endpoint,
@@ -176,12 +184,20 @@ class VllmInfraStack(TerraformStack):
     ) -> None:
         super().__init__(scope, id)
         prefix = v.do_name("VllmInfraStack.name", name, max_len=40)
+        if not isinstance(allow_any_region, bool):
+            raise ConfigurationError(
+                "VllmInfraStack.allow_any_region", allow_any_region, "True or False"
+            )
         check_region("VllmInfraStack.region", region, allow_any_region=allow_any_region)
+        tags = v.do_tags("VllmInfraStack.tags", tags)
         if backend is not None and not isinstance(backend, SpacesBackend):
             raise ConfigurationError(
                 "VllmInfraStack.backend", backend, "a SpacesBackend or None (local state)"
             )
-        v.non_empty_str("VllmInfraStack.provider_version", provider_version)
+        _no_control_characters(
+            "VllmInfraStack.provider_version",
+            v.non_empty_str("VllmInfraStack.provider_version", provider_version),
+        )
         self.region = region
 
         self.provider = DigitaloceanProvider(self, "digitalocean")
@@ -196,11 +212,14 @@ class VllmInfraStack(TerraformStack):
                 )
             self.backend = backend.apply(self)
         else:
-            path = v.non_empty_str(
+            path = _no_control_characters(
                 "VllmInfraStack.local_state_path",
-                local_state_path
-                if local_state_path is not None
-                else f"../../../terraform.{id}.tfstate",
+                v.non_empty_str(
+                    "VllmInfraStack.local_state_path",
+                    local_state_path
+                    if local_state_path is not None
+                    else f"../../../terraform.{id}.tfstate",
+                ),
             )
             self.backend = LocalBackend(self, path=path)
 
