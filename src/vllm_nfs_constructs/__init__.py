@@ -31,6 +31,7 @@ from .model import (
 
 if TYPE_CHECKING:
     from .k8s import (
+        AlertThresholds,
         AntiAffinity,
         InferenceGateway,
         ModelDownloadJob,
@@ -38,17 +39,20 @@ if TYPE_CHECKING:
         NetworkTunerDaemonSet,
         NfsMountOptions,
         PodSecurityLevel,
+        PrometheusStack,
         QueueScaledObject,
         SecretKeyRef,
         ServedModel,
         SharedModelVolume,
         VllmDeployment,
+        VllmMonitoring,
         VllmNfsChart,
         WorkloadNamespace,
     )
 
 _CLUSTER_LAYER = frozenset(
     {
+        "AlertThresholds",
         "AntiAffinity",
         "InferenceGateway",
         "ModelDownloadJob",
@@ -56,11 +60,13 @@ _CLUSTER_LAYER = frozenset(
         "NetworkTunerDaemonSet",
         "NfsMountOptions",
         "PodSecurityLevel",
+        "PrometheusStack",
         "QueueScaledObject",
         "SecretKeyRef",
         "ServedModel",
         "SharedModelVolume",
         "VllmDeployment",
+        "VllmMonitoring",
         "VllmNfsChart",
         "WorkloadNamespace",
     }
@@ -81,6 +87,7 @@ __all__ = [
     "GPU_PROFILES",
     "NOT_TUNED_TAINT",
     "NOT_TUNED_TAINT_KEY",
+    "AlertThresholds",
     "AntiAffinity",
     "ConfigurationError",
     "GpuProfile",
@@ -93,6 +100,7 @@ __all__ = [
     "NfsEndpoint",
     "NfsMountOptions",
     "PodSecurityLevel",
+    "PrometheusStack",
     "QueueAutoscaling",
     "QueueScaledObject",
     "SecretKeyRef",
@@ -101,6 +109,7 @@ __all__ = [
     "Taint",
     "TaintEffect",
     "VllmDeployment",
+    "VllmMonitoring",
     "VllmNfsChart",
     "WorkloadNamespace",
     "__version__",

@@ -7,6 +7,7 @@ from .autoscaling import QueueScaledObject
 from .chart import ServedModel, VllmNfsChart
 from .download import ModelDownloadJob, SecretKeyRef
 from .gateway import InferenceGateway
+from .monitoring import AlertThresholds, PrometheusStack, VllmMonitoring
 from .namespace import PodSecurityLevel, WorkloadNamespace
 from .network_policy import NetworkPeer
 from .programs import ProgramsConfigMap
@@ -15,6 +16,7 @@ from .vllm import AntiAffinity, VllmDeployment
 from .volume import NfsMountOptions, SharedModelVolume
 
 __all__ = [
+    "AlertThresholds",
     "AntiAffinity",
     "InferenceGateway",
     "ModelDownloadJob",
@@ -23,11 +25,13 @@ __all__ = [
     "NfsMountOptions",
     "PodSecurityLevel",
     "ProgramsConfigMap",
+    "PrometheusStack",
     "QueueScaledObject",
     "SecretKeyRef",
     "ServedModel",
     "SharedModelVolume",
     "VllmDeployment",
+    "VllmMonitoring",
     "VllmNfsChart",
     "WorkloadNamespace",
 ]
