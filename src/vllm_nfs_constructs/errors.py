@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigurationError"]
+__all__ = ["ConfigurationError", "VllmNfsDeprecationWarning"]
 
 
 class ConfigurationError(ValueError):
@@ -21,3 +21,11 @@ class ConfigurationError(ValueError):
         if fix:
             message += f" {fix}"
         super().__init__(message)
+
+
+class VllmNfsDeprecationWarning(FutureWarning):
+    """A 0.1.0 way of writing something that still works but has a better replacement.
+
+    A ``FutureWarning`` so it is shown by default (``DeprecationWarning`` is hidden outside
+    ``__main__``); turn it into an error in CI with ``-W error::FutureWarning``.
+    """

@@ -8,13 +8,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import warnings
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from . import _validate as v
-from .errors import ConfigurationError
+from .errors import ConfigurationError, VllmNfsDeprecationWarning
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -68,6 +69,24 @@ class Taint:
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}:{self.effect.value}"
+
+    @classmethod
+    def parse(cls, text: object, field: str = "Taint") -> Taint:
+        """``key=value:Effect`` (or ``key:Effect``), as ``kubectl taint`` and the cloud layer's
+        ``gpu_node_taint`` output write it."""
+        if not isinstance(text, str) or ":" not in text:
+            raise ConfigurationError(
+                field, text, "a taint 'key=value:Effect', e.g. " + str(NOT_TUNED_TAINT)
+            )
+        head, _, effect = text.rpartition(":")
+        key, sep, value = head.partition("=")
+        try:
+            return cls(key, value if sep else "", TaintEffect(effect))
+        except (ValueError, ConfigurationError) as exc:
+            allowed = exc.allowed if isinstance(exc, ConfigurationError) else "a known effect"
+            raise ConfigurationError(
+                field, text, f"a taint 'key=value:Effect' ({allowed})"
+            ) from None
 
 
 NOT_TUNED_TAINT = Taint(NOT_TUNED_TAINT_KEY, "true", TaintEffect.NO_SCHEDULE)
@@ -180,9 +199,11 @@ def _slug(text: str) -> str:
 class ModelSource:
     """A Hugging Face model pinned to a revision, as it lives on the share.
 
-    ``revision`` is best a 40-hex commit; a branch or tag is resolved to a commit once by the
-    download Job and recorded on the share (``<org>/<name>/<revision>`` becomes a symlink to the
-    commit directory).
+    ``revision`` must be named for any repo but the built-in default, and is best a 40-hex
+    commit: what you tested is what runs. A branch or tag moves (the served commit changes when
+    the download Job next resolves it), so it is accepted only with ``moving_revision=True``;
+    the download Job resolves it once and records it on the share (``<org>/<name>/<revision>``
+    becomes a symlink to the commit directory).
 
     Layout on the share (relative to the volume root)::
 
@@ -192,10 +213,14 @@ class ModelSource:
     """
 
     repo_id: str = DEFAULT_MODEL_REPO
-    revision: str = DEFAULT_MODEL_REVISION
+    revision: str = None  # type: ignore[assignment]  # resolved in __post_init__
+    """A commit (40 hex), or a branch/tag with ``moving_revision=True``. Required unless
+    ``repo_id`` is the built-in default (whose pinned commit it then takes)."""
     served_name: str | None = None
     size_gib: float | None = None
     """Approximate size of the weights; used to size vLLM's memory request and check the share."""
+    moving_revision: bool = False
+    """Say that ``revision`` is a branch or tag on purpose (the served commit can move)."""
 
     def __post_init__(self) -> None:
         if (
@@ -209,6 +234,22 @@ class ModelSource:
                 "a Hugging Face repo id '<org>/<name>' (letters, digits, '-', '_', '.'; each part "
                 "at most 96 characters, no '--' or '..')",
                 "For example 'Qwen/Qwen2.5-0.5B-Instruct'.",
+            )
+        if self.revision is None:
+            if self.repo_id != DEFAULT_MODEL_REPO:
+                raise ConfigurationError(
+                    "ModelSource.revision",
+                    None,
+                    f"a revision for {self.repo_id} (only the built-in default model "
+                    f"{DEFAULT_MODEL_REPO} has a pinned default)",
+                    f"Pin a commit: ModelSource({self.repo_id!r}, '<40-hex commit>') (the "
+                    "repo's 'Files and versions' history shows them), or a branch/tag with "
+                    "moving_revision=True.",
+                )
+            object.__setattr__(self, "revision", DEFAULT_MODEL_REVISION)
+        if not isinstance(self.moving_revision, bool):
+            raise ConfigurationError(
+                "ModelSource.moving_revision", self.moving_revision, "True or False"
             )
         if (
             not isinstance(self.revision, str)
@@ -234,7 +275,15 @@ class ModelSource:
                 "1-128 letters, digits, '.', '_', '/', ':' or '-'",
             )
         if self.size_gib is not None:
-            v.number("ModelSource.size_gib", self.size_gib, greater_than=0)
+            v.number("ModelSource.size_gib", self.size_gib, greater_than=0, maximum=1_000_000)
+        if not self.is_commit and not self.moving_revision:
+            warnings.warn(
+                f"ModelSource({self.repo_id!r}, {self.revision!r}): {self.revision!r} is a branch "
+                "or tag, so the served commit can move. Pin a 40-hex commit, or pass "
+                "moving_revision=True to say it is on purpose (an error from 1.0).",
+                VllmNfsDeprecationWarning,
+                stacklevel=3,
+            )
 
     @property
     def is_commit(self) -> bool:
@@ -316,12 +365,53 @@ class InfraOutputs:
     is_example: bool = False
     """True for the built-in example values (never deploy those)."""
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    gpu_node_size: str | None = None
+    """The GPU pool's Droplet slug (``gpu-h100x1-80gb``); None in outputs older than 0.2."""
+    gpu_node_taint: Taint | None = None
+    """The pool's start-up taint, which the tuner removes; None when the pool has none or the
+    outputs predate 0.2 (see ``has_taint_output``)."""
+    gpu_min_nodes: int | None = None
+    """The pool's autoscaling lower bound (its fixed size when it does not autoscale)."""
+    gpu_max_nodes: int | None = None
+    """The pool's autoscaling upper bound (its fixed size when it does not autoscale)."""
+    has_taint_output: bool = False
+    """True when the outputs carried ``gpu_node_taint`` (even empty: a pool without taint)."""
 
     def __post_init__(self) -> None:
         NfsEndpoint(self.nfs_host, self.nfs_mount_path)
         v.dns_label("InfraOutputs.gpu_node_pool_name", self.gpu_node_pool_name, max_len=255)
         if self.nfs_size_gb is not None:
             v.integer("InfraOutputs.nfs_size_gb", self.nfs_size_gb, minimum=50)
+        if self.gpu_node_size is not None:
+            gpu_profile("InfraOutputs.gpu_node_size", self.gpu_node_size)
+        if isinstance(self.gpu_node_taint, str):
+            object.__setattr__(
+                self,
+                "gpu_node_taint",
+                Taint.parse(self.gpu_node_taint, "InfraOutputs.gpu_node_taint"),
+            )
+        if self.gpu_node_taint is not None:
+            if not isinstance(self.gpu_node_taint, Taint):
+                raise ConfigurationError(
+                    "InfraOutputs.gpu_node_taint",
+                    self.gpu_node_taint,
+                    "a Taint or 'key=value:Effect'",
+                )
+            object.__setattr__(self, "has_taint_output", True)
+        for name in ("gpu_min_nodes", "gpu_max_nodes"):
+            value = getattr(self, name)
+            if value is not None:
+                v.integer(f"InfraOutputs.{name}", value, minimum=0, maximum=1000)
+        if (
+            self.gpu_min_nodes is not None
+            and self.gpu_max_nodes is not None
+            and self.gpu_max_nodes < self.gpu_min_nodes
+        ):
+            raise ConfigurationError(
+                "InfraOutputs.gpu_max_nodes",
+                self.gpu_max_nodes,
+                f"at least gpu_min_nodes ({self.gpu_min_nodes})",
+            )
 
     @property
     def nfs(self) -> NfsEndpoint:
@@ -338,6 +428,10 @@ class InfraOutputs:
             nfs_size_gb=1000,
             cluster_name="example-cluster",
             is_example=True,
+            gpu_node_size="gpu-h100x1-80gb",
+            gpu_node_taint=NOT_TUNED_TAINT,
+            gpu_min_nodes=1,
+            gpu_max_nodes=1,
         )
 
     @classmethod
@@ -392,6 +486,23 @@ class InfraOutputs:
                 raise ConfigurationError(
                     f"{source}['nfs_size_gb']", size, "an integer number of GiB"
                 ) from None
+        gpu_size = values.get("gpu_node_size") or None
+        if gpu_size is not None:
+            gpu_profile(f"{source}['gpu_node_size']", gpu_size)
+        taint: Taint | None = None
+        raw_taint = values.get("gpu_node_taint")
+        if raw_taint:
+            taint = Taint.parse(raw_taint, f"{source}['gpu_node_taint']")
+        bounds: dict[str, int | None] = {}
+        for key in ("gpu_min_nodes", "gpu_max_nodes"):
+            raw = values.get(key)
+            if raw is None or raw == "":
+                bounds[key] = None
+                continue
+            try:
+                bounds[key] = int(raw)
+            except (TypeError, ValueError):
+                raise ConfigurationError(f"{source}[{key!r}]", raw, "an integer") from None
         return cls(
             nfs_host=values["nfs_host"],
             nfs_mount_path=values["nfs_mount_path"],
@@ -400,6 +511,11 @@ class InfraOutputs:
             nfs_size_gb=size,
             cluster_name=values.get("cluster_name"),
             extra={k: val for k, val in values.items() if k not in REQUIRED_OUTPUT_KEYS},
+            gpu_node_size=gpu_size,
+            gpu_node_taint=taint,
+            gpu_min_nodes=bounds["gpu_min_nodes"],
+            gpu_max_nodes=bounds["gpu_max_nodes"],
+            has_taint_output="gpu_node_taint" in values,
         )
 
     @classmethod

@@ -47,6 +47,10 @@ OUTPUT_NAMES: tuple[str, ...] = (
     "gpu_node_pool_id",
     "gpu_node_pool_name",
     "region",
+    "gpu_node_size",
+    "gpu_node_taint",
+    "gpu_min_nodes",
+    "gpu_max_nodes",
 )
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
@@ -279,6 +283,16 @@ class VllmInfraStack(TerraformStack):
             "gpu_node_pool_id": self.gpu_pool.pool_id,
             "gpu_node_pool_name": self.gpu_pool.resource.name,
             "region": self.vpc.resource.region,
+            # The rest of the handoff: the cluster layer defaults its GPU size, the tuner's taint
+            # and the autoscaling bounds from these, and refuses values that contradict them.
+            "gpu_node_size": self.gpu_pool.profile.slug,
+            "gpu_node_taint": str(gpu_taint) if gpu_taint is not None else "",
+            "gpu_min_nodes": self.gpu_pool.min_nodes
+            if self.gpu_pool.min_nodes is not None
+            else self.gpu_pool.node_count,
+            "gpu_max_nodes": self.gpu_pool.max_nodes
+            if self.gpu_pool.max_nodes is not None
+            else self.gpu_pool.node_count,
         }
         assert tuple(values) == OUTPUT_NAMES
         self.outputs: dict[str, TerraformOutput] = {

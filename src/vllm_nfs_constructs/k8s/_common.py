@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from functools import cache
 
 import cdk8s
+import jsii
 from cdk8s_plus_27 import k8s
-from constructs import Construct, IConstruct
+from constructs import Construct, IConstruct, IValidation
 
 from .. import _validate as v
 from ..errors import ConfigurationError
@@ -48,38 +50,160 @@ def selector_labels(name: str, component: str) -> dict[str, str]:
 
 
 def resolve_namespace(scope: Construct, namespace: str | None, field: str) -> str:
-    """An explicit namespace, else the nearest enclosing ``default_namespace``, else ``vllm``."""
+    """The namespace rule, stated once: an explicit ``namespace=``, else the enclosing chart's
+    namespace (``cdk8s.Chart(..., namespace=...)``; ``VllmNfsChart`` sets its own), else
+    ``vllm``."""
     if namespace is not None:
         return v.dns_label(field, namespace)
-    node: IConstruct | None = scope
-    while node is not None:
-        found = getattr(node, "default_namespace", None)
-        if isinstance(found, str):
-            return found
-        parent = getattr(node, "_vllm_nfs_parent", None)
-        node = parent if parent is not None else node.node.scope
-    return DEFAULT_NAMESPACE
+    found = chart_of(scope).namespace
+    return found if isinstance(found, str) and found else DEFAULT_NAMESPACE
 
 
-def claim_name(scope: Construct, kind: str, namespace: str | None, name: str) -> None:
-    """Record that ``scope`` emits ``kind namespace/name``; two constructs may not emit the same."""
+#: The API version of each kind the typed bindings emit (the key of app-wide uniqueness).
+_API_VERSIONS = {
+    "Namespace": "v1",
+    "PersistentVolume": "v1",
+    "PersistentVolumeClaim": "v1",
+    "Service": "v1",
+    "ServiceAccount": "v1",
+    "ConfigMap": "v1",
+    "Deployment": "apps/v1",
+    "DaemonSet": "apps/v1",
+    "Job": "batch/v1",
+    "PodDisruptionBudget": "policy/v1",
+    "NetworkPolicy": "networking.k8s.io/v1",
+    "ClusterRole": "rbac.authorization.k8s.io/v1",
+    "ClusterRoleBinding": "rbac.authorization.k8s.io/v1",
+}
+
+
+#: Kinds without a namespace: never stamped with one, whatever the chart's namespace.
+CLUSTER_SCOPED_KINDS = frozenset(
+    {
+        "Namespace",
+        "PersistentVolume",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+        "StorageClass",
+        "PriorityClass",
+        "RuntimeClass",
+        "IngressClass",
+        "GatewayClass",
+        "CustomResourceDefinition",
+        "CiliumClusterwideNetworkPolicy",
+        "Node",
+    }
+)
+
+
+class AppState:
+    """What this library remembers about one cdk8s App, on the Python side.
+
+    Kept in a weak map keyed by the App, never as attributes patched onto jsii objects:
+
+    - ``objects``: every object the library's constructs emit, by (apiVersion, kind, namespace,
+      name), so two of them can never collide anywhere in the App;
+    - ``shared``: cluster-wide pieces several charts share (the network tuner), emitted once;
+    - ``programs``: the ConfigMaps of in-pod programs by (namespace, name), one per namespace
+      for the whole App (constructs of several charts in one namespace share it).
+    """
+
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str, str | None, str], Construct] = {}
+        self.shared: dict[object, object] = {}
+        self.programs: dict[tuple[str, str], object] = {}
+
+
+_APPS: weakref.WeakKeyDictionary[IConstruct, AppState] = weakref.WeakKeyDictionary()
+_CHARTS: weakref.WeakKeyDictionary[IConstruct, cdk8s.Chart] = weakref.WeakKeyDictionary()
+
+
+def app_state(scope: IConstruct) -> AppState:
+    """The state of the App ``scope`` belongs to (created on first use)."""
     chart = chart_of(scope)
-    registry: dict[tuple[str, str | None, str], Construct] | None = getattr(
-        chart, "_vllm_nfs_names", None
-    )
-    if registry is None:
-        registry = {}
-        chart._vllm_nfs_names = registry  # type: ignore[attr-defined]
-    key = (kind, namespace, name)
-    if key in registry:
+    root = _ROOTS.get(chart)
+    if root is None:
+        root = _ROOTS[chart] = chart.node.root
+    state = _APPS.get(root)
+    if state is None:
+        state = _APPS[root] = AppState()
+        _install_uniqueness_check(root)
+    return state
+
+
+_ROOTS: weakref.WeakKeyDictionary[IConstruct, IConstruct] = weakref.WeakKeyDictionary()
+
+
+def claim_name(
+    scope: Construct, kind: str, namespace: str | None, name: str, api_version: str | None = None
+) -> None:
+    """Record that ``scope`` emits ``kind namespace/name``; no two objects of one App may match.
+
+    Raises ``ConfigurationError`` naming both construct paths at once (at construction, so the
+    error points at the line that made the second object).
+    """
+    state = app_state(scope)
+    api = api_version or _API_VERSIONS.get(kind, "")
+    group = api.rpartition("/")[0]
+    key = (group, kind, namespace, name)
+    taken = state.objects.get(key)
+    if taken is not None:
         where = f"namespace {namespace!r}" if namespace else "the cluster"
         raise ConfigurationError(
             f"{scope.node.path} name",
             name,
-            f"a {kind} name not already used in {where} (it is taken by {registry[key].node.path})",
-            "Give one of the constructs another id or an explicit name.",
+            f"a {kind} name not already used in {where} of this App (it is taken by "
+            f"{taken.node.path})",
+            "Give one of the constructs another id or an explicit name, or put the charts in "
+            "different namespaces.",
         )
-    registry[key] = scope
+    state.objects[key] = scope
+
+
+@jsii.implements(IValidation)
+class _UniqueObjects:
+    """Synth-time check over every ApiObject of the App, the user's own included."""
+
+    def __init__(self, root: IConstruct) -> None:
+        self._root = weakref.ref(root)
+
+    def validate(self) -> list[str]:
+        root = self._root()
+        if root is None:
+            return []
+        return duplicate_objects(root)
+
+
+def duplicate_objects(root: IConstruct) -> list[str]:
+    """Messages for every pair of ApiObjects under ``root`` with the same apiVersion group,
+    kind, namespace and name."""
+    seen: dict[tuple[str, str, str | None, str], str] = {}
+    problems: list[str] = []
+    for child in root.node.find_all():
+        if not isinstance(child, cdk8s.ApiObject):
+            continue
+        group = child.api_group
+        ns = None if child.kind in CLUSTER_SCOPED_KINDS else child.metadata.namespace
+        key = (group, child.kind, ns or None, child.name)
+        path = child.node.path
+        if key in seen:
+            where = f"namespace {ns!r}" if ns else "the cluster"
+            problems.append(
+                f"ConfigurationError: {child.kind} {child.name!r} in {where} is emitted twice: "
+                f"by {seen[key]} and by {path}. Rename one of them or put the charts in "
+                "different namespaces."
+            )
+        else:
+            seen[key] = path
+    return problems
+
+
+def _install_uniqueness_check(root: IConstruct) -> None:
+    root.node.add_validation(_UniqueObjects(root))
 
 
 def metadata(
@@ -90,7 +214,7 @@ def metadata(
     object_labels: Mapping[str, str],
     annotations: Mapping[str, str] | None = None,
 ) -> k8s.ObjectMeta:
-    """ObjectMeta for a new object, after checking that its name is free in the chart."""
+    """ObjectMeta for a new object, after checking that its name is free in the App."""
     claim_name(scope, kind, namespace, name)
     return k8s.ObjectMeta(
         name=name,
@@ -104,20 +228,19 @@ def attach(construct: Construct, scope: Construct) -> None:
     """Remember a construct's parent and chart on the Python side.
 
     Every ``Chart.of`` or ``node.scope`` lookup is a round trip to the jsii process; synthesis is
-    measurably faster when the constructs of this library remember them instead.
+    measurably faster when the constructs of this library remember them instead (in weak maps,
+    not on the jsii objects).
     """
-    construct._vllm_nfs_parent = scope  # type: ignore[attr-defined]
-    construct._vllm_nfs_chart = chart_of(scope)  # type: ignore[attr-defined]
+    _CHARTS[construct] = chart_of(scope)
 
 
-def chart_of(scope: Construct) -> cdk8s.Chart:
-    """``cdk8s.Chart.of(scope)``, remembered on the scope."""
+def chart_of(scope: IConstruct) -> cdk8s.Chart:
+    """``cdk8s.Chart.of(scope)``, remembered."""
     if isinstance(scope, cdk8s.Chart):
         return scope
-    found: cdk8s.Chart | None = getattr(scope, "_vllm_nfs_chart", None)
+    found = _CHARTS.get(scope)
     if found is None:
-        found = cdk8s.Chart.of(scope)
-        scope._vllm_nfs_chart = found  # type: ignore[attr-defined]
+        found = _CHARTS[scope] = cdk8s.Chart.of(scope)
     return found
 
 

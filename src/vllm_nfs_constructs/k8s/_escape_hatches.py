@@ -7,8 +7,12 @@ built as raw ``cdk8s.ApiObject`` bodies here:
 - ``ValidatingAdmissionPolicy`` and its binding (admissionregistration.k8s.io/v1, GA in 1.30);
 - ``CiliumNetworkPolicy`` (cilium.io/v2, a CRD) for the Gateway's data path;
 
-and one field is removed after the fact (``remove_field``): an empty ``onPodConditions`` the 1.27
-bindings force on a Job's ``podFailurePolicy`` exit-code rule.
+and fields are removed after the fact:
+
+- ``remove_field``: an empty ``onPodConditions`` the 1.27 bindings force on a Job's
+  ``podFailurePolicy`` exit-code rule, and ``spec.replicas`` of a Deployment an autoscaler owns;
+- ``cluster_scoped``: the ``metadata.namespace`` cdk8s stamps on every object of a chart that has
+  a namespace, cluster-scoped kinds included (a PersistentVolume or ClusterRole must carry none).
 
 Raw bodies bypass jsii's type checks, so each kind's fields are asserted in tests and the whole
 output is validated against the Kubernetes 1.33 and Gateway API v1.3 schemas.
@@ -38,7 +42,7 @@ def raw_object(
     annotations: Mapping[str, str] | None = None,
 ) -> cdk8s.ApiObject:
     """An object of a kind the typed bindings lack; ``body`` holds its top-level fields."""
-    c.claim_name(scope, kind, namespace, name)
+    c.claim_name(scope, kind, namespace, name, api_version)
     obj = cdk8s.ApiObject(
         scope,
         id,
@@ -53,7 +57,20 @@ def raw_object(
     )
     for key, value in body.items():
         obj.add_json_patch(cdk8s.JsonPatch.add(f"/{key}", value))
+    if namespace is None:
+        cluster_scoped(obj)
     return obj
+
+
+def cluster_scoped(obj: cdk8s.ApiObject) -> None:
+    """Keep a cluster-scoped object free of ``metadata.namespace``.
+
+    cdk8s stamps the chart's namespace on every object it synthesizes, whatever its kind; the API
+    server rejects (or, with ``kubectl apply``, silently drops) a namespace on a cluster-scoped
+    object, and GitOps tools report a permanent diff. Only needed when the chart has a namespace.
+    """
+    if c.chart_of(obj).namespace:
+        obj.add_json_patch(cdk8s.JsonPatch.remove("/metadata/namespace"))
 
 
 def remove_field(obj: cdk8s.ApiObject, path: str) -> None:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cdk8s
 from constructs import Construct
 
 from .. import _validate as v
-from ..errors import ConfigurationError
-from ..images import VLLM_IMAGE
+from ..errors import ConfigurationError, VllmNfsDeprecationWarning
 from ..model import (
     DEFAULT_MODEL,
     NOT_TUNED_TAINT,
+    GpuProfile,
     InfraOutputs,
     ModelSource,
     Taint,
@@ -22,47 +23,103 @@ from ..model import (
 )
 from . import _common as c
 from .download import DEFAULT_TOKEN_SECRET, ModelDownloadJob, SecretKeyRef
-from .gateway import InferenceGateway
+from .gateway import InferenceGateway, Route
 from .namespace import WorkloadNamespace
 from .network_policy import NetworkPeer
+from .options import AntiAffinity, VllmOptions
 from .tuner import NetworkTunerDaemonSet
-from .vllm import AntiAffinity, VllmDeployment
+from .vllm import VllmDeployment
 from .volume import NfsMountOptions, SharedModelVolume
 
+#: The GPU size when neither ``gpu_slug`` nor the infra outputs name one (0.1.0's default).
+DEFAULT_GPU_SLUG = "gpu-h100x1-80gb"
+
 __all__ = ["ServedModel", "VllmNfsChart"]
+
+
+#: ServedModel's 0.1.0 fields, each a VllmOptions field of the same name.
+_LEGACY_FIELDS = (
+    "replicas",
+    "gpus_per_pod",
+    "max_model_len",
+    "quantization",
+    "gpu_memory_utilization",
+    "extra_args",
+    "anti_affinity",
+    "max_surge",
+    "max_unavailable",
+)
 
 
 @dataclass(frozen=True)
 class ServedModel:
     """One model the chart serves: what to download and how to run it.
 
-    ``name`` names its Job, Deployment, Service and route prefix (``/<name>``).
+    ``name`` names its Job, Deployment, Service and route prefix (``/<name>/v1/...``).
+    ``options`` holds how it is served (:class:`VllmOptions`). The 0.1.0 fields (``replicas``,
+    ``gpus_per_pod``, ``max_model_len``, ...) still work, with a deprecation warning, and read
+    back the effective values.
     """
 
     name: str
     source: ModelSource = DEFAULT_MODEL
-    replicas: int = 1
-    gpus_per_pod: int = 1
+    replicas: int | None = None
+    gpus_per_pod: int | None = None
     max_model_len: int | None = None
     quantization: str | None = None
     gpu_memory_utilization: float | None = None
-    extra_args: tuple[str, ...] = field(default_factory=tuple)
-    anti_affinity: AntiAffinity = AntiAffinity.REQUIRED
-    max_surge: int = 0
-    max_unavailable: int = 1
+    extra_args: tuple[str, ...] | None = None
+    anti_affinity: AntiAffinity | None = None
+    max_surge: int | None = None
+    max_unavailable: int | None = None
+    options: VllmOptions = None  # type: ignore[assignment]  # resolved in __post_init__
+    """How the model is served (default ``VllmOptions()``)."""
 
     def __post_init__(self) -> None:
-        v.dns_label("ServedModel.name", self.name, max_len=40)
+        f = "ServedModel"
+        v.dns_label(f"{f}.name", self.name, max_len=40)
+        v.route_name(f"{f}.name", self.name)
         if not isinstance(self.source, ModelSource):
-            raise ConfigurationError("ServedModel.source", self.source, "a ModelSource")
+            raise ConfigurationError(f"{f}.source", self.source, "a ModelSource")
+        options = self.options
+        if options is not None and not isinstance(options, VllmOptions):
+            raise ConfigurationError(f"{f}.options", options, "a VllmOptions(...) or None")
+        given = {k: getattr(self, k) for k in _LEGACY_FIELDS if getattr(self, k) is not None}
+        if options is None:
+            options = VllmOptions.build(f, given) if given else VllmOptions()
+            if given:
+                warnings.warn(
+                    f"ServedModel({', '.join(f'{k}=...' for k in given)}) is deprecated: pass "
+                    f"options=VllmOptions({', '.join(f'{k}=...' for k in given)}) (same names, "
+                    "same defaults). The fields go away in 1.0.",
+                    VllmNfsDeprecationWarning,
+                    stacklevel=3,
+                )
+        else:
+            for key, value in given.items():
+                if value != getattr(options, key):
+                    raise ConfigurationError(
+                        f"{f}.{key}",
+                        value,
+                        "either options=VllmOptions(...) or the 0.1.0 fields, not both",
+                        f"Move it into the options: VllmOptions({key}=...).",
+                    )
+        object.__setattr__(self, "options", options)
+        for key in _LEGACY_FIELDS:
+            object.__setattr__(self, key, getattr(options, key))
 
 
 class VllmNfsChart(cdk8s.Chart):
     """Namespace, shared volume, network tuner, one download Job + VllmDeployment per model, and
-    one gateway routing ``/<model name>`` to each (the first model also at ``/``).
+    one gateway routing ``/<model name>/v1/...`` to each (the first model also without prefix).
 
-    Every piece is exposed as an attribute (``volume``, ``tuner``, ``gateway``, ``downloads``,
-    ``deployments``) so callers can reach in.
+    Every piece is exposed as an attribute (``volume``, ``tuner``, ``gateway``, ``routes``,
+    ``downloads``, ``deployments``) so callers can reach in. The chart's namespace is the
+    default of every construct in it.
+
+    The GPU size and the tuner's taint default from the cloud layer's outputs
+    (``infra.gpu_node_size``, ``infra.gpu_node_taint``); an explicit value that contradicts them is
+    an error. Several charts in one App share one network tuner (emitted by the first).
     """
 
     def __init__(
@@ -73,11 +130,11 @@ class VllmNfsChart(cdk8s.Chart):
         infra: InfraOutputs,
         models: Sequence[ServedModel] = (ServedModel("qwen"),),
         namespace: str = c.DEFAULT_NAMESPACE,
-        gpu_slug: str = "gpu-h100x1-80gb",
+        gpu_slug: str | None = None,
         mount_options: NfsMountOptions | None = None,
         token_secret: SecretKeyRef | None = DEFAULT_TOKEN_SECRET,
         network_tuner: bool = True,
-        tuner_taint: Taint = NOT_TUNED_TAINT,
+        tuner_taint: Taint | None = None,
         admission_policy: bool = True,
         gateway: bool = True,
         gateway_class: str = "cilium",
@@ -94,13 +151,14 @@ class VllmNfsChart(cdk8s.Chart):
             infra: the cloud layer's outputs (``InfraOutputs.from_file("outputs.json")``).
             models: models to serve (default one: Qwen/Qwen2.5-0.5B-Instruct as ``qwen``).
             namespace: workload namespace, emitted with Pod Security ``restricted`` (default
-                ``vllm``).
-            gpu_slug: the GPU pool's Droplet size; ``gpus_per_pod`` must fit it (default
-                ``gpu-h100x1-80gb``).
+                ``vllm``; not ``default`` or ``kube-*``).
+            gpu_slug: the GPU pool's Droplet size; default ``infra.gpu_node_size``, else
+                ``gpu-h100x1-80gb``. ``gpus_per_pod`` must fit it.
             mount_options: NFS mount options (default ``NfsMountOptions()``: nconnect=8).
             token_secret: Secret with a Hugging Face token for the download Jobs (optional).
             network_tuner: include the NetworkTunerDaemonSet (default True).
-            tuner_taint: the taint the GPU pool starts with (default the not-tuned taint).
+            tuner_taint: the taint the GPU pool starts with; default ``infra.gpu_node_taint``,
+                else the not-tuned taint.
             admission_policy: the tuner's ValidatingAdmissionPolicy (default True; K8s >= 1.32).
             gateway: include the InferenceGateway (default True).
             gateway_class: the GatewayClass (default ``cilium``).
@@ -109,79 +167,56 @@ class VllmNfsChart(cdk8s.Chart):
             request_timeout_seconds: per-request timeout on the routes (default 600).
             network_policies: default-deny in the namespace plus the narrow allows (default
                 True).
-            allow_from: peers besides the gateway that may call the models' port 8000, e.g. the
-                metrics scraper ``NetworkPeer("monitoring")``.
+            allow_from: peers besides the gateway that may call the models' port 8000.
             api_key_secret: Secret key holding the API key every model requires on ``/v1``
                 (default none).
-            vllm_image: the vLLM image for every model (default ``vllm/vllm-openai:v0.33.0``,
-                a CUDA build; required for AMD GPU slugs, which need a ROCm build).
+            vllm_image: the vLLM image for every model (default each model's
+                ``VllmOptions.image``, ``vllm/vllm-openai:v0.33.0``, a CUDA build; required for
+                AMD GPU slugs, which need a ROCm build).
         """
-        v.dns_label("VllmNfsChart.namespace", namespace)
-        super().__init__(scope, id, disable_resource_name_hashes=True)
-        #: Default namespace of every construct in this chart.
+        f = "VllmNfsChart"
+        v.namespace_owned(f"{f}.namespace", namespace)
+        super().__init__(scope, id, namespace=namespace, disable_resource_name_hashes=True)
+        #: Default namespace of every construct in this chart (also ``self.namespace``).
         self.default_namespace = namespace
         if not isinstance(infra, InfraOutputs):
             raise ConfigurationError(
-                "VllmNfsChart.infra",
+                f"{f}.infra",
                 infra,
                 "an InfraOutputs",
                 "Use InfraOutputs.from_file('outputs.json') or InfraOutputs(...).",
             )
-        profile = gpu_profile("VllmNfsChart.gpu_slug", gpu_slug)
-        models = list(models)
-        if not models:
-            raise ConfigurationError("VllmNfsChart.models", models, "at least one ServedModel")
-        names = [m.name for m in models]
-        for m in models:
-            if not isinstance(m, ServedModel):
-                raise ConfigurationError("VllmNfsChart.models", m, "ServedModel entries")
-            if names.count(m.name) > 1:
-                raise ConfigurationError("VllmNfsChart.models[].name", m.name, "unique model names")
-            check_gpus_fit(gpu_slug, m.gpus_per_pod, field=f"ServedModel({m.name!r}).gpus_per_pod")
-        if profile.brand != "nvidia" and vllm_image is None:
+        self.infra = infra
+        self.models = self._check_models(models)
+        self.profile = self._gpu_profile(gpu_slug)
+        self.tuner_taint = self._tuner_taint(tuner_taint)
+        if vllm_image is not None:
+            v.instance_of(f"{f}.vllm_image", vllm_image, str, "an image reference")
+        if self.profile.brand != "nvidia" and vllm_image is None:
             raise ConfigurationError(
-                "VllmNfsChart.vllm_image",
+                f"{f}.vllm_image",
                 vllm_image,
-                f"a ROCm build of vLLM for the {profile.brand.upper()} slug {gpu_slug}",
+                f"a ROCm build of vLLM for the {self.profile.brand.upper()} slug "
+                f"{self.profile.slug}",
                 "The default image is built for CUDA; pass vllm_image='<rocm vllm image>:<tag>'.",
             )
-        self.infra = infra
+        for flag, value in (
+            ("network_tuner", network_tuner),
+            ("admission_policy", admission_policy),
+            ("gateway", gateway),
+            ("network_policies", network_policies),
+        ):
+            v.instance_of(f"{f}.{flag}", value, bool, "True or False")
+        peers = v.sequence_of(f"{f}.allow_from", allow_from, NetworkPeer, "NetworkPeer entries")
+
         self.workload_namespace = WorkloadNamespace(
             self, "namespace", name=namespace, default_deny=network_policies
         )
-        annotations = (
-            {"vllm-nfs-constructs/example-values": "true: EXAMPLE infra values, do not apply"}
-            if infra.is_example
-            else None
-        )
-        self.volume = SharedModelVolume(
-            self,
-            "models",
-            nfs=infra.nfs,
-            capacity_gib=infra.nfs_size_gb or 1000,
-            mount_options=mount_options,
-            annotations=annotations,
-        )
-        total = sum(m.source.size_gib or 0 for m in models)
-        if total and total > self.volume.capacity_gib:
-            raise ConfigurationError(
-                "VllmNfsChart.models",
-                f"{total:g} GiB of models",
-                f"at most the share's {self.volume.capacity_gib} GiB",
-                "Grow the NFS share (nfs size_gib) or serve fewer models.",
-            )
-        self.tuner: NetworkTunerDaemonSet | None = None
-        if network_tuner:
-            self.tuner = NetworkTunerDaemonSet(
-                self,
-                "network-tuner",
-                gpu_node_pool=infra.gpu_node_pool_name,
-                taint=tuner_taint,
-                admission_policy=admission_policy,
-            )
+        self.volume = self._volume(mount_options)
+        self.tuner = self._network_tuner(admission_policy) if network_tuner else None
         self.downloads: dict[str, ModelDownloadJob] = {}
         self.deployments: dict[str, VllmDeployment] = {}
-        for m in models:
+        for m in self.models:
             self.downloads[m.name] = ModelDownloadJob(
                 self,
                 f"{m.name}-download",
@@ -190,28 +225,26 @@ class VllmNfsChart(cdk8s.Chart):
                 token_secret=token_secret,
                 network_policy=network_policies,
             )
+            options = m.options
+            if vllm_image is not None or options.gpu_resource is None:
+                options = options.replace(
+                    image=vllm_image if vllm_image is not None else options.image,
+                    gpu_resource=options.gpu_resource or self.profile.resource_name,
+                )
             self.deployments[m.name] = VllmDeployment(
                 self,
                 m.name,
                 volume=self.volume,
                 model=m.source,
                 gpu_node_pool=infra.gpu_node_pool_name,
-                gpu_resource=profile.resource_name,
-                replicas=m.replicas,
-                gpus_per_pod=m.gpus_per_pod,
-                max_model_len=m.max_model_len,
-                quantization=m.quantization,
-                gpu_memory_utilization=m.gpu_memory_utilization,
-                extra_args=m.extra_args,
-                anti_affinity=m.anti_affinity,
-                max_surge=m.max_surge,
-                max_unavailable=m.max_unavailable,
-                image=vllm_image if vllm_image is not None else VLLM_IMAGE,
+                options=options,
                 network_policy=network_policies,
-                allow_from=allow_from,
+                allow_from=peers,
                 api_key_secret=api_key_secret,
             )
         self.gateway: InferenceGateway | None = None
+        #: The routes by model name (empty without a gateway).
+        self.routes: dict[str, Route] = {}
         if gateway:
             self.gateway = InferenceGateway(
                 self,
@@ -221,5 +254,117 @@ class VllmNfsChart(cdk8s.Chart):
                 tls_secret_name=tls_secret_name,
                 request_timeout_seconds=request_timeout_seconds,
             )
-            for i, m in enumerate(models):
-                self.gateway.add_route(self.deployments[m.name], default=i == 0)
+            for i, m in enumerate(self.models):
+                self.routes[m.name] = self.gateway.add_route(
+                    self.deployments[m.name], default=i == 0
+                )
+
+    # -- builders ---------------------------------------------------------------------------
+
+    def _check_models(self, models: Sequence[ServedModel]) -> list[ServedModel]:
+        f = "VllmNfsChart.models"
+        items = v.sequence_of(f, models, ServedModel, "ServedModel entries", min_len=1)
+        seen: set[str] = set()
+        for m in items:
+            if m.name in seen:
+                raise ConfigurationError(f"{f}[].name", m.name, "unique model names")
+            seen.add(m.name)
+        return items
+
+    def _gpu_profile(self, gpu_slug: str | None) -> GpuProfile:
+        """The GPU size: explicit, else the cloud layer's ``gpu_node_size``, else the default;
+        an explicit size contradicting the outputs is an error."""
+        f = "VllmNfsChart.gpu_slug"
+        from_infra = self.infra.gpu_node_size
+        if gpu_slug is not None:
+            gpu_profile(f, gpu_slug)
+            if from_infra is not None and gpu_slug != from_infra:
+                raise ConfigurationError(
+                    f,
+                    gpu_slug,
+                    f"the GPU pool's size from the cloud layer's outputs ({from_infra})",
+                    "Drop gpu_slug (it defaults from infra.gpu_node_size), or change the pool's "
+                    "size in the cloud layer (VllmInfraStack(gpu_size=...)) and re-apply.",
+                )
+        slug = gpu_slug or from_infra or DEFAULT_GPU_SLUG
+        source = (
+            "VllmNfsChart.gpu_slug"
+            if gpu_slug
+            else (
+                "the cloud layer's gpu_node_size output" if from_infra else "the default GPU size"
+            )
+        )
+        for m in self.models:
+            try:
+                check_gpus_fit(
+                    slug, m.options.gpus_per_pod, field=f"ServedModel({m.name!r}).gpus_per_pod"
+                )
+            except ConfigurationError as exc:
+                raise ConfigurationError(
+                    exc.field,
+                    exc.value,
+                    exc.allowed,
+                    f"{exc.fix} The GPU size {slug} comes from {source}.",
+                ) from None
+        return gpu_profile(f, slug)
+
+    def _tuner_taint(self, tuner_taint: Taint | None) -> Taint:
+        """The taint the tuner lifts: explicit, else the pool's (outputs), else the default."""
+        f = "VllmNfsChart.tuner_taint"
+        pool_taint = self.infra.gpu_node_taint
+        if tuner_taint is not None:
+            v.instance_of(f, tuner_taint, Taint, "a Taint(key, value, effect)")
+            if self.infra.has_taint_output and tuner_taint != pool_taint:
+                raise ConfigurationError(
+                    f,
+                    str(tuner_taint),
+                    f"the GPU pool's start-up taint from the cloud layer's outputs "
+                    f"({pool_taint or 'none'})",
+                    "Drop tuner_taint (it defaults from infra.gpu_node_taint); a tuner waiting "
+                    "for another taint would never untaint the nodes.",
+                )
+            return tuner_taint
+        return pool_taint or NOT_TUNED_TAINT
+
+    def _volume(self, mount_options: NfsMountOptions | None) -> SharedModelVolume:
+        annotations = (
+            {"vllm-nfs-constructs/example-values": "true: EXAMPLE infra values, do not apply"}
+            if self.infra.is_example
+            else None
+        )
+        volume = SharedModelVolume(
+            self,
+            "models",
+            nfs=self.infra.nfs,
+            capacity_gib=self.infra.nfs_size_gb or 1000,
+            mount_options=mount_options,
+            annotations=annotations,
+        )
+        total = sum(m.source.size_gib or 0 for m in self.models)
+        capacity = volume.capacity_gib or 0
+        if total and total > capacity:
+            raise ConfigurationError(
+                "VllmNfsChart.models",
+                f"{total:g} GiB of models",
+                f"at most the share's {capacity} GiB",
+                "Grow the NFS share (nfs size_gib) or serve fewer models.",
+            )
+        return volume
+
+    def _network_tuner(self, admission_policy: bool) -> NetworkTunerDaemonSet:
+        """The App's tuner for this pool and taint: the first chart emits it, the others share
+        it (two tuners on one pool would fight over the same nodes)."""
+        shared = c.app_state(self).shared
+        key = ("network-tuner", self.infra.gpu_node_pool_name, str(self.tuner_taint))
+        found = shared.get(key)
+        if isinstance(found, NetworkTunerDaemonSet):
+            return found
+        tuner = NetworkTunerDaemonSet(
+            self,
+            "network-tuner",
+            gpu_node_pool=self.infra.gpu_node_pool_name,
+            taint=self.tuner_taint,
+            admission_policy=admission_policy,
+        )
+        shared[key] = tuner
+        return tuner

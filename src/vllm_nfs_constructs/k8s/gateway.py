@@ -2,19 +2,94 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
+import cdk8s
 from constructs import Construct
 
 from .. import _validate as v
 from ..errors import ConfigurationError
 from . import _common as c
 from ._escape_hatches import raw_object
-from .vllm import VllmDeployment
 
-__all__ = ["InferenceGateway"]
+__all__ = ["InferenceGateway", "Routable", "Route", "RouteTarget"]
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"
+
+
+@runtime_checkable
+class Routable(Protocol):
+    """What ``InferenceGateway.add_route`` needs of a target: a Service and its pods.
+
+    ``VllmDeployment`` satisfies it; wrap your own Service in a :class:`RouteTarget`.
+    """
+
+    @property
+    def service_name(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def selector_labels(self) -> Mapping[str, str]: ...
+
+
+@dataclass(frozen=True)
+class RouteTarget:
+    """A Service of your own as a route target (it must serve vLLM's OpenAI-compatible API).
+
+    ``selector_labels`` select the Service's pods: with ``cilium_policy`` (default True) the
+    route lets the gateway's data path reach them on ``port`` (a CiliumNetworkPolicy), which a
+    default-deny namespace needs.
+    """
+
+    service_name: str
+    port: int
+    namespace: str
+    selector_labels: Mapping[str, str] = field(default_factory=dict)
+    cilium_policy: bool = True
+
+    def __post_init__(self) -> None:
+        v.dns_label("RouteTarget.service_name", self.service_name)
+        v.integer("RouteTarget.port", self.port, minimum=1, maximum=65535)
+        v.dns_label("RouteTarget.namespace", self.namespace)
+        labels = v.label_map("RouteTarget.selector_labels", self.selector_labels)
+        object.__setattr__(self, "selector_labels", labels)
+        if self.cilium_policy and not labels:
+            raise ConfigurationError(
+                "RouteTarget.selector_labels",
+                labels,
+                "the labels of the Service's pods when cilium_policy is True",
+                "Give the pod labels, or cilium_policy=False if nothing blocks the gateway.",
+            )
+
+    def __hash__(self) -> int:
+        return hash((self.service_name, self.port, self.namespace))
+
+
+@dataclass(frozen=True)
+class Route:
+    """What ``add_route`` made: the HTTPRoute and, on Cilium, the policy for its data path.
+
+    ``str(route)`` is the HTTPRoute's name (what 0.1.0's ``add_route`` returned).
+    """
+
+    name: str
+    path_prefix: str
+    target: Routable
+    http_route: cdk8s.ApiObject
+    network_policy: cdk8s.ApiObject | None
+    default: bool = False
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def policies(self) -> list[cdk8s.ApiObject]:
+        """Every policy object the route made."""
+        return [self.network_policy] if self.network_policy is not None else []
 
 
 class InferenceGateway(Construct):
@@ -26,7 +101,11 @@ class InferenceGateway(Construct):
 
     Routing: each model gets the path prefix ``/<route name>``, stripped before vLLM sees it
     (``http://gateway/qwen/v1/chat/completions`` reaches ``/v1/chat/completions`` of ``qwen``).
-    One model may also be the default at ``/`` (``add_route(..., default=True)``).
+    One model may also be the default without a prefix (``add_route(..., default=True)``).
+    Only the OpenAI-compatible paths clients need are routed (``VLLM_CLIENT_PATHS``: chat and
+    text completions, models, embeddings, responses, audio, realtime); ``/metrics``, vLLM's
+    admin endpoints (``/v1/load_lora_adapter``, ``/sleep``, ...) and anything vLLM adds later
+    answer 404 at the gateway.
 
     With the ``cilium`` class each route also emits a CiliumNetworkPolicy letting the gateway's
     data path (Cilium's ``ingress`` identity) reach the deployment's port 8000, the one opening
@@ -46,6 +125,7 @@ class InferenceGateway(Construct):
         namespace: str | None = None,
         name: str | None = None,
         annotations: dict[str, str] | None = None,
+        expose_health: bool = False,
     ) -> None:
         """
         Args:
@@ -58,6 +138,8 @@ class InferenceGateway(Construct):
             namespace: default the chart's (``vllm``).
             name: default the construct id.
             annotations: extra Gateway annotations (e.g. for the cloud load balancer).
+            expose_health: also route ``/<model>/health`` (and ``/health`` for the default
+                model), for a load balancer that probes through the gateway (default False).
         """
         super().__init__(scope, id)
         c.attach(self, scope)
@@ -114,34 +196,58 @@ class InferenceGateway(Construct):
             body={"spec": {"gatewayClassName": gateway_class, "listeners": listeners}},
         )
         self.gateway_class = gateway_class
+        if not isinstance(expose_health, bool):
+            raise ConfigurationError(f"{f}.expose_health", expose_health, "True or False")
+        self.expose_health = expose_health
         self._default_taken: str | None = None
         self._prefixes: dict[str, str] = {}
+        #: The routes made by :meth:`add_route`, in order.
+        self.routes: list[Route] = []
+
+    def client_paths(self) -> list[v.ClientPath]:
+        """The paths every route forwards (vLLM 0.33's OpenAI-compatible API, plus ``/health``
+        with ``expose_health``)."""
+        paths = list(v.VLLM_CLIENT_PATHS)
+        if self.expose_health:
+            paths.append(v.ClientPath(v.VLLM_HEALTH_PATH, "Exact", ("GET",)))
+        return paths
 
     def add_route(
         self,
-        deployment: VllmDeployment,
+        target: Routable,
         *,
         path_prefix: str | None = None,
         default: bool = False,
         name: str | None = None,
-    ) -> str:
-        """Route ``/<path_prefix>`` (default: the deployment's name) to ``deployment``.
+    ) -> Route:
+        """Route ``/<path_prefix>/v1/...`` (default prefix: the target's name) to ``target``.
 
-        With ``default=True`` requests matching no other prefix (``/``) go to it too. Returns
-        the HTTPRoute's name.
+        ``target`` is anything :class:`Routable`: a ``VllmDeployment``, or your own Service as
+        a :class:`RouteTarget`. With ``default=True`` the same API paths without a prefix
+        (``/v1/chat/completions``) go to it too. Returns the :class:`Route` (its HTTPRoute and
+        policy objects).
         """
         f = "InferenceGateway.add_route"
-        if not isinstance(deployment, VllmDeployment):
-            raise ConfigurationError(f"{f}.deployment", deployment, "a VllmDeployment")
-        if deployment.namespace != self.namespace:
+        if not isinstance(target, Routable):
             raise ConfigurationError(
-                f"{f}.deployment",
-                deployment.name,
-                f"a deployment in the gateway's namespace {self.namespace!r}",
+                f"{f}.target",
+                target,
+                "a Routable: a VllmDeployment or a RouteTarget(service_name, port, namespace, "
+                "selector_labels)",
             )
-        route_name = c.object_name(f"{f}.name", f"{self.name}-{deployment.name}", name)
-        prefix_name = path_prefix if path_prefix is not None else deployment.name
-        prefix_name = v.dns_label(f"{f}.path_prefix", prefix_name.strip("/"))
+        if target.namespace != self.namespace:
+            raise ConfigurationError(
+                f"{f}.target",
+                target.service_name,
+                f"a target in the gateway's namespace {self.namespace!r} (its listeners allow "
+                "routes from the same namespace)",
+            )
+        target_name = getattr(target, "name", None) or target.service_name
+        route_name = c.object_name(f"{f}.name", f"{self.name}-{target_name}", name)
+        prefix_name = path_prefix.strip("/") if isinstance(path_prefix, str) else path_prefix
+        prefix_name = v.route_name(
+            f"{f}.path_prefix", prefix_name if prefix_name is not None else target_name
+        )
         prefix = f"/{prefix_name}"
         if prefix in self._prefixes:
             raise ConfigurationError(
@@ -149,38 +255,42 @@ class InferenceGateway(Construct):
                 prefix,
                 f"a prefix not already routed (it goes to {self._prefixes[prefix]!r})",
             )
+        if not isinstance(default, bool):
+            raise ConfigurationError(f"{f}.default", default, "True or False")
         if default and self._default_taken:
             raise ConfigurationError(
                 f"{f}.default",
                 default,
                 f"one default route per gateway (already {self._default_taken!r})",
             )
-        self._prefixes[prefix] = deployment.name
-        backend = [{"name": deployment.service_name, "port": deployment.port}]
+        self._prefixes[prefix] = target_name
+        backend = [{"name": target.service_name, "port": target.port}]
         timeouts = {
             "request": f"{self.request_timeout_seconds}s",
             "backendRequest": f"{self.request_timeout_seconds}s",
         }
-        rules: list[dict[str, Any]] = [
-            {
-                "matches": [{"path": {"type": "PathPrefix", "value": prefix}}],
-                "filters": [
-                    {
-                        "type": "URLRewrite",
-                        "urlRewrite": {
-                            "path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}
-                        },
-                    }
-                ],
-                "backendRefs": backend,
-                "timeouts": timeouts,
-            }
-        ]
-        if default:
-            self._default_taken = deployment.name
+        rules: list[dict[str, Any]] = []
+        for client in self.client_paths():
+            if client.match == "Exact":
+                rewrite = {"type": "ReplaceFullPath", "replaceFullPath": client.path}
+            else:
+                rewrite = {"type": "ReplacePrefixMatch", "replacePrefixMatch": client.path}
             rules.append(
                 {
-                    "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                    "matches": [{"path": {"type": client.match, "value": prefix + client.path}}],
+                    "filters": [{"type": "URLRewrite", "urlRewrite": {"path": rewrite}}],
+                    "backendRefs": backend,
+                    "timeouts": timeouts,
+                }
+            )
+        if default:
+            self._default_taken = target_name
+            rules.append(
+                {
+                    "matches": [
+                        {"path": {"type": client.match, "value": client.path}}
+                        for client in self.client_paths()
+                    ],
                     "backendRefs": backend,
                     "timeouts": timeouts,
                 }
@@ -191,9 +301,9 @@ class InferenceGateway(Construct):
         }
         if self.hostname is not None:
             spec["hostnames"] = [self.hostname]
-        raw_object(
+        http_route = raw_object(
             self,
-            f"HTTPRoute-{deployment.name}",
+            f"HTTPRoute-{target_name}",
             api_version=GATEWAY_API,
             kind="HTTPRoute",
             name=route_name,
@@ -201,12 +311,16 @@ class InferenceGateway(Construct):
             labels=c.labels(route_name, "route"),
             body={"spec": spec},
         )
-        if self.gateway_class == "cilium" and deployment.network_policy is not None:
+        wants_policy = getattr(target, "cilium_policy", None)
+        if wants_policy is None:
+            wants_policy = getattr(target, "network_policy", None) is not None
+        policy = None
+        if self.gateway_class == "cilium" and wants_policy:
             # Cilium's Gateway is a per-node Envoy; backends see its traffic as the reserved
             # "ingress" identity, which only a CiliumNetworkPolicy can name.
-            raw_object(
+            policy = raw_object(
                 self,
-                f"CiliumNetworkPolicy-{deployment.name}",
+                f"CiliumNetworkPolicy-{target_name}",
                 api_version="cilium.io/v2",
                 kind="CiliumNetworkPolicy",
                 name=f"{route_name}-from-gateway",
@@ -214,16 +328,25 @@ class InferenceGateway(Construct):
                 labels=c.labels(route_name, "network-policy"),
                 body={
                     "spec": {
-                        "endpointSelector": {"matchLabels": dict(deployment.selector_labels)},
+                        "endpointSelector": {"matchLabels": dict(target.selector_labels)},
                         "ingress": [
                             {
                                 "fromEntities": ["ingress"],
                                 "toPorts": [
-                                    {"ports": [{"port": str(deployment.port), "protocol": "TCP"}]}
+                                    {"ports": [{"port": str(target.port), "protocol": "TCP"}]}
                                 ],
                             }
                         ],
                     }
                 },
             )
-        return route_name
+        route = Route(
+            name=route_name,
+            path_prefix=prefix,
+            target=target,
+            http_route=http_route,
+            network_policy=policy,
+            default=default,
+        )
+        self.routes.append(route)
+        return route

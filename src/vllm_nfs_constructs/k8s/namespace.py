@@ -9,6 +9,7 @@ from constructs import Construct
 
 from .. import _validate as v
 from . import _common as c
+from ._escape_hatches import cluster_scoped
 from .network_policy import default_deny as deny_all
 
 __all__ = ["PodSecurityLevel", "WorkloadNamespace"]
@@ -45,7 +46,9 @@ class WorkloadNamespace(Construct):
         """
         super().__init__(scope, id)
         c.attach(self, scope)
-        self.name = c.object_name("WorkloadNamespace.name", id, name)
+        self.name = v.namespace_owned(
+            "WorkloadNamespace.name", c.object_name("WorkloadNamespace.name", id, name)
+        )
         level = PodSecurityLevel(
             v.one_of(
                 "WorkloadNamespace.pod_security",
@@ -66,4 +69,5 @@ class WorkloadNamespace(Construct):
                 self, "Namespace", self.name, None, {**c.labels(self.name, "namespace"), **psa}
             ),
         )
+        cluster_scoped(self.namespace)
         self.default_deny = deny_all(self, "DefaultDeny", self.name) if default_deny else None

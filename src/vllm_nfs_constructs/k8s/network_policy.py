@@ -17,13 +17,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
+import cdk8s_plus_27 as kplus
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from .. import _validate as v
+from ..errors import ConfigurationError
 from . import _common as c
 
-__all__ = ["NetworkPeer", "default_deny", "dns_egress", "pod_policy"]
+__all__ = ["NetworkPeer", "PeerLike", "default_deny", "dns_egress", "peer_from", "pod_policy"]
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
@@ -41,9 +43,12 @@ class NetworkPeer:
 
     def __post_init__(self) -> None:
         v.dns_label("NetworkPeer.namespace", self.namespace)
-        for key, value in self.pod_labels.items():
-            v.label_key("NetworkPeer.pod_labels", key)
-            v.label_value("NetworkPeer.pod_labels", value)
+        object.__setattr__(
+            self, "pod_labels", v.label_map("NetworkPeer.pod_labels", self.pod_labels)
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.namespace, tuple(sorted(self.pod_labels.items()))))
 
     def to_peer(self) -> k8s.NetworkPolicyPeer:
         return k8s.NetworkPolicyPeer(
@@ -52,6 +57,37 @@ class NetworkPeer:
             ),
             pod_selector=k8s.LabelSelector(match_labels=dict(self.pod_labels)),
         )
+
+
+#: What ``allow_from`` accepts: a construct with pods (``namespace`` + ``selector_labels``), a
+#: cdk8s-plus-27 workload, a namespace name, a mapping of pod labels, or a NetworkPeer.
+PeerLike = NetworkPeer | str | Mapping[str, str] | Construct
+
+
+def peer_from(field_name: str, peer: object, namespace: str) -> NetworkPeer:
+    """A :class:`NetworkPeer` for ``peer`` (see :data:`PeerLike`); ``namespace`` is the default
+    for a bare mapping of labels."""
+    if isinstance(peer, NetworkPeer):
+        return peer
+    if isinstance(peer, str):
+        return NetworkPeer(v.dns_label(field_name, peer))
+    if isinstance(peer, Mapping):
+        return NetworkPeer(namespace, v.label_map(field_name, peer))
+    if isinstance(peer, kplus.Workload):
+        labels = dict(peer.match_labels or {})
+        if not labels:
+            raise ConfigurationError(field_name, peer.node.path, "a workload with a pod selector")
+        return NetworkPeer(peer.metadata.namespace or namespace, labels)
+    selector = getattr(peer, "selector_labels", None)
+    peer_ns = getattr(peer, "namespace", None)
+    if isinstance(peer, Construct) and isinstance(selector, Mapping) and isinstance(peer_ns, str):
+        return NetworkPeer(peer_ns, dict(selector))
+    raise ConfigurationError(
+        field_name,
+        peer,
+        "a construct with pods (VllmDeployment, ModelDownloadJob, a cdk8s-plus workload), a "
+        "namespace name, a dict of pod labels or a NetworkPeer",
+    )
 
 
 @cache
@@ -91,8 +127,11 @@ def pod_policy(
     ingress_port: int | None = None,
     ingress_from: Sequence[NetworkPeer] = (),
     egress: Sequence[k8s.NetworkPolicyEgressRule] = (),
+    ingress_only: bool = False,
 ) -> k8s.KubeNetworkPolicy:
-    """A policy for one workload's pods: the ingress peers on one port, the egress rules given."""
+    """A policy for one workload's pods: the ingress peers on one port, the egress rules given.
+
+    ``ingress_only`` makes an additive allow (policy type Ingress only), e.g. one more peer."""
     ingress = []
     if ingress_port is not None and ingress_from:
         ingress.append(
@@ -109,7 +148,7 @@ def pod_policy(
         ),
         spec=k8s.NetworkPolicySpec(
             pod_selector=k8s.LabelSelector(match_labels=dict(pod_selector)),
-            policy_types=["Ingress", "Egress"],
+            policy_types=["Ingress"] if ingress_only else ["Ingress", "Egress"],
             ingress=ingress or None,
             egress=list(egress) or None,
         ),

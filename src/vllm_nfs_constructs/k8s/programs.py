@@ -25,7 +25,7 @@ CONFIG_MAP_NAMES = {
 class ProgramsConfigMap(Construct):
     """A ConfigMap holding runtime programs, mounted read-only at ``/programs`` by the pods.
 
-    One per namespace and program set per chart; use :meth:`of` to find or create it.
+    One per namespace and program set in an App; use :meth:`of` to find or create it.
     """
 
     def __init__(
@@ -64,22 +64,19 @@ class ProgramsConfigMap(Construct):
     def of(
         scope: Construct, namespace: str, programs: Sequence[str] = WORKLOAD_PROGRAMS
     ) -> ProgramsConfigMap:
-        """The chart's ConfigMap of ``programs`` in ``namespace``, created on first use."""
+        """The App's ConfigMap of ``programs`` in ``namespace``, created (in the chart of
+        ``scope``) on first use."""
         programs = tuple(programs)
         name = CONFIG_MAP_NAMES[programs]
         chart = c.chart_of(scope)
-        registry: dict[tuple[str, str], ProgramsConfigMap] | None = getattr(
-            chart, "_vllm_nfs_programs", None
-        )
-        if registry is None:
-            registry = {}
-            chart._vllm_nfs_programs = registry  # type: ignore[attr-defined]
+        registry = c.app_state(chart).programs
         key = (namespace, name)
-        if key not in registry:
-            registry[key] = ProgramsConfigMap(
+        found = registry.get(key)
+        if not isinstance(found, ProgramsConfigMap):
+            found = registry[key] = ProgramsConfigMap(
                 chart, f"{name}-{namespace}", namespace=namespace, programs=programs, name=name
             )
-        return registry[key]
+        return found
 
     @cached_property
     def volume(self) -> k8s.Volume:

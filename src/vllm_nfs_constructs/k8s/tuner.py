@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import cdk8s
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
@@ -12,7 +13,7 @@ from ..errors import ConfigurationError
 from ..images import PYTHON_IMAGE, check_image
 from ..model import NOT_TUNED_TAINT, Taint
 from . import _common as c
-from ._escape_hatches import raw_object
+from ._escape_hatches import cluster_scoped, raw_object
 from .namespace import PodSecurityLevel, WorkloadNamespace
 from .programs import TUNER_PROGRAMS, ProgramsConfigMap
 
@@ -123,7 +124,9 @@ class NetworkTunerDaemonSet(Construct):
         else:
             self.namespace_object = None
         programs = ProgramsConfigMap.of(self, self.namespace, programs=TUNER_PROGRAMS)
-        k8s.KubeServiceAccount(
+        #: The ConfigMap holding ``tuner.py``.
+        self.programs = programs
+        self.service_account_object = k8s.KubeServiceAccount(
             self,
             "ServiceAccount",
             metadata=c.metadata(self, "ServiceAccount", self.service_account, self.namespace, lbl),
@@ -136,7 +139,8 @@ class NetworkTunerDaemonSet(Construct):
             metadata=c.metadata(self, "ClusterRole", role_name, None, lbl),
             rules=[k8s.PolicyRule(api_groups=[""], resources=["nodes"], verbs=["get", "patch"])],
         )
-        k8s.KubeClusterRoleBinding(
+        cluster_scoped(self.cluster_role)
+        self.cluster_role_binding = k8s.KubeClusterRoleBinding(
             self,
             "ClusterRoleBinding",
             metadata=c.metadata(self, "ClusterRoleBinding", role_name, None, lbl),
@@ -149,6 +153,10 @@ class NetworkTunerDaemonSet(Construct):
                 )
             ],
         )
+        cluster_scoped(self.cluster_role_binding)
+        #: The ValidatingAdmissionPolicy and its binding (None with ``admission_policy=False``).
+        self.admission_policy: cdk8s.ApiObject | None = None
+        self.admission_policy_binding: cdk8s.ApiObject | None = None
         if admission_policy:
             self._admission_policy(role_name, lbl)
 
@@ -361,7 +369,7 @@ class NetworkTunerDaemonSet(Construct):
                 }
             )
         lbl_policy = {**lbl, "app.kubernetes.io/component": "admission-policy"}
-        raw_object(
+        self.admission_policy = raw_object(
             self,
             "ValidatingAdmissionPolicy",
             api_version="admissionregistration.k8s.io/v1",
@@ -393,7 +401,7 @@ class NetworkTunerDaemonSet(Construct):
                 }
             },
         )
-        raw_object(
+        self.admission_policy_binding = raw_object(
             self,
             "ValidatingAdmissionPolicyBinding",
             api_version="admissionregistration.k8s.io/v1",

@@ -2,42 +2,31 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-from enum import Enum
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from .. import _validate as v
-from ..errors import ConfigurationError
-from ..images import VLLM_IMAGE, check_image
+from ..errors import ConfigurationError, VllmNfsDeprecationWarning
+from ..images import VLLM_IMAGE
 from ..model import DEFAULT_MODEL, ModelSource
 from . import _common as c
 from . import vllm_flags
 from .download import SecretKeyRef
-from .network_policy import NetworkPeer, dns_egress, pod_policy
+from .network_policy import NetworkPeer, PeerLike, dns_egress, peer_from, pod_policy
+from .options import GRACE_MARGIN_SECONDS, AntiAffinity, VllmOptions
 from .programs import ProgramsConfigMap
 from .volume import SharedModelVolume
 
-__all__ = ["AntiAffinity", "VllmDeployment"]
+__all__ = ["GRACE_MARGIN_SECONDS", "AntiAffinity", "VllmDeployment"]
 
 PORT = 8000
-#: Seconds the grace period must exceed preStop drain + vLLM shutdown timeout.
-GRACE_MARGIN_SECONDS = 10
 # vLLM writes caches (torch.compile, Triton, FlashInfer) under HOME; the root file system is
 # read-only, so HOME and /tmp are emptyDirs.
 HOME = "/home/vllm"
-_GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
-
-
-class AntiAffinity(str, Enum):
-    """How strictly replicas are kept on different nodes."""
-
-    REQUIRED = "required"
-    """Never two replicas on one node (default: one model per GPU node)."""
-    PREFERRED = "preferred"
-    """Spread when possible, share a node when not (e.g. x8 nodes hosting several replicas)."""
 
 
 class VllmDeployment(Construct):
@@ -54,6 +43,10 @@ class VllmDeployment(Construct):
     - request GPUs (requests = limits), no CPU/memory limits unless asked;
     - drain on shutdown: a preStop hook waits while vLLM's metrics show running or waiting
       requests, then vLLM gets SIGTERM and ``--shutdown-timeout`` seconds to finish.
+
+    Serving options come as one :class:`VllmOptions` value (``options=``). It satisfies the
+    ``Routable`` protocol (``InferenceGateway.add_route``) and grants access by reference
+    (:meth:`allow_from`).
     """
 
     def __init__(
@@ -64,37 +57,13 @@ class VllmDeployment(Construct):
         volume: SharedModelVolume,
         gpu_node_pool: str,
         model: ModelSource = DEFAULT_MODEL,
-        replicas: int = 1,
-        max_surge: int = 0,
-        max_unavailable: int = 1,
-        gpus_per_pod: int = 1,
-        gpu_resource: str = "nvidia.com/gpu",
-        quantization: str | None = None,
-        max_model_len: int | None = None,
-        gpu_memory_utilization: float | None = None,
-        safetensors_load_strategy: str | None = "eager",
-        extra_args: Sequence[str] = (),
-        image: str = VLLM_IMAGE,
-        anti_affinity: AntiAffinity | str = AntiAffinity.REQUIRED,
-        startup_initial_delay_seconds: int = 120,
-        startup_period_seconds: int = 10,
-        startup_failure_threshold: int = 60,
-        drain_deadline_seconds: int = 90,
-        shutdown_timeout_seconds: int = 30,
-        termination_grace_period_seconds: int | None = None,
-        gate_timeout_seconds: int = 3600,
-        shm_size_gib: int = 16,
-        cpu_request: str = "4",
-        memory_request: str | None = None,
-        cpu_limit: str | None = None,
-        memory_limit: str | None = None,
+        options: VllmOptions | None = None,
         api_key_secret: SecretKeyRef | None = None,
         network_policy: bool = True,
         allow_from: Sequence[NetworkPeer] = (),
         namespace: str | None = None,
         name: str | None = None,
-        uid: int = c.DEFAULT_UID,
-        gid: int = c.DEFAULT_GID,
+        **legacy_options: Any,
     ) -> None:
         """
         Args:
@@ -102,49 +71,21 @@ class VllmDeployment(Construct):
             gpu_node_pool: DOKS GPU node pool name (``InfraOutputs.gpu_node_pool_name``).
             model: model and revision to serve; default Qwen/Qwen2.5-0.5B-Instruct at a pinned
                 commit.
-            replicas: pods (default 1; 0 parks the model without deleting it).
-            max_surge: extra pods a rollout may start before stopping old ones (default 0: GPU
-                pools rarely have a spare GPU). With spare capacity, ``max_surge=1,
-                max_unavailable=0`` rolls out without losing capacity.
-            max_unavailable: pods a rollout may stop before new ones are ready (default 1).
-            gpus_per_pod: GPUs per pod, also ``--tensor-parallel-size`` (default 1).
-            gpu_resource: ``nvidia.com/gpu`` (default) or ``amd.com/gpu``.
-            quantization: ``--quantization`` (default: none, vLLM reads the checkpoint config).
-            max_model_len: ``--max-model-len`` (default: the model's).
-            gpu_memory_utilization: ``--gpu-memory-utilization`` in (0, 1] (default vLLM's 0.92).
-            safetensors_load_strategy: default ``eager`` (sequential reads suit NFS); None omits.
-            extra_args: more ``vllm serve`` flags, checked against the pinned release's flags.
-            image: default ``vllm/vllm-openai:v0.33.0``; pin by tag or digest.
-            anti_affinity: ``required`` (default) or ``preferred`` spreading per node.
-            startup_initial_delay_seconds: the startup probe on ``/health`` starts after this
-                (default 120); with the next two it makes the model-loading window.
-            startup_period_seconds: startup probe period (default 10).
-            startup_failure_threshold: startup probe failures allowed (default 60: a window of
-                120 s + 60 x 10 s).
-            drain_deadline_seconds: longest the preStop drain waits for requests (default 90).
-            shutdown_timeout_seconds: ``--shutdown-timeout`` (default 30), the backstop after
-                SIGTERM.
-            termination_grace_period_seconds: default drain + shutdown + 15; must be at least
-                drain + shutdown + 10.
-            gate_timeout_seconds: how long the model gate waits for the model (default 3600).
-            shm_size_gib: ``/dev/shm`` (memory emptyDir) size (default 16).
-            cpu_request: default ``4``.
-            memory_request: default sized for the model: 2 x ``model.size_gib`` + 8 GiB (eager
-                loading reads the checkpoint into RAM), 16Gi when the size is unknown.
-            cpu_limit: default none (a CPU limit throttles model loading and tokenization).
-            memory_limit: default none (eager loading peaks above the steady state).
+            options: replicas, GPUs, engine flags, probes, drain and resources (default
+                ``VllmOptions()``).
             api_key_secret: an existing Secret key whose value vLLM requires as a bearer token on
                 ``/v1`` (``VLLM_API_KEY``; default none: no authentication). ``/health`` and
                 ``/metrics`` stay open for probes and the drain.
             network_policy: emit a NetworkPolicy for the pods (default True): ingress on 8000
                 only from ``allow_from`` (the gateway's data path is allowed per route by
                 ``InferenceGateway``), egress only to DNS.
-            allow_from: more peers that may call port 8000, e.g. the metrics scraper
-                ``NetworkPeer("monitoring")`` (default none).
-            namespace: default the chart's (``vllm``).
+            allow_from: more peers that may call port 8000 (default none); see also
+                :meth:`allow_from`.
+            namespace: default the chart's namespace, else ``vllm``.
             name: default the construct id; names the Deployment, Service, PDB and policy.
-            uid: non-root user (default 1000).
-            gid: group (default 1000).
+            **legacy_options: the 0.1.0 keyword arguments (``replicas=2``, ``gpus_per_pod=8``,
+                ...): still accepted with a deprecation warning; each is a :class:`VllmOptions`
+                field of the same name.
         """
         super().__init__(scope, id)
         c.attach(self, scope)
@@ -153,131 +94,106 @@ class VllmDeployment(Construct):
             raise ConfigurationError(f"{f}.volume", volume, "a SharedModelVolume")
         if not isinstance(model, ModelSource):
             raise ConfigurationError(f"{f}.model", model, "a ModelSource(repo_id, revision)")
+        self.options = _resolve_options(f, options, legacy_options)
+        opts = self.options
         self.model = model
         self.volume = volume
         self.name = c.object_name(f"{f}.name", id, name)
         self.namespace = c.resolve_namespace(self, namespace, f"{f}.namespace")
-        self.gpu_node_pool = v.label_value(f"{f}.gpu_node_pool", gpu_node_pool)
-        if not gpu_node_pool:
+        if volume.namespace != self.namespace:
+            raise ConfigurationError(
+                f"{f}.volume",
+                f"claim {volume.claim_name!r} in namespace {volume.namespace!r}",
+                f"a volume whose claim is in the deployment's namespace {self.namespace!r}",
+                "A pod can only mount a claim of its own namespace; import the claim there with "
+                "SharedModelVolume.from_claim_name(...) or give both the same namespace.",
+            )
+        if not isinstance(gpu_node_pool, str) or not gpu_node_pool:
             raise ConfigurationError(f"{f}.gpu_node_pool", gpu_node_pool, "a node pool name")
-        self.replicas = v.integer(f"{f}.replicas", replicas, minimum=0, maximum=1000)
-        v.integer(f"{f}.max_surge", max_surge, minimum=0, maximum=100)
-        v.integer(f"{f}.max_unavailable", max_unavailable, minimum=0, maximum=100)
-        if max_surge == 0 and max_unavailable == 0:
+        self.gpu_node_pool = v.label_value(f"{f}.gpu_node_pool", gpu_node_pool)
+        if api_key_secret is not None and not isinstance(api_key_secret, SecretKeyRef):
             raise ConfigurationError(
-                f"{f}.max_unavailable",
-                max_unavailable,
-                "at least 1 when max_surge is 0",
-                "A rollout must be allowed to stop an old pod or to start an extra one.",
+                f"{f}.api_key_secret",
+                api_key_secret,
+                "a SecretKeyRef(name, key) or None",
+                "Reference an existing Secret; never pass the key itself.",
             )
-        self.gpus_per_pod = v.integer(
-            f"{f}.gpus_per_pod",
-            gpus_per_pod,
-            minimum=1,
-            maximum=8,
-            fix="It is also the tensor-parallel size; DigitalOcean GPU nodes have 1 or 8 GPUs.",
+        if not isinstance(network_policy, bool):
+            raise ConfigurationError(f"{f}.network_policy", network_policy, "True or False")
+        peers = v.sequence_of(f"{f}.allow_from", allow_from, NetworkPeer, "NetworkPeer entries")
+        self.replicas = opts.replicas
+        self.gpus_per_pod = opts.gpus_per_pod
+        self.gpu_resource = opts.gpu_resource or "nvidia.com/gpu"
+        self.anti_affinity = opts.anti_affinity
+        self.drain_deadline_seconds = opts.drain_deadline_seconds
+        self.shutdown_timeout_seconds = opts.shutdown_timeout_seconds
+        self.termination_grace_period_seconds = opts.grace_period_seconds
+        #: The ConfigMap of in-pod programs the pods mount (shared per chart and namespace).
+        self.programs = ProgramsConfigMap.of(self, self.namespace)
+        #: Labels that select this deployment's pods (NetworkPolicies, monitors, routes).
+        self.selector_labels = c.selector_labels(self.name, "vllm")
+        self.port = PORT
+        self.service_name = self.name
+        #: The full ``vllm serve`` argument list.
+        self.args = self._args(f)
+        self.deployment = self._deployment(api_key_secret)
+        self.service = self._service()
+        self.pdb = self._pdb()
+        self.network_policy = (
+            pod_policy(
+                self,
+                "NetworkPolicy",
+                name=self.name,
+                namespace=self.namespace,
+                pod_selector=self.selector_labels,
+                ingress_port=PORT,
+                ingress_from=list(peers),
+                egress=[dns_egress()],
+            )
+            if network_policy
+            else None
         )
-        self.gpu_resource = v.one_of(f"{f}.gpu_resource", gpu_resource, _GPU_RESOURCES)
-        image = check_image(f"{f}.image", image)
-        pinned_release = image == VLLM_IMAGE
-        if quantization is not None:
-            v.one_of(f"{f}.quantization", quantization, vllm_flags.choices("--quantization"))
-        if max_model_len is not None:
-            v.integer(f"{f}.max_model_len", max_model_len, minimum=1)
-        if gpu_memory_utilization is not None:
-            v.number(
-                f"{f}.gpu_memory_utilization", gpu_memory_utilization, greater_than=0, maximum=1
-            )
-        if safetensors_load_strategy is not None:
-            v.one_of(
-                f"{f}.safetensors_load_strategy",
-                safetensors_load_strategy,
-                [s for s in vllm_flags.choices("--safetensors-load-strategy") if s != "None"],
-            )
-        if isinstance(extra_args, str) or not all(isinstance(a, str) for a in extra_args):
-            raise ConfigurationError(
-                f"{f}.extra_args",
-                extra_args,
-                "a list of strings such as ['--enable-prefix-caching']",
-            )
-        try:
-            anti = AntiAffinity(anti_affinity)
-        except ValueError:
-            v.one_of(f"{f}.anti_affinity", anti_affinity, [a.value for a in AntiAffinity])
-            raise
-        self.anti_affinity = anti
-        v.integer(f"{f}.startup_initial_delay_seconds", startup_initial_delay_seconds, minimum=0)
-        v.integer(f"{f}.startup_period_seconds", startup_period_seconds, minimum=1)
-        v.integer(f"{f}.startup_failure_threshold", startup_failure_threshold, minimum=1)
-        self.drain_deadline_seconds = v.integer(
-            f"{f}.drain_deadline_seconds", drain_deadline_seconds, minimum=1, maximum=3600
-        )
-        self.shutdown_timeout_seconds = v.integer(
-            f"{f}.shutdown_timeout_seconds", shutdown_timeout_seconds, minimum=0, maximum=3600
-        )
-        needed = self.drain_deadline_seconds + self.shutdown_timeout_seconds + GRACE_MARGIN_SECONDS
-        if termination_grace_period_seconds is None:
-            termination_grace_period_seconds = needed + 5
-        v.integer(f"{f}.termination_grace_period_seconds", termination_grace_period_seconds)
-        if termination_grace_period_seconds < needed:
-            raise ConfigurationError(
-                f"{f}.termination_grace_period_seconds",
-                termination_grace_period_seconds,
-                f"at least drain_deadline_seconds ({self.drain_deadline_seconds}) + "
-                f"shutdown_timeout_seconds ({self.shutdown_timeout_seconds}) + "
-                f"{GRACE_MARGIN_SECONDS} s margin = {needed}",
-                "Raise the grace period or shorten the drain; otherwise Kubernetes kills vLLM "
-                "with requests in flight.",
-            )
-        self.termination_grace_period_seconds = termination_grace_period_seconds
-        v.integer(f"{f}.gate_timeout_seconds", gate_timeout_seconds, minimum=10)
-        v.integer(f"{f}.shm_size_gib", shm_size_gib, minimum=1, maximum=1024)
-        v.integer(f"{f}.uid", uid, minimum=1, fix="The share is root-squashed; run as non-root.")
-        v.integer(f"{f}.gid", gid, minimum=1)
-        if memory_request is None:
-            size = model.size_gib
-            memory_request = f"{math.ceil(2 * size + 8)}Gi" if size else "16Gi"
-        for fld, val in (
-            ("cpu_request", cpu_request),
-            ("memory_request", memory_request),
-            ("cpu_limit", cpu_limit),
-            ("memory_limit", memory_limit),
-        ):
-            if val is not None:
-                v.non_empty_str(f"{f}.{fld}", val, "a Kubernetes quantity such as '4' or '32Gi'")
+        #: NetworkPolicies added by :meth:`allow_from`.
+        self.access_policies: list[k8s.KubeNetworkPolicy] = []
 
-        model_path = f"{volume.mount_path}/{model.relative_path}"
+    # -- builders ---------------------------------------------------------------------------
+
+    def _args(self, f: str) -> list[str]:
+        """``vllm serve <model path> ...``: the model positionally (``--model`` is deprecated
+        in vLLM 0.33), then the flags derived from the options, then ``extra_args``."""
+        opts = self.options
         args = [
-            "--model",
-            model_path,
+            f"{self.volume.mount_path}/{self.model.relative_path}",
             "--served-model-name",
-            model.model_name,
+            self.model.model_name,
             "--host",
             "0.0.0.0",
             "--port",
             str(PORT),
             "--tensor-parallel-size",
-            str(self.gpus_per_pod),
+            str(opts.gpus_per_pod),
             "--shutdown-timeout",
-            str(self.shutdown_timeout_seconds),
+            str(opts.shutdown_timeout_seconds),
         ]
-        if safetensors_load_strategy is not None:
-            args += ["--safetensors-load-strategy", safetensors_load_strategy]
-        if quantization is not None:
-            args += ["--quantization", quantization]
-        if max_model_len is not None:
-            args += ["--max-model-len", str(max_model_len)]
-        if gpu_memory_utilization is not None:
-            args += ["--gpu-memory-utilization", f"{gpu_memory_utilization:g}"]
+        if opts.safetensors_load_strategy is not None:
+            args += ["--safetensors-load-strategy", opts.safetensors_load_strategy]
+        if opts.quantization is not None:
+            args += ["--quantization", opts.quantization]
+        if opts.max_model_len is not None:
+            args += ["--max-model-len", str(opts.max_model_len)]
+        if opts.gpu_memory_utilization is not None:
+            args += ["--gpu-memory-utilization", f"{opts.gpu_memory_utilization:g}"]
         emitted = {vllm_flags.flag_name(a) for a in args} - {None}
-        for arg in extra_args:
+        emitted.add("--model")
+        pinned_release = opts.image == VLLM_IMAGE
+        for arg in opts.extra_args:
             flag = vllm_flags.flag_name(arg)
             if flag in emitted:
                 raise ConfigurationError(
                     f"{f}.extra_args",
                     arg,
                     "a flag this construct does not already set",
-                    "Use the matching keyword argument instead.",
+                    "Use the matching VllmOptions field instead.",
                 )
             if pinned_release and flag is not None and flag not in vllm_flags.accepted_flags():
                 raise ConfigurationError(
@@ -286,53 +202,9 @@ class VllmDeployment(Construct):
                     f"a flag that vllm serve {vllm_flags.VLLM_VERSION} accepts",
                     "Check the spelling against `vllm serve --help=all`.",
                 )
-        args += list(extra_args)
-        #: The full ``vllm serve`` argument list.
-        self.args = args
+        return args + list(opts.extra_args)
 
-        programs = ProgramsConfigMap.of(self, self.namespace)
-        sel = c.selector_labels(self.name, "vllm")
-        pod_labels = {**c.labels(self.name, "vllm"), **sel}
-        security = c.restricted_container_security(uid, gid)
-        gpus = {self.gpu_resource: c.quantity(str(self.gpus_per_pod))}
-        requests = {"cpu": c.quantity(cpu_request), "memory": c.quantity(memory_request), **gpus}
-        limits = dict(gpus)
-        if cpu_limit:
-            limits["cpu"] = c.quantity(cpu_limit)
-        if memory_limit:
-            limits["memory"] = c.quantity(memory_limit)
-
-        def health(period: int, failures: int, initial: int = 0) -> k8s.Probe:
-            return k8s.Probe(
-                http_get=k8s.HttpGetAction(path="/health", port=c.int_or_string("http")),
-                initial_delay_seconds=initial or None,
-                period_seconds=period,
-                failure_threshold=failures,
-                timeout_seconds=5,
-            )
-
-        drain = programs.command(
-            "drain.py",
-            "--url",
-            f"http://127.0.0.1:{PORT}/metrics",
-            "--deadline",
-            str(self.drain_deadline_seconds),
-            "--log-file",
-            "/proc/1/fd/1",
-        )
-        gate = programs.command(
-            "gate.py",
-            "--root",
-            volume.mount_path,
-            "--repo",
-            model.repo_id,
-            "--revision",
-            model.revision,
-            "--timeout",
-            str(gate_timeout_seconds),
-            "--interval",
-            "5",
-        )
+    def _env(self, api_key_secret: SecretKeyRef | None) -> list[k8s.EnvVar]:
         env = [
             k8s.EnvVar(name="HOME", value=HOME),
             k8s.EnvVar(name="USER", value="vllm"),
@@ -342,13 +214,6 @@ class VllmDeployment(Construct):
             k8s.EnvVar(name="DO_NOT_TRACK", value="1"),
         ]
         if api_key_secret is not None:
-            if not isinstance(api_key_secret, SecretKeyRef):
-                raise ConfigurationError(
-                    f"{f}.api_key_secret",
-                    api_key_secret,
-                    "a SecretKeyRef(name, key) or None",
-                    "Reference an existing Secret; never pass the key itself.",
-                )
             env.append(
                 k8s.EnvVar(
                     name="VLLM_API_KEY",
@@ -359,29 +224,137 @@ class VllmDeployment(Construct):
                     ),
                 )
             )
-        mounts = [
-            volume.mount(read_only=True),
-            programs.mount,
-            k8s.VolumeMount(name="dshm", mount_path="/dev/shm"),
-            k8s.VolumeMount(name="home", mount_path=HOME),
-            k8s.VolumeMount(name="tmp", mount_path="/tmp"),
-        ]
-        anti_term = k8s.PodAffinityTerm(
+        return env
+
+    def _resources(self) -> k8s.ResourceRequirements:
+        opts = self.options
+        gpus = {self.gpu_resource: c.quantity(str(opts.gpus_per_pod))}
+        memory = opts.memory_request_for(self.model.size_gib)
+        requests = {"cpu": c.quantity(opts.cpu_request), "memory": c.quantity(memory), **gpus}
+        limits = dict(gpus)
+        if opts.cpu_limit:
+            limits["cpu"] = c.quantity(opts.cpu_limit)
+        if opts.memory_limit:
+            limits["memory"] = c.quantity(opts.memory_limit)
+        return k8s.ResourceRequirements(requests=requests, limits=limits)
+
+    def _affinity(self) -> k8s.Affinity:
+        term = k8s.PodAffinityTerm(
             topology_key="kubernetes.io/hostname",
-            label_selector=k8s.LabelSelector(match_labels=sel),
+            label_selector=k8s.LabelSelector(match_labels=self.selector_labels),
         )
-        pod_anti = (
-            k8s.PodAntiAffinity(required_during_scheduling_ignored_during_execution=[anti_term])
-            if anti is AntiAffinity.REQUIRED
-            else k8s.PodAntiAffinity(
+        if self.anti_affinity is AntiAffinity.REQUIRED:
+            anti = k8s.PodAntiAffinity(required_during_scheduling_ignored_during_execution=[term])
+        else:
+            anti = k8s.PodAntiAffinity(
                 preferred_during_scheduling_ignored_during_execution=[
-                    k8s.WeightedPodAffinityTerm(weight=100, pod_affinity_term=anti_term)
+                    k8s.WeightedPodAffinityTerm(weight=100, pod_affinity_term=term)
                 ]
             )
+        return k8s.Affinity(pod_anti_affinity=anti)
+
+    def _gate_container(self) -> k8s.Container:
+        opts = self.options
+        gate = self.programs.command(
+            "gate.py",
+            "--root",
+            self.volume.mount_path,
+            "--repo",
+            self.model.repo_id,
+            "--revision",
+            self.model.revision,
+            "--timeout",
+            str(opts.gate_timeout_seconds),
+            "--interval",
+            "5",
         )
-        pod_annotations = {"vllm-nfs-constructs/programs-sha256": programs.checksum}
+        return k8s.Container(
+            name="model-gate",
+            image=opts.image,
+            command=gate,
+            security_context=c.restricted_container_security(opts.uid, opts.gid),
+            resources=c.resources(
+                {"cpu": "50m", "memory": "64Mi"}, {"cpu": "200m", "memory": "128Mi"}
+            ),
+            volume_mounts=[self.volume.mount(read_only=True), self.programs.mount],
+        )
+
+    def _vllm_container(self, api_key_secret: SecretKeyRef | None) -> k8s.Container:
+        opts = self.options
+
+        def health(period: int, failures: int, initial: int = 0) -> k8s.Probe:
+            return k8s.Probe(
+                http_get=k8s.HttpGetAction(path="/health", port=c.int_or_string("http")),
+                initial_delay_seconds=initial or None,
+                period_seconds=period,
+                failure_threshold=failures,
+                timeout_seconds=5,
+            )
+
+        drain = self.programs.command(
+            "drain.py",
+            "--url",
+            f"http://127.0.0.1:{PORT}/metrics",
+            "--deadline",
+            str(opts.drain_deadline_seconds),
+            "--log-file",
+            "/proc/1/fd/1",
+        )
+        return k8s.Container(
+            name="vllm",
+            image=opts.image,
+            image_pull_policy="IfNotPresent",
+            command=["vllm", "serve"],
+            args=self.args,
+            ports=[k8s.ContainerPort(name="http", container_port=PORT)],
+            env=self._env(api_key_secret),
+            resources=self._resources(),
+            security_context=c.restricted_container_security(opts.uid, opts.gid),
+            volume_mounts=[
+                self.volume.mount(read_only=True),
+                self.programs.mount,
+                k8s.VolumeMount(name="dshm", mount_path="/dev/shm"),
+                k8s.VolumeMount(name="home", mount_path=HOME),
+                k8s.VolumeMount(name="tmp", mount_path="/tmp"),
+            ],
+            startup_probe=health(
+                opts.startup_period_seconds,
+                opts.startup_failure_threshold,
+                opts.startup_initial_delay_seconds,
+            ),
+            readiness_probe=health(5, 3),
+            liveness_probe=health(10, 3),
+            lifecycle=k8s.Lifecycle(
+                pre_stop=k8s.LifecycleHandler(exec=k8s.ExecAction(command=drain))
+            ),
+        )
+
+    def _pod_spec(self, api_key_secret: SecretKeyRef | None) -> k8s.PodSpec:
+        opts = self.options
+        return k8s.PodSpec(
+            automount_service_account_token=False,
+            enable_service_links=False,
+            security_context=c.restricted_pod_security(opts.uid, opts.gid),
+            termination_grace_period_seconds=self.termination_grace_period_seconds,
+            node_selector={c.GPU_POOL_LABEL: self.gpu_node_pool},
+            tolerations=[
+                k8s.Toleration(key=self.gpu_resource, operator="Exists", effect="NoSchedule")
+            ],
+            affinity=self._affinity(),
+            init_containers=[self._gate_container()],
+            containers=[self._vllm_container(api_key_secret)],
+            volumes=[
+                self.volume.pod_volume(),
+                self.programs.volume,
+                c.empty_dir("dshm", f"{opts.shm_size_gib}Gi", "Memory"),
+                c.empty_dir("home", "20Gi"),
+                c.empty_dir("tmp", "4Gi"),
+            ],
+        )
+
+    def _checkov_skips(self) -> dict[str, str]:
         skips = [c.SKIP_DIGEST, c.SKIP_PULL_ALWAYS, c.SKIP_HIGH_UID]
-        if not cpu_limit:
+        if not self.options.cpu_limit:
             skips.append(
                 (
                     "CKV_K8S_11",
@@ -389,7 +362,7 @@ class VllmDeployment(Construct):
                     "on a node dedicated to this pod (set cpu_limit to add one)",
                 )
             )
-        if not memory_limit:
+        if not self.options.memory_limit:
             skips.append(
                 (
                     "CKV_K8S_13",
@@ -397,7 +370,12 @@ class VllmDeployment(Construct):
                     "the request is sized for the model (set memory_limit to add one)",
                 )
             )
-        self.deployment = k8s.KubeDeployment(
+        return c.checkov_skips(*skips)
+
+    def _deployment(self, api_key_secret: SecretKeyRef | None) -> k8s.KubeDeployment:
+        opts = self.options
+        pod_labels = {**c.labels(self.name, "vllm"), **self.selector_labels}
+        return k8s.KubeDeployment(
             self,
             "Deployment",
             metadata=c.metadata(
@@ -406,85 +384,30 @@ class VllmDeployment(Construct):
                 self.name,
                 self.namespace,
                 c.labels(self.name, "vllm"),
-                c.checkov_skips(*skips),
+                self._checkov_skips(),
             ),
             spec=k8s.DeploymentSpec(
-                replicas=self.replicas,
-                selector=k8s.LabelSelector(match_labels=sel),
+                replicas=opts.replicas,
+                selector=k8s.LabelSelector(match_labels=self.selector_labels),
                 strategy=k8s.DeploymentStrategy(
                     type="RollingUpdate",
                     rolling_update=k8s.RollingUpdateDeployment(
-                        max_surge=c.int_or_string(max_surge),
-                        max_unavailable=c.int_or_string(max_unavailable),
+                        max_surge=c.int_or_string(opts.max_surge),
+                        max_unavailable=c.int_or_string(opts.max_unavailable),
                     ),
                 ),
                 template=k8s.PodTemplateSpec(
-                    metadata=k8s.ObjectMeta(labels=pod_labels, annotations=pod_annotations),
-                    spec=k8s.PodSpec(
-                        automount_service_account_token=False,
-                        enable_service_links=False,
-                        security_context=c.restricted_pod_security(uid, gid),
-                        termination_grace_period_seconds=self.termination_grace_period_seconds,
-                        node_selector={c.GPU_POOL_LABEL: self.gpu_node_pool},
-                        tolerations=[
-                            k8s.Toleration(
-                                key=self.gpu_resource, operator="Exists", effect="NoSchedule"
-                            )
-                        ],
-                        affinity=k8s.Affinity(pod_anti_affinity=pod_anti),
-                        init_containers=[
-                            k8s.Container(
-                                name="model-gate",
-                                image=image,
-                                command=gate,
-                                security_context=security,
-                                resources=c.resources(
-                                    {"cpu": "50m", "memory": "64Mi"},
-                                    {"cpu": "200m", "memory": "128Mi"},
-                                ),
-                                volume_mounts=[volume.mount(read_only=True), programs.mount],
-                            )
-                        ],
-                        containers=[
-                            k8s.Container(
-                                name="vllm",
-                                image=image,
-                                image_pull_policy="IfNotPresent",
-                                command=["vllm", "serve"],
-                                args=args,
-                                ports=[k8s.ContainerPort(name="http", container_port=PORT)],
-                                env=env,
-                                resources=k8s.ResourceRequirements(
-                                    requests=requests, limits=limits
-                                ),
-                                security_context=security,
-                                volume_mounts=mounts,
-                                startup_probe=health(
-                                    startup_period_seconds,
-                                    startup_failure_threshold,
-                                    startup_initial_delay_seconds,
-                                ),
-                                readiness_probe=health(5, 3),
-                                liveness_probe=health(10, 3),
-                                lifecycle=k8s.Lifecycle(
-                                    pre_stop=k8s.LifecycleHandler(
-                                        exec=k8s.ExecAction(command=drain)
-                                    )
-                                ),
-                            )
-                        ],
-                        volumes=[
-                            volume.pod_volume(),
-                            programs.volume,
-                            c.empty_dir("dshm", f"{shm_size_gib}Gi", "Memory"),
-                            c.empty_dir("home", "20Gi"),
-                            c.empty_dir("tmp", "4Gi"),
-                        ],
+                    metadata=k8s.ObjectMeta(
+                        labels=pod_labels,
+                        annotations={"vllm-nfs-constructs/programs-sha256": self.programs.checksum},
                     ),
+                    spec=self._pod_spec(api_key_secret),
                 ),
             ),
         )
-        self.service = k8s.KubeService(
+
+    def _service(self) -> k8s.KubeService:
+        return k8s.KubeService(
             self,
             "Service",
             metadata=c.metadata(
@@ -492,7 +415,7 @@ class VllmDeployment(Construct):
             ),
             spec=k8s.ServiceSpec(
                 type="ClusterIP",
-                selector=sel,
+                selector=self.selector_labels,
                 ports=[
                     k8s.ServicePort(
                         name="http",
@@ -504,7 +427,9 @@ class VllmDeployment(Construct):
                 ],
             ),
         )
-        self.pdb = k8s.KubePodDisruptionBudget(
+
+    def _pdb(self) -> k8s.KubePodDisruptionBudget:
+        return k8s.KubePodDisruptionBudget(
             self,
             "PodDisruptionBudget",
             metadata=c.metadata(
@@ -512,30 +437,60 @@ class VllmDeployment(Construct):
             ),
             spec=k8s.PodDisruptionBudgetSpec(
                 max_unavailable=c.int_or_string(1),
-                selector=k8s.LabelSelector(match_labels=sel),
+                selector=k8s.LabelSelector(match_labels=self.selector_labels),
             ),
         )
-        if isinstance(allow_from, NetworkPeer) or not all(
-            isinstance(p, NetworkPeer) for p in allow_from
-        ):
-            raise ConfigurationError(
-                f"{f}.allow_from", allow_from, "a list of NetworkPeer(namespace, pod_labels)"
-            )
-        self.network_policy = (
-            pod_policy(
-                self,
-                "NetworkPolicy",
-                name=self.name,
-                namespace=self.namespace,
-                pod_selector=sel,
-                ingress_port=PORT,
-                ingress_from=list(allow_from),
-                egress=[dns_egress()],
-            )
-            if network_policy
-            else None
+
+    # -- wiring -----------------------------------------------------------------------------
+
+    def allow_from(self, peer: PeerLike, *, name: str | None = None) -> k8s.KubeNetworkPolicy:
+        """Let ``peer`` call port 8000 of this deployment's pods; returns the NetworkPolicy.
+
+        ``peer`` is a construct of this library (a ``VllmDeployment``, ``ModelDownloadJob``, ...:
+        its pods), a cdk8s-plus-27 workload (its pod selector), a namespace name (every pod in
+        it), a mapping of pod labels (those pods in this deployment's namespace) or a
+        :class:`NetworkPeer`. NetworkPolicies add up: this one opens exactly that peer.
+        """
+        f = "VllmDeployment.allow_from"
+        resolved = peer_from(f"{f}.peer", peer, self.namespace)
+        index = len(self.access_policies) + 1
+        policy_name = c.object_name(f"{f}.name", f"{self.name}-allow-{index}", name)
+        policy = pod_policy(
+            self,
+            f"AllowFrom{index}",
+            name=policy_name,
+            namespace=self.namespace,
+            pod_selector=self.selector_labels,
+            ingress_port=PORT,
+            ingress_from=[resolved],
+            ingress_only=True,
         )
-        #: Labels that select this deployment's pods (NetworkPolicies, monitors).
-        self.selector_labels = sel
-        self.port = PORT
-        self.service_name = self.name
+        self.access_policies.append(policy)
+        return policy
+
+
+def _resolve_options(
+    owner: str, options: VllmOptions | None, legacy: Mapping[str, Any]
+) -> VllmOptions:
+    """``options``, or the 0.1.0 keyword arguments turned into options (with a warning)."""
+    if options is not None and not isinstance(options, VllmOptions):
+        raise ConfigurationError(f"{owner}.options", options, "a VllmOptions(...) or None")
+    if not legacy:
+        return options if options is not None else VllmOptions()
+    if options is not None:
+        first = next(iter(legacy))
+        raise ConfigurationError(
+            f"{owner}.{first}",
+            legacy[first],
+            "either options=VllmOptions(...) or the 0.1.0 keyword arguments, not both",
+            f"Move it into the options: VllmOptions({first}=...).",
+        )
+    built = VllmOptions.build(owner, legacy)
+    warnings.warn(
+        f"{owner}({', '.join(f'{k}=...' for k in legacy)}) is deprecated: pass "
+        f"options=VllmOptions({', '.join(f'{k}=...' for k in legacy)}) instead "
+        "(same names, same defaults). The keyword arguments go away in 1.0.",
+        VllmNfsDeprecationWarning,
+        stacklevel=3,
+    )
+    return built

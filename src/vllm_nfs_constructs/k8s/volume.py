@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
+import cdk8s_plus_27 as kplus
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
@@ -11,6 +13,7 @@ from .. import _validate as v
 from ..errors import ConfigurationError
 from ..model import NfsEndpoint
 from . import _common as c
+from ._escape_hatches import cluster_scoped
 
 __all__ = ["NfsMountOptions", "SharedModelVolume"]
 
@@ -97,7 +100,21 @@ class SharedModelVolume(Construct):
 
     The construct id is part of the API: renaming it renames the PV and PVC (a delete and
     re-create of both; models on the share are kept because of ``Retain``).
+
+    Mount it in your own cdk8s-plus-27 workload with :meth:`as_plus_volume`
+    (``container.mount("/models", volume.as_plus_volume(), read_only=True)``), or in typed pod
+    specs with :meth:`pod_volume` and :meth:`mount`. :meth:`from_claim_name` wraps a claim that
+    already exists (another chart's, or one made by hand) without emitting anything.
     """
+
+    nfs: NfsEndpoint | None
+    capacity_gib: int | None
+    mount_options: NfsMountOptions | None
+    pv_name: str | None
+    #: The PersistentVolume (``None`` for a volume imported with :meth:`from_claim_name`).
+    pv: k8s.KubePersistentVolume | None
+    #: The PersistentVolumeClaim (``None`` for a volume imported with :meth:`from_claim_name`).
+    pvc: k8s.KubePersistentVolumeClaim | None
 
     def __init__(
         self,
@@ -123,6 +140,8 @@ class SharedModelVolume(Construct):
         """
         super().__init__(scope, id)
         c.attach(self, scope)
+        if annotations is not None:
+            v.annotation_map("SharedModelVolume.annotations", annotations)
         if not isinstance(nfs, NfsEndpoint):
             raise ConfigurationError(
                 "SharedModelVolume.nfs", nfs, "an NfsEndpoint(host, path)", "Use InfraOutputs.nfs."
@@ -168,6 +187,7 @@ class SharedModelVolume(Construct):
                 ),
             ),
         )
+        cluster_scoped(self.pv)
         self.pvc = k8s.KubePersistentVolumeClaim(
             self,
             "PersistentVolumeClaim",
@@ -183,6 +203,50 @@ class SharedModelVolume(Construct):
                 resources=k8s.ResourceRequirements(requests=storage),
             ),
         )
+
+    @classmethod
+    def from_claim_name(
+        cls,
+        scope: Construct,
+        id: str,
+        claim_name: str,
+        *,
+        namespace: str | None = None,
+    ) -> SharedModelVolume:
+        """A volume for an existing claim of the share (emits nothing).
+
+        Use it to serve from a share another chart (or a person) already bound: the download
+        Jobs and deployments mount ``claim_name`` in ``namespace`` (default: the chart's).
+        """
+        self = cls.__new__(cls)
+        Construct.__init__(self, scope, id)
+        c.attach(self, scope)
+        self.nfs = None
+        self.capacity_gib = None
+        self.mount_options = None
+        self.namespace = c.resolve_namespace(self, namespace, "SharedModelVolume.namespace")
+        self.claim_name = v.dns_subdomain(
+            "SharedModelVolume.from_claim_name.claim_name", claim_name
+        )
+        self.pv_name = None
+        self.mount_path = c.MODELS_MOUNT_PATH
+        self.pv = None
+        self.pvc = None
+        return self
+
+    @cached_property
+    def _plus_volume(self) -> kplus.Volume:
+        claim = kplus.PersistentVolumeClaim.from_claim_name(self, "PlusClaim", self.claim_name)
+        return kplus.Volume.from_persistent_volume_claim(self, "PlusVolume", claim, name="models")
+
+    def as_plus_volume(self) -> kplus.Volume:
+        """This claim as a cdk8s-plus-27 ``Volume`` named ``models``, for your own workloads::
+
+            container.mount("/models", volume.as_plus_volume(), read_only=True)
+
+        Mount it read-only in serving pods; only the download Job writes to the share.
+        """
+        return self._plus_volume
 
     def pod_volume(self, volume_name: str = "models") -> k8s.Volume:
         """The pod volume for this claim (mount it read-only in serving pods)."""

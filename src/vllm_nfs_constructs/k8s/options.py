@@ -1,0 +1,281 @@
+"""VllmOptions: every serving option of a vLLM deployment, declared once.
+
+``VllmDeployment(options=...)``, ``ServedModel(options=...)`` and ``VllmNfsChart`` pass it whole.
+It is a frozen value, checked when it is built, so an error names the field the user wrote
+(``VllmOptions.max_model_len``; ``ServedModel.max_model_len`` or ``VllmDeployment.max_model_len``
+when the option was given there the 0.1.0 way).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import dataclasses
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from .. import _validate as v
+from ..errors import ConfigurationError
+from ..images import VLLM_IMAGE, check_image
+from . import vllm_flags
+
+__all__ = ["GRACE_MARGIN_SECONDS", "AntiAffinity", "VllmOptions"]
+
+#: Seconds the grace period must exceed preStop drain + vLLM shutdown timeout.
+GRACE_MARGIN_SECONDS = 10
+GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
+
+_PREFIX: contextvars.ContextVar[str] = contextvars.ContextVar("_PREFIX", default="VllmOptions")
+
+
+class AntiAffinity(str, Enum):
+    """How strictly replicas are kept on different nodes."""
+
+    REQUIRED = "required"
+    """Never two replicas on one node (default: one model per GPU node)."""
+    PREFERRED = "preferred"
+    """Spread when possible, share a node when not (e.g. x8 nodes hosting several replicas)."""
+
+
+@dataclass(frozen=True)
+class VllmOptions:
+    """How vLLM serves one model: replicas, GPUs, engine flags, probes, drain and resources.
+
+    Every field has a default, so ``VllmOptions()`` is the 0.1.0 behaviour. Build variations
+    with keyword arguments or :meth:`replace`.
+    """
+
+    replicas: int = 1
+    """Pods (default 1; 0 parks the model without deleting it)."""
+    gpus_per_pod: int = 1
+    """GPUs per pod, also ``--tensor-parallel-size`` (default 1)."""
+    max_model_len: int | None = None
+    """``--max-model-len`` (default: the model's)."""
+    quantization: str | None = None
+    """``--quantization`` (default: none, vLLM reads the checkpoint config)."""
+    gpu_memory_utilization: float | None = None
+    """``--gpu-memory-utilization`` in (0, 1] (default vLLM's 0.92)."""
+    extra_args: tuple[str, ...] = ()
+    """More ``vllm serve`` flags, checked against the pinned release's flags."""
+    anti_affinity: AntiAffinity = AntiAffinity.REQUIRED
+    """``required`` (default) or ``preferred`` spreading per node."""
+    max_surge: int = 0
+    """Extra pods a rollout may start before stopping old ones (default 0: GPU pools rarely have
+    a spare GPU). With spare capacity, ``max_surge=1, max_unavailable=0`` keeps capacity."""
+    max_unavailable: int = 1
+    """Pods a rollout may stop before new ones are ready (default 1)."""
+    image: str = VLLM_IMAGE
+    """Default ``vllm/vllm-openai:v0.33.0``; pin by tag or digest."""
+    gpu_resource: str | None = None
+    """``nvidia.com/gpu`` or ``amd.com/gpu`` (default: from the GPU size, else nvidia)."""
+    safetensors_load_strategy: str | None = "eager"
+    """Default ``eager`` (sequential reads suit NFS); None omits the flag."""
+    startup_initial_delay_seconds: int = 120
+    """The startup probe on ``/health`` starts after this (default 120)."""
+    startup_period_seconds: int = 10
+    """Startup probe period (default 10)."""
+    startup_failure_threshold: int = 60
+    """Startup probe failures allowed (default 60: a window of 120 s + 60 x 10 s)."""
+    drain_deadline_seconds: int = 90
+    """Longest the preStop drain waits for requests (default 90)."""
+    shutdown_timeout_seconds: int = 30
+    """``--shutdown-timeout`` (default 30), the backstop after SIGTERM."""
+    termination_grace_period_seconds: int | None = None
+    """Default drain + shutdown + 15; must be at least drain + shutdown + 10."""
+    gate_timeout_seconds: int = 3600
+    """How long the model gate waits for the model (default 3600)."""
+    shm_size_gib: int = 16
+    """``/dev/shm`` (memory emptyDir) size (default 16)."""
+    cpu_request: str = "4"
+    """Default ``4``."""
+    memory_request: str | None = None
+    """Default sized for the model: 2 x ``size_gib`` + 8 GiB, 16Gi when the size is unknown."""
+    cpu_limit: str | None = None
+    """Default none (a CPU limit throttles model loading and tokenization)."""
+    memory_limit: str | None = None
+    """Default none (eager loading peaks above the steady state)."""
+    uid: int = 1000
+    """Non-root user (default 1000; the share is root-squashed)."""
+    gid: int = 1000
+    """Group (default 1000)."""
+
+    def __post_init__(self) -> None:
+        self._check(_PREFIX.get())
+
+    # -- construction -----------------------------------------------------------------------
+
+    @classmethod
+    def build(cls, owner: str, values: Mapping[str, Any]) -> VllmOptions:
+        """Options from keyword arguments given to ``owner`` (``ServedModel``, ...): errors name
+        ``<owner>.<field>``. Unknown names are an error naming them."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        for key in values:
+            if key not in known:
+                raise ConfigurationError(
+                    f"{owner}.{key}",
+                    values[key],
+                    "a VllmOptions field: " + ", ".join(sorted(known)),
+                    "Check the spelling.",
+                )
+        with _prefix(owner):
+            return cls(**values)
+
+    def replace(self, **changes: Any) -> VllmOptions:
+        """A copy with ``changes`` (checked like a new value)."""
+        return VllmOptions.build("VllmOptions", {**self.as_dict(), **changes})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    # -- checks -----------------------------------------------------------------------------
+
+    def _check(self, f: str) -> None:
+        v.integer(f"{f}.replicas", self.replicas, minimum=0, maximum=1000)
+        v.integer(
+            f"{f}.gpus_per_pod",
+            self.gpus_per_pod,
+            minimum=1,
+            maximum=8,
+            fix="It is also the tensor-parallel size; DigitalOcean GPU nodes have 1 or 8 GPUs.",
+        )
+        v.integer(f"{f}.max_surge", self.max_surge, minimum=0, maximum=100)
+        v.integer(f"{f}.max_unavailable", self.max_unavailable, minimum=0, maximum=100)
+        if self.max_surge == 0 and self.max_unavailable == 0:
+            raise ConfigurationError(
+                f"{f}.max_unavailable",
+                self.max_unavailable,
+                "at least 1 when max_surge is 0",
+                "A rollout must be allowed to stop an old pod or to start an extra one.",
+            )
+        check_image(f"{f}.image", self.image)
+        if self.gpu_resource is not None:
+            v.one_of(f"{f}.gpu_resource", self.gpu_resource, GPU_RESOURCES)
+        if self.quantization is not None:
+            v.one_of(f"{f}.quantization", self.quantization, vllm_flags.choices("--quantization"))
+        if self.max_model_len is not None:
+            v.integer(f"{f}.max_model_len", self.max_model_len, minimum=1, maximum=10**8)
+        if self.gpu_memory_utilization is not None:
+            v.number(
+                f"{f}.gpu_memory_utilization",
+                self.gpu_memory_utilization,
+                greater_than=0,
+                maximum=1,
+            )
+        if self.safetensors_load_strategy is not None:
+            v.one_of(
+                f"{f}.safetensors_load_strategy",
+                self.safetensors_load_strategy,
+                [s for s in vllm_flags.choices("--safetensors-load-strategy") if s != "None"],
+            )
+        extra = self.extra_args
+        if isinstance(extra, (str, bytes, Mapping)) or not isinstance(extra, Sequence):
+            raise ConfigurationError(
+                f"{f}.extra_args", extra, "a list of strings such as ['--enable-prefix-caching']"
+            )
+        for arg in extra:
+            if not isinstance(arg, str) or not arg or "\0" in arg or "\n" in arg:
+                raise ConfigurationError(
+                    f"{f}.extra_args",
+                    arg,
+                    "non-empty strings without NUL or newline, such as '--enable-prefix-caching'",
+                )
+        object.__setattr__(self, "extra_args", tuple(extra))
+        anti = self.anti_affinity
+        if not isinstance(anti, AntiAffinity):
+            anti = AntiAffinity(
+                v.one_of(f"{f}.anti_affinity", anti, [a.value for a in AntiAffinity])
+            )
+            object.__setattr__(self, "anti_affinity", anti)
+        v.integer(
+            f"{f}.startup_initial_delay_seconds",
+            self.startup_initial_delay_seconds,
+            minimum=0,
+            maximum=86400,
+        )
+        v.integer(
+            f"{f}.startup_period_seconds", self.startup_period_seconds, minimum=1, maximum=3600
+        )
+        v.integer(
+            f"{f}.startup_failure_threshold",
+            self.startup_failure_threshold,
+            minimum=1,
+            maximum=10**5,
+        )
+        v.integer(
+            f"{f}.drain_deadline_seconds", self.drain_deadline_seconds, minimum=1, maximum=3600
+        )
+        v.integer(
+            f"{f}.shutdown_timeout_seconds", self.shutdown_timeout_seconds, minimum=0, maximum=3600
+        )
+        needed = self.drain_deadline_seconds + self.shutdown_timeout_seconds + GRACE_MARGIN_SECONDS
+        if self.termination_grace_period_seconds is not None:
+            v.integer(
+                f"{f}.termination_grace_period_seconds",
+                self.termination_grace_period_seconds,
+                maximum=86400,
+            )
+            if self.termination_grace_period_seconds < needed:
+                raise ConfigurationError(
+                    f"{f}.termination_grace_period_seconds",
+                    self.termination_grace_period_seconds,
+                    f"at least drain_deadline_seconds ({self.drain_deadline_seconds}) + "
+                    f"shutdown_timeout_seconds ({self.shutdown_timeout_seconds}) + "
+                    f"{GRACE_MARGIN_SECONDS} s margin = {needed}",
+                    "Raise the grace period or shorten the drain; otherwise Kubernetes kills "
+                    "vLLM with requests in flight.",
+                )
+        v.integer(
+            f"{f}.gate_timeout_seconds", self.gate_timeout_seconds, minimum=10, maximum=604800
+        )
+        v.integer(f"{f}.shm_size_gib", self.shm_size_gib, minimum=1, maximum=1024)
+        v.integer(
+            f"{f}.uid",
+            self.uid,
+            minimum=1,
+            maximum=2**31 - 1,
+            fix="The share is root-squashed; run as non-root.",
+        )
+        v.integer(f"{f}.gid", self.gid, minimum=1, maximum=2**31 - 1)
+        v.quantity(f"{f}.cpu_request", self.cpu_request)
+        for name in ("memory_request", "cpu_limit", "memory_limit"):
+            value = getattr(self, name)
+            if value is not None:
+                v.quantity(f"{f}.{name}", value)
+        if self.cpu_limit is not None:
+            v.limit_not_below_request(
+                f"{f}.cpu_limit", self.cpu_limit, f"{f}.cpu_request", self.cpu_request
+            )
+        if self.memory_limit is not None and self.memory_request is not None:
+            v.limit_not_below_request(
+                f"{f}.memory_limit", self.memory_limit, f"{f}.memory_request", self.memory_request
+            )
+
+    # -- derived values ---------------------------------------------------------------------
+
+    @property
+    def grace_period_seconds(self) -> int:
+        """The pod's ``terminationGracePeriodSeconds``."""
+        if self.termination_grace_period_seconds is not None:
+            return self.termination_grace_period_seconds
+        return (
+            self.drain_deadline_seconds + self.shutdown_timeout_seconds + GRACE_MARGIN_SECONDS + 5
+        )
+
+    def memory_request_for(self, size_gib: float | None) -> str:
+        """The memory request: explicit, else 2 x the model size + 8 GiB (eager loading holds
+        the checkpoint in RAM while copying it to the GPU), else 16Gi."""
+        if self.memory_request is not None:
+            return self.memory_request
+        return f"{math.ceil(2 * size_gib + 8)}Gi" if size_gib else "16Gi"
+
+
+@contextlib.contextmanager
+def _prefix(owner: str) -> Iterator[None]:
+    token = _PREFIX.set(owner)
+    try:
+        yield
+    finally:
+        _PREFIX.reset(token)
