@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 
 from . import _node  # noqa: F401  (points jsii at a supported Node.js before cdk8s/cdktf load)
 from .autoscaling import QueueAutoscaling
-from .errors import ConfigurationError
+from .errors import ConfigurationError, VllmNfsDeprecationWarning
 from .images import DEFAULT_IMAGES
 from .model import (
     DEFAULT_MODEL,
@@ -41,17 +41,25 @@ if TYPE_CHECKING:
         PodSecurityLevel,
         PrometheusStack,
         QueueScaledObject,
+        Routable,
+        Route,
+        RouteTarget,
         SecretKeyRef,
         ServedModel,
         SharedModelVolume,
         VllmDeployment,
         VllmMonitoring,
         VllmNfsChart,
+        VllmOptions,
         WorkloadNamespace,
     )
 
 _CLUSTER_LAYER = frozenset(
     {
+        "VllmOptions",
+        "RouteTarget",
+        "Route",
+        "Routable",
         "AlertThresholds",
         "AntiAffinity",
         "InferenceGateway",
@@ -103,6 +111,9 @@ __all__ = [
     "PrometheusStack",
     "QueueAutoscaling",
     "QueueScaledObject",
+    "Routable",
+    "Route",
+    "RouteTarget",
     "SecretKeyRef",
     "ServedModel",
     "SharedModelVolume",
@@ -111,6 +122,8 @@ __all__ = [
     "VllmDeployment",
     "VllmMonitoring",
     "VllmNfsChart",
+    "VllmNfsDeprecationWarning",
+    "VllmOptions",
     "WorkloadNamespace",
     "__version__",
 ]

@@ -6,10 +6,11 @@ from .. import _node  # noqa: F401  (points jsii at a supported Node.js before c
 from .autoscaling import QueueScaledObject
 from .chart import ServedModel, VllmNfsChart
 from .download import ModelDownloadJob, SecretKeyRef
-from .gateway import InferenceGateway
+from .gateway import InferenceGateway, Routable, Route, RouteTarget
 from .monitoring import AlertThresholds, PrometheusStack, VllmMonitoring
 from .namespace import PodSecurityLevel, WorkloadNamespace
 from .network_policy import NetworkPeer
+from .options import VllmOptions
 from .programs import ProgramsConfigMap
 from .tuner import NetworkTunerDaemonSet
 from .vllm import AntiAffinity, VllmDeployment
@@ -27,11 +28,15 @@ __all__ = [
     "ProgramsConfigMap",
     "PrometheusStack",
     "QueueScaledObject",
+    "Routable",
+    "Route",
+    "RouteTarget",
     "SecretKeyRef",
     "ServedModel",
     "SharedModelVolume",
     "VllmDeployment",
     "VllmMonitoring",
     "VllmNfsChart",
+    "VllmOptions",
     "WorkloadNamespace",
 ]
