@@ -10,6 +10,8 @@ What is *not* a repository path, by rule rather than by list:
 - anything whose first part is not a top-level entry of the repository or of the package
   (`nvidia.com/gpu`, `Qwen/Qwen2.5-0.5B-Instruct`, `org/name`, `net/core`): label keys, model ids,
   paths in other repositories; and Kubernetes API versions (`apps/v1`, `policy/v1beta1`);
+- a path right after another repository's `owner/name` ("run-ai/runai-model-streamer
+  `docs/src/benchmarks.md`");
 - placeholders (`cdktf.out/stacks/<id>`, `.../v1/...`), which name no one file, and paths
   relative to somewhere else (`../../../terraform.<id>.tfstate`, from a stack folder).
 
@@ -37,6 +39,7 @@ FENCE = re.compile(r"^```.*?^```", re.S | re.M)
 TICKED = re.compile(r"`([^`\n]+)`")
 PATHISH = re.compile(r"[\w.*-]+(?:/[\w.*-]*)*")
 API_VERSION = re.compile(r"[a-z0-9.-]+/v\d+(?:(?:alpha|beta)\d+)?")
+OTHER_REPO = re.compile(r"(?<![\w/.-])([\w.-]+/[\w.-]+)[,:]?\s*$")
 PROSE_PAGE = re.compile(r"(?<![\w/.-])([\w/.-]*[\w-]\.md)\b")
 
 
@@ -95,12 +98,23 @@ def link_problem(target: str, doc: Path) -> str | None:
     return None if (doc.parent / path).exists() else f"link ({target}) does not resolve"
 
 
+def in_other_repository(before: str) -> bool:
+    """A path right after a GitHub `owner/name` is in that repository:
+    "run-ai/runai-model-streamer `docs/src/benchmarks.md`"."""
+    m = OTHER_REPO.search(before)
+    return bool(m) and m.group(1).split("/", 1)[0] not in roots()
+
+
 def problems(doc: Path) -> list[str]:
     text = doc.read_text()
     prose = FENCE.sub("", text)
     found = [link_problem(m.group(1), doc) for m in LINK.finditer(prose)]
     for block in [prose, *FENCE.findall(text)]:
-        found += [path_problem(m.group(1), doc) for m in TICKED.finditer(block)]
+        found += [
+            path_problem(m.group(1), doc)
+            for m in TICKED.finditer(block)
+            if not in_other_repository(block[: m.start()])
+        ]
     bare = LINK.sub("", TICKED.sub("", prose))
     found += [path_problem(m.group(1), doc) for m in PROSE_PAGE.finditer(bare)]
     return sorted({p for p in found if p})
@@ -144,6 +158,15 @@ def test_page_names_in_prose_are_checked(tmp_path):
         "`NOTES-NOWHERE.md`: no file of that name",
         "`x.md`: no file of that name",
     ]
+
+
+def test_a_path_after_another_repository_is_that_repositorys(tmp_path):
+    doc = tmp_path / "page.md"
+    doc.write_text(
+        "Published (run-ai/runai-model-streamer\n`docs/src/benchmarks.md`), but not `docs/nope.md`"
+        " and not (the source, `docs/nope2.md`).\n"
+    )
+    assert problems(doc) == ["`docs/nope.md` does not exist", "`docs/nope2.md` does not exist"]
 
 
 def test_links_are_checked():
