@@ -107,6 +107,7 @@ def test_cli_requires_node_name(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (cfg.node_name, cfg.api_server) == ("n1", "https://10.245.0.1:443")
     assert (cfg.interface, cfg.mtu, cfg.buffer_bytes, cfg.interval) == ("eth1", 9000, BUF, 60.0)
     assert cfg.ready_file == "/run/tuner/ready" and not cfg.once
+    assert (cfg.api_timeout, cfg.metrics_port, cfg.metrics_host) == (10.0, 9101, "auto")
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "fd00::1")
     assert tuner.parse_args([]).api_server == "https://[fd00::1]:443"
 
@@ -134,6 +135,9 @@ def test_program_is_standard_library_only() -> None:
         "--token-file",
         "--ca-file",
         "--once",
+        "--api-timeout",
+        "--metrics-port",
+        "--metrics-host",
     ):
         assert flag in out.stdout
 

@@ -745,17 +745,15 @@ class KubeClient:
                 response = conn.getresponse()
                 status = response.status
                 payload = _read_body(response, deadline)
-            except DeadlineExceededError as exc:
+            except TimeoutError as exc:  # the deadline, or a recv that used up what was left
                 msg = (
                     f"{method} {path}: no complete answer within {self.timeout:g} s "
                     "(--api-timeout covers connect, headers and body)"
                 )
                 raise ApiError("api_error", msg, reason="timeout") from exc
-            except TimeoutError as exc:  # socket.timeout: a recv used up what was left
-                msg = f"{method} {path}: no complete answer within {self.timeout:g} s"
-                raise ApiError("api_error", msg, reason="timeout") from exc
             except Exception as exc:
-                msg = f"{method} {path}: broken answer ({type(exc).__name__}: {exc})"
+                detail = str(exc)[:200]
+                msg = f"{method} {path}: broken answer ({type(exc).__name__}: {detail!r})"
                 raise ApiError("api_error", msg, reason="protocol") from exc
         finally:
             conn.close()
