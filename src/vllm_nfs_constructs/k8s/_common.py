@@ -118,7 +118,9 @@ class AppState:
         self.programs: dict[tuple[str, str], object] = {}
 
 
-_APPS: weakref.WeakKeyDictionary[IConstruct, AppState] = weakref.WeakKeyDictionary()
+#: App state by the App's jsii reference: jsii may hand out a new Python proxy for the same
+#: JavaScript object (``chart.node.root`` of an App made in JavaScript), so identity cannot key it.
+_APPS: dict[str, AppState] = {}
 _CHARTS: weakref.WeakKeyDictionary[IConstruct, cdk8s.Chart] = weakref.WeakKeyDictionary()
 
 
@@ -128,9 +130,10 @@ def app_state(scope: IConstruct) -> AppState:
     root = _ROOTS.get(chart)
     if root is None:
         root = _ROOTS[chart] = chart.node.root
-    state = _APPS.get(root)
+    key = root.__jsii_ref__.ref  # type: ignore[attr-defined]
+    state = _APPS.get(key)
     if state is None:
-        state = _APPS[root] = AppState()
+        state = _APPS[key] = AppState()
         _install_uniqueness_check(root)
     return state
 
@@ -169,13 +172,10 @@ class _UniqueObjects:
     """Synth-time check over every ApiObject of the App, the user's own included."""
 
     def __init__(self, root: IConstruct) -> None:
-        self._root = weakref.ref(root)
+        self._root = root
 
     def validate(self) -> list[str]:
-        root = self._root()
-        if root is None:
-            return []
-        return duplicate_objects(root)
+        return duplicate_objects(self._root)
 
 
 def duplicate_objects(root: IConstruct) -> list[str]:

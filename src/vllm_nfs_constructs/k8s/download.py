@@ -155,7 +155,7 @@ class ModelDownloadJob(Construct):
             for pattern in patterns:
                 args += [flag, pattern]
 
-        programs = ProgramsConfigMap.of(self, self.namespace)
+        programs = self.programs = ProgramsConfigMap.of(self, self.namespace)
         env = [
             k8s.EnvVar(name="HOME", value="/tmp/home"),
             k8s.EnvVar(name="HF_HOME", value="/tmp/home/.cache/huggingface"),
@@ -176,8 +176,12 @@ class ModelDownloadJob(Construct):
             )
         node_selector, affinity = c.node_placement(node_pool, gpu=False)
         lbl = c.labels(base, "model-download", {"vllm-nfs-constructs/model": model.slug})
+        #: Labels that select the Job's pods.
+        self.selector_labels = c.selector_labels(base, "model-download")
+        #: The Job's NetworkPolicy (DNS and HTTPS egress only), None with ``network_policy=False``.
+        self.network_policy: k8s.KubeNetworkPolicy | None = None
         if network_policy:
-            pod_policy(
+            self.network_policy = pod_policy(
                 self,
                 "NetworkPolicy",
                 name=base,
