@@ -734,7 +734,7 @@ def test_hostile_api_never_hangs_never_lies_keeps_running(env: Env, case: str) -
         if name == "api_error":
             (before,) = [r for r in log[:i] if r["event"] == "verified"][-1:]
             took = _ts(log[i]) - _ts(before)
-            assert took < API_TIMEOUT + 0.5, (case, took)
+            assert took < API_TIMEOUT + 1.0, (case, took)  # slack: 2 shared CPUs
             if reason == "timeout":
                 assert took >= API_TIMEOUT - 0.05  # it was the deadline that ended it
     assert events(log, "retry")
@@ -826,7 +826,6 @@ def test_metrics_show_what_was_verified_and_count_drift(env: Env) -> None:
     assert m["vllm_nfs_tuner_cycles_total"] >= 1
     assert abs(m["vllm_nfs_tuner_last_cycle_timestamp_seconds"] - time.time()) < 5
     reasons = {k for k in m if k.startswith("vllm_nfs_tuner_api_errors_total")}
-    assert {f'vllm_nfs_tuner_api_errors_total{{reason="{r}"}}' for r in tuner.API_ERROR_REASONS}
     assert reasons == {
         f'vllm_nfs_tuner_api_errors_total{{reason="{r}"}}' for r in tuner.API_ERROR_REASONS
     }

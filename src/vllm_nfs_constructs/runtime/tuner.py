@@ -989,6 +989,9 @@ class _MetricsServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 16
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A scraper that hangs up mid-answer is its own problem: no traceback on stderr."""
+
 
 class _MetricsServer6(_MetricsServer):
     address_family = socket.AF_INET6
