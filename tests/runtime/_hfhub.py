@@ -13,7 +13,11 @@ Implemented (as huggingface_hub 2.4.0 calls them; read from its source):
   and ``401`` + ``X-Error-Message: Invalid credentials in Authorization header`` for a bad token.
 
 Faults for tests: drop the connection after N bytes of a file (optionally answer 500 afterwards),
-stall after N bytes, slow down every chunk. Every request is recorded.
+stall after N bytes, slow down every chunk, cap every connection's rate (bytes per second, paced
+per 64 KiB chunk), serve a file's bytes corrupted (same size, one byte flipped: a checksum
+mismatch), and patch the listing (``listing_patch``: hostile sizes, ids or missing checksums).
+Hostile file names are served as given (``add_commit`` takes any ``str`` keys, NUL included).
+Every request is recorded; ``max_active`` is the highest number of bodies streamed at once.
 """
 
 from __future__ import annotations
@@ -65,7 +69,9 @@ class Faults:
     fail_after_drop: bool = False  # answer 500 for that file after the drop
     stall_after: dict[str, int] = field(default_factory=dict)  # file path -> bytes
     chunk_delay: float = 0.0
+    rate_limit: float = 0.0  # bytes per second per connection, 0 = unlimited
     failing: set[str] = field(default_factory=set)
+    corrupt: set[str] = field(default_factory=set)  # served with one byte flipped
 
 
 class HubStandIn:
@@ -77,6 +83,10 @@ class HubStandIn:
         self.granted_tokens: set[str] = set()  # tokens allowed on gated repos
         self.faults = Faults()
         self.requests: list[Request] = []
+        self.listing_patch: dict[str, dict[str, Any]] = {}  # name -> sibling fields (None: drop)
+        self.active = 0
+        self.max_active = 0
+        self._digests: dict[int, tuple[bytes, str, str]] = {}
         self.lock = threading.Lock()
         self.release = threading.Event()  # ends stalls
         self._server: ThreadingHTTPServer | None = None
@@ -97,7 +107,18 @@ class HubStandIn:
         return commit
 
     def file_sha(self, data: bytes) -> str:
-        return hashlib.sha256(data).hexdigest()
+        return self.digests(data)[0]
+
+    def digests(self, data: bytes) -> tuple[str, str]:
+        """(sha256, git blob id) of ``data``, computed once per bytes object."""
+        with self.lock:
+            hit = self._digests.get(id(data))
+        if hit is not None and hit[0] is data:
+            return hit[1], hit[2]
+        found = (data, hashlib.sha256(data).hexdigest(), git_blob_id(data))
+        with self.lock:
+            self._digests[id(data)] = found
+        return found[1], found[2]
 
     # --- accounting ------------------------------------------------------------------------
 
@@ -112,6 +133,7 @@ class HubStandIn:
     def clear_log(self) -> None:
         with self.lock:
             self.requests.clear()
+            self.max_active = self.active
 
     # --- server ----------------------------------------------------------------------------
 
@@ -244,14 +266,20 @@ class _Handler(BaseHTTPRequestHandler):
         for name, data in sorted(repo.commits[commit].items()):
             entry: dict[str, Any] = {"rfilename": name}
             if blobs:
+                sha, blob_id = self.stand_in.digests(data)
                 entry["size"] = len(data)
-                entry["blobId"] = git_blob_id(data)
+                entry["blobId"] = blob_id
                 if name.endswith(LFS_SUFFIXES):
                     entry["lfs"] = {
                         "size": len(data),
-                        "sha256": hashlib.sha256(data).hexdigest(),
+                        "sha256": sha,
                         "pointerSize": 134,
                     }
+            for key, value in self.stand_in.listing_patch.get(name, {}).items():
+                if value is None:
+                    entry.pop(key, None)
+                else:
+                    entry[key] = value
             siblings.append(entry)
         body = {
             "_id": "x",
@@ -295,11 +323,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(404, "EntryNotFound", f"{name} does not exist on {rev}")
             return
         headers = {"X-Repo-Commit": commit, "Accept-Ranges": "bytes"}
+        sha, blob_id = hub.digests(data)
         if name.endswith(LFS_SUFFIXES):
-            sha = hashlib.sha256(data).hexdigest()
             headers.update(
                 {
-                    "ETag": f'"{git_blob_id(data)}"',
+                    "ETag": f'"{blob_id}"',
                     "X-Linked-Etag": f'"{sha}"',
                     "X-Linked-Size": str(len(data)),
                     "Location": f"{hub.url}/cdn/{sha}?name={name}",
@@ -307,14 +335,14 @@ class _Handler(BaseHTTPRequestHandler):
             )
             self._send(302, b"", headers)
             return
-        headers["ETag"] = f'"{git_blob_id(data)}"'
+        headers["ETag"] = f'"{blob_id}"'
         self._bytes(name, data, headers)
 
     def _cdn(self, sha: str) -> None:
         for repo in self.stand_in.repos.values():
             for files in repo.commits.values():
                 for name, data in files.items():
-                    if hashlib.sha256(data).hexdigest() == sha:
+                    if self.stand_in.digests(data)[0] == sha:
                         self._bytes(name, data, {"ETag": f'"{sha}"', "Accept-Ranges": "bytes"})
                         return
         self._error(404, None, "no such blob")
@@ -335,6 +363,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             status = 206
             headers = {**headers, "Content-Range": f"bytes {start}-{len(data) - 1}/{len(data)}"}
+        if name in faults.corrupt and data:
+            middle = len(data) // 2
+            data = data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1 :]
         body = data[start:]
         self.send_response(status)
         for k, v in headers.items():
@@ -348,6 +379,10 @@ class _Handler(BaseHTTPRequestHandler):
             drop = faults.drop_after.pop(name, None)
         stall = faults.stall_after.get(name)
         sent = 0
+        began = time.monotonic()
+        with hub.lock:
+            hub.active += 1
+            hub.max_active = max(hub.max_active, hub.active)
         try:
             while sent < len(body):
                 if drop is not None and start + sent >= drop:
@@ -370,9 +405,13 @@ class _Handler(BaseHTTPRequestHandler):
                 sent += len(piece)
                 if faults.chunk_delay:
                     time.sleep(faults.chunk_delay)
+                if faults.rate_limit:
+                    time.sleep(max(0.0, began + sent / faults.rate_limit - time.monotonic()))
         except OSError:
             pass
         finally:
+            with hub.lock:
+                hub.active -= 1
             if stall is None or start + sent < stall:
                 self._record(status, sent, name)
 
@@ -409,3 +448,17 @@ def fake_model(seed: int = 0, weight_size: int = 600_000) -> dict[str, bytes]:
         "README.md": b"# fake model\n",
         ".gitattributes": b"*.safetensors filter=lfs\n",
     }
+
+
+def sharded_model(shards: int = 8, shard_size: int = 1 << 20, seed: int = 0) -> dict[str, bytes]:
+    """A model of ``shards`` safetensors shards of ``shard_size`` bytes each, plus its config and
+    index (for concurrency tests and the fetch benchmark)."""
+    names = [f"model-{i:05d}-of-{shards:05d}.safetensors" for i in range(1, shards + 1)]
+    files = {}
+    for i, name in enumerate(names):
+        unit = hashlib.sha256(f"{seed}-{i}".encode()).digest() * 64  # 2 KiB, distinct per shard
+        files[name] = (unit * (shard_size // len(unit) + 1))[:shard_size]
+    index = {"metadata": {"total_size": shards * shard_size}, "weight_map": {}}
+    files["model.safetensors.index.json"] = json.dumps(index).encode()
+    files["config.json"] = json.dumps({"model_type": "llama", "seed": seed}).encode()
+    return files

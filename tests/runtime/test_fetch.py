@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import io
 import json
+import math
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from ._hfhub import HubStandIn, fake_model
+from vllm_nfs_constructs.runtime import fetch as fetch_program
+
+from ._hfhub import HubStandIn, fake_model, sharded_model
 
 PROGRAM = Path(__file__).parents[2] / "src" / "vllm_nfs_constructs" / "runtime" / "fetch.py"
 REPO = "org/model"
@@ -394,3 +402,419 @@ def test_directory_without_marker_is_verified_not_refetched(
     assert hub.file_requests(SHARD1) == []
     assert (repo_dir / f"{commit}.complete.json").exists()
     assert os.readlink(repo_dir / "main") == commit
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile Hub and hostile share (issue 11): nothing is written outside the share, no marker.
+
+KEEP = b"outside the share: must never change\n"
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """A sentinel directory next to the volume root, where an escape would land."""
+    d = tmp_path / "outside"
+    d.mkdir()
+    (d / "keep.txt").write_bytes(KEEP)
+    return d
+
+
+def snapshot(path: Path) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for p in sorted(path.rglob("*")):
+        rel = str(p.relative_to(path))
+        if p.is_symlink():
+            out[rel] = "-> " + os.readlink(p)
+        elif p.is_file():
+            out[rel] = p.read_bytes()
+        else:
+            out[rel] = "dir"
+    return out
+
+
+def assert_untouched(outside: Path) -> None:
+    assert snapshot(outside) == {"keep.txt": KEEP}
+
+
+def no_file_bytes_served(hub: HubStandIn) -> bool:
+    return all(r.name is None for r in hub.requests)
+
+
+# Staging is root/org/model/.staging/<commit>: five levels below tmp_path, where outside/ is.
+ESCAPE = "../../../../../outside/evil.json"
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("ABSOLUTE", "an absolute path"),
+        (ESCAPE, "a '..' component"),
+        ("sub/../../../../../../outside/evil.json", "a '..' component"),
+        (ESCAPE.replace("/", "\\"), "a backslash"),
+        ("evil\0.json", "a control character (U+0000)"),
+        ("tok\x1b[2Jenizer.json", "a control character (U+001B)"),
+        ("line\u2028break.json", "a control character (U+2028)"),
+        ("a//config.json", "an empty path component"),
+        ("./config.json", "a '.' component"),
+        ("trailing/", "an empty path component"),
+        ("", "an empty name"),
+        ("x" * 300 + ".json", "a component longer than"),
+        ("original/../../../../../../outside/evil.pth", "a '..' component"),  # not even selected
+    ],
+)
+def test_hostile_file_names_refuse_the_listing(
+    hub: HubStandIn, tmp_path: Path, outside: Path, name: str, reason: str
+) -> None:
+    if name == "ABSOLUTE":
+        name = str(outside / "evil.json")
+    files = {**fake_model(), name: b'{"evil": true}'}
+    commit = hub.add_commit(REPO, files)
+    root = tmp_path / "models"
+    root.mkdir()
+    proc = run_fetch(hub.url, root, tmp_path)
+    assert_one_line_error(proc, 6, f"refusing the Hub's file listing of {REPO}@{commit}")
+    assert reason in proc.stderr and "nothing was written" in proc.stderr
+    assert_untouched(outside)
+    repo_dir = root / "org" / "model"
+    assert not (repo_dir / ".staging").exists()  # refused before any model file was written
+    assert not list(root.rglob("*.complete.json"))
+    assert no_file_bytes_served(hub)
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        ({"config.json.part": b"{}"}, "the partial-file name of 'config.json'"),
+        ({"tokenizer.json/x.json": b"{}"}, "a file that is also a directory"),
+    ],
+)
+def test_colliding_file_names_refuse_the_listing(
+    hub: HubStandIn, tmp_path: Path, extra: dict[str, bytes], reason: str
+) -> None:
+    hub.add_commit(REPO, {**fake_model(), **extra})
+    proc = run_fetch(hub.url, tmp_path, tmp_path)
+    assert_one_line_error(proc, 6, reason)
+    assert not (tmp_path / "org" / "model" / ".staging").exists()
+    assert no_file_bytes_served(hub)
+
+
+@pytest.mark.parametrize(
+    ("patch", "reason"),
+    [
+        ({"config.json": {"blobId": None}}, "no valid git blob id (None)"),
+        ({"config.json": {"blobId": "../../etc"}}, "no valid git blob id"),
+        ({"config.json": {"size": -5}}, "no valid size (-5)"),
+        ({"config.json": {"size": None}}, "no valid size (None)"),
+        (
+            {SHARD1: {"lfs": {"size": 1, "sha256": "not-hex", "pointerSize": 134}}},
+            "an invalid LFS sha256 ('not-hex')",
+        ),
+    ],
+)
+def test_listing_without_valid_checksums_is_refused(
+    hub: HubStandIn, tmp_path: Path, patch: dict[str, dict[str, object]], reason: str
+) -> None:
+    hub.add_commit(REPO, fake_model())
+    hub.listing_patch.update(patch)
+    proc = run_fetch(hub.url, tmp_path, tmp_path)
+    assert_one_line_error(proc, 6, reason)
+    assert not (tmp_path / "org" / "model" / ".staging").exists()
+    assert no_file_bytes_served(hub)
+
+
+@pytest.mark.parametrize("where", ["org", "model", ".staging", "staging", "final"])
+def test_planted_directory_symlink_is_refused(
+    hub: HubStandIn, tmp_path: Path, outside: Path, where: str
+) -> None:
+    commit = hub.add_commit(REPO, fake_model())
+    root = tmp_path / "models"
+    (root / "org" / "model" / ".staging").mkdir(parents=True)
+    link = {
+        "org": root / "org",
+        "model": root / "org" / "model",
+        ".staging": root / "org" / "model" / ".staging",
+        "staging": root / "org" / "model" / ".staging" / commit,
+        "final": root / "org" / "model" / commit,
+    }[where]
+    if link.is_dir():
+        shutil.rmtree(link)
+    link.symlink_to(outside)
+    proc = run_fetch(hub.url, root, tmp_path)
+    assert_one_line_error(proc, 6, f"{link} is a symlink; refusing to write through it")
+    assert_untouched(outside)
+    assert not list(root.rglob("*.complete.json"))
+
+
+@pytest.mark.parametrize("name", [".lock", "part"])
+def test_planted_file_symlink_is_refused(
+    hub: HubStandIn, tmp_path: Path, outside: Path, name: str
+) -> None:
+    commit = hub.add_commit(REPO, fake_model())
+    repo_dir = tmp_path / "models" / "org" / "model"
+    staging = repo_dir / ".staging" / commit
+    staging.mkdir(parents=True)
+    link = repo_dir / ".lock" if name == ".lock" else staging / "config.json.part"
+    link.symlink_to(outside / "keep.txt")  # the lock would truncate it, a resume append to it
+    proc = run_fetch(hub.url, tmp_path / "models", tmp_path)
+    assert_one_line_error(proc, 6, f"{link} is a symlink")
+    assert_untouched(outside)
+    assert not list(repo_dir.glob("*.complete.json"))
+
+
+def test_symlink_at_a_final_file_name_is_replaced_not_followed(
+    hub: HubStandIn, tmp_path: Path, outside: Path
+) -> None:
+    files = fake_model()
+    commit = hub.add_commit(REPO, files)
+    repo_dir = tmp_path / "models" / "org" / "model"
+    staging = repo_dir / ".staging" / commit
+    staging.mkdir(parents=True)
+    (staging / "config.json").symlink_to(outside / "keep.txt")
+    (staging / "planted.py").symlink_to(outside / "keep.txt")  # not in the listing: removed
+    proc = run_fetch(hub.url, tmp_path / "models", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert_untouched(outside)
+    final = repo_dir / commit / "config.json"
+    assert not final.is_symlink() and final.read_bytes() == files["config.json"]
+    assert not (repo_dir / commit / "planted.py").exists()
+    assert not (repo_dir / commit / "planted.py").is_symlink()
+    assert {p.name for p in (repo_dir / commit).iterdir()} == SELECTED
+
+
+@pytest.mark.parametrize(("name", "kind"), [("config.json", "git blob id"), (SHARD1, "sha256")])
+def test_content_not_matching_the_listing_is_an_error(
+    hub: HubStandIn, tmp_path: Path, name: str, kind: str
+) -> None:
+    commit = hub.add_commit(REPO, fake_model())
+    hub.faults.corrupt.add(name)  # same size, one byte flipped
+    proc = run_fetch(hub.url, tmp_path, tmp_path)
+    assert_one_line_error(proc, 1, f"{name}: {kind} mismatch (")
+    repo_dir = tmp_path / "org" / "model"
+    assert not list(repo_dir.glob("*.complete.json"))
+    assert not (repo_dir / commit).exists()
+    assert not (repo_dir / ".staging" / commit / name).exists()
+    assert not (repo_dir / ".staging" / commit / f"{name}.part").exists()
+    # The Hub is fixed: the next run downloads that file again and completes.
+    hub.faults.corrupt.clear()
+    assert run_fetch(hub.url, tmp_path, tmp_path).returncode == 0
+    assert (repo_dir / commit / name).read_bytes() == fake_model()[name]
+
+
+def test_finished_file_changed_in_staging_is_downloaded_again(
+    hub: HubStandIn, tmp_path: Path
+) -> None:
+    files = fake_model()
+    commit = hub.add_commit(REPO, files)
+    assert run_fetch(hub.url, tmp_path, tmp_path).returncode == 0
+    repo_dir = tmp_path / "org" / "model"
+    (repo_dir / f"{commit}.complete.json").unlink()  # crash before the marker ...
+    (repo_dir / "main").unlink()
+    bad = bytearray(files["tokenizer.json"])
+    bad[3] ^= 0xFF  # ... and a finished file rotted (same size)
+    (repo_dir / commit / "tokenizer.json").write_bytes(bytes(bad))
+    hub.clear_log()
+    proc = run_fetch(hub.url, tmp_path, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "tokenizer.json: git blob id mismatch in staging; again" in proc.stdout
+    assert (repo_dir / commit / "tokenizer.json").read_bytes() == files["tokenizer.json"]
+    assert hub.file_requests(SHARD1) == []  # the good files were verified, not fetched
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--workers", "0"],
+        ["--workers", "65"],
+        ["--workers", "nan"],
+        ["--workers", "2.5"],
+        ["--lock-timeout", "nan"],
+        ["--lock-timeout", "inf"],
+        ["--lock-timeout", "-1"],
+        ["--progress-interval=-inf"],
+        ["--progress-interval", "1e999"],
+        ["--prune-keep", "-1"],
+        ["--prune-keep", "9" * 5000],
+        ["--revision-typo", "x"],
+    ],
+)
+def test_bad_numbers_are_usage_errors(tmp_path: Path, extra: list[str]) -> None:
+    proc = run_fetch("http://127.0.0.1:9", tmp_path, tmp_path, *extra)
+    assert proc.returncode == 2, proc.stderr
+    assert "usage: fetch" in proc.stderr and "Traceback" not in proc.stderr
+    assert not list(tmp_path.iterdir())
+
+
+# ---------------------------------------------------------------------------------------------
+# Concurrent downloads (issue 14 item 5)
+
+SHARDS = [f"model-{i:05d}-of-00008.safetensors" for i in range(1, 9)]
+
+
+@pytest.mark.parametrize("workers", [8, 2])
+def test_shards_download_concurrently_bounded_by_workers(
+    hub: HubStandIn, tmp_path: Path, workers: int
+) -> None:
+    files = sharded_model(8, MIB)
+    commit = hub.add_commit(REPO, files)
+    hub.faults.rate_limit = 4e6  # 0.26 s per shard and connection: the transfers overlap
+    proc = run_fetch(hub.url, tmp_path, tmp_path, "--workers", str(workers))
+    assert proc.returncode == 0, proc.stderr
+    assert hub.max_active == workers  # as many connections at once as workers, never more
+    model_dir = tmp_path / "org" / "model" / commit
+    for name, data in files.items():
+        assert (model_dir / name).read_bytes() == data
+        assert len([r for r in hub.file_requests(name) if r.sent]) == 1
+    assert f"({workers} at a time)" in proc.stdout
+    assert proc.stdout.count(" done, total ") == len(files)
+    marker = json.loads((tmp_path / "org" / "model" / f"{commit}.complete.json").read_text())
+    assert marker["total_bytes"] == sum(map(len, files.values()))
+
+
+def test_killed_concurrent_fetch_resumes_every_partial_file(
+    hub: HubStandIn, tmp_path: Path
+) -> None:
+    files = sharded_model(8, 2 * MIB)
+    commit = hub.add_commit(REPO, files)
+    for name in SHARDS:
+        hub.faults.stall_after[name] = MIB
+    root = tmp_path / "models"
+    root.mkdir()
+    proc = subprocess.Popen(
+        fetch_cmd(root),
+        env=fetch_env(hub.url, tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    staging = root / "org" / "model" / ".staging" / commit
+    deadline = time.monotonic() + 30
+    parts = [staging / f"{name}.part" for name in SHARDS]
+    while not all(p.exists() and p.stat().st_size == MIB for p in parts):
+        assert time.monotonic() < deadline, "the first run never got 1 MiB of every shard"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)  # the pod is evicted with 8 files half-way
+    proc.communicate(timeout=10)
+    assert not list(root.rglob("*.complete.json"))
+    hub.faults.stall_after.clear()
+    hub.release.set()
+    hub.clear_log()
+    second = run_fetch(hub.url, root, tmp_path)
+    assert second.returncode == 0, second.stderr
+    for name in SHARDS:
+        served = [r for r in hub.file_requests(name) if r.sent]
+        assert [r.range for r in served] == [f"bytes={MIB}-"], name
+        assert hub.bytes_sent(name) == MIB
+        assert (root / "org" / "model" / commit / name).read_bytes() == files[name]
+        assert f"{name}: resuming at 1.0 MB" in second.stdout
+    assert (root / "org" / "model" / f"{commit}.complete.json").exists()
+
+
+def test_one_failing_file_fails_the_whole_fetch(hub: HubStandIn, tmp_path: Path) -> None:
+    files = sharded_model(8, MIB)
+    commit = hub.add_commit(REPO, files)
+    hub.faults.failing.add(SHARDS[4])
+    proc = run_fetch(hub.url, tmp_path, tmp_path)
+    assert_one_line_error(proc, 1, "the Hub failed (HTTP 500)")
+    repo_dir = tmp_path / "org" / "model"
+    assert not list(repo_dir.glob("*.complete.json"))
+    assert not (repo_dir / commit).exists() and not (repo_dir / "main").exists()
+    hub.faults.failing.clear()
+    hub.clear_log()
+    proc = run_fetch(hub.url, tmp_path, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (repo_dir / commit / SHARDS[4]).read_bytes() == files[SHARDS[4]]
+    assert len([r for r in hub.file_requests(SHARDS[4]) if r.sent]) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Property tests: the parser and the name check never raise anything but a usage error.
+
+OPTIONS = [
+    "--repo",
+    "--revision",
+    "--root",
+    "--allow-pattern",
+    "--ignore-pattern",
+    "--lock-timeout",
+    "--refresh",
+    "--prune-keep",
+    "--progress-interval",
+    "--workers",
+    "--work",
+    "--lock",
+    "--re",
+    "--bogus",
+    "--",
+    "-x",
+]
+VALUES = [
+    "org/model",
+    "main",
+    "refs/pr/1",
+    "/models",
+    "nan",
+    "NaN",
+    "inf",
+    "-inf",
+    "1e999",
+    "-1",
+    "0",
+    "1",
+    "8",
+    "64",
+    "65",
+    "3600",
+    "1_0",
+    "0x10",
+    "1.5",
+    "",
+    " ",
+    "..",
+    "../etc",
+    ".hidden",
+    "a//b",
+    "a\\b",
+    "\0",
+    "\n",
+    "9" * 5000,
+]
+NOT_HELP = st.text(max_size=12).filter(lambda s: not s.startswith(("-h", "--h")))
+TOKEN = st.one_of(st.sampled_from(OPTIONS), st.sampled_from(VALUES), NOT_HELP)
+VALID = ["--repo", "org/model", "--revision", "main", "--root", "/models"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.lists(TOKEN, max_size=12), st.lists(TOKEN, max_size=6).map(VALID.__add__)))
+def test_parser_never_raises_anything_but_usage_errors(argv: list[str]) -> None:
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            args = fetch_program.parse_args(argv)
+        except SystemExit as exc:
+            assert exc.code == 2
+            return
+    assert type(args.workers) is int and 1 <= args.workers <= 64
+    assert type(args.prune_keep) is int and 0 <= args.prune_keep <= 10_000
+    for value in (args.lock_timeout, args.progress_interval):
+        assert math.isfinite(value) and value >= 0
+    assert fetch_program.REPO_RE.match(args.repo) and ".." not in args.repo
+    link = fetch_program.rev_path(args.revision)  # the revision link's name in the repo dir
+    assert "/" not in link and fetch_program.name_problem(link) is None
+
+
+PIECES = ["..", ".", "", "a", "b.json", "\\", "\0", "\n", "/", "c..d", "...", "\u2028", "é"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.text(max_size=40), st.lists(st.sampled_from(PIECES), max_size=6).map("/".join)))
+def test_accepted_file_names_stay_inside_the_staging_directory(name: str) -> None:
+    problem = fetch_program.name_problem(name)
+    if problem is not None:
+        assert isinstance(problem, str) and problem.isprintable()
+        return
+    base = "/srv/share/org/model/.staging/c0ffee"
+    joined = os.path.normpath(os.path.join(base, name))
+    assert joined.startswith(base + "/")
+    assert os.path.relpath(joined, base) == name  # nothing to normalize away
+    assert "\\" not in name and not name.startswith("/")
+    assert all(part not in ("", ".", "..") for part in name.split("/"))
+    assert all(unicodedata.category(ch) not in ("Cc", "Cs", "Zl", "Zp") for ch in name)
