@@ -84,7 +84,10 @@ class Scope:
 
 
 def _regex(names: Sequence[str]) -> str:
-    return "|".join(re.escape(n) for n in sorted(set(names)))
+    """An alternation of literal names inside a PromQL string: regex metacharacters are escaped
+    with a backslash, itself doubled for the string literal (``re.escape`` would also escape
+    ``-``, which PromQL strings refuse)."""
+    return "|".join(re.sub(r"([.^$*+?()\[\]{}|\\])", r"\\\\\1", n) for n in sorted(set(names)))
 
 
 def _each(groups: Mapping[str, Sequence[str]], build: Callable[[str, str], str]) -> str:
