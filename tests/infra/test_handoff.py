@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from vllm_nfs_constructs.errors import ConfigurationError
-from vllm_nfs_constructs.model import InfraOutputs
+from vllm_nfs_constructs.model import InfraOutputs, Taint, TaintEffect
 
 from .conftest import TfJson
 
@@ -26,7 +26,13 @@ APPLIED: dict[str, Any] = {
     "gpu_node_pool_id": "7e1d4c2b-5a6f-4b3e-8c9d-0a1b2c3d4e5f",
     "gpu_node_pool_name": "vllm-gpu",
     "region": "atl1",
+    "gpu_node_size": "gpu-h100x1-80gb",
+    "gpu_node_taint": "node.digitalocean.com/network-not-tuned=true:NoSchedule",
+    "gpu_min_nodes": 1,
+    "gpu_max_nodes": 2,
 }
+# Outputs added in 0.2: an outputs file written by an older stack lacks them.
+NEW_OUTPUTS = ("gpu_node_size", "gpu_node_taint", "gpu_min_nodes", "gpu_max_nodes")
 
 
 def terraform_output_json(tf: TfJson) -> dict[str, Any]:
@@ -56,6 +62,39 @@ def test_terraform_output_file_loads_into_infra_outputs(default_tf: TfJson, tmp_
     assert out.is_example is False
     assert out.nfs.host == "10.110.0.5"
     assert out.extra["cluster_endpoint"].startswith("https://")
+    assert out.gpu_node_size == "gpu-h100x1-80gb"
+    assert out.gpu_node_taint == Taint(
+        "node.digitalocean.com/network-not-tuned", "true", TaintEffect.NO_SCHEDULE
+    )
+    assert out.has_taint_output is True
+    assert (out.gpu_min_nodes, out.gpu_max_nodes) == (1, 2)
+
+
+def test_an_outputs_file_from_an_older_stack_still_loads(
+    default_tf: TfJson, tmp_path: Path
+) -> None:
+    data = terraform_output_json(default_tf)
+    for key in NEW_OUTPUTS:
+        del data[key]
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    out = InfraOutputs.from_file(path)
+    assert (out.nfs_host, out.gpu_node_pool_name) == ("10.110.0.5", "vllm-gpu")
+    assert (out.gpu_node_size, out.gpu_node_taint) == (None, None)
+    assert (out.gpu_min_nodes, out.gpu_max_nodes) == (None, None)
+    assert out.has_taint_output is False
+
+
+def test_an_empty_taint_output_means_a_pool_without_taint(
+    default_tf: TfJson, tmp_path: Path
+) -> None:
+    data = terraform_output_json(default_tf)
+    data["gpu_node_taint"]["value"] = ""
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    out = InfraOutputs.from_file(path)
+    assert out.gpu_node_taint is None
+    assert out.has_taint_output is True
 
 
 def test_cdktf_outputs_file_nested_under_the_stack_name(default_tf: TfJson, tmp_path: Path) -> None:
@@ -85,6 +124,11 @@ def test_missing_key_names_the_key(default_tf: TfJson, tmp_path: Path, key: str)
         ("nfs_mount_path", "relative/path"),
         ("gpu_node_pool_name", "Not_A_Label"),
         ("nfs_size_gb", "lots"),
+        ("gpu_node_size", "gpu-banana"),
+        ("gpu_node_taint", "no-effect"),
+        ("gpu_node_taint", "key=value:Sometimes"),
+        ("gpu_min_nodes", "lots"),
+        ("gpu_max_nodes", -1),
     ],
 )
 def test_malformed_value_names_the_key(

@@ -31,6 +31,10 @@ EXPECTED_OUTPUTS = (
     "gpu_node_pool_id",
     "gpu_node_pool_name",
     "region",
+    "gpu_node_size",
+    "gpu_node_taint",
+    "gpu_min_nodes",
+    "gpu_max_nodes",
 )
 
 
@@ -57,7 +61,16 @@ def test_outputs_point_at_the_right_attributes(default_tf: TfJson) -> None:
         "gpu_node_pool_id": f"${{{pool}.id}}",
         "gpu_node_pool_name": f"${{{pool}.name}}",
         "region": f"${{{vpc}.region}}",
+        # Known at synth time: the pool's slug, start-up taint and (fixed) size, as literals.
+        "gpu_node_size": "gpu-h100x1-80gb",
+        "gpu_node_taint": "node.digitalocean.com/network-not-tuned=true:NoSchedule",
+        "gpu_min_nodes": 1,
+        "gpu_max_nodes": 1,
     }
+    pool_resource = only(default_tf, "resource", "digitalocean_kubernetes_node_pool")
+    assert out["gpu_node_size"] == pool_resource["size"]
+    (taint,) = pool_resource["taint"]
+    assert out["gpu_node_taint"] == f"{taint['key']}={taint['value']}:{taint['effect']}"
 
 
 def test_no_output_is_marked_sensitive_or_carries_a_kubeconfig(default_tf: TfJson) -> None:
@@ -225,6 +238,18 @@ def test_stack_knobs_reach_the_resources() -> None:
     assert pool["labels"] == {"team": "ml"}
     share = only(tf, "resource", "digitalocean_nfs")
     assert (share["size"], share["performance_tier"], share["region"]) == (4096, "standard", "nyc2")
+    out = {k: v["value"] for k, v in tf["output"].items()}
+    assert (out["gpu_node_size"], out["gpu_min_nodes"], out["gpu_max_nodes"]) == (
+        "gpu-h100x8-640gb",
+        1,
+        4,
+    )
+
+
+def test_a_pool_without_taint_outputs_an_empty_taint() -> None:
+    tf = synth_stack(gpu_taint=None)
+    assert "taint" not in only(tf, "resource", "digitalocean_kubernetes_node_pool")
+    assert tf["output"]["gpu_node_taint"]["value"] == ""
 
 
 @pytest.mark.parametrize("region", ["nyc2", "atl1"])
