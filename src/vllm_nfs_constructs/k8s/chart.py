@@ -10,6 +10,7 @@ import cdk8s
 from constructs import Construct
 
 from .. import _validate as v
+from ..autoscaling import QueueAutoscaling, check_pool_capacity
 from ..errors import ConfigurationError, VllmNfsDeprecationWarning
 from ..model import (
     DEFAULT_MODEL,
@@ -74,6 +75,8 @@ class ServedModel:
     max_unavailable: int | None = None
     options: VllmOptions = None  # type: ignore[assignment]  # resolved in __post_init__
     """How the model is served (default ``VllmOptions()``)."""
+    autoscaling: QueueAutoscaling | None = None
+    """Scale this model on its queue (KEDA); the same as ``VllmOptions(autoscaling=...)``."""
 
     def __post_init__(self) -> None:
         f = "ServedModel"
@@ -104,6 +107,18 @@ class ServedModel:
                         "either options=VllmOptions(...) or the 0.1.0 fields, not both",
                         f"Move it into the options: VllmOptions({key}=...).",
                     )
+        if self.autoscaling is not None:
+            v.instance_of(
+                f"{f}.autoscaling", self.autoscaling, QueueAutoscaling, "a QueueAutoscaling(...)"
+            )
+            if options.autoscaling not in (None, self.autoscaling):
+                raise ConfigurationError(
+                    f"{f}.autoscaling",
+                    self.autoscaling,
+                    "either ServedModel(autoscaling=...) or VllmOptions(autoscaling=...), not both",
+                )
+            options = VllmOptions.build(f, {**options.as_dict(), "autoscaling": self.autoscaling})
+        object.__setattr__(self, "autoscaling", options.autoscaling)
         object.__setattr__(self, "options", options)
         for key in _LEGACY_FIELDS:
             object.__setattr__(self, key, getattr(options, key))
@@ -214,6 +229,7 @@ class VllmNfsChart(cdk8s.Chart):
         )
         self.volume = self._volume(mount_options)
         self.tuner = self._network_tuner(admission_policy) if network_tuner else None
+        self._check_autoscaling()
         self.downloads: dict[str, ModelDownloadJob] = {}
         self.deployments: dict[str, VllmDeployment] = {}
         for m in self.models:
@@ -238,6 +254,7 @@ class VllmNfsChart(cdk8s.Chart):
                 model=m.source,
                 gpu_node_pool=infra.gpu_node_pool_name,
                 options=options,
+                gpu_slug=self.profile.slug,
                 network_policy=network_policies,
                 allow_from=peers,
                 api_key_secret=api_key_secret,
@@ -325,6 +342,28 @@ class VllmNfsChart(cdk8s.Chart):
                 )
             return tuner_taint
         return pool_taint or NOT_TUNED_TAINT
+
+    def _check_autoscaling(self) -> None:
+        """Nodes follow pods: the GPU pool (from the handoff) must hold every autoscaled model's
+        ``max_replicas``; a pool that scales from zero needs the start-up taint the cluster
+        autoscaler ignores, and the tuner must lift the pool's taint."""
+        infra = self.infra
+        pool_taint = infra.gpu_node_taint
+        for m in self.models:
+            scaling = m.options.autoscaling
+            if scaling is None:
+                continue
+            check_pool_capacity(
+                scaling,
+                gpus_per_pod=m.options.gpus_per_pod,
+                gpus_per_node=self.profile.gpus_per_node,
+                anti_affinity_required=m.options.anti_affinity is AntiAffinity.REQUIRED,
+                pool_min_nodes=infra.gpu_min_nodes,
+                pool_max_nodes=infra.gpu_max_nodes,
+                pool_taint_key=pool_taint.key if pool_taint is not None else None,
+                tuner_taint_key=self.tuner.taint.key if self.tuner is not None else None,
+                field=f"ServedModel({m.name!r}).autoscaling",
+            )
 
     def _volume(self, mount_options: NfsMountOptions | None) -> SharedModelVolume:
         annotations = (

@@ -11,19 +11,23 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
-import math
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 from .. import _validate as v
-from ..errors import ConfigurationError
+from ..autoscaling import QueueAutoscaling
+from ..errors import ConfigurationError, VllmNfsDeprecationWarning
 from ..images import VLLM_IMAGE, check_image
+from ..loading import WeightLoading
 from . import vllm_flags
 
 __all__ = ["GRACE_MARGIN_SECONDS", "AntiAffinity", "VllmOptions"]
 
+#: ``safetensors_load_strategy``'s default: follow ``loading`` (chosen per topology).
+AUTO = "auto"
 #: Seconds the grace period must exceed preStop drain + vLLM shutdown timeout.
 GRACE_MARGIN_SECONDS = 10
 GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
@@ -71,28 +75,38 @@ class VllmOptions:
     """Default ``vllm/vllm-openai:v0.33.0``; pin by tag or digest."""
     gpu_resource: str | None = None
     """``nvidia.com/gpu`` or ``amd.com/gpu`` (default: from the GPU size, else nvidia)."""
-    safetensors_load_strategy: str | None = "eager"
-    """Default ``eager`` (sequential reads suit NFS); None omits the flag."""
-    startup_initial_delay_seconds: int = 120
-    """The startup probe on ``/health`` starts after this (default 120)."""
-    startup_period_seconds: int = 10
-    """Startup probe period (default 10)."""
-    startup_failure_threshold: int = 60
-    """Startup probe failures allowed (default 60: a window of 120 s + 60 x 10 s)."""
+    safetensors_load_strategy: str | None = AUTO
+    """``auto`` (default): the flags come from ``loading``. A vLLM strategy name passes
+    ``--safetensors-load-strategy`` verbatim as in 0.1.0 (deprecated: use ``loading``); None
+    omits every loading flag."""
+    loading: WeightLoading | None = None
+    """How the weights are read from the share (default: chosen per topology, docs/cold-start.md:
+    ``eager`` when the size is unknown, ``prefetch`` when the checkpoint fits the node's page
+    cache, ``runai_streamer`` otherwise)."""
+    startup_initial_delay_seconds: int | None = None
+    """The startup probe on ``/health`` starts after this (default derived, 120 s)."""
+    startup_period_seconds: int | None = None
+    """Startup probe period (default derived, 10 s)."""
+    startup_failure_threshold: int | None = None
+    """Startup probe failures allowed (default derived from the model size: a window of
+    120 s + 60 x 10 s when the size is unknown, longer for large models). An explicit window
+    shorter than the expected load time is an error naming the minimum."""
     drain_deadline_seconds: int = 90
     """Longest the preStop drain waits for requests (default 90)."""
     shutdown_timeout_seconds: int = 30
     """``--shutdown-timeout`` (default 30), the backstop after SIGTERM."""
     termination_grace_period_seconds: int | None = None
     """Default drain + shutdown + 15; must be at least drain + shutdown + 10."""
-    gate_timeout_seconds: int = 3600
-    """How long the model gate waits for the model (default 3600)."""
+    gate_timeout_seconds: int | None = None
+    """How long the model gate waits for the model (default derived: 3600 s, or twice the
+    expected download time of a large model)."""
     shm_size_gib: int = 16
     """``/dev/shm`` (memory emptyDir) size (default 16)."""
     cpu_request: str = "4"
     """Default ``4``."""
     memory_request: str | None = None
-    """Default sized for the model: 2 x ``size_gib`` + 8 GiB, 16Gi when the size is unknown."""
+    """Default sized for the model and the loading strategy (docs/cold-start.md), 16Gi when the
+    size is unknown; an explicit request below what loading needs is an error."""
     cpu_limit: str | None = None
     """Default none (a CPU limit throttles model loading and tokenization)."""
     memory_limit: str | None = None
@@ -101,6 +115,9 @@ class VllmOptions:
     """Non-root user (default 1000; the share is root-squashed)."""
     gid: int = 1000
     """Group (default 1000)."""
+    autoscaling: QueueAutoscaling | None = None
+    """Scale on vLLM's queue with KEDA (default none: ``replicas`` fixed). The Deployment then
+    carries no ``spec.replicas``; ``replicas`` must stay at its default."""
 
     def __post_init__(self) -> None:
         self._check(_PREFIX.get())
@@ -164,12 +181,40 @@ class VllmOptions:
                 greater_than=0,
                 maximum=1,
             )
-        if self.safetensors_load_strategy is not None:
+        if self.safetensors_load_strategy not in (None, AUTO):
             v.one_of(
                 f"{f}.safetensors_load_strategy",
                 self.safetensors_load_strategy,
-                [s for s in vllm_flags.choices("--safetensors-load-strategy") if s != "None"],
+                [AUTO]
+                + [s for s in vllm_flags.choices("--safetensors-load-strategy") if s != "None"],
             )
+            if self.loading is not None:
+                raise ConfigurationError(
+                    f"{f}.safetensors_load_strategy",
+                    self.safetensors_load_strategy,
+                    "'auto' when loading is given",
+                    "Say it once: loading=WeightLoading(strategy=...).",
+                )
+            warnings.warn(
+                f"{f}(safetensors_load_strategy=...) is deprecated: pass "
+                "loading=WeightLoading(strategy=...), which also checks the choice against the "
+                "topology.",
+                VllmNfsDeprecationWarning,
+                stacklevel=4,
+            )
+        if self.loading is not None:
+            v.instance_of(f"{f}.loading", self.loading, WeightLoading, "a WeightLoading(...)")
+        if self.autoscaling is not None:
+            v.instance_of(
+                f"{f}.autoscaling", self.autoscaling, QueueAutoscaling, "a QueueAutoscaling(...)"
+            )
+            if self.replicas != 1:
+                raise ConfigurationError(
+                    f"{f}.replicas",
+                    self.replicas,
+                    "the default (1) when autoscaling is set: the autoscaler owns the count",
+                    "Set autoscaling=QueueAutoscaling(min_replicas=..., max_replicas=...).",
+                )
         extra = self.extra_args
         if isinstance(extra, (str, bytes, Mapping)) or not isinstance(extra, Sequence):
             raise ConfigurationError(
@@ -189,21 +234,15 @@ class VllmOptions:
                 v.one_of(f"{f}.anti_affinity", anti, [a.value for a in AntiAffinity])
             )
             object.__setattr__(self, "anti_affinity", anti)
-        v.integer(
-            f"{f}.startup_initial_delay_seconds",
-            self.startup_initial_delay_seconds,
-            minimum=0,
-            maximum=86400,
-        )
-        v.integer(
-            f"{f}.startup_period_seconds", self.startup_period_seconds, minimum=1, maximum=3600
-        )
-        v.integer(
-            f"{f}.startup_failure_threshold",
-            self.startup_failure_threshold,
-            minimum=1,
-            maximum=10**5,
-        )
+        for name, low, high in (
+            ("startup_initial_delay_seconds", 0, 86400),
+            ("startup_period_seconds", 1, 3600),
+            ("startup_failure_threshold", 1, 10**5),
+            ("gate_timeout_seconds", 10, 604800),
+        ):
+            value = getattr(self, name)
+            if value is not None:
+                v.integer(f"{f}.{name}", value, minimum=low, maximum=high)
         v.integer(
             f"{f}.drain_deadline_seconds", self.drain_deadline_seconds, minimum=1, maximum=3600
         )
@@ -227,9 +266,6 @@ class VllmOptions:
                     "Raise the grace period or shorten the drain; otherwise Kubernetes kills "
                     "vLLM with requests in flight.",
                 )
-        v.integer(
-            f"{f}.gate_timeout_seconds", self.gate_timeout_seconds, minimum=10, maximum=604800
-        )
         v.integer(f"{f}.shm_size_gib", self.shm_size_gib, minimum=1, maximum=1024)
         v.integer(
             f"{f}.uid",
@@ -263,13 +299,6 @@ class VllmOptions:
         return (
             self.drain_deadline_seconds + self.shutdown_timeout_seconds + GRACE_MARGIN_SECONDS + 5
         )
-
-    def memory_request_for(self, size_gib: float | None) -> str:
-        """The memory request: explicit, else 2 x the model size + 8 GiB (eager loading holds
-        the checkpoint in RAM while copying it to the GPU), else 16Gi."""
-        if self.memory_request is not None:
-            return self.memory_request
-        return f"{math.ceil(2 * size_gib + 8)}Gi" if size_gib else "16Gi"
 
 
 @contextlib.contextmanager

@@ -50,6 +50,7 @@ class NetworkTunerDaemonSet(Construct):
         mtu: int = 9000,
         buffer_bytes: int = 16 * MIB,
         interval_seconds: int = 60,
+        metrics_port: int = 9101,
         image: str = PYTHON_IMAGE,
         admission_policy: bool = True,
         namespace: str = "vllm-network-tuner",
@@ -67,6 +68,8 @@ class NetworkTunerDaemonSet(Construct):
             buffer_bytes: ``net.core.rmem_max``/``wmem_max`` and the max of
                 ``net.ipv4.tcp_rmem``/``tcp_wmem`` (default 16 MiB).
             interval_seconds: re-verification period (default 60).
+            metrics_port: host port of the tuner's Prometheus endpoint (``GET /metrics``, bound
+                to the VPC interface's address, never the public one; default 9101, 0 disables).
             image: a stock Python 3 image (default ``python:3.13.9-slim-bookworm``).
             admission_policy: emit the ValidatingAdmissionPolicy and binding (default True;
                 needs Kubernetes >= 1.32 for the node-name claim; switch off on older clusters).
@@ -110,6 +113,9 @@ class NetworkTunerDaemonSet(Construct):
         self.username = f"system:serviceaccount:{self.namespace}:{self.service_account}"
         lbl = c.labels(self.name, "network-tuner")
         sel = c.selector_labels(self.name, "network-tuner")
+        #: Labels that select the tuner's pods (its PodMonitor).
+        self.selector_labels = sel
+        self.metrics_port = v.integer(f"{f}.metrics_port", metrics_port, minimum=0, maximum=65535)
 
         if create_namespace:
             self.namespace_object: WorkloadNamespace | None = WorkloadNamespace(
@@ -177,6 +183,8 @@ class NetworkTunerDaemonSet(Construct):
             str(interval_seconds),
             "--ready-file",
             READY_FILE,
+            "--metrics-port",
+            str(self.metrics_port),
         ]
         node_selector, affinity = c.node_placement(gpu_node_pool, gpu=True)
         tolerations = [
@@ -251,6 +259,15 @@ class NetworkTunerDaemonSet(Construct):
                                 image=image,
                                 image_pull_policy="IfNotPresent",
                                 command=programs.command("tuner.py", *args),
+                                ports=[
+                                    k8s.ContainerPort(
+                                        name="metrics",
+                                        container_port=self.metrics_port,
+                                        protocol="TCP",
+                                    )
+                                ]
+                                if self.metrics_port
+                                else None,
                                 env=[
                                     k8s.EnvVar(
                                         name="NODE_NAME",

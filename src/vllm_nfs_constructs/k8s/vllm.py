@@ -12,12 +12,14 @@ from constructs import Construct
 from .. import _validate as v
 from ..errors import ConfigurationError, VllmNfsDeprecationWarning
 from ..images import VLLM_IMAGE
-from ..model import DEFAULT_MODEL, ModelSource
+from ..loading import Budgets, LoadingPlan, derive_budgets, loading_args
+from ..model import DEFAULT_MODEL, ModelSource, gpu_profile
 from . import _common as c
 from . import vllm_flags
+from .autoscaling import QueueScaledObject
 from .download import SecretKeyRef
 from .network_policy import NetworkPeer, PeerLike, dns_egress, peer_from, pod_policy
-from .options import GRACE_MARGIN_SECONDS, AntiAffinity, VllmOptions
+from .options import AUTO, GRACE_MARGIN_SECONDS, AntiAffinity, VllmOptions
 from .programs import ProgramsConfigMap
 from .volume import SharedModelVolume
 
@@ -63,6 +65,7 @@ class VllmDeployment(Construct):
         allow_from: Sequence[NetworkPeer] = (),
         namespace: str | None = None,
         name: str | None = None,
+        gpu_slug: str | None = None,
         **legacy_options: Any,
     ) -> None:
         """
@@ -83,6 +86,9 @@ class VllmDeployment(Construct):
                 :meth:`allow_from`.
             namespace: default the chart's namespace, else ``vllm``.
             name: default the construct id; names the Deployment, Service, PDB and policy.
+            gpu_slug: the GPU pool's Droplet size (``InfraOutputs.gpu_node_size``; the chart
+                passes it). Default unknown: the loading strategy and memory request are then
+                not checked against the node's RAM.
             **legacy_options: the 0.1.0 keyword arguments (``replicas=2``, ``gpus_per_pod=8``,
                 ...): still accepted with a deprecation warning; each is a :class:`VllmOptions`
                 field of the same name.
@@ -111,6 +117,15 @@ class VllmDeployment(Construct):
         if not isinstance(gpu_node_pool, str) or not gpu_node_pool:
             raise ConfigurationError(f"{f}.gpu_node_pool", gpu_node_pool, "a node pool name")
         self.gpu_node_pool = v.label_value(f"{f}.gpu_node_pool", gpu_node_pool)
+        self.gpu_slug = gpu_slug
+        if gpu_slug is not None:
+            profile = gpu_profile(f"{f}.gpu_slug", gpu_slug)
+            if opts.gpu_resource is not None and opts.gpu_resource != profile.resource_name:
+                raise ConfigurationError(
+                    "VllmOptions.gpu_resource",
+                    opts.gpu_resource,
+                    f"{profile.resource_name} on {gpu_slug} nodes",
+                )
         if api_key_secret is not None and not isinstance(api_key_secret, SecretKeyRef):
             raise ConfigurationError(
                 f"{f}.api_key_secret",
@@ -128,6 +143,31 @@ class VllmDeployment(Construct):
         self.drain_deadline_seconds = opts.drain_deadline_seconds
         self.shutdown_timeout_seconds = opts.shutdown_timeout_seconds
         self.termination_grace_period_seconds = opts.grace_period_seconds
+        #: How the weights are loaded: strategy, flags, environment, memory (docs/cold-start.md).
+        self.loading_plan: LoadingPlan = loading_args(
+            opts.loading,
+            model.size_gib,
+            opts.gpus_per_pod,
+            gpu_slug,
+            field_prefix="VllmOptions.loading",
+        )
+        #: Timing and memory budgets derived from the model size (docs/cold-start.md).
+        self.budgets: Budgets = derive_budgets(
+            model.size_gib,
+            None,
+            gpus_per_pod=opts.gpus_per_pod,
+            gpu=gpu_slug,
+            concurrent_loaders=min(max(self._max_replicas(), 1), 8),
+            loading=opts.loading,
+        )
+        self.budgets.check(
+            "VllmOptions",
+            startup_initial_delay_seconds=opts.startup_initial_delay_seconds,
+            startup_period_seconds=opts.startup_period_seconds,
+            startup_failure_threshold=opts.startup_failure_threshold,
+            gate_timeout_seconds=opts.gate_timeout_seconds,
+            memory_request=opts.memory_request,
+        )
         #: The ConfigMap of in-pod programs the pods mount (shared per chart and namespace).
         self.programs = ProgramsConfigMap.of(self, self.namespace)
         #: Labels that select this deployment's pods (NetworkPolicies, monitors, routes).
@@ -137,6 +177,12 @@ class VllmDeployment(Construct):
         #: The full ``vllm serve`` argument list.
         self.args = self._args(f)
         self.deployment = self._deployment(api_key_secret)
+        #: The KEDA ScaledObject when ``options.autoscaling`` is set.
+        self.autoscaler: QueueScaledObject | None = None
+        if opts.autoscaling is not None:
+            self.autoscaler = QueueScaledObject(
+                self, "Autoscaler", target=self, autoscaling=opts.autoscaling
+            )
         self.service = self._service()
         self.pdb = self._pdb()
         self.network_policy = (
@@ -158,6 +204,15 @@ class VllmDeployment(Construct):
 
     # -- builders ---------------------------------------------------------------------------
 
+    def _max_replicas(self) -> int:
+        scaling = self.options.autoscaling
+        return scaling.max_replicas if scaling is not None else self.options.replicas
+
+    def _budget(self, name: str) -> int:
+        """An explicit option, else the budget derived from the model size."""
+        value = getattr(self.options, name)
+        return int(value if value is not None else getattr(self.budgets, name))
+
     def _args(self, f: str) -> list[str]:
         """``vllm serve <model path> ...``: the model positionally (``--model`` is deprecated
         in vLLM 0.33), then the flags derived from the options, then ``extra_args``."""
@@ -175,7 +230,9 @@ class VllmDeployment(Construct):
             "--shutdown-timeout",
             str(opts.shutdown_timeout_seconds),
         ]
-        if opts.safetensors_load_strategy is not None:
+        if opts.safetensors_load_strategy == AUTO:
+            args += list(self.loading_plan.args)
+        elif opts.safetensors_load_strategy is not None:
             args += ["--safetensors-load-strategy", opts.safetensors_load_strategy]
         if opts.quantization is not None:
             args += ["--quantization", opts.quantization]
@@ -213,6 +270,8 @@ class VllmDeployment(Construct):
             k8s.EnvVar(name="VLLM_NO_USAGE_STATS", value="1"),
             k8s.EnvVar(name="DO_NOT_TRACK", value="1"),
         ]
+        if self.options.safetensors_load_strategy == AUTO:
+            env += [k8s.EnvVar(name=k, value=val) for k, val in self.loading_plan.env.items()]
         if api_key_secret is not None:
             env.append(
                 k8s.EnvVar(
@@ -229,7 +288,7 @@ class VllmDeployment(Construct):
     def _resources(self) -> k8s.ResourceRequirements:
         opts = self.options
         gpus = {self.gpu_resource: c.quantity(str(opts.gpus_per_pod))}
-        memory = opts.memory_request_for(self.model.size_gib)
+        memory = opts.memory_request or self.loading_plan.memory_request
         requests = {"cpu": c.quantity(opts.cpu_request), "memory": c.quantity(memory), **gpus}
         limits = dict(gpus)
         if opts.cpu_limit:
@@ -264,7 +323,7 @@ class VllmDeployment(Construct):
             "--revision",
             self.model.revision,
             "--timeout",
-            str(opts.gate_timeout_seconds),
+            str(self._budget("gate_timeout_seconds")),
             "--interval",
             "5",
         )
@@ -318,9 +377,9 @@ class VllmDeployment(Construct):
                 k8s.VolumeMount(name="tmp", mount_path="/tmp"),
             ],
             startup_probe=health(
-                opts.startup_period_seconds,
-                opts.startup_failure_threshold,
-                opts.startup_initial_delay_seconds,
+                self._budget("startup_period_seconds"),
+                self._budget("startup_failure_threshold"),
+                self._budget("startup_initial_delay_seconds"),
             ),
             readiness_probe=health(5, 3),
             liveness_probe=health(10, 3),
@@ -387,7 +446,9 @@ class VllmDeployment(Construct):
                 self._checkov_skips(),
             ),
             spec=k8s.DeploymentSpec(
-                replicas=opts.replicas,
+                # An autoscaled Deployment carries no replicas: every `kubectl apply` would
+                # otherwise reset the count the HPA chose.
+                replicas=opts.replicas if opts.autoscaling is None else None,
                 selector=k8s.LabelSelector(match_labels=self.selector_labels),
                 strategy=k8s.DeploymentStrategy(
                     type="RollingUpdate",
