@@ -328,20 +328,8 @@ class NfsEndpoint:
     path: str
 
     def __post_init__(self) -> None:
-        host_ok = isinstance(self.host, str) and bool(
-            re.match(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$", self.host)
-        )
-        if not host_ok:
-            raise ConfigurationError(
-                "NfsEndpoint.host", self.host, "an IP address or DNS name of the NFS share"
-            )
-        if not isinstance(self.path, str) or not self.path.startswith("/") or "\n" in self.path:
-            raise ConfigurationError(
-                "NfsEndpoint.path",
-                self.path,
-                "an absolute export path such as '/123456/abcd-ef'",
-                "Use the share's mount_path output.",
-            )
+        v.host("NfsEndpoint.host", self.host)
+        v.nfs_export_path("NfsEndpoint.path", self.path)
 
 
 #: Keys the cluster layer needs from the cloud layer's outputs.
@@ -378,7 +366,18 @@ class InfraOutputs:
     """True when the outputs carried ``gpu_node_taint`` (even empty: a pool without taint)."""
 
     def __post_init__(self) -> None:
-        NfsEndpoint(self.nfs_host, self.nfs_mount_path)
+        try:
+            NfsEndpoint(self.nfs_host, self.nfs_mount_path)
+        except ConfigurationError as exc:
+            fld = {"NfsEndpoint.host": "nfs_host", "NfsEndpoint.path": "nfs_mount_path"}[exc.field]
+            raise ConfigurationError(
+                f"InfraOutputs.{fld}", exc.value, exc.allowed, exc.fix
+            ) from None
+        for name in ("region", "cluster_name"):
+            value = getattr(self, name)
+            if value is not None:
+                v.instance_of(f"InfraOutputs.{name}", value, str, "a string")
+        v.instance_of("InfraOutputs.is_example", self.is_example, bool, "True or False")
         v.dns_label("InfraOutputs.gpu_node_pool_name", self.gpu_node_pool_name, max_len=255)
         if self.nfs_size_gb is not None:
             v.integer("InfraOutputs.nfs_size_gb", self.nfs_size_gb, minimum=50)

@@ -349,6 +349,8 @@ class VllmNfsChart(cdk8s.Chart):
         autoscaler ignores, and the tuner must lift the pool's taint."""
         infra = self.infra
         pool_taint = infra.gpu_node_taint
+        if infra.gpu_min_nodes is None or infra.gpu_max_nodes is None:
+            return  # outputs older than 0.2.0: no pool bounds to check against (documented)
         for m in self.models:
             scaling = m.options.autoscaling
             if scaling is None:

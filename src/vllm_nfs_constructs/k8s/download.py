@@ -30,8 +30,7 @@ class SecretKeyRef:
 
     def __post_init__(self) -> None:
         v.dns_subdomain("SecretKeyRef.name", self.name)
-        if not isinstance(self.key, str) or not self.key or len(self.key) > 253:
-            raise ConfigurationError("SecretKeyRef.key", self.key, "a Secret data key")
+        v.secret_key_name("SecretKeyRef.key", self.key)
 
 
 #: Default token reference: Secret ``hf-token``, key ``token`` (optional; public models need none).
@@ -140,18 +139,17 @@ class ModelDownloadJob(Construct):
         if keep_revisions is not None:
             v.integer(f"{f}.keep_revisions", keep_revisions, minimum=1, maximum=1000)
             args += ["--prune-keep", str(keep_revisions)]
-        for flag, patterns in (
+        for flag, given in (
             ("--allow-pattern", allow_patterns),
             ("--ignore-pattern", ignore_patterns),
         ):
-            if patterns is None:
+            if given is None:
                 continue
-            if isinstance(patterns, str) or not all(isinstance(p, str) and p for p in patterns):
-                raise ConfigurationError(
-                    f"{f}.{flag[2:].replace('-', '_')}s",
-                    patterns,
-                    "a list of glob patterns such as ['*.safetensors', '*.json']",
-                )
+            field = f"{f}.{flag[2:].replace('-', '_')}s"
+            patterns = v.sequence_of(field, given, str, "glob patterns such as '*.safetensors'")
+            for i, pattern in enumerate(patterns):
+                # A pattern starting with '-' would be read by the fetcher's argparse as an option.
+                v.download_pattern(f"{field}[{i}]", pattern)
             for pattern in patterns:
                 args += [flag, pattern]
 
