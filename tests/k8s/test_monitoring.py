@@ -223,7 +223,8 @@ def test_one_prometheus_rule_rebuilt_with_every_model_added(mon):
     assert rule["metadata"]["namespace"] == NAMESPACE
     waiting = next(r for r in all_rules(mon.objects) if r["record"] == _rules.WAITING)
     assert waiting["expr"] == (
-        'sum by (namespace, model) (vllm:num_requests_waiting{namespace="vllm",model=~"llama|qwen"})'
+        "sum by (namespace, model) "
+        '(vllm:num_requests_waiting{namespace="vllm",model=~"llama|qwen"})'
     )
     # the attribute follows the rebuilt object; the old one is gone from the tree
     assert mon.monitoring is not None
