@@ -146,6 +146,8 @@ class InferenceGateway(Construct):
         f = "InferenceGateway"
         self.name = c.object_name(f"{f}.name", id, name)
         self.namespace = c.resolve_namespace(self, namespace, f"{f}.namespace")
+        if annotations is not None:
+            annotations = v.annotation_map(f"{f}.annotations", annotations)
         v.dns_subdomain(f"{f}.gateway_class", gateway_class)
         if hostname is not None:
             v.dns_subdomain(f"{f}.hostname", hostname.removeprefix("*."))

@@ -85,6 +85,10 @@ class NetworkTunerDaemonSet(Construct):
         self.taint = taint
         self.name = c.object_name(f"{f}.name", id, name)
         self.namespace = v.dns_label(f"{f}.namespace", namespace)
+        v.instance_of(f"{f}.create_namespace", create_namespace, bool, "True or False")
+        if create_namespace:
+            # The tuner labels the namespace it creates Pod Security `privileged`.
+            v.namespace_owned(f"{f}.namespace", namespace)
         if gpu_node_pool is not None:
             v.label_value(f"{f}.gpu_node_pool", gpu_node_pool)
         if (
