@@ -42,7 +42,9 @@ def synth_cluster(outdir: str, infra: InfraOutputs) -> list[Path]:
     from .k8s import VllmNfsChart
 
     app = cdk8s.App(outdir=outdir)
-    VllmNfsChart(app, "vllm", infra=infra)
+    # The default app scrapes and alerts: DigitalOcean's 1-Click monitoring stack (prometheus-
+    # operator CRDs) is assumed; VllmNfsChart's own default is off.
+    VllmNfsChart(app, "vllm", infra=infra, monitoring=True)
     app.synth()
     return sorted(Path(outdir).glob("*.yaml"))
 

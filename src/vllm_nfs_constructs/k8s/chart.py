@@ -25,6 +25,7 @@ from ..model import (
 from . import _common as c
 from .download import DEFAULT_TOKEN_SECRET, ModelDownloadJob, SecretKeyRef
 from .gateway import InferenceGateway, Route
+from .monitoring import AlertThresholds, PrometheusStack, VllmMonitoring
 from .namespace import WorkloadNamespace
 from .network_policy import NetworkPeer
 from .options import AntiAffinity, VllmOptions
@@ -160,6 +161,8 @@ class VllmNfsChart(cdk8s.Chart):
         allow_from: Sequence[NetworkPeer] = (),
         api_key_secret: SecretKeyRef | None = None,
         vllm_image: str | None = None,
+        monitoring: bool | PrometheusStack = False,
+        alert_thresholds: AlertThresholds | None = None,
     ) -> None:
         """
         Args:
@@ -188,6 +191,13 @@ class VllmNfsChart(cdk8s.Chart):
             vllm_image: the vLLM image for every model (default each model's
                 ``VllmOptions.image``, ``vllm/vllm-openai:v0.33.0``, a CUDA build; required for
                 AMD GPU slugs, which need a ROCm build).
+            monitoring: emit PodMonitors, alerting and recording rules, the Grafana dashboard and
+                the NetworkPolicies that let Prometheus scrape (``VllmMonitoring``). Default
+                False: the prometheus-operator CRDs must exist in the cluster. ``True`` targets
+                DigitalOcean's 1-Click kube-prometheus-stack; a ``PrometheusStack(...)``
+                describes another one.
+            alert_thresholds: the alerts' thresholds (default ``AlertThresholds()``; only with
+                monitoring).
         """
         f = "VllmNfsChart"
         v.namespace_owned(f"{f}.namespace", namespace)
@@ -275,6 +285,8 @@ class VllmNfsChart(cdk8s.Chart):
                 self.routes[m.name] = self.gateway.add_route(
                     self.deployments[m.name], default=i == 0
                 )
+        #: Monitors, rules, dashboard (None unless ``monitoring``).
+        self.monitoring: VllmMonitoring | None = self._monitoring(monitoring, alert_thresholds)
 
     # -- builders ---------------------------------------------------------------------------
 
@@ -342,6 +354,40 @@ class VllmNfsChart(cdk8s.Chart):
                 )
             return tuner_taint
         return pool_taint or NOT_TUNED_TAINT
+
+    def _monitoring(
+        self, monitoring: bool | PrometheusStack, thresholds: AlertThresholds | None
+    ) -> VllmMonitoring | None:
+        f = "VllmNfsChart.monitoring"
+        if isinstance(monitoring, bool):
+            stack = PrometheusStack() if monitoring else None
+        elif isinstance(monitoring, PrometheusStack):
+            stack = monitoring
+        else:
+            raise ConfigurationError(f, monitoring, "True, False or a PrometheusStack(...)")
+        if stack is None:
+            if thresholds is not None:
+                raise ConfigurationError(
+                    "VllmNfsChart.alert_thresholds",
+                    thresholds,
+                    "None unless monitoring is on",
+                    "Pass monitoring=True too.",
+                )
+            return None
+        # One dashboard per App: it has a fixed name and uid (the first chart's shows them all,
+        # grouped by namespace and model).
+        shared = c.app_state(self).shared
+        first = "monitoring-dashboard" not in shared
+        shared.setdefault("monitoring-dashboard", self)
+        monitor = VllmMonitoring(
+            self, "monitoring", prometheus=stack, thresholds=thresholds, dashboard=first
+        )
+        for name, deployment in self.deployments.items():
+            monitor.add_model(deployment)
+            monitor.add_download_job(self.downloads[name])
+        if self.tuner is not None and self.tuner.node.path.startswith(self.node.path + "/"):
+            monitor.add_tuner(self.tuner)
+        return monitor
 
     def _check_autoscaling(self) -> None:
         """Nodes follow pods: the GPU pool (from the handoff) must hold every autoscaled model's

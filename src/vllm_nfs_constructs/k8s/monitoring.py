@@ -313,8 +313,8 @@ class VllmMonitoring(Construct):
         if self._rule is not None:
             # The rule's body depends on everything added: replace the object, keeping its name.
             self.node.try_remove_child("PrometheusRule")
-            c.app_state(self).objects.pop(
-                ("monitoring.coreos.com", "PrometheusRule", self.namespace, self.name), None
+            c.release_name(
+                self, "PrometheusRule", self.namespace, self.name, "monitoring.coreos.com/v1"
             )
         self._rule = raw_object(
             self,
