@@ -227,6 +227,14 @@ class VllmOptions:
                     arg,
                     "non-empty strings without NUL or newline, such as '--enable-prefix-caching'",
                 )
+            flag = vllm_flags.flag_name(arg)
+            if self.image == VLLM_IMAGE and flag and flag not in vllm_flags.accepted_flags():
+                raise ConfigurationError(
+                    f"{f}.extra_args",
+                    arg,
+                    f"a flag that vllm serve {vllm_flags.VLLM_VERSION} accepts",
+                    "Check the spelling against `vllm serve --help=all`.",
+                )
         object.__setattr__(self, "extra_args", tuple(extra))
         anti = self.anti_affinity
         if not isinstance(anti, AntiAffinity):
