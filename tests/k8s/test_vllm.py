@@ -12,7 +12,12 @@ from vllm_nfs_constructs import (
     ConfigurationError,
     ModelSource,
     VllmDeployment,
+    VllmOptions,
 )
+from vllm_nfs_constructs.loading import WeightLoading
+
+QWEN_7B_COMMIT = "a09a35458c702b33eeacc393d103063234e8bc28"
+LLAMA_8B_COMMIT = "0e9e39f249a16976918f6564b8830bc894c89659"
 
 
 def pod(objs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -29,9 +34,26 @@ def arg(container: dict[str, Any], flag: str) -> str:
     return args[args.index(flag) + 1]
 
 
+#: VllmDeployment's own arguments; everything else ``make`` is given is a VllmOptions field.
+DEPLOYMENT_ARGS = frozenset(
+    {
+        "gpu_node_pool",
+        "model",
+        "api_key_secret",
+        "network_policy",
+        "allow_from",
+        "namespace",
+        "name",
+    }
+)
+
+
 def make(chart, **kwargs: Any) -> VllmDeployment:
     kwargs.setdefault("gpu_node_pool", "gpu-pool")
-    return VllmDeployment(chart, "qwen", volume=volume(chart), **kwargs)
+    options = {k: kwargs.pop(k) for k in list(kwargs) if k not in DEPLOYMENT_ARGS}
+    return VllmDeployment(
+        chart, "qwen", volume=volume(chart), options=VllmOptions(**options), **kwargs
+    )
 
 
 def test_serves_the_model_from_the_share_with_pinned_image(chart, synth):
@@ -39,9 +61,11 @@ def test_serves_the_model_from_the_share_with_pinned_image(chart, synth):
     c = vllm_container(synth(chart))
     assert c["image"] == "vllm/vllm-openai:v0.33.0"
     assert c["command"] == ["vllm", "serve"]
-    assert arg(c, "--model") == (
+    # The model path is vLLM's positional argument (0.33 deprecates --model), first of all args.
+    assert c["args"][0] == (
         "/models/Qwen/Qwen2.5-0.5B-Instruct/7ae557604adf67be50417f59c2c2f167def9a775"
     )
+    assert "--model" not in c["args"]
     assert arg(c, "--served-model-name") == "Qwen/Qwen2.5-0.5B-Instruct"
     assert arg(c, "--port") == "8000"
     assert arg(c, "--safetensors-load-strategy") == "eager"
@@ -62,7 +86,7 @@ def test_optional_engine_flags(chart, synth):
         max_model_len=8192,
         gpu_memory_utilization=0.85,
         extra_args=["--enable-prefix-caching"],
-        model=ModelSource("Qwen/Qwen2.5-7B-Instruct", "main", served_name="qwen-7b"),
+        model=ModelSource("Qwen/Qwen2.5-7B-Instruct", QWEN_7B_COMMIT, served_name="qwen-7b"),
         safetensors_load_strategy=None,
     )
     c = vllm_container(synth(chart))
@@ -71,7 +95,8 @@ def test_optional_engine_flags(chart, synth):
     assert arg(c, "--max-model-len") == "8192"
     assert arg(c, "--gpu-memory-utilization") == "0.85"
     assert arg(c, "--served-model-name") == "qwen-7b"
-    assert arg(c, "--model") == "/models/Qwen/Qwen2.5-7B-Instruct/main"
+    assert c["args"][0] == f"/models/Qwen/Qwen2.5-7B-Instruct/{QWEN_7B_COMMIT}"
+    assert "--model" not in c["args"]
     assert "--safetensors-load-strategy" not in c["args"]
     assert c["args"][-1] == "--enable-prefix-caching"
     assert c["resources"]["requests"]["nvidia.com/gpu"] == "2"
@@ -86,10 +111,20 @@ def test_gpus_requested_equal_limits_and_no_cpu_memory_limits(chart, synth):
     assert res["requests"]["memory"] == "16Gi"
 
 
+LLAMA_8B = ModelSource("meta-llama/Llama-3.1-8B-Instruct", LLAMA_8B_COMMIT, size_gib=16)
+
+
 def test_memory_request_is_sized_for_the_model(chart, synth):
-    make(chart, model=ModelSource("meta-llama/Llama-3.1-8B-Instruct", "main", size_gib=16))
+    # Default loading for a 16 GiB checkpoint is prefetch: 8 + 1.1 x 16 (docs/cold-start.md).
+    make(chart, model=LLAMA_8B)
     res = vllm_container(synth(chart))["resources"]
-    assert res["requests"]["memory"] == "40Gi"
+    assert res["requests"]["memory"] == "26Gi"
+
+
+def test_memory_request_for_eager_loading_holds_the_file_and_its_tensors(chart, synth):
+    make(chart, model=LLAMA_8B, loading=WeightLoading("eager"))
+    res = vllm_container(synth(chart))["resources"]
+    assert res["requests"]["memory"] == "40Gi"  # 8 + 2 x 16, 0.1.0's rule
 
 
 def test_limits_only_when_asked(chart, synth):
@@ -186,7 +221,7 @@ def test_fails_when_grace_period_is_shorter_than_drain(chart):
             termination_grace_period_seconds=100,
         )
     msg = str(err.value)
-    assert msg.startswith("VllmDeployment.termination_grace_period_seconds: 100")
+    assert msg.startswith("VllmOptions.termination_grace_period_seconds: 100")
     assert "= 130" in msg
 
 
@@ -243,23 +278,23 @@ def test_service_and_pdb(chart, synth):
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [
-        ({"replicas": -1}, "VllmDeployment.replicas"),
-        ({"gpus_per_pod": 0}, "VllmDeployment.gpus_per_pod"),
-        ({"gpus_per_pod": 9}, "VllmDeployment.gpus_per_pod"),
-        ({"quantization": "int3"}, "VllmDeployment.quantization"),
-        ({"gpu_memory_utilization": 1.5}, "VllmDeployment.gpu_memory_utilization"),
-        ({"max_model_len": 0}, "VllmDeployment.max_model_len"),
-        ({"image": "vllm/vllm-openai:latest"}, "VllmDeployment.image"),
-        ({"image": "vllm/vllm-openai"}, "VllmDeployment.image"),
-        ({"extra_args": ["--no-such-flag"]}, "VllmDeployment.extra_args"),
-        ({"extra_args": ["--port=9000"]}, "VllmDeployment.extra_args"),
-        ({"extra_args": "--enforce-eager"}, "VllmDeployment.extra_args"),
-        ({"anti_affinity": "sometimes"}, "VllmDeployment.anti_affinity"),
-        ({"gpu_resource": "gpu"}, "VllmDeployment.gpu_resource"),
-        ({"uid": 0}, "VllmDeployment.uid"),
+        ({"replicas": -1}, "VllmOptions.replicas"),
+        ({"gpus_per_pod": 0}, "VllmOptions.gpus_per_pod"),
+        ({"gpus_per_pod": 9}, "VllmOptions.gpus_per_pod"),
+        ({"quantization": "int3"}, "VllmOptions.quantization"),
+        ({"gpu_memory_utilization": 1.5}, "VllmOptions.gpu_memory_utilization"),
+        ({"max_model_len": 0}, "VllmOptions.max_model_len"),
+        ({"image": "vllm/vllm-openai:latest"}, "VllmOptions.image"),
+        ({"image": "vllm/vllm-openai"}, "VllmOptions.image"),
+        ({"extra_args": ["--no-such-flag"]}, "VllmOptions.extra_args"),
+        ({"extra_args": ["--port=9000"]}, "VllmOptions.extra_args"),
+        ({"extra_args": "--enforce-eager"}, "VllmOptions.extra_args"),
+        ({"anti_affinity": "sometimes"}, "VllmOptions.anti_affinity"),
+        ({"gpu_resource": "gpu"}, "VllmOptions.gpu_resource"),
+        ({"uid": 0}, "VllmOptions.uid"),
         ({"namespace": "Prod"}, "VllmDeployment.namespace"),
         ({"name": "qwen_7b"}, "VllmDeployment.name"),
-        ({"safetensors_load_strategy": "fast"}, "VllmDeployment.safetensors_load_strategy"),
+        ({"safetensors_load_strategy": "fast"}, "VllmOptions.safetensors_load_strategy"),
         ({"gpu_node_pool": ""}, "VllmDeployment.gpu_node_pool"),
     ],
 )
@@ -321,5 +356,5 @@ def test_surge_rollout_with_spare_capacity(chart, synth):
 
 
 def test_a_rollout_that_can_neither_surge_nor_stop_a_pod_is_rejected(chart):
-    with pytest.raises(ConfigurationError, match="VllmDeployment.max_unavailable: 0"):
+    with pytest.raises(ConfigurationError, match="VllmOptions.max_unavailable: 0"):
         make(chart, max_surge=0, max_unavailable=0)
