@@ -6,6 +6,7 @@ import cdk8s
 import pytest
 
 from tests.conftest import DEFAULT_APP_KINDS, find, find_all
+from tests.k8s._routing import route_request
 from vllm_nfs_constructs import (
     NOT_TUNED_TAINT_KEY,
     ConfigurationError,
@@ -13,6 +14,13 @@ from vllm_nfs_constructs import (
     ModelSource,
     ServedModel,
     VllmNfsChart,
+    VllmOptions,
+)
+from vllm_nfs_constructs._validate import VLLM_CLIENT_PATHS
+
+QWEN_7B = ModelSource("Qwen/Qwen2.5-7B-Instruct", "a09a35458c702b33eeacc393d103063234e8bc28")
+LLAMA_8B = ModelSource(
+    "meta-llama/Llama-3.1-8B-Instruct", "0e9e39f249a16976918f6564b8830bc894c89659"
 )
 
 INFRA = InfraOutputs(nfs_host="10.10.0.7", nfs_mount_path="/42/abc", gpu_node_pool_name="gpu-h100")
@@ -148,8 +156,8 @@ def test_example_values_are_marked():
 def test_several_models_share_one_volume_and_one_gateway():
     models = [
         ServedModel("qwen"),
-        ServedModel("qwen7b", ModelSource("Qwen/Qwen2.5-7B-Instruct", "main"), replicas=2),
-        ServedModel("llama", ModelSource("meta-llama/Llama-3.1-8B-Instruct", "main")),
+        ServedModel("qwen7b", QWEN_7B, options=VllmOptions(replicas=2)),
+        ServedModel("llama", LLAMA_8B),
     ]
     chart, objs = synth_chart(models=models)
     assert len(find_all(objs, "PersistentVolumeClaim")) == 1
@@ -158,9 +166,18 @@ def test_several_models_share_one_volume_and_one_gateway():
     assert len(find_all(objs, "Job")) == 3
     routes = {r["metadata"]["name"]: r for r in find_all(objs, "HTTPRoute")}
     assert set(routes) == {"gateway-qwen", "gateway-qwen7b", "gateway-llama"}
-    # Only the first model is also the default at "/".
-    assert len(routes["gateway-qwen"]["spec"]["rules"]) == 2
-    assert len(routes["gateway-llama"]["spec"]["rules"]) == 1
+    # Each model's client paths under its prefix; only the first model also without a prefix.
+    assert len(routes["gateway-qwen"]["spec"]["rules"]) == len(VLLM_CLIENT_PATHS) + 1
+    assert len(routes["gateway-llama"]["spec"]["rules"]) == len(VLLM_CLIENT_PATHS)
+    http_routes = list(routes.values())
+    assert route_request(http_routes, "/v1/chat/completions") == ("qwen", "/v1/chat/completions")
+    assert route_request(http_routes, "/qwen7b/v1/chat/completions") == (
+        "qwen7b",
+        "/v1/chat/completions",
+    )
+    assert route_request(http_routes, "/llama/v1/models") == ("llama", "/v1/models")
+    assert route_request(http_routes, "/llama/metrics") is None
+    assert route_request(http_routes, "/metrics") is None
     claims = {
         v["persistentVolumeClaim"]["claimName"]
         for d in find_all(objs, "Deployment")
@@ -193,10 +210,13 @@ def test_tuner_and_gateway_are_optional():
 
 def test_gpus_per_pod_must_fit_the_gpu_slug():
     with pytest.raises(ConfigurationError) as err:
-        synth_chart(models=[ServedModel("big", gpus_per_pod=2)])
+        synth_chart(models=[ServedModel("big", options=VllmOptions(gpus_per_pod=2))])
     assert str(err.value).startswith("ServedModel('big').gpus_per_pod: 2")
     assert "gpu-h100x1-80gb" in str(err.value)
-    _, objs = synth_chart(models=[ServedModel("big", gpus_per_pod=8)], gpu_slug="gpu-h100x8-640gb")
+    _, objs = synth_chart(
+        models=[ServedModel("big", options=VllmOptions(gpus_per_pod=8))],
+        gpu_slug="gpu-h100x8-640gb",
+    )
     assert find(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0]["resources"][
         "limits"
     ] == {"nvidia.com/gpu": "8"}
@@ -220,8 +240,8 @@ def test_models_larger_than_the_share_are_rejected():
         synth_chart(
             infra=infra,
             models=[
-                ServedModel("a", ModelSource("org/a", "main", size_gib=60)),
-                ServedModel("b", ModelSource("org/b", "main", size_gib=60)),
+                ServedModel("a", ModelSource("org/a", "a" * 40, size_gib=60)),
+                ServedModel("b", ModelSource("org/b", "b" * 40, size_gib=60)),
             ],
         )
 
