@@ -64,7 +64,8 @@ class NfsMountOptions:
                 self.hard,
                 "True (a 'soft' mount can return I/O errors mid-read and corrupt a model load)",
             )
-        for opt in self.extra:
+        extra = v.sequence_of("NfsMountOptions.extra", self.extra, str, "mount options")
+        for opt in extra:
             if (
                 not isinstance(opt, str)
                 or not opt
@@ -78,6 +79,7 @@ class NfsMountOptions:
                     "single mount options not already set by a field (no ',' and not "
                     "nfsvers/nconnect/rsize/wsize/hard/soft)",
                 )
+        object.__setattr__(self, "extra", tuple(extra))
 
     def to_list(self) -> list[str]:
         return [
