@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,9 @@ import pytest
 import yaml
 
 from tests.conftest import DATA, DEFAULT_APP_KINDS, ROOT, find
-from vllm_nfs_constructs import ModelSource, ServedModel, VllmNfsChart
+from vllm_nfs_constructs import ModelSource, ServedModel, VllmNfsChart, VllmOptions, validate
+from vllm_nfs_constructs.cli import synth_cluster
+from vllm_nfs_constructs.errors import VllmNfsDeprecationWarning
 from vllm_nfs_constructs.model import InfraOutputs
 from vllm_nfs_constructs.schemas import GATEWAY_API_DIR
 
@@ -77,25 +80,31 @@ def multi_model_objects() -> list[dict[str, Any]]:
             ServedModel("qwen"),
             ServedModel(
                 "llama70b",
-                ModelSource("meta-llama/Llama-3.3-70B-Instruct", "main", size_gib=140),
-                gpus_per_pod=4,
-                max_model_len=32768,
-                quantization="fp8",
-                extra_args=("--enable-prefix-caching",),
+                ModelSource(
+                    "meta-llama/Llama-3.3-70B-Instruct",
+                    "6f6073b423013f6a7d4d9f39144961bfbfbc386b",
+                    size_gib=140,
+                ),
+                options=VllmOptions(
+                    gpus_per_pod=4,
+                    max_model_len=32768,
+                    quantization="fp8",
+                    extra_args=("--enable-prefix-caching",),
+                ),
             ),
         ],
     )
     return [dict(o) for o in cdk8s.Testing.synth(chart)]
 
 
-def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
+def crd_schemas() -> dict[tuple[str, str], Any]:
+    """Every CRD packaged with the library (Gateway API, prometheus-operator, KEDA), strict, plus
+    the CiliumNetworkPolicy subset schema carried as test data."""
     cilium = DATA / "cilium" / "ciliumnetworkpolicy-v2-subset.schema.json"
-    out = {("cilium.io/v2", "CiliumNetworkPolicy"): json.loads(cilium.read_text())}
-    for path in (p for p in CRD_DIR.iterdir() if p.name.endswith(".yaml")):
-        crd = yaml.safe_load(path.read_text())
-        group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
-        for version in crd["spec"]["versions"]:
-            out[(f"{group}/{version['name']}", kind)] = version["schema"]["openAPIV3Schema"]
+    out: dict[tuple[str, str], Any] = {
+        key: schema for key, (_, schema) in validate.crd_schemas().items()
+    }
+    out[("cilium.io/v2", "CiliumNetworkPolicy")] = json.loads(cilium.read_text())
     return out
 
 
@@ -127,6 +136,17 @@ def test_multi_model_app_validates_too():
     assert len([o for o in objs if o["kind"] == "HTTPRoute"]) == 2
 
 
+def test_the_default_app_uses_no_deprecated_form(default_app, tmp_path):
+    """The reference app is new-style code: no VllmNfsDeprecationWarning, in the subprocess
+    `make synth` runs (FutureWarnings print by default) nor in process."""
+    assert "VllmNfsDeprecationWarning" not in default_app[1].stderr, default_app[1].stderr
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        synth_cluster(str(tmp_path), InfraOutputs.example())
+    deprecated = [w for w in caught if issubclass(w.category, VllmNfsDeprecationWarning)]
+    assert not deprecated, [str(w.message) for w in deprecated]
+
+
 def test_the_schema_check_catches_a_broken_object(default_app):
     broken = [dict(o) for o in default_app[2] if o["kind"] == "Deployment"]
     broken[0] = {**broken[0], "spec": {**broken[0]["spec"], "replicas": "one"}}
@@ -138,15 +158,18 @@ def test_the_schema_check_catches_a_broken_object(default_app):
         validate_all([route])
 
 
+def vllm_args(objs: list[dict[str, Any]]) -> list[list[str]]:
+    return [
+        c["args"]
+        for o in objs
+        if o["kind"] == "Deployment"
+        for c in o["spec"]["template"]["spec"]["containers"]
+        if c["name"] == "vllm"
+    ]
+
+
 def emitted_flags(objs: list[dict[str, Any]]) -> set[str]:
-    flags = set()
-    for o in objs:
-        if o["kind"] != "Deployment":
-            continue
-        for c in o["spec"]["template"]["spec"]["containers"]:
-            if c["name"] == "vllm":
-                flags |= {a.split("=")[0] for a in c["args"] if a.startswith("--")}
-    return flags
+    return {a.split("=")[0] for args in vllm_args(objs) for a in args if a.startswith("--")}
 
 
 def test_every_vllm_flag_exists_in_the_pinned_release(default_app):
@@ -155,9 +178,9 @@ def test_every_vllm_flag_exists_in_the_pinned_release(default_app):
         for line in VLLM_FLAGS.read_text(encoding="utf-8").splitlines()
         if line.startswith("--")
     }
-    flags = emitted_flags(default_app[2]) | emitted_flags(multi_model_objects())
+    objs = default_app[2] + multi_model_objects()
+    flags = emitted_flags(objs)
     assert {
-        "--model",
         "--served-model-name",
         "--shutdown-timeout",
         "--safetensors-load-strategy",
@@ -165,6 +188,11 @@ def test_every_vllm_flag_exists_in_the_pinned_release(default_app):
         "--max-model-len",
     } <= flags
     assert flags <= accepted, flags - accepted
+    # vLLM 0.33 deprecates --model: the model path is the positional argument, given first.
+    assert "--model" not in flags
+    for args in vllm_args(objs):
+        assert args[0].startswith("/models/") and not args[0].startswith("-"), args
+        assert not any(a.startswith("/models/") for a in args[1:]), args
     images = {
         c["image"]
         for o in default_app[2]
