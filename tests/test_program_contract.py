@@ -3,8 +3,9 @@
 Every ``python3 /programs/<name>.py ...`` command a synthesized chart runs is parsed by that
 program's own ``parse_args``; the values must land where the construct meant them. Then the real
 ``fetch.py`` downloads from a loopback Hub stand-in and the real ``gate.py`` runs with exactly the
-arguments ``VllmDeployment`` passes, and vLLM's ``--model`` path must be the model directory
-``fetch.py`` wrote (``ModelSource.relative_path`` pinned to the on-disk layout).
+arguments ``VllmDeployment`` passes, and the model path vLLM serves (its positional argument;
+vLLM 0.33 deprecates ``--model``) must be the model directory ``fetch.py`` wrote
+(``ModelSource.relative_path`` pinned to the on-disk layout).
 """
 
 from __future__ import annotations
@@ -105,6 +106,15 @@ def flag(args: list[str], name: str) -> str:
     return args[args.index(name) + 1]
 
 
+def served_model_path(args: list[str]) -> str:
+    """The model ``vllm serve`` loads: its positional ``model_tag``, given as the first argument
+    (before any flag, so no flag can take it as its value); never ``--model`` (deprecated)."""
+    assert not any(a == "--model" or a.startswith("--model=") for a in args), args
+    assert args and not args[0].startswith("-"), args
+    assert not any(a.startswith("/models/") for a in args[1:]), args
+    return args[0]
+
+
 def mount_path(container: dict[str, Any], volume: str) -> str:
     (path,) = [m["mountPath"] for m in container.get("volumeMounts", []) if m["name"] == volume]
     return path
@@ -128,8 +138,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
     "branch-and-tag": {
         "models": (
-            ServedModel("pr", ModelSource(REPO, "refs/pr/1")),
-            ServedModel("tagged", ModelSource(REPO, "v1.0")),
+            ServedModel("pr", ModelSource(REPO, "refs/pr/1", moving_revision=True)),
+            ServedModel("tagged", ModelSource(REPO, "v1.0", moving_revision=True)),
         )
     },
 }
@@ -193,8 +203,8 @@ def test_every_program_command_parses_with_the_programs_own_parser(variant: str)
         # vLLM loads the path the gate waited for.
         (vllm,) = [c for c in g.pod["containers"] if c["name"] == "vllm"]
         args = vllm["args"]
-        assert flag(args, "--model") == f"{ga.root}/{model.relative_path}"
-        assert flag(args, "--model") == os.path.join(
+        assert served_model_path(args) == f"{ga.root}/{model.relative_path}"
+        assert served_model_path(args) == os.path.join(
             ga.root, ga.repo, ga.revision.replace("/", "--")
         )
         assert mount_path(vllm, "models") == ga.root
@@ -228,7 +238,7 @@ def test_every_program_command_parses_with_the_programs_own_parser(variant: str)
 
 
 # ---------------------------------------------------------------------------------------------
-# The real fetch writes what the real gate and vLLM's --model expect
+# The real fetch writes what the real gate and vLLM's model path expect
 
 
 @pytest.fixture
@@ -251,7 +261,7 @@ def test_fetch_layout_satisfies_gate_and_vllm_model_path(
     commit = hub.add_commit(REPO, files, ref=None if revision == "commit" else revision)
     if revision == "commit":
         revision = commit
-    source = ModelSource(REPO, revision)
+    source = ModelSource(REPO, revision, moving_revision=revision != commit)
     _, objs = synth_chart(models=(ServedModel("m", source),))
     found = invocations(objs)
     (f,) = [i for i in found if i.program == "fetch"]
@@ -287,7 +297,7 @@ def test_fetch_layout_satisfies_gate_and_vllm_model_path(
     assert "is complete" in proc.stdout
 
     (vllm,) = [c for c in g.pod["containers"] if c["name"] == "vllm"]
-    model_arg = flag(vllm["args"], "--model")
+    model_arg = served_model_path(vllm["args"])
     assert model_arg.startswith(volume_root + "/")
     model_dir = root / model_arg[len(volume_root) + 1 :]
     assert model_dir == root / source.relative_path
