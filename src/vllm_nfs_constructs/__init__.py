@@ -16,6 +16,7 @@ from . import _node  # noqa: F401  (points jsii at a supported Node.js before cd
 from .autoscaling import QueueAutoscaling
 from .errors import ConfigurationError, VllmNfsDeprecationWarning
 from .images import DEFAULT_IMAGES
+from .lora import LoraAdapter, LoraServing
 from .model import (
     DEFAULT_MODEL,
     GPU_PROFILES,
@@ -101,6 +102,8 @@ __all__ = [
     "GpuProfile",
     "InferenceGateway",
     "InfraOutputs",
+    "LoraAdapter",
+    "LoraServing",
     "ModelDownloadJob",
     "ModelSource",
     "NetworkPeer",
