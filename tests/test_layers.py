@@ -92,7 +92,7 @@ def test_importing_the_cluster_layer_does_not_load_cdktf():
 
 
 def test_runtime_programs_run_on_a_bare_interpreter():
-    for name in ("gate.py", "drain.py", "tuner.py"):
+    for name in ("gate.py", "drain.py", "tuner.py", "publish.py"):
         proc = subprocess.run(
             [sys.executable, "-I", "-S", str(PKG / "runtime" / name), "--help"],
             capture_output=True,

@@ -12,6 +12,7 @@ from constructs import Construct
 from .. import _validate as v
 from ..autoscaling import QueueAutoscaling, check_pool_capacity
 from ..errors import ConfigurationError, VllmNfsDeprecationWarning
+from ..lora import LoraAdapter
 from ..model import (
     DEFAULT_MODEL,
     NOT_TUNED_TAINT,
@@ -78,6 +79,9 @@ class ServedModel:
     """How the model is served (default ``VllmOptions()``)."""
     autoscaling: QueueAutoscaling | None = None
     """Scale this model on its queue (KEDA); the same as ``VllmOptions(autoscaling=...)``."""
+    adapters: tuple[LoraAdapter, ...] = ()
+    """LoRA adapters served on this model (default none), each with its own download Job;
+    served as ``VllmOptions.lora`` says (default static). See docs/lora-adapters.md."""
 
     def __post_init__(self) -> None:
         f = "ServedModel"
@@ -119,6 +123,8 @@ class ServedModel:
                     "either ServedModel(autoscaling=...) or VllmOptions(autoscaling=...), not both",
                 )
             options = VllmOptions.build(f, {**options.as_dict(), "autoscaling": self.autoscaling})
+        adapters = v.sequence_of(f"{f}.adapters", self.adapters, LoraAdapter, "LoraAdapter entries")
+        object.__setattr__(self, "adapters", tuple(adapters))
         object.__setattr__(self, "autoscaling", options.autoscaling)
         object.__setattr__(self, "options", options)
         for key in _LEGACY_FIELDS:
@@ -241,6 +247,8 @@ class VllmNfsChart(cdk8s.Chart):
         self.tuner = self._network_tuner(admission_policy) if network_tuner else None
         self._check_autoscaling()
         self.downloads: dict[str, ModelDownloadJob] = {}
+        #: The adapters' download Jobs by adapter name (one per adapter).
+        self.adapter_downloads: dict[str, ModelDownloadJob] = {}
         self.deployments: dict[str, VllmDeployment] = {}
         for m in self.models:
             self.downloads[m.name] = ModelDownloadJob(
@@ -268,7 +276,9 @@ class VllmNfsChart(cdk8s.Chart):
                 network_policy=network_policies,
                 allow_from=peers,
                 api_key_secret=api_key_secret,
+                adapters=m.adapters,
             )
+            self._adapter_jobs(m, token_secret, network_policies)
         self.gateway: InferenceGateway | None = None
         #: The routes by model name (empty without a gateway).
         self.routes: dict[str, Route] = {}
@@ -290,6 +300,26 @@ class VllmNfsChart(cdk8s.Chart):
 
     # -- builders ---------------------------------------------------------------------------
 
+    def _adapter_jobs(
+        self, m: ServedModel, token_secret: SecretKeyRef | None, network_policies: bool
+    ) -> None:
+        """One download Job per adapter (named ``<model>-lora-<adapter>-<repo>-<commit>``), so
+        adding an adapter never touches the other Jobs; on demand it also publishes the adapter
+        into the deployment's resolver directory."""
+        deployment = self.deployments[m.name]
+        for adapter in m.adapters:
+            self.adapter_downloads[adapter.name] = ModelDownloadJob(
+                self,
+                f"{m.name}-lora-{adapter.slug}",
+                # The Job's name is <this>-<repo>-<commit>: keep room for the commit.
+                name=f"{m.name}-lora-{adapter.slug}"[:40].rstrip("-"),
+                volume=self.volume,
+                model=adapter.source,
+                token_secret=token_secret,
+                network_policy=network_policies,
+                lora_publish=deployment.lora_publish(adapter),
+            )
+
     def _check_models(self, models: Sequence[ServedModel]) -> list[ServedModel]:
         f = "VllmNfsChart.models"
         items = v.sequence_of(f, models, ServedModel, "ServedModel entries", min_len=1)
@@ -298,6 +328,33 @@ class VllmNfsChart(cdk8s.Chart):
             if m.name in seen:
                 raise ConfigurationError(f"{f}[].name", m.name, "unique model names")
             seen.add(m.name)
+        # Clients pick a model or an adapter by name (``model``): unique across the chart.
+        served: dict[str, str] = {}
+        slugs: dict[str, str] = {}
+        for m in items:
+            for name in {m.name, m.source.model_name}:
+                served.setdefault(name, f"model {m.name!r}")
+        for m in items:
+            for adapter in m.adapters:
+                field = f"ServedModel({m.name!r}).adapters[{adapter.name!r}].name"
+                taken = served.get(adapter.name)
+                if taken is not None:
+                    raise ConfigurationError(
+                        field,
+                        adapter.name,
+                        f"a name no model or adapter of this chart uses (taken by {taken})",
+                        "Clients select models and adapters by name; rename the adapter.",
+                    )
+                served[adapter.name] = f"adapter {adapter.name!r} of {m.name!r}"
+                slug = f"{m.name}-{adapter.slug}"
+                if slug in slugs:
+                    raise ConfigurationError(
+                        field,
+                        adapter.name,
+                        f"a name whose object-name form ({adapter.slug!r}) differs from "
+                        f"adapter {slugs[slug]!r}'s",
+                    )
+                slugs[slug] = adapter.name
         return items
 
     def _gpu_profile(self, gpu_slug: str | None) -> GpuProfile:
@@ -427,7 +484,10 @@ class VllmNfsChart(cdk8s.Chart):
             mount_options=mount_options,
             annotations=annotations,
         )
-        total = sum(m.source.size_gib or 0 for m in self.models)
+        total = sum(
+            (m.source.size_gib or 0) + sum(a.source.size_gib or 0 for a in m.adapters)
+            for m in self.models
+        )
         capacity = volume.capacity_gib or 0
         if total and total > capacity:
             raise ConfigurationError(

@@ -11,6 +11,7 @@ from constructs import Construct
 from .. import _validate as v
 from ..errors import ConfigurationError
 from ..images import VLLM_IMAGE, check_image
+from ..lora import LoraPublish
 from ..model import DEFAULT_MODEL, ModelSource
 from . import _common as c
 from ._escape_hatches import remove_field
@@ -75,6 +76,7 @@ class ModelDownloadJob(Construct):
         name: str | None = None,
         uid: int = c.DEFAULT_UID,
         gid: int = c.DEFAULT_GID,
+        lora_publish: LoraPublish | None = None,
     ) -> None:
         """
         Args:
@@ -108,6 +110,11 @@ class ModelDownloadJob(Construct):
             name: base of the Job name (and of its NetworkPolicy); default the construct id.
             uid: the non-root user that owns the files (default 1000).
             gid: its group (default 1000).
+            lora_publish: for a LoRA adapter served on demand
+                (``VllmDeployment.lora_publish(adapter)``): after the download (then an init
+                container), a ``publish`` container links the complete adapter into the
+                deployment's resolver directory, atomically (``runtime/publish.py``; default
+                none). See docs/lora-adapters.md.
         """
         super().__init__(scope, id)
         c.attach(self, scope)
@@ -153,6 +160,20 @@ class ModelDownloadJob(Construct):
             for pattern in patterns:
                 args += [flag, pattern]
 
+        if lora_publish is not None and not isinstance(lora_publish, LoraPublish):
+            raise ConfigurationError(
+                f"{f}.lora_publish",
+                lora_publish,
+                "a LoraPublish (VllmDeployment.lora_publish(adapter)) or None",
+            )
+        if lora_publish is not None and not model.is_commit:
+            raise ConfigurationError(
+                f"{f}.model",
+                model.revision,
+                "a 40-hex commit for an adapter that is published",
+            )
+        #: The on-demand publication of an adapter, None for a model.
+        self.lora_publish = lora_publish
         programs = self.programs = ProgramsConfigMap.of(self, self.namespace)
         env = [
             k8s.EnvVar(name="HOME", value="/tmp/home"),
@@ -187,6 +208,72 @@ class ModelDownloadJob(Construct):
                 pod_selector=c.selector_labels(base, "model-download"),
                 egress=[dns_egress(), https_egress()],
             )
+        fetch = k8s.Container(
+            name="fetch",
+            image=image,
+            image_pull_policy="IfNotPresent",
+            command=programs.command("fetch.py", *args),
+            env=env,
+            resources=c.resources(
+                {"cpu": cpu_request, "memory": memory_request},
+                {"cpu": cpu_limit, "memory": memory_limit},
+            ),
+            security_context=c.restricted_container_security(uid, gid),
+            volume_mounts=[
+                volume.mount(read_only=False),
+                programs.mount,
+                k8s.VolumeMount(name="tmp", mount_path="/tmp"),
+            ],
+        )
+        publish: k8s.Container | None = None
+        # Usage (2) and Hub errors (3: gated, bad token, unknown revision) cannot succeed on
+        # retry; an evicted or preempted pod is not the program's fault.
+        failure_rules = [
+            k8s.PodFailurePolicyRule(
+                action="FailJob",
+                # required by the 1.27 bindings; removed below (remove_field)
+                on_pod_conditions=[],
+                on_exit_codes=k8s.PodFailurePolicyOnExitCodesRequirement(
+                    container_name="fetch", operator="In", values=[2, 3]
+                ),
+            )
+        ]
+        if lora_publish is not None:
+            publish = k8s.Container(
+                name="publish",
+                image=image,
+                image_pull_policy="IfNotPresent",
+                command=programs.command(
+                    "publish.py", *lora_publish.args(volume.mount_path, model)
+                ),
+                env=[k8s.EnvVar(name="PYTHONUNBUFFERED", value="1")],
+                resources=c.resources(
+                    {"cpu": "50m", "memory": "64Mi"}, {"cpu": "500m", "memory": "256Mi"}
+                ),
+                security_context=c.restricted_container_security(uid, gid),
+                volume_mounts=[volume.mount(read_only=False), programs.mount],
+            )
+            # Usage (2), not a servable adapter (3) and refused as unsafe (6) cannot succeed
+            # on retry; 1 (not complete yet, I/O) may.
+            failure_rules.append(
+                k8s.PodFailurePolicyRule(
+                    action="FailJob",
+                    on_pod_conditions=[],
+                    on_exit_codes=k8s.PodFailurePolicyOnExitCodesRequirement(
+                        container_name="publish", operator="In", values=[2, 3, 6]
+                    ),
+                )
+            )
+        failure_rules.append(
+            k8s.PodFailurePolicyRule(
+                action="Ignore",
+                on_pod_conditions=[
+                    k8s.PodFailurePolicyOnPodConditionsPattern(
+                        type="DisruptionTarget", status="True"
+                    )
+                ],
+            )
+        )
         self.job = k8s.KubeJob(
             self,
             "Job",
@@ -212,28 +299,7 @@ class ModelDownloadJob(Construct):
                 },
             ),
             spec=k8s.JobSpec(
-                # Usage (2) and Hub errors (3: gated, bad token, unknown revision) cannot succeed
-                # on retry; an evicted or preempted pod is not the program's fault.
-                pod_failure_policy=k8s.PodFailurePolicy(
-                    rules=[
-                        k8s.PodFailurePolicyRule(
-                            action="FailJob",
-                            # required by the 1.27 bindings; removed below (remove_field)
-                            on_pod_conditions=[],
-                            on_exit_codes=k8s.PodFailurePolicyOnExitCodesRequirement(
-                                container_name="fetch", operator="In", values=[2, 3]
-                            ),
-                        ),
-                        k8s.PodFailurePolicyRule(
-                            action="Ignore",
-                            on_pod_conditions=[
-                                k8s.PodFailurePolicyOnPodConditionsPattern(
-                                    type="DisruptionTarget", status="True"
-                                )
-                            ],
-                        ),
-                    ]
-                ),
+                pod_failure_policy=k8s.PodFailurePolicy(rules=failure_rules),
                 backoff_limit=backoff_limit,
                 active_deadline_seconds=active_deadline_seconds,
                 ttl_seconds_after_finished=ttl_seconds_after_finished,
@@ -249,31 +315,16 @@ class ModelDownloadJob(Construct):
                         security_context=c.restricted_pod_security(uid, gid),
                         node_selector=node_selector,
                         affinity=affinity,
-                        containers=[
-                            k8s.Container(
-                                name="fetch",
-                                image=image,
-                                image_pull_policy="IfNotPresent",
-                                command=programs.command("fetch.py", *args),
-                                env=env,
-                                resources=c.resources(
-                                    {"cpu": cpu_request, "memory": memory_request},
-                                    {"cpu": cpu_limit, "memory": memory_limit},
-                                ),
-                                security_context=c.restricted_container_security(uid, gid),
-                                volume_mounts=[
-                                    volume.mount(read_only=False),
-                                    programs.mount,
-                                    k8s.VolumeMount(name="tmp", mount_path="/tmp"),
-                                ],
-                            )
-                        ],
+                        init_containers=[fetch] if lora_publish is not None else None,
+                        containers=[publish] if publish is not None else [fetch],
                         volumes=[volume.pod_volume(), programs.volume, c.empty_dir("tmp", "2Gi")],
                     ),
                 ),
             ),
         )
         remove_field(self.job, "/spec/podFailurePolicy/rules/0/onPodConditions")
+        if lora_publish is not None:
+            remove_field(self.job, "/spec/podFailurePolicy/rules/1/onPodConditions")
 
 
 def _job_name(base: str, model: ModelSource) -> str:

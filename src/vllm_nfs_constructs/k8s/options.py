@@ -22,6 +22,7 @@ from ..autoscaling import QueueAutoscaling
 from ..errors import ConfigurationError, VllmNfsDeprecationWarning
 from ..images import VLLM_IMAGE, check_image
 from ..loading import WeightLoading
+from ..lora import LoraServing
 from . import vllm_flags
 
 __all__ = ["GRACE_MARGIN_SECONDS", "AntiAffinity", "VllmOptions"]
@@ -118,6 +119,9 @@ class VllmOptions:
     autoscaling: QueueAutoscaling | None = None
     """Scale on vLLM's queue with KEDA (default none: ``replicas`` fixed). The Deployment then
     carries no ``spec.replicas``; ``replicas`` must stay at its default."""
+    lora: LoraServing | None = None
+    """How LoRA adapters are served (default: static serving when the deployment has adapters,
+    LoRA off otherwise); see docs/lora-adapters.md."""
 
     def __post_init__(self) -> None:
         self._check(_PREFIX.get())
@@ -215,6 +219,8 @@ class VllmOptions:
                     "the default (1) when autoscaling is set: the autoscaler owns the count",
                     "Set autoscaling=QueueAutoscaling(min_replicas=..., max_replicas=...).",
                 )
+        if self.lora is not None:
+            v.instance_of(f"{f}.lora", self.lora, LoraServing, "a LoraServing(...) or None")
         extra = self.extra_args
         if isinstance(extra, (str, bytes, Mapping)) or not isinstance(extra, Sequence):
             raise ConfigurationError(

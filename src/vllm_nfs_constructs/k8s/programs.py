@@ -12,7 +12,7 @@ from constructs import Construct
 from ..runtime import program_source
 from . import _common as c
 
-WORKLOAD_PROGRAMS = ("fetch.py", "gate.py", "drain.py")
+WORKLOAD_PROGRAMS = ("fetch.py", "gate.py", "drain.py", "publish.py")
 TUNER_PROGRAMS = ("tuner.py",)
 #: Each set of programs has its own ConfigMap, so a construct never finds a map lacking its
 #: program (and a tuner change does not roll the vLLM pods, nor the reverse).

@@ -12,6 +12,7 @@ from constructs import Construct
 from .. import _validate as v
 from ..errors import ConfigurationError, VllmNfsDeprecationWarning
 from ..loading import Budgets, LoadingPlan, derive_budgets, loading_args
+from ..lora import LoraAdapter, LoraMode, LoraPlan, LoraPublish, lora_plan
 from ..model import DEFAULT_MODEL, ModelSource, gpu_profile
 from . import _common as c
 from . import vllm_flags
@@ -65,6 +66,7 @@ class VllmDeployment(Construct):
         namespace: str | None = None,
         name: str | None = None,
         gpu_slug: str | None = None,
+        adapters: Sequence[LoraAdapter] = (),
         **legacy_options: Any,
     ) -> None:
         """
@@ -88,6 +90,10 @@ class VllmDeployment(Construct):
             gpu_slug: the GPU pool's Droplet size (``InfraOutputs.gpu_node_size``; the chart
                 passes it). Default unknown: the loading strategy and memory request are then
                 not checked against the node's RAM.
+            adapters: LoRA adapters served on top of the model (default none), each reachable
+                with ``"model": "<adapter name>"``; how they are served is
+                ``options.lora`` (default static). The adapters must be on the share (their
+                download Jobs: ``VllmNfsChart`` makes them; see docs/lora-adapters.md).
             **legacy_options: the 0.1.0 keyword arguments (``replicas=2``, ``gpus_per_pod=8``,
                 ...): still accepted with a deprecation warning; each is a :class:`VllmOptions`
                 field of the same name.
@@ -167,6 +173,21 @@ class VllmDeployment(Construct):
             gate_timeout_seconds=opts.gate_timeout_seconds,
             memory_request=opts.memory_request,
         )
+        #: The path vLLM serves the model from (its positional argument).
+        self.model_path = f"{volume.mount_path}/{model.relative_path}"
+        #: LoRA serving (flags, environment, gate arguments), None without adapters or
+        #: ``options.lora``.
+        self.lora: LoraPlan | None = lora_plan(
+            adapters,
+            opts.lora,
+            models_root=volume.mount_path,
+            base_model=model,
+            namespace=self.namespace,
+            deployment=self.name,
+            field_prefix=f,
+        )
+        #: The adapters served (empty without LoRA).
+        self.adapters: tuple[LoraAdapter, ...] = self.lora.adapters if self.lora else ()
         #: The ConfigMap of in-pod programs the pods mount (shared per chart and namespace).
         self.programs = ProgramsConfigMap.of(self, self.namespace)
         #: Labels that select this deployment's pods (NetworkPolicies, monitors, routes).
@@ -217,7 +238,7 @@ class VllmDeployment(Construct):
         in vLLM 0.33), then the flags derived from the options, then ``extra_args``."""
         opts = self.options
         args = [
-            f"{self.volume.mount_path}/{self.model.relative_path}",
+            self.model_path,
             "--served-model-name",
             self.model.model_name,
             "--host",
@@ -239,6 +260,8 @@ class VllmDeployment(Construct):
             args += ["--max-model-len", str(opts.max_model_len)]
         if opts.gpu_memory_utilization is not None:
             args += ["--gpu-memory-utilization", f"{opts.gpu_memory_utilization:g}"]
+        if self.lora is not None:
+            args += list(self.lora.args)
         emitted = {vllm_flags.flag_name(a) for a in args} - {None}
         emitted.add("--model")
         # Unknown flags are refused by VllmOptions itself; a flag set here depends on the
@@ -264,6 +287,8 @@ class VllmDeployment(Construct):
         ]
         if self.options.safetensors_load_strategy == AUTO:
             env += [k8s.EnvVar(name=k, value=val) for k, val in self.loading_plan.env.items()]
+        if self.lora is not None:
+            env += [k8s.EnvVar(name=k, value=val) for k, val in self.lora.env.items()]
         if api_key_secret is not None:
             env.append(
                 k8s.EnvVar(
@@ -318,6 +343,7 @@ class VllmDeployment(Construct):
             str(self._budget("gate_timeout_seconds")),
             "--interval",
             "5",
+            *(self.lora.gate_args if self.lora is not None else ()),
         )
         return k8s.Container(
             name="model-gate",
@@ -495,6 +521,29 @@ class VllmDeployment(Construct):
         )
 
     # -- wiring -----------------------------------------------------------------------------
+
+    def lora_publish(self, adapter: LoraAdapter) -> LoraPublish | None:
+        """Where ``adapter``'s download Job publishes it (on-demand serving), else None.
+
+        ``ModelDownloadJob(model=adapter.source, lora_publish=deployment.lora_publish(adapter))``
+        is the adapter's Job (``VllmNfsChart`` makes it).
+        """
+        plan = self.lora
+        if plan is None or adapter not in plan.adapters:
+            raise ConfigurationError(
+                "VllmDeployment.lora_publish.adapter",
+                getattr(adapter, "name", adapter),
+                f"one of the adapters of {self.name!r}: "
+                + ", ".join(a.name for a in (plan.adapters if plan else ())),
+            )
+        if plan.mode is not LoraMode.ON_DEMAND or plan.resolver_dir is None:
+            return None
+        return LoraPublish(
+            name=adapter.name,
+            resolver_dir=plan.resolver_dir,
+            base_model_path=self.model_path,
+            max_lora_rank=plan.max_lora_rank,
+        )
 
     def allow_from(self, peer: PeerLike, *, name: str | None = None) -> k8s.KubeNetworkPolicy:
         """Let ``peer`` call port 8000 of this deployment's pods; returns the NetworkPolicy.

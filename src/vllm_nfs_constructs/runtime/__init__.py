@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-PROGRAMS = ("tuner.py", "fetch.py", "gate.py", "drain.py")
+PROGRAMS = ("tuner.py", "fetch.py", "gate.py", "drain.py", "publish.py")
 
 
 def program_source(name: str) -> str:

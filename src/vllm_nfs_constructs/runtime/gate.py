@@ -8,7 +8,12 @@ library only. Ready means (layout written by fetch.py):
 - REV is a branch or tag: ``R/org/name/<REV, / replaced by -->`` is a symlink to a commit
   directory that is complete in the sense above.
 
-A marker for another commit never satisfies the gate. Exit 0 when ready, 1 at the timeout,
+A marker for another commit never satisfies the gate. With LoRA adapters (docs/lora-adapters.md)
+the gate also waits for each ``--also org/adapter@REV`` to be complete in the same sense (static
+serving) and for each ``--dir PATH`` (relative to ``--root``) to be a directory (on-demand serving:
+vLLM refuses to start while its resolver directory is missing). Both options repeat.
+
+Exit 0 when ready, 1 at the timeout,
 2 on usage errors (including a ``--timeout`` or ``--interval`` that is not a finite number in
 range: ``nan`` or ``inf`` would otherwise wait for ever).
 """
@@ -113,6 +118,55 @@ def seconds_in(low: float, high: float, *, low_inclusive: bool) -> Callable[[str
     return parse
 
 
+def check_dir(root: str, rel: str) -> tuple[bool, str]:
+    """(ready, detail) for a directory ``rel`` under ``root`` (a symlink to one counts)."""
+    path = os.path.join(root, rel)
+    if os.path.isdir(path):
+        return True, f"directory {path}"
+    return False, f"no directory {path} yet (has an adapter's download Job run?)"
+
+
+def check_all(args: argparse.Namespace) -> tuple[bool, str]:
+    """The model, then every ``--also`` adapter, then every ``--dir``: the first not ready."""
+    ready, detail = check(args.root, args.repo, args.revision)
+    if not ready:
+        return False, detail
+    for repo, revision in args.also:
+        ok, why = check(args.root, repo, revision)
+        if not ok:
+            return False, f"{repo}@{revision}: {why}"
+    for rel in args.dir:
+        ok, why = check_dir(args.root, rel)
+        if not ok:
+            return False, why
+    extra = len(args.also) + len(args.dir)
+    return True, detail + (f"; {extra} more ready" if extra else "")
+
+
+def _repo_ok(repo: str) -> bool:
+    return repo.count("/") == 1 and ".." not in repo and not repo.startswith("/")
+
+
+def _revision_ok(revision: str) -> bool:
+    return bool(revision) and ".." not in revision and not revision.startswith(("/", "."))
+
+
+def also_spec(text: str) -> tuple[str, str]:
+    """argparse ``type=`` of ``--also``: ``org/name@REVISION``."""
+    repo, sep, revision = text.rpartition("@")
+    if not sep or not _repo_ok(repo) or not _revision_ok(revision):
+        raise argparse.ArgumentTypeError(f"expected org/name@REVISION, got {text[:120]!r}")
+    return repo, revision
+
+
+def dir_spec(text: str) -> str:
+    """argparse ``type=`` of ``--dir``: a relative path that stays under ``--root``."""
+    parts = text.split("/")
+    if text.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\0" in text:
+        raise argparse.ArgumentTypeError(f"expected a relative path under --root, got {text!r}")
+    return text
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="gate", description=__doc__.splitlines()[0])
     parser.add_argument("--root", required=True)
@@ -130,8 +184,24 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=5.0,
         metavar="SECONDS",
     )
+    parser.add_argument(
+        "--also",
+        type=also_spec,
+        action="append",
+        default=[],
+        metavar="REPO@REVISION",
+        help="also wait for this revision (a LoRA adapter), repeatable",
+    )
+    parser.add_argument(
+        "--dir",
+        type=dir_spec,
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="also wait until PATH (relative to --root) is a directory, repeatable",
+    )
     args = parser.parse_args(argv)
-    if args.repo.count("/") != 1 or ".." in args.repo or args.repo.startswith("/"):
+    if not _repo_ok(args.repo):
         parser.error(f"--repo must look like org/name, got {args.repo!r}")
     if ".." in args.revision or args.revision.startswith(("/", ".")):
         parser.error(f"invalid --revision {args.revision!r}")
@@ -143,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     what = f"{args.repo}@{args.revision}"
     start = time.monotonic()
     while True:
-        ready, detail = check(args.root, args.repo, args.revision)
+        ready, detail = check_all(args)
         elapsed = time.monotonic() - start
         if ready:
             path = os.path.join(args.root, args.repo, args.revision.replace("/", "--"))

@@ -1,0 +1,395 @@
+"""Publish a downloaded LoRA adapter into a vLLM resolver directory on the share, atomically.
+
+Runs in an adapter's download Job after ``fetch.py`` (on-demand LoRA serving) as
+``python3 /programs/publish.py --root R --repo org/adapter --revision COMMIT --dir D --name NAME
+--base-model-path P [--max-rank N]``. Standard library only.
+
+vLLM 0.33's filesystem resolver (``VLLM_LORA_RESOLVER_CACHE_DIR=R/D``) serves ``R/D/NAME/`` when a
+request names model ``NAME``, its ``adapter_config.json`` has ``peft_type: LORA`` and its
+``base_model_name_or_path`` equals the base model as vLLM was started with it: the *path* ``P``
+given to ``vllm serve``, not the Hub id the adapter was trained on. So the entry carries a copy of
+``adapter_config.json`` with that one field set to ``P``; every other file is a relative symlink to
+the verified download. Layout (under the volume root ``R``)::
+
+    D/NAME -> .entries/NAME@COMMIT-<hash of P>        replaced atomically (symlink + rename)
+    D/.entries/NAME@COMMIT-<hash of P>/               renamed in complete
+        adapter_config.json                           copy, base_model_name_or_path = P
+        adapter_model.safetensors -> ../../(...)/org/adapter/COMMIT/adapter_model.safetensors
+
+Nothing appears under ``NAME`` before the adapter is complete: the marker ``fetch.py`` wrote last
+is checked first (it names COMMIT and every listed file has its size), the entry is built under a
+temporary name and renamed, and only then is the link switched. Every directory under ``R`` is
+opened with ``O_NOFOLLOW`` and no link may point outside ``R``.
+
+Exit codes: 0 published (or already current), 1 the adapter is not complete on the share yet (or
+another I/O error; the Job retries), 2 usage, 3 not an adapter vLLM would load (no
+``adapter_config.json``, ``peft_type`` not ``LORA``, rank above ``--max-rank``), 6 refused as
+unsafe (a symlink or unexpected file planted in the share, a link that would leave it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import errno
+import hashlib
+import json
+import os
+import re
+import stat
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+EXIT_OK = 0
+EXIT_NOT_READY = 1
+EXIT_USAGE = 2
+EXIT_INVALID = 3
+EXIT_UNSAFE = 6
+
+COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
+REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+PART_RE = re.compile(r"^[A-Za-z0-9._-]{1,253}$")
+MARKER_SUFFIX = ".complete.json"
+ENTRIES = ".entries"
+CONFIG = "adapter_config.json"
+O_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class PublishError(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def fail(code: int, message: str) -> NoReturn:
+    raise PublishError(code, message)
+
+
+def log(message: str) -> None:
+    print(f"publish: {message}", flush=True)
+
+
+def open_dir(parent_fd: int, name: str, shown: str, *, create: bool) -> int:
+    """Open directory ``name`` under ``parent_fd`` without following a symlink."""
+    if create:
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(name, 0o755, dir_fd=parent_fd)
+    try:
+        return os.open(name, O_DIR, dir_fd=parent_fd)
+    except FileNotFoundError:
+        fail(EXIT_NOT_READY, f"no directory {shown} yet (has fetch.py run?)")
+    except OSError as exc:
+        try:
+            st = os.lstat(name, dir_fd=parent_fd)
+        except OSError:
+            st = None
+        if st is not None and not stat.S_ISDIR(st.st_mode):
+            fail(EXIT_UNSAFE, f"{shown} is not a directory (a symlink or file planted there)")
+        fail(EXIT_NOT_READY, f"cannot open {shown}: {exc.strerror}")
+
+
+def open_path(root_fd: int, root: str, parts: Sequence[str], *, create: bool) -> int:
+    fd = os.dup(root_fd)
+    shown = root
+    for part in parts:
+        shown = f"{shown}/{part}"
+        try:
+            nxt = open_dir(fd, part, shown, create=create)
+        finally:
+            os.close(fd)
+        fd = nxt
+    return fd
+
+
+def read_file(dir_fd: int, name: str, shown: str, limit: int = 1 << 20) -> bytes | None:
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        fail(
+            EXIT_UNSAFE if exc.errno == errno.ELOOP else EXIT_NOT_READY,
+            f"cannot read {shown}: {exc}",
+        )
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            fail(EXIT_UNSAFE, f"{shown} is not a regular file")
+        data = b""
+        while len(data) <= limit:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return data
+            data += chunk
+        fail(EXIT_INVALID, f"{shown} is larger than {limit} bytes")
+    finally:
+        os.close(fd)
+
+
+def check_marker(repo_fd: int, repo_dir: str, commit: str) -> list[str]:
+    """The marker's file list once ``commit`` is complete (as ``gate.py`` checks it)."""
+    shown = f"{repo_dir}/{commit}{MARKER_SUFFIX}"
+    raw = read_file(repo_fd, commit + MARKER_SUFFIX, shown)
+    if raw is None:
+        fail(EXIT_NOT_READY, f"no marker {shown}: the adapter is not complete yet")
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        fail(EXIT_NOT_READY, f"marker {shown} unreadable: {exc}")
+    if not isinstance(data, dict) or data.get("commit") != commit:
+        fail(EXIT_NOT_READY, f"marker {shown} does not name commit {commit}")
+    files = data.get("files")
+    if not isinstance(files, list) or not files:
+        fail(EXIT_NOT_READY, f"marker {shown} has no file list")
+    commit_fd = open_dir(repo_fd, commit, f"{repo_dir}/{commit}", create=False)
+    try:
+        paths: list[str] = []
+        for entry in files:
+            path = entry.get("path") if isinstance(entry, dict) else None
+            if not isinstance(path, str) or any(p in ("", ".", "..") for p in path.split("/")):
+                fail(EXIT_UNSAFE, f"marker {shown} lists a bad path {path!r}")
+            try:
+                size = os.stat(path, dir_fd=commit_fd, follow_symlinks=False).st_size
+            except OSError:
+                fail(EXIT_NOT_READY, f"{repo_dir}/{commit}/{path} listed in the marker is missing")
+            if size != entry.get("size"):
+                fail(
+                    EXIT_NOT_READY, f"{repo_dir}/{commit}/{path} has {size} bytes, not the marker's"
+                )
+            paths.append(path)
+        return paths
+    finally:
+        os.close(commit_fd)
+
+
+def adapter_config(
+    repo_fd: int, repo_dir: str, commit: str, base_path: str, max_rank: int | None
+) -> bytes:
+    """The entry's ``adapter_config.json``: the adapter's, with the base model path vLLM serves."""
+    commit_fd = open_dir(repo_fd, commit, f"{repo_dir}/{commit}", create=False)
+    try:
+        shown = f"{repo_dir}/{commit}/{CONFIG}"
+        raw = read_file(commit_fd, CONFIG, shown)
+    finally:
+        os.close(commit_fd)
+    if raw is None:
+        fail(EXIT_INVALID, f"{shown} is missing: not a PEFT adapter")
+    try:
+        config: Any = json.loads(raw)
+    except ValueError as exc:
+        fail(EXIT_INVALID, f"{shown} is not JSON: {exc}")
+    if not isinstance(config, dict) or config.get("peft_type") != "LORA":
+        kind = config.get("peft_type") if isinstance(config, dict) else None
+        fail(EXIT_INVALID, f"{shown}: peft_type is {kind!r}, vLLM serves only 'LORA'")
+    rank = config.get("r")
+    if max_rank is not None and isinstance(rank, int) and rank > max_rank:
+        fail(
+            EXIT_INVALID,
+            f"{shown}: rank r={rank} is above the deployment's --max-lora-rank {max_rank}; raise "
+            "LoraServing(max_lora_rank=...)",
+        )
+    log(
+        f"adapter rank {rank}, trained on {config.get('base_model_name_or_path')!r}; served on "
+        f"{base_path}"
+    )
+    config["base_model_name_or_path"] = base_path
+    return (json.dumps(config, indent=2, sort_keys=True) + "\n").encode()
+
+
+def write_file(dir_fd: int, name: str, data: bytes) -> None:
+    fd = os.open(
+        name,
+        os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+        0o644,
+        dir_fd=dir_fd,
+    )
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_tree(dir_fd: int, name: str) -> None:
+    """Remove ``name`` (a directory of files and symlinks we made) under ``dir_fd``."""
+    fd = os.open(name, O_DIR, dir_fd=dir_fd)
+    try:
+        for child in os.listdir(fd):
+            st = os.lstat(child, dir_fd=fd)
+            if stat.S_ISDIR(st.st_mode):
+                remove_tree(fd, child)
+            else:
+                os.unlink(child, dir_fd=fd)
+    finally:
+        os.close(fd)
+    os.rmdir(name, dir_fd=dir_fd)
+
+
+def expected_links(files: Sequence[str], depth: int, repo: str, commit: str) -> dict[str, str]:
+    """Top-level name in the entry -> relative link target (the config is a copy, not a link)."""
+    up = "../" * depth
+    tops = sorted({p.split("/", 1)[0] for p in files} - {CONFIG})
+    return {top: f"{up}{repo}/{commit}/{top}" for top in tops}
+
+
+def entry_matches(entries_fd: int, entry: str, config: bytes, links: dict[str, str]) -> bool:
+    fd = os.open(entry, O_DIR, dir_fd=entries_fd)
+    try:
+        names = set(os.listdir(fd))
+        if names != {CONFIG, *links}:
+            return False
+        if read_file(fd, CONFIG, f"{entry}/{CONFIG}") != config:
+            return False
+        for name, target in links.items():
+            try:
+                if os.readlink(name, dir_fd=fd) != target:
+                    return False
+            except OSError:
+                return False
+        return True
+    finally:
+        os.close(fd)
+
+
+def publish(args: argparse.Namespace) -> int:
+    root = os.path.abspath(args.root)
+    repo_parts = args.repo.split("/")
+    dir_parts = args.dir.split("/")
+    try:
+        root_fd = os.open(root, O_DIR & ~os.O_NOFOLLOW)
+    except OSError as exc:
+        fail(EXIT_NOT_READY, f"cannot open the volume root {root}: {exc.strerror}")
+    try:
+        repo_dir = f"{root}/{args.repo}"
+        repo_fd = open_path(root_fd, root, repo_parts, create=False)
+        try:
+            files = check_marker(repo_fd, repo_dir, args.revision)
+            config = adapter_config(
+                repo_fd, repo_dir, args.revision, args.base_model_path, args.max_rank
+            )
+        finally:
+            os.close(repo_fd)
+        if CONFIG not in files:
+            fail(EXIT_INVALID, f"the marker of {args.repo}@{args.revision} lists no {CONFIG}")
+        base_hash = hashlib.sha256(args.base_model_path.encode()).hexdigest()[:8]
+        entry = f"{args.name}@{args.revision}-{base_hash}"
+        # R/<dir>/.entries/<entry>/<file> -> ../ x (len(dir) + 2) + <repo>/<commit>/<file>
+        links = expected_links(files, len(dir_parts) + 2, args.repo, args.revision)
+        entry_path = os.path.join(root, *dir_parts, ENTRIES, entry)
+        for target in links.values():
+            resolved = os.path.normpath(os.path.join(entry_path, target))
+            if not resolved.startswith(root + "/"):
+                fail(EXIT_UNSAFE, f"link {target!r} would leave the share {root}")
+        shown_dir = f"{root}/{args.dir}"
+        dir_fd = open_path(root_fd, root, dir_parts, create=True)
+        try:
+            entries_fd = open_dir(dir_fd, ENTRIES, f"{shown_dir}/{ENTRIES}", create=True)
+            try:
+                build_entry(entries_fd, f"{shown_dir}/{ENTRIES}", entry, config, links)
+            finally:
+                os.close(entries_fd)
+            switch_link(dir_fd, shown_dir, args.name, f"{ENTRIES}/{entry}")
+        finally:
+            os.close(dir_fd)
+    finally:
+        os.close(root_fd)
+    return EXIT_OK
+
+
+def build_entry(
+    entries_fd: int, shown: str, entry: str, config: bytes, links: dict[str, str]
+) -> None:
+    """Create ``entry`` complete, under a temporary name renamed into place."""
+    try:
+        st = os.lstat(entry, dir_fd=entries_fd)
+    except FileNotFoundError:
+        st = None
+    if st is not None:
+        if not stat.S_ISDIR(st.st_mode):
+            fail(EXIT_UNSAFE, f"{shown}/{entry} is not a directory")
+        if not entry_matches(entries_fd, entry, config, links):
+            fail(EXIT_UNSAFE, f"{shown}/{entry} exists with other content; remove it by hand")
+        log(f"entry {shown}/{entry} already complete")
+        return
+    tmp = f".tmp-{entry}-{os.getpid()}"
+    try:
+        os.lstat(tmp, dir_fd=entries_fd)
+        remove_tree(entries_fd, tmp)
+    except FileNotFoundError:
+        pass
+    os.mkdir(tmp, 0o755, dir_fd=entries_fd)
+    tmp_fd = os.open(tmp, O_DIR, dir_fd=entries_fd)
+    try:
+        write_file(tmp_fd, CONFIG, config)
+        for name, target in links.items():
+            os.symlink(target, name, dir_fd=tmp_fd)
+        os.fsync(tmp_fd)
+    finally:
+        os.close(tmp_fd)
+    os.rename(tmp, entry, src_dir_fd=entries_fd, dst_dir_fd=entries_fd)
+    os.fsync(entries_fd)
+    log(f"entry {shown}/{entry} complete ({len(links) + 1} files)")
+
+
+def switch_link(dir_fd: int, shown: str, name: str, target: str) -> None:
+    """Point ``name`` at ``target``: a new symlink renamed over the old one (atomic)."""
+    try:
+        st = os.lstat(name, dir_fd=dir_fd)
+    except FileNotFoundError:
+        st = None
+    if st is not None:
+        if not stat.S_ISLNK(st.st_mode):
+            fail(EXIT_UNSAFE, f"{shown}/{name} exists and is not a symlink")
+        if os.readlink(name, dir_fd=dir_fd) == target:
+            log(f"{shown}/{name} already points to {target}")
+            return
+    tmp = f".{name}.tmp-{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp, dir_fd=dir_fd)
+    os.symlink(target, tmp, dir_fd=dir_fd)
+    os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    os.fsync(dir_fd)
+    log(f"published {shown}/{name} -> {target}")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="publish", description=__doc__.splitlines()[0])
+    parser.add_argument("--root", required=True, help="volume root, e.g. /models")
+    parser.add_argument("--repo", required=True, help="the adapter's org/name")
+    parser.add_argument("--revision", required=True, help="its 40-hex commit")
+    parser.add_argument("--dir", required=True, help="resolver directory relative to --root")
+    parser.add_argument("--name", required=True, help="the name clients send as model")
+    parser.add_argument(
+        "--base-model-path", required=True, help="the base model path vLLM is started with"
+    )
+    parser.add_argument("--max-rank", type=int, default=None, help="refuse adapters above it")
+    args = parser.parse_args(argv)
+    if not REPO_RE.match(args.repo) or ".." in args.repo:
+        parser.error(f"--repo must look like org/name, got {args.repo!r}")
+    if not COMMIT_RE.match(args.revision):
+        parser.error(f"--revision must be a 40-hex commit, got {args.revision!r}")
+    if not NAME_RE.match(args.name) or ".." in args.name:
+        parser.error(f"--name must be 1-63 letters, digits, '.', '_', '-', got {args.name!r}")
+    parts = args.dir.split("/")
+    if not all(PART_RE.match(p) and p not in (".", "..") for p in parts) or ENTRIES in parts:
+        parser.error(f"--dir must be a relative path inside --root, got {args.dir!r}")
+    if not args.base_model_path.startswith("/") or "\n" in args.base_model_path:
+        parser.error(f"--base-model-path must be absolute, got {args.base_model_path!r}")
+    if args.max_rank is not None and not 1 <= args.max_rank <= 100_000:
+        parser.error(f"--max-rank must be a positive rank, got {args.max_rank}")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        return publish(args)
+    except PublishError as exc:
+        print(f"publish: error: {exc.message}", file=sys.stderr, flush=True)
+        return exc.code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
