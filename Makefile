@@ -95,6 +95,7 @@ test-fast: setup
 bench: setup
 	$(PY) benchmarks/synth_bench.py
 	$(PY) benchmarks/tuner_bench.py
+	$(PY) benchmarks/fetch_bench.py
 
 dist: setup
 	rm -rf build/dist
