@@ -243,3 +243,94 @@ def test_parser_never_raises_anything_but_usage_exit(base: bool, tokens: list[st
     assert math.isfinite(args.timeout) and 0 <= args.timeout <= _GATE.MAX_TIMEOUT_SECONDS
     assert math.isfinite(args.interval) and 0.01 <= args.interval <= 3600
     assert args.repo.count("/") == 1 and ".." not in args.repo
+
+
+# ---------------------------------------------------------------------------------------------
+# LoRA adapters: --also REPO@REVISION (static serving) and --dir PATH (on-demand serving)
+
+ADAPTER = "org/adapter"
+
+
+def complete_adapter(root: Path, commit: str) -> None:
+    """An adapter laid out as fetch.py writes it (by moving a model layout into place)."""
+    staging = root / ".staging-test"
+    complete(staging, commit)
+    target = root / "org" / "adapter"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(staging / "org" / "model", target)
+
+
+def run_gate_with(root: Path, *extra: str, timeout: float = 5) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            str(PROGRAM),
+            "--root",
+            str(root),
+            "--repo",
+            REPO,
+            "--revision",
+            COMMIT_A,
+            "--timeout",
+            str(timeout),
+            "--interval",
+            "0.1",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=25,
+        check=False,
+    )
+
+
+def test_also_waits_for_every_adapter(tmp_path: Path) -> None:
+    complete(tmp_path, COMMIT_A)
+    proc = run_gate_with(tmp_path, "--also", f"{ADAPTER}@{COMMIT_B}", timeout=0.5)
+    assert proc.returncode == 1
+    assert f"{ADAPTER}@{COMMIT_B}: no directory" in proc.stderr
+    timer = threading.Timer(0.8, complete_adapter, args=(tmp_path, COMMIT_B))
+    timer.start()
+    try:
+        started = time.monotonic()
+        proc = run_gate_with(tmp_path, "--also", f"{ADAPTER}@{COMMIT_B}")
+    finally:
+        timer.cancel()
+    assert proc.returncode == 0, proc.stderr
+    assert "1 more ready" in proc.stdout
+    assert 0.7 < time.monotonic() - started < 4
+
+
+def test_also_refuses_an_adapter_without_its_marker(tmp_path: Path) -> None:
+    complete(tmp_path, COMMIT_A)
+    complete_adapter(tmp_path, COMMIT_B)
+    (tmp_path / "org" / "adapter" / f"{COMMIT_B}.complete.json").unlink()
+    proc = run_gate_with(tmp_path, "--also", f"{ADAPTER}@{COMMIT_B}", timeout=0.3)
+    assert proc.returncode == 1
+    assert "no marker" in proc.stderr
+
+
+def test_dir_waits_for_the_resolver_directory(tmp_path: Path) -> None:
+    complete(tmp_path, COMMIT_A)
+    proc = run_gate_with(tmp_path, "--dir", ".lora/vllm/qwen", timeout=0.3)
+    assert proc.returncode == 1
+    assert "no directory" in proc.stderr and ".lora/vllm/qwen" in proc.stderr
+    (tmp_path / ".lora" / "vllm" / "qwen").mkdir(parents=True)
+    proc = run_gate_with(tmp_path, "--dir", ".lora/vllm/qwen")
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--also", "org/adapter"),
+        ("--also", "noslash@" + COMMIT_B),
+        ("--also", "org/adapter@../x"),
+        ("--dir", "/abs"),
+        ("--dir", "../up"),
+        ("--dir", "a//b"),
+    ],
+)
+def test_bad_adapter_options_are_usage_errors(tmp_path: Path, flag: str, value: str) -> None:
+    proc = run_gate_with(tmp_path, flag, value)
+    assert proc.returncode == 2, proc.stderr
