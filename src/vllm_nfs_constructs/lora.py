@@ -181,7 +181,9 @@ class LoraServing:
         if self.max_lora_rank is not None:
             choices = [str(c) for c in _rank_choices()]
             if isinstance(self.max_lora_rank, bool) or not isinstance(self.max_lora_rank, int):
-                v.one_of(f"{f}.max_lora_rank", self.max_lora_rank, choices)
+                raise ConfigurationError(
+                    f"{f}.max_lora_rank", self.max_lora_rank, "an int: " + ", ".join(choices)
+                )
             v.one_of(
                 f"{f}.max_lora_rank",
                 str(self.max_lora_rank),
