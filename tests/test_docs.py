@@ -70,6 +70,8 @@ def test_doc_code_runs_and_yields_the_yaml_shown(code, yaml_block, tmp_path, rep
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    if "VllmNfsDeprecationWarning" not in code:  # only a snippet about deprecation may show one
+        assert "VllmNfsDeprecationWarning" not in proc.stderr, proc.stderr
     if yaml_block is None:
         return
     synthesized: list[dict[str, Any]] = []
