@@ -258,7 +258,7 @@ def test_too_many_static_adapters_fail_on_the_served_model() -> None:
 def _prefix_match(value: str, path: str) -> bool:
     """Gateway API PathPrefix: element-wise; a trailing '/' of the value is not significant."""
     value = value.rstrip("/")
-    return value == "" or path == value or path.startswith(value + "/")
+    return value in ("", path) or path.startswith(value + "/")
 
 
 def gateway_route(routes: list[Manifest], path: str) -> tuple[str, str] | None:
