@@ -14,7 +14,14 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
-from vllm_nfs_constructs import InfraOutputs, ModelSource, NetworkPeer, ServedModel, VllmNfsChart
+from vllm_nfs_constructs import (
+    InfraOutputs,
+    ModelSource,
+    NetworkPeer,
+    ServedModel,
+    VllmNfsChart,
+    VllmOptions,
+)
 
 CHECKOV = ROOT / ".venv" / "bin" / "checkov"
 
@@ -55,8 +62,12 @@ def synth_multi(outdir: Path) -> None:
             ServedModel("qwen"),
             ServedModel(
                 "llama70b",
-                ModelSource("meta-llama/Llama-3.3-70B-Instruct", "main", size_gib=140),
-                gpus_per_pod=4,
+                ModelSource(
+                    "meta-llama/Llama-3.3-70B-Instruct",
+                    "6f6073b423013f6a7d4d9f39144961bfbfbc386b",
+                    size_gib=140,
+                ),
+                options=VllmOptions(gpus_per_pod=4),
             ),
         ],
     )

@@ -28,7 +28,10 @@ def objs() -> list[Obj]:
         infra=InfraOutputs("10.0.0.5", "/1/share", "gpu-pool"),
         models=[
             ServedModel("qwen"),
-            ServedModel("llama", ModelSource("meta-llama/Llama-3.1-8B", "main")),
+            ServedModel(
+                "llama",
+                ModelSource("meta-llama/Llama-3.1-8B", "main", moving_revision=True),
+            ),
         ],
         allow_from=[NetworkPeer("monitoring", {"app.kubernetes.io/name": "prometheus"})],
     )

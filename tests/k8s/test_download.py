@@ -88,15 +88,25 @@ def test_explicit_node_pool(chart, synth):
 
 
 def test_job_name_changes_with_model_and_revision(chart, synth):
+    # Branches and tags on purpose: the job name carries the revision as written.
     vol = volume(chart)
     a = ModelDownloadJob(
-        chart, "a", volume=vol, model=ModelSource("Qwen/Qwen2.5-0.5B-Instruct", "main")
+        chart,
+        "a",
+        volume=vol,
+        model=ModelSource("Qwen/Qwen2.5-0.5B-Instruct", "main", moving_revision=True),
     )
     b = ModelDownloadJob(
-        chart, "b", volume=vol, model=ModelSource("Qwen/Qwen2.5-0.5B-Instruct", "v2")
+        chart,
+        "b",
+        volume=vol,
+        model=ModelSource("Qwen/Qwen2.5-0.5B-Instruct", "v2", moving_revision=True),
     )
     c = ModelDownloadJob(
-        chart, "c", volume=vol, model=ModelSource("Qwen/Qwen2.5-7B-Instruct", "main")
+        chart,
+        "c",
+        volume=vol,
+        model=ModelSource("Qwen/Qwen2.5-7B-Instruct", "main", moving_revision=True),
     )
     assert a.job_name == "a-qwen2-5-0-5b-instruct-main"
     assert b.job_name == "b-qwen2-5-0-5b-instruct-v2"
@@ -105,7 +115,11 @@ def test_job_name_changes_with_model_and_revision(chart, synth):
         chart,
         "d",
         volume=vol,
-        model=ModelSource("org/a-very-long-model-name-that-goes-on-and-on-and-on-and-on", "main"),
+        model=ModelSource(
+            "org/a-very-long-model-name-that-goes-on-and-on-and-on-and-on",
+            "main",
+            moving_revision=True,
+        ),
     )
     assert len(long.job_name) <= 63 and long.job_name.endswith("-main")
 
@@ -203,4 +217,5 @@ def test_revisions_that_would_collide_or_fail_at_run_time_are_rejected(revision)
 
 
 def test_branch_with_a_slash_is_accepted():
-    assert ModelSource("org/model", "refs/pr/1").relative_path == "org/model/refs--pr--1"
+    source = ModelSource("org/model", "refs/pr/1", moving_revision=True)
+    assert source.relative_path == "org/model/refs--pr--1"
