@@ -142,6 +142,10 @@ class ModelDownloadJob(Construct):
             v.label_value(f"{f}.node_pool", node_pool)
         v.integer(f"{f}.uid", uid, minimum=1, fix="The share is root-squashed; run as non-root.")
         v.integer(f"{f}.gid", gid, minimum=1)
+        v.limit_not_below_request(f"{f}.cpu_limit", cpu_limit, f"{f}.cpu_request", cpu_request)
+        v.limit_not_below_request(
+            f"{f}.memory_limit", memory_limit, f"{f}.memory_request", memory_request
+        )
         args = ["--repo", model.repo_id, "--revision", model.revision, "--root", volume.mount_path]
         if keep_revisions is not None:
             v.integer(f"{f}.keep_revisions", keep_revisions, minimum=1, maximum=1000)
