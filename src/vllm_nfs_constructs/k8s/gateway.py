@@ -150,7 +150,10 @@ class InferenceGateway(Construct):
             annotations = v.annotation_map(f"{f}.annotations", annotations)
         v.dns_subdomain(f"{f}.gateway_class", gateway_class)
         if hostname is not None:
+            v.instance_of(f"{f}.hostname", hostname, str, "a host name such as 'llm.example.com'")
             v.dns_subdomain(f"{f}.hostname", hostname.removeprefix("*."))
+        if annotations is not None:
+            annotations = v.annotation_map(f"{f}.annotations", annotations)
         if tls_secret_name is not None:
             v.dns_subdomain(f"{f}.tls_secret_name", tls_secret_name)
         if not http and tls_secret_name is None:
