@@ -493,15 +493,35 @@ def annotation_key(field: str, value: object) -> str:
     return value
 
 
+def yaml_unsafe(text: str, *, newlines: bool = False) -> bool:
+    """Whether ``text`` holds a character the synthesized YAML cannot carry faithfully: control
+    characters (tab included; newline only when ``newlines``), DEL and the C1 range, surrogates,
+    U+FFFE/U+FFFF (outside YAML's printable set: cdk8s writes some raw and YAML readers such as
+    kubectl's and PyYAML then refuse the file), and U+2028/U+2029 (line breaks to some readers)."""
+    for ch in text:
+        o = ord(ch)
+        if o < 32:
+            if not (newlines and ch == "\n"):
+                return True
+        elif 0x7F <= o <= 0x9F or 0xD800 <= o <= 0xDFFF or o in (0x2028, 0x2029, 0xFFFE, 0xFFFF):
+            return True
+    return False
+
+
 def annotation_value(field: str, value: object) -> str:
-    """An annotation value: any string of at most 256 KiB (UTF-8)."""
-    if not isinstance(value, str) or len(value.encode("utf-8", "surrogatepass")) > (
-        ANNOTATIONS_MAX_BYTES
+    """An annotation value: a string of at most 256 KiB (UTF-8) without characters YAML cannot
+    carry (:func:`yaml_unsafe`; newlines are fine)."""
+    if (
+        not isinstance(value, str)
+        or len(value.encode("utf-8", "surrogatepass")) > ANNOTATIONS_MAX_BYTES
+        or yaml_unsafe(value, newlines=True)
     ):
         raise ConfigurationError(
             field,
-            value if not isinstance(value, str) else f"<{len(value)} characters>",
-            "a string of at most 256 KiB",
+            value
+            if not isinstance(value, str) or len(value) <= 200
+            else f"<{len(value)} characters>",
+            "a string of at most 256 KiB without control characters other than newline",
             "Annotation values are strings; write numbers and booleans as text.",
         )
     return value
