@@ -22,12 +22,15 @@ from vllm_nfs_constructs import (
     NetworkTunerDaemonSet,
     NfsEndpoint,
     NfsMountOptions,
+    QueueAutoscaling,
+    RouteTarget,
     SecretKeyRef,
     ServedModel,
     SharedModelVolume,
     Taint,
     VllmDeployment,
     VllmNfsChart,
+    VllmOptions,
     WorkloadNamespace,
 )
 from vllm_nfs_constructs.infra import VllmInfraStack
@@ -77,6 +80,12 @@ def composition(**kw: Any) -> Callable[[], object]:
     return lambda: VllmNfsChart(cdk8s.Testing.app(), "vllm", **{"infra": INFRA, **kw})
 
 
+def _route(**kw: Any) -> object:
+    gw = InferenceGateway(chart(), "gateway")
+    target = RouteTarget("svc", 8000, "vllm", {"app": "svc"})
+    return gw.add_route(target, **kw)
+
+
 def infra(**kw: Any) -> Callable[[], object]:
     return lambda: VllmInfraStack(cdktf.App(outdir=tempfile.mkdtemp()), "vllm-infra", **kw)
 
@@ -94,7 +103,11 @@ CASES: list[tuple[str, Callable[[], object], str]] = [
     ("secret-ref-bad-name", lambda: SecretKeyRef("Bad_Name"), "SecretKeyRef.name"),
     ("peer-bad-namespace", lambda: NetworkPeer("Monitoring"), "NetworkPeer.namespace"),
     ("served-model-bad-name", lambda: ServedModel("Qwen_7B"), "ServedModel.name"),
-    ("outputs-missing-key", lambda: InfraOutputs.from_mapping({"nfs_host": "x"}), "outputs"),
+    (
+        "outputs-missing-key",
+        lambda: InfraOutputs.from_mapping({"nfs_host": "x"}),
+        "outputs['nfs_mount_path']",
+    ),
     # SharedModelVolume
     ("nconnect-zero", lambda: NfsMountOptions(nconnect=0), "NfsMountOptions.nconnect"),
     ("nconnect-17", lambda: NfsMountOptions(nconnect=17), "NfsMountOptions.nconnect"),
@@ -177,6 +190,146 @@ CASES: list[tuple[str, Callable[[], object], str]] = [
     ("gpu-slug-unknown", infra(gpu_size="gpu-a100x1-40gb"), "GpuNodePool.size"),
     ("gpu-min-above-max", infra(gpu_min_nodes=3, gpu_max_nodes=2), "GpuNodePool.min_nodes"),
     ("stack-name-uppercase", infra(name="VLLM"), "VllmInfraStack.name"),
+    # -- issue 11, Build 5: one case (at least) per class of hostile input -------------------
+    # reserved namespaces for objects the library labels or owns
+    ("chart-namespace-kube-system", composition(namespace="kube-system"), "VllmNfsChart.namespace"),
+    ("chart-namespace-default", composition(namespace="default"), "VllmNfsChart.namespace"),
+    (
+        "workload-namespace-kube-public",
+        lambda: WorkloadNamespace(chart(), "ns", name="kube-public"),
+        "WorkloadNamespace.name",
+    ),
+    (
+        "tuner-owns-kube-system",
+        tuner(namespace="kube-system"),
+        "NetworkTunerDaemonSet.namespace",
+    ),
+    # model and route names colliding with vLLM's own paths
+    ("model-named-v1", lambda: ServedModel("v1"), "ServedModel.name"),
+    ("model-named-health", lambda: ServedModel("health"), "ServedModel.name"),
+    ("model-named-metrics", lambda: ServedModel("metrics"), "ServedModel.name"),
+    ("model-named-docs", lambda: ServedModel("docs"), "ServedModel.name"),
+    ("model-named-openapi-json", lambda: ServedModel("openapi.json"), "ServedModel.name"),
+    ("route-prefix-v1", lambda: _route(path_prefix="v1"), "InferenceGateway.add_route.path_prefix"),
+    (
+        "route-prefix-metrics",
+        lambda: _route(path_prefix="/metrics/"),
+        "InferenceGateway.add_route.path_prefix",
+    ),
+    # Kubernetes quantities
+    ("cpu-request-words", vllm(cpu_request="four"), "VllmDeployment.cpu_request"),
+    (
+        "memory-request-gb",
+        lambda: VllmOptions(memory_request="16GB"),
+        "VllmOptions.memory_request",
+    ),
+    ("job-cpu-request-words", job(cpu_request="four"), "ModelDownloadJob.cpu_request"),
+    ("job-memory-limit-gb", job(memory_limit="4GB"), "ModelDownloadJob.memory_limit"),
+    # a limit below its request
+    (
+        "cpu-limit-below-request",
+        lambda: VllmOptions(cpu_request="4", cpu_limit="2"),
+        "VllmOptions.cpu_limit",
+    ),
+    (
+        "memory-limit-below-request",
+        lambda: VllmOptions(memory_request="32Gi", memory_limit="16Gi"),
+        "VllmOptions.memory_limit",
+    ),
+    (
+        "job-memory-limit-below-request",
+        job(memory_request="8Gi", memory_limit="4Gi"),
+        "ModelDownloadJob.memory_limit",
+    ),
+    # label and annotation keys and values
+    (
+        "peer-label-key-space",
+        lambda: NetworkPeer("monitoring", {"app name": "x"}),
+        "NetworkPeer.pod_labels",
+    ),
+    (
+        "peer-label-value-too-long",
+        lambda: NetworkPeer("monitoring", {"app": "x" * 64}),
+        "NetworkPeer.pod_labels['app']",
+    ),
+    (
+        "volume-annotation-key-empty-prefix",
+        volume(annotations={"/name": "x"}),
+        "SharedModelVolume.annotations",
+    ),
+    (
+        "volume-annotation-value-not-str",
+        volume(annotations={"example.com/n": 3}),
+        "SharedModelVolume.annotations['example.com/n']",
+    ),
+    (
+        "gateway-annotation-key-bad",
+        gateway(annotations={"bad key": "x"}),
+        "InferenceGateway.annotations",
+    ),
+    ("gpu-labels-bad-key", infra(gpu_labels={"-x": "y"}), "GpuNodePool.labels"),
+    (
+        "annotation-value-del",
+        volume(annotations={"example.com/n": "a\x7fb"}),
+        "SharedModelVolume.annotations['example.com/n']",
+    ),
+    # Secret key names
+    ("secret-key-slash", lambda: SecretKeyRef("hf-token", "a/b"), "SecretKeyRef.key"),
+    ("secret-key-dotdot", lambda: SecretKeyRef("hf-token", "..token"), "SecretKeyRef.key"),
+    # NFS paths and hosts
+    ("nfs-path-nul", lambda: NfsEndpoint("10.0.0.5", "/share\0x"), "NfsEndpoint.path"),
+    ("nfs-path-dotdot", lambda: NfsEndpoint("10.0.0.5", "/share/../etc"), "NfsEndpoint.path"),
+    ("nfs-host-bad-ipv4", lambda: NfsEndpoint("999.1.1.1", "/x"), "NfsEndpoint.host"),
+    ("nfs-host-bad-ipv6", lambda: NfsEndpoint("fd00::1::2", "/x"), "NfsEndpoint.host"),
+    ("nfs-host-bad-dns", lambda: NfsEndpoint("nfs..example.com", "/x"), "NfsEndpoint.host"),
+    (
+        "outputs-host-bad-ipv4",
+        lambda: InfraOutputs("999.1.1.1", "/1/share", "gpu"),
+        "InfraOutputs.nfs_host",
+    ),
+    # download patterns the fetcher would read as options
+    ("allow-pattern-dash", job(allow_patterns=["-rf"]), "ModelDownloadJob.allow_patterns[0]"),
+    (
+        "ignore-pattern-double-dash",
+        job(ignore_patterns=["--root=/"]),
+        "ModelDownloadJob.ignore_patterns[0]",
+    ),
+    # DigitalOcean tags and names
+    ("do-tag-space", infra(tags=["vllm nfs"]), "VllmInfraStack.tags[0]"),
+    ("do-tag-case-duplicate", infra(tags=["prod", "PROD"]), "VllmInfraStack.tags[1]"),
+    ("do-name-leading-dash", infra(name="-vllm"), "VllmInfraStack.name"),
+    # wrong Python types anywhere
+    ("models-as-string", composition(models="qwen"), "VllmNfsChart.models"),
+    (
+        "models-as-dict",
+        composition(models={"qwen": ServedModel("qwen")}),
+        "VllmNfsChart.models",
+    ),
+    ("models-as-strings", composition(models=["qwen"]), "VllmNfsChart.models[0]"),
+    ("replicas-float", vllm(replicas=2.0), "VllmDeployment.replicas"),
+    ("hostname-int", gateway(hostname=80), "InferenceGateway.hostname"),
+    ("hostname-bool", gateway(hostname=False), "InferenceGateway.hostname"),
+    ("mount-extra-none", lambda: NfsMountOptions(extra=None), "NfsMountOptions.extra"),
+    ("job-cpu-limit-none", job(cpu_limit=None), "ModelDownloadJob.cpu_limit"),
+    ("job-cpu-request-list", job(cpu_request=[]), "ModelDownloadJob.cpu_request"),
+    ("infra-as-dict", composition(infra={"nfs_host": "10.0.0.5"}), "VllmNfsChart.infra"),
+    ("tags-as-string", infra(tags="vllm"), "VllmInfraStack.tags"),
+    # non-finite floats
+    (
+        "size-gib-inf",
+        lambda: ModelSource("org/m", "0" * 40, size_gib=float("inf")),
+        "ModelSource.size_gib",
+    ),
+    (
+        "gpu-util-nan",
+        lambda: VllmOptions(gpu_memory_utilization=float("nan")),
+        "VllmOptions.gpu_memory_utilization",
+    ),
+    (
+        "autoscaling-target-inf",
+        lambda: QueueAutoscaling(max_replicas=2, target_waiting_per_replica=float("inf")),
+        "QueueAutoscaling.target_waiting_per_replica",
+    ),
 ]
 
 
@@ -202,6 +355,7 @@ def test_bad_input_raises_a_clear_configuration_error(build, field):
     with pytest.raises(ConfigurationError) as err:
         build()
     message = str(err.value)
+    assert err.value.field == field, message  # exactly the field the user wrote
     assert message.startswith(field), message
     assert "expected" in message or "allowed" in message, message
     assert "jsii" not in message.lower() and "javascript" not in message.lower()
