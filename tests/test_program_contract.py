@@ -11,6 +11,7 @@ vLLM 0.33 deprecates ``--model``) must be the model directory ``fetch.py`` wrote
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import subprocess
 import sys
@@ -25,8 +26,16 @@ import pytest
 
 from tests.conftest import ROOT, find
 from tests.runtime._hfhub import HubStandIn, fake_model
-from vllm_nfs_constructs import InfraOutputs, ModelSource, ServedModel, VllmNfsChart
-from vllm_nfs_constructs.runtime import drain, fetch, gate, tuner
+from vllm_nfs_constructs import (
+    InfraOutputs,
+    LoraAdapter,
+    LoraServing,
+    ModelSource,
+    ServedModel,
+    VllmNfsChart,
+    VllmOptions,
+)
+from vllm_nfs_constructs.runtime import drain, fetch, gate, publish, tuner
 
 PROGRAMS = ROOT / "src" / "vllm_nfs_constructs" / "runtime"
 MODULES = {"fetch": fetch, "gate": gate, "drain": drain, "tuner": tuner}
@@ -307,3 +316,213 @@ def test_fetch_layout_satisfies_gate_and_vllm_model_path(
     assert (model_dir / "model.safetensors.index.json").is_file()
     if not source.is_commit:
         assert model_dir.is_symlink()
+
+
+# ---------------------------------------------------------------------------------------------
+# LoRA adapters: the adapter Jobs' and gates' commands parse, and the real fetch + publish put an
+# adapter where vLLM reads it (its resolver directory, or --lora-modules), never before complete
+
+ADAPTER_REPO = "org/sql-lora"
+
+
+def fake_adapter(seed: int = 0) -> dict[str, bytes]:
+    config = {
+        "peft_type": "LORA",
+        "r": 8,
+        "lora_alpha": 16,
+        "target_modules": ["q_proj", "v_proj"],
+        "base_model_name_or_path": "Qwen/Qwen2.5-0.5B-Instruct",
+    }
+    return {
+        "adapter_config.json": json.dumps(config).encode(),
+        "adapter_model.safetensors": bytes((seed + i) % 251 for i in range(300_000)),
+        "README.md": b"# an adapter\n",  # not selected by the fetcher's defaults
+    }
+
+
+def resolver_sees(resolver_dir: Path, name: str, base_model: str) -> Path | None:
+    """vLLM 0.33's FilesystemResolver, re-implemented: ``<dir>/<name>/adapter_config.json`` with
+    ``peft_type`` LORA and ``base_model_name_or_path`` equal to the model path vLLM serves."""
+    path = resolver_dir / name
+    config = path / "adapter_config.json"
+    if not (path.exists() and config.exists()):
+        return None
+    data = json.loads(config.read_text())
+    ok = data["peft_type"] == "LORA" and data["base_model_name_or_path"] == base_model
+    return path if ok else None
+
+
+def lora_chart(commit: str, mode: str) -> tuple[VllmNfsChart, list[dict[str, Any]]]:
+    adapter = LoraAdapter("sql", ModelSource(ADAPTER_REPO, commit), rank=8)
+    return synth_chart(
+        models=(
+            ServedModel(
+                "qwen", options=VllmOptions(lora=LoraServing(mode=mode)), adapters=(adapter,)
+            ),
+        )
+    )
+
+
+@pytest.mark.parametrize("mode", ["static", "on_demand"])
+def test_adapter_commands_parse_with_the_programs_own_parsers(mode: str) -> None:
+    _, objs = lora_chart("a" * 40, mode)
+    found = invocations(objs)
+    (g,) = [i for i in found if i.program == "gate"]
+    ga = gate.parse_args(g.args)
+    (vllm,) = [c for c in g.pod["containers"] if c["name"] == "vllm"]
+    env = {e["name"]: e.get("value") for e in vllm["env"]}
+    adapter_jobs = [
+        i for i in found if i.program == "fetch" and fetch.parse_args(i.args).repo == ADAPTER_REPO
+    ]
+    (f,) = adapter_jobs
+    fa = fetch.parse_args(f.args)
+    assert fa.root == ga.root and fa.revision == "a" * 40
+    publishes = [i for i in found if i.program == "publish"]
+    if mode == "static":
+        assert ga.also == [(ADAPTER_REPO, "a" * 40)] and ga.dir == []
+        assert f.where == "containers" and publishes == []
+        (module,) = vllm["args"][vllm["args"].index("--lora-modules") + 1 :][:1]
+        assert module == f"sql={ga.root}/{ADAPTER_REPO}/{'a' * 40}"
+        return
+    (p,) = publishes
+    pa = publish.parse_args(p.args)
+    assert f.where == "initContainers" and p.where == "containers" and p.workload == f.workload
+    assert (pa.root, pa.repo, pa.revision) == (fa.root, fa.repo, fa.revision)
+    assert ga.also == [] and ga.dir == [pa.dir]
+    assert env["VLLM_LORA_RESOLVER_CACHE_DIR"] == f"{ga.root}/{pa.dir}"
+    assert pa.base_model_path == served_model_path(vllm["args"])
+    assert pa.max_rank == int(vllm["args"][vllm["args"].index("--max-lora-rank") + 1])
+    assert mount_path(p.spec, "models") == pa.root
+    assert volume(p.pod, "models") == volume(g.pod, "models")
+    # The ConfigMap the Job mounts ships publish.py byte for byte.
+    cm = find(objs, "ConfigMap", volume(p.pod, "programs")["configMap"]["name"])
+    assert cm["data"]["publish.py"] == (PROGRAMS / "publish.py").read_text(encoding="utf-8")
+
+
+def complete_base_model(root: Path, gate_args: list[str]) -> None:
+    """The base model as its download Job leaves it (directory, then marker)."""
+    ga = gate.parse_args(gate_args)
+    base = root / ga.repo / ga.revision
+    base.mkdir(parents=True)
+    (base / "config.json").write_text("{}")
+    (base.parent / f"{ga.revision}.complete.json").write_text(
+        json.dumps({"commit": ga.revision, "files": [{"path": "config.json", "size": 2}]})
+    )
+
+
+def local_gate(g: Invocation, volume_root: str, root: Path) -> list[str]:
+    """The synthesized gate command on a local root, with a short timeout."""
+    argv = program_argv(g, volume_root, root)
+    argv[argv.index("--timeout") + 1] = "0.5"
+    argv[argv.index("--interval") + 1] = "0.1"
+    return argv
+
+
+def run_program(inv: Invocation, volume_root: str, root: Path, env: dict[str, str]) -> Any:
+    return subprocess.run(
+        program_argv(inv, volume_root, root),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=50,
+        check=False,
+    )
+
+
+def test_on_demand_adapter_is_visible_to_the_resolver_only_once_complete(
+    hub: HubStandIn, tmp_path: Path
+) -> None:
+    files = fake_adapter(seed=5)
+    commit = hub.add_commit(ADAPTER_REPO, files, ref=None)
+    _, objs = lora_chart(commit, "on_demand")
+    found = invocations(objs)
+    (g,) = [i for i in found if i.program == "gate"]
+    (p,) = [i for i in found if i.program == "publish"]
+    (f,) = [i for i in found if i.program == "fetch" and i.workload == p.workload]
+    volume_root = flag(g.args, "--root")
+    (vllm,) = [c for c in g.pod["containers"] if c["name"] == "vllm"]
+    env_vllm = {e["name"]: e.get("value") for e in vllm["env"]}
+    root_path = tmp_path / "models"
+    root_path.mkdir()
+    resolver = root_path / env_vllm["VLLM_LORA_RESOLVER_CACHE_DIR"][len(volume_root) + 1 :]
+    base_model = served_model_path(vllm["args"])
+    hub_env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    hub_env.update(
+        HF_ENDPOINT=hub.url, HF_HOME=str(tmp_path / "hf-home"), HF_HUB_DISABLE_TELEMETRY="1"
+    )
+    plain_env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+
+    # 1. The download breaks half-way: publish refuses, nothing answers to "sql".
+    hub.faults.drop_after["adapter_model.safetensors"] = 100_000
+    hub.faults.fail_after_drop = True
+    proc = run_program(f, volume_root, root_path, hub_env)
+    assert proc.returncode != 0
+    proc = run_program(p, volume_root, root_path, plain_env)
+    assert proc.returncode == 1, proc.stderr
+    assert resolver_sees(resolver, "sql", base_model) is None
+    assert not (resolver / "sql").is_symlink()
+
+    # 2. The Job's retry completes the download; until publish runs the name is still absent.
+    hub.faults.failing.clear()
+    hub.faults.fail_after_drop = False
+    proc = run_program(f, volume_root, root_path, hub_env)
+    assert proc.returncode == 0, proc.stderr
+    assert resolver_sees(resolver, "sql", base_model) is None
+    assert not resolver.exists()  # so the pods' gate still waits (vLLM needs the directory)
+
+    # 3. Publish: the resolver now finds the adapter, with the downloaded weights.
+    proc = run_program(p, volume_root, root_path, plain_env)
+    assert proc.returncode == 0, proc.stderr
+    seen = resolver_sees(resolver, "sql", base_model)
+    assert seen is not None
+    assert (seen / "adapter_model.safetensors").read_bytes() == files["adapter_model.safetensors"]
+    assert (seen / "adapter_model.safetensors").resolve() == (
+        root_path / ADAPTER_REPO / commit / "adapter_model.safetensors"
+    ).resolve()
+    assert not (seen / "README.md").exists()
+    # The pods' gate waited for the resolver directory publish created (with the base model).
+    complete_base_model(root_path, g.args)
+    proc = subprocess.run(
+        local_gate(g, volume_root, root_path), capture_output=True, text=True, timeout=20
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_static_adapter_lands_where_lora_modules_points_and_the_gate_waits_for_it(
+    hub: HubStandIn, tmp_path: Path
+) -> None:
+    files = fake_adapter(seed=9)
+    commit = hub.add_commit(ADAPTER_REPO, files, ref=None)
+    _, objs = lora_chart(commit, "static")
+    found = invocations(objs)
+    (g,) = [i for i in found if i.program == "gate"]
+    (f,) = [
+        i for i in found if i.program == "fetch" and fetch.parse_args(i.args).repo == ADAPTER_REPO
+    ]
+    volume_root = flag(g.args, "--root")
+    root_path = tmp_path / "models"
+    root_path.mkdir()
+    hub_env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    hub_env.update(
+        HF_ENDPOINT=hub.url, HF_HOME=str(tmp_path / "hf-home"), HF_HUB_DISABLE_TELEMETRY="1"
+    )
+    # The base model is complete (as its own Job leaves it); the adapter is not yet.
+    complete_base_model(root_path, g.args)
+    gate_argv = local_gate(g, volume_root, root_path)
+    proc = subprocess.run(gate_argv, capture_output=True, text=True, timeout=20, check=False)
+    assert proc.returncode == 1 and f"{ADAPTER_REPO}@{commit}" in proc.stderr
+
+    proc = run_program(f, volume_root, root_path, hub_env)
+    assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run(gate_argv, capture_output=True, text=True, timeout=20, check=False)
+    assert proc.returncode == 0, proc.stderr
+
+    (vllm,) = [c for c in g.pod["containers"] if c["name"] == "vllm"]
+    module = vllm["args"][vllm["args"].index("--lora-modules") + 1]
+    name, _, path = module.partition("=")
+    assert name == "sql" and path.startswith(volume_root + "/")
+    adapter_dir = root_path / path[len(volume_root) + 1 :]
+    assert json.loads((adapter_dir / "adapter_config.json").read_text())["peft_type"] == "LORA"
+    assert (adapter_dir / "adapter_model.safetensors").read_bytes() == files[
+        "adapter_model.safetensors"
+    ]
