@@ -55,8 +55,21 @@ def resolve_namespace(scope: Construct, namespace: str | None, field: str) -> st
     ``vllm``."""
     if namespace is not None:
         return v.dns_label(field, namespace)
-    found = chart_of(scope).namespace
-    return found if isinstance(found, str) and found else DEFAULT_NAMESPACE
+    return chart_namespace(chart_of(scope)) or DEFAULT_NAMESPACE
+
+
+def chart_namespace(chart: cdk8s.Chart) -> str | None:
+    """``chart.namespace``, remembered (it cannot change after construction; each read is a
+    round trip to the jsii process)."""
+    try:
+        return _CHART_NAMESPACES[chart]
+    except KeyError:
+        found = chart.namespace
+        _CHART_NAMESPACES[chart] = found if isinstance(found, str) and found else None
+        return _CHART_NAMESPACES[chart]
+
+
+_CHART_NAMESPACES: weakref.WeakKeyDictionary[cdk8s.Chart, str | None] = weakref.WeakKeyDictionary()
 
 
 #: The API version of each kind the typed bindings emit (the key of app-wide uniqueness).
@@ -193,11 +206,15 @@ class _UniqueObjects:
 def duplicate_objects(root: IConstruct) -> list[str]:
     """Messages for every pair of ApiObjects under ``root`` with the same apiVersion group,
     kind, namespace and name."""
+    objects = [c for c in root.node.find_all() if isinstance(c, cdk8s.ApiObject)]
+    state = _APPS.get(root.__jsii_ref__.ref)  # type: ignore[attr-defined]
+    if state is not None and len(objects) == sum(1 for key in state.objects if " " not in key[1]):
+        # Every object of the App is one the library made, and those were checked one by one
+        # when they were made: nothing to compare (this keeps synthesis fast).
+        return []
     seen: dict[tuple[str, str, str | None, str], str] = {}
     problems: list[str] = []
-    for child in root.node.find_all():
-        if not isinstance(child, cdk8s.ApiObject):
-            continue
+    for child in objects:
         group = child.api_group
         ns = None if child.kind in CLUSTER_SCOPED_KINDS else child.metadata.namespace
         key = (group, child.kind, ns or None, child.name)

@@ -21,6 +21,7 @@ output is validated against the Kubernetes 1.33 and Gateway API v1.3 schemas.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 import cdk8s
@@ -58,19 +59,25 @@ def raw_object(
     for key, value in body.items():
         obj.add_json_patch(cdk8s.JsonPatch.add(f"/{key}", value))
     if namespace is None:
-        cluster_scoped(obj)
+        cluster_scoped(obj, scope)
     return obj
 
 
-def cluster_scoped(obj: cdk8s.ApiObject) -> None:
+def cluster_scoped(obj: cdk8s.ApiObject, scope: Construct | None = None) -> None:
     """Keep a cluster-scoped object free of ``metadata.namespace``.
 
     cdk8s stamps the chart's namespace on every object it synthesizes, whatever its kind; the API
     server rejects (or, with ``kubectl apply``, silently drops) a namespace on a cluster-scoped
     object, and GitOps tools report a permanent diff. Only needed when the chart has a namespace.
     """
-    if c.chart_of(obj).namespace:
-        obj.add_json_patch(cdk8s.JsonPatch.remove("/metadata/namespace"))
+    if c.chart_namespace(c.chart_of(scope if scope is not None else obj)):
+        obj.add_json_patch(_remove_namespace())
+
+
+@cache
+def _remove_namespace() -> cdk8s.JsonPatch:
+    # A patch is an immutable value: one instance serves every object (one jsii round trip).
+    return cdk8s.JsonPatch.remove("/metadata/namespace")
 
 
 def remove_field(obj: cdk8s.ApiObject, path: str) -> None:

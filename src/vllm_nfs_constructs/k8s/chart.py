@@ -244,6 +244,7 @@ class VllmNfsChart(cdk8s.Chart):
             self, "namespace", name=namespace, default_deny=network_policies
         )
         self.volume = self._volume(mount_options)
+        self._owns_tuner = False
         self.tuner = self._network_tuner(admission_policy) if network_tuner else None
         self._check_autoscaling()
         self.downloads: dict[str, ModelDownloadJob] = {}
@@ -439,11 +440,12 @@ class VllmNfsChart(cdk8s.Chart):
         monitor = VllmMonitoring(
             self, "monitoring", prometheus=stack, thresholds=thresholds, dashboard=first
         )
-        for name, deployment in self.deployments.items():
-            monitor.add_model(deployment)
-            monitor.add_download_job(self.downloads[name])
-        if self.tuner is not None and self.tuner.node.path.startswith(self.node.path + "/"):
-            monitor.add_tuner(self.tuner)
+        with monitor.batch():
+            for name, deployment in self.deployments.items():
+                monitor.add_model(deployment)
+                monitor.add_download_job(self.downloads[name])
+            if self.tuner is not None and self._owns_tuner:
+                monitor.add_tuner(self.tuner)
         return monitor
 
     def _check_autoscaling(self) -> None:
@@ -504,6 +506,7 @@ class VllmNfsChart(cdk8s.Chart):
         shared = c.app_state(self).shared
         key = ("network-tuner", self.infra.gpu_node_pool_name, str(self.tuner_taint))
         found = shared.get(key)
+        self._owns_tuner = not isinstance(found, NetworkTunerDaemonSet)
         if isinstance(found, NetworkTunerDaemonSet):
             return found
         tuner = NetworkTunerDaemonSet(

@@ -15,8 +15,9 @@ Needs the prometheus-operator CRDs in the cluster (PodMonitor, PrometheusRule).
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from functools import cache
 from importlib import resources
@@ -280,6 +281,7 @@ class VllmMonitoring(Construct):
         self._jobs: dict[str, list[str]] = {}
         self._tuner: tuple[str, str] | None = None
         self._rule: cdk8s.ApiObject | None = None
+        self._deferred = 0
         self._build_rule()
         #: The Grafana dashboard ConfigMap (None with ``dashboard=False``).
         self.dashboard: k8s.KubeConfigMap | None = (
@@ -309,7 +311,25 @@ class VllmMonitoring(Construct):
             taint_key=taint[1] if taint else None,
         )
 
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[VllmMonitoring]:
+        """Add several targets and build the PrometheusRule once, at the end::
+
+        with monitoring.batch():
+            for deployment in deployments:
+                monitoring.add_model(deployment)
+        """
+        self._deferred += 1
+        try:
+            yield self
+        finally:
+            self._deferred -= 1
+            if not self._deferred:
+                self._build_rule()
+
     def _build_rule(self) -> None:
+        if self._deferred:
+            return
         if self._rule is not None:
             # The rule's body depends on everything added: replace the object, keeping its name.
             self.node.try_remove_child("PrometheusRule")

@@ -69,5 +69,5 @@ class WorkloadNamespace(Construct):
                 self, "Namespace", self.name, None, {**c.labels(self.name, "namespace"), **psa}
             ),
         )
-        cluster_scoped(self.namespace)
+        cluster_scoped(self.namespace, self)
         self.default_deny = deny_all(self, "DefaultDeny", self.name) if default_deny else None

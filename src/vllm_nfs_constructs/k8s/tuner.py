@@ -149,7 +149,7 @@ class NetworkTunerDaemonSet(Construct):
             metadata=c.metadata(self, "ClusterRole", role_name, None, lbl),
             rules=[k8s.PolicyRule(api_groups=[""], resources=["nodes"], verbs=["get", "patch"])],
         )
-        cluster_scoped(self.cluster_role)
+        cluster_scoped(self.cluster_role, self)
         self.cluster_role_binding = k8s.KubeClusterRoleBinding(
             self,
             "ClusterRoleBinding",
@@ -163,7 +163,7 @@ class NetworkTunerDaemonSet(Construct):
                 )
             ],
         )
-        cluster_scoped(self.cluster_role_binding)
+        cluster_scoped(self.cluster_role_binding, self)
         #: The ValidatingAdmissionPolicy and its binding (None with ``admission_policy=False``).
         self.admission_policy: cdk8s.ApiObject | None = None
         self.admission_policy_binding: cdk8s.ApiObject | None = None

@@ -189,7 +189,7 @@ class SharedModelVolume(Construct):
                 ),
             ),
         )
-        cluster_scoped(self.pv)
+        cluster_scoped(self.pv, self)
         self.pvc = k8s.KubePersistentVolumeClaim(
             self,
             "PersistentVolumeClaim",
