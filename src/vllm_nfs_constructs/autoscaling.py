@@ -175,7 +175,7 @@ class QueueAutoscaling:
                 "an http:// or https:// URL of Prometheus",
                 f"For DigitalOcean's monitoring 1-Click: {DEFAULT_PROMETHEUS_ADDRESS}.",
             )
-        if any(ch.isspace() for ch in address):
+        if any(ch.isspace() for ch in address) or v.yaml_unsafe(address):
             raise ConfigurationError(f"{_F}.prometheus_address", address, "a URL without spaces")
         v.integer(
             f"{_F}.polling_interval_seconds", self.polling_interval_seconds, minimum=1, maximum=3600
@@ -218,6 +218,12 @@ class QueueAutoscaling:
             raise ConfigurationError(f"{_F}.activation_waiting", waiting, "a number >= 0")
         if self.wake_query is not None:
             v.non_empty_str(f"{_F}.wake_query", self.wake_query, "a PromQL expression")
+            if v.yaml_unsafe(self.wake_query, newlines=True):
+                raise ConfigurationError(
+                    f"{_F}.wake_query",
+                    self.wake_query,
+                    "a PromQL expression without control characters",
+                )
         if self.min_replicas == 0:
             if not self.allow_scale_to_zero:
                 raise ConfigurationError(

@@ -227,11 +227,12 @@ class VllmOptions:
                 f"{f}.extra_args", extra, "a list of strings such as ['--enable-prefix-caching']"
             )
         for arg in extra:
-            if not isinstance(arg, str) or not arg or "\0" in arg or "\n" in arg:
+            if not isinstance(arg, str) or not arg or v.yaml_unsafe(arg):
                 raise ConfigurationError(
                     f"{f}.extra_args",
                     arg,
-                    "non-empty strings without NUL or newline, such as '--enable-prefix-caching'",
+                    "non-empty strings without control characters, such as "
+                    "'--enable-prefix-caching'",
                 )
             flag = vllm_flags.flag_name(arg)
             if self.image == VLLM_IMAGE and flag and flag not in vllm_flags.accepted_flags():

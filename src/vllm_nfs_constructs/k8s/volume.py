@@ -70,14 +70,16 @@ class NfsMountOptions:
                 not isinstance(opt, str)
                 or not opt
                 or "," in opt
+                or any(ch.isspace() for ch in opt)
+                or v.yaml_unsafe(opt)
                 or opt.split("=")[0]
                 in ("nfsvers", "vers", "nconnect", "rsize", "wsize", "hard", "soft")
             ):
                 raise ConfigurationError(
                     "NfsMountOptions.extra",
                     opt,
-                    "single mount options not already set by a field (no ',' and not "
-                    "nfsvers/nconnect/rsize/wsize/hard/soft)",
+                    "single mount options not already set by a field (no ',', spaces or control "
+                    "characters, and not nfsvers/nconnect/rsize/wsize/hard/soft)",
                 )
         object.__setattr__(self, "extra", tuple(extra))
 
