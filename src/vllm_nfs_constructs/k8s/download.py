@@ -230,15 +230,16 @@ class ModelDownloadJob(Construct):
             ],
         )
         publish: k8s.Container | None = None
-        # Usage (2) and Hub errors (3: gated, bad token, unknown revision) cannot succeed on
-        # retry; an evicted or preempted pod is not the program's fault.
+        # Usage (2), Hub errors (3: gated, bad token, unknown revision) and an unsafe listing or
+        # a planted symlink (6) cannot succeed on retry; an evicted or preempted pod is not the
+        # program's fault.
         failure_rules = [
             k8s.PodFailurePolicyRule(
                 action="FailJob",
                 # required by the 1.27 bindings; removed below (remove_field)
                 on_pod_conditions=[],
                 on_exit_codes=k8s.PodFailurePolicyOnExitCodesRequirement(
-                    container_name="fetch", operator="In", values=[2, 3]
+                    container_name="fetch", operator="In", values=[2, 3, 6]
                 ),
             )
         ]
