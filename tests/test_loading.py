@@ -303,7 +303,7 @@ def test_check_budget_and_quantities():
         check_budget("x", 10, 11)
     assert parse_memory_gib("m", "512Mi") == 0.5
     assert parse_memory_gib("m", "1Ti") == 1024
-    with pytest.raises(ConfigurationError, match="memory quantity"):
+    with pytest.raises(ConfigurationError, match="Kubernetes quantity"):
         parse_memory_gib("m", "lots")
 
 

@@ -21,6 +21,7 @@ from enum import Enum
 
 from . import _validate as v
 from .errors import ConfigurationError
+from .model import AUTOSCALER_STARTUP_TAINT_PREFIX
 
 __all__ = [
     "DEFAULT_PROMETHEUS_ADDRESS",
@@ -45,7 +46,7 @@ DEFAULT_PROMETHEUS_ADDRESS = (
 )
 #: The cluster autoscaler ignores taints with this key prefix when it builds the node template of
 #: a pool with no nodes (cluster-autoscaler ``utils/taints/taints.go``).
-STARTUP_TAINT_PREFIX = "startup-taint.cluster-autoscaler.kubernetes.io/"
+STARTUP_TAINT_PREFIX = AUTOSCALER_STARTUP_TAINT_PREFIX  # one definition, in model.py
 #: kube-controller-manager's ``--horizontal-pod-autoscaler-sync-period`` default.
 HPA_SYNC_SECONDS = 15
 #: kube-controller-manager's ``--horizontal-pod-autoscaler-tolerance`` default.

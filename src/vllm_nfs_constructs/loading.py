@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
@@ -665,26 +664,10 @@ def check_budget(
     )
 
 
-_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$")
-_UNITS = {
-    None: 1 / GIB,
-    "Ki": 1024 / GIB,
-    "Mi": 1024**2 / GIB,
-    "Gi": 1.0,
-    "Ti": 1024.0,
-    "k": 1e3 / GIB,
-    "M": 1e6 / GIB,
-    "G": 1e9 / GIB,
-    "T": 1e12 / GIB,
-}
-
-
 def parse_memory_gib(field: str, quantity: object) -> float:
-    """A Kubernetes memory quantity (``"32Gi"``, ``"64G"``, ``"512Mi"``) in GiB."""
-    match = _QUANTITY.match(quantity) if isinstance(quantity, str) else None
-    if not match:
-        raise ConfigurationError(field, quantity, "a memory quantity such as '32Gi' or '64G'")
-    return float(match.group(1)) * _UNITS[match.group(2)]
+    """A Kubernetes memory quantity (``"32Gi"``, ``"64G"``, ``"512Mi"``) in GiB, by the
+    Kubernetes grammar (``_validate.quantity``)."""
+    return float(v.quantity_value(v.quantity(field, quantity))) / GIB
 
 
 def derive_budgets(

@@ -91,6 +91,11 @@ class Taint:
 
 NOT_TUNED_TAINT = Taint(NOT_TUNED_TAINT_KEY, "true", TaintEffect.NO_SCHEDULE)
 
+#: The cluster autoscaler ignores taints with this key prefix when it builds scale-from-zero node
+#: templates (cluster-autoscaler ``utils/taints/taints.go``): a pool with ``min_nodes=0`` must
+#: start its nodes with such a taint, and the tuner must lift the same key.
+AUTOSCALER_STARTUP_TAINT_PREFIX = "startup-taint.cluster-autoscaler.kubernetes.io/"
+
 # ---------------------------------------------------------------------------------------------
 # GPUs
 

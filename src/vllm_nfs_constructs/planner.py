@@ -45,6 +45,10 @@ ASSUMED = "assumed"
 GIVEN = "given"
 
 
+#: The budgets' figures: the planner's defaults for the same quantities come from here.
+_LOAD = LoadAssumptions()
+
+
 @dataclass(frozen=True)
 class PlanAssumptions:
     """Every figure the planner uses. Change any of them; a changed figure is labelled "given".
@@ -60,17 +64,17 @@ class PlanAssumptions:
     image_pull_mbps: float = 100.0
     gate_seconds: float = 3.0
     node_read_mbps_tuned: float = 880.0
-    node_read_mbps_untuned: float = 420.0
-    share_read_mbps_high: float = 1000.0
-    share_read_mbps_standard: float = 500.0
-    lazy_efficiency: float = 0.25
-    engine_start_seconds: float = 64.0
-    engine_seconds_per_gib: float = 0.25
-    engine_tensor_parallel_seconds: float = 20.0
+    node_read_mbps_untuned: float = _LOAD.node_read_mbps
+    share_read_mbps_high: float = _LOAD.share_read_mbps_high
+    share_read_mbps_standard: float = _LOAD.share_read_mbps_standard
+    lazy_efficiency: float = _LOAD.lazy_efficiency
+    engine_start_seconds: float = _LOAD.engine_start_seconds
+    engine_seconds_per_gib: float = _LOAD.engine_seconds_per_gib
+    engine_tensor_parallel_seconds: float = _LOAD.engine_tensor_parallel_seconds
     compile_cache_saving_seconds: float = 33.4
-    hub_connection_mbps: float = 40.0
-    hub_workers: int = 8
-    share_write_mbps: float = 650.0
+    hub_connection_mbps: float = _LOAD.hub_connection_mbps
+    hub_workers: int = _LOAD.hub_workers
+    share_write_mbps: float = _LOAD.share_write_mbps
     reference_nconnect: int = 8
 
     #: field -> (basis, source) of the default value.

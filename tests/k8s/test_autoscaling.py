@@ -20,6 +20,7 @@ from vllm_nfs_constructs import (
     QueueAutoscaling,
     QueueScaledObject,
     VllmDeployment,
+    validate,
 )
 from vllm_nfs_constructs.k8s.autoscaling import remove_replicas
 
@@ -28,23 +29,6 @@ LLAMA = ModelSource(
     "0e9e39f249a16976918f6564b8830bc894c89659",
     served_name="llama",
 )
-
-
-def _strict(schema: Any) -> Any:
-    """Reject unknown fields where the CRD lists properties (like ``kubectl apply``'s strict
-    field validation)."""
-    if isinstance(schema, list):
-        return [_strict(s) for s in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out = {k: _strict(v) for k, v in schema.items()}
-    if (
-        "properties" in out
-        and "additionalProperties" not in out
-        and not out.get("x-kubernetes-preserve-unknown-fields")
-    ):
-        out["additionalProperties"] = False
-    return out
 
 
 @cache
@@ -57,7 +41,7 @@ def scaled_object_schema() -> dict[str, Any]:
     assert crd["spec"]["names"]["kind"] == "ScaledObject"
     (version,) = [v for v in crd["spec"]["versions"] if v["served"]]
     assert version["name"] == "v1alpha1"
-    return _strict(version["schema"]["openAPIV3Schema"])
+    return validate._strict(version["schema"]["openAPIV3Schema"])
 
 
 def schema_errors(obj: dict[str, Any]) -> list[str]:

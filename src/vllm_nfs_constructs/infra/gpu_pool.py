@@ -13,6 +13,7 @@ from constructs import Construct
 from .. import _validate as v
 from ..errors import ConfigurationError
 from ..model import (
+    AUTOSCALER_STARTUP_TAINT_PREFIX,
     NOT_TUNED_TAINT,
     Taint,
     TaintEffect,
@@ -31,9 +32,6 @@ __all__ = [
 
 DEFAULT_GPU_SLUG = "gpu-h100x1-80gb"
 
-#: The cluster autoscaler ignores taints with this key prefix when it builds scale-from-zero node
-#: templates (cluster-autoscaler ``utils/taints/taints.go``).
-AUTOSCALER_STARTUP_TAINT_PREFIX = "startup-taint.cluster-autoscaler.kubernetes.io/"
 
 #: A not-tuned taint that the cluster autoscaler treats as a startup taint, for pools with
 #: ``min_nodes=0``. The tuner must be configured with the same key.

@@ -1,4 +1,6 @@
 # Verbatim from README.md at 0.1.0 (commit 95ff854), line 51.
+import cdk8s
+
 from vllm_nfs_constructs import (
     InferenceGateway,
     ModelDownloadJob,
@@ -7,8 +9,6 @@ from vllm_nfs_constructs import (
     SharedModelVolume,
     VllmDeployment,
 )
-
-import cdk8s
 
 app = cdk8s.App()
 chart = cdk8s.Chart(app, "models")

@@ -1,7 +1,7 @@
 # Verbatim from docs/constructs/inference-gateway.md at 0.1.0 (commit 95ff854), line 17.
-from vllm_nfs_constructs import InferenceGateway, NfsEndpoint, SharedModelVolume, VllmDeployment
-
 import cdk8s
+
+from vllm_nfs_constructs import InferenceGateway, NfsEndpoint, SharedModelVolume, VllmDeployment
 
 app = cdk8s.App()
 chart = cdk8s.Chart(app, "edge")

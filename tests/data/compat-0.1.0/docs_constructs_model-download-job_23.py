@@ -1,7 +1,7 @@
 # Verbatim from docs/constructs/model-download-job.md at 0.1.0 (commit 95ff854), line 23.
-from vllm_nfs_constructs import ModelDownloadJob, ModelSource, NfsEndpoint, SharedModelVolume
-
 import cdk8s
+
+from vllm_nfs_constructs import ModelDownloadJob, ModelSource, NfsEndpoint, SharedModelVolume
 
 app = cdk8s.App()
 chart = cdk8s.Chart(app, "download")

@@ -1,7 +1,7 @@
 # Verbatim from docs/constructs/network-tuner.md at 0.1.0 (commit 95ff854), line 30.
-from vllm_nfs_constructs import NetworkTunerDaemonSet
-
 import cdk8s
+
+from vllm_nfs_constructs import NetworkTunerDaemonSet
 
 app = cdk8s.App()
 chart = cdk8s.Chart(app, "tuner")

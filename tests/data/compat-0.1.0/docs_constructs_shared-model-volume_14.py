@@ -1,7 +1,7 @@
 # Verbatim from docs/constructs/shared-model-volume.md at 0.1.0 (commit 95ff854), line 14.
-from vllm_nfs_constructs import NfsEndpoint, NfsMountOptions, SharedModelVolume
-
 import cdk8s
+
+from vllm_nfs_constructs import NfsEndpoint, NfsMountOptions, SharedModelVolume
 
 app = cdk8s.App()
 chart = cdk8s.Chart(app, "storage")

@@ -1,7 +1,7 @@
 # Verbatim from docs/constructs/vllm-deployment.md at 0.1.0 (commit 95ff854), line 42.
-from vllm_nfs_constructs import ModelSource, NfsEndpoint, SharedModelVolume, VllmDeployment
-
 import cdk8s
+
+from vllm_nfs_constructs import ModelSource, NfsEndpoint, SharedModelVolume, VllmDeployment
 
 app = cdk8s.App()
 chart = cdk8s.Chart(app, "serving")

@@ -1,7 +1,7 @@
 # Verbatim from docs/constructs/vllm-nfs-chart.md at 0.1.0 (commit 95ff854), line 8.
-from vllm_nfs_constructs import InfraOutputs, ModelSource, ServedModel, VllmNfsChart
-
 import cdk8s
+
+from vllm_nfs_constructs import InfraOutputs, ModelSource, ServedModel, VllmNfsChart
 
 app = cdk8s.App()
 chart = VllmNfsChart(
