@@ -160,7 +160,7 @@ CASES: list[tuple[str, Callable[[], object], str]] = [
     # VllmNfsChart (cross-object rules)
     (
         "gpus-exceed-slug",
-        composition(models=[ServedModel("m", gpus_per_pod=2)]),
+        composition(models=[ServedModel("m", options=VllmOptions(gpus_per_pod=2))]),
         "ServedModel('m').gpus_per_pod",
     ),
     ("unknown-gpu-slug", composition(gpu_slug="gpu-a100"), "VllmNfsChart.gpu_slug"),
@@ -173,7 +173,7 @@ CASES: list[tuple[str, Callable[[], object], str]] = [
         "models-larger-than-share",
         composition(
             infra=InfraOutputs("10.0.0.5", "/1/share", "gpu", nfs_size_gb=50),
-            models=[ServedModel("m", ModelSource("org/big", "main", size_gib=80))],
+            models=[ServedModel("m", ModelSource("org/big", "main", size_gib=80, moving_revision=True))],
         ),
         "VllmNfsChart.models",
     ),

@@ -204,7 +204,7 @@ def test_errors_that_cannot_succeed_fail_the_job_at_once(chart, synth):
     assert policy["rules"] == [
         {
             "action": "FailJob",
-            "onExitCodes": {"containerName": "fetch", "operator": "In", "values": [2, 3]},
+            "onExitCodes": {"containerName": "fetch", "operator": "In", "values": [2, 3, 6]},
         },
         {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
     ]
