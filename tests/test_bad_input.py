@@ -173,7 +173,9 @@ CASES: list[tuple[str, Callable[[], object], str]] = [
         "models-larger-than-share",
         composition(
             infra=InfraOutputs("10.0.0.5", "/1/share", "gpu", nfs_size_gb=50),
-            models=[ServedModel("m", ModelSource("org/big", "main", size_gib=80, moving_revision=True))],
+            models=[
+                ServedModel("m", ModelSource("org/big", "main", size_gib=80, moving_revision=True))
+            ],
         ),
         "VllmNfsChart.models",
     ),

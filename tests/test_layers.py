@@ -101,3 +101,36 @@ def test_runtime_programs_run_on_a_bare_interpreter():
         )
         assert proc.returncode == 0, proc.stderr
         assert "usage" in proc.stdout.lower()
+
+
+#: The value modules both layers share: plain Python, no jsii, neither layer.
+SHARED_VALUE_MODULES = (
+    "model.py",
+    "handoff.py",
+    "gpus.py",
+    "taints.py",
+    "loading.py",
+    "autoscaling.py",
+    "lora.py",
+    "planner.py",
+    "errors.py",
+    "images.py",
+    "_checks.py",
+)
+
+
+@pytest.mark.parametrize("name", SHARED_VALUE_MODULES)
+def test_shared_value_modules_import_no_jsii_package_and_no_layer(name):
+    path = PKG / name
+    for imported in imports_of(path):
+        top = imported.lstrip(".").split(".")[0]
+        assert top not in JSII_PACKAGES, f"{name} imports {imported}"
+        assert "k8s" not in imported.split(".") and "infra" not in imported.split("."), imported
+
+
+def test_importing_the_value_types_loads_no_jsii():
+    mods = loaded_modules(
+        "import vllm_nfs_constructs.model, vllm_nfs_constructs.loading, "
+        "vllm_nfs_constructs.planner, vllm_nfs_constructs.lora, vllm_nfs_constructs.autoscaling"
+    )
+    assert not {m.split(".")[0] for m in mods} & JSII_PACKAGES - {"jsii"}

@@ -15,20 +15,12 @@ __version__ = "0.1.0"
 from . import _node  # noqa: F401  (points jsii at a supported Node.js before cdk8s/cdktf load)
 from .autoscaling import QueueAutoscaling
 from .errors import ConfigurationError, VllmNfsDeprecationWarning
+from .gpus import GPU_PROFILES, GpuProfile
+from .handoff import InfraOutputs, NfsEndpoint
 from .images import DEFAULT_IMAGES
 from .lora import LoraAdapter, LoraServing
-from .model import (
-    DEFAULT_MODEL,
-    GPU_PROFILES,
-    NOT_TUNED_TAINT,
-    NOT_TUNED_TAINT_KEY,
-    GpuProfile,
-    InfraOutputs,
-    ModelSource,
-    NfsEndpoint,
-    Taint,
-    TaintEffect,
-)
+from .model import DEFAULT_MODEL, ModelSource
+from .taints import NOT_TUNED_TAINT, NOT_TUNED_TAINT_KEY, Taint, TaintEffect
 
 if TYPE_CHECKING:
     from .k8s import (

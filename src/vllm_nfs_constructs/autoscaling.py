@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-from . import _validate as v
+from . import _checks as v
 from .errors import ConfigurationError
-from .model import AUTOSCALER_STARTUP_TAINT_PREFIX
+from .taints import AUTOSCALER_STARTUP_TAINT_PREFIX
 
 __all__ = [
     "DEFAULT_PROMETHEUS_ADDRESS",

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import ConfigurationError
-from .model import InfraOutputs
+from .handoff import InfraOutputs
 
 OUTPUTS_ENV = "VLLM_NFS_INFRA_OUTPUTS"
 LAYERS = ("cluster", "infra")

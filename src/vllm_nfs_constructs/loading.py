@@ -26,9 +26,9 @@ from enum import Enum
 from functools import cache
 from importlib import resources
 
-from . import _validate as v
+from . import _checks as v
 from .errors import ConfigurationError
-from .model import GPU_PROFILES, GpuProfile
+from .gpus import GPU_PROFILES, GpuProfile
 
 __all__ = [
     "NODE_SPECS",
@@ -666,7 +666,7 @@ def check_budget(
 
 def parse_memory_gib(field: str, quantity: object) -> float:
     """A Kubernetes memory quantity (``"32Gi"``, ``"64G"``, ``"512Mi"``) in GiB, by the
-    Kubernetes grammar (``_validate.quantity``)."""
+    Kubernetes grammar (``_checks.quantity``)."""
     return float(v.quantity_value(v.quantity(field, quantity))) / GIB
 
 

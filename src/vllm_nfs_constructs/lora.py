@@ -24,7 +24,7 @@ from enum import Enum
 from functools import cache
 from importlib import resources
 
-from . import _validate as v
+from . import _checks as v
 from .errors import ConfigurationError
 from .loading import VLLM_VERSION, vllm_choices, vllm_flags
 from .model import ModelSource

@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import ClassVar
 
-from . import _validate as v
+from . import _checks as v
 from .errors import ConfigurationError
+from .gpus import gpu_profile
 from .loading import (
     GIB,
     MB,
@@ -24,7 +25,6 @@ from .loading import (
     loading_args,
     node_spec,
 )
-from .model import gpu_profile
 
 __all__ = [
     "MOUNT_LIMIT",

@@ -16,7 +16,7 @@ from vllm_nfs_constructs import (
     VllmNfsChart,
     VllmOptions,
 )
-from vllm_nfs_constructs._validate import VLLM_CLIENT_PATHS
+from vllm_nfs_constructs._checks import VLLM_CLIENT_PATHS
 
 QWEN_7B = ModelSource("Qwen/Qwen2.5-7B-Instruct", "a09a35458c702b33eeacc393d103063234e8bc28")
 LLAMA_8B = ModelSource(

@@ -6,7 +6,7 @@ from tests.conftest import find, find_all
 from tests.k8s._fixtures import volume
 from tests.k8s._routing import route_request
 from vllm_nfs_constructs import ConfigurationError, InferenceGateway, VllmDeployment
-from vllm_nfs_constructs._validate import VLLM_ADMIN_PATHS, VLLM_CLIENT_PATHS
+from vllm_nfs_constructs._checks import VLLM_ADMIN_PATHS, VLLM_CLIENT_PATHS
 
 
 def two_models(chart):

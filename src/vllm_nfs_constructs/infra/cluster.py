@@ -19,7 +19,7 @@ from cdktf_cdktf_provider_digitalocean.kubernetes_cluster import (
 )
 from constructs import Construct
 
-from .. import _validate as v
+from .. import _checks as v
 from ..errors import ConfigurationError
 from .network import Vpc
 

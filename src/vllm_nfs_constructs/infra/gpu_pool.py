@@ -10,16 +10,10 @@ from cdktf_cdktf_provider_digitalocean.kubernetes_node_pool import (
 )
 from constructs import Construct
 
-from .. import _validate as v
+from .. import _checks as v
 from ..errors import ConfigurationError
-from ..model import (
-    AUTOSCALER_STARTUP_TAINT_PREFIX,
-    NOT_TUNED_TAINT,
-    Taint,
-    TaintEffect,
-    check_gpus_fit,
-    gpu_profile,
-)
+from ..gpus import check_gpus_fit, gpu_profile
+from ..taints import AUTOSCALER_STARTUP_TAINT_PREFIX, NOT_TUNED_TAINT, Taint, TaintEffect
 from .cluster import DoksCluster, check_autoscale
 
 __all__ = [

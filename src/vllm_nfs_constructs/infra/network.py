@@ -5,7 +5,7 @@ from __future__ import annotations
 from cdktf_cdktf_provider_digitalocean.vpc import Vpc as _DoVpc
 from constructs import Construct
 
-from .. import _validate as v
+from .. import _checks as v
 from ..errors import ConfigurationError
 from ._regions import DEFAULT_REGION, check_region
 

@@ -17,9 +17,9 @@ from cdktf import (
 from cdktf_cdktf_provider_digitalocean.provider import DigitaloceanProvider
 from constructs import Construct
 
-from .. import _validate as v
+from .. import _checks as v
 from ..errors import ConfigurationError
-from ..model import NOT_TUNED_TAINT, Taint
+from ..taints import NOT_TUNED_TAINT, Taint
 from . import _overrides
 from ._regions import DEFAULT_REGION, check_region
 from .cluster import (

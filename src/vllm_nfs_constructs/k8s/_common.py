@@ -11,7 +11,7 @@ import jsii
 from cdk8s_plus_27 import k8s
 from constructs import Construct, IConstruct, IValidation
 
-from .. import _validate as v
+from .. import _checks as v
 from ..errors import ConfigurationError
 
 PART_OF = "vllm-nfs-constructs"

@@ -9,20 +9,14 @@ from dataclasses import dataclass
 import cdk8s
 from constructs import Construct
 
-from .. import _validate as v
+from .. import _checks as v
 from ..autoscaling import QueueAutoscaling, check_pool_capacity
 from ..errors import ConfigurationError, VllmNfsDeprecationWarning
+from ..gpus import GpuProfile, check_gpus_fit, gpu_profile
+from ..handoff import InfraOutputs
 from ..lora import LoraAdapter
-from ..model import (
-    DEFAULT_MODEL,
-    NOT_TUNED_TAINT,
-    GpuProfile,
-    InfraOutputs,
-    ModelSource,
-    Taint,
-    check_gpus_fit,
-    gpu_profile,
-)
+from ..model import DEFAULT_MODEL, ModelSource
+from ..taints import NOT_TUNED_TAINT, Taint
 from . import _common as c
 from .download import DEFAULT_TOKEN_SECRET, ModelDownloadJob, SecretKeyRef
 from .gateway import InferenceGateway, Route

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
-from .. import _validate as v
+from .. import _checks as v
 from ..errors import ConfigurationError
 from ..images import VLLM_IMAGE, check_image
 from ..lora import LoraPublish

@@ -9,7 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 import cdk8s
 from constructs import Construct
 
-from .. import _validate as v
+from .. import _checks as v
 from ..errors import ConfigurationError
 from . import _common as c
 from ._escape_hatches import raw_object

@@ -27,9 +27,9 @@ import cdk8s
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
-from .. import _validate as v
+from .. import _checks as v
 from ..errors import ConfigurationError
-from ..model import NOT_TUNED_TAINT_KEY
+from ..taints import NOT_TUNED_TAINT_KEY
 from . import _common as c
 from . import _rules
 from ._escape_hatches import raw_object

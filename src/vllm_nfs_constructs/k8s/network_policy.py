@@ -21,7 +21,7 @@ import cdk8s_plus_27 as kplus
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
-from .. import _validate as v
+from .. import _checks as v
 from ..errors import ConfigurationError
 from . import _common as c
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from .. import _validate as v
+from .. import _checks as v
 from ..autoscaling import QueueAutoscaling
 from ..errors import ConfigurationError, VllmNfsDeprecationWarning
 from ..images import VLLM_IMAGE, check_image

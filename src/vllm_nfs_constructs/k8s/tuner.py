@@ -8,10 +8,10 @@ import cdk8s
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
-from .. import _validate as v
+from .. import _checks as v
 from ..errors import ConfigurationError
 from ..images import PYTHON_IMAGE, check_image
-from ..model import NOT_TUNED_TAINT, Taint
+from ..taints import NOT_TUNED_TAINT, Taint
 from . import _common as c
 from ._escape_hatches import cluster_scoped, raw_object
 from .namespace import PodSecurityLevel, WorkloadNamespace

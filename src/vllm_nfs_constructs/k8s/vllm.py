@@ -9,11 +9,12 @@ from typing import Any
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
-from .. import _validate as v
+from .. import _checks as v
 from ..errors import ConfigurationError, VllmNfsDeprecationWarning
+from ..gpus import gpu_profile
 from ..loading import Budgets, LoadingPlan, derive_budgets, loading_args
 from ..lora import LoraAdapter, LoraMode, LoraPlan, LoraPublish, lora_plan
-from ..model import DEFAULT_MODEL, ModelSource, gpu_profile
+from ..model import DEFAULT_MODEL, ModelSource
 from . import _common as c
 from . import vllm_flags
 from .autoscaling import QueueScaledObject

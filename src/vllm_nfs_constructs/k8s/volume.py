@@ -9,9 +9,9 @@ import cdk8s_plus_27 as kplus
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
-from .. import _validate as v
+from .. import _checks as v
 from ..errors import ConfigurationError
-from ..model import NfsEndpoint
+from ..handoff import NfsEndpoint
 from . import _common as c
 from ._escape_hatches import cluster_scoped
 

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vllm_nfs_constructs import _validate as v
+from vllm_nfs_constructs import _checks as v
 from vllm_nfs_constructs.errors import ConfigurationError
 
 

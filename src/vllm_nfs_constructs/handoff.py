@@ -1,0 +1,242 @@
+"""The cloud-to-cluster handoff: the NFS endpoint and the cloud layer's outputs.
+
+``InfraOutputs`` reads ``terraform output -json`` of the ``VllmInfraStack``; the cluster layer
+defaults from it. No cdk8s, cdktf or jsii here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import _checks as v
+from .errors import ConfigurationError
+from .gpus import gpu_profile
+from .taints import NOT_TUNED_TAINT, Taint
+
+__all__ = ["REQUIRED_OUTPUT_KEYS", "InfraOutputs", "NfsEndpoint"]
+
+# ---------------------------------------------------------------------------------------------
+# NFS and infra outputs
+
+
+@dataclass(frozen=True)
+class NfsEndpoint:
+    """Where the Managed NFS share is: its host (IP in the VPC) and export path."""
+
+    host: str
+    path: str
+
+    def __post_init__(self) -> None:
+        v.host("NfsEndpoint.host", self.host)
+        v.nfs_export_path("NfsEndpoint.path", self.path)
+
+
+#: Keys the cluster layer needs from the cloud layer's outputs.
+REQUIRED_OUTPUT_KEYS = ("nfs_host", "nfs_mount_path", "gpu_node_pool_name")
+
+
+@dataclass(frozen=True)
+class InfraOutputs:
+    """What the cloud layer hands to the cluster layer.
+
+    Build it from ``terraform output -json`` (or ``cdktf output --outputs-file``) with
+    :meth:`from_file`, or directly.
+    """
+
+    nfs_host: str
+    nfs_mount_path: str
+    gpu_node_pool_name: str
+    region: str | None = None
+    nfs_size_gb: int | None = None
+    cluster_name: str | None = None
+    is_example: bool = False
+    """True for the built-in example values (never deploy those)."""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    gpu_node_size: str | None = None
+    """The GPU pool's Droplet slug (``gpu-h100x1-80gb``); None in outputs older than 0.2."""
+    gpu_node_taint: Taint | None = None
+    """The pool's start-up taint, which the tuner removes; None when the pool has none or the
+    outputs predate 0.2 (see ``has_taint_output``)."""
+    gpu_min_nodes: int | None = None
+    """The pool's autoscaling lower bound (its fixed size when it does not autoscale)."""
+    gpu_max_nodes: int | None = None
+    """The pool's autoscaling upper bound (its fixed size when it does not autoscale)."""
+    has_taint_output: bool = False
+    """True when the outputs carried ``gpu_node_taint`` (even empty: a pool without taint)."""
+
+    def __post_init__(self) -> None:
+        try:
+            NfsEndpoint(self.nfs_host, self.nfs_mount_path)
+        except ConfigurationError as exc:
+            fld = {"NfsEndpoint.host": "nfs_host", "NfsEndpoint.path": "nfs_mount_path"}[exc.field]
+            raise ConfigurationError(
+                f"InfraOutputs.{fld}", exc.value, exc.allowed, exc.fix
+            ) from None
+        for name in ("region", "cluster_name"):
+            value = getattr(self, name)
+            if value is not None:
+                v.instance_of(f"InfraOutputs.{name}", value, str, "a string")
+        v.instance_of("InfraOutputs.is_example", self.is_example, bool, "True or False")
+        v.dns_label("InfraOutputs.gpu_node_pool_name", self.gpu_node_pool_name, max_len=255)
+        if self.nfs_size_gb is not None:
+            v.integer("InfraOutputs.nfs_size_gb", self.nfs_size_gb, minimum=50)
+        if self.gpu_node_size is not None:
+            gpu_profile("InfraOutputs.gpu_node_size", self.gpu_node_size)
+        if isinstance(self.gpu_node_taint, str):
+            object.__setattr__(
+                self,
+                "gpu_node_taint",
+                Taint.parse(self.gpu_node_taint, "InfraOutputs.gpu_node_taint"),
+            )
+        if self.gpu_node_taint is not None:
+            if not isinstance(self.gpu_node_taint, Taint):
+                raise ConfigurationError(
+                    "InfraOutputs.gpu_node_taint",
+                    self.gpu_node_taint,
+                    "a Taint or 'key=value:Effect'",
+                )
+            object.__setattr__(self, "has_taint_output", True)
+        for name in ("gpu_min_nodes", "gpu_max_nodes"):
+            value = getattr(self, name)
+            if value is not None:
+                v.integer(f"InfraOutputs.{name}", value, minimum=0, maximum=1000)
+        if (
+            self.gpu_min_nodes is not None
+            and self.gpu_max_nodes is not None
+            and self.gpu_max_nodes < self.gpu_min_nodes
+        ):
+            raise ConfigurationError(
+                "InfraOutputs.gpu_max_nodes",
+                self.gpu_max_nodes,
+                f"at least gpu_min_nodes ({self.gpu_min_nodes})",
+            )
+
+    @property
+    def nfs(self) -> NfsEndpoint:
+        return NfsEndpoint(self.nfs_host, self.nfs_mount_path)
+
+    @classmethod
+    def example(cls) -> InfraOutputs:
+        """Clearly fake values for trying the cluster layer without a cloud (never deploy)."""
+        return cls(
+            nfs_host="10.110.0.99",
+            nfs_mount_path="/EXAMPLE/replace-with-nfs_mount_path-output",
+            gpu_node_pool_name="gpu-pool",
+            region="nyc2",
+            nfs_size_gb=1000,
+            cluster_name="example-cluster",
+            is_example=True,
+            gpu_node_size="gpu-h100x1-80gb",
+            gpu_node_taint=NOT_TUNED_TAINT,
+            gpu_min_nodes=1,
+            gpu_max_nodes=1,
+        )
+
+    @classmethod
+    def from_mapping(cls, data: object, source: str = "outputs") -> InfraOutputs:
+        """Accept both Terraform's shape (``{"k": {"value": v, ...}}``) and plain ``{"k": v}``.
+
+        cdktf's ``--outputs-file`` nests outputs under the stack name; a single nested stack is
+        unwrapped.
+        """
+        if not isinstance(data, dict):
+            raise ConfigurationError(
+                f"{source}", type(data).__name__, "a JSON object of Terraform outputs"
+            )
+        if len(data) == 1 and not any(k in data for k in REQUIRED_OUTPUT_KEYS):
+            (only,) = data.values()
+            if isinstance(only, dict) and any(k in only for k in REQUIRED_OUTPUT_KEYS):
+                data = only
+        assert isinstance(data, dict)
+        values: dict[str, Any] = {}
+        for key, raw in data.items():
+            if isinstance(raw, dict) and "value" in raw:
+                values[key] = raw["value"]
+            else:
+                values[key] = raw
+        missing = [k for k in REQUIRED_OUTPUT_KEYS if values.get(k) in (None, "")]
+        if missing:
+            raise ConfigurationError(
+                f"{source}[{missing[0]!r}]",
+                None,
+                "a value for each of " + ", ".join(REQUIRED_OUTPUT_KEYS),
+                f"Missing: {', '.join(missing)}. Run `terraform output -json > outputs.json` "
+                "after `terraform apply` of the VllmInfraStack.",
+            )
+        for key in REQUIRED_OUTPUT_KEYS:
+            if not isinstance(values[key], str):
+                raise ConfigurationError(f"{source}[{key!r}]", values[key], "a string")
+        try:
+            NfsEndpoint(values["nfs_host"], values["nfs_mount_path"])
+            v.dns_label("gpu_node_pool_name", values["gpu_node_pool_name"], max_len=255)
+        except ConfigurationError as exc:
+            key = {"NfsEndpoint.host": "nfs_host", "NfsEndpoint.path": "nfs_mount_path"}.get(
+                exc.field, "gpu_node_pool_name"
+            )
+            raise ConfigurationError(
+                f"{source}[{key!r}]", exc.value, exc.allowed, exc.fix
+            ) from None
+        size = values.get("nfs_size_gb")
+        if size is not None:
+            try:
+                size = int(size)
+            except (TypeError, ValueError):
+                raise ConfigurationError(
+                    f"{source}['nfs_size_gb']", size, "an integer number of GiB"
+                ) from None
+        gpu_size = values.get("gpu_node_size") or None
+        if gpu_size is not None:
+            gpu_profile(f"{source}['gpu_node_size']", gpu_size)
+        taint: Taint | None = None
+        raw_taint = values.get("gpu_node_taint")
+        if raw_taint:
+            taint = Taint.parse(raw_taint, f"{source}['gpu_node_taint']")
+        bounds: dict[str, int | None] = {}
+        for key in ("gpu_min_nodes", "gpu_max_nodes"):
+            raw = values.get(key)
+            if raw is None or raw == "":
+                bounds[key] = None
+                continue
+            try:
+                bounds[key] = int(raw)
+            except (TypeError, ValueError):
+                raise ConfigurationError(f"{source}[{key!r}]", raw, "an integer") from None
+        return cls(
+            nfs_host=values["nfs_host"],
+            nfs_mount_path=values["nfs_mount_path"],
+            gpu_node_pool_name=values["gpu_node_pool_name"],
+            region=values.get("region"),
+            nfs_size_gb=size,
+            cluster_name=values.get("cluster_name"),
+            extra={k: val for k, val in values.items() if k not in REQUIRED_OUTPUT_KEYS},
+            gpu_node_size=gpu_size,
+            gpu_node_taint=taint,
+            gpu_min_nodes=bounds["gpu_min_nodes"],
+            gpu_max_nodes=bounds["gpu_max_nodes"],
+            has_taint_output="gpu_node_taint" in values,
+        )
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "outputs") -> InfraOutputs:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigurationError(
+                source, f"invalid JSON ({exc.msg} at line {exc.lineno})", "terraform output -json"
+            ) from None
+        return cls.from_mapping(data, source)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> InfraOutputs:
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigurationError(
+                "infra outputs file", str(p), "a readable file", f"({exc.strerror})"
+            ) from None
+        return cls.from_json(text, source=str(p))
