@@ -3,11 +3,14 @@
 ``PANELS`` is the definition (plain data: rows, panels, PromQL); ``build()`` turns it into a
 dashboard with grafana-foundation-sdk (a dev dependency, Python >= 3.11), and
 
-    python -m vllm_nfs_constructs.k8s._dashboard
+    python -m vllm_nfs_constructs.k8s._dashboard            # rewrite the package data file
+    python -m vllm_nfs_constructs.k8s._dashboard --check    # compare only (exit 1 if stale)
+    python -m vllm_nfs_constructs.k8s._dashboard --output PATH
 
-rewrites ``data/dashboards/vllm-nfs-constructs.json``. ``VllmMonitoring`` ships that file in a
-ConfigMap; a test checks the committed file equals what ``build()`` generates, so the JSON is
-never edited by hand and the library needs no dashboard package at run time.
+rewrites ``data/dashboards/vllm-nfs-constructs.json`` (``--help`` writes nothing).
+``VllmMonitoring`` ships that file in a ConfigMap; a test checks the committed file equals what
+``build()`` generates, so the JSON is never edited by hand and the library needs no dashboard
+package at run time.
 
 Queries read the shared recording rules (``namespace_model:*``) where one exists; the variables
 ``$namespace`` and ``$model`` filter them (``model`` is the VllmDeployment's name).
@@ -15,8 +18,10 @@ Queries read the shared recording rules (``namespace_model:*``) where one exists
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -333,10 +338,57 @@ def render() -> str:
     return json.dumps(build(), indent=2, sort_keys=True) + "\n"
 
 
-def main() -> int:
-    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    OUTPUT.write_text(render(), encoding="utf-8")
-    print(f"wrote {OUTPUT}", file=sys.stderr)
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m vllm_nfs_constructs.k8s._dashboard [--check] [--output PATH]``.
+
+    Writes the generated dashboard to the package data file (or ``--output``); with ``--check``
+    writes nothing and exits 1 when the file differs from what ``build()`` generates.
+    ``--help`` prints the usage and exits 0 without writing; bad arguments exit 2.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m vllm_nfs_constructs.k8s._dashboard",
+        description=(
+            "Generate the Grafana dashboard JSON from PANELS (needs grafana-foundation-sdk). "
+            f"By default it rewrites the package data file {OUTPUT.name}."
+        ),
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=OUTPUT,
+        metavar="PATH",
+        help="file to write or check (default: the package data file)",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="compare the file with the generated JSON; write nothing; exit 1 when they differ",
+    )
+    args = parser.parse_args(argv)
+    output: Path = args.output
+    text = render()
+    if args.check:
+        try:
+            current = output.read_text(encoding="utf-8")
+        except OSError as exc:
+            print(f"error: cannot read {output}: {exc.strerror}", file=sys.stderr)
+            return 1
+        if current != text:
+            print(
+                f"{output} differs from the generated dashboard; run: "
+                "python -m vllm_nfs_constructs.k8s._dashboard",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"{output} is up to date", file=sys.stderr)
+        return 0
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print(f"error: cannot write {output}: {exc.strerror}", file=sys.stderr)
+        return 1
+    print(f"wrote {output}", file=sys.stderr)
     return 0
 
 
