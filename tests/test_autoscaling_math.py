@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import subprocess
 import sys
 
@@ -66,9 +67,13 @@ def test_is_a_frozen_value():
         (
             {"max_replicas": 2, "target_waiting_per_replica": 0},
             "QueueAutoscaling.target_waiting_per_replica",
-            "> 0",
+            ">= 0.001",
         ),
-        ({"max_replicas": 2, "kv_cache_target": 0}, "QueueAutoscaling.kv_cache_target", "> 0"),
+        (
+            {"max_replicas": 2, "kv_cache_target": 0},
+            "QueueAutoscaling.kv_cache_target",
+            ">= 0.001",
+        ),
         ({"max_replicas": 2, "kv_cache_target": 80}, "QueueAutoscaling.kv_cache_target", "<= 1"),
         (
             {"max_replicas": 2, "prometheus_address": "prometheus:9090"},
@@ -113,6 +118,60 @@ def test_refuses_bad_input_naming_the_field(kwargs, field, text):
         QueueAutoscaling(**kwargs)
     assert err.value.field == field
     assert text in str(err.value)
+
+
+_FLOAT_FIELDS = ("target_waiting_per_replica", "kv_cache_target", "activation_waiting")
+
+
+@pytest.mark.parametrize("name", _FLOAT_FIELDS)
+@pytest.mark.parametrize(
+    "bad",
+    [
+        float("nan"),
+        float("inf"),
+        float("-inf"),
+        10**400,
+        1e308,
+        -1,
+        -1e-9,
+        True,
+        "5",
+        [1],
+    ],
+    ids=repr,
+)
+def test_every_float_field_refuses_non_finite_and_out_of_range(name, bad):
+    """Issue 11: NaN/inf used to pass activation_waiting and reach KEDA as 'nan'."""
+    with pytest.raises(ConfigurationError) as err:
+        QueueAutoscaling(max_replicas=2, **{name: bad})
+    assert err.value.field == f"QueueAutoscaling.{name}"
+    assert "finite number" in err.value.allowed
+
+
+@pytest.mark.parametrize("name", ["target_waiting_per_replica", "kv_cache_target"])
+def test_targets_below_one_milli_unit_are_refused(name):
+    """KEDA passes thresholds to the HPA as int64(threshold * 1000): below 0.001 it is 0."""
+    with pytest.raises(ConfigurationError, match=r">= 0\.001") as err:
+        QueueAutoscaling(max_replicas=2, **{name: 5e-324})
+    assert err.value.field == f"QueueAutoscaling.{name}"
+    QueueAutoscaling(max_replicas=2, **{name: 0.001})
+
+
+def test_fallback_failure_threshold_is_bounded():
+    with pytest.raises(ConfigurationError) as err:
+        QueueAutoscaling(max_replicas=2, fallback_failure_threshold=10**30)
+    assert err.value.field == "QueueAutoscaling.fallback_failure_threshold"
+
+
+@pytest.mark.parametrize("waiting", [0, -0.0, 0.5, 3, 1_000_000])
+def test_accepted_activation_is_a_finite_keda_number(waiting):
+    a = QueueAutoscaling(max_replicas=2, activation_waiting=waiting, kv_cache_target=0.8)
+    for trigger in a.triggers("vllm", "qwen"):
+        meta = trigger["metadata"]
+        for key in ("threshold", "activationThreshold"):
+            number = float(meta[key])  # type: ignore[index]
+            assert math.isfinite(number) and number >= 0
+            assert not meta[key].startswith("-")  # type: ignore[index]
 
 
 def test_scale_to_zero_is_an_explicit_choice_with_a_wake_signal():

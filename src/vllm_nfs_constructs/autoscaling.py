@@ -53,6 +53,8 @@ HPA_SYNC_SECONDS = 15
 HPA_TOLERANCE = 0.1
 #: The wake trigger only wakes and keeps awake: a target this large never asks for a second pod.
 WAKE_TARGET = 1_000_000
+#: The smallest threshold KEDA can pass on: it sends the HPA milli-units (0.001 -> 1m).
+MIN_TARGET = 0.001
 
 _F = "QueueAutoscaling"
 
@@ -85,8 +87,12 @@ class ScalePolicy:
 
 
 def _number_text(value: float) -> str:
-    """A KEDA metadata number (metadata values are strings): ``5``, ``0.8``."""
-    return format(value, "g")
+    """A KEDA metadata number (metadata values are strings): ``5``, ``0.8`` (``-0.0`` as ``0``).
+
+    >>> _number_text(-0.0), _number_text(0.8), _number_text(1_000_000)
+    ('0', '0.8', '1e+06')
+    """
+    return format(value + 0.0, "g")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -163,11 +169,18 @@ class QueueAutoscaling:
                 f"at least min_replicas ({self.min_replicas})",
                 "Raise max_replicas or lower min_replicas.",
             )
-        v.number(
-            f"{_F}.target_waiting_per_replica", self.target_waiting_per_replica, greater_than=0
+        # KEDA hands thresholds to the HPA as milli-quantities (int64(threshold * 1000)): below
+        # 0.001 the target would be 0, which the HPA refuses; WAKE_TARGET is the largest in use.
+        v.finite_number(
+            f"{_F}.target_waiting_per_replica",
+            self.target_waiting_per_replica,
+            minimum=MIN_TARGET,
+            maximum=WAKE_TARGET,
         )
         if self.kv_cache_target is not None:
-            v.number(f"{_F}.kv_cache_target", self.kv_cache_target, greater_than=0, maximum=1)
+            v.finite_number(
+                f"{_F}.kv_cache_target", self.kv_cache_target, minimum=MIN_TARGET, maximum=1
+            )
         address = self.prometheus_address
         if not isinstance(address, str) or not address.startswith(("http://", "https://")):
             raise ConfigurationError(
@@ -209,14 +222,19 @@ class QueueAutoscaling:
                     f"from min_replicas ({self.min_replicas}) to max_replicas "
                     f"({self.max_replicas})",
                 )
-        v.integer(f"{_F}.fallback_failure_threshold", self.fallback_failure_threshold, minimum=1)
+        v.integer(
+            f"{_F}.fallback_failure_threshold",
+            self.fallback_failure_threshold,
+            minimum=1,
+            maximum=1000,
+        )
         if not isinstance(self.allow_scale_to_zero, bool):
             raise ConfigurationError(
                 f"{_F}.allow_scale_to_zero", self.allow_scale_to_zero, "a bool"
             )
-        waiting = self.activation_waiting
-        if isinstance(waiting, bool) or not isinstance(waiting, (int, float)) or waiting < 0:
-            raise ConfigurationError(f"{_F}.activation_waiting", waiting, "a number >= 0")
+        v.finite_number(
+            f"{_F}.activation_waiting", self.activation_waiting, minimum=0, maximum=WAKE_TARGET
+        )
         if self.wake_query is not None:
             v.non_empty_str(f"{_F}.wake_query", self.wake_query, "a PromQL expression")
             if v.yaml_unsafe(self.wake_query, newlines=True):
