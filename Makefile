@@ -29,8 +29,8 @@ help:
 	@echo "make docs           - build the documentation site into site/ (warnings are errors)"
 	@echo "make bench          - run the benchmarks under benchmarks/"
 	@echo "make dist           - build the sdist and wheel into build/dist/"
-	@echo "make setup          - only the set-up: .venv, node_modules (pinned CLIs), promtool"
-	@echo "make promtool       - install promtool (Debian package prometheus) if it is missing"
+	@echo "make setup          - only the set-up: .venv, node_modules (pinned CLIs)"
+	@echo "make promtool       - install promtool (Debian package prometheus, needs root) if missing; unit/test/test-fast run it"
 	@echo "make clean          - delete every generated folder (dist, cdktf.out, build, site, caches)"
 
 $(STAMP): pyproject.toml
@@ -44,12 +44,20 @@ $(NODE_STAMP): package.json package-lock.json $(STAMP)
 	@touch $@
 
 # promtool (Debian's prometheus package) evaluates the alerting and recording rules in the tests.
+# Only the targets that run those tests depend on it (unit, so test, and test-fast): synth, docs and
+# dist need neither root nor apt. Installing it needs root and apt-get; anywhere else it says how.
 promtool:
 	@command -v promtool >/dev/null || { \
-	  echo "Installing promtool (Debian package prometheus)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing promtool (Debian package prometheus)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	  else \
+	    echo "promtool is missing and the tests need it: run 'make test' as root (it runs apt-get install prometheus)," >&2; \
+	    echo "or install it yourself (apt-get install prometheus; brew install prometheus) and put promtool on PATH" >&2; \
+	    exit 1; \
+	  fi; }
 
-setup: $(STAMP) $(NODE_STAMP) promtool
+setup: $(STAMP) $(NODE_STAMP)
 
 synth: setup synth-cluster synth-infra
 	@echo
@@ -80,13 +88,13 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
-unit: setup
+unit: setup promtool
 	$(VENV)/bin/pytest
 
 test: lint typecheck docs unit
 
 # The inner loop: the same linters, then the tests that need neither root nor npx/wheel builds.
-test-fast: setup
+test-fast: setup promtool
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy

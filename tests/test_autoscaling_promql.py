@@ -8,7 +8,6 @@ KEDA hands the HPA for that model: the sum over that model's pods in that namesp
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections import defaultdict
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests._promtool import promtool_path
 from vllm_nfs_constructs import QueueAutoscaling
 from vllm_nfs_constructs.autoscaling import (
     hpa_desired_replicas,
@@ -23,8 +23,6 @@ from vllm_nfs_constructs.autoscaling import (
     queue_query,
     wake_query_for,
 )
-
-PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 
 #: (namespace, served name, pod, engine) -> (waiting, running, kv usage). KV values are binary
 #: fractions so that a sum is exact whatever order Prometheus adds the series in.
@@ -70,13 +68,13 @@ def run_promtool(
         ],
     }
     (tmp_path / "test.yaml").write_text(yaml.safe_dump(test, sort_keys=False))
-    assert Path(PROMTOOL).exists(), "promtool missing: `make promtool` (apt-get install prometheus)"
+    promtool = promtool_path()
     check = subprocess.run(
-        [PROMTOOL, "check", "rules", "rules.yaml"], cwd=tmp_path, capture_output=True, text=True
+        [promtool, "check", "rules", "rules.yaml"], cwd=tmp_path, capture_output=True, text=True
     )
     assert check.returncode == 0, check.stdout + check.stderr
     out = subprocess.run(
-        [PROMTOOL, "test", "rules", "test.yaml"], cwd=tmp_path, capture_output=True, text=True
+        [promtool, "test", "rules", "test.yaml"], cwd=tmp_path, capture_output=True, text=True
     )
     assert out.returncode == 0, out.stdout + out.stderr
 

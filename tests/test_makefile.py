@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
 from functools import cache
 
+import pytest
+
+from tests import _promtool
 from tests.conftest import ROOT
 
 MAKE_TARGET = re.compile(r"(?<![\w-])make ([a-z][\w-]*)")
@@ -123,3 +128,67 @@ def test_cdk8s_update_check_is_off_for_everything_make_runs():
     text = (ROOT / "Makefile").read_text()
     assert re.search(r"^export CDK8S_CHECK_UPGRADE := false$", text, re.M)
     assert "CDK8S_CHECK_UPGRADE=false" in (ROOT / "README.md").read_text()
+
+
+# promtool: only the targets that run the PromQL tests install it (apt-get needs root and Debian).
+NEEDS_PROMTOOL = ("unit", "test", "test-fast")
+NO_PROMTOOL = ("synth", "synth-cluster", "synth-infra", "docs", "dist", "setup", "lint")
+
+
+@pytest.mark.parametrize("target", NO_PROMTOOL)
+def test_synth_docs_and_dist_need_neither_root_nor_apt(target):
+    recipe = make("-n", target)
+    assert "apt-get" not in recipe and "promtool" not in recipe, recipe
+
+
+@pytest.mark.parametrize("target", NEEDS_PROMTOOL)
+def test_the_targets_that_run_the_promtool_tests_install_it(target):
+    recipe = make("-n", target)
+    assert "command -v promtool" in recipe and "apt-get install" in recipe, recipe
+    assert recipe.index("apt-get install") < recipe.index("pytest"), "installed before pytest runs"
+
+
+def test_make_promtool_without_apt_says_how_to_install_it(tmp_path):
+    """No promtool and no apt-get (macOS, a non-root user): fail, naming both ways to get it."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "id").symlink_to(shutil.which("id") or "/usr/bin/id")
+    make_bin = shutil.which("make") or "make"
+    proc = subprocess.run(
+        [make_bin, "--no-print-directory", "promtool"],
+        cwd=ROOT,
+        env={**os.environ, "PATH": str(bin_dir)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode != 0, proc.stdout
+    assert "make test" in proc.stderr and "apt-get install prometheus" in proc.stderr, proc.stderr
+
+
+def test_the_promtool_tests_fail_rather_than_skip_when_it_is_missing(monkeypatch):
+    monkeypatch.setattr(_promtool.shutil, "which", lambda _name: None)
+    with pytest.raises(pytest.fail.Exception) as failed:
+        _promtool.promtool_path()
+    assert "`make test` as root" in str(failed.value)
+    assert "`apt-get install prometheus`" in str(failed.value)
+
+
+def test_every_test_that_runs_promtool_finds_it_through_the_helper():
+    users = {
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "tests").rglob("test_*.py")
+        if path.name != "test_makefile.py"
+        and re.search(r"\[promtool\b|\bpromtool\(|promtool_path\(", path.read_text())
+    }
+    assert {
+        "tests/test_autoscaling_promql.py",
+        "tests/k8s/test_alerts_promtool.py",
+        "tests/runtime/test_tuner.py",
+    } <= users
+    for rel in users:
+        text = (ROOT / rel).read_text()
+        assert "promtool_path()" in text, rel
+        assert 'which("promtool")' not in text, f"{rel}: use promtool_path()"
+        assert not re.search(r"skip\w*\(.*promtool", text, re.I), f"{rel}: skips without promtool"

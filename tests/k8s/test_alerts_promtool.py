@@ -8,7 +8,6 @@ the names and labels those exporters really expose) and stays silent on healthy 
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -16,15 +15,11 @@ from typing import Any
 import pytest
 import yaml
 
+from tests._promtool import promtool_path
 from tests.conftest import find
 from tests.k8s._monitoring_fixtures import build
 from vllm_nfs_constructs import NOT_TUNED_TAINT_KEY
 from vllm_nfs_constructs.k8s import _dashboard, _rules
-
-PROMTOOL = shutil.which("promtool")
-pytestmark = pytest.mark.skipif(
-    PROMTOOL is None, reason="promtool missing: `make setup` installs Debian's prometheus"
-)
 
 MON = build()
 JOB = MON.job.job_name
@@ -530,9 +525,8 @@ def render(template: str, labels: dict[str, str]) -> str:
 
 
 def promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    assert PROMTOOL is not None
     return subprocess.run(
-        [PROMTOOL, *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+        [promtool_path(), *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
     )
 
 

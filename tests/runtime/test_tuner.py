@@ -15,7 +15,6 @@ import io
 import json
 import math
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -34,6 +33,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests._promtool import promtool_path
 from vllm_nfs_constructs.runtime import tuner
 
 from ._kubeapi import (
@@ -869,9 +869,7 @@ def test_metrics_show_what_was_verified_and_count_drift(env: Env) -> None:
 
 @pytest.mark.netns
 def test_metrics_exposition_passes_promtool(env: Env) -> None:
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.skip("promtool not installed (make setup installs it)")
+    promtool = promtool_path()
     proc, _ = env.start("--interval", "0.3")
     wait_for(env.ready.exists, what="ready file")
     text = scrape(env)[2]
