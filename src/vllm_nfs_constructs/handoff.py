@@ -7,7 +7,9 @@ defaults from it. No cdk8s, cdktf or jsii here.
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -180,14 +182,9 @@ class InfraOutputs:
             raise ConfigurationError(
                 f"{source}[{key!r}]", exc.value, exc.allowed, exc.fix
             ) from None
-        size = values.get("nfs_size_gb")
-        if size is not None:
-            try:
-                size = int(size)
-            except (TypeError, ValueError):
-                raise ConfigurationError(
-                    f"{source}['nfs_size_gb']", size, "an integer number of GiB"
-                ) from None
+        size = _output_int(
+            source, "nfs_size_gb", values.get("nfs_size_gb"), "an integer number of GiB", 50
+        )
         gpu_size = values.get("gpu_node_size") or None
         if gpu_size is not None:
             gpu_profile(f"{source}['gpu_node_size']", gpu_size)
@@ -195,30 +192,33 @@ class InfraOutputs:
         raw_taint = values.get("gpu_node_taint")
         if raw_taint:
             taint = Taint.parse(raw_taint, f"{source}['gpu_node_taint']")
-        bounds: dict[str, int | None] = {}
-        for key in ("gpu_min_nodes", "gpu_max_nodes"):
-            raw = values.get(key)
-            if raw is None or raw == "":
-                bounds[key] = None
-                continue
-            try:
-                bounds[key] = int(raw)
-            except (TypeError, ValueError):
-                raise ConfigurationError(f"{source}[{key!r}]", raw, "an integer") from None
-        return cls(
-            nfs_host=values["nfs_host"],
-            nfs_mount_path=values["nfs_mount_path"],
-            gpu_node_pool_name=values["gpu_node_pool_name"],
-            region=values.get("region"),
-            nfs_size_gb=size,
-            cluster_name=values.get("cluster_name"),
-            extra={k: val for k, val in values.items() if k not in REQUIRED_OUTPUT_KEYS},
-            gpu_node_size=gpu_size,
-            gpu_node_taint=taint,
-            gpu_min_nodes=bounds["gpu_min_nodes"],
-            gpu_max_nodes=bounds["gpu_max_nodes"],
-            has_taint_output="gpu_node_taint" in values,
-        )
+        bounds = {
+            key: _output_int(source, key, values.get(key), "an integer", 0, 1000)
+            for key in ("gpu_min_nodes", "gpu_max_nodes")
+        }
+        try:
+            return cls(
+                nfs_host=values["nfs_host"],
+                nfs_mount_path=values["nfs_mount_path"],
+                gpu_node_pool_name=values["gpu_node_pool_name"],
+                region=values.get("region"),
+                nfs_size_gb=size,
+                cluster_name=values.get("cluster_name"),
+                extra={k: val for k, val in values.items() if k not in REQUIRED_OUTPUT_KEYS},
+                gpu_node_size=gpu_size,
+                gpu_node_taint=taint,
+                gpu_min_nodes=bounds["gpu_min_nodes"],
+                gpu_max_nodes=bounds["gpu_max_nodes"],
+                has_taint_output="gpu_node_taint" in values,
+            )
+        except ConfigurationError as exc:
+            # Name the output the file holds, not the attribute (region, cluster_name, bounds).
+            name = exc.field.removeprefix("InfraOutputs.")
+            if name == exc.field:
+                raise
+            raise ConfigurationError(
+                f"{source}[{name!r}]", exc.value, exc.allowed, exc.fix
+            ) from None
 
     @classmethod
     def from_json(cls, text: str, source: str = "outputs") -> InfraOutputs:
@@ -240,3 +240,43 @@ class InfraOutputs:
                 "infra outputs file", str(p), "a readable file", f"({exc.strerror})"
             ) from None
         return cls.from_json(text, source=str(p))
+
+
+#: An integer output as a digit string (cdktf's outputs file may quote numbers), at most 18
+#: digits (int64 range), so converting it is cheap and exact.
+_DIGITS = re.compile(r"[0-9]{1,18}")
+
+
+def _output_int(
+    source: str,
+    key: str,
+    raw: object,
+    allowed: str,
+    minimum: int,
+    maximum: int | None = None,
+) -> int | None:
+    """An integer output: a JSON integer, an integral JSON number (``1000.0``, ``1e3``) or a
+    digit string (``"1000"``); None when absent or empty. ``true``/``false``, fractions
+    (``1.7`` is not truncated), NaN, infinities and out-of-range values are refused, naming
+    ``<source>['<key>']``."""
+    field = f"{source}[{key!r}]"
+    if raw is None or raw == "":
+        return None
+    value: int | None = None
+    if isinstance(raw, bool):
+        value = None
+    elif isinstance(raw, int):
+        value = raw
+    elif isinstance(raw, float):
+        if math.isfinite(raw) and raw.is_integer():
+            value = int(raw)
+        elif math.isfinite(raw):
+            raise ConfigurationError(
+                field, raw, allowed, "A whole number: the output is never fractional."
+            )
+    elif isinstance(raw, str) and _DIGITS.fullmatch(raw):
+        value = int(raw)
+    if value is None:
+        raise ConfigurationError(field, raw, allowed)
+    v.integer(field, value, minimum=minimum, maximum=maximum)
+    return value

@@ -148,3 +148,50 @@ def test_malformed_json_is_a_configuration_error(tmp_path: Path) -> None:
     path.write_text('{"nfs_host": ', encoding="utf-8")
     with pytest.raises(ConfigurationError, match="invalid JSON"):
         InfraOutputs.from_file(path)
+
+
+_REQUIRED_JSON = '"nfs_host": "10.110.0.5", "nfs_mount_path": "/1/s", "gpu_node_pool_name": "gpu"'
+
+
+@pytest.mark.parametrize("key", ["nfs_size_gb", "gpu_min_nodes", "gpu_max_nodes"])
+@pytest.mark.parametrize(
+    "raw",
+    ["1e400", "-1e400", "NaN", "Infinity", "1.7", "true", "false", '"1.5"', '" 7"', '"1e3"', "[1]"],
+)
+def test_integer_outputs_refuse_overflow_fractions_and_bools(key: str, raw: str) -> None:
+    """Issue 11: 1e400 raised OverflowError, 1.7 became 1 and true became 1."""
+    text = f'{{{_REQUIRED_JSON}, "{key}": {{"value": {raw}, "type": "number"}}}}'
+    with pytest.raises(ConfigurationError) as err:
+        InfraOutputs.from_json(text, source="outputs.json")
+    assert err.value.field == f"outputs.json[{key!r}]"
+
+
+@pytest.mark.parametrize(
+    ("size", "nodes"), [("1000", "2"), ("1000.0", "2.0"), ("1e3", "2e0"), ('"1000"', '"2"')]
+)
+def test_integer_outputs_accept_integral_numbers_and_digit_strings(size: str, nodes: str) -> None:
+    """`terraform output -json` writes numbers; cdktf's outputs file may quote them."""
+    text = (
+        f'{{{_REQUIRED_JSON}, "nfs_size_gb": {size}, '
+        f'"gpu_min_nodes": {{"value": {nodes}}}, "gpu_max_nodes": "8"}}'
+    )
+    out = InfraOutputs.from_json(text)
+    assert out.nfs_size_gb == 1000
+    assert (out.gpu_min_nodes, out.gpu_max_nodes) == (2, 8)
+    assert all(type(n) is int for n in (out.nfs_size_gb, out.gpu_min_nodes, out.gpu_max_nodes))
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ('"nfs_size_gb": 10', "nfs_size_gb"),
+        ('"gpu_max_nodes": 1001', "gpu_max_nodes"),
+        ('"gpu_min_nodes": 3, "gpu_max_nodes": 2', "gpu_max_nodes"),
+        ('"region": 5', "region"),
+        ('"cluster_name": ["a"]', "cluster_name"),
+    ],
+)
+def test_range_and_type_errors_name_the_output_key(extra: str, field: str) -> None:
+    with pytest.raises(ConfigurationError) as err:
+        InfraOutputs.from_json(f"{{{_REQUIRED_JSON}, {extra}}}", source="out.json")
+    assert err.value.field == f"out.json[{field!r}]"
