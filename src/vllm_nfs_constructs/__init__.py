@@ -45,10 +45,12 @@ if TYPE_CHECKING:
         VllmNfsChart,
         VllmOptions,
         WorkloadNamespace,
+        check_unique_objects,
     )
 
 _CLUSTER_LAYER = frozenset(
     {
+        "check_unique_objects",
         "VllmOptions",
         "RouteTarget",
         "Route",
@@ -121,4 +123,5 @@ __all__ = [
     "VllmOptions",
     "WorkloadNamespace",
     "__version__",
+    "check_unique_objects",
 ]

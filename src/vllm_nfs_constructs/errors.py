@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigurationError", "VllmNfsDeprecationWarning"]
+import sys
+import warnings
+
+__all__ = ["ConfigurationError", "ConfigurationWarning", "VllmNfsDeprecationWarning"]
 
 
 class ConfigurationError(ValueError):
@@ -29,3 +32,22 @@ class VllmNfsDeprecationWarning(FutureWarning):
     A ``FutureWarning`` so it is shown by default (``DeprecationWarning`` is hidden outside
     ``__main__``); turn it into an error in CI with ``-W error::FutureWarning``.
     """
+
+
+class ConfigurationWarning(UserWarning):
+    """Input that synthesizes but is probably not what you want (e.g. a loading strategy that
+    reads the checkpoint from NFS once per GPU when the model size is unknown)."""
+
+
+def warn(message: str, category: type[Warning] = VllmNfsDeprecationWarning) -> None:
+    """Warn at the user's line: the first frame outside this package and the jsii runtime
+    (constructs are called through jsii's metaclass, so a fixed ``stacklevel`` would point into
+    jsii)."""
+    frame = sys._getframe(1)
+    level = 2
+    while frame.f_back is not None and str(frame.f_globals.get("__name__", "")).startswith(
+        ("vllm_nfs_constructs", "jsii", "dataclasses")
+    ):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)

@@ -8,11 +8,10 @@ working. No cdk8s, cdktf or jsii here.
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass
 
 from . import _checks as v
-from .errors import ConfigurationError, VllmNfsDeprecationWarning
+from .errors import ConfigurationError, warn
 from .gpus import GPU_PROFILES, GpuProfile, check_gpus_fit, gpu_profile
 from .handoff import REQUIRED_OUTPUT_KEYS, InfraOutputs, NfsEndpoint
 from .taints import (
@@ -141,12 +140,10 @@ class ModelSource:
         if self.size_gib is not None:
             v.number("ModelSource.size_gib", self.size_gib, greater_than=0, maximum=1_000_000)
         if not self.is_commit and not self.moving_revision:
-            warnings.warn(
+            warn(
                 f"ModelSource({self.repo_id!r}, {self.revision!r}): {self.revision!r} is a branch "
                 "or tag, so the served commit can move. Pin a 40-hex commit, or pass "
-                "moving_revision=True to say it is on purpose (an error from 1.0).",
-                VllmNfsDeprecationWarning,
-                stacklevel=3,
+                "moving_revision=True to say it is on purpose (an error from 1.0)."
             )
 
     @property

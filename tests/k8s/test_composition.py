@@ -511,3 +511,158 @@ def test_reserved_namespaces_are_refused_for_what_the_library_owns():
         assert err.value.field == "VllmNfsChart.namespace"
         with pytest.raises(ConfigurationError):
             WorkloadNamespace(cdk8s.Chart(cdk8s.Testing.app(), "c"), name)
+
+
+# -- review fixes ---------------------------------------------------------------------------------
+
+
+def test_check_unique_objects_raises_a_configuration_error_for_the_users_own_duplicate():
+    from vllm_nfs_constructs import check_unique_objects
+
+    app = cdk8s.Testing.app()
+    chart = cdk8s.Chart(app, "ml", namespace="ml")
+    SharedModelVolume(chart, "models", nfs=NFS)
+    other = cdk8s.Chart(app, "mine", namespace="ml")
+    k8s.KubePersistentVolumeClaim(other, "claim", metadata=k8s.ObjectMeta(name="models"))
+    with pytest.raises(ConfigurationError) as err:
+        check_unique_objects(app)
+    assert "ml/models/PersistentVolumeClaim" in str(err.value) and "mine/claim" in str(err.value)
+    check_unique_objects(cdk8s.Chart(cdk8s.Testing.app(), "empty"))  # nothing to report
+
+
+def test_without_network_policies_monitoring_and_the_gateway_isolate_nothing():
+    app = cdk8s.Testing.app()
+    VllmNfsChart(app, "vllm", infra=infra(), network_policies=False, monitoring=True)
+    objs = synth_app(app)
+    assert not find_all(objs, "NetworkPolicy")
+    assert not find_all(objs, "CiliumNetworkPolicy")
+    assert find_all(objs, "PodMonitor")
+
+
+def test_allow_from_on_an_open_deployment_also_lets_the_gateway_in(chart, synth):
+    qwen = VllmDeployment(
+        chart,
+        "qwen",
+        volume=SharedModelVolume(chart, "models", nfs=NFS),
+        gpu_node_pool="gpu",
+        network_policy=False,
+    )
+    qwen.allow_from("batch")  # isolates the pods to that peer ...
+    route = InferenceGateway(chart, "gateway").add_route(qwen)
+    assert route.network_policy is not None  # ... so the gateway's data path is allowed too
+
+
+def test_charts_on_two_gpu_pools_get_a_tuner_each_in_one_shared_namespace():
+    app = cdk8s.Testing.app()
+    a = VllmNfsChart(app, "a", infra=infra(), namespace="team-a")
+    b = VllmNfsChart(
+        app,
+        "b",
+        infra=InfraOutputs("10.110.0.12", "/2633050/share", "gpu-l40s"),
+        namespace="team-b",
+    )
+    assert a.tuner is not b.tuner and b.tuner is not None
+    objs = synth_app(app)
+    assert {d["metadata"]["name"] for d in find_all(objs, "DaemonSet")} == {
+        "network-tuner",
+        "network-tuner-gpu-l40s",
+    }
+    assert [n["metadata"]["name"] for n in find_all(objs, "Namespace")].count(
+        "vllm-network-tuner"
+    ) == 1
+
+
+def test_the_pool_must_hold_every_model_at_full_scale():
+    from vllm_nfs_constructs import QueueAutoscaling
+
+    bounds = infra(gpu_node_size="gpu-h100x1-80gb", gpu_min_nodes=1, gpu_max_nodes=4)
+    scaled = VllmOptions(autoscaling=QueueAutoscaling(max_replicas=4))
+    with pytest.raises(ConfigurationError) as err:
+        VllmNfsChart(
+            cdk8s.Testing.app(),
+            "vllm",
+            infra=bounds,
+            models=[
+                ServedModel("a", LLAMA, options=scaled),
+                ServedModel("b", options=scaled),
+            ],
+        )
+    assert err.value.field == "VllmNfsChart.models"
+    assert "gpu_max_nodes" in str(err.value)
+
+
+def test_a_standalone_deployment_with_a_gpu_size_checks_fit_and_memory(chart):
+    volume = SharedModelVolume(chart, "models", nfs=NFS)
+    with pytest.raises(ConfigurationError) as err:
+        VllmDeployment(
+            chart,
+            "big",
+            volume=volume,
+            gpu_node_pool="gpu",
+            gpu_slug="gpu-h100x1-80gb",
+            options=VllmOptions(gpus_per_pod=8),
+        )
+    assert err.value.field == "VllmOptions.gpus_per_pod"
+    with pytest.raises(ConfigurationError) as err:
+        VllmDeployment(
+            chart,
+            "huge",
+            volume=volume,
+            gpu_node_pool="gpu",
+            gpu_slug="gpu-h100x1-80gb",
+            options=VllmOptions(memory_request="4Ti"),
+        )
+    assert err.value.field == "VllmOptions.memory_request"
+
+
+def test_a_second_route_to_one_target_needs_a_name_and_a_refusal_changes_nothing(chart, synth):
+    qwen = VllmDeployment(
+        chart, "qwen", volume=SharedModelVolume(chart, "models", nfs=NFS), gpu_node_pool="gpu"
+    )
+    gateway = InferenceGateway(chart, "gateway")
+    first = gateway.add_route(qwen, default=True)
+    with pytest.raises(ConfigurationError) as err:
+        gateway.add_route(qwen, path_prefix="alias")
+    assert err.value.field == "InferenceGateway.add_route.name"
+    second = gateway.add_route(qwen, path_prefix="alias", name="gateway-qwen-alias")
+    assert gateway.routes == [first, second]
+    assert first == "gateway-qwen"  # 0.1.0 returned the name
+    routes = {r["metadata"]["name"] for r in find_all(synth(chart), "HTTPRoute")}
+    assert routes == {"gateway-qwen", "gateway-qwen-alias"}
+
+
+def test_add_route_still_takes_deployment_by_keyword(chart):
+    qwen = VllmDeployment(
+        chart, "qwen", volume=SharedModelVolume(chart, "models", nfs=NFS), gpu_node_pool="gpu"
+    )
+    with pytest.warns(VllmNfsDeprecationWarning) as caught:
+        route = InferenceGateway(chart, "gateway").add_route(deployment=qwen)
+    assert route == "gateway-qwen"
+    assert caught[0].filename == __file__  # the warning points at the caller's line
+
+
+def test_served_model_can_be_replaced_and_reads_back_the_effective_values():
+    import dataclasses
+
+    model = ServedModel("llama", LLAMA, options=VllmOptions(replicas=2))
+    bigger = dataclasses.replace(model, options=VllmOptions(replicas=3))
+    assert (model.replicas, bigger.replicas) == (2, 3)
+    assert bigger.source == LLAMA and bigger.name == "llama"
+
+
+def test_the_chart_names_its_own_arguments_in_errors():
+    for kwargs, field in (
+        ({"vllm_image": "vllm/vllm-openai:latest"}, "VllmNfsChart.vllm_image"),
+        ({"request_timeout_seconds": 0}, "VllmNfsChart.request_timeout_seconds"),
+        ({"hostname": "not a host"}, "VllmNfsChart.hostname"),
+    ):
+        with pytest.raises(ConfigurationError) as err:
+            VllmNfsChart(cdk8s.Testing.app(), "vllm", infra=infra(), **kwargs)
+        assert err.value.field == field, kwargs
+
+
+def test_a_40_character_model_name_is_refused_at_the_model():
+    with pytest.raises(ConfigurationError) as err:
+        ServedModel("m" * 40)
+    assert err.value.field == "ServedModel.name"
+    ServedModel("m" * 39)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import pytest
@@ -13,6 +14,8 @@ from vllm_nfs_constructs import (
     ModelSource,
     SecretKeyRef,
 )
+from vllm_nfs_constructs.k8s.download import _FETCH_DEFAULT_WORKERS
+from vllm_nfs_constructs.runtime import fetch
 
 
 def job_pod(objs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -219,3 +222,39 @@ def test_revisions_that_would_collide_or_fail_at_run_time_are_rejected(revision)
 def test_branch_with_a_slash_is_accepted():
     source = ModelSource("org/model", "refs/pr/1", moving_revision=True)
     assert source.relative_path == "org/model/refs--pr--1"
+
+
+# The fetcher's concurrency (fetch.py --workers, 1..64): bounded and configurable.
+
+
+def fetch_command(objs: list[dict[str, Any]]) -> list[str]:
+    cmd = job_pod(objs)["containers"][0]["command"]
+    assert cmd[:2] == ["python3", "/programs/fetch.py"], cmd
+    return list(cmd[2:])
+
+
+def test_default_workers_is_the_fetchers_default_and_is_not_emitted(chart, synth):
+    ModelDownloadJob(chart, "dl", volume=volume(chart))
+    args = fetch_command(synth(chart))
+    assert "--workers" not in args  # the default command (and the snapshots) as before
+    assert fetch.parse_args(args).workers == 8 == _FETCH_DEFAULT_WORKERS
+    default = inspect.signature(ModelDownloadJob.__init__).parameters["workers"].default
+    minimal = ["--repo", "o/n", "--revision", "main", "--root", "/m"]
+    assert default == fetch.parse_args(minimal).workers
+
+
+@pytest.mark.parametrize("workers", [1, 2, 16, 64])
+def test_workers_reach_the_fetcher_and_parse_with_its_own_parser(chart, synth, workers):
+    ModelDownloadJob(chart, "dl", volume=volume(chart), workers=workers, keep_revisions=2)
+    args = fetch_command(synth(chart))
+    assert args[args.index("--workers") + 1] == str(workers)
+    parsed = fetch.parse_args(args)  # exits (SystemExit) on a flag or value fetch refuses
+    assert parsed.workers == workers and parsed.prune_keep == 2
+
+
+@pytest.mark.parametrize("workers", [0, -1, 65, 1000, True, 2.0, "8", None])
+def test_workers_out_of_range_or_not_an_int_is_refused(chart, workers):
+    with pytest.raises(ConfigurationError) as err:
+        ModelDownloadJob(chart, "dl", volume=volume(chart), workers=workers)
+    assert str(err.value).startswith("ModelDownloadJob.workers:")
+    assert "an integer from 1 to 64" in str(err.value)

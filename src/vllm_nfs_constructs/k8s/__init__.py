@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import _node  # noqa: F401  (points jsii at a supported Node.js before cdk8s loads)
+from ._common import check_unique_objects
 from .autoscaling import QueueScaledObject
 from .chart import ServedModel, VllmNfsChart
 from .download import ModelDownloadJob, SecretKeyRef
@@ -39,4 +40,5 @@ __all__ = [
     "VllmNfsChart",
     "VllmOptions",
     "WorkloadNamespace",
+    "check_unique_objects",
 ]

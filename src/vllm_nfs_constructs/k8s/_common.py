@@ -231,6 +231,26 @@ def duplicate_objects(root: IConstruct) -> list[str]:
     return problems
 
 
+def check_unique_objects(scope: IConstruct) -> None:
+    """Raise ``ConfigurationError`` if two objects of the App that ``scope`` belongs to have the
+    same API group, kind, namespace and name, naming both construct paths.
+
+    ``app.synth()`` runs the same check, but reports it through cdk8s's validation (a
+    ``RuntimeError`` from jsii). Call this first, e.g. in CI, for a ``ConfigurationError``::
+
+        check_unique_objects(app)
+        app.synth()
+    """
+    problems = duplicate_objects(scope.node.root)
+    if problems:
+        raise ConfigurationError(
+            "cdk8s.App objects",
+            problems[0].removeprefix("ConfigurationError: "),
+            "one object per API group, kind, namespace and name in an App",
+            f"{len(problems)} duplicate(s) in all." if len(problems) > 1 else None,
+        )
+
+
 def _install_uniqueness_check(root: IConstruct) -> None:
     root.node.add_validation(_UniqueObjects(root))
 

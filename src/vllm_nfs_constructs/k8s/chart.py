@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -11,9 +10,10 @@ from constructs import Construct
 
 from .. import _checks as v
 from ..autoscaling import QueueAutoscaling, check_pool_capacity
-from ..errors import ConfigurationError, VllmNfsDeprecationWarning
+from ..errors import ConfigurationError
 from ..gpus import GpuProfile, check_gpus_fit, gpu_profile
 from ..handoff import InfraOutputs
+from ..images import check_image
 from ..lora import LoraAdapter
 from ..model import DEFAULT_MODEL, ModelSource
 from ..taints import NOT_TUNED_TAINT, Taint
@@ -34,95 +34,137 @@ DEFAULT_GPU_SLUG = "gpu-h100x1-80gb"
 __all__ = ["ServedModel", "VllmNfsChart"]
 
 
-#: ServedModel's 0.1.0 fields, each a VllmOptions field of the same name.
-_LEGACY_FIELDS = (
-    "replicas",
-    "gpus_per_pod",
-    "max_model_len",
-    "quantization",
-    "gpu_memory_utilization",
-    "extra_args",
-    "anti_affinity",
-    "max_surge",
-    "max_unavailable",
-)
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class ServedModel:
     """One model the chart serves: what to download and how to run it.
 
-    ``name`` names its Job, Deployment, Service and route prefix (``/<name>/v1/...``).
-    ``options`` holds how it is served (:class:`VllmOptions`). The 0.1.0 fields (``replicas``,
-    ``gpus_per_pod``, ``max_model_len``, ...) still work, with a deprecation warning, and read
-    back the effective values.
+    ``name`` names its Job, Deployment, Service and route prefix (``/<name>/v1/...``);
+    ``options`` holds how it is served (:class:`VllmOptions`). The 0.1.0 keyword arguments
+    (``replicas``, ``gpus_per_pod``, ``max_model_len``, ...) still work, with a deprecation
+    warning, and the same names read back the effective values.
     """
 
     name: str
-    source: ModelSource = DEFAULT_MODEL
-    replicas: int | None = None
-    gpus_per_pod: int | None = None
-    max_model_len: int | None = None
-    quantization: str | None = None
-    gpu_memory_utilization: float | None = None
-    extra_args: tuple[str, ...] | None = None
-    anti_affinity: AntiAffinity | None = None
-    max_surge: int | None = None
-    max_unavailable: int | None = None
-    options: VllmOptions = None  # type: ignore[assignment]  # resolved in __post_init__
+    source: ModelSource
+    options: VllmOptions
     """How the model is served (default ``VllmOptions()``)."""
-    autoscaling: QueueAutoscaling | None = None
-    """Scale this model on its queue (KEDA); the same as ``VllmOptions(autoscaling=...)``."""
-    adapters: tuple[LoraAdapter, ...] = ()
+    adapters: tuple[LoraAdapter, ...]
     """LoRA adapters served on this model (default none), each with its own download Job;
     served as ``VllmOptions.lora`` says (default static). See docs/lora-adapters.md."""
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        name: str,
+        source: ModelSource = DEFAULT_MODEL,
+        replicas: int | None = None,
+        gpus_per_pod: int | None = None,
+        max_model_len: int | None = None,
+        quantization: str | None = None,
+        gpu_memory_utilization: float | None = None,
+        extra_args: Sequence[str] | None = None,
+        anti_affinity: AntiAffinity | str | None = None,
+        max_surge: int | None = None,
+        max_unavailable: int | None = None,
+        options: VllmOptions | None = None,
+        autoscaling: QueueAutoscaling | None = None,
+        adapters: Sequence[LoraAdapter] = (),
+    ) -> None:
+        """
+        Args:
+            name: names the Job, Deployment, Service and route prefix; a DNS label of at most
+                39 characters that is not one of vLLM's own paths (``v1``, ``health``, ...).
+            source: the model and its pinned revision (default the built-in Qwen2.5-0.5B).
+            replicas: deprecated, use ``options=VllmOptions(replicas=...)``.
+            gpus_per_pod: deprecated, use ``VllmOptions(gpus_per_pod=...)``.
+            max_model_len: deprecated, use ``VllmOptions(max_model_len=...)``.
+            quantization: deprecated, use ``VllmOptions(quantization=...)``.
+            gpu_memory_utilization: deprecated, use ``VllmOptions(gpu_memory_utilization=...)``.
+            extra_args: deprecated, use ``VllmOptions(extra_args=...)``.
+            anti_affinity: deprecated, use ``VllmOptions(anti_affinity=...)``.
+            max_surge: deprecated, use ``VllmOptions(max_surge=...)``.
+            max_unavailable: deprecated, use ``VllmOptions(max_unavailable=...)``.
+            options: how the model is served (default ``VllmOptions()``).
+            autoscaling: scale on the queue (KEDA); the same as
+                ``VllmOptions(autoscaling=...)``.
+            adapters: LoRA adapters served on this model (default none).
+        """
         f = "ServedModel"
-        v.dns_label(f"{f}.name", self.name, max_len=40)
-        v.route_name(f"{f}.name", self.name)
-        if not isinstance(self.source, ModelSource):
-            raise ConfigurationError(f"{f}.source", self.source, "a ModelSource")
-        options = self.options
-        if options is not None and not isinstance(options, VllmOptions):
-            raise ConfigurationError(f"{f}.options", options, "a VllmOptions(...) or None")
-        given = {k: getattr(self, k) for k in _LEGACY_FIELDS if getattr(self, k) is not None}
-        if options is None:
-            options = VllmOptions.build(f, given) if given else VllmOptions()
-            if given:
-                warnings.warn(
-                    f"ServedModel({', '.join(f'{k}=...' for k in given)}) is deprecated: pass "
-                    f"options=VllmOptions({', '.join(f'{k}=...' for k in given)}) (same names, "
-                    "same defaults). The fields go away in 1.0.",
-                    VllmNfsDeprecationWarning,
-                    stacklevel=3,
-                )
-        else:
-            for key, value in given.items():
-                if value != getattr(options, key):
-                    raise ConfigurationError(
-                        f"{f}.{key}",
-                        value,
-                        "either options=VllmOptions(...) or the 0.1.0 fields, not both",
-                        f"Move it into the options: VllmOptions({key}=...).",
-                    )
-        if self.autoscaling is not None:
-            v.instance_of(
-                f"{f}.autoscaling", self.autoscaling, QueueAutoscaling, "a QueueAutoscaling(...)"
+        # 39: the download Job's name, "<name>-download-<model>-<commit>", must stay a label.
+        v.dns_label(f"{f}.name", name, max_len=39)
+        v.route_name(f"{f}.name", name)
+        if not isinstance(source, ModelSource):
+            raise ConfigurationError(f"{f}.source", source, "a ModelSource")
+        legacy = {
+            key: value
+            for key, value in (
+                ("replicas", replicas),
+                ("gpus_per_pod", gpus_per_pod),
+                ("max_model_len", max_model_len),
+                ("quantization", quantization),
+                ("gpu_memory_utilization", gpu_memory_utilization),
+                ("extra_args", extra_args),
+                ("anti_affinity", anti_affinity),
+                ("max_surge", max_surge),
+                ("max_unavailable", max_unavailable),
             )
-            if options.autoscaling not in (None, self.autoscaling):
+            if value is not None
+        }
+        resolved = VllmOptions.from_legacy(f, options, legacy)
+        if autoscaling is not None:
+            v.instance_of(f"{f}.autoscaling", autoscaling, QueueAutoscaling, "a QueueAutoscaling")
+            if resolved.autoscaling not in (None, autoscaling):
                 raise ConfigurationError(
                     f"{f}.autoscaling",
-                    self.autoscaling,
+                    autoscaling,
                     "either ServedModel(autoscaling=...) or VllmOptions(autoscaling=...), not both",
                 )
-            options = VllmOptions.build(f, {**options.as_dict(), "autoscaling": self.autoscaling})
-        adapters = v.sequence_of(f"{f}.adapters", self.adapters, LoraAdapter, "LoraAdapter entries")
-        object.__setattr__(self, "adapters", tuple(adapters))
-        object.__setattr__(self, "autoscaling", options.autoscaling)
-        object.__setattr__(self, "options", options)
-        for key in _LEGACY_FIELDS:
-            object.__setattr__(self, key, getattr(options, key))
+            resolved = VllmOptions.build(f, {**resolved.as_dict(), "autoscaling": autoscaling})
+        items = v.sequence_of(f"{f}.adapters", adapters, LoraAdapter, "LoraAdapter entries")
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "source", source)
+        object.__setattr__(self, "options", resolved)
+        object.__setattr__(self, "adapters", tuple(items))
+
+    # The 0.1.0 fields, read back from the options.
+    @property
+    def autoscaling(self) -> QueueAutoscaling | None:
+        return self.options.autoscaling
+
+    @property
+    def replicas(self) -> int:
+        return self.options.replicas
+
+    @property
+    def gpus_per_pod(self) -> int:
+        return self.options.gpus_per_pod
+
+    @property
+    def max_model_len(self) -> int | None:
+        return self.options.max_model_len
+
+    @property
+    def quantization(self) -> str | None:
+        return self.options.quantization
+
+    @property
+    def gpu_memory_utilization(self) -> float | None:
+        return self.options.gpu_memory_utilization
+
+    @property
+    def extra_args(self) -> tuple[str, ...]:
+        return self.options.extra_args
+
+    @property
+    def anti_affinity(self) -> AntiAffinity:
+        return self.options.anti_affinity
+
+    @property
+    def max_surge(self) -> int:
+        return self.options.max_surge
+
+    @property
+    def max_unavailable(self) -> int:
+        return self.options.max_unavailable
 
 
 class VllmNfsChart(cdk8s.Chart):
@@ -135,7 +177,9 @@ class VllmNfsChart(cdk8s.Chart):
 
     The GPU size and the tuner's taint default from the cloud layer's outputs
     (``infra.gpu_node_size``, ``infra.gpu_node_taint``); an explicit value that contradicts them is
-    an error. Several charts in one App share one network tuner (emitted by the first).
+    an error. Several charts in one App share one network tuner per GPU pool (emitted by the first
+    chart on that pool; tuners of other pools are named ``network-tuner-<pool>`` and share the
+    tuner namespace).
     """
 
     def __init__(
@@ -217,6 +261,7 @@ class VllmNfsChart(cdk8s.Chart):
         self.tuner_taint = self._tuner_taint(tuner_taint)
         if vllm_image is not None:
             v.instance_of(f"{f}.vllm_image", vllm_image, str, "an image reference")
+            check_image(f"{f}.vllm_image", vllm_image)
         if self.profile.brand != "nvidia" and vllm_image is None:
             raise ConfigurationError(
                 f"{f}.vllm_image",
@@ -233,6 +278,7 @@ class VllmNfsChart(cdk8s.Chart):
         ):
             v.instance_of(f"{f}.{flag}", value, bool, "True or False")
         peers = v.sequence_of(f"{f}.allow_from", allow_from, NetworkPeer, "NetworkPeer entries")
+        self._network_policies = network_policies
 
         self.workload_namespace = WorkloadNamespace(
             self, "namespace", name=namespace, default_deny=network_policies
@@ -278,14 +324,23 @@ class VllmNfsChart(cdk8s.Chart):
         #: The routes by model name (empty without a gateway).
         self.routes: dict[str, Route] = {}
         if gateway:
-            self.gateway = InferenceGateway(
-                self,
-                "gateway",
-                gateway_class=gateway_class,
-                hostname=hostname,
-                tls_secret_name=tls_secret_name,
-                request_timeout_seconds=request_timeout_seconds,
-            )
+            try:
+                self.gateway = InferenceGateway(
+                    self,
+                    "gateway",
+                    gateway_class=gateway_class,
+                    hostname=hostname,
+                    tls_secret_name=tls_secret_name,
+                    request_timeout_seconds=request_timeout_seconds,
+                )
+            except ConfigurationError as exc:
+                # The user wrote these on the chart: name them so.
+                raise ConfigurationError(
+                    exc.field.replace("InferenceGateway.", f"{f}.", 1),
+                    exc.value,
+                    exc.allowed,
+                    exc.fix,
+                ) from None
             for i, m in enumerate(self.models):
                 self.routes[m.name] = self.gateway.add_route(
                     self.deployments[m.name], default=i == 0
@@ -432,7 +487,13 @@ class VllmNfsChart(cdk8s.Chart):
         first = "monitoring-dashboard" not in shared
         shared.setdefault("monitoring-dashboard", self)
         monitor = VllmMonitoring(
-            self, "monitoring", prometheus=stack, thresholds=thresholds, dashboard=first
+            self,
+            "monitoring",
+            prometheus=stack,
+            thresholds=thresholds,
+            dashboard=first,
+            # Without the namespace's default-deny the pods are open; a policy would isolate them.
+            network_policies=self._network_policies,
         )
         with monitor.batch():
             for name, deployment in self.deployments.items():
@@ -450,6 +511,27 @@ class VllmNfsChart(cdk8s.Chart):
         pool_taint = infra.gpu_node_taint
         if infra.gpu_min_nodes is None or infra.gpu_max_nodes is None:
             return  # outputs older than 0.2.0: no pool bounds to check against (documented)
+        # Every model shares the pool: at full scale (max_replicas, or the fixed replicas) their
+        # GPUs together must fit the pool's largest size.
+        demand = {
+            m.name: (
+                m.options.autoscaling.max_replicas
+                if m.options.autoscaling is not None
+                else m.options.replicas
+            )
+            * m.options.gpus_per_pod
+            for m in self.models
+        }
+        capacity = infra.gpu_max_nodes * self.profile.gpus_per_node
+        if sum(demand.values()) > capacity:
+            raise ConfigurationError(
+                "VllmNfsChart.models",
+                ", ".join(f"{name}: {gpus} GPUs" for name, gpus in demand.items()),
+                f"at most the GPU pool's {capacity} GPUs in all ({infra.gpu_max_nodes} nodes of "
+                f"{self.profile.slug}, the cloud layer's gpu_max_nodes)",
+                "Lower replicas / autoscaling max_replicas, or raise the pool's max_nodes in the "
+                "cloud layer (VllmInfraStack(gpu_max_nodes=...)) and re-apply.",
+            )
         for m in self.models:
             scaling = m.options.autoscaling
             if scaling is None:
@@ -503,12 +585,21 @@ class VllmNfsChart(cdk8s.Chart):
         self._owns_tuner = not isinstance(found, NetworkTunerDaemonSet)
         if isinstance(found, NetworkTunerDaemonSet):
             return found
+        # One tuner per pool and taint; the first is `network-tuner`, the others are named after
+        # their pool (they share the tuner namespace).
+        first = not any(isinstance(k, tuple) and k[:1] == ("network-tuner",) for k in shared)
         tuner = NetworkTunerDaemonSet(
             self,
             "network-tuner",
             gpu_node_pool=self.infra.gpu_node_pool_name,
             taint=self.tuner_taint,
             admission_policy=admission_policy,
+            name=None
+            if first
+            else v.dns_label(
+                "VllmNfsChart.infra.gpu_node_pool_name",
+                f"network-tuner-{self.infra.gpu_node_pool_name}"[:63].rstrip("-"),
+            ),
         )
         shared[key] = tuner
         return tuner

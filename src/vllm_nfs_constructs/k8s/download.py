@@ -34,6 +34,9 @@ class SecretKeyRef:
         v.secret_key_name("SecretKeyRef.key", self.key)
 
 
+#: ``fetch.py --workers`` default (runtime/fetch.py): not emitted, so default commands stay short.
+_FETCH_DEFAULT_WORKERS = 8
+
 #: Default token reference: Secret ``hf-token``, key ``token`` (optional; public models need none).
 DEFAULT_TOKEN_SECRET = SecretKeyRef("hf-token")
 
@@ -62,6 +65,7 @@ class ModelDownloadJob(Construct):
         allow_patterns: Sequence[str] | None = None,
         ignore_patterns: Sequence[str] | None = None,
         keep_revisions: int | None = None,
+        workers: int = 8,
         backoff_limit: int = 4,
         active_deadline_seconds: int = 4 * 3600,
         ttl_seconds_after_finished: int = 7 * 24 * 3600,
@@ -93,6 +97,9 @@ class ModelDownloadJob(Construct):
                 the repo on the share (plus any a branch or tag link points to); default None keeps
                 all. Pods of an older revision keep serving (they loaded eagerly) but could not
                 restart on it, so prune only once the rollout is done.
+            workers: files the fetcher downloads at the same time, each on its own connection
+                (``fetch.py --workers``; 1..64, default 8). One connection to the Hub's CDN is
+                often capped below the node's bandwidth; fewer spare a slow or shared link.
             backoff_limit: retries of the pod (default 4).
             active_deadline_seconds: the Job fails after this long (default 4 h).
             ttl_seconds_after_finished: the Job is garbage-collected after this (default 7 days).
@@ -150,6 +157,9 @@ class ModelDownloadJob(Construct):
         if keep_revisions is not None:
             v.integer(f"{f}.keep_revisions", keep_revisions, minimum=1, maximum=1000)
             args += ["--prune-keep", str(keep_revisions)]
+        v.integer(f"{f}.workers", workers, minimum=1, maximum=64)
+        if workers != _FETCH_DEFAULT_WORKERS:  # the default command stays as in 0.1.0
+            args += ["--workers", str(workers)]
         for flag, given in (
             ("--allow-pattern", allow_patterns),
             ("--ignore-pattern", ignore_patterns),

@@ -10,7 +10,7 @@ import cdk8s
 from constructs import Construct
 
 from .. import _checks as v
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, warn
 from . import _common as c
 from ._escape_hatches import raw_object
 
@@ -86,6 +86,17 @@ class Route:
     def __str__(self) -> str:
         return self.name
 
+    def __eq__(self, other: object) -> bool:
+        # 0.1.0's add_route returned the name: `route == "gateway-qwen"` keeps working.
+        if isinstance(other, str):
+            return self.name == other
+        if isinstance(other, Route):
+            return self.name == other.name and self.http_route is other.http_route
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
     @property
     def policies(self) -> list[cdk8s.ApiObject]:
         """Every policy object the route made."""
@@ -152,10 +163,10 @@ class InferenceGateway(Construct):
         if hostname is not None:
             v.instance_of(f"{f}.hostname", hostname, str, "a host name such as 'llm.example.com'")
             v.dns_subdomain(f"{f}.hostname", hostname.removeprefix("*."))
-        if annotations is not None:
-            annotations = v.annotation_map(f"{f}.annotations", annotations)
         if tls_secret_name is not None:
             v.dns_subdomain(f"{f}.tls_secret_name", tls_secret_name)
+        v.instance_of(f"{f}.http", http, bool, "True or False")
+        v.instance_of(f"{f}.expose_health", expose_health, bool, "True or False")
         if not http and tls_secret_name is None:
             raise ConfigurationError(
                 f"{f}.http",
@@ -219,20 +230,28 @@ class InferenceGateway(Construct):
 
     def add_route(
         self,
-        target: Routable,
+        target: Routable | None = None,
         *,
         path_prefix: str | None = None,
         default: bool = False,
         name: str | None = None,
+        deployment: Routable | None = None,
     ) -> Route:
         """Route ``/<path_prefix>/v1/...`` (default prefix: the target's name) to ``target``.
 
         ``target`` is anything :class:`Routable`: a ``VllmDeployment``, or your own Service as
         a :class:`RouteTarget`. With ``default=True`` the same API paths without a prefix
         (``/v1/chat/completions``) go to it too. Returns the :class:`Route` (its HTTPRoute and
-        policy objects).
+        policy objects). ``deployment=`` is 0.1.0's name for ``target`` (deprecated).
         """
         f = "InferenceGateway.add_route"
+        if deployment is not None:
+            if target is not None:
+                raise ConfigurationError(
+                    f"{f}.deployment", deployment, "either target or deployment, not both"
+                )
+            warn("InferenceGateway.add_route(deployment=...) is deprecated: pass the target first.")
+            target = deployment
         if not isinstance(target, Routable):
             raise ConfigurationError(
                 f"{f}.target",
@@ -268,7 +287,13 @@ class InferenceGateway(Construct):
                 default,
                 f"one default route per gateway (already {self._default_taken!r})",
             )
-        self._prefixes[prefix] = target_name
+        if any(route.name == route_name for route in self.routes):
+            raise ConfigurationError(
+                f"{f}.name",
+                route_name,
+                "a route name not already used on this gateway",
+                "Pass name= to route one target under a second prefix.",
+            )
         backend = [{"name": target.service_name, "port": target.port}]
         timeouts = {
             "request": f"{self.request_timeout_seconds}s",
@@ -289,7 +314,6 @@ class InferenceGateway(Construct):
                 }
             )
         if default:
-            self._default_taken = target_name
             rules.append(
                 {
                     "matches": [
@@ -308,7 +332,7 @@ class InferenceGateway(Construct):
             spec["hostnames"] = [self.hostname]
         http_route = raw_object(
             self,
-            f"HTTPRoute-{target_name}",
+            f"HTTPRoute-{route_name}",
             api_version=GATEWAY_API,
             kind="HTTPRoute",
             name=route_name,
@@ -318,14 +342,19 @@ class InferenceGateway(Construct):
         )
         wants_policy = getattr(target, "cilium_policy", None)
         if wants_policy is None:
-            wants_policy = getattr(target, "network_policy", None) is not None
+            # A VllmDeployment: its pods are isolated (so the gateway needs a way in) when it has
+            # its own policy or an allow_from policy; otherwise a CiliumNetworkPolicy selecting
+            # them would isolate them to the gateway alone.
+            wants_policy = getattr(target, "network_policy", None) is not None or bool(
+                getattr(target, "access_policies", None)
+            )
         policy = None
         if self.gateway_class == "cilium" and wants_policy:
             # Cilium's Gateway is a per-node Envoy; backends see its traffic as the reserved
             # "ingress" identity, which only a CiliumNetworkPolicy can name.
             policy = raw_object(
                 self,
-                f"CiliumNetworkPolicy-{target_name}",
+                f"CiliumNetworkPolicy-{route_name}",
                 api_version="cilium.io/v2",
                 kind="CiliumNetworkPolicy",
                 name=f"{route_name}-from-gateway",
@@ -345,6 +374,10 @@ class InferenceGateway(Construct):
                     }
                 },
             )
+        # Recorded only now: a refused route leaves the gateway as it was.
+        self._prefixes[prefix] = target_name
+        if default:
+            self._default_taken = target_name
         route = Route(
             name=route_name,
             path_prefix=prefix,

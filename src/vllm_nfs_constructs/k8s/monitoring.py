@@ -230,6 +230,7 @@ class VllmMonitoring(Construct):
         scrape_interval_seconds: int = 15,
         namespace: str | None = None,
         name: str | None = None,
+        network_policies: bool = True,
     ) -> None:
         """
         Args:
@@ -242,6 +243,10 @@ class VllmMonitoring(Construct):
             scrape_interval_seconds: PodMonitor scrape interval (default 15).
             namespace: of the PrometheusRule (default the chart's, ``vllm``).
             name: of the PrometheusRule (default the construct id).
+            network_policies: let the Prometheus pods reach each model's port with a
+                NetworkPolicy (default True: needed where the pods are isolated, as in a
+                ``WorkloadNamespace`` with its default-deny). False where nothing isolates them:
+                a policy selecting the pods would isolate them to Prometheus alone.
         """
         super().__init__(scope, id)
         c.attach(self, scope)
@@ -273,6 +278,9 @@ class VllmMonitoring(Construct):
         self.scrape_interval = f"{interval}s"
         self.name = c.object_name(f"{f}.name", id, name)
         self.namespace = c.resolve_namespace(self, namespace, f"{f}.namespace")
+        self.emit_network_policies = v.instance_of(
+            f"{f}.network_policies", network_policies, bool, "True or False"
+        )
         #: PodMonitors by ``namespace/name``.
         self.pod_monitors: dict[str, cdk8s.ApiObject] = {}
         #: NetworkPolicies letting Prometheus reach vLLM, by ``namespace/name``.
@@ -406,30 +414,33 @@ class VllmMonitoring(Construct):
             VLLM_METRICS_PORT,
             [{"targetLabel": "model", "replacement": name, "action": "replace"}],
         )
-        policy_name = v.dns_label(f"{f}.name", f"{name}-allow-prometheus")
-        self.network_policies[f"{namespace}/{policy_name}"] = k8s.KubeNetworkPolicy(
-            self,
-            f"NetworkPolicy-{namespace}-{name}",
-            metadata=c.metadata(
+        if self.emit_network_policies:
+            policy_name = v.dns_label(f"{f}.name", f"{name}-allow-prometheus")
+            self.network_policies[f"{namespace}/{policy_name}"] = k8s.KubeNetworkPolicy(
                 self,
-                "NetworkPolicy",
-                policy_name,
-                namespace,
-                c.labels(policy_name, "network-policy"),
-            ),
-            spec=k8s.NetworkPolicySpec(
-                pod_selector=k8s.LabelSelector(match_labels=dict(selector)),
-                policy_types=["Ingress"],
-                ingress=[
-                    k8s.NetworkPolicyIngressRule(
-                        from_=[self.prometheus.peer.to_peer()],
-                        ports=[
-                            k8s.NetworkPolicyPort(protocol="TCP", port=c.int_or_string(VLLM_PORT))
-                        ],
-                    )
-                ],
-            ),
-        )
+                f"NetworkPolicy-{namespace}-{name}",
+                metadata=c.metadata(
+                    self,
+                    "NetworkPolicy",
+                    policy_name,
+                    namespace,
+                    c.labels(policy_name, "network-policy"),
+                ),
+                spec=k8s.NetworkPolicySpec(
+                    pod_selector=k8s.LabelSelector(match_labels=dict(selector)),
+                    policy_types=["Ingress"],
+                    ingress=[
+                        k8s.NetworkPolicyIngressRule(
+                            from_=[self.prometheus.peer.to_peer()],
+                            ports=[
+                                k8s.NetworkPolicyPort(
+                                    protocol="TCP", port=c.int_or_string(VLLM_PORT)
+                                )
+                            ],
+                        )
+                    ],
+                ),
+            )
         self._models.setdefault(namespace, []).append(name)
         self._build_rule()
         return monitor

@@ -60,7 +60,8 @@ class NetworkPeer:
 
 
 #: What ``allow_from`` accepts: a construct with pods (``namespace`` + ``selector_labels``), a
-#: cdk8s-plus-27 workload, a namespace name, a mapping of pod labels, or a NetworkPeer.
+#: cdk8s-plus-27 workload, a namespace (name, ``WorkloadNamespace`` or cdk8s-plus ``Namespace``),
+#: a mapping of pod labels, or a NetworkPeer.
 PeerLike = NetworkPeer | str | Mapping[str, str] | Construct
 
 
@@ -73,6 +74,11 @@ def peer_from(field_name: str, peer: object, namespace: str) -> NetworkPeer:
         return NetworkPeer(v.dns_label(field_name, peer))
     if isinstance(peer, Mapping):
         return NetworkPeer(namespace, v.label_map(field_name, peer))
+    if isinstance(peer, kplus.Namespace):
+        return NetworkPeer(v.dns_label(field_name, peer.name))
+    namespace_name = getattr(peer, "name", None)
+    if type(peer).__name__ == "WorkloadNamespace" and isinstance(namespace_name, str):
+        return NetworkPeer(namespace_name)  # a WorkloadNamespace: every pod in it
     if isinstance(peer, kplus.Workload):
         labels = dict(peer.match_labels or {})
         if not labels:
@@ -84,9 +90,10 @@ def peer_from(field_name: str, peer: object, namespace: str) -> NetworkPeer:
         return NetworkPeer(peer_ns, dict(selector))
     raise ConfigurationError(
         field_name,
-        peer,
+        f"a {type(peer).__name__}",
         "a construct with pods (VllmDeployment, ModelDownloadJob, a cdk8s-plus workload), a "
-        "namespace name, a dict of pod labels or a NetworkPeer",
+        "namespace (its name, a WorkloadNamespace or a cdk8s-plus Namespace), a dict of pod "
+        "labels or a NetworkPeer",
     )
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
-import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -19,7 +18,7 @@ from typing import Any
 
 from .. import _checks as v
 from ..autoscaling import QueueAutoscaling
-from ..errors import ConfigurationError, VllmNfsDeprecationWarning
+from ..errors import ConfigurationError, warn
 from ..images import VLLM_IMAGE, check_image
 from ..loading import WeightLoading
 from ..lora import LoraServing
@@ -144,6 +143,32 @@ class VllmOptions:
         with _prefix(owner):
             return cls(**values)
 
+    @classmethod
+    def from_legacy(
+        cls, owner: str, options: VllmOptions | None, legacy: Mapping[str, Any]
+    ) -> VllmOptions:
+        """``options``, or the 0.1.0 keyword arguments of ``owner`` (``VllmDeployment``,
+        ``ServedModel``) turned into options, with a deprecation warning; both is an error."""
+        if options is not None and not isinstance(options, VllmOptions):
+            raise ConfigurationError(f"{owner}.options", options, "a VllmOptions(...) or None")
+        if not legacy:
+            return options if options is not None else cls()
+        if options is not None:
+            first = next(iter(legacy))
+            raise ConfigurationError(
+                f"{owner}.{first}",
+                legacy[first],
+                "either options=VllmOptions(...) or the 0.1.0 keyword arguments, not both",
+                f"Move it into the options: VllmOptions({first}=...).",
+            )
+        built = cls.build(owner, legacy)
+        names = ", ".join(f"{k}=..." for k in legacy)
+        warn(
+            f"{owner}({names}) is deprecated: pass options=VllmOptions({names}) instead (same "
+            "names, same defaults). The 0.1.0 spelling goes away in 1.0."
+        )
+        return built
+
     def replace(self, **changes: Any) -> VllmOptions:
         """A copy with ``changes`` (checked like a new value)."""
         return VllmOptions.build("VllmOptions", {**self.as_dict(), **changes})
@@ -199,12 +224,10 @@ class VllmOptions:
                     "'auto' when loading is given",
                     "Say it once: loading=WeightLoading(strategy=...).",
                 )
-            warnings.warn(
+            warn(
                 f"{f}(safetensors_load_strategy=...) is deprecated: pass "
                 "loading=WeightLoading(strategy=...), which also checks the choice against the "
-                "topology.",
-                VllmNfsDeprecationWarning,
-                stacklevel=4,
+                "topology."
             )
         if self.loading is not None:
             v.instance_of(f"{f}.loading", self.loading, WeightLoading, "a WeightLoading(...)")

@@ -75,7 +75,8 @@ class NetworkTunerDaemonSet(Construct):
                 needs Kubernetes >= 1.32 for the node-name claim; switch off on older clusters).
             namespace: the tuner's own namespace (default ``vllm-network-tuner``).
             name: default the construct id (names the DaemonSet, ServiceAccount, RBAC).
-            create_namespace: emit the Namespace (Pod Security ``privileged``; default True).
+            create_namespace: emit the Namespace (Pod Security ``privileged``; default True;
+                emitted once per App when tuners of several pools share it).
         """
         super().__init__(scope, id)
         c.attach(self, scope)
@@ -121,7 +122,11 @@ class NetworkTunerDaemonSet(Construct):
         self.selector_labels = sel
         self.metrics_port = v.integer(f"{f}.metrics_port", metrics_port, minimum=0, maximum=65535)
 
-        if create_namespace:
+        # Tuners of several pools share their namespace: the first one in the App emits it.
+        shared = c.app_state(self).shared
+        namespace_key = ("tuner-namespace", self.namespace)
+        if create_namespace and namespace_key not in shared:
+            shared[namespace_key] = self
             self.namespace_object: WorkloadNamespace | None = WorkloadNamespace(
                 self,
                 "Namespace",

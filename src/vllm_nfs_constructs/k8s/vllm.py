@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from .. import _checks as v
-from ..errors import ConfigurationError, VllmNfsDeprecationWarning
-from ..gpus import gpu_profile
-from ..loading import Budgets, LoadingPlan, derive_budgets, loading_args
+from ..errors import ConfigurationError, ConfigurationWarning, warn
+from ..gpus import check_gpus_fit
+from ..loading import (
+    Budgets,
+    LoadingPlan,
+    derive_budgets,
+    loading_args,
+    node_spec,
+    parse_memory_gib,
+)
 from ..lora import LoraAdapter, LoraMode, LoraPlan, LoraPublish, lora_plan
 from ..model import DEFAULT_MODEL, ModelSource
 from . import _common as c
@@ -106,7 +112,7 @@ class VllmDeployment(Construct):
             raise ConfigurationError(f"{f}.volume", volume, "a SharedModelVolume")
         if not isinstance(model, ModelSource):
             raise ConfigurationError(f"{f}.model", model, "a ModelSource(repo_id, revision)")
-        self.options = _resolve_options(f, options, legacy_options)
+        self.options = VllmOptions.from_legacy(f, options, legacy_options)
         opts = self.options
         self.model = model
         self.volume = volume
@@ -125,7 +131,7 @@ class VllmDeployment(Construct):
         self.gpu_node_pool = v.label_value(f"{f}.gpu_node_pool", gpu_node_pool)
         self.gpu_slug = gpu_slug
         if gpu_slug is not None:
-            profile = gpu_profile(f"{f}.gpu_slug", gpu_slug)
+            profile = check_gpus_fit(gpu_slug, opts.gpus_per_pod, field="VllmOptions.gpus_per_pod")
             if opts.gpu_resource is not None and opts.gpu_resource != profile.resource_name:
                 raise ConfigurationError(
                     "VllmOptions.gpu_resource",
@@ -174,6 +180,18 @@ class VllmDeployment(Construct):
             gate_timeout_seconds=opts.gate_timeout_seconds,
             memory_request=opts.memory_request,
         )
+        spec = node_spec(gpu_slug)
+        if spec is not None and opts.memory_request is not None:
+            asked = parse_memory_gib("VllmOptions.memory_request", opts.memory_request)
+            if asked > spec.memory_gib:
+                raise ConfigurationError(
+                    "VllmOptions.memory_request",
+                    opts.memory_request,
+                    f"at most the node's {spec.memory_gib} GiB of RAM ({gpu_slug})",
+                    "A pod that asks for more memory than its node has is never scheduled.",
+                )
+        for message in self.loading_plan.warnings:
+            warn(f"{f} {self.name!r}: {message}", ConfigurationWarning)
         #: The path vLLM serves the model from (its positional argument).
         self.model_path = f"{volume.mount_path}/{model.relative_path}"
         #: LoRA serving (flags, environment, gate arguments), None without adapters or
@@ -570,30 +588,3 @@ class VllmDeployment(Construct):
         )
         self.access_policies.append(policy)
         return policy
-
-
-def _resolve_options(
-    owner: str, options: VllmOptions | None, legacy: Mapping[str, Any]
-) -> VllmOptions:
-    """``options``, or the 0.1.0 keyword arguments turned into options (with a warning)."""
-    if options is not None and not isinstance(options, VllmOptions):
-        raise ConfigurationError(f"{owner}.options", options, "a VllmOptions(...) or None")
-    if not legacy:
-        return options if options is not None else VllmOptions()
-    if options is not None:
-        first = next(iter(legacy))
-        raise ConfigurationError(
-            f"{owner}.{first}",
-            legacy[first],
-            "either options=VllmOptions(...) or the 0.1.0 keyword arguments, not both",
-            f"Move it into the options: VllmOptions({first}=...).",
-        )
-    built = VllmOptions.build(owner, legacy)
-    warnings.warn(
-        f"{owner}({', '.join(f'{k}=...' for k in legacy)}) is deprecated: pass "
-        f"options=VllmOptions({', '.join(f'{k}=...' for k in legacy)}) instead "
-        "(same names, same defaults). The keyword arguments go away in 1.0.",
-        VllmNfsDeprecationWarning,
-        stacklevel=3,
-    )
-    return built
