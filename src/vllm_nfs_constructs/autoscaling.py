@@ -46,7 +46,7 @@ DEFAULT_PROMETHEUS_ADDRESS = (
 )
 #: The cluster autoscaler ignores taints with this key prefix when it builds the node template of
 #: a pool with no nodes (cluster-autoscaler ``utils/taints/taints.go``).
-STARTUP_TAINT_PREFIX = AUTOSCALER_STARTUP_TAINT_PREFIX  # one definition, in model.py
+STARTUP_TAINT_PREFIX = AUTOSCALER_STARTUP_TAINT_PREFIX  # one definition, in taints.py
 #: kube-controller-manager's ``--horizontal-pod-autoscaler-sync-period`` default.
 HPA_SYNC_SECONDS = 15
 #: kube-controller-manager's ``--horizontal-pod-autoscaler-tolerance`` default.
