@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 #: Recording rules are named ``level:metric:operations``; the level is always ``namespace_model``.
 LEVEL = "namespace_model"
-#: The recording rules the dashboard and the autoscaler share (labels ``namespace``, ``model``).
+#: The recording rules the dashboard reads (labels ``namespace``, ``model``). The autoscaler
+#: queries the raw series instead, so it works without them (docs/autoscaling.md).
 WAITING = f"{LEVEL}:vllm_num_requests_waiting:sum"
 RUNNING = f"{LEVEL}:vllm_num_requests_running:sum"
 KV_USAGE = f"{LEVEL}:vllm_kv_cache_usage_perc:avg"

@@ -61,8 +61,8 @@ TUNER_METRICS = (
 TUNER_METRICS_PORT = "metrics"
 VLLM_METRICS_PORT = "http"
 VLLM_PORT = 8000
-#: The shared recording rules (labels ``namespace`` and ``model``) the dashboard and the
-#: autoscaler read.
+#: The recording rules (labels ``namespace`` and ``model``) the dashboard reads; the autoscaler
+#: queries the raw series so it works without them, and users' own triggers may use these.
 RECORDING_RULES = (
     _rules.WAITING,
     _rules.RUNNING,
