@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 
@@ -196,10 +197,122 @@ def test_cli_plan_prints_the_breakdown_and_warnings(capsys):
 
 def test_cli_plan_errors_exit_2(capsys):
     assert cli.main(["plan", "--size-gib", "16", "--gpus-per-pod", "8"]) == 2
-    assert "gpus_per_pod" in capsys.readouterr().err
+    assert "--gpus-per-pod" in capsys.readouterr().err
     assert cli.main(["plan", "--size-gib", "16", "--assume", "nope=1"]) == 2
     with pytest.raises(SystemExit):
         cli.main(["plan", "--size-gib", "16", "--assume", "image_pull_mbps"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "field"),
+    [
+        (["--size-gib", "1e308"], "--size-gib"),
+        (["--size-gib", "1e400"], "--size-gib"),
+        (["--size-gib", "nan"], "--size-gib"),
+        (["--size-gib=-inf"], "--size-gib"),
+        (["--size-gib", "0"], "--size-gib"),
+        (["--size-gib", "1000001"], "--size-gib"),
+        (["--size-gib", "16", "--startup-window", "-5"], "--startup-window"),
+        (["--size-gib", "16", "--startup-window", "0"], "--startup-window"),
+        (["--size-gib", "16", "--startup-window", "10000000"], "--startup-window"),
+        (["--size-gib", "16", "--replicas", "0"], "--replicas"),
+        (["--size-gib", "16", "--nconnect", "99"], "--nconnect"),
+        (["--size-gib", "16", "--gpu-slug", "gpu-banana"], "--gpu-slug"),
+        (["--size-gib", "16", "--assume", "hub_workers=inf"], "--assume hub_workers"),
+        (["--size-gib", "16", "--assume", "hub_workers=1.5"], "--assume hub_workers"),
+        (["--size-gib", "16", "--assume", "hub_workers=0"], "--assume hub_workers"),
+        (["--size-gib", "16", "--assume", "hub_workers=1e3"], "--assume hub_workers"),
+        (["--size-gib", "16", "--assume", "reference_nconnect=-1"], "--assume reference_nconnect"),
+        (["--size-gib", "16", "--assume", "image_gb=nan"], "--assume image_gb"),
+        (["--size-gib", "16", "--assume", "image_gb=1e-320"], "--assume image_gb"),
+        (["--size-gib", "16", "--assume", "image_pull_mbps=0"], "--assume image_pull_mbps"),
+        (["--size-gib", "16", "--assume", "gate_seconds=-1"], "--assume gate_seconds"),
+        (["--size-gib", "16", "--assume", "gate_seconds=inf"], "--assume gate_seconds"),
+        (["--size-gib", "16", "--assume", "gate_seconds=lots"], "--assume gate_seconds"),
+        (["--size-gib", "16", "--assume", "lazy_efficiency=2"], "--assume lazy_efficiency"),
+    ],
+)
+def test_cli_plan_hostile_input_is_one_error_line_and_exit_2(capsys, argv, field):
+    """Issue 11: these ended in an OverflowError traceback, or were accepted (1.5 workers
+    truncated to 1, a -5 s startup window)."""
+    assert cli.main(["plan", *argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {field}: "), captured.err
+
+
+def test_cli_plan_assume_parses_by_the_figures_type(capsys):
+    argv = ["plan", "--size-gib", "140", "--not-on-share", "--assume", "hub_workers=16"]
+    assert cli.main(argv) == 0
+    assert "16 workers" in capsys.readouterr().out
+    argv = ["plan", "--size-gib", "16", "--assume", "image_pull_mbps=50.5"]
+    assert cli.main(argv) == 0
+    assert "50.5 MB/s" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"size_gib": 1e308}, "size_gib"),
+        ({"size_gib": 10**400}, "size_gib"),
+        ({"size_gib": float("nan")}, "size_gib"),
+        ({"size_gib": True}, "size_gib"),
+        ({"size_gib": 16, "startup_window_seconds": -5}, "startup_window_seconds"),
+        ({"size_gib": 16, "startup_window_seconds": 1.5}, "startup_window_seconds"),
+        ({"size_gib": 16, "tuned": "no"}, "tuned"),
+    ],
+)
+def test_plan_cold_start_refuses_overflowing_input(kwargs, field):
+    with pytest.raises(ConfigurationError) as err:
+        plan_cold_start(**kwargs)
+    assert err.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("name", "bad"),
+    [
+        ("node_provisioning_seconds", float("nan")),
+        ("node_provisioning_seconds", float("inf")),
+        ("gate_seconds", 1e308),
+        ("image_gb", 5e-324),
+        ("image_pull_mbps", 1e-300),
+        ("lazy_efficiency", 1.5),
+        ("hub_workers", 1.5),
+        ("hub_workers", 10**6),
+        ("reference_nconnect", 17),
+        ("tuner_run_seconds", True),
+    ],
+)
+def test_plan_assumptions_refuse_non_finite_and_out_of_range(name, bad):
+    with pytest.raises(ConfigurationError) as err:
+        PlanAssumptions(**{name: bad})
+    assert err.value.field == f"PlanAssumptions.{name}"
+
+
+def test_the_largest_plan_has_finite_figures_and_no_negative_step():
+    slow = assumptions_with(
+        image_gb=1_000_000.0,
+        image_pull_mbps=0.001,
+        node_read_mbps_tuned=0.001,
+        share_read_mbps_high=0.001,
+        hub_connection_mbps=0.001,
+        engine_seconds_per_gib=1_000_000.0,
+        compile_cache_saving_seconds=1_000_000.0,
+    )
+    for compile_cache in (False, True):
+        plan = plan_cold_start(
+            1_000_000,
+            "gpu-h100x8-640gb",
+            1000,
+            on_share=False,
+            compile_cache=compile_cache,
+            strategy="runai_streamer",
+            assumptions=slow,
+        )
+        figures = [s.seconds for s in plan.steps] + [plan.total_seconds, plan.all_ready_seconds]
+        assert all(math.isfinite(x) and x >= 0 for x in figures), figures
+        assert format_plan(plan)
 
 
 def test_installed_command_runs_the_planner(repo_env):

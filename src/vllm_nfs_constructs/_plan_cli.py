@@ -9,14 +9,25 @@ from typing import Any
 __all__ = ["add_plan_parser", "plan_main"]
 
 
-def _assume(text: str) -> tuple[str, float]:
+def _assume(text: str) -> tuple[str, str]:
+    """``NAME=VALUE`` split; the value is parsed by the figure's type in :func:`plan_main`."""
     name, sep, value = text.partition("=")
-    try:
-        if not sep:
-            raise ValueError
-        return name.strip(), float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected NAME=NUMBER, got {text!r}") from None
+    if not sep or not name.strip() or not value.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=NUMBER, got {text!r}")
+    return name.strip(), value.strip()
+
+
+#: plan_cold_start's parameters -> the options that set them, so errors name what was typed.
+_OPTION_OF = {
+    "size_gib": "--size-gib",
+    "gpu_slug": "--gpu-slug",
+    "replicas": "--replicas",
+    "gpus_per_pod": "--gpus-per-pod",
+    "share_tier": "--share-tier",
+    "nconnect": "--nconnect",
+    "strategy": "--strategy",
+    "startup_window_seconds": "--startup-window",
+}
 
 
 def add_plan_parser(sub: Any) -> None:
@@ -72,15 +83,13 @@ def add_plan_parser(sub: Any) -> None:
 
 
 def plan_main(args: argparse.Namespace) -> int:
+    """Exit 0 (1 with --strict and warnings); bad input prints one ``error: ...`` line and
+    exits 2."""
     from .errors import ConfigurationError
-    from .planner import assumptions_with, format_plan, plan_cold_start
+    from .planner import assumption_value, assumptions_with, format_plan, plan_cold_start
 
     try:
-        overrides = dict(args.assume)
-        if "hub_workers" in overrides or "reference_nconnect" in overrides:
-            for key in ("hub_workers", "reference_nconnect"):
-                if key in overrides:
-                    overrides[key] = int(overrides[key])
+        overrides = {name: assumption_value(name, text) for name, text in args.assume}
         plan = plan_cold_start(
             args.size_gib,
             args.gpu_slug,
@@ -98,6 +107,9 @@ def plan_main(args: argparse.Namespace) -> int:
             assumptions=assumptions_with(**overrides),
         )
     except ConfigurationError as exc:
+        option = _OPTION_OF.get(exc.field)
+        if option is not None:
+            exc = ConfigurationError(option, exc.value, exc.allowed, exc.fix)
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(format_plan(plan))

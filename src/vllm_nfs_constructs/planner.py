@@ -27,10 +27,13 @@ from .loading import (
 )
 
 __all__ = [
+    "MAX_SIZE_GIB",
+    "MAX_STARTUP_WINDOW_SECONDS",
     "MOUNT_LIMIT",
     "Plan",
     "PlanAssumptions",
     "Step",
+    "assumption_value",
     "format_plan",
     "plan_cold_start",
     "share_contention_seconds",
@@ -135,12 +138,13 @@ class PlanAssumptions:
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in ("hub_workers", "reference_nconnect"):
-                v.integer(f"PlanAssumptions.{f.name}", value, minimum=1)
-            elif f.name.endswith(("_mbps", "_gb", "_efficiency")):
-                v.number(f"PlanAssumptions.{f.name}", value, greater_than=0)
-            elif not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-                raise ConfigurationError(f"PlanAssumptions.{f.name}", value, "a number >= 0")
+            name = f"PlanAssumptions.{f.name}"
+            if f.name in _INT_RANGES:
+                low, high = _INT_RANGES[f.name]
+                v.integer(name, value, minimum=low, maximum=high)
+            else:
+                low_f, high_f = _float_range(f.name)
+                v.finite_number(name, value, minimum=low_f, maximum=high_f)
 
     def basis(self, name: str) -> tuple[str, str]:
         """(basis, source) of a figure; "given" when it differs from the default."""
@@ -165,7 +169,56 @@ class PlanAssumptions:
         )
 
 
+#: Largest model the planner takes, as ``ModelSource.size_gib``.
+MAX_SIZE_GIB = 1_000_000
+#: Longest startup window checked (a week; the derived windows are minutes).
+MAX_STARTUP_WINDOW_SECONDS = 604_800
+
+#: Integer figures: (minimum, maximum). ``nconnect`` is 1-16 on Linux; the fetcher's workers
+#: as ``WeightLoading.concurrency``.
+_INT_RANGES: dict[str, tuple[int, int]] = {"hub_workers": (1, 64), "reference_nconnect": (1, 16)}
+
+
+def _float_range(name: str) -> tuple[float, float]:
+    """(minimum, maximum) of a float figure. Bounded so every figure of a plan is finite: rates
+    from 1 kB/s (a smaller one would overflow the read time of a 1,000,000 GiB model) to 1 TB/s,
+    sizes from 1 MB to 1 PB, efficiencies in (0, 1], durations up to 1,000,000 s."""
+    if name.endswith("_mbps"):
+        return 0.001, 1_000_000.0
+    if name.endswith("_gb"):
+        return 0.001, 1_000_000.0
+    if name.endswith("_efficiency"):
+        return 0.001, 1.0
+    return 0.0, 1_000_000.0
+
+
 DEFAULT_PLAN_ASSUMPTIONS = PlanAssumptions()
+
+
+def assumption_value(name: str, text: str) -> int | float:
+    """One ``--assume NAME=VALUE`` value parsed by the figure's type and checked by its range;
+    errors name ``--assume NAME``. Integer figures refuse ``1.5`` and ``inf``; float figures
+    refuse NaN and infinities."""
+    known = {f.name: f for f in fields(PlanAssumptions)}
+    if name not in known:
+        raise ConfigurationError("--assume", name, "one of " + ", ".join(sorted(known)))
+    field_name = f"--assume {name}"
+    if name in _INT_RANGES:
+        low, high = _INT_RANGES[name]
+        stripped = text.strip()
+        if not (stripped.isascii() and stripped.isdigit() and len(stripped) <= 18):
+            raise ConfigurationError(
+                field_name, text, f"an integer from {low} to {high}", "Write a whole number."
+            )
+        return v.integer(field_name, int(stripped), minimum=low, maximum=high)
+    low_f, high_f = _float_range(name)
+    try:
+        number = float(text)
+    except ValueError:
+        raise ConfigurationError(
+            field_name, text, f"a finite number >= {low_f:g} and <= {high_f:g}"
+        ) from None
+    return v.finite_number(field_name, number, minimum=low_f, maximum=high_f)
 
 
 @dataclass(frozen=True)
@@ -287,7 +340,22 @@ def plan_cold_start(
         assumptions: every figure used.
     """
     profile = gpu_profile("gpu_slug", gpu_slug)
-    v.number("size_gib", size_gib, greater_than=0)
+    v.finite_number("size_gib", size_gib, greater_than=0, maximum=MAX_SIZE_GIB)
+    if startup_window_seconds is not None:
+        v.integer(
+            "startup_window_seconds",
+            startup_window_seconds,
+            minimum=1,
+            maximum=MAX_STARTUP_WINDOW_SECONDS,
+        )
+    for flag, flag_value in (
+        ("tuned", tuned),
+        ("on_share", on_share),
+        ("fresh_node", fresh_node),
+        ("prepull_image", prepull_image),
+        ("compile_cache", compile_cache),
+    ):
+        v.instance_of(flag, flag_value, bool, "True or False")
     v.integer("replicas", replicas, minimum=1, maximum=1000)
     gpus = gpus_per_pod if gpus_per_pod is not None else profile.gpus_per_node
     v.integer("gpus_per_pod", gpus, minimum=1, maximum=profile.gpus_per_node)
@@ -407,6 +475,7 @@ def plan_cold_start(
             f" - warm compile cache {a.compile_cache_saving_seconds:g} s "
             f"({a.basis('compile_cache_saving_seconds')[0]})"
         )
+    engine = max(engine, 0.0)  # a saving larger than the start leaves nothing, not less
     steps.append(Step("engine start", engine, ASSUMED, engine_source))
 
     # Limits.
