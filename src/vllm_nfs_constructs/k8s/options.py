@@ -171,10 +171,18 @@ class VllmOptions:
 
     def replace(self, **changes: Any) -> VllmOptions:
         """A copy with ``changes`` (checked like a new value)."""
-        return VllmOptions.build("VllmOptions", {**self.as_dict(), **changes})
+        copy = VllmOptions.build("VllmOptions", {**self.as_dict(), **changes})
+        if "extra_args" not in changes:
+            # Errors about extra_args keep naming where the user wrote them.
+            object.__setattr__(copy, "_extra_args_field", extra_args_field(self))
+        return copy
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def _check_not_already_set(self, emitted: Sequence[str]) -> None:
+        """For VllmDeployment: refuse ``extra_args`` setting what ``emitted`` sets."""
+        check_not_already_set(self, emitted)
 
     # -- checks -----------------------------------------------------------------------------
 
@@ -257,15 +265,11 @@ class VllmOptions:
                     "non-empty strings without control characters, such as "
                     "'--enable-prefix-caching'",
                 )
-            flag = vllm_flags.flag_name(arg)
-            if self.image == VLLM_IMAGE and flag and flag not in vllm_flags.accepted_flags():
-                raise ConfigurationError(
-                    f"{f}.extra_args",
-                    arg,
-                    f"a flag that vllm serve {vllm_flags.VLLM_VERSION} accepts",
-                    "Check the spelling against `vllm serve --help=all`.",
-                )
+        # Every item a known flag (short aliases, --x.key for JSON-object flags) or its value,
+        # nothing secret; the flags the construct sets itself are refused by VllmDeployment.
+        vllm_flags.check_extra_args(f"{f}.extra_args", extra, pinned=self.image == VLLM_IMAGE)
         object.__setattr__(self, "extra_args", tuple(extra))
+        object.__setattr__(self, "_extra_args_field", f"{f}.extra_args")
         anti = self.anti_affinity
         if not isinstance(anti, AntiAffinity):
             anti = AntiAffinity(
@@ -346,3 +350,60 @@ def _prefix(owner: str) -> Iterator[None]:
         yield
     finally:
         _PREFIX.reset(token)
+
+
+#: What sets each flag the construct emits: the fix when ``extra_args`` sets it again.
+_SET_BY = {
+    "--tensor-parallel-size": "Use VllmOptions.gpus_per_pod: it is also the pod's GPU request.",
+    "--shutdown-timeout": "Use VllmOptions.shutdown_timeout_seconds.",
+    "--quantization": "Use VllmOptions.quantization.",
+    "--max-model-len": "Use VllmOptions.max_model_len.",
+    "--gpu-memory-utilization": "Use VllmOptions.gpu_memory_utilization.",
+    "--served-model-name": "The model is served under its ModelSource name.",
+    "--host": "vLLM listens on 0.0.0.0:8000, which the Service, probes and policies expect.",
+    "--port": "vLLM listens on 0.0.0.0:8000, which the Service, probes and policies expect.",
+    "--model": "The model is the positional argument, from VllmDeployment(model=ModelSource(...)).",
+    **dict.fromkeys(
+        (
+            "--load-format",
+            "--model-loader-extra-config",
+            "--safetensors-load-strategy",
+            "--safetensors-prefetch-num-threads",
+        ),
+        "Use VllmOptions.loading=WeightLoading(...).",
+    ),
+    **dict.fromkeys(
+        ("--enable-lora", "--max-loras", "--max-lora-rank", "--max-cpu-loras", "--lora-modules"),
+        "Use VllmOptions.lora=LoraServing(...) and the deployment's adapters.",
+    ),
+}
+
+
+def extra_args_field(options: VllmOptions) -> str:
+    """The field the user wrote ``extra_args`` in (``VllmOptions.extra_args``, or
+    ``ServedModel.extra_args``/``VllmDeployment.extra_args`` for the 0.1.0 spelling)."""
+    return str(getattr(options, "_extra_args_field", "VllmOptions.extra_args"))
+
+
+def check_not_already_set(options: VllmOptions, emitted: Sequence[str]) -> None:
+    """Refuse an ``extra_args`` flag that sets what ``emitted`` (the construct's own arguments)
+    already sets, whatever its spelling (``-tp``, ``--tensor_parallel_size``,
+    ``--device-memory-utilization``, ``--no-enable-lora``, ``--model-loader-extra-config.x``)."""
+    own: dict[str, str] = {}
+    for arg in [*emitted, "--model"]:
+        key = vllm_flags.option_key(arg)
+        if key is not None:
+            own.setdefault(key[0], key[1])
+    for arg in options.extra_args:
+        key = vllm_flags.option_key(arg)
+        if key is None or key[0] not in own:
+            continue
+        name = own[key[0]]
+        written = arg.split("=", 1)[0]
+        raise ConfigurationError(
+            extra_args_field(options),
+            arg,
+            "a flag this construct does not already set"
+            + ("" if written == name else f" ({written} is {name})"),
+            _SET_BY.get(name, "Use the matching VllmOptions field instead."),
+        )

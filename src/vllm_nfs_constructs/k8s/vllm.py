@@ -22,7 +22,6 @@ from ..loading import (
 from ..lora import LoraAdapter, LoraMode, LoraPlan, LoraPublish, lora_plan
 from ..model import DEFAULT_MODEL, ModelSource
 from . import _common as c
-from . import vllm_flags
 from .autoscaling import QueueScaledObject
 from .download import SecretKeyRef
 from .network_policy import NetworkPeer, PeerLike, dns_egress, peer_from, pod_policy
@@ -281,18 +280,10 @@ class VllmDeployment(Construct):
             args += ["--gpu-memory-utilization", f"{opts.gpu_memory_utilization:g}"]
         if self.lora is not None:
             args += list(self.lora.args)
-        emitted = {vllm_flags.flag_name(a) for a in args} - {None}
-        emitted.add("--model")
-        # Unknown flags are refused by VllmOptions itself; a flag set here depends on the
-        # options and the loading plan, so it is checked here, naming the options field.
-        for arg in opts.extra_args:
-            if vllm_flags.flag_name(arg) in emitted:
-                raise ConfigurationError(
-                    "VllmOptions.extra_args",
-                    arg,
-                    "a flag this construct does not already set",
-                    "Use the matching VllmOptions field instead.",
-                )
+        # Unknown flags, stray values and secrets are refused by VllmOptions itself; a flag set
+        # here depends on the options and the loading plan, so it is checked here, whatever its
+        # spelling (-tp, --tensor_parallel_size, ...), naming the field the user wrote.
+        opts._check_not_already_set(args)
         return args + list(opts.extra_args)
 
     def _env(self, api_key_secret: SecretKeyRef | None) -> list[k8s.EnvVar]:
