@@ -511,8 +511,31 @@ class VllmNfsChart(cdk8s.Chart):
         pool_taint = infra.gpu_node_taint
         if infra.gpu_min_nodes is None or infra.gpu_max_nodes is None:
             return  # outputs older than 0.2.0: no pool bounds to check against (documented)
-        # Every model shares the pool: at full scale (max_replicas, or the fixed replicas) their
-        # GPUs together must fit the pool's largest size.
+        tuner_taint_key = self.tuner.taint.key if self.tuner is not None else None
+        # Outputs without gpu_node_taint (older files) do not say the pool has no taint: then
+        # only the tuner's own taint is known.
+        pool_taint_key = (
+            pool_taint.key
+            if pool_taint is not None
+            else (None if infra.has_taint_output else tuner_taint_key)
+        )
+        for m in self.models:
+            scaling = m.options.autoscaling
+            if scaling is None:
+                continue
+            check_pool_capacity(
+                scaling,
+                gpus_per_pod=m.options.gpus_per_pod,
+                gpus_per_node=self.profile.gpus_per_node,
+                anti_affinity_required=m.options.anti_affinity is AntiAffinity.REQUIRED,
+                pool_min_nodes=infra.gpu_min_nodes,
+                pool_max_nodes=infra.gpu_max_nodes,
+                pool_taint_key=pool_taint_key,
+                tuner_taint_key=tuner_taint_key,
+                field=f"ServedModel({m.name!r}).autoscaling",
+            )
+        # Then all models together: they share the pool, so at full scale (max_replicas, or the
+        # fixed replicas) their GPUs must fit the pool's largest size.
         demand = {
             m.name: (
                 m.options.autoscaling.max_replicas
@@ -531,21 +554,6 @@ class VllmNfsChart(cdk8s.Chart):
                 f"{self.profile.slug}, the cloud layer's gpu_max_nodes)",
                 "Lower replicas / autoscaling max_replicas, or raise the pool's max_nodes in the "
                 "cloud layer (VllmInfraStack(gpu_max_nodes=...)) and re-apply.",
-            )
-        for m in self.models:
-            scaling = m.options.autoscaling
-            if scaling is None:
-                continue
-            check_pool_capacity(
-                scaling,
-                gpus_per_pod=m.options.gpus_per_pod,
-                gpus_per_node=self.profile.gpus_per_node,
-                anti_affinity_required=m.options.anti_affinity is AntiAffinity.REQUIRED,
-                pool_min_nodes=infra.gpu_min_nodes,
-                pool_max_nodes=infra.gpu_max_nodes,
-                pool_taint_key=pool_taint.key if pool_taint is not None else None,
-                tuner_taint_key=self.tuner.taint.key if self.tuner is not None else None,
-                field=f"ServedModel({m.name!r}).autoscaling",
             )
 
     def _volume(self, mount_options: NfsMountOptions | None) -> SharedModelVolume:
