@@ -15,11 +15,13 @@ example). All of them together take about 20 s on 2 cores (measured with --durat
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import shutil
 import tempfile
 from collections.abc import Callable
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,8 @@ from vllm_nfs_constructs import (
     ConfigurationError,
     InferenceGateway,
     InfraOutputs,
+    LoraAdapter,
+    LoraServing,
     ModelDownloadJob,
     ModelSource,
     NetworkPeer,
@@ -52,6 +56,7 @@ from vllm_nfs_constructs import (
     NfsMountOptions,
     PrometheusStack,
     QueueAutoscaling,
+    QueueScaledObject,
     RouteTarget,
     SecretKeyRef,
     ServedModel,
@@ -65,6 +70,8 @@ from vllm_nfs_constructs import (
 )
 from vllm_nfs_constructs.infra import DoksCluster, GpuNodePool, NfsShare, VllmInfraStack, Vpc
 from vllm_nfs_constructs.loading import WeightLoading
+from vllm_nfs_constructs.lora import LoraMode
+from vllm_nfs_constructs.planner import PlanAssumptions, format_plan, plan_cold_start
 from vllm_nfs_constructs.validate import validate_paths
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
@@ -132,6 +139,20 @@ HOSTILE: st.SearchStrategy[Any] = st.one_of(
     st.just(object()),
     st.just(frozenset({"a"})),
 )
+
+
+#: Floats no figure may take, plus the edges of every range: a float field's valid strategy is
+#: mixed with these (:func:`or_worse`) so NaN and infinities reach each float field often, not
+#: only when ``fields`` picks it as the hostile one.
+EDGE_FLOATS: st.SearchStrategy[Any] = st.one_of(
+    st.sampled_from([NAN, INF, -INF, -0.0, 0.0, 1e308, -1e308, 5e-324, 1e-300, 10**400, -1]),
+    st.floats(),
+)
+
+
+def or_worse(valid: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """``valid`` three times in four, else an edge or non-finite float."""
+    return st.integers(min_value=0, max_value=3).flatmap(lambda i: EDGE_FLOATS if i == 0 else valid)
 
 
 @st.composite
@@ -219,7 +240,8 @@ MODEL_SOURCE_KW = fields(
     revision=st.one_of(COMMIT, st.sampled_from(["main", "v1.0", "refs/pr/1"])),
     served_name=st.sampled_from([None, "qwen", "org/name:tag", "a.b_c"]),
     size_gib=st.one_of(
-        st.floats(min_value=0.001, max_value=1_000_000), st.integers(min_value=1, max_value=2000)
+        or_worse(st.floats(min_value=0.001, max_value=1_000_000)),
+        st.integers(min_value=1, max_value=2000),
     ),
     moving_revision=st.booleans(),
 )
@@ -253,8 +275,10 @@ PEER = accepted(lambda **kw: NetworkPeer(**{"namespace": "monitoring", **kw}), P
 AUTOSCALING_KW = fields(
     max_replicas=st.integers(min_value=1, max_value=8),
     min_replicas=st.integers(min_value=0, max_value=4),
-    target_waiting_per_replica=st.floats(min_value=0.1, max_value=100),
-    kv_cache_target=st.sampled_from([None, 0.5, 0.8, 1.0]),
+    target_waiting_per_replica=or_worse(st.floats(min_value=0.001, max_value=1_000_000)),
+    kv_cache_target=st.one_of(
+        st.sampled_from([None, 0.5, 0.8, 1.0]), or_worse(st.floats(min_value=0.001, max_value=1))
+    ),
     polling_interval_seconds=st.integers(min_value=1, max_value=600),
     cooldown_seconds=SECONDS,
     scale_up_pods=st.integers(min_value=1, max_value=10),
@@ -264,7 +288,8 @@ AUTOSCALING_KW = fields(
     fallback_replicas=st.sampled_from([None, 1, 2]),
     allow_scale_to_zero=st.booleans(),
     wake_query=st.sampled_from([None, 'sum(rate(http_requests_total{route="qwen"}[1m]))']),
-    activation_waiting=st.floats(min_value=0, max_value=10),
+    activation_waiting=or_worse(st.floats(min_value=0, max_value=1_000_000)),
+    fallback_failure_threshold=st.integers(min_value=1, max_value=1000),
 )
 AUTOSCALING = accepted(
     lambda **kw: QueueAutoscaling(**{"max_replicas": 2, **kw}), AUTOSCALING_KW, None
@@ -273,7 +298,7 @@ AUTOSCALING = accepted(
 LOADING_KW = fields(
     strategy=st.sampled_from(["prefetch", "eager", "lazy", "runai_streamer"]),
     concurrency=st.integers(min_value=1, max_value=64),
-    memory_limit_gib=st.floats(min_value=0.5, max_value=64),
+    memory_limit_gib=or_worse(st.floats(min_value=0.5, max_value=64)),
     distributed=st.booleans(),
 )
 LOADING = accepted(WeightLoading, LOADING_KW, None)
@@ -283,7 +308,7 @@ OPTIONS_KW = fields(
     gpus_per_pod=st.sampled_from([1, 2, 4, 8]),
     max_model_len=st.one_of(st.none(), st.integers(min_value=1, max_value=10**8)),
     quantization=st.sampled_from([None, "fp8", "awq"]),
-    gpu_memory_utilization=st.floats(min_value=0.01, max_value=1.0),
+    gpu_memory_utilization=or_worse(st.floats(min_value=0.01, max_value=1.0)),
     extra_args=st.lists(
         st.sampled_from(["--enable-prefix-caching", "--max-num-seqs=64", "--seed", "42"]),
         max_size=3,
@@ -336,6 +361,54 @@ INFRA = accepted(
     INFRA_KW,
     InfraOutputs.example(),
 )
+
+
+LORA_ADAPTER_KW = fields(
+    name=st.one_of(
+        st.sampled_from(["sql", "chat.v2", "a_b-c", "x" * 63, "x" * 64, "..", "Sql"]),
+        st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,20}", fullmatch=True),
+    ),
+    source=st.one_of(
+        COMMIT.map(lambda c: ModelSource("org/sql-lora", c)),
+        st.just(ModelSource("org/sql-lora", "main", moving_revision=True)),
+    ),
+    base_model=st.sampled_from([None, "qwen", "Qwen/Qwen2.5-0.5B-Instruct", ""]),
+    rank=st.one_of(st.none(), st.integers(min_value=-1, max_value=600)),
+)
+
+
+def _lora_adapter(**kw: Any) -> LoraAdapter:
+    return LoraAdapter(**{"name": "sql", "source": ModelSource("org/sql-lora", "a" * 40), **kw})
+
+
+LORA_ADAPTER = accepted(_lora_adapter, LORA_ADAPTER_KW, None)
+LORA_SERVING_KW = fields(
+    mode=st.sampled_from(["static", "on_demand", LoraMode.STATIC, LoraMode.ON_DEMAND, "dynamic"]),
+    max_loras=st.one_of(st.none(), st.integers(min_value=0, max_value=1100)),
+    max_lora_rank=st.sampled_from([None, 1, 8, 16, 32, 64, 128, 256, 320, 512, 3, 1024]),
+    max_cpu_loras=st.one_of(st.none(), st.integers(min_value=0, max_value=200)),
+)
+LORA_SERVING = accepted(LoraServing, LORA_SERVING_KW, None)
+
+
+def _plan_figure(f: Any) -> st.SearchStrategy[Any]:
+    """A valid value of one PlanAssumptions figure, its range's edges included; floats also
+    NaN, infinities and out-of-range values (:func:`or_worse`)."""
+    if f.type == "int":
+        return st.integers(min_value=1, max_value=16)
+    if f.name.endswith("_efficiency"):
+        valid = st.floats(min_value=0.001, max_value=1)
+    elif f.name.endswith(("_mbps", "_gb")):
+        valid = st.one_of(st.floats(min_value=0.001, max_value=1e6), st.sampled_from([0.001, 1e6]))
+    else:
+        valid = st.one_of(st.floats(min_value=0, max_value=1e6), st.sampled_from([0.0, 1e6]))
+    return or_worse(valid)
+
+
+PLAN_ASSUMPTIONS_KW = fields(
+    max_hostile=1, **{f.name: _plan_figure(f) for f in dataclass_fields(PlanAssumptions)}
+)
+PLAN_ASSUMPTIONS = accepted(PlanAssumptions, PLAN_ASSUMPTIONS_KW, PlanAssumptions())
 
 
 # --- synthesis and validation --------------------------------------------------------------
@@ -422,6 +495,9 @@ VALUE_TYPES: dict[str, tuple[Callable[..., Any], st.SearchStrategy[dict[str, Any
         AUTOSCALING_KW,
     ),
     "WeightLoading": (WeightLoading, LOADING_KW),
+    "LoraAdapter": (_lora_adapter, LORA_ADAPTER_KW),
+    "LoraServing": (LoraServing, LORA_SERVING_KW),
+    "PlanAssumptions": (PlanAssumptions, PLAN_ASSUMPTIONS_KW),
     "VllmOptions": (VllmOptions, OPTIONS_KW),
     "ServedModel": (lambda **kw: ServedModel(**{"name": "qwen", **kw}), SERVED_KW),
     "InfraOutputs": (
@@ -457,13 +533,13 @@ VALUE_TYPES: dict[str, tuple[Callable[..., Any], st.SearchStrategy[dict[str, Any
         AlertThresholds,
         fields(
             no_ready_replica_minutes=SMALL_INT,
-            queue_waiting_requests=st.floats(min_value=0, max_value=1000),
-            kv_cache_usage_ratio=st.floats(min_value=0, max_value=1),
-            preemptions_per_second=st.floats(min_value=0, max_value=10),
-            ttft_p99_seconds=st.floats(min_value=0.01, max_value=60),
-            error_ratio=st.floats(min_value=0, max_value=1),
+            queue_waiting_requests=or_worse(st.floats(min_value=0, max_value=1000)),
+            kv_cache_usage_ratio=or_worse(st.floats(min_value=0, max_value=1)),
+            preemptions_per_second=or_worse(st.floats(min_value=0, max_value=10)),
+            ttft_p99_seconds=or_worse(st.floats(min_value=0.01, max_value=60)),
+            error_ratio=or_worse(st.floats(min_value=0, max_value=1)),
             model_load_budget_seconds=SECONDS,
-            nfs_used_ratio=st.floats(min_value=0, max_value=1),
+            nfs_used_ratio=or_worse(st.floats(min_value=0, max_value=1)),
         ),
     ),
 }
@@ -494,7 +570,10 @@ def test_each_value_type_raises_only_configuration_error(name: str, data: st.Dat
                     "nfs_size_gb",
                     "gpu_node_taint",
                     "gpu_min_nodes",
+                    "gpu_max_nodes",
                     "gpu_node_size",
+                    "region",
+                    "cluster_name",
                 ]
             ),
             st.one_of(HOSTILE, st.fixed_dictionaries({"value": HOSTILE})),
@@ -514,6 +593,81 @@ def test_infra_outputs_from_mapping_raises_only_configuration_error(data: Any) -
 def test_taint_parse_raises_only_configuration_error(text: Any) -> None:
     with contextlib.suppress(ConfigurationError):
         Taint.parse(text)
+
+
+#: JSON number spellings (and near misses) as they may stand in an outputs file.
+JSON_NUMBERS = st.sampled_from(
+    [
+        *("1e400", "-1e400", "1.7", "true", "false", "null", "NaN", "Infinity", "-Infinity"),
+        *("1e3", "1000", "1000.0", "0", "-0", "-1", "1E2", "[]", "1" + "0" * 400),
+        *('"1000"', '"1.5"', '" 7"', '"1e3"', '""', '"' + "9" * 30 + '"'),
+    ]
+)
+
+
+@bounded(80)
+@given(
+    st.dictionaries(
+        st.sampled_from(["nfs_size_gb", "gpu_min_nodes", "gpu_max_nodes"]),
+        st.tuples(JSON_NUMBERS, st.booleans()),
+        min_size=1,
+    )
+)
+def test_infra_outputs_integer_outputs_are_ints_or_refused(numbers: dict[str, Any]) -> None:
+    """Integer outputs written as any JSON number: an int in range, or ConfigurationError naming
+    ``<source>['<key>']``; never OverflowError, never a truncated fraction or a bool."""
+    parts = ['"nfs_host": "10.0.0.5"', '"nfs_mount_path": "/1/s"', '"gpu_node_pool_name": "g"']
+    for key, (raw, wrapped) in numbers.items():
+        parts.append(f'"{key}": ' + (f'{{"value": {raw}}}' if wrapped else raw))
+    try:
+        out = InfraOutputs.from_json("{" + ", ".join(parts) + "}", source="o.json")
+    except ConfigurationError as exc:
+        assert exc.field.startswith("o.json['"), exc.field
+        event(f"refused {exc.field}")
+        return
+    for key, (raw, _) in numbers.items():
+        got = getattr(out, key)
+        assert got is None or type(got) is int, (key, got)
+        if got is not None:
+            assert float(json.loads(raw)) == got, (key, raw, got)
+
+
+def _finite_keda_number(text: object) -> float:
+    assert isinstance(text, str), text
+    number = float(text)
+    assert math.isfinite(number) and number >= 0 and not text.startswith("-"), text
+    return number
+
+
+@bounded(100)
+@given(AUTOSCALING_KW)
+def test_queue_autoscaling_triggers_carry_finite_numbers(kwargs: dict[str, Any]) -> None:
+    """KEDA reads trigger metadata as strings; 'nan' or 'inf' there would pass any schema."""
+    try:
+        autoscaling = QueueAutoscaling(**{"max_replicas": 2, **kwargs})
+    except ConfigurationError as exc:
+        event(f"refused {exc.field}")
+        return
+    event("accepted")
+    for trigger in autoscaling.triggers("vllm", "qwen"):
+        meta = trigger["metadata"]
+        assert isinstance(meta, dict)
+        # KEDA passes thresholds to the HPA in milli-units: at least 1m.
+        assert _finite_keda_number(meta["threshold"]) >= 0.001
+        _finite_keda_number(meta["activationThreshold"])
+
+
+@bounded(60)
+@given(PLAN_ASSUMPTIONS_KW)
+def test_plan_assumptions_accepted_are_finite(kwargs: dict[str, Any]) -> None:
+    try:
+        a = PlanAssumptions(**kwargs)
+    except ConfigurationError as exc:
+        event(f"refused {exc.field}")
+        return
+    for f in dataclass_fields(a):
+        value = getattr(a, f.name)
+        assert not isinstance(value, bool) and math.isfinite(value) and value >= 0, f.name
 
 
 # --- cluster-layer constructs (synthesized and validated) ----------------------------------
@@ -588,6 +742,49 @@ def test_model_download_job(kwargs: dict[str, Any]) -> None:
 def test_vllm_deployment(kwargs: dict[str, Any]) -> None:
     kwargs.setdefault("gpu_node_pool", "gpu")
     synth_cluster(lambda chart: VllmDeployment(chart, "qwen", volume=_volume(chart), **kwargs))
+
+
+@bounded(30)
+@given(
+    fields(
+        adapters=st.lists(LORA_ADAPTER.filter(lambda a: a is not None), max_size=3),
+        options=st.one_of(
+            st.builds(VllmOptions, lora=LORA_SERVING),
+            OPTIONS,
+        ),
+        name=MODEL_NAME,
+        model=MODEL_SOURCE,
+    ),
+)
+def test_vllm_deployment_with_lora(kwargs: dict[str, Any]) -> None:
+    """LoraAdapter and LoraServing as a deployment uses them (flags, env, gate arguments)."""
+    synth_cluster(
+        lambda chart: VllmDeployment(
+            chart, "qwen", volume=_volume(chart), gpu_node_pool="gpu", **kwargs
+        )
+    )
+
+
+@bounded(40)
+@given(
+    fields(autoscaling=AUTOSCALING, namespace=st.sampled_from([None, "vllm", "other"])),
+    st.one_of(st.none(), NAMESPACE),
+)
+def test_queue_scaled_object(kwargs: dict[str, Any], chart_namespace: Any) -> None:
+    kwargs.setdefault("autoscaling", QueueAutoscaling(max_replicas=2))
+
+    def build(chart: cdk8s.Chart) -> None:
+        target = VllmDeployment(
+            chart, "qwen", volume=_volume(chart, chart_namespace), gpu_node_pool="gpu"
+        )
+        scaler = QueueScaledObject(chart, "scaler", target=target, **kwargs)
+        for trigger in scaler.triggers:
+            meta = trigger["metadata"]
+            assert isinstance(meta, dict)
+            _finite_keda_number(meta["threshold"])
+            _finite_keda_number(meta["activationThreshold"])
+
+    synth_cluster(build)
 
 
 ROUTE_TARGET = accepted(
@@ -844,3 +1041,125 @@ def test_infra_parts(kwargs: tuple[dict[str, Any], ...]) -> None:
         return stack
 
     check_tf(build)
+
+
+# --- the planner and `vllm-nfs plan` (plain Python: cheap) ----------------------------------
+
+
+@bounded(120)
+@given(
+    fields(
+        size_gib=or_worse(
+            st.one_of(
+                st.floats(min_value=0.001, max_value=1_000_000), st.sampled_from([1e6, 0.001])
+            )
+        ),
+        gpu_slug=GPU_SLUG,
+        replicas=st.integers(min_value=1, max_value=1000),
+        gpus_per_pod=st.sampled_from([None, 1, 2, 4, 8]),
+        share_tier=st.sampled_from(["high", "standard"]),
+        nconnect=st.integers(min_value=1, max_value=16),
+        strategy=st.sampled_from([None, "prefetch", "eager", "lazy", "runai_streamer"]),
+        tuned=st.booleans(),
+        on_share=st.booleans(),
+        fresh_node=st.booleans(),
+        prepull_image=st.booleans(),
+        compile_cache=st.booleans(),
+        startup_window_seconds=st.one_of(
+            st.none(), st.integers(min_value=1, max_value=604_800), st.integers()
+        ),
+        assumptions=PLAN_ASSUMPTIONS,
+    )
+)
+def test_plan_cold_start_is_an_error_or_finite_figures(kwargs: dict[str, Any]) -> None:
+    kwargs.setdefault("size_gib", 16)
+    try:
+        plan = plan_cold_start(**kwargs)
+    except ConfigurationError as exc:
+        event(f"refused {exc.field}")
+        return
+    event("planned")
+    figures = [s.seconds for s in plan.steps] + [
+        plan.total_seconds,
+        plan.all_ready_seconds,
+        plan.from_node_join_seconds,
+        plan.together_read_seconds,
+        plan.per_loader_mbps_alone,
+        plan.per_loader_mbps_together,
+    ]
+    assert all(math.isfinite(x) and x >= 0 for x in figures), figures
+    assert plan.startup_window_seconds >= 1
+    assert format_plan(plan)
+
+
+#: Values for the options of `vllm-nfs plan`, as text: mostly of the option's type (so most
+#: examples reach the planner), edges and hostile text included.
+GARBAGE_ARG = st.sampled_from(["", " ", "x", "1_000", "0x10", "\x00", "--", *HOSTILE_STRINGS[:20]])
+FLOAT_ARG = st.one_of(
+    st.sampled_from(["16", "0.5", "140", "1e6", "1000001", "1e308", "1e400", "nan", "-inf"]),
+    st.sampled_from(["inf", "-5", "0", "1.5", "5e-324", "-0", "0.001"]),
+    st.floats().map(repr),
+    st.integers(min_value=-5, max_value=2000).map(str),
+)
+INT_ARG = st.one_of(
+    st.integers(min_value=-5, max_value=2000).map(str),
+    st.sampled_from(["0", "-1", "1001", "604801", "1" + "0" * 400, "17"]),
+)
+PLAN_ARG = st.integers(min_value=0, max_value=7).flatmap(
+    lambda i: GARBAGE_ARG if i == 0 else (FLOAT_ARG if i % 2 else INT_ARG)
+)
+ASSUME_NAME = st.sampled_from(
+    [f.name for f in dataclass_fields(PlanAssumptions)] + ["nope", "", "hub_workers "]
+)
+PLAN_OPTIONS = {
+    "--size-gib": st.one_of(FLOAT_ARG, PLAN_ARG),
+    "--gpu-slug": st.one_of(GPU_SLUG, GPU_SLUG, PLAN_ARG),
+    "--replicas": st.one_of(INT_ARG, PLAN_ARG),
+    "--gpus-per-pod": st.one_of(st.sampled_from(["1", "2", "8"]), PLAN_ARG),
+    "--share-tier": st.sampled_from(["standard", "high", "gold"]),
+    "--nconnect": st.one_of(INT_ARG, PLAN_ARG),
+    "--strategy": st.sampled_from(["auto", "prefetch", "eager", "lazy", "runai_streamer", "x"]),
+    "--startup-window": st.one_of(INT_ARG, PLAN_ARG),
+    "--assume": st.tuples(ASSUME_NAME, PLAN_ARG).map(lambda t: f"{t[0]}={t[1]}"),
+}
+PLAN_FLAGS = ["--untuned", "--not-on-share", "--warm-node", "--prepull-image", "--compile-cache"]
+
+
+@bounded(150)
+@given(
+    st.lists(st.sampled_from(sorted(PLAN_OPTIONS)), max_size=5).flatmap(
+        lambda names: st.tuples(*(st.tuples(st.just(n), PLAN_OPTIONS[n]) for n in names))
+    ),
+    st.lists(st.sampled_from(PLAN_FLAGS), max_size=3, unique=True),
+    st.integers(min_value=0, max_value=7).map(bool),  # without --size-gib one time in eight
+)
+def test_cli_plan_exits_0_or_2_never_a_traceback(
+    options: tuple[tuple[str, str], ...], flags: list[str], with_size: bool
+) -> None:
+    """`vllm-nfs plan` with any arguments: exit 0 with a plan, or exit 2 with an error on
+    stderr (one ``error: ...`` line from the planner; argparse's usage and error otherwise)."""
+    from vllm_nfs_constructs import cli
+
+    argv = ["plan", *(["--size-gib", "16"] if with_size else [])]
+    for name, value in options:
+        argv.append(f"{name}={value}")  # '=' so values starting with '-' stay values
+    argv += flags
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main(argv)
+        except SystemExit as exc:  # argparse: bad syntax or type
+            code = exc.code
+            assert code == 2, (argv, code)
+            assert "error:" in err.getvalue(), (argv, err.getvalue())
+            event("argparse error")
+            return
+    event(f"exit {code}")
+    assert code in (0, 2), (argv, code, err.getvalue())
+    if code == 0:
+        assert "one replica, loading alone:" in out.getvalue()
+        assert err.getvalue() == ""
+    else:
+        lines = err.getvalue().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), (argv, err.getvalue())
+        assert out.getvalue() == ""
