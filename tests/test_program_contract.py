@@ -526,3 +526,25 @@ def test_static_adapter_lands_where_lora_modules_points_and_the_gate_waits_for_i
     assert (adapter_dir / "adapter_model.safetensors").read_bytes() == files[
         "adapter_model.safetensors"
     ]
+
+
+@pytest.mark.parametrize(
+    ("program", "argv"),
+    [
+        ("fetch.py", ["--root=--", "--repo", "a/b", "--revision", "main"]),
+        ("gate.py", ["--root", "/m", "--repo", "a/b", "--revision=--"]),
+        ("drain.py", ["--url=--"]),
+        ("tuner.py", ["--interface=--", "--node-name", "n"]),
+        ("publish.py", ["--root=--"]),
+    ],
+)
+def test_a_value_of_exactly_double_dash_is_a_usage_error_not_a_traceback(program, argv):
+    """argparse hands `--opt=--` over as a list; every program reports it as usage (exit 2)."""
+    proc = subprocess.run(
+        [sys.executable, str(PROGRAMS / program), *argv],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr

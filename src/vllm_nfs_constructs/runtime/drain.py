@@ -234,7 +234,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--log-file", default=None, help="also write log lines here, e.g. /proc/1/fd/1"
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    for action in parser._actions:  # argparse turns a value of exactly "--" into a list
+        if type(action).__name__ == "_StoreAction" and isinstance(
+            getattr(args, action.dest, None), list
+        ):
+            parser.error(f"{action.option_strings[0]} needs a value")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:

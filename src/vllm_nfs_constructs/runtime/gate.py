@@ -201,6 +201,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="also wait until PATH (relative to --root) is a directory, repeatable",
     )
     args = parser.parse_args(argv)
+    for action in parser._actions:  # argparse turns a value of exactly "--" into a list
+        if type(action).__name__ == "_StoreAction" and isinstance(
+            getattr(args, action.dest, None), list
+        ):
+            parser.error(f"{action.option_strings[0]} needs a value")
     if not _repo_ok(args.repo):
         parser.error(f"--repo must look like org/name, got {args.repo!r}")
     if ".." in args.revision or args.revision.startswith(("/", ".")):

@@ -366,6 +366,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--max-rank", type=int, default=None, help="refuse adapters above it")
     args = parser.parse_args(argv)
+    for action in parser._actions:  # argparse turns a value of exactly "--" into a list
+        if type(action).__name__ == "_StoreAction" and isinstance(
+            getattr(args, action.dest, None), list
+        ):
+            parser.error(f"{action.option_strings[0]} needs a value")
     if not REPO_RE.match(args.repo) or ".." in args.repo:
         parser.error(f"--repo must look like org/name, got {args.repo!r}")
     if not COMMIT_RE.match(args.revision):

@@ -1215,6 +1215,11 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         "--interface, or 127.0.0.1 if it has none",
     )
     ns = p.parse_args(argv)
+    for action in p._actions:  # argparse turns a value of exactly "--" into a list
+        if type(action).__name__ == "_StoreAction" and isinstance(
+            getattr(ns, action.dest, None), list
+        ):
+            p.error(f"{action.option_strings[0]} needs a value")
     if not ns.node_name:
         p.error("--node-name (or env NODE_NAME) is required")
     if not ns.api_server:
