@@ -101,7 +101,7 @@ PANELS: tuple[tuple[str, tuple[PanelDef, ...]], ...] = (
                     Query(f"{r.RUNNING}{_M}", f"{_BY} running"),
                     Query(f"{r.WAITING}{_M}", f"{_BY} waiting"),
                 ),
-                "All replicas of a model together; the autoscaler reads the waiting series.",
+                "All replicas of a model together; the autoscaler scales on the waiting requests.",
             ),
             PanelDef(
                 "Tokens / s",
