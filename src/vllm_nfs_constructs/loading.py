@@ -63,7 +63,8 @@ MB = 1000**2
 VLLM_VERSION = "0.33.0"
 
 
-def _read_data(name: str) -> list[str]:
+def read_release_data(name: str) -> list[str]:
+    """Non-comment lines of a file of the pinned vLLM release's data (``k8s/data/``)."""
     text = (
         resources.files("vllm_nfs_constructs")
         .joinpath("k8s", "data", name)
@@ -76,14 +77,16 @@ def _read_data(name: str) -> list[str]:
 def vllm_flags() -> frozenset[str]:
     """Every long flag ``vllm serve`` accepts in the pinned release."""
     return frozenset(
-        ln for ln in _read_data(f"vllm-serve-flags-v{VLLM_VERSION}.txt") if ln.startswith("--")
+        ln
+        for ln in read_release_data(f"vllm-serve-flags-v{VLLM_VERSION}.txt")
+        if ln.startswith("--")
     )
 
 
 @cache
 def vllm_choices(flag: str) -> tuple[str, ...]:
     """Allowed values of ``flag`` in the pinned release (empty when it has no list)."""
-    for line in _read_data(f"vllm-serve-choices-v{VLLM_VERSION}.txt"):
+    for line in read_release_data(f"vllm-serve-choices-v{VLLM_VERSION}.txt"):
         name, sep, values = line.partition(":")
         if sep and name.strip() == flag:
             return tuple(values.split())

@@ -6,35 +6,18 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
 from .. import _checks as v
 from ..errors import ConfigurationError
+from ..loading import VLLM_VERSION, read_release_data, vllm_choices, vllm_flags
 
-VLLM_VERSION = "0.33.0"
-
-
-def _read(name: str) -> list[str]:
-    text = resources.files(__package__).joinpath("data", name).read_text(encoding="utf-8")
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
-
-
-@cache
-def accepted_flags() -> frozenset[str]:
-    """Every long flag of ``vllm serve`` (e.g. ``--max-model-len``)."""
-    return frozenset(
-        line for line in _read(f"vllm-serve-flags-v{VLLM_VERSION}.txt") if line.startswith("--")
-    )
-
-
-@cache
-def choices(flag: str) -> tuple[str, ...]:
-    """Allowed values of ``flag`` (``--quantization``, ``--safetensors-load-strategy``, ...)."""
-    for line in _read(f"vllm-serve-choices-v{VLLM_VERSION}.txt"):
-        name, sep, values = line.partition(":")
-        if sep and name.strip() == flag:
-            return tuple(values.split())
-    return ()
+# One reader of the release data for both layers: loading.py reads it without importing this
+# package (which would load cdk8s); the names here are the cluster layer's.
+_read = read_release_data
+accepted_flags = vllm_flags
+"""Every long flag of ``vllm serve`` (e.g. ``--max-model-len``)."""
+choices = vllm_choices
+"""Allowed values of ``flag`` (``--quantization``, ``--safetensors-load-strategy``, ...)."""
 
 
 def flag_name(arg: str) -> str | None:
