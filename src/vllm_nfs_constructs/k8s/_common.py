@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
+from typing import Any
 
 import cdk8s
 import jsii
@@ -59,17 +59,15 @@ def resolve_namespace(scope: Construct, namespace: str | None, field: str) -> st
 
 
 def chart_namespace(chart: cdk8s.Chart) -> str | None:
-    """``chart.namespace``, remembered (it cannot change after construction; each read is a
-    round trip to the jsii process)."""
+    """``chart.namespace``, remembered on the chart's Python object (it cannot change after
+    construction; each read is a round trip to the jsii process)."""
     try:
-        return _CHART_NAMESPACES[chart]
-    except KeyError:
+        return chart._vnc_namespace  # type: ignore[attr-defined,no-any-return]
+    except AttributeError:
         found = chart.namespace
-        _CHART_NAMESPACES[chart] = found if isinstance(found, str) and found else None
-        return _CHART_NAMESPACES[chart]
-
-
-_CHART_NAMESPACES: weakref.WeakKeyDictionary[cdk8s.Chart, str | None] = weakref.WeakKeyDictionary()
+        value = found if isinstance(found, str) and found else None
+        chart._vnc_namespace = value  # type: ignore[attr-defined]
+        return value
 
 
 #: The API version of each kind the typed bindings emit (the key of app-wide uniqueness).
@@ -113,45 +111,57 @@ CLUSTER_SCOPED_KINDS = frozenset(
 )
 
 
-class AppState:
-    """What this library remembers about one cdk8s App, on the Python side.
+class AppRegistry(Construct):
+    """What this library knows about one cdk8s App, held in the App's construct tree.
 
-    Kept in a weak map keyed by the App, never as attributes patched onto jsii objects:
+    One per App, a child of the App's root with the fixed id :data:`REGISTRY_ID`, found or
+    created by :func:`app_registry` (AWS CDK's singleton pattern): no module-level registry, and
+    the state dies with the App. It emits nothing. Typed fields:
 
-    - ``objects``: every object the library's constructs emit, by (apiVersion, kind, namespace,
+    - ``objects``: every object the library's constructs emit, by (API group, kind, namespace,
       name), so two of them can never collide anywhere in the App;
-    - ``shared``: cluster-wide pieces several charts share (the network tuner), emitted once;
-    - ``programs``: the ConfigMaps of in-pod programs by (namespace, name), one per namespace
-      for the whole App (constructs of several charts in one namespace share it).
+    - ``tuners``: the network tuner of each (GPU pool, taint), shared by every chart on that pool;
+    - ``tuner_namespaces``: the tuner namespaces already emitted, by name;
+    - ``programs``: the ConfigMaps of in-pod programs by (namespace, name), one per namespace;
+    - ``dashboard``: the construct that emits the App's one Grafana dashboard, if any;
+    - ``workload_hooks``: functions every pod passes through at synth (platform defaults).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, scope: IConstruct, id: str) -> None:
+        super().__init__(scope, id)  # type: ignore[arg-type]
         self.objects: dict[tuple[str, str, str | None, str], Construct] = {}
-        self.shared: dict[object, object] = {}
-        self.programs: dict[tuple[str, str], object] = {}
+        self.tuners: dict[tuple[str | None, str], Any] = {}
+        self.tuner_namespaces: dict[str, Construct] = {}
+        self.programs: dict[tuple[str, str], Any] = {}
+        self.dashboard: Construct | None = None
+        self.workload_hooks: list[Callable[..., None]] = []
+        self.node.add_validation(_UniqueObjects(scope, self))
 
 
-#: App state by the App's jsii reference: jsii may hand out a new Python proxy for the same
-#: JavaScript object (``chart.node.root`` of an App made in JavaScript), so identity cannot key it.
-_APPS: dict[str, AppState] = {}
-_CHARTS: weakref.WeakKeyDictionary[IConstruct, cdk8s.Chart] = weakref.WeakKeyDictionary()
+#: The id of the App's :class:`AppRegistry` (a child of the App's root).
+REGISTRY_ID = "vllm-nfs-constructs"
 
 
-def app_state(scope: IConstruct) -> AppState:
-    """The state of the App ``scope`` belongs to (created on first use)."""
+def app_registry(scope: IConstruct) -> AppRegistry:
+    """The registry of the App ``scope`` belongs to, found in the tree or created there."""
     chart = chart_of(scope)
-    root = _ROOTS.get(chart)
-    if root is None:
-        root = _ROOTS[chart] = chart.node.root
-    key = root.__jsii_ref__.ref  # type: ignore[attr-defined]
-    state = _APPS.get(key)
-    if state is None:
-        state = _APPS[key] = AppState()
-        _install_uniqueness_check(root)
-    return state
-
-
-_ROOTS: weakref.WeakKeyDictionary[IConstruct, IConstruct] = weakref.WeakKeyDictionary()
+    found = getattr(chart, "_vnc_registry", None)
+    if isinstance(found, AppRegistry):
+        return found
+    root = chart.node.root
+    child = root.node.try_find_child(REGISTRY_ID)
+    if not isinstance(child, AppRegistry):
+        if child is not None:
+            raise ConfigurationError(
+                f"{root.node.path or 'App'} child {REGISTRY_ID!r}",
+                type(child).__name__,
+                "no construct of your own with this id at the App's root",
+                "The library keeps its App-wide state under this id; rename your construct.",
+            )
+        child = AppRegistry(root, REGISTRY_ID)
+    # A cache only: the tree is the truth (a new jsii proxy of the chart finds it again).
+    chart._vnc_registry = child  # type: ignore[attr-defined]
+    return child
 
 
 def claim_name(
@@ -162,7 +172,7 @@ def claim_name(
     Raises ``ConfigurationError`` naming both construct paths at once (at construction, so the
     error points at the line that made the second object).
     """
-    state = app_state(scope)
+    state = app_registry(scope)
     api = api_version or _API_VERSIONS.get(kind, "")
     group = api.rpartition("/")[0]
     key = (group, kind, namespace, name)
@@ -185,7 +195,7 @@ def release_name(
 ) -> None:
     """Forget a claim made by ``scope`` (the object was removed to be rebuilt, e.g. a
     PrometheusRule whose rules depend on everything added after it)."""
-    state = app_state(scope)
+    state = app_registry(scope)
     api = api_version or _API_VERSIONS.get(kind, "")
     key = (api.rpartition("/")[0], kind, namespace, name)
     if state.objects.get(key) is scope:
@@ -196,8 +206,9 @@ def release_name(
 class _UniqueObjects:
     """Synth-time check over every ApiObject of the App, the user's own included."""
 
-    def __init__(self, root: IConstruct) -> None:
+    def __init__(self, root: IConstruct, registry: AppRegistry) -> None:
         self._root = root
+        self._registry = registry
 
     def validate(self) -> list[str]:
         return duplicate_objects(self._root)
@@ -207,8 +218,10 @@ def duplicate_objects(root: IConstruct) -> list[str]:
     """Messages for every pair of ApiObjects under ``root`` with the same apiVersion group,
     kind, namespace and name."""
     objects = [c for c in root.node.find_all() if isinstance(c, cdk8s.ApiObject)]
-    state = _APPS.get(root.__jsii_ref__.ref)  # type: ignore[attr-defined]
-    if state is not None and len(objects) == sum(1 for key in state.objects if " " not in key[1]):
+    registry = root.node.try_find_child(REGISTRY_ID)
+    if isinstance(registry, AppRegistry) and len(objects) == sum(
+        1 for key in registry.objects if " " not in key[1]
+    ):
         # Every object of the App is one the library made, and those were checked one by one
         # when they were made: nothing to compare (this keeps synthesis fast).
         return []
@@ -251,10 +264,6 @@ def check_unique_objects(scope: IConstruct) -> None:
         )
 
 
-def _install_uniqueness_check(root: IConstruct) -> None:
-    root.node.add_validation(_UniqueObjects(root))
-
-
 def metadata(
     scope: Construct,
     kind: str,
@@ -274,23 +283,23 @@ def metadata(
 
 
 def attach(construct: Construct, scope: Construct) -> None:
-    """Remember a construct's parent and chart on the Python side.
+    """Remember a library construct's chart on the construct itself.
 
-    Every ``Chart.of`` or ``node.scope`` lookup is a round trip to the jsii process; synthesis is
-    measurably faster when the constructs of this library remember them instead (in weak maps,
-    not on the jsii objects).
+    Every ``Chart.of`` lookup is a round trip to the jsii process; synthesis is measurably faster
+    when the constructs of this library remember their chart (a plain attribute of our own
+    Python objects; nothing is written onto objects the library did not make).
     """
-    _CHARTS[construct] = chart_of(scope)
+    construct._vnc_chart = chart_of(scope)  # type: ignore[attr-defined]
 
 
 def chart_of(scope: IConstruct) -> cdk8s.Chart:
-    """``cdk8s.Chart.of(scope)``, remembered."""
+    """``cdk8s.Chart.of(scope)``, remembered by the library's own constructs."""
     if isinstance(scope, cdk8s.Chart):
         return scope
-    found = _CHARTS.get(scope)
-    if found is None:
-        found = _CHARTS[scope] = cdk8s.Chart.of(scope)
-    return found
+    found = getattr(scope, "_vnc_chart", None)
+    if isinstance(found, cdk8s.Chart):
+        return found
+    return cdk8s.Chart.of(scope)
 
 
 @cache

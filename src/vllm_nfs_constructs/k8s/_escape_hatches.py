@@ -7,6 +7,13 @@ built as raw ``cdk8s.ApiObject`` bodies here:
 - ``ValidatingAdmissionPolicy`` and its binding (admissionregistration.k8s.io/v1, GA in 1.30);
 - ``CiliumNetworkPolicy`` (cilium.io/v2, a CRD) for the Gateway's data path;
 
+fields the 1.27 bindings lack are set on JSON the pod builder (``_pod.py``) renders at synth:
+
+- ``init_container_restart_policies``: ``restartPolicy: Always`` on an init container makes it a
+  native sidecar (Kubernetes >= 1.29; ``Container.restartPolicy`` is not in the 1.27 bindings);
+- ``drop_empty_pod_conditions``: the empty ``onPodConditions`` the 1.27 bindings force on a Job's
+  ``podFailurePolicy`` exit-code rule (the API refuses it next to ``onExitCodes``);
+
 and fields are removed after the fact:
 
 - ``remove_field``: an empty ``onPodConditions`` the 1.27 bindings force on a Job's
@@ -87,3 +94,25 @@ def remove_field(obj: cdk8s.ApiObject, path: str) -> None:
     ``onExitCodes`` rule must not carry it in the API; the Job passes ``[]`` and removes it here.
     """
     obj.add_json_patch(cdk8s.JsonPatch.remove(path))
+
+
+def init_container_restart_policies(pod_spec: dict[str, Any], policies: Mapping[str, str]) -> None:
+    """Set ``restartPolicy`` on the named init containers of a rendered pod spec.
+
+    ``restartPolicy: Always`` makes an init container a native sidecar (Kubernetes >= 1.29, GA
+    in 1.33, which DOKS runs): it starts before the main containers and runs beside them. The
+    1.27 bindings have no such field on ``Container``.
+    """
+    for container in pod_spec.get("initContainers", ()):
+        policy = policies.get(container.get("name"))
+        if policy is not None:
+            container["restartPolicy"] = policy
+
+
+def drop_empty_pod_conditions(job_spec: dict[str, Any]) -> None:
+    """Remove the empty ``onPodConditions`` of every ``podFailurePolicy`` rule of a rendered Job
+    spec: the 1.27 bindings require the field on every rule, the API refuses it (empty) beside
+    ``onExitCodes``."""
+    for rule in (job_spec.get("podFailurePolicy") or {}).get("rules", ()):
+        if rule.get("onPodConditions") == []:
+            del rule["onPodConditions"]

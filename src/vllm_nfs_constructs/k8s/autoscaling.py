@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 import cdk8s
@@ -16,8 +15,6 @@ from ._escape_hatches import raw_object, remove_field
 __all__ = ["KEDA_API_VERSION", "QueueScaledObject", "remove_replicas"]
 
 KEDA_API_VERSION = "keda.sh/v1alpha1"
-
-_WITHOUT_REPLICAS: weakref.WeakSet[cdk8s.ApiObject] = weakref.WeakSet()
 
 
 class QueueScaledObject(Construct):
@@ -129,9 +126,12 @@ def remove_replicas(deployment: cdk8s.ApiObject) -> None:
     With the field in the manifest every ``kubectl apply`` (or GitOps sync) resets the replica
     count the HPA chose. Safe to call twice and on a Deployment without the field.
     """
-    if deployment in _WITHOUT_REPLICAS:
+    from ._pod import LazyDeployment
+
+    if isinstance(deployment, LazyDeployment):
+        deployment.mark_has_autoscaler()  # rendered at synth without replicas
         return
+    # Someone else's Deployment (rendered eagerly): drop the field from its JSON, once.
     spec = deployment.to_json().get("spec") or {}
     if "replicas" in spec:
         remove_field(deployment, "/spec/replicas")
-    _WITHOUT_REPLICAS.add(deployment)

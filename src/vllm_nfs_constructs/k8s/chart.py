@@ -483,9 +483,10 @@ class VllmNfsChart(cdk8s.Chart):
             return None
         # One dashboard per App: it has a fixed name and uid (the first chart's shows them all,
         # grouped by namespace and model).
-        shared = c.app_state(self).shared
-        first = "monitoring-dashboard" not in shared
-        shared.setdefault("monitoring-dashboard", self)
+        registry = c.app_registry(self)
+        first = registry.dashboard is None
+        if first:
+            registry.dashboard = self
         monitor = VllmMonitoring(
             self,
             "monitoring",
@@ -587,15 +588,15 @@ class VllmNfsChart(cdk8s.Chart):
     def _network_tuner(self, admission_policy: bool) -> NetworkTunerDaemonSet:
         """The App's tuner for this pool and taint: the first chart emits it, the others share
         it (two tuners on one pool would fight over the same nodes)."""
-        shared = c.app_state(self).shared
-        key = ("network-tuner", self.infra.gpu_node_pool_name, str(self.tuner_taint))
-        found = shared.get(key)
+        tuners = c.app_registry(self).tuners
+        key = (self.infra.gpu_node_pool_name, str(self.tuner_taint))
+        found = tuners.get(key)
         self._owns_tuner = not isinstance(found, NetworkTunerDaemonSet)
         if isinstance(found, NetworkTunerDaemonSet):
             return found
         # One tuner per pool and taint; the first is `network-tuner`, the others are named after
         # their pool (they share the tuner namespace).
-        first = not any(isinstance(k, tuple) and k[:1] == ("network-tuner",) for k in shared)
+        first = not tuners
         tuner = NetworkTunerDaemonSet(
             self,
             "network-tuner",
@@ -609,5 +610,5 @@ class VllmNfsChart(cdk8s.Chart):
                 f"network-tuner-{self.infra.gpu_node_pool_name}"[:63].rstrip("-"),
             ),
         )
-        shared[key] = tuner
+        tuners[key] = tuner
         return tuner

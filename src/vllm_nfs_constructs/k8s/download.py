@@ -14,7 +14,8 @@ from ..images import VLLM_IMAGE, check_image
 from ..lora import LoraPublish
 from ..model import DEFAULT_MODEL, ModelSource
 from . import _common as c
-from ._escape_hatches import remove_field
+from ._escape_hatches import drop_empty_pod_conditions
+from ._pod import LazyJob, PodModel, program_container
 from .network_policy import dns_egress, https_egress, pod_policy
 from .programs import ProgramsConfigMap
 from .volume import SharedModelVolume
@@ -222,74 +223,57 @@ class ModelDownloadJob(Construct):
                 pod_selector=c.selector_labels(base, "model-download"),
                 egress=[dns_egress(), https_egress()],
             )
-        fetch = k8s.Container(
-            name="fetch",
-            image=image,
-            image_pull_policy="IfNotPresent",
-            command=programs.command("fetch.py", *args),
+        fetch = program_container(
+            "fetch",
+            image,
+            programs.command("fetch.py", *args),
+            uid=uid,
+            gid=gid,
+            pull_policy="IfNotPresent",
             env=env,
-            resources=c.resources(
-                {"cpu": cpu_request, "memory": memory_request},
-                {"cpu": cpu_limit, "memory": memory_limit},
-            ),
-            security_context=c.restricted_container_security(uid, gid),
-            volume_mounts=[
+            requests={"cpu": cpu_request, "memory": memory_request},
+            limits={"cpu": cpu_limit, "memory": memory_limit},
+            mounts=[
                 volume.mount(read_only=False),
                 programs.mount,
                 k8s.VolumeMount(name="tmp", mount_path="/tmp"),
             ],
         )
-        publish: k8s.Container | None = None
-        # Usage (2), Hub errors (3: gated, bad token, unknown revision) and an unsafe listing or
-        # a planted symlink (6) cannot succeed on retry; an evicted or preempted pod is not the
-        # program's fault.
-        failure_rules = [
-            k8s.PodFailurePolicyRule(
-                action="FailJob",
-                # required by the 1.27 bindings; removed below (remove_field)
-                on_pod_conditions=[],
-                on_exit_codes=k8s.PodFailurePolicyOnExitCodesRequirement(
-                    container_name="fetch", operator="In", values=[2, 3, 6]
-                ),
-            )
-        ]
-        if lora_publish is not None:
-            publish = k8s.Container(
-                name="publish",
-                image=image,
-                image_pull_policy="IfNotPresent",
-                command=programs.command(
-                    "publish.py", *lora_publish.args(volume.mount_path, model)
-                ),
-                env=[k8s.EnvVar(name="PYTHONUNBUFFERED", value="1")],
-                resources=c.resources(
-                    {"cpu": "50m", "memory": "64Mi"}, {"cpu": "500m", "memory": "256Mi"}
-                ),
-                security_context=c.restricted_container_security(uid, gid),
-                volume_mounts=[volume.mount(read_only=False), programs.mount],
-            )
-            # Usage (2), not a servable adapter (3) and refused as unsafe (6) cannot succeed
-            # on retry; 1 (not complete yet, I/O) may.
-            failure_rules.append(
-                k8s.PodFailurePolicyRule(
-                    action="FailJob",
-                    on_pod_conditions=[],
-                    on_exit_codes=k8s.PodFailurePolicyOnExitCodesRequirement(
-                        container_name="publish", operator="In", values=[2, 3, 6]
-                    ),
+        #: The Job's pod as a model (rendered at synth).
+        self.pod = PodModel(
+            role="download",
+            labels=lbl,
+            annotations={"vllm-nfs-constructs/programs-sha256": programs.checksum},
+            restart_policy="Never",
+            security_context=c.restricted_pod_security(uid, gid),
+            node_selector=node_selector or {},
+            affinity=affinity,
+        )
+        if lora_publish is None:
+            self.pod.add_container(fetch)
+        else:
+            # Download first (an init container), then publish into the resolver directory.
+            self.pod.add_init_container(fetch)
+            self.pod.add_container(
+                program_container(
+                    "publish",
+                    image,
+                    programs.command("publish.py", *lora_publish.args(volume.mount_path, model)),
+                    uid=uid,
+                    gid=gid,
+                    pull_policy="IfNotPresent",
+                    env=[k8s.EnvVar(name="PYTHONUNBUFFERED", value="1")],
+                    requests={"cpu": "50m", "memory": "64Mi"},
+                    limits={"cpu": "500m", "memory": "256Mi"},
+                    mounts=[volume.mount(read_only=False), programs.mount],
                 )
             )
-        failure_rules.append(
-            k8s.PodFailurePolicyRule(
-                action="Ignore",
-                on_pod_conditions=[
-                    k8s.PodFailurePolicyOnPodConditionsPattern(
-                        type="DisruptionTarget", status="True"
-                    )
-                ],
-            )
-        )
-        self.job = k8s.KubeJob(
+        for pod_volume in (volume.pod_volume(), programs.volume, c.empty_dir("tmp", "2Gi")):
+            self.pod.add_volume(pod_volume)
+        self._backoff_limit = backoff_limit
+        self._active_deadline_seconds = active_deadline_seconds
+        self._ttl_seconds_after_finished = ttl_seconds_after_finished
+        self.job = LazyJob(
             self,
             "Job",
             metadata=c.metadata(
@@ -313,33 +297,48 @@ class ModelDownloadJob(Construct):
                     ),
                 },
             ),
-            spec=k8s.JobSpec(
-                pod_failure_policy=k8s.PodFailurePolicy(rules=failure_rules),
-                backoff_limit=backoff_limit,
-                active_deadline_seconds=active_deadline_seconds,
-                ttl_seconds_after_finished=ttl_seconds_after_finished,
-                template=k8s.PodTemplateSpec(
-                    metadata=k8s.ObjectMeta(
-                        labels=lbl,
-                        annotations={"vllm-nfs-constructs/programs-sha256": programs.checksum},
-                    ),
-                    spec=k8s.PodSpec(
-                        restart_policy="Never",
-                        automount_service_account_token=False,
-                        enable_service_links=False,
-                        security_context=c.restricted_pod_security(uid, gid),
-                        node_selector=node_selector,
-                        affinity=affinity,
-                        init_containers=[fetch] if lora_publish is not None else None,
-                        containers=[publish] if publish is not None else [fetch],
-                        volumes=[volume.pod_volume(), programs.volume, c.empty_dir("tmp", "2Gi")],
-                    ),
-                ),
-            ),
+            pod=self.pod,
+            spec_builder=self._job_spec,
         )
-        remove_field(self.job, "/spec/podFailurePolicy/rules/0/onPodConditions")
-        if lora_publish is not None:
-            remove_field(self.job, "/spec/podFailurePolicy/rules/1/onPodConditions")
+        self.job._json_fixes.append(drop_empty_pod_conditions)
+
+    def _failure_rules(self) -> list[k8s.PodFailurePolicyRule]:
+        """Exit codes that cannot succeed on retry fail the Job at once, for every program
+        container of the pod: usage (2), Hub errors or not a servable adapter (3) and an unsafe
+        listing, a planted symlink or an unsafe adapter (6). An evicted or preempted pod is not
+        the program's fault."""
+        rules = [
+            k8s.PodFailurePolicyRule(
+                action="FailJob",
+                # required by the 1.27 bindings; dropped from the JSON (drop_empty_pod_conditions)
+                on_pod_conditions=[],
+                on_exit_codes=k8s.PodFailurePolicyOnExitCodesRequirement(
+                    container_name=container.name, operator="In", values=[2, 3, 6]
+                ),
+            )
+            for container in self.pod.all_containers()
+            if container.name in ("fetch", "publish")
+        ]
+        rules.append(
+            k8s.PodFailurePolicyRule(
+                action="Ignore",
+                on_pod_conditions=[
+                    k8s.PodFailurePolicyOnPodConditionsPattern(
+                        type="DisruptionTarget", status="True"
+                    )
+                ],
+            )
+        )
+        return rules
+
+    def _job_spec(self, template: k8s.PodTemplateSpec) -> k8s.JobSpec:
+        return k8s.JobSpec(
+            pod_failure_policy=k8s.PodFailurePolicy(rules=self._failure_rules()),
+            backoff_limit=self._backoff_limit,
+            active_deadline_seconds=self._active_deadline_seconds,
+            ttl_seconds_after_finished=self._ttl_seconds_after_finished,
+            template=template,
+        )
 
 
 def _job_name(base: str, model: ModelSource) -> str:

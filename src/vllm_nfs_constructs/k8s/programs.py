@@ -69,7 +69,7 @@ class ProgramsConfigMap(Construct):
         programs = tuple(programs)
         name = CONFIG_MAP_NAMES[programs]
         chart = c.chart_of(scope)
-        registry = c.app_state(chart).programs
+        registry = c.app_registry(chart).programs
         key = (namespace, name)
         found = registry.get(key)
         if not isinstance(found, ProgramsConfigMap):

@@ -14,6 +14,7 @@ from ..images import PYTHON_IMAGE, check_image
 from ..taints import NOT_TUNED_TAINT, Taint
 from . import _common as c
 from ._escape_hatches import cluster_scoped, raw_object
+from ._pod import ContainerModel, LazyDaemonSet, PodModel
 from .namespace import PodSecurityLevel, WorkloadNamespace
 from .programs import TUNER_PROGRAMS, ProgramsConfigMap
 
@@ -123,10 +124,9 @@ class NetworkTunerDaemonSet(Construct):
         self.metrics_port = v.integer(f"{f}.metrics_port", metrics_port, minimum=0, maximum=65535)
 
         # Tuners of several pools share their namespace: the first one in the App emits it.
-        shared = c.app_state(self).shared
-        namespace_key = ("tuner-namespace", self.namespace)
-        if create_namespace and namespace_key not in shared:
-            shared[namespace_key] = self
+        namespaces = c.app_registry(self).tuner_namespaces
+        if create_namespace and self.namespace not in namespaces:
+            namespaces[self.namespace] = self
             self.namespace_object: WorkloadNamespace | None = WorkloadNamespace(
                 self,
                 "Namespace",
@@ -233,84 +233,77 @@ class NetworkTunerDaemonSet(Construct):
             ),
             ("CKV_K8S_155", "ClusterRole only; patch on nodes is the tuner's purpose"),
         )
-        self.daemon_set = k8s.KubeDaemonSet(
+        #: The tuner's pod as a model (rendered at synth).
+        self.pod = PodModel(
+            role="tuner",
+            gpu=True,
+            labels={**lbl, **sel},
+            annotations={"vllm-nfs-constructs/programs-sha256": programs.checksum},
+            service_account_name=self.service_account,
+            automount_service_account_token=True,
+            host_network=True,
+            dns_policy="ClusterFirstWithHostNet",
+            priority_class_name="system-node-critical",
+            termination_grace_period_seconds=10,
+            node_selector=node_selector or {},
+            affinity=affinity,
+            tolerations=tolerations,
+            security_context=k8s.PodSecurityContext(
+                seccomp_profile=k8s.SeccompProfile(type="RuntimeDefault")
+            ),
+        )
+        self.pod.add_container(
+            ContainerModel(
+                name="tuner",
+                image=image,
+                image_pull_policy="IfNotPresent",
+                command=programs.command("tuner.py", *args),
+                ports=[
+                    k8s.ContainerPort(
+                        name="metrics", container_port=self.metrics_port, protocol="TCP"
+                    )
+                ]
+                if self.metrics_port
+                else [],
+                env=[
+                    k8s.EnvVar(
+                        name="NODE_NAME",
+                        value_from=k8s.EnvVarSource(
+                            field_ref=k8s.ObjectFieldSelector(field_path="spec.nodeName")
+                        ),
+                    ),
+                    k8s.EnvVar(name="PYTHONUNBUFFERED", value="1"),
+                ],
+                security_context=k8s.SecurityContext(
+                    privileged=True, read_only_root_filesystem=True, run_as_user=0
+                ),
+                requests={"cpu": "10m", "memory": "32Mi"},
+                limits={"cpu": "100m", "memory": "64Mi"},
+                readiness_probe=k8s.Probe(
+                    exec=k8s.ExecAction(command=["test", "-f", READY_FILE]),
+                    period_seconds=5,
+                    failure_threshold=1,
+                ),
+                volume_mounts=[
+                    programs.mount,
+                    k8s.VolumeMount(name="run", mount_path="/run/tuner"),
+                ],
+            )
+        )
+        self.pod.add_volume(programs.volume)
+        self.pod.add_volume(c.empty_dir("run", "1Mi"))
+        self.daemon_set = LazyDaemonSet(
             self,
             "DaemonSet",
             metadata=c.metadata(self, "DaemonSet", self.name, self.namespace, lbl, skips),
-            spec=k8s.DaemonSetSpec(
+            pod=self.pod,
+            spec_builder=lambda template: k8s.DaemonSetSpec(
                 selector=k8s.LabelSelector(match_labels=sel),
                 update_strategy=k8s.DaemonSetUpdateStrategy(
                     type="RollingUpdate",
                     rolling_update=k8s.RollingUpdateDaemonSet(max_unavailable=c.int_or_string(1)),
                 ),
-                template=k8s.PodTemplateSpec(
-                    metadata=k8s.ObjectMeta(
-                        labels={**lbl, **sel},
-                        annotations={"vllm-nfs-constructs/programs-sha256": programs.checksum},
-                    ),
-                    spec=k8s.PodSpec(
-                        service_account_name=self.service_account,
-                        automount_service_account_token=True,
-                        enable_service_links=False,
-                        host_network=True,
-                        dns_policy="ClusterFirstWithHostNet",
-                        priority_class_name="system-node-critical",
-                        termination_grace_period_seconds=10,
-                        node_selector=node_selector,
-                        affinity=affinity,
-                        tolerations=tolerations,
-                        security_context=k8s.PodSecurityContext(
-                            seccomp_profile=k8s.SeccompProfile(type="RuntimeDefault")
-                        ),
-                        containers=[
-                            k8s.Container(
-                                name="tuner",
-                                image=image,
-                                image_pull_policy="IfNotPresent",
-                                command=programs.command("tuner.py", *args),
-                                ports=[
-                                    k8s.ContainerPort(
-                                        name="metrics",
-                                        container_port=self.metrics_port,
-                                        protocol="TCP",
-                                    )
-                                ]
-                                if self.metrics_port
-                                else None,
-                                env=[
-                                    k8s.EnvVar(
-                                        name="NODE_NAME",
-                                        value_from=k8s.EnvVarSource(
-                                            field_ref=k8s.ObjectFieldSelector(
-                                                field_path="spec.nodeName"
-                                            )
-                                        ),
-                                    ),
-                                    k8s.EnvVar(name="PYTHONUNBUFFERED", value="1"),
-                                ],
-                                security_context=k8s.SecurityContext(
-                                    privileged=True,
-                                    read_only_root_filesystem=True,
-                                    run_as_user=0,
-                                ),
-                                resources=c.resources(
-                                    {"cpu": "10m", "memory": "32Mi"},
-                                    {"cpu": "100m", "memory": "64Mi"},
-                                ),
-                                readiness_probe=k8s.Probe(
-                                    exec=k8s.ExecAction(command=["test", "-f", READY_FILE]),
-                                    period_seconds=5,
-                                    failure_threshold=1,
-                                ),
-                                volume_mounts=[
-                                    programs.mount,
-                                    k8s.VolumeMount(name="run", mount_path="/run/tuner"),
-                                ],
-                            )
-                        ],
-                        volumes=[programs.volume, c.empty_dir("run", "1Mi")],
-                    ),
-                ),
+                template=template,
             ),
         )
 

@@ -22,6 +22,7 @@ from ..loading import (
 from ..lora import LoraAdapter, LoraMode, LoraPlan, LoraPublish, lora_plan
 from ..model import DEFAULT_MODEL, ModelSource
 from . import _common as c
+from ._pod import ContainerModel, LazyDeployment, PodModel, program_container
 from .autoscaling import QueueScaledObject
 from .download import SecretKeyRef
 from .network_policy import NetworkPeer, PeerLike, dns_egress, peer_from, pod_policy
@@ -214,10 +215,13 @@ class VllmDeployment(Construct):
         self.service_name = self.name
         #: The full ``vllm serve`` argument list.
         self.args = self._args(f)
-        self.deployment = self._deployment(api_key_secret)
+        #: The pod template as a model (rendered at synth): later calls add to it.
+        self.pod = self._pod(api_key_secret)
+        self.deployment = self._deployment()
         #: The KEDA ScaledObject when ``options.autoscaling`` is set.
         self.autoscaler: QueueScaledObject | None = None
         if opts.autoscaling is not None:
+            self.deployment.mark_has_autoscaler()
             self.autoscaler = QueueScaledObject(
                 self, "Autoscaler", target=self, autoscaling=opts.autoscaling
             )
@@ -312,18 +316,6 @@ class VllmDeployment(Construct):
             )
         return env
 
-    def _resources(self) -> k8s.ResourceRequirements:
-        opts = self.options
-        gpus = {self.gpu_resource: c.quantity(str(opts.gpus_per_pod))}
-        memory = opts.memory_request or self.loading_plan.memory_request
-        requests = {"cpu": c.quantity(opts.cpu_request), "memory": c.quantity(memory), **gpus}
-        limits = dict(gpus)
-        if opts.cpu_limit:
-            limits["cpu"] = c.quantity(opts.cpu_limit)
-        if opts.memory_limit:
-            limits["memory"] = c.quantity(opts.memory_limit)
-        return k8s.ResourceRequirements(requests=requests, limits=limits)
-
     def _affinity(self) -> k8s.Affinity:
         term = k8s.PodAffinityTerm(
             topology_key="kubernetes.io/hostname",
@@ -339,7 +331,7 @@ class VllmDeployment(Construct):
             )
         return k8s.Affinity(pod_anti_affinity=anti)
 
-    def _gate_container(self) -> k8s.Container:
+    def _gate_container(self) -> ContainerModel:
         opts = self.options
         gate = self.programs.command(
             "gate.py",
@@ -355,18 +347,18 @@ class VllmDeployment(Construct):
             "5",
             *(self.lora.gate_args if self.lora is not None else ()),
         )
-        return k8s.Container(
-            name="model-gate",
-            image=opts.image,
-            command=gate,
-            security_context=c.restricted_container_security(opts.uid, opts.gid),
-            resources=c.resources(
-                {"cpu": "50m", "memory": "64Mi"}, {"cpu": "200m", "memory": "128Mi"}
-            ),
-            volume_mounts=[self.volume.mount(read_only=True), self.programs.mount],
+        return program_container(
+            "model-gate",
+            opts.image,
+            gate,
+            uid=opts.uid,
+            gid=opts.gid,
+            requests={"cpu": "50m", "memory": "64Mi"},
+            limits={"cpu": "200m", "memory": "128Mi"},
+            mounts=[self.volume.mount(read_only=True), self.programs.mount],
         )
 
-    def _vllm_container(self, api_key_secret: SecretKeyRef | None) -> k8s.Container:
+    def _vllm_container(self, api_key_secret: SecretKeyRef | None) -> ContainerModel:
         opts = self.options
 
         def health(period: int, failures: int, initial: int = 0) -> k8s.Probe:
@@ -387,7 +379,14 @@ class VllmDeployment(Construct):
             "--log-file",
             "/proc/1/fd/1",
         )
-        return k8s.Container(
+        gpus = {self.gpu_resource: str(opts.gpus_per_pod)}
+        memory = opts.memory_request or self.loading_plan.memory_request
+        limits = dict(gpus)
+        if opts.cpu_limit:
+            limits["cpu"] = opts.cpu_limit
+        if opts.memory_limit:
+            limits["memory"] = opts.memory_limit
+        return ContainerModel(
             name="vllm",
             image=opts.image,
             image_pull_policy="IfNotPresent",
@@ -395,7 +394,8 @@ class VllmDeployment(Construct):
             args=self.args,
             ports=[k8s.ContainerPort(name="http", container_port=PORT)],
             env=self._env(api_key_secret),
-            resources=self._resources(),
+            requests={"cpu": opts.cpu_request, "memory": memory, **gpus},
+            limits=limits,
             security_context=c.restricted_container_security(opts.uid, opts.gid),
             volume_mounts=[
                 self.volume.mount(read_only=True),
@@ -416,11 +416,15 @@ class VllmDeployment(Construct):
             ),
         )
 
-    def _pod_spec(self, api_key_secret: SecretKeyRef | None) -> k8s.PodSpec:
+    def _pod(self, api_key_secret: SecretKeyRef | None) -> PodModel:
+        """The serving pod as a model: the gate, vLLM, the share, scratch space; GPU nodes of
+        the pool only, tolerating the GPU taint and nothing broader."""
         opts = self.options
-        return k8s.PodSpec(
-            automount_service_account_token=False,
-            enable_service_links=False,
+        pod = PodModel(
+            role="serving",
+            gpu=True,
+            labels={**c.labels(self.name, "vllm"), **self.selector_labels},
+            annotations={"vllm-nfs-constructs/programs-sha256": self.programs.checksum},
             security_context=c.restricted_pod_security(opts.uid, opts.gid),
             termination_grace_period_seconds=self.termination_grace_period_seconds,
             node_selector={c.GPU_POOL_LABEL: self.gpu_node_pool},
@@ -428,16 +432,18 @@ class VllmDeployment(Construct):
                 k8s.Toleration(key=self.gpu_resource, operator="Exists", effect="NoSchedule")
             ],
             affinity=self._affinity(),
-            init_containers=[self._gate_container()],
-            containers=[self._vllm_container(api_key_secret)],
-            volumes=[
-                self.volume.pod_volume(),
-                self.programs.volume,
-                c.empty_dir("dshm", f"{opts.shm_size_gib}Gi", "Memory"),
-                c.empty_dir("home", "20Gi"),
-                c.empty_dir("tmp", "4Gi"),
-            ],
         )
+        pod.add_init_container(self._gate_container())
+        pod.add_container(self._vllm_container(api_key_secret))
+        for volume in (
+            self.volume.pod_volume(),
+            self.programs.volume,
+            c.empty_dir("dshm", f"{opts.shm_size_gib}Gi", "Memory"),
+            c.empty_dir("home", "20Gi"),
+            c.empty_dir("tmp", "4Gi"),
+        ):
+            pod.add_volume(volume)
+        return pod
 
     def _checkov_skips(self) -> dict[str, str]:
         skips = [c.SKIP_DIGEST, c.SKIP_PULL_ALWAYS, c.SKIP_HIGH_UID]
@@ -459,10 +465,8 @@ class VllmDeployment(Construct):
             )
         return c.checkov_skips(*skips)
 
-    def _deployment(self, api_key_secret: SecretKeyRef | None) -> k8s.KubeDeployment:
-        opts = self.options
-        pod_labels = {**c.labels(self.name, "vllm"), **self.selector_labels}
-        return k8s.KubeDeployment(
+    def _deployment(self) -> LazyDeployment:
+        return LazyDeployment(
             self,
             "Deployment",
             metadata=c.metadata(
@@ -473,26 +477,25 @@ class VllmDeployment(Construct):
                 c.labels(self.name, "vllm"),
                 self._checkov_skips(),
             ),
-            spec=k8s.DeploymentSpec(
-                # An autoscaled Deployment carries no replicas: every `kubectl apply` would
-                # otherwise reset the count the HPA chose.
-                replicas=opts.replicas if opts.autoscaling is None else None,
-                selector=k8s.LabelSelector(match_labels=self.selector_labels),
-                strategy=k8s.DeploymentStrategy(
-                    type="RollingUpdate",
-                    rolling_update=k8s.RollingUpdateDeployment(
-                        max_surge=c.int_or_string(opts.max_surge),
-                        max_unavailable=c.int_or_string(opts.max_unavailable),
-                    ),
-                ),
-                template=k8s.PodTemplateSpec(
-                    metadata=k8s.ObjectMeta(
-                        labels=pod_labels,
-                        annotations={"vllm-nfs-constructs/programs-sha256": self.programs.checksum},
-                    ),
-                    spec=self._pod_spec(api_key_secret),
+            pod=self.pod,
+            spec_builder=self._deployment_spec,
+        )
+
+    def _deployment_spec(self, template: k8s.PodTemplateSpec) -> k8s.DeploymentSpec:
+        opts = self.options
+        return k8s.DeploymentSpec(
+            # An autoscaled Deployment carries no replicas: every `kubectl apply` would
+            # otherwise reset the count the HPA chose.
+            replicas=opts.replicas if not self.deployment.has_autoscaler else None,
+            selector=k8s.LabelSelector(match_labels=dict(sorted(self.selector_labels.items()))),
+            strategy=k8s.DeploymentStrategy(
+                type="RollingUpdate",
+                rolling_update=k8s.RollingUpdateDeployment(
+                    max_surge=c.int_or_string(opts.max_surge),
+                    max_unavailable=c.int_or_string(opts.max_unavailable),
                 ),
             ),
+            template=template,
         )
 
     def _service(self) -> k8s.KubeService:

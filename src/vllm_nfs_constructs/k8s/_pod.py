@@ -1,0 +1,387 @@
+"""The one place pods are built: a mutable model per pod, rendered at synth.
+
+Every workload of the library (the serving Deployment, the download and adapter Jobs, the tuner
+DaemonSet, and whatever comes next) describes its pod as a :class:`PodModel` holding
+:class:`ContainerModel` entries, volumes and scheduling. Nothing is rendered in constructors: the
+workload's API object is one of the ``Lazy*`` classes below, whose ``to_json`` (called by cdk8s at
+synth) renders the model into the typed 1.27 bindings (so jsii still checks every field) and then
+into JSON. Calls made after construction (``add_adapter``, an autoscaler dropping ``replicas``,
+platform defaults adding pull secrets) therefore change the model, never rendered JSON.
+
+Maps (labels, selectors, resources) are emitted with sorted keys, as cdk8s's own rendering does,
+so the output is the same key for key as objects built eagerly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cdk8s_plus_27 import k8s
+from constructs import Construct
+
+from . import _common as c
+from . import _escape_hatches as hatch
+
+__all__ = [
+    "ContainerModel",
+    "LazyDaemonSet",
+    "LazyDeployment",
+    "LazyJob",
+    "PodModel",
+    "WorkloadHook",
+    "add_workload_hook",
+]
+
+
+def _sorted(mapping: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    return {key: mapping[key] for key in sorted(mapping)} if mapping else None
+
+
+@dataclass(eq=False)
+class ContainerModel:
+    """One container of a pod, as data: every field can still change until synth."""
+
+    name: str
+    image: str
+    command: list[str] | None = None
+    args: list[str] | None = None
+    env: list[k8s.EnvVar] = field(default_factory=list)
+    ports: list[k8s.ContainerPort] = field(default_factory=list)
+    requests: dict[str, str] = field(default_factory=dict)
+    limits: dict[str, str] = field(default_factory=dict)
+    security_context: k8s.SecurityContext | None = None
+    volume_mounts: list[k8s.VolumeMount] = field(default_factory=list)
+    image_pull_policy: str | None = None
+    startup_probe: k8s.Probe | None = None
+    readiness_probe: k8s.Probe | None = None
+    liveness_probe: k8s.Probe | None = None
+    lifecycle: k8s.Lifecycle | None = None
+    working_dir: str | None = None
+    #: ``Always`` makes an init container a native sidecar (Kubernetes >= 1.29). The 1.27
+    #: bindings lack the field: it is set on the rendered JSON (``_escape_hatches``).
+    restart_policy: str | None = None
+
+    def mount(self, mount: k8s.VolumeMount) -> None:
+        """Add a volume mount unless one at the same path exists."""
+        if all(m.mount_path != mount.mount_path for m in self.volume_mounts):
+            self.volume_mounts.append(mount)
+
+    def set_env(self, name: str, value: str) -> None:
+        """Set (or replace) a plain environment variable."""
+        self.env = [e for e in self.env if e.name != name]
+        self.env.append(k8s.EnvVar(name=name, value=value))
+
+    def render(self, image: str | None = None) -> k8s.Container:
+        resources = None
+        if self.requests or self.limits:
+            resources = k8s.ResourceRequirements(
+                requests=_quantities(self.requests), limits=_quantities(self.limits)
+            )
+        return k8s.Container(
+            name=self.name,
+            image=image or self.image,
+            image_pull_policy=self.image_pull_policy,
+            command=list(self.command) if self.command is not None else None,
+            args=list(self.args) if self.args is not None else None,
+            working_dir=self.working_dir,
+            ports=list(self.ports) or None,
+            env=list(self.env) or None,
+            resources=resources,
+            security_context=self.security_context,
+            volume_mounts=list(self.volume_mounts) or None,
+            startup_probe=self.startup_probe,
+            readiness_probe=self.readiness_probe,
+            liveness_probe=self.liveness_probe,
+            lifecycle=self.lifecycle,
+        )
+
+
+def _quantities(values: Mapping[str, str]) -> dict[str, k8s.Quantity] | None:
+    return {key: c.quantity(values[key]) for key in sorted(values)} if values else None
+
+
+#: A function every pod of an App passes through just before it is rendered (platform
+#: defaults: registry mirror, pull secrets, priority class, ...). It gets the workload's kind
+#: (``Deployment``, ``Job``, ``DaemonSet``), its role (``serving``, ``download``, ``tuner``,
+#: ...) and the model, and may change the model.
+WorkloadHook = Callable[[str, str, "PodModel"], None]
+
+
+@dataclass(eq=False)
+class PodModel:
+    """A pod template as data: containers, volumes, scheduling, security; rendered at synth.
+
+    ``role`` says what the pod is for (``serving``, ``download``, ``tuner``, ...): hooks use it
+    (platform defaults give serving pods a priority class, non-GPU pods extra tolerations).
+    """
+
+    role: str
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    containers: list[ContainerModel] = field(default_factory=list)
+    init_containers: list[ContainerModel] = field(default_factory=list)
+    volumes: list[k8s.Volume] = field(default_factory=list)
+    node_selector: dict[str, str] = field(default_factory=dict)
+    affinity: k8s.Affinity | None = None
+    tolerations: list[k8s.Toleration] = field(default_factory=list)
+    security_context: k8s.PodSecurityContext | None = None
+    service_account_name: str | None = None
+    automount_service_account_token: bool | None = False
+    enable_service_links: bool | None = False
+    termination_grace_period_seconds: int | None = None
+    restart_policy: str | None = None
+    host_network: bool | None = None
+    dns_policy: str | None = None
+    priority_class_name: str | None = None
+    image_pull_secrets: list[str] = field(default_factory=list)
+    #: Rewrites every container image at render (a registry mirror); identity by default.
+    image_map: Callable[[str], str] | None = None
+    gpu: bool = False
+
+    # -- building ---------------------------------------------------------------------------
+
+    def add_container(self, container: ContainerModel) -> ContainerModel:
+        self.containers.append(container)
+        return container
+
+    def add_init_container(self, container: ContainerModel) -> ContainerModel:
+        self.init_containers.append(container)
+        return container
+
+    def add_volume(self, volume: k8s.Volume) -> k8s.Volume:
+        """Add a volume; one of the same name is kept (the pod collects what it needs)."""
+        for existing in self.volumes:
+            if existing.name == volume.name:
+                return existing
+        self.volumes.append(volume)
+        return volume
+
+    def tolerate(self, toleration: k8s.Toleration) -> None:
+        if toleration not in self.tolerations:
+            self.tolerations.append(toleration)
+
+    def add_pull_secret(self, name: str) -> None:
+        if name not in self.image_pull_secrets:
+            self.image_pull_secrets.append(name)
+
+    def container(self, name: str) -> ContainerModel:
+        """The container or init container called ``name``."""
+        for found in self.all_containers():
+            if found.name == name:
+                return found
+        raise KeyError(name)
+
+    def all_containers(self) -> Iterator[ContainerModel]:
+        yield from self.init_containers
+        yield from self.containers
+
+    def images(self) -> list[str]:
+        """Every image the pod pulls, as rendered (after ``image_map``), in order, once."""
+        return list(dict.fromkeys(self._image(m.image) for m in self.all_containers()))
+
+    # -- rendering --------------------------------------------------------------------------
+
+    def _image(self, image: str) -> str:
+        return self.image_map(image) if self.image_map is not None else image
+
+    def render_spec(self) -> k8s.PodSpec:
+        return k8s.PodSpec(
+            restart_policy=self.restart_policy,
+            service_account_name=self.service_account_name,
+            automount_service_account_token=self.automount_service_account_token,
+            enable_service_links=self.enable_service_links,
+            host_network=self.host_network,
+            dns_policy=self.dns_policy,
+            priority_class_name=self.priority_class_name,
+            security_context=self.security_context,
+            termination_grace_period_seconds=self.termination_grace_period_seconds,
+            node_selector=_sorted(self.node_selector),
+            affinity=self.affinity,
+            tolerations=list(self.tolerations) or None,
+            image_pull_secrets=[k8s.LocalObjectReference(name=n) for n in self.image_pull_secrets]
+            or None,
+            init_containers=[m.render(self._image(m.image)) for m in self.init_containers] or None,
+            containers=[m.render(self._image(m.image)) for m in self.containers],
+            volumes=list(self.volumes) or None,
+        )
+
+    def render_template(self) -> k8s.PodTemplateSpec:
+        return k8s.PodTemplateSpec(
+            metadata=k8s.ObjectMeta(
+                labels=_sorted(self.labels), annotations=_sorted(self.annotations)
+            ),
+            spec=self.render_spec(),
+        )
+
+    def patch_json(self, pod_spec: dict[str, Any]) -> None:
+        """Fields the 1.27 bindings lack, set on the rendered pod spec (``_escape_hatches``)."""
+        policies = {m.name: m.restart_policy for m in self.init_containers if m.restart_policy}
+        if policies:
+            hatch.init_container_restart_policies(pod_spec, policies)
+
+
+# -- hooks: App-wide functions over every pod (platform defaults), held in the tree -------------
+
+
+def add_workload_hook(scope: Construct, hook: WorkloadHook) -> None:
+    """Pass every pod of the App ``scope`` belongs to through ``hook`` at synth."""
+    c.app_registry(scope).workload_hooks.append(hook)
+
+
+def _run_hooks(scope: Construct, kind: str, pod: PodModel) -> None:
+    for hook in c.app_registry(scope).workload_hooks:
+        hook(kind, pod.role, pod)
+
+
+# -- lazily rendered workload objects ----------------------------------------------------------
+
+
+#: Keys whose values are string maps; cdk8s emits them with sorted keys (struct fields keep the
+#: order of the bindings).
+_MAP_KEYS = frozenset(
+    {"labels", "annotations", "matchLabels", "nodeSelector", "requests", "limits"}
+)
+
+
+def _sort_maps(value: Any, key: str | None = None) -> Any:
+    if isinstance(value, dict):
+        if key in _MAP_KEYS:
+            return {k: value[k] for k in sorted(value)}
+        return {k: _sort_maps(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_sort_maps(item) for item in value]
+    return value
+
+
+def _render(obj: Any, kind: str, build: Callable[[], Any], pod: PodModel) -> dict[str, Any]:
+    out: dict[str, Any] = obj._base_json()
+    _run_hooks(obj, kind, pod)
+    spec = build()
+    rendered: dict[str, Any] = _sort_maps(type(obj).manifest(spec=spec)["spec"])
+    pod_spec = rendered["template"]["spec"]
+    pod.patch_json(pod_spec)
+    if getattr(obj, "has_autoscaler", False):
+        rendered.pop("replicas", None)
+    for fix in obj._json_fixes:
+        fix(rendered)
+    out["spec"] = rendered
+    return out
+
+
+class LazyDeployment(k8s.KubeDeployment):
+    """A Deployment whose spec is rendered at synth from ``spec_builder`` (and its pod)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        metadata: k8s.ObjectMeta,
+        pod: PodModel,
+        spec_builder: Callable[[k8s.PodTemplateSpec], k8s.DeploymentSpec],
+    ) -> None:
+        super().__init__(scope, id, metadata=metadata)
+        self.pod = pod
+        self._spec_builder = spec_builder
+        self._json_fixes: list[Callable[[dict[str, Any]], None]] = []
+        #: True once an autoscaler owns the replica count: ``spec.replicas`` is then not
+        #: rendered (every ``kubectl apply`` would reset the count the HPA chose).
+        self.has_autoscaler = False
+
+    def mark_has_autoscaler(self) -> None:
+        """Leave ``spec.replicas`` out: an autoscaler (HPA, KEDA) owns the count."""
+        self.has_autoscaler = True
+
+    def _base_json(self) -> dict[str, Any]:
+        return dict(super().to_json())
+
+    def to_json(self) -> Any:
+        return _render(
+            self, "Deployment", lambda: self._spec_builder(self.pod.render_template()), self.pod
+        )
+
+
+class LazyJob(k8s.KubeJob):
+    """A Job whose spec is rendered at synth from ``spec_builder`` (and its pod)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        metadata: k8s.ObjectMeta,
+        pod: PodModel,
+        spec_builder: Callable[[k8s.PodTemplateSpec], k8s.JobSpec],
+    ) -> None:
+        super().__init__(scope, id, metadata=metadata)
+        self.pod = pod
+        self._spec_builder = spec_builder
+        self._json_fixes: list[Callable[[dict[str, Any]], None]] = []
+
+    def _base_json(self) -> dict[str, Any]:
+        return dict(super().to_json())
+
+    def to_json(self) -> Any:
+        return _render(
+            self, "Job", lambda: self._spec_builder(self.pod.render_template()), self.pod
+        )
+
+
+class LazyDaemonSet(k8s.KubeDaemonSet):
+    """A DaemonSet whose spec is rendered at synth from ``spec_builder`` (and its pod)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        metadata: k8s.ObjectMeta,
+        pod: PodModel,
+        spec_builder: Callable[[k8s.PodTemplateSpec], k8s.DaemonSetSpec],
+    ) -> None:
+        super().__init__(scope, id, metadata=metadata)
+        self.pod = pod
+        self._spec_builder = spec_builder
+        self._json_fixes: list[Callable[[dict[str, Any]], None]] = []
+
+    def _base_json(self) -> dict[str, Any]:
+        return dict(super().to_json())
+
+    def to_json(self) -> Any:
+        return _render(
+            self, "DaemonSet", lambda: self._spec_builder(self.pod.render_template()), self.pod
+        )
+
+
+def restricted(uid: int, gid: int, *, read_only_root: bool = True) -> k8s.SecurityContext:
+    """The container security context every non-privileged container of the library uses."""
+    return c.restricted_container_security(uid, gid, read_only_root=read_only_root)
+
+
+def program_container(
+    name: str,
+    image: str,
+    command: Sequence[str],
+    *,
+    uid: int,
+    gid: int,
+    requests: Mapping[str, str],
+    limits: Mapping[str, str],
+    mounts: Sequence[k8s.VolumeMount],
+    env: Sequence[k8s.EnvVar] = (),
+    pull_policy: str | None = None,
+) -> ContainerModel:
+    """A container that runs one in-pod program (restricted, bounded resources)."""
+    return ContainerModel(
+        name=name,
+        image=image,
+        image_pull_policy=pull_policy,
+        command=list(command),
+        env=list(env),
+        requests=dict(requests),
+        limits=dict(limits),
+        security_context=restricted(uid, gid),
+        volume_mounts=list(mounts),
+    )
