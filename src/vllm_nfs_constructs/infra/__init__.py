@@ -11,7 +11,8 @@ import vllm_nfs_constructs._node  # noqa: F401  (points jsii at a supported Node
 from ._overrides import DIGITALOCEAN_PROVIDER_CONSTRAINT
 from ._regions import DEFAULT_REGION, GPU_NFS_REGIONS
 from .app import STACK_NAME, backend_from_env, synth_default_stack
-from .cluster import DoksCluster
+from ..pools import GpuPool
+from .cluster import DoksCluster, MaintenanceWindow
 from .gpu_pool import (
     DEFAULT_GPU_SLUG,
     SCALE_FROM_ZERO_NOT_TUNED_TAINT,
@@ -20,10 +21,11 @@ from .gpu_pool import (
 )
 from .network import Vpc
 from .nfs import NfsShare
-from .stack import OUTPUT_NAMES, SpacesBackend, VllmInfraStack
+from .stack import DEFAULT_MAINTENANCE_WINDOW, OUTPUT_NAMES, SpacesBackend, VllmInfraStack
 
 __all__ = [
     "DEFAULT_GPU_SLUG",
+    "DEFAULT_MAINTENANCE_WINDOW",
     "DEFAULT_REGION",
     "DIGITALOCEAN_PROVIDER_CONSTRAINT",
     "GPU_NFS_REGIONS",
@@ -32,6 +34,8 @@ __all__ = [
     "STACK_NAME",
     "DoksCluster",
     "GpuNodePool",
+    "GpuPool",
+    "MaintenanceWindow",
     "NfsShare",
     "SpacesBackend",
     "VllmInfraStack",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from cdktf_cdktf_provider_digitalocean.data_digitalocean_kubernetes_versions import (
     DataDigitaloceanKubernetesVersions,
@@ -15,6 +16,7 @@ from cdktf_cdktf_provider_digitalocean.data_digitalocean_sizes import (
 )
 from cdktf_cdktf_provider_digitalocean.kubernetes_cluster import (
     KubernetesCluster,
+    KubernetesClusterMaintenancePolicy,
     KubernetesClusterNodePool,
 )
 from constructs import Construct
@@ -32,6 +34,7 @@ __all__ = [
     "SERVICE_SUBNET_MAX_PREFIX",
     "SERVICE_SUBNET_MIN_PREFIX",
     "DoksCluster",
+    "MaintenanceWindow",
     "check_autoscale",
 ]
 
@@ -48,6 +51,41 @@ SERVICE_SUBNET_MIN_PREFIX = 16
 SERVICE_SUBNET_MAX_PREFIX = 24
 
 _VERSION_PREFIX = re.compile(r"^1\.[0-9]{2}\.([0-9]+(-do\.)?)?$")
+
+#: The days DOKS accepts for a maintenance window (``any``: DigitalOcean picks the day).
+MAINTENANCE_DAYS = (
+    "any",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+)
+_START_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+@dataclass(frozen=True)
+class MaintenanceWindow:
+    """When DOKS may upgrade the cluster (``maintenance_policy``): a 4-hour window starting at
+    ``start_time`` (UTC, ``HH:MM``) on ``day`` (a weekday, or ``any``).
+
+    :param day: default ``"sunday"``. :param start_time: default ``"04:00"``.
+    """
+
+    day: str = "sunday"
+    start_time: str = "04:00"
+
+    def __post_init__(self) -> None:
+        v.one_of("MaintenanceWindow.day", self.day, MAINTENANCE_DAYS)
+        if not isinstance(self.start_time, str) or not _START_TIME.fullmatch(self.start_time):
+            raise ConfigurationError(
+                "MaintenanceWindow.start_time",
+                self.start_time,
+                "a UTC time 'HH:MM' (00:00 to 23:59)",
+                "Use e.g. '04:00'.",
+            )
 
 
 def check_autoscale(
@@ -113,6 +151,8 @@ class DoksCluster(Construct):
     :param management_min_nodes: default 1. :param management_max_nodes: default 3.
     :param management_labels: extra node labels. Default - none.
     :param tags: DO tags on the cluster. Default - none.
+    :param maintenance_window: a :class:`MaintenanceWindow` (``maintenance_policy``).
+        Default - none (DigitalOcean picks one).
     """
 
     def __init__(
@@ -134,8 +174,17 @@ class DoksCluster(Construct):
         management_max_nodes: int = 3,
         management_labels: Mapping[str, str] | None = None,
         tags: Sequence[str] = (),
+        maintenance_window: MaintenanceWindow | None = None,
     ) -> None:
         super().__init__(scope, id)
+        if maintenance_window is not None:
+            v.instance_of(
+                "DoksCluster.maintenance_window",
+                maintenance_window,
+                MaintenanceWindow,
+                "a MaintenanceWindow(day, start_time) or None",
+            )
+        self.maintenance_window = maintenance_window
         self.vpc = v.instance_of("DoksCluster.vpc", vpc, Vpc, "a vllm_nfs_constructs.infra.Vpc")
         self.name = v.do_name("DoksCluster.name", name)
         self.region = vpc.region
@@ -233,6 +282,11 @@ class DoksCluster(Construct):
             surge_upgrade=surge_upgrade,
             auto_upgrade=auto_upgrade,
             tags=tag_list or None,
+            maintenance_policy=KubernetesClusterMaintenancePolicy(
+                day=maintenance_window.day, start_time=maintenance_window.start_time
+            )
+            if maintenance_window is not None
+            else None,
             node_pool=KubernetesClusterNodePool(
                 name=self.management_pool_name,
                 size=size,

@@ -19,6 +19,7 @@ from constructs import Construct
 
 from .. import _checks as v
 from ..errors import ConfigurationError
+from ..pools import GpuPool, check_gpu_pools
 from ..taints import NOT_TUNED_TAINT, Taint
 from . import _overrides
 from ._regions import DEFAULT_REGION, check_region
@@ -27,12 +28,16 @@ from .cluster import (
     DEFAULT_KUBERNETES_VERSION_PREFIX,
     DEFAULT_SERVICE_SUBNET,
     DoksCluster,
+    MaintenanceWindow,
 )
 from .gpu_pool import DEFAULT_GPU_SLUG, GpuNodePool
 from .network import DEFAULT_VPC_IP_RANGE, Vpc
 from .nfs import NfsShare
 
-__all__ = ["OUTPUT_NAMES", "SpacesBackend", "VllmInfraStack"]
+__all__ = ["DEFAULT_MAINTENANCE_WINDOW", "OUTPUT_NAMES", "SpacesBackend", "VllmInfraStack"]
+
+#: The stack's default maintenance window: Sundays from 04:00 UTC.
+DEFAULT_MAINTENANCE_WINDOW = MaintenanceWindow(day="sunday", start_time="04:00")
 
 #: The outputs the stack declares (the cluster layer reads them with ``InfraOutputs``).
 OUTPUT_NAMES: tuple[str, ...] = (
@@ -51,6 +56,7 @@ OUTPUT_NAMES: tuple[str, ...] = (
     "gpu_node_taint",
     "gpu_min_nodes",
     "gpu_max_nodes",
+    "gpu_pools",
 )
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
@@ -126,10 +132,15 @@ class SpacesBackend:
 class VllmInfraStack(TerraformStack):
     """Everything the cluster layer needs in the cloud, as one Terraform stack.
 
-    Creates a :class:`Vpc`, a :class:`DoksCluster` (with its management pool), a
-    :class:`GpuNodePool` and an :class:`NfsShare`, all in one region and VPC, and declares the
-    outputs in :data:`OUTPUT_NAMES`. Children are attributes: ``vpc``, ``cluster``, ``gpu_pool``,
-    ``nfs``, ``provider``, ``outputs`` (name -> ``TerraformOutput``).
+    Creates a :class:`Vpc`, a :class:`DoksCluster` (with its management pool), one
+    :class:`GpuNodePool` per GPU pool and an :class:`NfsShare`, all in one region and VPC, and
+    declares the outputs in :data:`OUTPUT_NAMES`. Children are attributes: ``vpc``, ``cluster``,
+    ``gpu_pool`` (the first GPU pool), ``gpu_pools`` (pool name -> ``GpuNodePool``, in order),
+    ``pools`` (the ``GpuPool`` values the ``gpu_pools`` output carries), ``nfs``, ``provider``,
+    ``outputs`` (name -> ``TerraformOutput``).
+
+    The ``gpu_*`` outputs describe the first GPU pool (as in 0.2.0); ``gpu_pools`` (a JSON list of
+    ``{name, size, min_nodes, max_nodes, taint}``) carries every pool.
 
     The DigitalOcean token is read by the provider from ``DIGITALOCEAN_TOKEN`` at plan/apply
     time; it is never part of the synthesized JSON.
@@ -140,13 +151,15 @@ class VllmInfraStack(TerraformStack):
     :param vpc_ip_range: default ``10.110.0.0/20``.
     :param cluster_subnet: default ``10.120.0.0/16``. :param service_subnet: default
         ``10.130.0.0/20``.
-    :param kubernetes_version_prefix: default ``"1.34."``. :param ha: default ``False``.
+    :param kubernetes_version_prefix: default ``"1.34."``.
+    :param ha: highly available control plane. Default ``True`` (since 0.3.0).
     :param management_size: default - cheapest 2 vCPU / 4 GiB size (data source).
     :param management_min_nodes: default 1. :param management_max_nodes: default 3.
     :param gpu_size: default ``gpu-h100x1-80gb``.
     :param gpu_node_count: default 1 (when no autoscale bounds are given).
     :param gpu_min_nodes: / :param gpu_max_nodes: autoscaling bounds. Default - fixed size.
-    :param gpu_taint: default ``NOT_TUNED_TAINT``. :param gpu_labels: default - none.
+    :param gpu_taint: default ``NOT_TUNED_TAINT``.
+    :param gpu_labels: extra node labels on every GPU pool. Default - none.
     :param nfs_size_gib: default 1000. :param nfs_performance_tier: default ``"high"``.
     :param backend: a :class:`SpacesBackend` for remote state. Default - local state.
     :param local_state_path: where local state lives, relative to the stack directory
@@ -155,6 +168,16 @@ class VllmInfraStack(TerraformStack):
         ``make synth`` deletes). Keep that file safe and out of git.
     :param provider_version: the provider constraint. Default ``">= 2.78.0, < 3.0.0"``.
     :param tags: DO tags on cluster, pool and share. Default ``("vllm-nfs",)``.
+    :param gpu_pools: several GPU pools, as :class:`~vllm_nfs_constructs.GpuPool` values (unique
+        names; the first is the default pool of the cluster layer). Default - one pool from the
+        single-pool arguments above (``gpu_size``, ``gpu_node_count``, ``gpu_min_nodes``,
+        ``gpu_max_nodes``, ``gpu_taint``), which must then keep their defaults.
+    :param auto_upgrade: DOKS applies patch releases in the maintenance window. Default ``True``.
+    :param surge_upgrade: upgrade by adding new nodes before draining old ones. The flag is
+        cluster-wide (the provider has no per-pool switch), and a GPU pool has no spare GPUs to
+        surge into, so the default is ``False``.
+    :param maintenance_window: a :class:`MaintenanceWindow`; default Sundays 04:00 UTC
+        (:data:`DEFAULT_MAINTENANCE_WINDOW`); ``None`` lets DigitalOcean pick one.
     """
 
     def __init__(
@@ -169,7 +192,7 @@ class VllmInfraStack(TerraformStack):
         cluster_subnet: str = DEFAULT_CLUSTER_SUBNET,
         service_subnet: str = DEFAULT_SERVICE_SUBNET,
         kubernetes_version_prefix: str = DEFAULT_KUBERNETES_VERSION_PREFIX,
-        ha: bool = False,
+        ha: bool = True,
         management_size: str | None = None,
         management_min_nodes: int = 1,
         management_max_nodes: int = 3,
@@ -185,6 +208,10 @@ class VllmInfraStack(TerraformStack):
         local_state_path: str | None = None,
         provider_version: str = _overrides.DIGITALOCEAN_PROVIDER_CONSTRAINT,
         tags: Sequence[str] = ("vllm-nfs",),
+        gpu_pools: Sequence[GpuPool] | None = None,
+        auto_upgrade: bool = True,
+        surge_upgrade: bool = False,
+        maintenance_window: MaintenanceWindow | None = DEFAULT_MAINTENANCE_WINDOW,
     ) -> None:
         super().__init__(scope, id)
         prefix = v.do_name("VllmInfraStack.name", name, max_len=40)
@@ -244,22 +271,60 @@ class VllmInfraStack(TerraformStack):
             cluster_subnet=cluster_subnet,
             service_subnet=service_subnet,
             ha=ha,
+            surge_upgrade=surge_upgrade,
+            auto_upgrade=auto_upgrade,
             management_size=management_size,
             management_min_nodes=management_min_nodes,
             management_max_nodes=management_max_nodes,
             tags=tags,
+            maintenance_window=maintenance_window,
         )
-        self.gpu_pool = GpuNodePool(
-            self,
-            "gpu",
-            cluster=self.cluster,
-            size=gpu_size,
-            node_count=gpu_node_count,
-            min_nodes=gpu_min_nodes,
-            max_nodes=gpu_max_nodes,
-            taint=gpu_taint,
-            labels=gpu_labels,
-            tags=tags,
+        #: The GPU pools by name, in order (the first is ``gpu_pool``).
+        self.gpu_pools: dict[str, GpuNodePool] = {}
+        if gpu_pools is None:
+            self.gpu_pool = GpuNodePool(
+                self,
+                "gpu",
+                cluster=self.cluster,
+                size=gpu_size,
+                node_count=gpu_node_count,
+                min_nodes=gpu_min_nodes,
+                max_nodes=gpu_max_nodes,
+                taint=gpu_taint,
+                labels=gpu_labels,
+                tags=tags,
+            )
+            self.gpu_pools[self.gpu_pool.name] = self.gpu_pool
+        else:
+            self._check_single_pool_unset(
+                gpu_size, gpu_node_count, gpu_min_nodes, gpu_max_nodes, gpu_taint
+            )
+            for i, spec in enumerate(check_gpu_pools("VllmInfraStack.gpu_pools", gpu_pools)):
+                self.gpu_pools[spec.name] = GpuNodePool(
+                    self,
+                    # The first pool keeps the single pool's id (and Terraform address).
+                    "gpu" if i == 0 else f"gpu-{spec.name}",
+                    cluster=self.cluster,
+                    name=spec.name,
+                    size=spec.size,
+                    node_count=None if spec.autoscales else spec.min_nodes,
+                    min_nodes=spec.min_nodes if spec.autoscales else None,
+                    max_nodes=spec.max_nodes if spec.autoscales else None,
+                    taint=spec.taint,
+                    labels=gpu_labels,
+                    tags=tags,
+                )
+            self.gpu_pool = next(iter(self.gpu_pools.values()))
+        #: Every GPU pool as the ``gpu_pools`` output carries it.
+        self.pools: tuple[GpuPool, ...] = tuple(
+            GpuPool(
+                name=p.name,
+                size=p.profile.slug,
+                min_nodes=p.min_nodes if p.min_nodes is not None else p.node_count or 1,
+                max_nodes=p.max_nodes if p.max_nodes is not None else p.node_count or 1,
+                taint=p.taint,
+            )
+            for p in self.gpu_pools.values()
         )
         self.nfs = NfsShare(
             self,
@@ -286,15 +351,46 @@ class VllmInfraStack(TerraformStack):
             # The rest of the handoff: the cluster layer defaults its GPU size, the tuner's taint
             # and the autoscaling bounds from these, and refuses values that contradict them.
             "gpu_node_size": self.gpu_pool.profile.slug,
-            "gpu_node_taint": str(gpu_taint) if gpu_taint is not None else "",
+            "gpu_node_taint": str(self.gpu_pool.taint) if self.gpu_pool.taint is not None else "",
             "gpu_min_nodes": self.gpu_pool.min_nodes
             if self.gpu_pool.min_nodes is not None
             else self.gpu_pool.node_count,
             "gpu_max_nodes": self.gpu_pool.max_nodes
             if self.gpu_pool.max_nodes is not None
             else self.gpu_pool.node_count,
+            # Every pool (the first included), for the cluster layer's ServedModel(pool=...).
+            "gpu_pools": GpuPool.encode(self.pools),
         }
         assert tuple(values) == OUTPUT_NAMES
         self.outputs: dict[str, TerraformOutput] = {
             key: TerraformOutput(self, key, value=value) for key, value in values.items()
         }
+
+    @staticmethod
+    def _check_single_pool_unset(
+        gpu_size: str,
+        gpu_node_count: int | None,
+        gpu_min_nodes: int | None,
+        gpu_max_nodes: int | None,
+        gpu_taint: Taint | None,
+    ) -> None:
+        """With ``gpu_pools``, the single-pool arguments must keep their defaults."""
+        given = [
+            name
+            for name, changed in (
+                ("gpu_size", gpu_size != DEFAULT_GPU_SLUG),
+                ("gpu_node_count", gpu_node_count is not None),
+                ("gpu_min_nodes", gpu_min_nodes is not None),
+                ("gpu_max_nodes", gpu_max_nodes is not None),
+                ("gpu_taint", gpu_taint != NOT_TUNED_TAINT),
+            )
+            if changed
+        ]
+        if given:
+            raise ConfigurationError(
+                "VllmInfraStack.gpu_pools",
+                "gpu_pools and " + ", ".join(given),
+                "either gpu_pools or the single-pool arguments (gpu_size, gpu_node_count, "
+                "gpu_min_nodes, gpu_max_nodes, gpu_taint), not both",
+                "Describe every pool, the first included, as a GpuPool(...) in gpu_pools.",
+            )
