@@ -17,6 +17,7 @@ from typing import Any
 from . import _checks as v
 from .errors import ConfigurationError
 from .gpus import gpu_profile
+from .pools import GpuPool, check_gpu_pools
 from .taints import NOT_TUNED_TAINT, Taint
 
 __all__ = ["REQUIRED_OUTPUT_KEYS", "InfraOutputs", "NfsEndpoint"]
@@ -69,6 +70,11 @@ class InfraOutputs:
     """The pool's autoscaling upper bound (its fixed size when it does not autoscale)."""
     has_taint_output: bool = False
     """True when the outputs carried ``gpu_node_taint`` (even empty: a pool without taint)."""
+    gpu_pools: tuple[GpuPool, ...] = ()
+    """Every GPU pool, the first being the one the ``gpu_*`` fields describe (the default pool
+    of ``ServedModel(pool=None)``). Read from the ``gpu_pools`` output (0.3.0), else one pool made
+    from the ``gpu_*`` fields when they describe it fully (0.2.0 outputs); empty for outputs older
+    than 0.2.0. Given directly, the ``gpu_*`` fields left unset are taken from the first pool."""
 
     def __post_init__(self) -> None:
         try:
@@ -116,6 +122,65 @@ class InfraOutputs:
                 self.gpu_max_nodes,
                 f"at least gpu_min_nodes ({self.gpu_min_nodes})",
             )
+
+        self._check_gpu_pools()
+
+    def _check_gpu_pools(self) -> None:
+        f = "InfraOutputs.gpu_pools"
+        if not self.gpu_pools:
+            object.__setattr__(self, "gpu_pools", self._legacy_pools())
+            return
+        pools = check_gpu_pools(f, self.gpu_pools)
+        first = pools[0]
+        if first.name != self.gpu_node_pool_name:
+            raise ConfigurationError(
+                f"{f}[0].name",
+                first.name,
+                f"the default pool, gpu_node_pool_name ({self.gpu_node_pool_name})",
+                "List the pool the gpu_* values describe first.",
+            )
+        expected: tuple[tuple[str, object, object], ...] = (
+            ("gpu_node_size", self.gpu_node_size, first.size),
+            ("gpu_min_nodes", self.gpu_min_nodes, first.min_nodes),
+            ("gpu_max_nodes", self.gpu_max_nodes, first.max_nodes),
+        )
+        for name, given, pool_value in expected:
+            if given is None:
+                object.__setattr__(self, name, pool_value)
+            elif given != pool_value:
+                raise ConfigurationError(
+                    f"InfraOutputs.{name}",
+                    given,
+                    f"the first GPU pool's value ({pool_value})",
+                    f"The gpu_* values describe the first pool, {first.name!r}.",
+                )
+        if self.has_taint_output and self.gpu_node_taint != first.taint:
+            raise ConfigurationError(
+                "InfraOutputs.gpu_node_taint",
+                str(self.gpu_node_taint or ""),
+                f"the first GPU pool's taint ({first.taint or 'none'})",
+            )
+        object.__setattr__(self, "gpu_node_taint", first.taint)
+        object.__setattr__(self, "has_taint_output", True)
+        object.__setattr__(self, "gpu_pools", pools)
+
+    def _legacy_pools(self) -> tuple[GpuPool, ...]:
+        """The one pool a 0.2.0 handoff describes, or none when it does not describe it fully
+        (0.1.0 outputs have no size or bounds) or describes a pool the cloud layer would refuse."""
+        if self.gpu_node_size is None or self.gpu_min_nodes is None or self.gpu_max_nodes is None:
+            return ()
+        try:
+            return (
+                GpuPool(
+                    name=self.gpu_node_pool_name,
+                    size=self.gpu_node_size,
+                    min_nodes=self.gpu_min_nodes,
+                    max_nodes=self.gpu_max_nodes,
+                    taint=self.gpu_node_taint if self.has_taint_output else NOT_TUNED_TAINT,
+                ),
+            )
+        except ConfigurationError:
+            return ()
 
     @property
     def nfs(self) -> NfsEndpoint:
@@ -196,6 +261,12 @@ class InfraOutputs:
             key: _output_int(source, key, values.get(key), "an integer", 0, 1000)
             for key in ("gpu_min_nodes", "gpu_max_nodes")
         }
+        raw_pools = values.get("gpu_pools")
+        pools = (
+            GpuPool.decode(raw_pools, f"{source}['gpu_pools']")
+            if raw_pools not in (None, "", [])
+            else ()
+        )
         try:
             return cls(
                 nfs_host=values["nfs_host"],
@@ -210,6 +281,7 @@ class InfraOutputs:
                 gpu_min_nodes=bounds["gpu_min_nodes"],
                 gpu_max_nodes=bounds["gpu_max_nodes"],
                 has_taint_output="gpu_node_taint" in values,
+                gpu_pools=pools,
             )
         except ConfigurationError as exc:
             # Name the output the file holds, not the attribute (region, cluster_name, bounds).

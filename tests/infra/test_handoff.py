@@ -30,6 +30,18 @@ APPLIED: dict[str, Any] = {
     "gpu_node_taint": "node.digitalocean.com/network-not-tuned=true:NoSchedule",
     "gpu_min_nodes": 1,
     "gpu_max_nodes": 2,
+    # 0.3.0: every pool, as a JSON string (the first is the one the gpu_* outputs describe).
+    "gpu_pools": json.dumps(
+        [
+            {
+                "name": "vllm-gpu",
+                "size": "gpu-h100x1-80gb",
+                "min_nodes": 1,
+                "max_nodes": 2,
+                "taint": "node.digitalocean.com/network-not-tuned=true:NoSchedule",
+            }
+        ]
+    ),
 }
 # Outputs added in 0.2: an outputs file written by an older stack lacks them.
 NEW_OUTPUTS = ("gpu_node_size", "gpu_node_taint", "gpu_min_nodes", "gpu_max_nodes")
@@ -68,13 +80,21 @@ def test_terraform_output_file_loads_into_infra_outputs(default_tf: TfJson, tmp_
     )
     assert out.has_taint_output is True
     assert (out.gpu_min_nodes, out.gpu_max_nodes) == (1, 2)
+    (pool,) = out.gpu_pools
+    assert (pool.name, pool.size, pool.min_nodes, pool.max_nodes) == (
+        "vllm-gpu",
+        "gpu-h100x1-80gb",
+        1,
+        2,
+    )
+    assert pool.taint == out.gpu_node_taint
 
 
 def test_an_outputs_file_from_an_older_stack_still_loads(
     default_tf: TfJson, tmp_path: Path
 ) -> None:
     data = terraform_output_json(default_tf)
-    for key in NEW_OUTPUTS:
+    for key in (*NEW_OUTPUTS, "gpu_pools"):
         del data[key]
     path = tmp_path / "outputs.json"
     path.write_text(json.dumps(data), encoding="utf-8")
@@ -90,11 +110,15 @@ def test_an_empty_taint_output_means_a_pool_without_taint(
 ) -> None:
     data = terraform_output_json(default_tf)
     data["gpu_node_taint"]["value"] = ""
+    pools = json.loads(data["gpu_pools"]["value"])
+    pools[0]["taint"] = ""
+    data["gpu_pools"]["value"] = json.dumps(pools)
     path = tmp_path / "outputs.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     out = InfraOutputs.from_file(path)
     assert out.gpu_node_taint is None
     assert out.has_taint_output is True
+    assert out.gpu_pools[0].taint is None
 
 
 def test_cdktf_outputs_file_nested_under_the_stack_name(default_tf: TfJson, tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ EXPECTED_OUTPUTS = (
     "gpu_node_taint",
     "gpu_min_nodes",
     "gpu_max_nodes",
+    "gpu_pools",
 )
 
 
@@ -66,6 +67,9 @@ def test_outputs_point_at_the_right_attributes(default_tf: TfJson) -> None:
         "gpu_node_taint": "node.digitalocean.com/network-not-tuned=true:NoSchedule",
         "gpu_min_nodes": 1,
         "gpu_max_nodes": 1,
+        # 0.3.0: every pool (here the one), a JSON string.
+        "gpu_pools": '[{"name":"vllm-gpu","size":"gpu-h100x1-80gb","min_nodes":1,"max_nodes":1,'
+        '"taint":"node.digitalocean.com/network-not-tuned=true:NoSchedule"}]',
     }
     pool_resource = only(default_tf, "resource", "digitalocean_kubernetes_node_pool")
     assert out["gpu_node_size"] == pool_resource["size"]

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import vllm_nfs_constructs._node  # noqa: F401  (points jsii at a supported Node LTS first)
 
+from ..pools import GpuPool
 from ._overrides import DIGITALOCEAN_PROVIDER_CONSTRAINT
 from ._regions import DEFAULT_REGION, GPU_NFS_REGIONS
 from .app import STACK_NAME, backend_from_env, synth_default_stack
-from ..pools import GpuPool
 from .cluster import DoksCluster, MaintenanceWindow
 from .gpu_pool import (
     DEFAULT_GPU_SLUG,

@@ -34,6 +34,19 @@ DEFAULT_GPU_SLUG = "gpu-h100x1-80gb"
 __all__ = ["ServedModel", "VllmNfsChart"]
 
 
+@dataclass(frozen=True)
+class _Pool:
+    """What the chart knows of one GPU pool (the first from the ``gpu_*`` outputs, which may
+    predate 0.2.0 and lack size and bounds; the others from ``InfraOutputs.gpu_pools``)."""
+
+    name: str
+    size: str | None
+    min_nodes: int | None
+    max_nodes: int | None
+    taint: Taint | None
+    has_taint: bool
+
+
 @dataclass(frozen=True, init=False)
 class ServedModel:
     """One model the chart serves: what to download and how to run it.
@@ -51,6 +64,9 @@ class ServedModel:
     adapters: tuple[LoraAdapter, ...]
     """LoRA adapters served on this model (default none), each with its own download Job;
     served as ``VllmOptions.lora`` says (default static). See docs/lora-adapters.md."""
+    pool: str | None
+    """The GPU pool serving the model (a name from ``InfraOutputs.gpu_pools``); None is the
+    first pool (``InfraOutputs.gpu_node_pool_name``). See docs/gpu-pools.md."""
 
     def __init__(
         self,
@@ -68,6 +84,7 @@ class ServedModel:
         options: VllmOptions | None = None,
         autoscaling: QueueAutoscaling | None = None,
         adapters: Sequence[LoraAdapter] = (),
+        pool: str | None = None,
     ) -> None:
         """
         Args:
@@ -87,6 +104,7 @@ class ServedModel:
             autoscaling: scale on the queue (KEDA); the same as
                 ``VllmOptions(autoscaling=...)``.
             adapters: LoRA adapters served on this model (default none).
+            pool: the GPU pool to run on, by name (default the first pool of the cloud layer).
         """
         f = "ServedModel"
         # 39: the download Job's name, "<name>-download-<model>-<commit>", must stay a label.
@@ -120,6 +138,9 @@ class ServedModel:
                 )
             resolved = VllmOptions.build(f, {**resolved.as_dict(), "autoscaling": autoscaling})
         items = v.sequence_of(f"{f}.adapters", adapters, LoraAdapter, "LoraAdapter entries")
+        if pool is not None:
+            v.dns_label(f"{f}.pool", pool)
+        object.__setattr__(self, "pool", pool)
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "source", source)
         object.__setattr__(self, "options", resolved)
@@ -180,6 +201,12 @@ class VllmNfsChart(cdk8s.Chart):
     an error. Several charts in one App share one network tuner per GPU pool (emitted by the first
     chart on that pool; tuners of other pools are named ``network-tuner-<pool>`` and share the
     tuner namespace).
+
+    Several GPU pools (``InfraOutputs.gpu_pools``): each model runs on its ``ServedModel.pool``
+    (default the first pool), every pool gets its tuner (``tuners``, by pool; ``tuner`` is the
+    first pool's) and every check runs per pool (``profiles``, by pool; ``profile`` is the first
+    pool's). ``gpu_slug`` and ``tuner_taint`` describe the first pool. One namespace, one
+    share and one gateway serve them all.
     """
 
     def __init__(
@@ -215,7 +242,8 @@ class VllmNfsChart(cdk8s.Chart):
             namespace: workload namespace, emitted with Pod Security ``restricted`` (default
                 ``vllm``; not ``default`` or ``kube-*``).
             gpu_slug: the GPU pool's Droplet size; default ``infra.gpu_node_size``, else
-                ``gpu-h100x1-80gb``. ``gpus_per_pod`` must fit it.
+                ``gpu-h100x1-80gb``. ``gpus_per_pod`` must fit it. With several pools it
+                describes the first (default) pool; the others' sizes come from the outputs.
             mount_options: NFS mount options (default ``NfsMountOptions()``: nconnect=8).
             token_secret: Secret with a Hugging Face token for the download Jobs (optional).
             network_tuner: include the NetworkTunerDaemonSet (default True).
@@ -257,19 +285,27 @@ class VllmNfsChart(cdk8s.Chart):
             )
         self.infra = infra
         self.models = self._check_models(models)
+        self._pools = self._gpu_pools()
+        #: The GPU pool of each model, by model name.
+        self.model_pools = self._place_models()
         self.profile = self._gpu_profile(gpu_slug)
+        #: The GPU size of each pool, by pool name (the first is ``profile``).
+        self.profiles = self._pool_profiles()
         self.tuner_taint = self._tuner_taint(tuner_taint)
         if vllm_image is not None:
             v.instance_of(f"{f}.vllm_image", vllm_image, str, "an image reference")
             check_image(f"{f}.vllm_image", vllm_image)
-        if self.profile.brand != "nvidia" and vllm_image is None:
-            raise ConfigurationError(
-                f"{f}.vllm_image",
-                vllm_image,
-                f"a ROCm build of vLLM for the {self.profile.brand.upper()} slug "
-                f"{self.profile.slug}",
-                "The default image is built for CUDA; pass vllm_image='<rocm vllm image>:<tag>'.",
-            )
+        for profile in {
+            self.profiles[p].slug: self.profiles[p] for p in self.model_pools.values()
+        }.values():
+            if profile.brand != "nvidia" and vllm_image is None:
+                raise ConfigurationError(
+                    f"{f}.vllm_image",
+                    vllm_image,
+                    f"a ROCm build of vLLM for the {profile.brand.upper()} slug {profile.slug}",
+                    "The default image is built for CUDA; pass "
+                    "vllm_image='<rocm vllm image>:<tag>'.",
+                )
         for flag, value in (
             ("network_tuner", network_tuner),
             ("admission_policy", admission_policy),
@@ -285,7 +321,13 @@ class VllmNfsChart(cdk8s.Chart):
         )
         self.volume = self._volume(mount_options)
         self._owns_tuner = False
-        self.tuner = self._network_tuner(admission_policy) if network_tuner else None
+        #: The network tuner of each GPU pool, by pool name (empty without ``network_tuner``).
+        self.tuners: dict[str, NetworkTunerDaemonSet] = {}
+        self._owned_tuners: list[NetworkTunerDaemonSet] = []
+        if network_tuner:
+            for pool in self._pools:
+                self.tuners[pool] = self._network_tuner(admission_policy, pool)
+        self.tuner = self.tuners.get(infra.gpu_node_pool_name)
         self._check_autoscaling()
         self.downloads: dict[str, ModelDownloadJob] = {}
         #: The adapters' download Jobs by adapter name (one per adapter).
@@ -301,19 +343,21 @@ class VllmNfsChart(cdk8s.Chart):
                 network_policy=network_policies,
             )
             options = m.options
+            pool = self.model_pools[m.name]
+            profile = self.profiles[pool]
             if vllm_image is not None or options.gpu_resource is None:
                 options = options.replace(
                     image=vllm_image if vllm_image is not None else options.image,
-                    gpu_resource=options.gpu_resource or self.profile.resource_name,
+                    gpu_resource=options.gpu_resource or profile.resource_name,
                 )
             self.deployments[m.name] = VllmDeployment(
                 self,
                 m.name,
                 volume=self.volume,
                 model=m.source,
-                gpu_node_pool=infra.gpu_node_pool_name,
+                gpu_node_pool=pool,
                 options=options,
-                gpu_slug=self.profile.slug,
+                gpu_slug=profile.slug,
                 network_policy=network_policies,
                 allow_from=peers,
                 api_key_secret=api_key_secret,
@@ -430,7 +474,7 @@ class VllmNfsChart(cdk8s.Chart):
                 "the cloud layer's gpu_node_size output" if from_infra else "the default GPU size"
             )
         )
-        for m in self.models:
+        for m in self._models_on(self.infra.gpu_node_pool_name):
             try:
                 check_gpus_fit(
                     slug, m.options.gpus_per_pod, field=f"ServedModel({m.name!r}).gpus_per_pod"
@@ -443,6 +487,73 @@ class VllmNfsChart(cdk8s.Chart):
                     f"{exc.fix} The GPU size {slug} comes from {source}.",
                 ) from None
         return gpu_profile(f, slug)
+
+    def _gpu_pools(self) -> dict[str, _Pool]:
+        """The GPU pools, the first (default) one from the ``gpu_*`` outputs."""
+        infra = self.infra
+        pools = {
+            infra.gpu_node_pool_name: _Pool(
+                infra.gpu_node_pool_name,
+                infra.gpu_node_size,
+                infra.gpu_min_nodes,
+                infra.gpu_max_nodes,
+                infra.gpu_node_taint,
+                infra.has_taint_output,
+            )
+        }
+        for p in infra.gpu_pools:
+            pools.setdefault(p.name, _Pool(p.name, p.size, p.min_nodes, p.max_nodes, p.taint, True))
+        return pools
+
+    def _place_models(self) -> dict[str, str]:
+        """Each model's pool: ``ServedModel.pool``, else the first pool; unknown names refused."""
+        placed: dict[str, str] = {}
+        for m in self.models:
+            pool = m.pool if m.pool is not None else self.infra.gpu_node_pool_name
+            if pool not in self._pools:
+                raise ConfigurationError(
+                    f"ServedModel({m.name!r}).pool",
+                    pool,
+                    "one of the cloud layer's GPU pools: " + ", ".join(self._pools),
+                    "Add the pool to VllmInfraStack(gpu_pools=[...]), re-apply and re-read the "
+                    "outputs, or pick an existing pool.",
+                )
+            placed[m.name] = pool
+        return placed
+
+    def _models_on(self, pool: str) -> list[ServedModel]:
+        return [m for m in self.models if self.model_pools[m.name] == pool]
+
+    def _pool_profiles(self) -> dict[str, GpuProfile]:
+        """The GPU size of every pool; the models on each must fit it."""
+        profiles = {self.infra.gpu_node_pool_name: self.profile}
+        for name, pool in self._pools.items():
+            if name in profiles or pool.size is None:
+                continue
+            profiles[name] = gpu_profile(f"InfraOutputs.gpu_pools[{name!r}].size", pool.size)
+            for m in self._models_on(name):
+                try:
+                    check_gpus_fit(
+                        pool.size,
+                        m.options.gpus_per_pod,
+                        field=f"ServedModel({m.name!r}).gpus_per_pod",
+                    )
+                except ConfigurationError as exc:
+                    raise ConfigurationError(
+                        exc.field,
+                        exc.value,
+                        exc.allowed,
+                        f"{exc.fix + ' ' if exc.fix else ''}The GPU size {pool.size} is pool "
+                        f"{name!r}'s (the cloud layer's gpu_pools output); pick another "
+                        "ServedModel.pool or resize the pool.",
+                    ) from None
+        return profiles
+
+    def _pool_tuner_taint(self, pool: str) -> Taint:
+        """The taint the tuner of ``pool`` lifts (the first pool's is ``tuner_taint``)."""
+        if pool == self.infra.gpu_node_pool_name:
+            return self.tuner_taint
+        return self._pools[pool].taint or NOT_TUNED_TAINT
 
     def _tuner_taint(self, tuner_taint: Taint | None) -> Taint:
         """The taint the tuner lifts: explicit, else the pool's (outputs), else the default."""
@@ -505,32 +616,38 @@ class VllmNfsChart(cdk8s.Chart):
         return monitor
 
     def _check_autoscaling(self) -> None:
-        """Nodes follow pods: the GPU pool (from the handoff) must hold every autoscaled model's
-        ``max_replicas``; a pool that scales from zero needs the start-up taint the cluster
-        autoscaler ignores, and the tuner must lift the pool's taint."""
-        infra = self.infra
-        pool_taint = infra.gpu_node_taint
-        if infra.gpu_min_nodes is None or infra.gpu_max_nodes is None:
+        """Nodes follow pods, per GPU pool (from the handoff): each pool must hold its autoscaled
+        models' ``max_replicas``; a pool that scales from zero needs the start-up taint the
+        cluster autoscaler ignores, and the pool's tuner must lift the pool's taint."""
+        for name, pool in self._pools.items():
+            self._check_pool_autoscaling(name, pool)
+
+    def _check_pool_autoscaling(self, name: str, pool: _Pool) -> None:
+        if pool.min_nodes is None or pool.max_nodes is None:
             return  # outputs older than 0.2.0: no pool bounds to check against (documented)
-        tuner_taint_key = self.tuner.taint.key if self.tuner is not None else None
+        first = name == self.infra.gpu_node_pool_name
+        tuner = self.tuners.get(name)
+        profile = self.profiles[name]
+        models = self._models_on(name)
+        tuner_taint_key = tuner.taint.key if tuner is not None else None
         # Outputs without gpu_node_taint (older files) do not say the pool has no taint: then
         # only the tuner's own taint is known.
         pool_taint_key = (
-            pool_taint.key
-            if pool_taint is not None
-            else (None if infra.has_taint_output else tuner_taint_key)
+            pool.taint.key
+            if pool.taint is not None
+            else (None if pool.has_taint else tuner_taint_key)
         )
-        for m in self.models:
+        for m in models:
             scaling = m.options.autoscaling
             if scaling is None:
                 continue
             check_pool_capacity(
                 scaling,
                 gpus_per_pod=m.options.gpus_per_pod,
-                gpus_per_node=self.profile.gpus_per_node,
+                gpus_per_node=profile.gpus_per_node,
                 anti_affinity_required=m.options.anti_affinity is AntiAffinity.REQUIRED,
-                pool_min_nodes=infra.gpu_min_nodes,
-                pool_max_nodes=infra.gpu_max_nodes,
+                pool_min_nodes=pool.min_nodes,
+                pool_max_nodes=pool.max_nodes,
                 pool_taint_key=pool_taint_key,
                 tuner_taint_key=tuner_taint_key,
                 field=f"ServedModel({m.name!r}).autoscaling",
@@ -544,17 +661,20 @@ class VllmNfsChart(cdk8s.Chart):
                 else m.options.replicas
             )
             * m.options.gpus_per_pod
-            for m in self.models
+            for m in models
         }
-        capacity = infra.gpu_max_nodes * self.profile.gpus_per_node
+        capacity = pool.max_nodes * profile.gpus_per_node
         if sum(demand.values()) > capacity:
+            what = "the GPU pool's" if first else f"GPU pool {name!r}'s"
+            where = "the cloud layer's gpu_max_nodes" if first else "its max_nodes"
+            knob = "VllmInfraStack(gpu_max_nodes=...)" if first else "GpuPool(max_nodes=...)"
             raise ConfigurationError(
                 "VllmNfsChart.models",
-                ", ".join(f"{name}: {gpus} GPUs" for name, gpus in demand.items()),
-                f"at most the GPU pool's {capacity} GPUs in all ({infra.gpu_max_nodes} nodes of "
-                f"{self.profile.slug}, the cloud layer's gpu_max_nodes)",
+                ", ".join(f"{model}: {gpus} GPUs" for model, gpus in demand.items()),
+                f"at most {what} {capacity} GPUs in all ({pool.max_nodes} nodes of "
+                f"{profile.slug}, {where})",
                 "Lower replicas / autoscaling max_replicas, or raise the pool's max_nodes in the "
-                "cloud layer (VllmInfraStack(gpu_max_nodes=...)) and re-apply.",
+                f"cloud layer ({knob}) and re-apply.",
             )
 
     def _volume(self, mount_options: NfsMountOptions | None) -> SharedModelVolume:
@@ -585,13 +705,16 @@ class VllmNfsChart(cdk8s.Chart):
             )
         return volume
 
-    def _network_tuner(self, admission_policy: bool) -> NetworkTunerDaemonSet:
+    def _network_tuner(self, admission_policy: bool, pool: str) -> NetworkTunerDaemonSet:
         """The App's tuner for this pool and taint: the first chart emits it, the others share
         it (two tuners on one pool would fight over the same nodes)."""
         tuners = c.app_registry(self).tuners
-        key = (self.infra.gpu_node_pool_name, str(self.tuner_taint))
+        taint = self._pool_tuner_taint(pool)
+        key = (pool, str(taint))
         found = tuners.get(key)
-        self._owns_tuner = not isinstance(found, NetworkTunerDaemonSet)
+        owned = not isinstance(found, NetworkTunerDaemonSet)
+        if pool == self.infra.gpu_node_pool_name:
+            self._owns_tuner = owned
         if isinstance(found, NetworkTunerDaemonSet):
             return found
         # One tuner per pool and taint; the first is `network-tuner`, the others are named after
@@ -599,16 +722,17 @@ class VllmNfsChart(cdk8s.Chart):
         first = not tuners
         tuner = NetworkTunerDaemonSet(
             self,
-            "network-tuner",
-            gpu_node_pool=self.infra.gpu_node_pool_name,
-            taint=self.tuner_taint,
+            "network-tuner" if pool == self.infra.gpu_node_pool_name else f"network-tuner-{pool}",
+            gpu_node_pool=pool,
+            taint=taint,
             admission_policy=admission_policy,
             name=None
             if first
             else v.dns_label(
                 "VllmNfsChart.infra.gpu_node_pool_name",
-                f"network-tuner-{self.infra.gpu_node_pool_name}"[:63].rstrip("-"),
+                f"network-tuner-{pool}"[:63].rstrip("-"),
             ),
         )
         tuners[key] = tuner
+        self._owned_tuners.append(tuner)
         return tuner
