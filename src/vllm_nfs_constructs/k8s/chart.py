@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cdk8s
 from constructs import Construct
@@ -51,6 +51,9 @@ class ServedModel:
     adapters: tuple[LoraAdapter, ...]
     """LoRA adapters served on this model (default none), each with its own download Job;
     served as ``VllmOptions.lora`` says (default static). See docs/lora-adapters.md."""
+    legacy_keywords: tuple[str, ...] = field(default=(), init=False, compare=False, repr=False)
+    """The 0.1.0 keyword arguments this model was given (errors about them name
+    ``ServedModel.<field>``)."""
 
     def __init__(
         self,
@@ -118,12 +121,20 @@ class ServedModel:
                     autoscaling,
                     "either ServedModel(autoscaling=...) or VllmOptions(autoscaling=...), not both",
                 )
-            resolved = VllmOptions.build(f, {**resolved.as_dict(), "autoscaling": autoscaling})
+            if resolved.replicas != 1:
+                raise ConfigurationError(
+                    f"{f}.replicas",
+                    resolved.replicas,
+                    "the default (1) when autoscaling is set: the autoscaler owns the count",
+                    "Set autoscaling=QueueAutoscaling(min_replicas=..., max_replicas=...).",
+                )
+            resolved = resolved._derive(autoscaling=autoscaling)
         items = v.sequence_of(f"{f}.adapters", adapters, LoraAdapter, "LoraAdapter entries")
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "source", source)
         object.__setattr__(self, "options", resolved)
         object.__setattr__(self, "adapters", tuple(items))
+        object.__setattr__(self, "legacy_keywords", tuple(legacy))
 
     # The 0.1.0 fields, read back from the options.
     @property
@@ -302,23 +313,38 @@ class VllmNfsChart(cdk8s.Chart):
             )
             options = m.options
             if vllm_image is not None or options.gpu_resource is None:
-                options = options.replace(
+                # vllm_image was checked above; the GPU resource is the pool size's own.
+                options = options._derive(
                     image=vllm_image if vllm_image is not None else options.image,
                     gpu_resource=options.gpu_resource or self.profile.resource_name,
                 )
-            self.deployments[m.name] = VllmDeployment(
-                self,
-                m.name,
-                volume=self.volume,
-                model=m.source,
-                gpu_node_pool=infra.gpu_node_pool_name,
-                options=options,
-                gpu_slug=self.profile.slug,
-                network_policy=network_policies,
-                allow_from=peers,
-                api_key_secret=api_key_secret,
-                adapters=m.adapters,
-            )
+            try:
+                self.deployments[m.name] = VllmDeployment(
+                    self,
+                    m.name,
+                    volume=self.volume,
+                    model=m.source,
+                    gpu_node_pool=infra.gpu_node_pool_name,
+                    options=options,
+                    gpu_slug=self.profile.slug,
+                    network_policy=network_policies,
+                    allow_from=peers,
+                    api_key_secret=api_key_secret,
+                    adapters=m.adapters,
+                )
+            except ConfigurationError as exc:
+                if not (
+                    exc.field.startswith("VllmOptions.")
+                    and exc.field[len("VllmOptions.") :] in m.legacy_keywords
+                ):
+                    raise
+                # The user wrote it as ServedModel's 0.1.0 argument: name it so.
+                raise ConfigurationError(
+                    "ServedModel" + exc.field[len("VllmOptions") :],
+                    exc.value,
+                    exc.allowed,
+                    exc.fix,
+                ) from None
             self._adapter_jobs(m, token_secret, network_policies)
         self.gateway: InferenceGateway | None = None
         #: The routes by model name (empty without a gateway).

@@ -8,10 +8,8 @@ when the option was given there the 0.1.0 way).
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import dataclasses
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -31,8 +29,6 @@ AUTO = "auto"
 #: Seconds the grace period must exceed preStop drain + vLLM shutdown timeout.
 GRACE_MARGIN_SECONDS = 10
 GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
-
-_PREFIX: contextvars.ContextVar[str] = contextvars.ContextVar("_PREFIX", default="VllmOptions")
 
 
 class AntiAffinity(str, Enum):
@@ -123,7 +119,9 @@ class VllmOptions:
     LoRA off otherwise); see docs/lora-adapters.md."""
 
     def __post_init__(self) -> None:
-        self._check(_PREFIX.get())
+        # Checked once, here. Owners that take the fields as their own keyword arguments
+        # (0.1.0's ServedModel(replicas=...)) go through build(), which names their field.
+        self._check("VllmOptions")
 
     # -- construction -----------------------------------------------------------------------
 
@@ -140,8 +138,15 @@ class VllmOptions:
                     "a VllmOptions field: " + ", ".join(sorted(known)),
                     "Check the spelling.",
                 )
-        with _prefix(owner):
+        try:
             return cls(**values)
+        except ConfigurationError as exc:
+            if owner == "VllmOptions" or not exc.field.startswith("VllmOptions."):
+                raise
+            # The user wrote these as the owner's arguments: name the field so.
+            raise ConfigurationError(
+                owner + exc.field[len("VllmOptions") :], exc.value, exc.allowed, exc.fix
+            ) from None
 
     @classmethod
     def from_legacy(
@@ -171,18 +176,25 @@ class VllmOptions:
 
     def replace(self, **changes: Any) -> VllmOptions:
         """A copy with ``changes`` (checked like a new value)."""
-        copy = VllmOptions.build("VllmOptions", {**self.as_dict(), **changes})
-        if "extra_args" not in changes:
-            # Errors about extra_args keep naming where the user wrote them.
-            object.__setattr__(copy, "_extra_args_field", extra_args_field(self))
+        return VllmOptions.build("VllmOptions", {**self.as_dict(), **changes})
+
+    def _derive(self, **changes: Any) -> VllmOptions:
+        """A copy with fields the library derives and has checked itself (the chart's
+        ``vllm_image``, the GPU resource of the pool's size): not validated a second time."""
+        copy = object.__new__(VllmOptions)
+        for name, value in {**self.as_dict(), **changes}.items():
+            object.__setattr__(copy, name, value)
         return copy
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
-    def _check_not_already_set(self, emitted: Sequence[str]) -> None:
-        """For VllmDeployment: refuse ``extra_args`` setting what ``emitted`` sets."""
-        check_not_already_set(self, emitted)
+    def _check_not_already_set(
+        self, emitted: Sequence[str], field: str = "VllmOptions.extra_args"
+    ) -> None:
+        """For VllmDeployment: refuse ``extra_args`` setting what ``emitted`` sets; errors name
+        ``field`` (where the user wrote ``extra_args``)."""
+        check_not_already_set(self, emitted, field)
 
     # -- checks -----------------------------------------------------------------------------
 
@@ -269,7 +281,6 @@ class VllmOptions:
         # nothing secret; the flags the construct sets itself are refused by VllmDeployment.
         vllm_flags.check_extra_args(f"{f}.extra_args", extra, pinned=self.image == VLLM_IMAGE)
         object.__setattr__(self, "extra_args", tuple(extra))
-        object.__setattr__(self, "_extra_args_field", f"{f}.extra_args")
         anti = self.anti_affinity
         if not isinstance(anti, AntiAffinity):
             anti = AntiAffinity(
@@ -343,15 +354,6 @@ class VllmOptions:
         )
 
 
-@contextlib.contextmanager
-def _prefix(owner: str) -> Iterator[None]:
-    token = _PREFIX.set(owner)
-    try:
-        yield
-    finally:
-        _PREFIX.reset(token)
-
-
 #: What sets each flag the construct emits: the fix when ``extra_args`` sets it again.
 _SET_BY = {
     "--tensor-parallel-size": "Use VllmOptions.gpus_per_pod: it is also the pod's GPU request.",
@@ -379,13 +381,9 @@ _SET_BY = {
 }
 
 
-def extra_args_field(options: VllmOptions) -> str:
-    """The field the user wrote ``extra_args`` in (``VllmOptions.extra_args``, or
-    ``ServedModel.extra_args``/``VllmDeployment.extra_args`` for the 0.1.0 spelling)."""
-    return str(getattr(options, "_extra_args_field", "VllmOptions.extra_args"))
-
-
-def check_not_already_set(options: VllmOptions, emitted: Sequence[str]) -> None:
+def check_not_already_set(
+    options: VllmOptions, emitted: Sequence[str], field: str = "VllmOptions.extra_args"
+) -> None:
     """Refuse an ``extra_args`` flag that sets what ``emitted`` (the construct's own arguments)
     already sets, whatever its spelling (``-tp``, ``--tensor_parallel_size``,
     ``--device-memory-utilization``, ``--no-enable-lora``, ``--model-loader-extra-config.x``)."""
@@ -401,7 +399,7 @@ def check_not_already_set(options: VllmOptions, emitted: Sequence[str]) -> None:
         name = own[key[0]]
         written = arg.split("=", 1)[0]
         raise ConfigurationError(
-            extra_args_field(options),
+            field,
             arg,
             "a flag this construct does not already set"
             + ("" if written == name else f" ({written} is {name})"),

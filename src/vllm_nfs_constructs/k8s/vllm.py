@@ -113,6 +113,10 @@ class VllmDeployment(Construct):
         if not isinstance(model, ModelSource):
             raise ConfigurationError(f"{f}.model", model, "a ModelSource(repo_id, revision)")
         self.options = VllmOptions.from_legacy(f, options, legacy_options)
+        #: Where the user wrote ``extra_args`` (errors about it name that field).
+        self._extra_args_field = (
+            f"{f}.extra_args" if "extra_args" in legacy_options else "VllmOptions.extra_args"
+        )
         opts = self.options
         self.model = model
         self.volume = volume
@@ -287,7 +291,7 @@ class VllmDeployment(Construct):
         # Unknown flags, stray values and secrets are refused by VllmOptions itself; a flag set
         # here depends on the options and the loading plan, so it is checked here, whatever its
         # spelling (-tp, --tensor_parallel_size, ...), naming the field the user wrote.
-        opts._check_not_already_set(args)
+        opts._check_not_already_set(args, self._extra_args_field)
         return args + list(opts.extra_args)
 
     def _env(self, api_key_secret: SecretKeyRef | None) -> list[k8s.EnvVar]:
