@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         SharedModelVolume,
         VllmDeployment,
         VllmMonitoring,
+        VllmNfs,
         VllmNfsChart,
         VllmOptions,
         WorkloadNamespace,
@@ -70,6 +71,7 @@ _CLUSTER_LAYER = frozenset(
         "SharedModelVolume",
         "VllmDeployment",
         "VllmMonitoring",
+        "VllmNfs",
         "VllmNfsChart",
         "WorkloadNamespace",
     }
@@ -118,6 +120,7 @@ __all__ = [
     "TaintEffect",
     "VllmDeployment",
     "VllmMonitoring",
+    "VllmNfs",
     "VllmNfsChart",
     "VllmNfsDeprecationWarning",
     "VllmOptions",
