@@ -190,18 +190,6 @@ def claim_name(
     state.objects[key] = scope
 
 
-def release_name(
-    scope: Construct, kind: str, namespace: str | None, name: str, api_version: str | None = None
-) -> None:
-    """Forget a claim made by ``scope`` (the object was removed to be rebuilt, e.g. a
-    PrometheusRule whose rules depend on everything added after it)."""
-    state = app_registry(scope)
-    api = api_version or _API_VERSIONS.get(kind, "")
-    key = (api.rpartition("/")[0], kind, namespace, name)
-    if state.objects.get(key) is scope:
-        del state.objects[key]
-
-
 @jsii.implements(IValidation)
 class _UniqueObjects:
     """Synth-time check over every ApiObject of the App, the user's own included."""
