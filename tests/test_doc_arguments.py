@@ -29,6 +29,8 @@ import ast
 import importlib
 import inspect
 import re
+import subprocess
+import sys
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -63,7 +65,7 @@ PAGES: dict[str, tuple[str, str]] = {
 #: Public constructs without a page of their own, and where they are documented instead. Their
 #: docstrings are still checked against their signatures.
 NO_PAGE: dict[str, str] = {
-    "ProgramsConfigMap": "made by the constructs that run programs (ProgramsConfigMap.of); API page",
+    "ProgramsConfigMap": "made by the constructs that run programs (.of); the API page",
     "QueueScaledObject": "made by VllmOptions.autoscaling; autoscaling.md and the API page",
     "WorkloadNamespace": "made by VllmNfsChart; composition.md and the API page",
 }
@@ -111,7 +113,7 @@ def parameters(cls: type) -> dict[str, Param]:
 # --- the page's table ---------------------------------------------------------------------------
 
 FENCE = re.compile(r"^```.*?^```[^\n]*$", re.S | re.M)
-CODE_SPAN = re.compile(r"`([^`]+)`")
+DELIMITER_ROW = re.compile(r"\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*")
 
 
 def cells(line: str) -> list[str]:
@@ -145,15 +147,18 @@ def tables(text: str) -> Iterator[tuple[int, list[str], list[tuple[int, list[str
     lines = text.split("\n")
     i = 0
     while i < len(lines):
-        if lines[i].lstrip().startswith("|") and i + 1 < len(lines):
-            if re.fullmatch(r"\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*", lines[i + 1]):
-                header, rows, j = cells(lines[i]), [], i + 2
-                while j < len(lines) and lines[j].lstrip().startswith("|"):
-                    rows.append((j + 1, cells(lines[j])))
-                    j += 1
-                yield i + 1, header, rows
-                i = j
-                continue
+        if (
+            lines[i].lstrip().startswith("|")
+            and i + 1 < len(lines)
+            and DELIMITER_ROW.fullmatch(lines[i + 1])
+        ):
+            header, rows, j = cells(lines[i]), [], i + 2
+            while j < len(lines) and lines[j].lstrip().startswith("|"):
+                rows.append((j + 1, cells(lines[j])))
+                j += 1
+            yield i + 1, header, rows
+            i = j
+            continue
         i += 1
 
 
@@ -410,9 +415,6 @@ def test_the_types_of_public_parameters_are_top_level_names():
 
 
 def test_the_value_types_still_import_without_cdk8s(repo_env):
-    import subprocess
-    import sys
-
     code = (
         "import sys\n"
         "from vllm_nfs_constructs import WeightLoading, ConfigurationWarning, ModelSource\n"
@@ -421,6 +423,9 @@ def test_the_value_types_still_import_without_cdk8s(repo_env):
     )
     proc = subprocess.run(
         [sys.executable, "-c", code],
-        env={**repo_env, "PYTHONPATH": str(ROOT / "src")}, capture_output=True, text=True, timeout=120
+        env={**repo_env, "PYTHONPATH": str(ROOT / "src")},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
