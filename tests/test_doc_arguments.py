@@ -26,6 +26,7 @@ what it does and what its default is.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib
 import inspect
 import re
@@ -62,6 +63,13 @@ PAGES: dict[str, tuple[str, str]] = {
     "infra/nfs-share.md": ("vllm_nfs_constructs.infra", "NfsShare"),
 }
 
+#: Value types whose fields a page lists in one ``| field | default | notes |`` table (same rules).
+FIELD_PAGES: dict[str, tuple[str, str]] = {
+    "constructs/vllm-deployment.md": ("vllm_nfs_constructs.k8s", "VllmOptions"),
+    "constructs/vllm-monitoring.md": ("vllm_nfs_constructs.k8s", "PrometheusStack"),
+    "autoscaling.md": ("vllm_nfs_constructs", "QueueAutoscaling"),
+}
+
 #: Public constructs without a page of their own, and where they are documented instead. Their
 #: docstrings are still checked against their signatures.
 NO_PAGE: dict[str, str] = {
@@ -82,8 +90,8 @@ def public_constructs() -> dict[str, type]:
     }
 
 
-def construct_class(page: str) -> type:
-    module, name = PAGES[page]
+def construct_class(page: str, kind: str = "argument") -> type:
+    module, name = (PAGES if kind == "argument" else FIELD_PAGES)[page]
     cls = getattr(importlib.import_module(module), name)
     assert isinstance(cls, type)
     return cls
@@ -99,7 +107,21 @@ class Param:
 
 
 def parameters(cls: type) -> dict[str, Param]:
-    """The constructor parameters a user passes (see the module docstring for the rule)."""
+    """The constructor parameters a user passes (see the module docstring for the rule); for a
+    dataclass its ``init`` fields, with a ``default_factory``'s value as the default."""
+    if dataclasses.is_dataclass(cls):
+        return {
+            f.name: Param(
+                f.name,
+                f.default
+                if f.default is not dataclasses.MISSING
+                else f.default_factory()
+                if f.default_factory is not dataclasses.MISSING
+                else inspect.Parameter.empty,
+            )
+            for f in dataclasses.fields(cls)
+            if f.init
+        }
     found: dict[str, Param] = {}
     for p in list(inspect.signature(cls.__init__).parameters.values())[1:]:  # without self
         if p.name == "scope" or (p.name == "id" and p.default is p.empty):
@@ -169,22 +191,28 @@ class Row:
     default: str
 
 
-def argument_table(page: str) -> list[Row]:
+def is_checked_table(header: list[str], kind: str) -> bool:
+    """An argument table (``kind="argument"``) or a value type's field table (``"field"``)."""
+    return [h.lower() for h in header[:2]] == [kind, "default"]
+
+
+def argument_table(page: str, kind: str = "argument") -> list[Row]:
     found = [
         (line, header, rows)
         for line, header, rows in tables((DOCS / page).read_text())
-        if header and header[0].lower() == "argument"
+        if header and header[0].lower() == kind
     ]
-    assert len(found) == 1, f"{page}: expected one `| argument | default | notes |` table"
+    form = f"`| {kind} | default | notes |`"
+    assert len(found) == 1, f"{page}: expected one {form} table"
     line, header, rows = found[0]
-    assert [h.lower() for h in header] == ["argument", "default", "notes"], (
-        f"{page}:{line}: the header must be `| argument | default | notes |`, not {header}"
+    assert [h.lower() for h in header] == [kind, "default", "notes"], (
+        f"{page}:{line}: the header must be {form}, not {header}"
     )
     out = []
     for n, row in rows:
         assert len(row) == 3, f"{page}:{n}: expected 3 cells, got {row}"
         name = re.fullmatch(r"`(\*\*)?([A-Za-z_][A-Za-z0-9_]*)`", row[0])
-        assert name, f"{page}:{n}: the argument cell must be one parameter as `name`: {row[0]!r}"
+        assert name, f"{page}:{n}: the {kind} cell must be one parameter as `name`: {row[0]!r}"
         out.append(Row(n, (name.group(1) or "") + name.group(2), row[1]))
     return out
 
@@ -281,10 +309,15 @@ def docstring_args(cls: type) -> list[str]:
 # --- the tests ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("page", sorted(PAGES))
-def test_the_argument_table_lists_exactly_the_constructor_parameters(page):
-    cls = construct_class(page)
-    rows = argument_table(page)
+CHECKED = [(page, "argument") for page in sorted(PAGES)] + [
+    (page, "field") for page in sorted(FIELD_PAGES)
+]
+
+
+@pytest.mark.parametrize(("page", "kind"), CHECKED)
+def test_the_argument_table_lists_exactly_the_constructor_parameters(page, kind):
+    cls = construct_class(page, kind)
+    rows = argument_table(page, kind)
     documented = [r.name for r in rows]
     assert len(documented) == len(set(documented)), f"{page}: a parameter has two rows"
     real = parameters(cls)
@@ -295,13 +328,13 @@ def test_the_argument_table_lists_exactly_the_constructor_parameters(page):
     )
 
 
-@pytest.mark.parametrize("page", sorted(PAGES))
-def test_the_argument_table_states_the_real_defaults(page):
-    cls = construct_class(page)
+@pytest.mark.parametrize(("page", "kind"), CHECKED)
+def test_the_argument_table_states_the_real_defaults(page, kind):
+    cls = construct_class(page, kind)
     real, names = parameters(cls), namespace(cls)
     problems = [
         f"{page}:{row.line} `{row.name}`: {problem}"
-        for row in argument_table(page)
+        for row in argument_table(page, kind)
         if row.name in real and (problem := default_problem(row, real[row.name], names))
     ]
     assert problems == []
@@ -328,14 +361,16 @@ def test_every_public_construct_has_a_page_or_says_where_it_is_documented():
     assert not paged & set(NO_PAGE)
 
 
-def test_every_construct_page_is_checked():
-    """A page with an argument table but no entry in PAGES would go unchecked."""
+@pytest.mark.parametrize(("kind", "mapping"), [("argument", PAGES), ("field", FIELD_PAGES)])
+def test_every_table_of_arguments_or_fields_is_checked(kind, mapping):
+    """A page with an argument (or field) table but no entry in PAGES (FIELD_PAGES) would go
+    unchecked."""
     with_table = {
         str(path.relative_to(DOCS))
         for path in DOCS.rglob("*.md")
-        if any(h and h[0].lower() == "argument" for _, h, _ in tables(path.read_text()))
+        if any(is_checked_table(h, kind) for _, h, _ in tables(path.read_text()))
     }
-    assert with_table == set(PAGES)
+    assert with_table == set(mapping)
 
 
 # --- the table parser and the default rule on their own -----------------------------------------
