@@ -19,8 +19,12 @@ parameter is refused (no construct takes one). The docstring's Google-style ``Ar
 (in ``__init__`` or the class docstring: mkdocstrings renders either on the API pages) must name
 exactly the same parameters, for every public construct, paged or not.
 
-A parameter added to a constructor therefore fails this test until its page and docstring say
-what it does and what its default is.
+The value types users pass to constructors (``FIELD_PAGES``: ``VllmOptions``, ``PrometheusStack``,
+``QueueAutoscaling``) have a ``| field | default | notes |`` table under the same rules, against
+their dataclass fields (a ``default_factory``'s value is the default).
+
+A parameter or field added therefore fails this test until its page (and, for a construct, its
+docstring) says what it does and what its default is.
 """
 
 from __future__ import annotations
