@@ -427,30 +427,42 @@ def parameter_types(annotation: Any) -> Iterator[type]:
         yield annotation
 
 
-def test_the_types_of_public_parameters_are_top_level_names():
-    """Follow the constructor annotations of every top-level class (and of the package's types
-    they name, transitively): each class of this package found there is a top-level name."""
-    top = {id(getattr(vllm_nfs_constructs, n)) for n in vllm_nfs_constructs.__all__}
-    queue = [getattr(vllm_nfs_constructs, n) for n in vllm_nfs_constructs.__all__]
+def reachable_types(layer: Any) -> dict[type, str]:
+    """The package's classes named in the constructor annotations of the layer's public classes,
+    and of those classes in turn (class -> the first parameter found taking it)."""
+    queue = [getattr(layer, n) for n in layer.__all__]
     seen: dict[type, str] = {}
     while queue:
         owner = queue.pop()
         if not isinstance(owner, type) or owner.__module__ == "typing":
             continue
-        hints = typing.get_type_hints(owner.__init__)
-        for param, annotation in hints.items():
-            accepts_str = str in set(parameter_types(annotation))
+        for param, annotation in typing.get_type_hints(owner.__init__).items():
             for tp in parameter_types(annotation):
                 if tp.__module__.startswith("vllm_nfs_constructs") and tp not in seen:
-                    seen[tp] = f"{owner.__name__}.{param}" + (" (or str)" if accepts_str else "")
+                    seen[tp] = f"{owner.__name__}.{param}"
                     queue.append(tp)
+    return seen
+
+
+@pytest.mark.parametrize(
+    "layer", [vllm_nfs_constructs, vllm_nfs_constructs.infra], ids=["top-level", "infra"]
+)
+def test_the_types_of_public_parameters_are_public_names(layer):
+    """Each type a user passes to a public class is importable where that class is (the cloud
+    layer: from ``vllm_nfs_constructs.infra`` or the top level)."""
+    exported = {id(getattr(vllm_nfs_constructs, n)) for n in vllm_nfs_constructs.__all__}
+    exported |= {id(getattr(layer, n)) for n in layer.__all__}
+    seen = reachable_types(layer)
     missing = {
         tp.__name__: where
         for tp, where in seen.items()
-        if id(tp) not in top and tp.__name__ not in NOT_CONSTRUCTED_BY_USERS
+        if id(tp) not in exported and tp.__name__ not in NOT_CONSTRUCTED_BY_USERS
     }
-    assert missing == {}, "export these from vllm_nfs_constructs (and list them in __all__)"
-    assert {"WeightLoading", "ConfigurationWarning"} <= set(vllm_nfs_constructs.__all__)
+    assert missing == {}, f"export these from {layer.__name__} (and list them in __all__)"
+    if layer is vllm_nfs_constructs:
+        stale = set(NOT_CONSTRUCTED_BY_USERS) - {tp.__name__ for tp in seen}
+        assert stale == set(), "NOT_CONSTRUCTED_BY_USERS names a type no public parameter takes"
+        assert seen[vllm_nfs_constructs.WeightLoading] == "VllmOptions.loading"
 
 
 def test_the_value_types_still_import_without_cdk8s(repo_env):
