@@ -14,10 +14,11 @@ __version__ = "0.1.0"
 
 from . import _node  # noqa: F401  (points jsii at a supported Node.js before cdk8s/cdktf load)
 from .autoscaling import QueueAutoscaling
-from .errors import ConfigurationError, VllmNfsDeprecationWarning
+from .errors import ConfigurationError, ConfigurationWarning, VllmNfsDeprecationWarning
 from .gpus import GPU_PROFILES, GpuProfile
 from .handoff import InfraOutputs, NfsEndpoint
 from .images import DEFAULT_IMAGES
+from .loading import WeightLoading
 from .lora import LoraAdapter, LoraServing
 from .model import DEFAULT_MODEL, ModelSource
 from .taints import NOT_TUNED_TAINT, NOT_TUNED_TAINT_KEY, Taint, TaintEffect
@@ -95,6 +96,7 @@ __all__ = [
     "AlertThresholds",
     "AntiAffinity",
     "ConfigurationError",
+    "ConfigurationWarning",
     "GpuProfile",
     "InferenceGateway",
     "InfraOutputs",
@@ -124,6 +126,7 @@ __all__ = [
     "VllmNfsChart",
     "VllmNfsDeprecationWarning",
     "VllmOptions",
+    "WeightLoading",
     "WorkloadNamespace",
     "__version__",
     "check_unique_objects",

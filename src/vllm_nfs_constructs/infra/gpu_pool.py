@@ -42,19 +42,20 @@ class GpuNodePool(Construct):
     DaemonSet tunes the node and removes it. vLLM pods never tolerate it, so they only land on
     tuned nodes.
 
-    :param cluster: the cluster.
-    :param name: pool name (becomes the ``doks.digitalocean.com/node-pool`` label; DO name rules,
-        <= 63). Default ``"<cluster name>-gpu"``.
-    :param size: GPU Droplet slug. Default ``gpu-h100x1-80gb``.
-    :param node_count: fixed number of nodes (>= 1). Default 1 when no autoscale bounds are given.
-    :param min_nodes: autoscaling lower bound (>= 0). Default - fixed size.
-    :param max_nodes: autoscaling upper bound (>= 1, >= min_nodes). Default - fixed size.
-    :param taint: the start-up taint the tuner removes. Default ``NOT_TUNED_TAINT``. Use
-        ``SCALE_FROM_ZERO_NOT_TUNED_TAINT`` for pools with ``min_nodes=0``; ``None`` disables
-        the gate (pods may then mount NFS before the node is tuned).
-    :param extra_taints: further taints. Default - none.
-    :param labels: extra node labels. Default - none.
-    :param tags: DO tags. Default - none.
+    Args:
+        cluster: the cluster.
+        name: pool name (becomes the ``doks.digitalocean.com/node-pool`` label; DO name rules,
+            <= 63). Default ``"<cluster name>-gpu"``.
+        size: GPU Droplet slug. Default ``gpu-h100x1-80gb``.
+        node_count: fixed number of nodes (>= 1). Default 1 when no autoscale bounds are given.
+        min_nodes: autoscaling lower bound (>= 0). Default - fixed size.
+        max_nodes: autoscaling upper bound (>= 1, >= min_nodes). Default - fixed size.
+        taint: the start-up taint the tuner removes. Default ``NOT_TUNED_TAINT``. Use
+            ``SCALE_FROM_ZERO_NOT_TUNED_TAINT`` for pools with ``min_nodes=0``; ``None``
+            disables the gate (pods may then mount NFS before the node is tuned).
+        extra_taints: further taints. Default - none.
+        labels: extra node labels. Default - none.
+        tags: DO tags. Default - none.
     """
 
     def __init__(

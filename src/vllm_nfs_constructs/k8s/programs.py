@@ -26,6 +26,12 @@ class ProgramsConfigMap(Construct):
     """A ConfigMap holding runtime programs, mounted read-only at ``/programs`` by the pods.
 
     One per namespace and program set in an App; use :meth:`of` to find or create it.
+
+    Args:
+        namespace: the namespace of the ConfigMap (and of the pods that mount it).
+        programs: file names of the ``runtime/`` programs it holds (default the workload
+            programs: ``fetch.py``, ``gate.py``, ``drain.py``, ``publish.py``).
+        name: the ConfigMap's name (default ``vllm-nfs-programs``).
     """
 
     def __init__(
