@@ -54,6 +54,7 @@ DOCS = ROOT / "docs"
 #: Construct page (relative to docs/) -> (module, class) whose constructor it documents.
 PAGES: dict[str, tuple[str, str]] = {
     "constructs/vllm-nfs-chart.md": ("vllm_nfs_constructs.k8s", "VllmNfsChart"),
+    "constructs/vllm-nfs.md": ("vllm_nfs_constructs.k8s", "VllmNfs"),
     "constructs/shared-model-volume.md": ("vllm_nfs_constructs.k8s", "SharedModelVolume"),
     "constructs/model-download-job.md": ("vllm_nfs_constructs.k8s", "ModelDownloadJob"),
     "constructs/vllm-deployment.md": ("vllm_nfs_constructs.k8s", "VllmDeployment"),
