@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import ClassVar
 
 from . import _checks as v
+from . import contracts
 from .errors import ConfigurationError
 from .gpus import gpu_profile
 from .loading import (
@@ -305,7 +306,7 @@ def share_contention_seconds(
 
 def plan_cold_start(
     size_gib: float,
-    gpu_slug: str = "gpu-h100x1-80gb",
+    gpu_slug: str = contracts.DEFAULT_GPU_SLUG,
     replicas: int = 1,
     *,
     gpus_per_pod: int | None = None,

@@ -9,6 +9,7 @@ from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from .. import _checks as v
+from .. import contracts
 from ..errors import ConfigurationError
 from ..images import VLLM_IMAGE, check_image
 from ..lora import LoraPublish
@@ -223,10 +224,10 @@ class ModelDownloadJob(Construct):
                 egress=[dns_egress(), https_egress()],
             )
         fetch = k8s.Container(
-            name="fetch",
+            name=contracts.FETCH_CONTAINER,
             image=image,
             image_pull_policy="IfNotPresent",
-            command=programs.command("fetch.py", *args),
+            command=programs.command(contracts.FETCH_PROGRAM, *args),
             env=env,
             resources=c.resources(
                 {"cpu": cpu_request, "memory": memory_request},
@@ -249,17 +250,19 @@ class ModelDownloadJob(Construct):
                 # required by the 1.27 bindings; removed below (remove_field)
                 on_pod_conditions=[],
                 on_exit_codes=k8s.PodFailurePolicyOnExitCodesRequirement(
-                    container_name="fetch", operator="In", values=[2, 3, 6]
+                    container_name=contracts.FETCH_CONTAINER,
+                    operator="In",
+                    values=list(contracts.FETCH_PERMANENT_EXIT_CODES),
                 ),
             )
         ]
         if lora_publish is not None:
             publish = k8s.Container(
-                name="publish",
+                name=contracts.PUBLISH_CONTAINER,
                 image=image,
                 image_pull_policy="IfNotPresent",
                 command=programs.command(
-                    "publish.py", *lora_publish.args(volume.mount_path, model)
+                    contracts.PUBLISH_PROGRAM, *lora_publish.args(volume.mount_path, model)
                 ),
                 env=[k8s.EnvVar(name="PYTHONUNBUFFERED", value="1")],
                 resources=c.resources(
@@ -275,7 +278,9 @@ class ModelDownloadJob(Construct):
                     action="FailJob",
                     on_pod_conditions=[],
                     on_exit_codes=k8s.PodFailurePolicyOnExitCodesRequirement(
-                        container_name="publish", operator="In", values=[2, 3, 6]
+                        container_name=contracts.PUBLISH_CONTAINER,
+                        operator="In",
+                        values=list(contracts.PUBLISH_PERMANENT_EXIT_CODES),
                     ),
                 )
             )
