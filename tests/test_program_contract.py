@@ -35,8 +35,8 @@ from vllm_nfs_constructs import (
     ServedModel,
     VllmNfsChart,
     VllmOptions,
+    contracts,
 )
-from vllm_nfs_constructs import contracts
 from vllm_nfs_constructs.runtime import drain, fetch, gate, publish, tuner
 
 PROGRAMS = ROOT / "src" / "vllm_nfs_constructs" / "runtime"
