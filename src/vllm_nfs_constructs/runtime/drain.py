@@ -30,7 +30,7 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-if __package__:  # imported as vllm_nfs_constructs.runtime.drain
+if __package__:  # imported as a module of the package
     from . import contracts
 else:  # a script: contracts.py sits beside it (/programs in the pod; see contracts.py)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # found under python -I too

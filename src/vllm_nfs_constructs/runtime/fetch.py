@@ -64,7 +64,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, NoReturn, cast
 
-if __package__:  # imported as vllm_nfs_constructs.runtime.fetch
+if __package__:  # imported as a module of the package
     from . import contracts
 else:  # a script: contracts.py sits beside it (/programs in the pod; see contracts.py)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # found under python -I too

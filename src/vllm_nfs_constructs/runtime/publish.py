@@ -41,7 +41,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-if __package__:  # imported as vllm_nfs_constructs.runtime.publish
+if __package__:  # imported as a module of the package
     from . import contracts
 else:  # a script: contracts.py sits beside it (/programs in the pod; see contracts.py)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # found under python -I too

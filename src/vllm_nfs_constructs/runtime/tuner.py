@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-if __package__:  # imported as vllm_nfs_constructs.runtime.tuner
+if __package__:  # imported as a module of the package
     from . import contracts
 else:  # a script: contracts.py sits beside it (/programs in the pod; see contracts.py)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # found under python -I too
