@@ -96,7 +96,7 @@ class PlanAssumptions:
             "tuner program start to taint removed, 56-79 ms (docs/performance.md)",
         ),
         "schedule_seconds": (ASSUMED, "scheduler binds the vLLM pod once the taint is gone"),
-        "image_gb": (ASSUMED, "vllm/vllm-openai:v0.33.0 compressed layers, about 10 GB"),
+        "image_gb": (ASSUMED, f"{contracts.VLLM_IMAGE} compressed layers, about 10 GB"),
         "image_pull_mbps": (ASSUMED, "registry pull and unpack on a GPU Droplet (10 Gbps public)"),
         "gate_seconds": (ASSUMED, "model gate: interpreter start and one marker check"),
         "node_read_mbps_tuned": (

@@ -218,7 +218,7 @@ def int_in(low: int, high: int) -> Callable[[str], int]:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="drain", description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="http://127.0.0.1:8000/metrics")
+    parser.add_argument("--url", default=f"http://127.0.0.1:{contracts.VLLM_PORT}/metrics")
     parser.add_argument(
         "--deadline",
         type=seconds_in(0, MAX_DEADLINE_SECONDS, low_inclusive=True),
