@@ -27,6 +27,7 @@ from functools import cache
 from importlib import resources
 
 from . import _checks as v
+from . import contracts
 from .errors import ConfigurationError
 from .gpus import GPU_PROFILES, GpuProfile
 
@@ -60,7 +61,7 @@ MB = 1000**2
 # The pinned vLLM release's flags and choices (package data shared with k8s/vllm_flags.py, read
 # without importing the k8s package, which would load cdk8s).
 
-VLLM_VERSION = "0.33.0"
+VLLM_VERSION = contracts.VLLM_VERSION
 
 
 def read_release_data(name: str) -> list[str]:
@@ -134,30 +135,11 @@ class NodeSpec:
     source: str
 
 
-_SIZES_SOURCE = (
-    "DigitalOcean /v2/sizes as recorded in skypilot-org/skypilot-catalog catalogs/v6/do/vms.csv"
-)
-_ASSUMED_SOURCE = (
-    "DigitalOcean GPU Droplet plan table as recalled; not re-read here: check with "
-    "`doctl compute size list`"
-)
-
-#: Host vCPUs and RAM per GPU Droplet size.
+#: Host vCPUs and RAM per GPU Droplet size: the host side of ``contracts.GPU_SIZES``.
 NODE_SPECS: dict[str, NodeSpec] = {
-    s.slug: s
-    for s in (
-        NodeSpec("gpu-h100x1-80gb", 20, 240, "published", _SIZES_SOURCE),
-        NodeSpec("gpu-h100x8-640gb", 160, 1920, "published", _SIZES_SOURCE),
-        NodeSpec("gpu-h200x1-141gb", 24, 240, "assumed", _ASSUMED_SOURCE),
-        NodeSpec("gpu-h200x8-1128gb", 192, 1920, "assumed", _ASSUMED_SOURCE),
-        NodeSpec("gpu-l40sx1-48gb", 8, 64, "assumed", _ASSUMED_SOURCE),
-        NodeSpec("gpu-4000adax1-20gb", 8, 32, "assumed", _ASSUMED_SOURCE),
-        NodeSpec("gpu-6000adax1-48gb", 8, 64, "assumed", _ASSUMED_SOURCE),
-        NodeSpec("gpu-mi300x1-192gb", 20, 240, "assumed", _ASSUMED_SOURCE),
-        NodeSpec("gpu-mi300x8-1536gb", 160, 1920, "assumed", _ASSUMED_SOURCE),
-    )
+    s.slug: NodeSpec(s.slug, s.vcpus, s.memory_gib, s.basis, s.source)
+    for s in contracts.GPU_SIZES.values()
 }
-assert set(NODE_SPECS) == set(GPU_PROFILES), "every GPU slug needs a NodeSpec"
 
 
 def node_spec(gpu: GpuProfile | str | None) -> NodeSpec | None:

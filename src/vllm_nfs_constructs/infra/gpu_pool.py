@@ -11,6 +11,7 @@ from cdktf_cdktf_provider_digitalocean.kubernetes_node_pool import (
 from constructs import Construct
 
 from .. import _checks as v
+from .. import contracts
 from ..errors import ConfigurationError
 from ..gpus import check_gpus_fit, gpu_profile
 from ..taints import AUTOSCALER_STARTUP_TAINT_PREFIX, NOT_TUNED_TAINT, Taint, TaintEffect
@@ -24,7 +25,7 @@ __all__ = [
     "check_gpus_fit",
 ]
 
-DEFAULT_GPU_SLUG = "gpu-h100x1-80gb"
+DEFAULT_GPU_SLUG = contracts.DEFAULT_GPU_SLUG
 
 
 #: A not-tuned taint that the cluster autoscaler treats as a startup taint, for pools with

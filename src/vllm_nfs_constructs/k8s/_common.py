@@ -12,6 +12,7 @@ from cdk8s_plus_27 import k8s
 from constructs import Construct, IConstruct, IValidation
 
 from .. import _checks as v
+from .. import contracts
 from ..errors import ConfigurationError
 
 PART_OF = "vllm-nfs-constructs"
@@ -19,7 +20,7 @@ DEFAULT_NAMESPACE = "vllm"
 #: Where the share is mounted in every pod.
 MODELS_MOUNT_PATH = "/models"
 #: Where the in-pod programs (ConfigMap) are mounted.
-PROGRAMS_MOUNT_PATH = "/programs"
+PROGRAMS_MOUNT_PATH = contracts.PROGRAMS_MOUNT_PATH
 #: The non-root identity every workload container runs as (the share is root-squashed).
 DEFAULT_UID = 1000
 DEFAULT_GID = 1000

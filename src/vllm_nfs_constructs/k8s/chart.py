@@ -10,6 +10,7 @@ import cdk8s
 from constructs import Construct
 
 from .. import _checks as v
+from .. import contracts
 from ..autoscaling import QueueAutoscaling, check_pool_capacity
 from ..errors import ConfigurationError
 from ..gpus import GpuProfile, check_gpus_fit, gpu_profile
@@ -30,7 +31,7 @@ from .vllm import VllmDeployment
 from .volume import NfsMountOptions, SharedModelVolume
 
 #: The GPU size when neither ``gpu_slug`` nor the infra outputs name one (0.1.0's default).
-DEFAULT_GPU_SLUG = "gpu-h100x1-80gb"
+DEFAULT_GPU_SLUG = contracts.DEFAULT_GPU_SLUG
 
 __all__ = ["ServedModel", "VllmNfs", "VllmNfsChart"]
 

@@ -9,6 +9,7 @@ from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from .. import _checks as v
+from .. import contracts
 from ..errors import ConfigurationError
 from ..images import VLLM_IMAGE, check_image
 from ..lora import LoraPublish
@@ -224,9 +225,9 @@ class ModelDownloadJob(Construct):
                 egress=[dns_egress(), https_egress()],
             )
         fetch = program_container(
-            "fetch",
+            contracts.FETCH_CONTAINER,
             image,
-            programs.command("fetch.py", *args),
+            programs.command(contracts.FETCH_PROGRAM, *args),
             uid=uid,
             gid=gid,
             pull_policy="IfNotPresent",
@@ -256,9 +257,11 @@ class ModelDownloadJob(Construct):
             self.pod.add_init_container(fetch)
             self.pod.add_container(
                 program_container(
-                    "publish",
+                    contracts.PUBLISH_CONTAINER,
                     image,
-                    programs.command("publish.py", *lora_publish.args(volume.mount_path, model)),
+                    programs.command(
+                        contracts.PUBLISH_PROGRAM, *lora_publish.args(volume.mount_path, model)
+                    ),
                     uid=uid,
                     gid=gid,
                     pull_policy="IfNotPresent",
@@ -313,11 +316,13 @@ class ModelDownloadJob(Construct):
                 # required by the 1.27 bindings; dropped from the JSON (drop_empty_pod_conditions)
                 on_pod_conditions=[],
                 on_exit_codes=k8s.PodFailurePolicyOnExitCodesRequirement(
-                    container_name=container.name, operator="In", values=[2, 3, 6]
+                    container_name=container.name,
+                    operator="In",
+                    values=list(_PERMANENT_EXIT_CODES[container.name]),
                 ),
             )
             for container in self.pod.all_containers()
-            if container.name in ("fetch", "publish")
+            if container.name in _PERMANENT_EXIT_CODES
         ]
         rules.append(
             k8s.PodFailurePolicyRule(
@@ -339,6 +344,14 @@ class ModelDownloadJob(Construct):
             ttl_seconds_after_finished=self._ttl_seconds_after_finished,
             template=template,
         )
+
+
+#: The exit codes of each program container that no retry can fix (contracts, shared with the
+#: programs themselves).
+_PERMANENT_EXIT_CODES = {
+    contracts.FETCH_CONTAINER: contracts.FETCH_PERMANENT_EXIT_CODES,
+    contracts.PUBLISH_CONTAINER: contracts.PUBLISH_PERMANENT_EXIT_CODES,
+}
 
 
 def _job_name(base: str, model: ModelSource) -> str:

@@ -28,6 +28,7 @@ from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from .. import _checks as v
+from .. import contracts
 from ..errors import ConfigurationError
 from ..taints import NOT_TUNED_TAINT_KEY
 from . import _common as c
@@ -49,18 +50,10 @@ MONITORING_API = "monitoring.coreos.com/v1"
 #: Where each alert's runbook lives: ``<base>#<alert name in lower case>`` (docs/monitoring.md).
 DEFAULT_RUNBOOK_BASE_URL = "https://vllm-nfs-constructs.readthedocs.io/en/latest/monitoring/"
 #: The series the network tuner serves on its ``metrics`` port (runtime/tuner.py).
-TUNER_METRICS = (
-    "vllm_nfs_tuner_tuned",
-    "vllm_nfs_tuner_taint_present",
-    "vllm_nfs_tuner_interface_mtu",
-    "vllm_nfs_tuner_seconds_to_untaint",
-    "vllm_nfs_tuner_drift_corrections_total",
-    "vllm_nfs_tuner_api_errors_total",
-    "vllm_nfs_tuner_cycles_total",
-)
-TUNER_METRICS_PORT = "metrics"
-VLLM_METRICS_PORT = "http"
-VLLM_PORT = 8000
+TUNER_METRICS = contracts.TUNER_METRICS
+TUNER_METRICS_PORT = contracts.TUNER_METRICS_PORT_NAME
+VLLM_METRICS_PORT = contracts.VLLM_PORT_NAME
+VLLM_PORT = contracts.VLLM_PORT
 #: The recording rules (labels ``namespace`` and ``model``) the dashboard reads; the autoscaler
 #: queries the raw series so it works without them, and users' own triggers may use these.
 RECORDING_RULES = (

@@ -15,6 +15,7 @@ from enum import Enum
 from typing import Any
 
 from .. import _checks as v
+from .. import contracts
 from ..autoscaling import QueueAutoscaling
 from ..errors import ConfigurationError, warn
 from ..images import VLLM_IMAGE, check_image
@@ -362,8 +363,11 @@ _SET_BY = {
     "--max-model-len": "Use VllmOptions.max_model_len.",
     "--gpu-memory-utilization": "Use VllmOptions.gpu_memory_utilization.",
     "--served-model-name": "The model is served under its ModelSource name.",
-    "--host": "vLLM listens on 0.0.0.0:8000, which the Service, probes and policies expect.",
-    "--port": "vLLM listens on 0.0.0.0:8000, which the Service, probes and policies expect.",
+    **dict.fromkeys(
+        ("--host", "--port"),
+        f"vLLM listens on 0.0.0.0:{contracts.VLLM_PORT}, which the Service, probes and policies "
+        "expect.",
+    ),
     "--model": "The model is the positional argument, from VllmDeployment(model=ModelSource(...)).",
     **dict.fromkeys(
         (
