@@ -200,7 +200,23 @@ class VllmOptions:
     # -- checks -----------------------------------------------------------------------------
 
     def _check(self, f: str) -> None:
+        """Every field, in steps; errors name ``<f>.<field>``."""
+        self._check_scale(f)
+        self._check_engine(f)
+        self._check_loading(f)
+        self._check_scaling_and_lora(f)
+        self._check_extra_args(f)
+        self._check_timing(f)
+        self._check_resources(f)
+
+    def _check_scale(self, f: str) -> None:
         v.integer(f"{f}.replicas", self.replicas, minimum=0, maximum=1000)
+        anti = self.anti_affinity
+        if not isinstance(anti, AntiAffinity):
+            anti = AntiAffinity(
+                v.one_of(f"{f}.anti_affinity", anti, [a.value for a in AntiAffinity])
+            )
+            object.__setattr__(self, "anti_affinity", anti)
         v.integer(
             f"{f}.gpus_per_pod",
             self.gpus_per_pod,
@@ -217,6 +233,8 @@ class VllmOptions:
                 "at least 1 when max_surge is 0",
                 "A rollout must be allowed to stop an old pod or to start an extra one.",
             )
+
+    def _check_engine(self, f: str) -> None:
         check_image(f"{f}.image", self.image)
         if self.gpu_resource is not None:
             v.one_of(f"{f}.gpu_resource", self.gpu_resource, GPU_RESOURCES)
@@ -231,6 +249,8 @@ class VllmOptions:
                 greater_than=0,
                 maximum=1,
             )
+
+    def _check_loading(self, f: str) -> None:
         if self.safetensors_load_strategy not in (None, AUTO):
             v.one_of(
                 f"{f}.safetensors_load_strategy",
@@ -252,6 +272,8 @@ class VllmOptions:
             )
         if self.loading is not None:
             v.instance_of(f"{f}.loading", self.loading, WeightLoading, "a WeightLoading(...)")
+
+    def _check_scaling_and_lora(self, f: str) -> None:
         if self.autoscaling is not None:
             v.instance_of(
                 f"{f}.autoscaling", self.autoscaling, QueueAutoscaling, "a QueueAutoscaling(...)"
@@ -265,6 +287,8 @@ class VllmOptions:
                 )
         if self.lora is not None:
             v.instance_of(f"{f}.lora", self.lora, LoraServing, "a LoraServing(...) or None")
+
+    def _check_extra_args(self, f: str) -> None:
         extra = self.extra_args
         if isinstance(extra, (str, bytes, Mapping)) or not isinstance(extra, Sequence):
             raise ConfigurationError(
@@ -282,12 +306,8 @@ class VllmOptions:
         # nothing secret; the flags the construct sets itself are refused by VllmDeployment.
         vllm_flags.check_extra_args(f"{f}.extra_args", extra, pinned=self.image == VLLM_IMAGE)
         object.__setattr__(self, "extra_args", tuple(extra))
-        anti = self.anti_affinity
-        if not isinstance(anti, AntiAffinity):
-            anti = AntiAffinity(
-                v.one_of(f"{f}.anti_affinity", anti, [a.value for a in AntiAffinity])
-            )
-            object.__setattr__(self, "anti_affinity", anti)
+
+    def _check_timing(self, f: str) -> None:
         for name, low, high in (
             ("startup_initial_delay_seconds", 0, 86400),
             ("startup_period_seconds", 1, 3600),
@@ -320,6 +340,8 @@ class VllmOptions:
                     "Raise the grace period or shorten the drain; otherwise Kubernetes kills "
                     "vLLM with requests in flight.",
                 )
+
+    def _check_resources(self, f: str) -> None:
         v.integer(f"{f}.shm_size_gib", self.shm_size_gib, minimum=1, maximum=1024)
         v.integer(
             f"{f}.uid",
