@@ -430,6 +430,33 @@ def loading_args(
         reason = f"{strategy.value} chosen explicitly"
 
     reads = nfs_reads_per_node(strategy, gpus, distributed=loading.distributed)
+    warnings += _read_warnings(loading, strategy, reads, gpus, size_gib, field_prefix)
+    args, env, runai_limit = _engine_flags(loading, strategy, gpus)
+    _check_against_vllm(args)
+    memory = memory_request_gib(strategy, size_gib, gpus, runai_memory_limit_gib=runai_limit)
+    warnings += _memory_warnings(strategy, memory, spec, gpus, size_gib, field_prefix)
+    return LoadingPlan(
+        strategy=strategy,
+        reason=reason,
+        args=tuple(args),
+        env=env,
+        memory_request_gib=memory,
+        nfs_reads_per_node=reads,
+        warnings=tuple(warnings),
+    )
+
+
+def _read_warnings(
+    loading: WeightLoading,
+    strategy: LoadStrategy,
+    reads: float,
+    gpus: int,
+    size_gib: float | None,
+    field_prefix: str,
+) -> list[str]:
+    """A choice that reads the checkpoint from NFS more than once per node: an error when the
+    user chose it for a known size, else a warning (so is ``lazy``'s random reads)."""
+    warnings: list[str] = []
     if reads > 1:
         where = f"{field_prefix}.strategy"
         if strategy is LoadStrategy.RUNAI_STREAMER:
@@ -453,6 +480,13 @@ def loading_args(
             "sequential ones (vLLM PR 24469)"
         )
 
+    return warnings
+
+
+def _engine_flags(
+    loading: WeightLoading, strategy: LoadStrategy, gpus: int
+) -> tuple[list[str], dict[str, str], float]:
+    """``vllm serve`` flags and environment of the strategy, and the streamer's buffer (GiB)."""
     args: list[str] = []
     env: dict[str, str] = {}
     runai_limit = RUNAI_DEFAULT_MEMORY_LIMIT_GIB
@@ -476,9 +510,21 @@ def loading_args(
         args += ["--safetensors-load-strategy", strategy.value]
         if strategy is LoadStrategy.PREFETCH and loading.concurrency is not None:
             args += ["--safetensors-prefetch-num-threads", str(loading.concurrency)]
-    _check_against_vllm(args)
+    return args, env, runai_limit
 
-    memory = memory_request_gib(strategy, size_gib, gpus, runai_memory_limit_gib=runai_limit)
+
+def _memory_warnings(
+    strategy: LoadStrategy,
+    memory: float,
+    spec: NodeSpec | None,
+    gpus: int,
+    size_gib: float | None,
+    field_prefix: str,
+) -> list[str]:
+    """The memory request against the node's RAM (an error above it) and the weights against
+    GPU memory and the page cache (warnings)."""
+    warnings: list[str] = []
+    node_mem = float(spec.memory_gib) if spec else None
     profile = GPU_PROFILES.get(spec.slug) if spec else None
     if profile is not None and size_gib is not None:
         vram = profile.gpu_memory_gib / profile.gpus_per_node * gpus
@@ -501,15 +547,7 @@ def loading_args(
                 f"prefetch of {size_gib:g} GiB exceeds 90% of the node's {node_mem:g} GiB RAM: "
                 "pages are evicted before use and re-read"
             )
-    return LoadingPlan(
-        strategy=strategy,
-        reason=reason,
-        args=tuple(args),
-        env=env,
-        memory_request_gib=memory,
-        nfs_reads_per_node=reads,
-        warnings=tuple(warnings),
-    )
+    return warnings
 
 
 def _check_against_vllm(args: list[str]) -> None:
