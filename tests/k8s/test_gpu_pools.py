@@ -243,3 +243,27 @@ def test_service_model_pool_is_validated() -> None:
         ServedModel("qwen", pool="Not A Pool")
     assert err.value.field == "ServedModel.pool"
     assert ServedModel("qwen").pool is None
+
+
+def test_vllm_nfs_in_a_users_chart_places_models_on_pools_too() -> None:
+    from vllm_nfs_constructs.k8s import VllmNfs
+
+    app = cdk8s.Testing.app()
+    chart = cdk8s.Chart(app, "team", namespace="team", disable_resource_name_hashes=True)
+    nfs = VllmNfs(chart, "vllm", infra=two_pools(), models=mixed_fleet())
+    objs = synth_app(app)
+    assert nfs.model_pools == {"qwen": "small", "llama70": "big"}
+    llama = pod_spec(find(objs, "Deployment", "llama70"))
+    assert llama["nodeSelector"][POOL_LABEL] == "big"
+    assert {d["metadata"]["name"] for d in find_all(objs, "DaemonSet")} == {
+        "network-tuner",
+        "network-tuner-big",
+    }
+    with pytest.raises(ConfigurationError) as err:
+        VllmNfs(
+            cdk8s.Chart(cdk8s.Testing.app(), "x"),
+            "vllm",
+            infra=two_pools(),
+            models=[ServedModel("a", pool="nope")],
+        )
+    assert err.value.field == "ServedModel('a').pool"

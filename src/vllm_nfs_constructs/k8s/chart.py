@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import cast
 
 import cdk8s
 from constructs import Construct
 
 from .. import _checks as v
+from .. import contracts
 from ..autoscaling import QueueAutoscaling, check_pool_capacity
 from ..errors import ConfigurationError
 from ..gpus import GpuProfile, check_gpus_fit, gpu_profile
@@ -29,9 +31,9 @@ from .vllm import VllmDeployment
 from .volume import NfsMountOptions, SharedModelVolume
 
 #: The GPU size when neither ``gpu_slug`` nor the infra outputs name one (0.1.0's default).
-DEFAULT_GPU_SLUG = "gpu-h100x1-80gb"
+DEFAULT_GPU_SLUG = contracts.DEFAULT_GPU_SLUG
 
-__all__ = ["ServedModel", "VllmNfsChart"]
+__all__ = ["ServedModel", "VllmNfs", "VllmNfsChart"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,9 @@ class ServedModel:
     pool: str | None
     """The GPU pool serving the model (a name from ``InfraOutputs.gpu_pools``); None is the
     first pool (``InfraOutputs.gpu_node_pool_name``). See docs/gpu-pools.md."""
+    legacy_keywords: tuple[str, ...] = field(default=(), init=False, compare=False, repr=False)
+    """The 0.1.0 keyword arguments this model was given (errors about them name
+    ``ServedModel.<field>``)."""
 
     def __init__(
         self,
@@ -136,7 +141,14 @@ class ServedModel:
                     autoscaling,
                     "either ServedModel(autoscaling=...) or VllmOptions(autoscaling=...), not both",
                 )
-            resolved = VllmOptions.build(f, {**resolved.as_dict(), "autoscaling": autoscaling})
+            if resolved.replicas != 1:
+                raise ConfigurationError(
+                    f"{f}.replicas",
+                    resolved.replicas,
+                    "the default (1) when autoscaling is set: the autoscaler owns the count",
+                    "Set autoscaling=QueueAutoscaling(min_replicas=..., max_replicas=...).",
+                )
+            resolved = resolved._derive(autoscaling=autoscaling)
         items = v.sequence_of(f"{f}.adapters", adapters, LoraAdapter, "LoraAdapter entries")
         if pool is not None:
             v.dns_label(f"{f}.pool", pool)
@@ -145,6 +157,7 @@ class ServedModel:
         object.__setattr__(self, "source", source)
         object.__setattr__(self, "options", resolved)
         object.__setattr__(self, "adapters", tuple(items))
+        object.__setattr__(self, "legacy_keywords", tuple(legacy))
 
     # The 0.1.0 fields, read back from the options.
     @property
@@ -188,35 +201,26 @@ class ServedModel:
         return self.options.max_unavailable
 
 
-class VllmNfsChart(cdk8s.Chart):
-    """Namespace, shared volume, network tuner, one download Job + VllmDeployment per model, and
-    one gateway routing ``/<model name>/v1/...`` to each (the first model also without prefix).
+class _VllmNfsComposition:
+    """What ``VllmNfs`` (a Construct for any chart) and ``VllmNfsChart`` (a Chart) compose:
+    namespace, shared volume, network tuner, download Jobs, deployments, gateway, monitoring.
+    The children are made directly under the construct that mixes this in, so ``VllmNfsChart``
+    keeps 0.2.0's construct paths."""
 
-    Every piece is exposed as an attribute (``volume``, ``tuner``, ``gateway``, ``routes``,
-    ``downloads``, ``deployments``) so callers can reach in. The chart's namespace is the
-    default of every construct in it.
+    #: The class name users wrote: errors name ``<_f>.<argument>``.
+    _f = "VllmNfs"
 
-    The GPU size and the tuner's taint default from the cloud layer's outputs
-    (``infra.gpu_node_size``, ``infra.gpu_node_taint``); an explicit value that contradicts them is
-    an error. Several charts in one App share one network tuner per GPU pool (emitted by the first
-    chart on that pool; tuners of other pools are named ``network-tuner-<pool>`` and share the
-    tuner namespace).
+    @property
+    def _scope(self) -> Construct:
+        return cast(Construct, self)
 
-    Several GPU pools (``InfraOutputs.gpu_pools``): each model runs on its ``ServedModel.pool``
-    (default the first pool), every pool gets its tuner (``tuners``, by pool; ``tuner`` is the
-    first pool's) and every check runs per pool (``profiles``, by pool; ``profile`` is the first
-    pool's). ``gpu_slug`` and ``tuner_taint`` describe the first pool. One namespace, one
-    share and one gateway serve them all.
-    """
-
-    def __init__(
+    def _compose(
         self,
-        scope: Construct,
-        id: str,
         *,
+        namespace: str,
+        create_namespace: bool,
         infra: InfraOutputs,
         models: Sequence[ServedModel] = (ServedModel("qwen"),),
-        namespace: str = c.DEFAULT_NAMESPACE,
         gpu_slug: str | None = None,
         mount_options: NfsMountOptions | None = None,
         token_secret: SecretKeyRef | None = DEFAULT_TOKEN_SECRET,
@@ -235,46 +239,9 @@ class VllmNfsChart(cdk8s.Chart):
         monitoring: bool | PrometheusStack = False,
         alert_thresholds: AlertThresholds | None = None,
     ) -> None:
-        """
-        Args:
-            infra: the cloud layer's outputs (``InfraOutputs.from_file("outputs.json")``).
-            models: models to serve (default one: Qwen/Qwen2.5-0.5B-Instruct as ``qwen``).
-            namespace: workload namespace, emitted with Pod Security ``restricted`` (default
-                ``vllm``; not ``default`` or ``kube-*``).
-            gpu_slug: the GPU pool's Droplet size; default ``infra.gpu_node_size``, else
-                ``gpu-h100x1-80gb``. ``gpus_per_pod`` must fit it. With several pools it
-                describes the first (default) pool; the others' sizes come from the outputs.
-            mount_options: NFS mount options (default ``NfsMountOptions()``: nconnect=8).
-            token_secret: Secret with a Hugging Face token for the download Jobs (optional).
-            network_tuner: include the NetworkTunerDaemonSet (default True).
-            tuner_taint: the taint the GPU pool starts with; default ``infra.gpu_node_taint``,
-                else the not-tuned taint.
-            admission_policy: the tuner's ValidatingAdmissionPolicy (default True; K8s >= 1.32).
-            gateway: include the InferenceGateway (default True).
-            gateway_class: the GatewayClass (default ``cilium``).
-            hostname: the host name the gateway serves (default any).
-            tls_secret_name: existing TLS Secret for an HTTPS listener (default none).
-            request_timeout_seconds: per-request timeout on the routes (default 600).
-            network_policies: default-deny in the namespace plus the narrow allows (default
-                True).
-            allow_from: peers besides the gateway that may call the models' port 8000.
-            api_key_secret: Secret key holding the API key every model requires on ``/v1``
-                (default none).
-            vllm_image: the vLLM image for every model (default each model's
-                ``VllmOptions.image``, ``vllm/vllm-openai:v0.33.0``, a CUDA build; required for
-                AMD GPU slugs, which need a ROCm build).
-            monitoring: emit PodMonitors, alerting and recording rules, the Grafana dashboard and
-                the NetworkPolicies that let Prometheus scrape (``VllmMonitoring``). Default
-                False: the prometheus-operator CRDs must exist in the cluster. ``True`` targets
-                DigitalOcean's 1-Click kube-prometheus-stack; a ``PrometheusStack(...)``
-                describes another one.
-            alert_thresholds: the alerts' thresholds (default ``AlertThresholds()``; only with
-                monitoring).
-        """
-        f = "VllmNfsChart"
-        v.namespace_owned(f"{f}.namespace", namespace)
-        super().__init__(scope, id, namespace=namespace, disable_resource_name_hashes=True)
-        #: Default namespace of every construct in this chart (also ``self.namespace``).
+        f = self._f
+        scope = self._scope
+        #: Default namespace of every construct made here.
         self.default_namespace = namespace
         if not isinstance(infra, InfraOutputs):
             raise ConfigurationError(
@@ -316,17 +283,20 @@ class VllmNfsChart(cdk8s.Chart):
         peers = v.sequence_of(f"{f}.allow_from", allow_from, NetworkPeer, "NetworkPeer entries")
         self._network_policies = network_policies
 
-        self.workload_namespace = WorkloadNamespace(
-            self, "namespace", name=namespace, default_deny=network_policies
+        #: The Namespace (Pod Security ``restricted``, default-deny), None when the namespace
+        #: is someone else's (``VllmNfs(create_namespace=False)``).
+        self.workload_namespace: WorkloadNamespace | None = (
+            WorkloadNamespace(scope, "namespace", name=namespace, default_deny=network_policies)
+            if create_namespace
+            else None
         )
         self.volume = self._volume(mount_options)
         self._owns_tuner = False
         #: The network tuner of each GPU pool, by pool name (empty without ``network_tuner``).
         self.tuners: dict[str, NetworkTunerDaemonSet] = {}
-        self._owned_tuners: list[NetworkTunerDaemonSet] = []
         if network_tuner:
-            for pool in self._pools:
-                self.tuners[pool] = self._network_tuner(admission_policy, pool)
+            for pool_name in self._pools:
+                self.tuners[pool_name] = self._network_tuner(admission_policy, pool_name)
         self.tuner = self.tuners.get(infra.gpu_node_pool_name)
         self._check_autoscaling()
         self.downloads: dict[str, ModelDownloadJob] = {}
@@ -335,34 +305,51 @@ class VllmNfsChart(cdk8s.Chart):
         self.deployments: dict[str, VllmDeployment] = {}
         for m in self.models:
             self.downloads[m.name] = ModelDownloadJob(
-                self,
+                self._scope,
                 f"{m.name}-download",
                 volume=self.volume,
                 model=m.source,
                 token_secret=token_secret,
                 network_policy=network_policies,
+                namespace=namespace,
             )
             options = m.options
             pool = self.model_pools[m.name]
             profile = self.profiles[pool]
             if vllm_image is not None or options.gpu_resource is None:
-                options = options.replace(
+                # vllm_image was checked above; the GPU resource is the pool size's own.
+                options = options._derive(
                     image=vllm_image if vllm_image is not None else options.image,
                     gpu_resource=options.gpu_resource or profile.resource_name,
                 )
-            self.deployments[m.name] = VllmDeployment(
-                self,
-                m.name,
-                volume=self.volume,
-                model=m.source,
-                gpu_node_pool=pool,
-                options=options,
-                gpu_slug=profile.slug,
-                network_policy=network_policies,
-                allow_from=peers,
-                api_key_secret=api_key_secret,
-                adapters=m.adapters,
-            )
+            try:
+                self.deployments[m.name] = VllmDeployment(
+                    self._scope,
+                    m.name,
+                    volume=self.volume,
+                    model=m.source,
+                    gpu_node_pool=pool,
+                    options=options,
+                    gpu_slug=profile.slug,
+                    network_policy=network_policies,
+                    allow_from=peers,
+                    api_key_secret=api_key_secret,
+                    adapters=m.adapters,
+                    namespace=namespace,
+                )
+            except ConfigurationError as exc:
+                if not (
+                    exc.field.startswith("VllmOptions.")
+                    and exc.field[len("VllmOptions.") :] in m.legacy_keywords
+                ):
+                    raise
+                # The user wrote it as ServedModel's 0.1.0 argument: name it so.
+                raise ConfigurationError(
+                    "ServedModel" + exc.field[len("VllmOptions") :],
+                    exc.value,
+                    exc.allowed,
+                    exc.fix,
+                ) from None
             self._adapter_jobs(m, token_secret, network_policies)
         self.gateway: InferenceGateway | None = None
         #: The routes by model name (empty without a gateway).
@@ -370,12 +357,13 @@ class VllmNfsChart(cdk8s.Chart):
         if gateway:
             try:
                 self.gateway = InferenceGateway(
-                    self,
+                    self._scope,
                     "gateway",
                     gateway_class=gateway_class,
                     hostname=hostname,
                     tls_secret_name=tls_secret_name,
                     request_timeout_seconds=request_timeout_seconds,
+                    namespace=namespace,
                 )
             except ConfigurationError as exc:
                 # The user wrote these on the chart: name them so.
@@ -403,7 +391,7 @@ class VllmNfsChart(cdk8s.Chart):
         deployment = self.deployments[m.name]
         for adapter in m.adapters:
             self.adapter_downloads[adapter.name] = ModelDownloadJob(
-                self,
+                self._scope,
                 f"{m.name}-lora-{adapter.slug}",
                 # The Job's name is <this>-<repo>-<commit>: keep room for the commit.
                 name=f"{m.name}-lora-{adapter.slug}"[:40].rstrip("-"),
@@ -412,10 +400,11 @@ class VllmNfsChart(cdk8s.Chart):
                 token_secret=token_secret,
                 network_policy=network_policies,
                 lora_publish=deployment.lora_publish(adapter),
+                namespace=self.default_namespace,
             )
 
     def _check_models(self, models: Sequence[ServedModel]) -> list[ServedModel]:
-        f = "VllmNfsChart.models"
+        f = f"{self._f}.models"
         items = v.sequence_of(f, models, ServedModel, "ServedModel entries", min_len=1)
         seen: set[str] = set()
         for m in items:
@@ -454,7 +443,7 @@ class VllmNfsChart(cdk8s.Chart):
     def _gpu_profile(self, gpu_slug: str | None) -> GpuProfile:
         """The GPU size: explicit, else the cloud layer's ``gpu_node_size``, else the default;
         an explicit size contradicting the outputs is an error."""
-        f = "VllmNfsChart.gpu_slug"
+        f = f"{self._f}.gpu_slug"
         from_infra = self.infra.gpu_node_size
         if gpu_slug is not None:
             gpu_profile(f, gpu_slug)
@@ -468,7 +457,7 @@ class VllmNfsChart(cdk8s.Chart):
                 )
         slug = gpu_slug or from_infra or DEFAULT_GPU_SLUG
         source = (
-            "VllmNfsChart.gpu_slug"
+            f"{self._f}.gpu_slug"
             if gpu_slug
             else (
                 "the cloud layer's gpu_node_size output" if from_infra else "the default GPU size"
@@ -557,7 +546,7 @@ class VllmNfsChart(cdk8s.Chart):
 
     def _tuner_taint(self, tuner_taint: Taint | None) -> Taint:
         """The taint the tuner lifts: explicit, else the pool's (outputs), else the default."""
-        f = "VllmNfsChart.tuner_taint"
+        f = f"{self._f}.tuner_taint"
         pool_taint = self.infra.gpu_node_taint
         if tuner_taint is not None:
             v.instance_of(f, tuner_taint, Taint, "a Taint(key, value, effect)")
@@ -576,7 +565,7 @@ class VllmNfsChart(cdk8s.Chart):
     def _monitoring(
         self, monitoring: bool | PrometheusStack, thresholds: AlertThresholds | None
     ) -> VllmMonitoring | None:
-        f = "VllmNfsChart.monitoring"
+        f = f"{self._f}.monitoring"
         if isinstance(monitoring, bool):
             stack = PrometheusStack() if monitoring else None
         elif isinstance(monitoring, PrometheusStack):
@@ -586,7 +575,7 @@ class VllmNfsChart(cdk8s.Chart):
         if stack is None:
             if thresholds is not None:
                 raise ConfigurationError(
-                    "VllmNfsChart.alert_thresholds",
+                    f"{self._f}.alert_thresholds",
                     thresholds,
                     "None unless monitoring is on",
                     "Pass monitoring=True too.",
@@ -594,18 +583,19 @@ class VllmNfsChart(cdk8s.Chart):
             return None
         # One dashboard per App: it has a fixed name and uid (the first chart's shows them all,
         # grouped by namespace and model).
-        registry = c.app_registry(self)
+        registry = c.app_registry(self._scope)
         first = registry.dashboard is None
         if first:
-            registry.dashboard = self
+            registry.dashboard = self._scope
         monitor = VllmMonitoring(
-            self,
+            self._scope,
             "monitoring",
             prometheus=stack,
             thresholds=thresholds,
             dashboard=first,
             # Without the namespace's default-deny the pods are open; a policy would isolate them.
             network_policies=self._network_policies,
+            namespace=self.default_namespace,
         )
         with monitor.batch():
             for name, deployment in self.deployments.items():
@@ -669,7 +659,7 @@ class VllmNfsChart(cdk8s.Chart):
             where = "the cloud layer's gpu_max_nodes" if first else "its max_nodes"
             knob = "VllmInfraStack(gpu_max_nodes=...)" if first else "GpuPool(max_nodes=...)"
             raise ConfigurationError(
-                "VllmNfsChart.models",
+                f"{self._f}.models",
                 ", ".join(f"{model}: {gpus} GPUs" for model, gpus in demand.items()),
                 f"at most {what} {capacity} GPUs in all ({pool.max_nodes} nodes of "
                 f"{profile.slug}, {where})",
@@ -684,12 +674,13 @@ class VllmNfsChart(cdk8s.Chart):
             else None
         )
         volume = SharedModelVolume(
-            self,
+            self._scope,
             "models",
             nfs=self.infra.nfs,
             capacity_gib=self.infra.nfs_size_gb or 1000,
             mount_options=mount_options,
             annotations=annotations,
+            namespace=self.default_namespace,
         )
         total = sum(
             (m.source.size_gib or 0) + sum(a.source.size_gib or 0 for a in m.adapters)
@@ -698,7 +689,7 @@ class VllmNfsChart(cdk8s.Chart):
         capacity = volume.capacity_gib or 0
         if total and total > capacity:
             raise ConfigurationError(
-                "VllmNfsChart.models",
+                f"{self._f}.models",
                 f"{total:g} GiB of models",
                 f"at most the share's {capacity} GiB",
                 "Grow the NFS share (nfs size_gib) or serve fewer models.",
@@ -708,20 +699,19 @@ class VllmNfsChart(cdk8s.Chart):
     def _network_tuner(self, admission_policy: bool, pool: str) -> NetworkTunerDaemonSet:
         """The App's tuner for this pool and taint: the first chart emits it, the others share
         it (two tuners on one pool would fight over the same nodes)."""
-        tuners = c.app_registry(self).tuners
+        tuners = c.app_registry(self._scope).tuners
         taint = self._pool_tuner_taint(pool)
         key = (pool, str(taint))
         found = tuners.get(key)
-        owned = not isinstance(found, NetworkTunerDaemonSet)
         if pool == self.infra.gpu_node_pool_name:
-            self._owns_tuner = owned
+            self._owns_tuner = not isinstance(found, NetworkTunerDaemonSet)
         if isinstance(found, NetworkTunerDaemonSet):
             return found
         # One tuner per pool and taint; the first is `network-tuner`, the others are named after
         # their pool (they share the tuner namespace).
         first = not tuners
         tuner = NetworkTunerDaemonSet(
-            self,
+            self._scope,
             "network-tuner" if pool == self.infra.gpu_node_pool_name else f"network-tuner-{pool}",
             gpu_node_pool=pool,
             taint=taint,
@@ -729,10 +719,232 @@ class VllmNfsChart(cdk8s.Chart):
             name=None
             if first
             else v.dns_label(
-                "VllmNfsChart.infra.gpu_node_pool_name",
+                f"{self._f}.infra.gpu_node_pool_name",
                 f"network-tuner-{pool}"[:63].rstrip("-"),
             ),
         )
         tuners[key] = tuner
-        self._owned_tuners.append(tuner)
         return tuner
+
+
+class VllmNfs(_VllmNfsComposition, Construct):
+    """The whole cluster layer as one construct that fits inside any chart.
+
+    The same composition as :class:`VllmNfsChart` (which is a thin wrapper making a Chart around
+    it): a Namespace, the shared volume, the network tuner, one download Job and
+    ``VllmDeployment`` per model, one gateway and, with ``monitoring``, monitors, rules and the
+    dashboard. Placed in a user's chart with namespace ``team``, every namespaced object it makes
+    is in ``team`` (the privileged tuner keeps its own namespace).
+    """
+
+    _f = "VllmNfs"
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        infra: InfraOutputs,
+        models: Sequence[ServedModel] = (ServedModel("qwen"),),
+        namespace: str | None = None,
+        create_namespace: bool = True,
+        gpu_slug: str | None = None,
+        mount_options: NfsMountOptions | None = None,
+        token_secret: SecretKeyRef | None = DEFAULT_TOKEN_SECRET,
+        network_tuner: bool = True,
+        tuner_taint: Taint | None = None,
+        admission_policy: bool = True,
+        gateway: bool = True,
+        gateway_class: str = "cilium",
+        hostname: str | None = None,
+        tls_secret_name: str | None = None,
+        request_timeout_seconds: int = 600,
+        network_policies: bool = True,
+        allow_from: Sequence[NetworkPeer] = (),
+        api_key_secret: SecretKeyRef | None = None,
+        vllm_image: str | None = None,
+        monitoring: bool | PrometheusStack = False,
+        alert_thresholds: AlertThresholds | None = None,
+    ) -> None:
+        """
+        Args:
+            infra: the cloud layer's outputs (``InfraOutputs.from_file("outputs.json")``).
+            models: models to serve (default one: Qwen/Qwen2.5-0.5B-Instruct as ``qwen``).
+            namespace: workload namespace (default the enclosing chart's, else ``vllm``; not
+                ``default`` or ``kube-*``). Every namespaced object made here goes there, except
+                the privileged tuner, which keeps its own.
+            create_namespace: emit the Namespace with Pod Security ``restricted`` and the
+                default-deny policies (default True); False when the namespace is managed
+                elsewhere.
+            gpu_slug: the GPU pool's Droplet size; default ``infra.gpu_node_size``, else
+                ``gpu-h100x1-80gb``. ``gpus_per_pod`` must fit it. With several pools it
+                describes the first (default) pool; the others' sizes come from the outputs.
+            mount_options: NFS mount options (default ``NfsMountOptions()``: nconnect=8).
+            token_secret: Secret with a Hugging Face token for the download Jobs (optional).
+            network_tuner: include the NetworkTunerDaemonSet (default True).
+            tuner_taint: the taint the GPU pool starts with; default ``infra.gpu_node_taint``,
+                else the not-tuned taint.
+            admission_policy: the tuner's ValidatingAdmissionPolicy (default True; K8s >= 1.32).
+            gateway: include the InferenceGateway (default True).
+            gateway_class: the GatewayClass (default ``cilium``).
+            hostname: the host name the gateway serves (default any).
+            tls_secret_name: existing TLS Secret for an HTTPS listener (default none).
+            request_timeout_seconds: per-request timeout on the routes (default 600).
+            network_policies: default-deny in the namespace plus the narrow allows (default
+                True).
+            allow_from: peers besides the gateway that may call the models' port 8000.
+            api_key_secret: Secret key holding the API key every model requires on ``/v1``
+                (default none).
+            vllm_image: the vLLM image for every model (default each model's
+                ``VllmOptions.image``, ``vllm/vllm-openai:v0.33.0``, a CUDA build; required for
+                AMD GPU slugs, which need a ROCm build).
+            monitoring: emit PodMonitors, alerting and recording rules, the Grafana dashboard and
+                the NetworkPolicies that let Prometheus scrape (``VllmMonitoring``). Default
+                False: the prometheus-operator CRDs must exist in the cluster. ``True`` targets
+                DigitalOcean's 1-Click kube-prometheus-stack; a ``PrometheusStack(...)``
+                describes another one.
+            alert_thresholds: the alerts' thresholds (default ``AlertThresholds()``; only with
+                monitoring).
+        """
+        super().__init__(scope, id)
+        c.attach(self, scope)
+        resolved = c.resolve_namespace(self, namespace, "VllmNfs.namespace")
+        v.instance_of("VllmNfs.create_namespace", create_namespace, bool, "True or False")
+        if create_namespace:
+            v.namespace_owned("VllmNfs.namespace", resolved)
+        self.namespace = resolved
+        self._compose(
+            namespace=resolved,
+            create_namespace=create_namespace,
+            infra=infra,
+            models=models,
+            gpu_slug=gpu_slug,
+            mount_options=mount_options,
+            token_secret=token_secret,
+            network_tuner=network_tuner,
+            tuner_taint=tuner_taint,
+            admission_policy=admission_policy,
+            gateway=gateway,
+            gateway_class=gateway_class,
+            hostname=hostname,
+            tls_secret_name=tls_secret_name,
+            request_timeout_seconds=request_timeout_seconds,
+            network_policies=network_policies,
+            allow_from=allow_from,
+            api_key_secret=api_key_secret,
+            vllm_image=vllm_image,
+            monitoring=monitoring,
+            alert_thresholds=alert_thresholds,
+        )
+
+
+class VllmNfsChart(_VllmNfsComposition, cdk8s.Chart):
+    """Namespace, shared volume, network tuner, one download Job + VllmDeployment per model, and
+    one gateway routing ``/<model name>/v1/...`` to each (the first model also without prefix).
+
+    Every piece is exposed as an attribute (``volume``, ``tuner``, ``gateway``, ``routes``,
+    ``downloads``, ``deployments``) so callers can reach in. The chart's namespace is the
+    default of every construct in it.
+
+    The GPU size and the tuner's taint default from the cloud layer's outputs
+    (``infra.gpu_node_size``, ``infra.gpu_node_taint``); an explicit value that contradicts them is
+    an error. Several charts in one App share one network tuner per GPU pool (emitted by the first
+    chart on that pool; tuners of other pools are named ``network-tuner-<pool>`` and share the
+    tuner namespace).
+
+    Several GPU pools (``InfraOutputs.gpu_pools``): each model runs on its ``ServedModel.pool``
+    (default the first pool), every pool gets its tuner (``tuners``, by pool; ``tuner`` is the
+    first pool's) and every check runs per pool (``profiles``, by pool; ``profile`` is the first
+    pool's). ``gpu_slug`` and ``tuner_taint`` describe the first pool. One namespace, one
+    share and one gateway serve them all.
+    """
+
+    _f = "VllmNfsChart"
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        infra: InfraOutputs,
+        models: Sequence[ServedModel] = (ServedModel("qwen"),),
+        namespace: str = c.DEFAULT_NAMESPACE,
+        gpu_slug: str | None = None,
+        mount_options: NfsMountOptions | None = None,
+        token_secret: SecretKeyRef | None = DEFAULT_TOKEN_SECRET,
+        network_tuner: bool = True,
+        tuner_taint: Taint | None = None,
+        admission_policy: bool = True,
+        gateway: bool = True,
+        gateway_class: str = "cilium",
+        hostname: str | None = None,
+        tls_secret_name: str | None = None,
+        request_timeout_seconds: int = 600,
+        network_policies: bool = True,
+        allow_from: Sequence[NetworkPeer] = (),
+        api_key_secret: SecretKeyRef | None = None,
+        vllm_image: str | None = None,
+        monitoring: bool | PrometheusStack = False,
+        alert_thresholds: AlertThresholds | None = None,
+    ) -> None:
+        """
+        Args:
+            infra: the cloud layer's outputs (``InfraOutputs.from_file("outputs.json")``).
+            models: models to serve (default one: Qwen/Qwen2.5-0.5B-Instruct as ``qwen``).
+            namespace: workload namespace, emitted with Pod Security ``restricted`` (default
+                ``vllm``; not ``default`` or ``kube-*``).
+            gpu_slug: the GPU pool's Droplet size; default ``infra.gpu_node_size``, else
+                ``gpu-h100x1-80gb``. ``gpus_per_pod`` must fit it. With several pools it
+                describes the first (default) pool; the others' sizes come from the outputs.
+            mount_options: NFS mount options (default ``NfsMountOptions()``: nconnect=8).
+            token_secret: Secret with a Hugging Face token for the download Jobs (optional).
+            network_tuner: include the NetworkTunerDaemonSet (default True).
+            tuner_taint: the taint the GPU pool starts with; default ``infra.gpu_node_taint``,
+                else the not-tuned taint.
+            admission_policy: the tuner's ValidatingAdmissionPolicy (default True; K8s >= 1.32).
+            gateway: include the InferenceGateway (default True).
+            gateway_class: the GatewayClass (default ``cilium``).
+            hostname: the host name the gateway serves (default any).
+            tls_secret_name: existing TLS Secret for an HTTPS listener (default none).
+            request_timeout_seconds: per-request timeout on the routes (default 600).
+            network_policies: default-deny in the namespace plus the narrow allows (default
+                True).
+            allow_from: peers besides the gateway that may call the models' port 8000.
+            api_key_secret: Secret key holding the API key every model requires on ``/v1``
+                (default none).
+            vllm_image: the vLLM image for every model (default each model's
+                ``VllmOptions.image``, ``vllm/vllm-openai:v0.33.0``, a CUDA build; required for
+                AMD GPU slugs, which need a ROCm build).
+            monitoring: emit PodMonitors, alerting and recording rules, the Grafana dashboard and
+                the NetworkPolicies that let Prometheus scrape (``VllmMonitoring``). Default
+                False: the prometheus-operator CRDs must exist in the cluster. ``True`` targets
+                DigitalOcean's 1-Click kube-prometheus-stack; a ``PrometheusStack(...)``
+                describes another one.
+            alert_thresholds: the alerts' thresholds (default ``AlertThresholds()``; only with
+                monitoring).
+        """
+        v.namespace_owned("VllmNfsChart.namespace", namespace)
+        super().__init__(scope, id, namespace=namespace, disable_resource_name_hashes=True)
+        self._compose(
+            namespace=namespace,
+            create_namespace=True,
+            infra=infra,
+            models=models,
+            gpu_slug=gpu_slug,
+            mount_options=mount_options,
+            token_secret=token_secret,
+            network_tuner=network_tuner,
+            tuner_taint=tuner_taint,
+            admission_policy=admission_policy,
+            gateway=gateway,
+            gateway_class=gateway_class,
+            hostname=hostname,
+            tls_secret_name=tls_secret_name,
+            request_timeout_seconds=request_timeout_seconds,
+            network_policies=network_policies,
+            allow_from=allow_from,
+            api_key_secret=api_key_secret,
+            vllm_image=vllm_image,
+            monitoring=monitoring,
+            alert_thresholds=alert_thresholds,
+        )
