@@ -106,7 +106,7 @@ class LoraAdapter:
 
     def __post_init__(self) -> None:
         f = "LoraAdapter"
-        if not isinstance(self.name, str) or not _NAME.match(self.name) or ".." in self.name:
+        if not isinstance(self.name, str) or not _NAME.fullmatch(self.name) or ".." in self.name:
             raise ConfigurationError(
                 f"{f}.name",
                 self.name,
