@@ -632,16 +632,16 @@ def host(field: str, value: object) -> str:
 
 def nfs_export_path(field: str, value: object) -> str:
     """An NFS export path: absolute, at most 1024 characters, no NUL or other control character,
-    no '.' or '..' component. Returned unchanged."""
+    no surrogate, no '.' or '..' component. Returned unchanged."""
     allowed = (
         "an absolute export path such as '/123456/abcd-ef' (at most 1024 characters, no control "
-        "characters, no '.' or '..' components)"
+        "characters or lone surrogates, no '.' or '..' components)"
     )
     if (
         not isinstance(value, str)
         or not value.startswith("/")
         or len(value) > 1024
-        or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value)
+        or any(ord(c) < 32 or 127 <= ord(c) < 160 or 0xD800 <= ord(c) <= 0xDFFF for c in value)
         or any(part in (".", "..") for part in value.split("/"))
     ):
         raise ConfigurationError(field, value, allowed, "Use the share's mount_path output.")
