@@ -123,7 +123,9 @@ def load_json(text: str, source: str, *, max_depth: int = MAX_DEPTH) -> Any:
         ) from None
     except (ValueError, RecursionError) as exc:  # 5,000-digit integers, nesting
         raise ConfigurationError(
-            source, f"unreadable JSON ({str(exc)[:120]})", "JSON with numbers of at most 4300 digits"
+            source,
+            f"unreadable JSON ({str(exc)[:120]})",
+            "JSON with numbers of at most 4300 digits",
         ) from None
     check_strings(data, source)
     return data

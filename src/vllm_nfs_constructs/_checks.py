@@ -1001,9 +1001,8 @@ def promql_expression(field: str, value: object, *, max_len: int = 4096) -> str:
             )
         elif ch in "([{":
             stack.append(ch)
-        elif ch in ")]}":
-            if not stack or stack.pop() != closing[ch]:
-                raise ConfigurationError(field, value, allowed, f"An unbalanced '{ch}'.")
+        elif ch in ")]}" and (not stack or stack.pop() != closing[ch]):
+            raise ConfigurationError(field, value, allowed, f"An unbalanced '{ch}'.")
     if quote is not None:
         raise ConfigurationError(field, value, allowed, f"An unclosed {quote} string.")
     if stack:

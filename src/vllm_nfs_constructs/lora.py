@@ -17,6 +17,7 @@ Two serving modes:
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -377,6 +378,26 @@ def _check_against_release(f: str, args: Sequence[str], env: dict[str, str]) -> 
             raise ConfigurationError(
                 f"{f}.lora", name, f"an environment variable of vLLM {VLLM_VERSION}"
             )  # pragma: no cover
+
+
+#: The longest base of an adapter's download Job name (the Job adds ``-<repo>-<commit>``).
+ADAPTER_JOB_BASE_MAX = 40
+
+
+def adapter_job_base(model_name: str, adapter: LoraAdapter) -> str:
+    """``<model>-lora-<adapter slug>``, the base of an adapter's Job and NetworkPolicy names.
+
+    Unchanged when it fits in ADAPTER_JOB_BASE_MAX characters; else cut and given an 8-hex
+    hash of the whole, so two long names differing only at the end stay distinct.
+
+    >>> adapter_job_base("qwen", LoraAdapter("support", ModelSource("o/a", "a" * 40)))
+    'qwen-lora-support'
+    """
+    full = f"{model_name}-lora-{adapter.slug}"
+    if len(full) <= ADAPTER_JOB_BASE_MAX:
+        return full
+    digest = hashlib.sha256(full.encode()).hexdigest()[:8]
+    return f"{full[: ADAPTER_JOB_BASE_MAX - 9].rstrip('-')}-{digest}"
 
 
 @dataclass(frozen=True)

@@ -385,7 +385,7 @@ def _bounded_loader(yaml: Any) -> Any:
     each alias counted at the size of what it expands to."""
     alias_event = yaml.events.AliasEvent
 
-    class BoundedLoader(yaml.SafeLoader):  # type: ignore[misc,name-defined]
+    class BoundedLoader(yaml.SafeLoader):  # type: ignore[misc]
         def __init__(self, stream: str) -> None:
             super().__init__(stream)
             self._depth = 0
