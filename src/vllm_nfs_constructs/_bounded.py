@@ -48,15 +48,18 @@ def read_bounded(path: str, source: str, max_bytes: int) -> bytes:
     -json)``); a folder or a device is refused, not read."""
 
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        if stat.S_ISFIFO(os.stat(path).st_mode):  # a pipe the user named: wait for its writer
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        else:  # never blocks: a FIFO swapped in since the stat is refused below
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     except OSError as exc:
         raise ConfigurationError(source, path, "a readable file", f"({exc.strerror})") from None
     try:
         st = os.fstat(fd)
-        if stat.S_ISFIFO(st.st_mode):  # a pipe the user named: wait for its writer
-            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
-        elif not stat.S_ISREG(st.st_mode):
+        if not (stat.S_ISREG(st.st_mode) or stat.S_ISFIFO(st.st_mode)):
             raise ConfigurationError(source, path, "a regular file or a pipe (not a device)")
+        if stat.S_ISFIFO(st.st_mode):
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
         chunks: list[bytes] = []
         size = 0
         while size <= max_bytes:
@@ -84,6 +87,14 @@ def decode_text(data: bytes, source: str) -> str:
         if data.startswith(bom):
             encoding = name
             break
+    else:
+        if b"\x00" in data:  # UTF-16/32 without a byte-order mark (JSON and YAML hold no NUL)
+            raise ConfigurationError(
+                source,
+                "text with NUL bytes (UTF-16 or UTF-32 without a byte-order mark?)",
+                "UTF-8 text (UTF-8 or UTF-16 with a byte-order mark is also read)",
+                "Re-save the file as UTF-8.",
+            )
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:

@@ -524,6 +524,9 @@ def _workload(f: str, obj: Any) -> tuple[str, str, dict[str, str]]:
         raise ConfigurationError(
             f, obj, "a VllmDeployment (or anything with name, namespace and selector_labels)"
         )
+    # They reach PromQL and object names: checked here, whatever object carries them.
+    v.dns_label(f"{f}.name", name)
+    v.dns_label(f"{f}.namespace", namespace)
     return name, namespace, v.label_map(f"{f}.selector_labels", selector)
 
 
