@@ -35,9 +35,11 @@ MAX_MESSAGE = 240
 #: The largest file read: Kubernetes stores an object in at most 1.5 MiB (etcd's request limit),
 #: so a manifest file past this is split, not validated (PyYAML reads ~1 MB/s).
 MAX_FILE_BYTES = 8 << 20
-#: The most YAML nodes one file may expand to, aliases counted at their expanded size (an
-#: alias bomb of a few hundred bytes would otherwise expand to billions).
+#: The most YAML nodes one file may hold, and the most its aliases may add, each alias counted
+#: at the size of what it expands to (an alias bomb of a few hundred bytes would otherwise
+#: expand to billions; Kubernetes manifests rarely use aliases at all).
 MAX_YAML_NODES = 2_000_000
+MAX_ALIAS_NODES = 100_000
 
 
 @dataclass(frozen=True)
@@ -390,19 +392,22 @@ def _bounded_loader(yaml: Any) -> Any:
             super().__init__(stream)
             self._depth = 0
             self._nodes = 0
+            self._aliased = 0
             self._sizes: dict[str, int] = {}
 
-        def _count(self, n: int) -> None:
+        def _count(self, n: int, *, alias: bool = False) -> None:
             self._nodes += n
-            if self._nodes > MAX_YAML_NODES:
+            self._aliased += n if alias else 0
+            if self._nodes > MAX_YAML_NODES or self._aliased > MAX_ALIAS_NODES:
                 raise _TooLargeError(
-                    f"expands to more than {MAX_YAML_NODES} nodes (an alias bomb?); refused"
+                    f"expands to more than {MAX_YAML_NODES} nodes, or its aliases to more than "
+                    f"{MAX_ALIAS_NODES} (an alias bomb?); refused"
                 )
 
         def compose_node(self, parent: Any, index: Any) -> Any:
             event = self.peek_event()
             if isinstance(event, alias_event):
-                self._count(self._sizes.get(event.anchor, 1))
+                self._count(self._sizes.get(event.anchor, 1), alias=True)
                 return super().compose_node(parent, index)
             self._depth += 1
             if self._depth > MAX_DEPTH:
