@@ -403,3 +403,24 @@ def test_kube_client_reads_body_after_connection_close(tmp_path: Path, tls: bool
         assert node["spec"]["taints"] == api.node["spec"]["taints"]
     finally:
         served.close()
+
+
+# --- fetch.py's marker reader (what it trusts before skipping a download) ------------------------
+
+
+def test_fetch_marker_reader_refuses_fifo_and_unbounded_json(tmp_path: Path) -> None:
+    from vllm_nfs_constructs.runtime import fetch
+
+    commit = "d" * 40
+    (tmp_path / commit).mkdir()
+    marker = tmp_path / f"{commit}.complete.json"
+    marker.write_text(json.dumps({"commit": commit, "files": []}))
+    assert fetch.read_marker(str(tmp_path), commit) is not None
+    for text in ("[" * 100_000, '{"commit": ' + "1" * 5000 + "}"):
+        marker.write_text(text)
+        assert fetch.read_marker(str(tmp_path), commit) is None
+    marker.unlink()
+    os.mkfifo(marker)
+    started = time.monotonic()
+    assert fetch.read_marker(str(tmp_path), commit) is None
+    assert time.monotonic() - started < 5

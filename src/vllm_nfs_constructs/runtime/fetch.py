@@ -197,10 +197,13 @@ def marker_path(repo_dir: str, commit: str) -> str:
 
 def read_marker(repo_dir: str, commit: str) -> dict[str, Any] | None:
     """The marker of ``commit`` if it is valid and names that commit and its directory exists."""
-    try:
-        with open(marker_path(repo_dir, commit), encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
+    try:  # never blocks on a FIFO planted there; a regular file only; bounded in size
+        fd = os.open(marker_path(repo_dir, commit), os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            data = json.loads(f.read(64 << 20))
+    except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or data.get("commit") != commit:
         return None
