@@ -22,9 +22,12 @@ temporary name and renamed, and only then is the link switched. Every directory 
 opened with ``O_NOFOLLOW`` and no link may point outside ``R``.
 
 Exit codes: 0 published (or already current), 1 the adapter is not complete on the share yet (or
-another I/O error; the Job retries), 2 usage, 3 not an adapter vLLM would load (no
-``adapter_config.json``, ``peft_type`` not ``LORA``, rank above ``--max-rank``), 6 refused as
-unsafe (a symlink or unexpected file planted in the share, a link that would leave it).
+another I/O error, or a marker that is not bounded JSON; the Job retries), 2 usage, 3 not an
+adapter vLLM would load (no ``adapter_config.json``, ``peft_type`` not ``LORA``, a rank that is not
+a positive integer or above ``--max-rank``, a config that is not bounded JSON), 6 refused as unsafe
+(a symlink, FIFO or unexpected file planted in the share, a listed file that is not a regular file,
+a link that would leave it). Files are opened without blocking; JSON is read at most 1 MiB and 64
+levels deep.
 """
 
 from __future__ import annotations
