@@ -146,8 +146,13 @@ def check_strings(value: object, source: str) -> None:
     """Refuse a lone surrogate anywhere in ``value`` (strings, keys, nested lists and dicts):
     ``json.loads`` lets ``"\\ud800"`` through, and no file, path or manifest can hold it."""
     stack = [value]
+    seen: set[int] = set()  # a mapping built in Python may hold itself
     while stack:
         item = stack.pop()
+        if isinstance(item, dict | list | tuple):
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
         if isinstance(item, str):
             try:
                 item.encode("utf-8")
