@@ -424,3 +424,20 @@ def test_fetch_marker_reader_refuses_fifo_and_unbounded_json(tmp_path: Path) -> 
     started = time.monotonic()
     assert fetch.read_marker(str(tmp_path), commit) is None
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--repo", "org/model\n"],
+        ["--revision", "main\n"],
+        ["--revision", "ma in"],
+        ["--also", "org/adapter\n@" + "c" * 40],
+        ["--also", "org/adapter@main\n"],
+    ],
+)
+def test_gate_fullmatch_refuses_trailing_newline(tmp_path: Path, extra: list[str]) -> None:
+    complete(tmp_path, GATE_COMMIT)
+    proc = run_gate(tmp_path, *extra)  # argparse: the last --repo/--revision wins
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -34,6 +34,9 @@ import time
 from collections.abc import Callable, Sequence
 
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
+# The library's own rules for what it passes (model.py), matched whole (no trailing newline).
+REPO_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
+REVISION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,127}")
 MARKER_SUFFIX = ".complete.json"
 
 
@@ -224,11 +227,11 @@ def check_all(args: argparse.Namespace) -> tuple[bool, str]:
 
 
 def _repo_ok(repo: str) -> bool:
-    return repo.count("/") == 1 and ".." not in repo and not repo.startswith("/")
+    return bool(REPO_RE.fullmatch(repo)) and ".." not in repo
 
 
 def _revision_ok(revision: str) -> bool:
-    return bool(revision) and ".." not in revision and not revision.startswith(("/", "."))
+    return bool(REVISION_RE.fullmatch(revision)) and ".." not in revision
 
 
 def also_spec(text: str) -> tuple[str, str]:
@@ -288,7 +291,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             parser.error(f"{action.option_strings[0]} needs a value")
     if not _repo_ok(args.repo):
         parser.error(f"--repo must look like org/name, got {args.repo!r}")
-    if ".." in args.revision or args.revision.startswith(("/", ".")):
+    if not _revision_ok(args.revision):
         parser.error(f"invalid --revision {args.revision!r}")
     return args
 
