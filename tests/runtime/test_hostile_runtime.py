@@ -330,13 +330,14 @@ def test_metrics_endpoint_caps_idle_connections() -> None:
     threads_before = threading.active_count()
     idle: list[socket.socket] = []
     try:
-        for _ in range(1000):
-            idle.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        # 400 (not thousands: 1024 is a common open-file limit for the test process too).
+        for _ in range(400):
+            idle.append(socket.create_connection(("127.0.0.1", port), timeout=10))
         time.sleep(0.5)
         # One thread serves them all; at most the cap are held open.
         assert threading.active_count() == threads_before
         assert server.connections <= tuner.METRICS_MAX_CONNECTIONS
-        # A scrape still gets its answer with a thousand idle connections around.
+        # A scrape still gets its answer with hundreds of idle connections around.
         status, body = _scrape(port)
         assert status == 200 and "vllm_nfs_tuner_" in body
     finally:
