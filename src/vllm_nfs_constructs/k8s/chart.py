@@ -16,7 +16,7 @@ from ..errors import ConfigurationError
 from ..gpus import GpuProfile, check_gpus_fit, gpu_profile
 from ..handoff import InfraOutputs
 from ..images import check_image
-from ..lora import LoraAdapter
+from ..lora import LoraAdapter, adapter_job_base
 from ..model import DEFAULT_MODEL, ModelSource
 from ..taints import NOT_TUNED_TAINT, Taint
 from . import _common as c
@@ -357,8 +357,9 @@ class _VllmNfsComposition:
             self.adapter_downloads[adapter.name] = ModelDownloadJob(
                 self._scope,
                 f"{m.name}-lora-{adapter.slug}",
-                # The Job's name is <this>-<repo>-<commit>: keep room for the commit.
-                name=f"{m.name}-lora-{adapter.slug}"[:40].rstrip("-"),
+                # The Job's name is <this>-<repo>-<commit>: keep room for the commit (a cut name
+                # gets a hash suffix, so long adapter names never collide).
+                name=adapter_job_base(m.name, adapter),
                 volume=self.volume,
                 model=adapter.source,
                 token_secret=token_secret,
