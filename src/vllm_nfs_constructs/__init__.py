@@ -20,6 +20,7 @@ from .handoff import InfraOutputs, NfsEndpoint
 from .images import DEFAULT_IMAGES
 from .lora import LoraAdapter, LoraServing
 from .model import DEFAULT_MODEL, ModelSource
+from .routing import PrefixAwareRouting
 from .taints import NOT_TUNED_TAINT, NOT_TUNED_TAINT_KEY, Taint, TaintEffect
 
 if TYPE_CHECKING:
@@ -105,6 +106,7 @@ __all__ = [
     "NfsEndpoint",
     "NfsMountOptions",
     "PodSecurityLevel",
+    "PrefixAwareRouting",
     "PrometheusStack",
     "QueueAutoscaling",
     "QueueScaledObject",
