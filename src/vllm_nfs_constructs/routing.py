@@ -14,8 +14,8 @@ from .errors import ConfigurationError
 from .images import check_image
 
 __all__ = [
-    "EPP_IMAGE",
     "ENVOY_IMAGE",
+    "EPP_IMAGE",
     "ROUTING_MODES",
     "PrefixAwareRouting",
 ]
@@ -33,6 +33,8 @@ ROUTING_MODES = ("standalone", "gateway")
 #: InferenceObjective priorities are int32 in the CRD; keep them in a range people mean.
 _PRIORITY_BOUND = 1_000_000
 _WEIGHT_MAX = 100
+#: Tags that move (the upstream chart defaults the picker to ``main``).
+_MOVING_TAGS = frozenset({"main", "master", "latest", "dev", "latest-dev", "nightly"})
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,15 @@ class PrefixAwareRouting:
             value = getattr(self, name)
             v.instance_of(f"{f}.{name}", value, str, "an image reference")
             check_image(f"{f}.{name}", value)
+            tag = value.split("@", 1)[0].rpartition("/")[2].partition(":")[2]
+            if tag in _MOVING_TAGS:
+                raise ConfigurationError(
+                    f"{f}.{name}",
+                    value,
+                    "an image pinned to a release tag and/or digest",
+                    f"{tag!r} moves with every commit upstream; the default is pinned to "
+                    "llm-d-router v0.10.0.",
+                )
 
     @property
     def standalone(self) -> bool:

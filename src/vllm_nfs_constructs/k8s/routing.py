@@ -46,8 +46,8 @@ __all__ = [
     "EPP_HEALTH_PORT",
     "EPP_METRICS_PORT",
     "INFERENCE_GROUP",
-    "PrefixAwareRouter",
     "ROUTER_ALERTS",
+    "PrefixAwareRouter",
     "check_routing_has_gateway",
 ]
 
@@ -69,6 +69,8 @@ EPP_METRICS_PORT = 9090
 #: The header the picker sets to ``<pod ip>:<port>``; Envoy's original-destination cluster reads it.
 DESTINATION_HEADER = "x-gateway-destination-endpoint"
 MODEL_PORT = 8000
+#: Envoy's typed-config URL prefix for its extensions.
+_EXT = "type.googleapis.com/envoy.extensions."
 #: The user the router's containers run as (the distroless images' ``nonroot``).
 ROUTER_UID = 65532
 EPP_CONFIG_FILE = "epp.yaml"
@@ -82,7 +84,11 @@ ENVOY_RESOURCES = ({"cpu": "100m", "memory": "128Mi"}, {"cpu": "1", "memory": "5
 #: The alerts ``add_monitoring`` emits (runbooks in docs/routing.md).
 ROUTER_ALERTS = ("VllmRouterDown", "VllmRouterFailingOpen", "VllmRouterPickerErrors")
 #: The vLLM flags that set prefix caching (any spelling) in vLLM 0.33.
-_PREFIX_FLAGS = ("--enable-prefix-caching", "--no-enable-prefix-caching", "--disable-prefix-caching")
+_PREFIX_FLAGS = (
+    "--enable-prefix-caching",
+    "--no-enable-prefix-caching",
+    "--disable-prefix-caching",
+)
 
 
 def check_routing_has_gateway(models: Any, gateway: bool) -> None:
@@ -319,7 +325,11 @@ class PrefixAwareRouter(Construct):
                 *({"type": name} for name in weights),
                 {
                     "type": "metrics-data-source",
-                    "parameters": {"scheme": "http", "path": "/metrics", "insecureSkipVerify": True},
+                    "parameters": {
+                        "scheme": "http",
+                        "path": "/metrics",
+                        "insecureSkipVerify": True,
+                    },
                 },
                 {"type": "core-metrics-extractor"},
             ],
@@ -337,12 +347,10 @@ class PrefixAwareRouter(Construct):
         """Envoy's bootstrap: the 8081 listener with ext_proc to the picker on loopback and an
         original-destination cluster keyed on the picker's header; 19001 answers ``/ready``
         and serves ``/stats/prometheus``; the admin interface stays on loopback."""
-        http_conn = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
-        router = {
+        http_conn = _EXT + "filters.network.http_connection_manager.v3.HttpConnectionManager"
+        router: dict[str, Any] = {
             "name": "envoy.filters.http.router",
-            "typed_config": {
-                "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
-            },
+            "typed_config": {"@type": _EXT + "filters.http.router.v3.Router"},
         }
 
         def socket(address: str, port: int) -> dict[str, Any]:
@@ -351,7 +359,9 @@ class PrefixAwareRouter(Construct):
         def static_cluster(name: str, port: int) -> dict[str, Any]:
             return {
                 "cluster_name": name,
-                "endpoints": [{"lb_endpoints": [{"endpoint": {"address": socket("127.0.0.1", port)}}]}],
+                "endpoints": [
+                    {"lb_endpoints": [{"endpoint": {"address": socket("127.0.0.1", port)}}]}
+                ],
             }
 
         timeout = "86400s"
@@ -385,10 +395,14 @@ class PrefixAwareRouter(Construct):
                                     {
                                         "name": "envoy.filters.http.health_check",
                                         "typed_config": {
-                                            "@type": "type.googleapis.com/envoy.extensions.filters.http.health_check.v3.HealthCheck",
+                                            "@type": _EXT
+                                            + "filters.http.health_check.v3.HealthCheck",
                                             "pass_through_mode": False,
                                             "headers": [
-                                                {"name": ":path", "string_match": {"exact": "/ready"}}
+                                                {
+                                                    "name": ":path",
+                                                    "string_match": {"exact": "/ready"},
+                                                }
                                             ],
                                         },
                                     },
@@ -403,7 +417,7 @@ class PrefixAwareRouter(Construct):
         ext_proc = {
             "name": "envoy.filters.http.ext_proc",
             "typed_config": {
-                "@type": "type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor",
+                "@type": _EXT + "filters.http.ext_proc.v3.ExternalProcessor",
                 "failure_mode_allow": self.routing.fail_open,
                 "grpc_service": {
                     "envoy_grpc": {
@@ -457,7 +471,13 @@ class PrefixAwareRouter(Construct):
                                 },
                                 "http_filters": [
                                     ext_proc,
-                                    {**router, "typed_config": {**router["typed_config"], "suppress_envoy_headers": True}},
+                                    {
+                                        **router,
+                                        "typed_config": {
+                                            **router["typed_config"],
+                                            "suppress_envoy_headers": True,
+                                        },
+                                    },
                                 ],
                                 "use_remote_address": True,
                                 "normalize_path": True,
@@ -470,7 +490,8 @@ class PrefixAwareRouter(Construct):
                                     {
                                         "name": "envoy.access_loggers.stdout",
                                         "typed_config": {
-                                            "@type": "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog"
+                                            "@type": _EXT
+                                            + "access_loggers.stream.v3.StdoutAccessLog"
                                         },
                                     }
                                 ],
@@ -527,7 +548,7 @@ class PrefixAwareRouter(Construct):
                         ],
                         "typed_extension_protocol_options": {
                             "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
-                                "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                                "@type": _EXT + "upstreams.http.v3.HttpProtocolOptions",
                                 "explicit_http_config": {
                                     "http2_protocol_options": {
                                         "initial_stream_window_size": 65536,
@@ -576,8 +597,12 @@ class PrefixAwareRouter(Construct):
             metadata=k8s.ObjectMeta(name=self.name, namespace=self.namespace, labels=labels),
             rules=[
                 k8s.PolicyRule(api_groups=[""], resources=["pods"], verbs=read),
-                k8s.PolicyRule(api_groups=[INFERENCE_GROUP], resources=["inferencepools"], verbs=read),
-                k8s.PolicyRule(api_groups=["llm-d.ai"], resources=["inferenceobjectives"], verbs=read),
+                k8s.PolicyRule(
+                    api_groups=[INFERENCE_GROUP], resources=["inferencepools"], verbs=read
+                ),
+                k8s.PolicyRule(
+                    api_groups=["llm-d.ai"], resources=["inferenceobjectives"], verbs=read
+                ),
             ],
         )
         c.claim_name(self, "RoleBinding", self.namespace, self.name, api)
@@ -585,7 +610,9 @@ class PrefixAwareRouter(Construct):
             self,
             "RoleBinding",
             metadata=k8s.ObjectMeta(name=self.name, namespace=self.namespace, labels=labels),
-            role_ref=k8s.RoleRef(api_group="rbac.authorization.k8s.io", kind="Role", name=self.name),
+            role_ref=k8s.RoleRef(
+                api_group="rbac.authorization.k8s.io", kind="Role", name=self.name
+            ),
             subjects=[k8s.Subject(kind="ServiceAccount", name=self.name, namespace=self.namespace)],
         )
         return role, binding
@@ -796,7 +823,9 @@ class PrefixAwareRouter(Construct):
             egress=[dns_egress(), to_model],
         )
 
-    def _cilium_policy(self, id: str, name: str, rule_kind: str, rule: dict[str, Any]) -> cdk8s.ApiObject:
+    def _cilium_policy(
+        self, id: str, name: str, rule_kind: str, rule: dict[str, Any]
+    ) -> cdk8s.ApiObject:
         return raw_object(
             self,
             id,
@@ -917,7 +946,9 @@ class PrefixAwareRouter(Construct):
                 ),
             )
         base = str(monitoring.runbook_base_url)
-        runbooks = base[: -len("monitoring/")] + "routing/" if base.endswith("monitoring/") else base
+        runbooks = (
+            base[: -len("monitoring/")] + "routing/" if base.endswith("monitoring/") else base
+        )
         self.rule = raw_object(
             self,
             "PrometheusRule",
@@ -960,8 +991,8 @@ def router_rule_groups(router: PrefixAwareRouter, runbook_base_url: str) -> list
     rules = [
         alert(
             "VllmRouterDown",
-            f'kube_deployment_status_replicas_available{{namespace="{ns}",'
-            f'deployment="{router.name}"}} < 1',
+            f'max(kube_deployment_status_replicas_available{{namespace="{ns}",'
+            f'deployment="{router.name}"}}) < 1',
             5,
             "critical",
             f"The prefix-aware router {ns}/{router.name} has no available pod: requests "
