@@ -613,3 +613,44 @@ def rule_annotations(rule: dict[str, Any], name: str) -> dict[str, str]:
 def _alert(rule: dict[str, Any], name: str) -> dict[str, Any]:
     (found,) = [a for g in rule["spec"]["groups"] for a in g["rules"] if a.get("alert") == name]
     return found
+
+
+def test_the_carried_crds_have_their_license_and_source():
+    root = resources.files("vllm_nfs_constructs.schemas")
+    for folder, crd in (
+        (
+            "gateway-api-inference-extension-v1.6.0",
+            "inference.networking.k8s.io_inferencepools.yaml",
+        ),
+        ("llm-d-router-v0.10.0", "llm-d.ai_inferenceobjectives.yaml"),
+    ):
+        names = {e.name for e in root.joinpath(folder).iterdir()}
+        assert {crd, "LICENSE", "SOURCE.md"} <= names
+        assert "Apache License" in root.joinpath(folder, "LICENSE").read_text()
+
+
+def test_the_keda_trigger_of_a_routed_model_still_scales_the_model_on_its_own_queue():
+    from vllm_nfs_constructs import QueueAutoscaling
+
+    app = cdk8s.Testing.app()
+    VllmNfsChart(
+        app,
+        "vllm",
+        infra=INFRA,
+        models=[
+            ServedModel(
+                "qwen",
+                autoscaling=QueueAutoscaling(max_replicas=3),
+                routing=PrefixAwareRouting(),
+            )
+        ],
+    )
+    objs = _objects(app)
+    scaled = find(objs, "ScaledObject")
+    assert scaled["spec"]["scaleTargetRef"]["name"] == "qwen"
+    (trigger,) = scaled["spec"]["triggers"]
+    query = trigger["metadata"]["query"]
+    assert "vllm:num_requests_waiting" in query and "router" not in query
+    # The router is not autoscaled and the model's Deployment leaves replicas to KEDA.
+    assert "replicas" not in find(objs, "Deployment", "qwen")["spec"]
+    assert find(objs, "Deployment", "qwen-router")["spec"]["replicas"] == 1
