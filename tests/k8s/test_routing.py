@@ -654,3 +654,19 @@ def test_the_keda_trigger_of_a_routed_model_still_scales_the_model_on_its_own_qu
     # The router is not autoscaled and the model's Deployment leaves replicas to KEDA.
     assert "replicas" not in find(objs, "Deployment", "qwen")["spec"]
     assert find(objs, "Deployment", "qwen-router")["spec"]["replicas"] == 1
+
+
+def test_vllm_nfs_in_a_users_chart_routes_by_prefix_in_that_chart_namespace():
+    from vllm_nfs_constructs.k8s import VllmNfs
+
+    app = cdk8s.Testing.app()
+    chart = cdk8s.Chart(app, "team", namespace="team", disable_resource_name_hashes=True)
+    VllmNfs(
+        chart, "serving", infra=INFRA, models=[ServedModel("qwen", routing=PrefixAwareRouting())]
+    )
+    objs = cdk8s.Testing.synth(chart)
+    pool = find(objs, "InferencePool")
+    assert pool["metadata"]["namespace"] == "team"
+    assert find(objs, "Role", "qwen-router")["metadata"]["namespace"] == "team"
+    epp = find(objs, "Deployment", "qwen-router")["spec"]["template"]["spec"]["containers"][0]
+    assert epp["args"][epp["args"].index("--pool-namespace") + 1] == "team"
