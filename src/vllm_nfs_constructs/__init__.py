@@ -21,6 +21,7 @@ from .images import DEFAULT_IMAGES
 from .loading import WeightLoading
 from .lora import LoraAdapter, LoraServing
 from .model import DEFAULT_MODEL, ModelSource
+from .routing import PrefixAwareRouting
 from .taints import NOT_TUNED_TAINT, NOT_TUNED_TAINT_KEY, Taint, TaintEffect
 
 if TYPE_CHECKING:
@@ -109,6 +110,7 @@ __all__ = [
     "NfsEndpoint",
     "NfsMountOptions",
     "PodSecurityLevel",
+    "PrefixAwareRouting",
     "PrometheusStack",
     "QueueAutoscaling",
     "QueueScaledObject",

@@ -18,6 +18,7 @@ from ..handoff import InfraOutputs
 from ..images import check_image
 from ..lora import LoraAdapter, adapter_job_base
 from ..model import DEFAULT_MODEL, ModelSource
+from ..routing import PrefixAwareRouting
 from ..taints import NOT_TUNED_TAINT, Taint
 from . import _common as c
 from .download import DEFAULT_TOKEN_SECRET, ModelDownloadJob, SecretKeyRef
@@ -26,6 +27,7 @@ from .monitoring import AlertThresholds, PrometheusStack, VllmMonitoring
 from .namespace import WorkloadNamespace
 from .network_policy import NetworkPeer
 from .options import AntiAffinity, VllmOptions
+from .routing import check_routing_has_gateway
 from .tuner import NetworkTunerDaemonSet
 from .vllm import VllmDeployment
 from .volume import NfsMountOptions, SharedModelVolume
@@ -53,6 +55,9 @@ class ServedModel:
     adapters: tuple[LoraAdapter, ...]
     """LoRA adapters served on this model (default none), each with its own download Job;
     served as ``VllmOptions.lora`` says (default static). See docs/lora-adapters.md."""
+    routing: PrefixAwareRouting | None
+    """How requests pick a replica: None (default) is the model's Service;
+    ``PrefixAwareRouting()`` puts the llm-d Endpoint Picker in front (docs/routing.md)."""
     legacy_keywords: tuple[str, ...] = field(default=(), init=False, compare=False, repr=False)
     """The 0.1.0 keyword arguments this model was given (errors about them name
     ``ServedModel.<field>``)."""
@@ -73,6 +78,7 @@ class ServedModel:
         options: VllmOptions | None = None,
         autoscaling: QueueAutoscaling | None = None,
         adapters: Sequence[LoraAdapter] = (),
+        routing: PrefixAwareRouting | None = None,
     ) -> None:
         """
         Args:
@@ -92,6 +98,8 @@ class ServedModel:
             autoscaling: scale on the queue (KEDA); the same as
                 ``VllmOptions(autoscaling=...)``.
             adapters: LoRA adapters served on this model (default none).
+            routing: ``PrefixAwareRouting(...)`` to send each request to the replica holding
+                its prefix (default None: the model's Service).
         """
         f = "ServedModel"
         # 39: the download Job's name, "<name>-download-<model>-<commit>", must stay a label.
@@ -136,6 +144,9 @@ class ServedModel:
         object.__setattr__(self, "source", source)
         object.__setattr__(self, "options", resolved)
         object.__setattr__(self, "adapters", tuple(items))
+        if routing is not None:
+            v.instance_of(f"{f}.routing", routing, PrefixAwareRouting, "a PrefixAwareRouting")
+        object.__setattr__(self, "routing", routing)
         object.__setattr__(self, "legacy_keywords", tuple(legacy))
 
     # The 0.1.0 fields, read back from the options.
@@ -252,6 +263,7 @@ class _VllmNfsComposition:
         ):
             v.instance_of(f"{f}.{flag}", value, bool, "True or False")
         peers = v.sequence_of(f"{f}.allow_from", allow_from, NetworkPeer, "NetworkPeer entries")
+        check_routing_has_gateway(self.models, gateway)
         self._network_policies = network_policies
 
         #: The Namespace (Pod Security ``restricted``, default-deny), None when the namespace
@@ -339,7 +351,7 @@ class _VllmNfsComposition:
                 ) from None
             for i, m in enumerate(self.models):
                 self.routes[m.name] = self.gateway.add_route(
-                    self.deployments[m.name], default=i == 0
+                    self.deployments[m.name], default=i == 0, routing=m.routing
                 )
         #: Monitors, rules, dashboard (None unless ``monitoring``).
         self.monitoring: VllmMonitoring | None = self._monitoring(monitoring, alert_thresholds)
@@ -501,6 +513,9 @@ class _VllmNfsComposition:
                 monitor.add_download_job(self.downloads[name])
             if self.tuner is not None and self._owns_tuner:
                 monitor.add_tuner(self.tuner)
+        for route in self.routes.values():
+            if route.router is not None:
+                route.router.add_monitoring(monitor)
         return monitor
 
     def _check_autoscaling(self) -> None:
