@@ -80,8 +80,8 @@ def policy_violations(tf: TfJson) -> list[str]:
         bad.append(f"cluster: maintenance_policy {window} is not a day and HH:MM")
     if "surge_upgrade" not in cluster:
         bad.append("cluster: surge_upgrade left to the provider's default")
-    elif gpu_pools and cluster["surge_upgrade"] is not False:
-        bad.append("cluster: surge_upgrade on with GPU pools (no spare GPUs to surge into)")
+    elif cluster["surge_upgrade"] is not True:
+        bad.append("cluster: surge_upgrade is not true (pools lose capacity during upgrades)")
 
     # One VPC, one region, private ranges.
     if cluster.get("vpc_uuid") != vpc_ref:
@@ -150,7 +150,7 @@ def test_the_default_stack_turns_the_platform_defaults_on(default_tf: TfJson) ->
     assert (cluster["ha"], cluster["auto_upgrade"], cluster["surge_upgrade"]) == (
         True,
         True,
-        False,
+        True,
     )
     assert cluster["maintenance_policy"] == {"day": "sunday", "start_time": "04:00"}
 
@@ -168,8 +168,8 @@ def test_the_default_stack_turns_the_platform_defaults_on(default_tf: TfJson) ->
             "cluster: no maintenance_policy (DigitalOcean picks the window)",
         ),
         (
-            {"surge_upgrade": True},
-            "cluster: surge_upgrade on with GPU pools (no spare GPUs to surge into)",
+            {"surge_upgrade": False},
+            "cluster: surge_upgrade is not true (pools lose capacity during upgrades)",
         ),
         (
             {"gpu_taint": None},

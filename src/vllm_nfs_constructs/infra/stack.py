@@ -179,9 +179,11 @@ class VllmInfraStack(TerraformStack):
             the single-pool arguments above (``gpu_size``, ``gpu_node_count``, ``gpu_min_nodes``,
             ``gpu_max_nodes``, ``gpu_taint``), which must then keep their defaults.
         auto_upgrade: DOKS applies patch releases in the maintenance window. Default ``True``.
-        surge_upgrade: upgrade by adding new nodes before draining old ones. The flag is
-            cluster-wide (the provider has no per-pool switch), and a GPU pool has no spare GPUs
-            to surge into, so the default is ``False``.
+        surge_upgrade: upgrade by adding new nodes before draining old ones, so a pool keeps
+            its capacity during an upgrade. Default ``True``. The flag is cluster-wide (the
+            provider has no per-pool switch): during an upgrade DOKS also adds a GPU node per GPU
+            pool, which needs GPU quota and capacity in the region; ``False`` upgrades in place
+            (each node drained first: a pool of one GPU node then serves nothing for a while).
         maintenance_window: a :class:`MaintenanceWindow`; default Sundays 04:00 UTC
             (:data:`DEFAULT_MAINTENANCE_WINDOW`); ``None`` lets DigitalOcean pick one.
     """
@@ -216,7 +218,7 @@ class VllmInfraStack(TerraformStack):
         tags: Sequence[str] = ("vllm-nfs",),
         gpu_pools: Sequence[GpuPool] | None = None,
         auto_upgrade: bool = True,
-        surge_upgrade: bool = False,
+        surge_upgrade: bool = True,
         maintenance_window: MaintenanceWindow | None = DEFAULT_MAINTENANCE_WINDOW,
     ) -> None:
         super().__init__(scope, id)
