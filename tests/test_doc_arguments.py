@@ -62,6 +62,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "constructs/network-tuner.md": ("vllm_nfs_constructs.k8s", "NetworkTunerDaemonSet"),
     "constructs/vllm-monitoring.md": ("vllm_nfs_constructs.k8s", "VllmMonitoring"),
     "infra/vllm-infra-stack.md": ("vllm_nfs_constructs.infra", "VllmInfraStack"),
+    "infra/vllm-infra.md": ("vllm_nfs_constructs.infra", "VllmInfra"),
     "infra/vpc.md": ("vllm_nfs_constructs.infra", "Vpc"),
     "infra/doks-cluster.md": ("vllm_nfs_constructs.infra", "DoksCluster"),
     "infra/gpu-node-pool.md": ("vllm_nfs_constructs.infra", "GpuNodePool"),

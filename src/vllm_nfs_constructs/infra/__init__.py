@@ -21,7 +21,13 @@ from .gpu_pool import (
 )
 from .network import Vpc
 from .nfs import NfsShare
-from .stack import DEFAULT_MAINTENANCE_WINDOW, OUTPUT_NAMES, SpacesBackend, VllmInfraStack
+from .stack import (
+    DEFAULT_MAINTENANCE_WINDOW,
+    OUTPUT_NAMES,
+    SpacesBackend,
+    VllmInfra,
+    VllmInfraStack,
+)
 
 __all__ = [
     "DEFAULT_GPU_SLUG",
@@ -38,6 +44,7 @@ __all__ = [
     "MaintenanceWindow",
     "NfsShare",
     "SpacesBackend",
+    "VllmInfra",
     "VllmInfraStack",
     "Vpc",
     "backend_from_env",

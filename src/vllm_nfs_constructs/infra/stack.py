@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from cdktf import (
     LocalBackend,
@@ -34,7 +35,13 @@ from .gpu_pool import DEFAULT_GPU_SLUG, GpuNodePool
 from .network import DEFAULT_VPC_IP_RANGE, Vpc
 from .nfs import NfsShare
 
-__all__ = ["DEFAULT_MAINTENANCE_WINDOW", "OUTPUT_NAMES", "SpacesBackend", "VllmInfraStack"]
+__all__ = [
+    "DEFAULT_MAINTENANCE_WINDOW",
+    "OUTPUT_NAMES",
+    "SpacesBackend",
+    "VllmInfra",
+    "VllmInfraStack",
+]
 
 #: The stack's default maintenance window: Sundays from 04:00 UTC.
 DEFAULT_MAINTENANCE_WINDOW = MaintenanceWindow(day="sunday", start_time="04:00")
@@ -129,7 +136,190 @@ class SpacesBackend:
         )
 
 
-class VllmInfraStack(TerraformStack):
+class _VllmInfraComposition:
+    """What ``VllmInfra`` (a Construct for any TerraformStack) and ``VllmInfraStack`` compose: the
+    VPC, the cluster, the GPU pools, the share and the outputs. Children are made directly under
+    the construct that mixes this in, so ``VllmInfraStack`` keeps 0.2.0's Terraform addresses."""
+
+    #: The class name users wrote: errors name ``<_f>.<argument>``.
+    _f = "VllmInfra"
+
+    @property
+    def _scope(self) -> Construct:
+        return cast(Construct, self)
+
+    def _compose_infra(
+        self,
+        *,
+        prefix: str,
+        region: str,
+        allow_any_region: bool,
+        vpc_ip_range: str,
+        cluster_subnet: str,
+        service_subnet: str,
+        kubernetes_version_prefix: str,
+        ha: bool,
+        management_size: str | None,
+        management_min_nodes: int,
+        management_max_nodes: int,
+        gpu_size: str,
+        gpu_node_count: int | None,
+        gpu_min_nodes: int | None,
+        gpu_max_nodes: int | None,
+        gpu_taint: Taint | None,
+        gpu_labels: Mapping[str, str] | None,
+        nfs_size_gib: int,
+        nfs_performance_tier: str,
+        tags: Sequence[str],
+        gpu_pools: Sequence[GpuPool] | None,
+        auto_upgrade: bool,
+        surge_upgrade: bool,
+        maintenance_window: MaintenanceWindow | None,
+    ) -> None:
+        scope = self._scope
+        self.vpc = Vpc(
+            scope,
+            "network",
+            name=f"{prefix}-vpc",
+            region=region,
+            ip_range=vpc_ip_range,
+            allow_any_region=allow_any_region,
+        )
+        self.cluster = DoksCluster(
+            scope,
+            "doks",
+            vpc=self.vpc,
+            name=prefix,
+            kubernetes_version_prefix=kubernetes_version_prefix,
+            cluster_subnet=cluster_subnet,
+            service_subnet=service_subnet,
+            ha=ha,
+            surge_upgrade=surge_upgrade,
+            auto_upgrade=auto_upgrade,
+            management_size=management_size,
+            management_min_nodes=management_min_nodes,
+            management_max_nodes=management_max_nodes,
+            tags=tags,
+            maintenance_window=maintenance_window,
+        )
+        #: The GPU pools by name, in order (the first is ``gpu_pool``).
+        self.gpu_pools: dict[str, GpuNodePool] = {}
+        if gpu_pools is None:
+            self.gpu_pool = GpuNodePool(
+                scope,
+                "gpu",
+                cluster=self.cluster,
+                size=gpu_size,
+                node_count=gpu_node_count,
+                min_nodes=gpu_min_nodes,
+                max_nodes=gpu_max_nodes,
+                taint=gpu_taint,
+                labels=gpu_labels,
+                tags=tags,
+            )
+            self.gpu_pools[self.gpu_pool.name] = self.gpu_pool
+        else:
+            self._check_single_pool_unset(
+                gpu_size, gpu_node_count, gpu_min_nodes, gpu_max_nodes, gpu_taint
+            )
+            for i, spec in enumerate(check_gpu_pools(f"{self._f}.gpu_pools", gpu_pools)):
+                self.gpu_pools[spec.name] = GpuNodePool(
+                    scope,
+                    # The first pool keeps the single pool's id (and Terraform address).
+                    "gpu" if i == 0 else f"gpu-{spec.name}",
+                    cluster=self.cluster,
+                    name=spec.name,
+                    size=spec.size,
+                    node_count=None if spec.autoscales else spec.min_nodes,
+                    min_nodes=spec.min_nodes if spec.autoscales else None,
+                    max_nodes=spec.max_nodes if spec.autoscales else None,
+                    taint=spec.taint,
+                    labels=gpu_labels,
+                    tags=tags,
+                )
+            self.gpu_pool = next(iter(self.gpu_pools.values()))
+        #: Every GPU pool as the ``gpu_pools`` output carries it.
+        self.pools: tuple[GpuPool, ...] = tuple(
+            GpuPool(
+                name=p.name,
+                size=p.profile.slug,
+                min_nodes=p.min_nodes if p.min_nodes is not None else p.node_count or 1,
+                max_nodes=p.max_nodes if p.max_nodes is not None else p.node_count or 1,
+                taint=p.taint,
+            )
+            for p in self.gpu_pools.values()
+        )
+        self.nfs = NfsShare(
+            scope,
+            "nfs",
+            vpc=self.vpc,
+            name=f"{prefix}-models",
+            size_gib=nfs_size_gib,
+            performance_tier=nfs_performance_tier,
+            tags=tags,
+        )
+
+        values: dict[str, object] = {
+            "vpc_id": self.vpc.vpc_id,
+            "cluster_id": self.cluster.cluster_id,
+            "cluster_name": self.cluster.resource.name,
+            "cluster_endpoint": self.cluster.endpoint,
+            "nfs_share_id": self.nfs.share_id,
+            "nfs_host": self.nfs.host,
+            "nfs_mount_path": self.nfs.mount_path,
+            "nfs_size_gb": self.nfs.resource.size,
+            "gpu_node_pool_id": self.gpu_pool.pool_id,
+            "gpu_node_pool_name": self.gpu_pool.resource.name,
+            "region": self.vpc.resource.region,
+            # The rest of the handoff: the cluster layer defaults its GPU size, the tuner's taint
+            # and the autoscaling bounds from these, and refuses values that contradict them.
+            "gpu_node_size": self.gpu_pool.profile.slug,
+            "gpu_node_taint": str(self.gpu_pool.taint) if self.gpu_pool.taint is not None else "",
+            "gpu_min_nodes": self.gpu_pool.min_nodes
+            if self.gpu_pool.min_nodes is not None
+            else self.gpu_pool.node_count,
+            "gpu_max_nodes": self.gpu_pool.max_nodes
+            if self.gpu_pool.max_nodes is not None
+            else self.gpu_pool.node_count,
+            # Every pool (the first included), for the cluster layer's ServedModel(pool=...).
+            "gpu_pools": GpuPool.encode(self.pools),
+        }
+        assert tuple(values) == OUTPUT_NAMES
+        self.outputs: dict[str, TerraformOutput] = {
+            key: TerraformOutput(scope, key, value=value) for key, value in values.items()
+        }
+
+    def _check_single_pool_unset(
+        self,
+        gpu_size: str,
+        gpu_node_count: int | None,
+        gpu_min_nodes: int | None,
+        gpu_max_nodes: int | None,
+        gpu_taint: Taint | None,
+    ) -> None:
+        """With ``gpu_pools``, the single-pool arguments must keep their defaults."""
+        given = [
+            name
+            for name, changed in (
+                ("gpu_size", gpu_size != DEFAULT_GPU_SLUG),
+                ("gpu_node_count", gpu_node_count is not None),
+                ("gpu_min_nodes", gpu_min_nodes is not None),
+                ("gpu_max_nodes", gpu_max_nodes is not None),
+                ("gpu_taint", gpu_taint != NOT_TUNED_TAINT),
+            )
+            if changed
+        ]
+        if given:
+            raise ConfigurationError(
+                f"{self._f}.gpu_pools",
+                "gpu_pools and " + ", ".join(given),
+                "either gpu_pools or the single-pool arguments (gpu_size, gpu_node_count, "
+                "gpu_min_nodes, gpu_max_nodes, gpu_taint), not both",
+                "Describe every pool, the first included, as a GpuPool(...) in gpu_pools.",
+            )
+
+
+class VllmInfraStack(_VllmInfraComposition, TerraformStack):
     """Everything the cluster layer needs in the cloud, as one Terraform stack.
 
     Creates a :class:`Vpc`, a :class:`DoksCluster` (with its management pool), one
@@ -187,6 +377,8 @@ class VllmInfraStack(TerraformStack):
         maintenance_window: a :class:`MaintenanceWindow`; default Sundays 04:00 UTC
             (:data:`DEFAULT_MAINTENANCE_WINDOW`); ``None`` lets DigitalOcean pick one.
     """
+
+    _f = "VllmInfraStack"
 
     def __init__(
         self,
@@ -262,143 +454,155 @@ class VllmInfraStack(TerraformStack):
             )
             self.backend = LocalBackend(self, path=path)
 
-        self.vpc = Vpc(
-            self,
-            "network",
-            name=f"{prefix}-vpc",
+        self._compose_infra(
+            prefix=prefix,
             region=region,
-            ip_range=vpc_ip_range,
             allow_any_region=allow_any_region,
-        )
-        self.cluster = DoksCluster(
-            self,
-            "doks",
-            vpc=self.vpc,
-            name=prefix,
-            kubernetes_version_prefix=kubernetes_version_prefix,
+            vpc_ip_range=vpc_ip_range,
             cluster_subnet=cluster_subnet,
             service_subnet=service_subnet,
+            kubernetes_version_prefix=kubernetes_version_prefix,
             ha=ha,
-            surge_upgrade=surge_upgrade,
-            auto_upgrade=auto_upgrade,
             management_size=management_size,
             management_min_nodes=management_min_nodes,
             management_max_nodes=management_max_nodes,
+            gpu_size=gpu_size,
+            gpu_node_count=gpu_node_count,
+            gpu_min_nodes=gpu_min_nodes,
+            gpu_max_nodes=gpu_max_nodes,
+            gpu_taint=gpu_taint,
+            gpu_labels=gpu_labels,
+            nfs_size_gib=nfs_size_gib,
+            nfs_performance_tier=nfs_performance_tier,
             tags=tags,
+            gpu_pools=gpu_pools,
+            auto_upgrade=auto_upgrade,
+            surge_upgrade=surge_upgrade,
             maintenance_window=maintenance_window,
         )
-        #: The GPU pools by name, in order (the first is ``gpu_pool``).
-        self.gpu_pools: dict[str, GpuNodePool] = {}
-        if gpu_pools is None:
-            self.gpu_pool = GpuNodePool(
-                self,
-                "gpu",
-                cluster=self.cluster,
-                size=gpu_size,
-                node_count=gpu_node_count,
-                min_nodes=gpu_min_nodes,
-                max_nodes=gpu_max_nodes,
-                taint=gpu_taint,
-                labels=gpu_labels,
-                tags=tags,
-            )
-            self.gpu_pools[self.gpu_pool.name] = self.gpu_pool
-        else:
-            self._check_single_pool_unset(
-                gpu_size, gpu_node_count, gpu_min_nodes, gpu_max_nodes, gpu_taint
-            )
-            for i, spec in enumerate(check_gpu_pools("VllmInfraStack.gpu_pools", gpu_pools)):
-                self.gpu_pools[spec.name] = GpuNodePool(
-                    self,
-                    # The first pool keeps the single pool's id (and Terraform address).
-                    "gpu" if i == 0 else f"gpu-{spec.name}",
-                    cluster=self.cluster,
-                    name=spec.name,
-                    size=spec.size,
-                    node_count=None if spec.autoscales else spec.min_nodes,
-                    min_nodes=spec.min_nodes if spec.autoscales else None,
-                    max_nodes=spec.max_nodes if spec.autoscales else None,
-                    taint=spec.taint,
-                    labels=gpu_labels,
-                    tags=tags,
-                )
-            self.gpu_pool = next(iter(self.gpu_pools.values()))
-        #: Every GPU pool as the ``gpu_pools`` output carries it.
-        self.pools: tuple[GpuPool, ...] = tuple(
-            GpuPool(
-                name=p.name,
-                size=p.profile.slug,
-                min_nodes=p.min_nodes if p.min_nodes is not None else p.node_count or 1,
-                max_nodes=p.max_nodes if p.max_nodes is not None else p.node_count or 1,
-                taint=p.taint,
-            )
-            for p in self.gpu_pools.values()
-        )
-        self.nfs = NfsShare(
-            self,
-            "nfs",
-            vpc=self.vpc,
-            name=f"{prefix}-models",
-            size_gib=nfs_size_gib,
-            performance_tier=nfs_performance_tier,
-            tags=tags,
-        )
 
-        values: dict[str, object] = {
-            "vpc_id": self.vpc.vpc_id,
-            "cluster_id": self.cluster.cluster_id,
-            "cluster_name": self.cluster.resource.name,
-            "cluster_endpoint": self.cluster.endpoint,
-            "nfs_share_id": self.nfs.share_id,
-            "nfs_host": self.nfs.host,
-            "nfs_mount_path": self.nfs.mount_path,
-            "nfs_size_gb": self.nfs.resource.size,
-            "gpu_node_pool_id": self.gpu_pool.pool_id,
-            "gpu_node_pool_name": self.gpu_pool.resource.name,
-            "region": self.vpc.resource.region,
-            # The rest of the handoff: the cluster layer defaults its GPU size, the tuner's taint
-            # and the autoscaling bounds from these, and refuses values that contradict them.
-            "gpu_node_size": self.gpu_pool.profile.slug,
-            "gpu_node_taint": str(self.gpu_pool.taint) if self.gpu_pool.taint is not None else "",
-            "gpu_min_nodes": self.gpu_pool.min_nodes
-            if self.gpu_pool.min_nodes is not None
-            else self.gpu_pool.node_count,
-            "gpu_max_nodes": self.gpu_pool.max_nodes
-            if self.gpu_pool.max_nodes is not None
-            else self.gpu_pool.node_count,
-            # Every pool (the first included), for the cluster layer's ServedModel(pool=...).
-            "gpu_pools": GpuPool.encode(self.pools),
-        }
-        assert tuple(values) == OUTPUT_NAMES
-        self.outputs: dict[str, TerraformOutput] = {
-            key: TerraformOutput(self, key, value=value) for key, value in values.items()
-        }
 
-    @staticmethod
-    def _check_single_pool_unset(
-        gpu_size: str,
-        gpu_node_count: int | None,
-        gpu_min_nodes: int | None,
-        gpu_max_nodes: int | None,
-        gpu_taint: Taint | None,
+class VllmInfra(_VllmInfraComposition, Construct):
+    """The cloud layer's resources as one construct for any ``TerraformStack``.
+
+    The same VPC, DOKS cluster, GPU pools, NFS share and outputs as :class:`VllmInfraStack`,
+    which is a thin wrapper adding the stack, its provider and its state backend. Use this inside
+    a platform team's own stack (its backend, its other resources). The outputs keep their plain
+    names (``nfs_host``, ``gpu_node_pool_name``, ...; see :data:`OUTPUT_NAMES`), so
+    ``terraform output -json`` still feeds ``InfraOutputs``: one ``VllmInfra`` per stack.
+    Resource addresses are nested under the construct's id.
+
+    Args:
+        id: the construct's id (part of every resource's Terraform address).
+        name: prefix of every resource name. Default ``"vllm"``.
+        region: default ``atl1``; must be ``nyc2`` or ``atl1`` unless ``allow_any_region``.
+        allow_any_region: skip the GPU + NFS region check. Default ``False``.
+        vpc_ip_range: default ``10.110.0.0/20``.
+        cluster_subnet: default ``10.120.0.0/16``.
+        service_subnet: default ``10.130.0.0/20``.
+        kubernetes_version_prefix: default ``"1.34."``.
+        ha: highly available control plane. Default ``True``.
+        management_size: default - cheapest 2 vCPU / 4 GiB size (data source).
+        management_min_nodes: default 1.
+        management_max_nodes: default 3.
+        gpu_size: default ``gpu-h100x1-80gb``.
+        gpu_node_count: default 1 (when no autoscale bounds are given).
+        gpu_min_nodes: autoscaling lower bound. Default - fixed size.
+        gpu_max_nodes: autoscaling upper bound. Default - fixed size.
+        gpu_taint: default ``NOT_TUNED_TAINT``.
+        gpu_labels: default - none.
+        nfs_size_gib: default 1000.
+        nfs_performance_tier: default ``"high"``.
+        provider_version: the provider constraint set on the stack when this construct adds the
+            provider. Default ``">= 2.78.0, < 3.0.0"``.
+        tags: DO tags on cluster, pool and share. Default ``("vllm-nfs",)``.
+        gpu_pools: several GPU pools (as ``VllmInfraStack``). Default - one pool from the
+            single-pool arguments.
+        auto_upgrade: DOKS applies patch releases in the maintenance window. Default ``True``.
+        surge_upgrade: upgrade by adding new nodes before draining old ones. Default ``True``.
+        maintenance_window: default Sundays 04:00 UTC; ``None`` lets DigitalOcean pick.
+        provider: add the DigitalOcean provider to the stack unless it has one (default True);
+            False when the stack declares its own.
+    """
+
+    _f = "VllmInfra"
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str = "vllm",
+        region: str = DEFAULT_REGION,
+        allow_any_region: bool = False,
+        vpc_ip_range: str = DEFAULT_VPC_IP_RANGE,
+        cluster_subnet: str = DEFAULT_CLUSTER_SUBNET,
+        service_subnet: str = DEFAULT_SERVICE_SUBNET,
+        kubernetes_version_prefix: str = DEFAULT_KUBERNETES_VERSION_PREFIX,
+        ha: bool = True,
+        management_size: str | None = None,
+        management_min_nodes: int = 1,
+        management_max_nodes: int = 3,
+        gpu_size: str = DEFAULT_GPU_SLUG,
+        gpu_node_count: int | None = None,
+        gpu_min_nodes: int | None = None,
+        gpu_max_nodes: int | None = None,
+        gpu_taint: Taint | None = NOT_TUNED_TAINT,
+        gpu_labels: Mapping[str, str] | None = None,
+        nfs_size_gib: int = 1000,
+        nfs_performance_tier: str = "high",
+        provider_version: str = _overrides.DIGITALOCEAN_PROVIDER_CONSTRAINT,
+        tags: Sequence[str] = ("vllm-nfs",),
+        gpu_pools: Sequence[GpuPool] | None = None,
+        auto_upgrade: bool = True,
+        surge_upgrade: bool = True,
+        maintenance_window: MaintenanceWindow | None = DEFAULT_MAINTENANCE_WINDOW,
+        provider: bool = True,
     ) -> None:
-        """With ``gpu_pools``, the single-pool arguments must keep their defaults."""
-        given = [
-            name
-            for name, changed in (
-                ("gpu_size", gpu_size != DEFAULT_GPU_SLUG),
-                ("gpu_node_count", gpu_node_count is not None),
-                ("gpu_min_nodes", gpu_min_nodes is not None),
-                ("gpu_max_nodes", gpu_max_nodes is not None),
-                ("gpu_taint", gpu_taint != NOT_TUNED_TAINT),
-            )
-            if changed
-        ]
-        if given:
-            raise ConfigurationError(
-                "VllmInfraStack.gpu_pools",
-                "gpu_pools and " + ", ".join(given),
-                "either gpu_pools or the single-pool arguments (gpu_size, gpu_node_count, "
-                "gpu_min_nodes, gpu_max_nodes, gpu_taint), not both",
-                "Describe every pool, the first included, as a GpuPool(...) in gpu_pools.",
-            )
+        super().__init__(scope, id)
+        f = self._f
+        prefix = v.do_name(f"{f}.name", name, max_len=40)
+        v.instance_of(f"{f}.allow_any_region", allow_any_region, bool, "True or False")
+        v.instance_of(f"{f}.provider", provider, bool, "True or False")
+        check_region(f"{f}.region", region, allow_any_region=allow_any_region)
+        tags = v.do_tags(f"{f}.tags", tags)
+        _no_control_characters(
+            f"{f}.provider_version", v.non_empty_str(f"{f}.provider_version", provider_version)
+        )
+        self.region = region
+        stack = TerraformStack.of(self)
+        #: The provider this construct added, None when the stack had one (or ``provider=False``).
+        self.provider: DigitaloceanProvider | None = None
+        has_provider = any(isinstance(c, DigitaloceanProvider) for c in stack.node.children)
+        if provider and not has_provider:
+            self.provider = DigitaloceanProvider(stack, "digitalocean")
+            _overrides.constrain_provider_version(stack, provider_version)
+        self._compose_infra(
+            prefix=prefix,
+            region=region,
+            allow_any_region=allow_any_region,
+            vpc_ip_range=vpc_ip_range,
+            cluster_subnet=cluster_subnet,
+            service_subnet=service_subnet,
+            kubernetes_version_prefix=kubernetes_version_prefix,
+            ha=ha,
+            management_size=management_size,
+            management_min_nodes=management_min_nodes,
+            management_max_nodes=management_max_nodes,
+            gpu_size=gpu_size,
+            gpu_node_count=gpu_node_count,
+            gpu_min_nodes=gpu_min_nodes,
+            gpu_max_nodes=gpu_max_nodes,
+            gpu_taint=gpu_taint,
+            gpu_labels=gpu_labels,
+            nfs_size_gib=nfs_size_gib,
+            nfs_performance_tier=nfs_performance_tier,
+            tags=tags,
+            gpu_pools=gpu_pools,
+            auto_upgrade=auto_upgrade,
+            surge_upgrade=surge_upgrade,
+            maintenance_window=maintenance_window,
+        )
+        for key, output in self.outputs.items():
+            # Plain names, as VllmInfraStack's: InfraOutputs reads them.
+            output.override_logical_id(key)
