@@ -13,6 +13,7 @@ from constructs import Construct, IConstruct, IValidation
 
 from .. import _checks as v
 from ..errors import ConfigurationError
+from ..platform import PlatformDefaults
 
 PART_OF = "vllm-nfs-constructs"
 DEFAULT_NAMESPACE = "vllm"
@@ -124,7 +125,11 @@ class AppRegistry(Construct):
     - ``tuner_namespaces``: the tuner namespaces already emitted, by name;
     - ``programs``: the ConfigMaps of in-pod programs by (namespace, name), one per namespace;
     - ``dashboard``: the construct that emits the App's one Grafana dashboard, if any;
-    - ``workload_hooks``: functions every pod passes through at synth (platform defaults).
+    - ``workload_hooks``: functions every pod passes through at synth (platform defaults);
+    - ``platform``: the App's :class:`PlatformDefaults` (labels and annotations every object
+      made from then on gets in :func:`metadata`), None without one;
+    - ``default_deny_namespaces``: namespaces whose ``WorkloadNamespace`` denies all traffic by
+      default (``allow_from`` then also opens the peer's egress there).
     """
 
     def __init__(self, scope: IConstruct, id: str) -> None:
@@ -135,6 +140,8 @@ class AppRegistry(Construct):
         self.programs: dict[tuple[str, str], Any] = {}
         self.dashboard: Construct | None = None
         self.workload_hooks: list[Callable[..., None]] = []
+        self.platform: PlatformDefaults | None = None
+        self.default_deny_namespaces: dict[str, Construct] = {}
         self.node.add_validation(_UniqueObjects(scope, self))
 
 
@@ -274,6 +281,11 @@ def metadata(
 ) -> k8s.ObjectMeta:
     """ObjectMeta for a new object, after checking that its name is free in the App."""
     claim_name(scope, kind, namespace, name)
+    platform = app_registry(scope).platform
+    if platform is not None:
+        where = f"{kind} {name!r}"
+        object_labels = platform.merged_labels(where, object_labels)
+        annotations = platform.merged_annotations(where, annotations) or None
     return k8s.ObjectMeta(
         name=name,
         namespace=namespace,

@@ -51,6 +51,10 @@ def raw_object(
 ) -> cdk8s.ApiObject:
     """An object of a kind the typed bindings lack; ``body`` holds its top-level fields."""
     c.claim_name(scope, kind, namespace, name, api_version)
+    platform = c.app_registry(scope).platform
+    if platform is not None:
+        labels = platform.merged_labels(f"{kind} {name!r}", labels)
+        annotations = platform.merged_annotations(f"{kind} {name!r}", annotations) or None
     obj = cdk8s.ApiObject(
         scope,
         id,

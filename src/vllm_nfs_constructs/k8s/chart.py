@@ -16,6 +16,7 @@ from ..handoff import InfraOutputs
 from ..images import check_image
 from ..lora import LoraAdapter
 from ..model import DEFAULT_MODEL, ModelSource
+from ..platform import PlatformDefaults
 from ..taints import NOT_TUNED_TAINT, Taint
 from . import _common as c
 from .download import DEFAULT_TOKEN_SECRET, ModelDownloadJob, SecretKeyRef
@@ -24,6 +25,7 @@ from .monitoring import AlertThresholds, PrometheusStack, VllmMonitoring
 from .namespace import WorkloadNamespace
 from .network_policy import NetworkPeer
 from .options import AntiAffinity, VllmOptions
+from .platform import chart_platform
 from .tuner import NetworkTunerDaemonSet
 from .vllm import VllmDeployment
 from .volume import NfsMountOptions, SharedModelVolume
@@ -207,6 +209,7 @@ class VllmNfsChart(cdk8s.Chart):
         vllm_image: str | None = None,
         monitoring: bool | PrometheusStack = False,
         alert_thresholds: AlertThresholds | None = None,
+        platform: PlatformDefaults | None = None,
     ) -> None:
         """
         Args:
@@ -242,12 +245,17 @@ class VllmNfsChart(cdk8s.Chart):
                 describes another one.
             alert_thresholds: the alerts' thresholds (default ``AlertThresholds()``; only with
                 monitoring).
+            platform: the platform team's defaults for every object and pod of the App
+                (registry mirror, pull secrets, labels, ...; default none). See
+                docs/platform-teams.md.
         """
         f = "VllmNfsChart"
         v.namespace_owned(f"{f}.namespace", namespace)
         super().__init__(scope, id, namespace=namespace, disable_resource_name_hashes=True)
         #: Default namespace of every construct in this chart (also ``self.namespace``).
         self.default_namespace = namespace
+        #: The App's platform defaults given here (None without).
+        self.platform = chart_platform(self, platform)
         if not isinstance(infra, InfraOutputs):
             raise ConfigurationError(
                 f"{f}.infra",
