@@ -50,7 +50,7 @@ def apply_platform(scope: IConstruct, platform: PlatformDefaults) -> None:
         )
     _label_existing(scope, registry, platform)
     registry.platform = platform
-    add_workload_hook(scope, platform_hook(platform))
+    add_workload_hook(c.chart_of(scope), platform_hook(platform))
 
 
 def platform_hook(platform: PlatformDefaults) -> Any:
@@ -118,6 +118,6 @@ def chart_platform(chart: cdk8s.Chart, platform: object) -> PlatformDefaults | N
     """``VllmNfsChart(platform=...)``: check and apply; returns it (None without)."""
     if platform is None:
         return None
-    v.instance_of("VllmNfsChart.platform", platform, PlatformDefaults, "a PlatformDefaults")
-    apply_platform(chart, platform)
-    return platform
+    found = v.instance_of("VllmNfsChart.platform", platform, PlatformDefaults, "a PlatformDefaults")
+    apply_platform(chart, found)
+    return found
