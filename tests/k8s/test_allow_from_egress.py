@@ -31,9 +31,18 @@ def chart_with_client(call_allow_from: bool) -> tuple[list[dict[str, Any]], Pod,
     chart = VllmNfsChart(app, "vllm", infra=REAL, network_tuner=False)
     client = kplus.Deployment(chart, "rag-api")
     client.add_container(image="ghcr.io/example/rag-api:1.0.0", port_number=8080)
+    qwen = chart.deployments["qwen"]
     if call_allow_from:
-        chart.deployments["qwen"].allow_from(client)
+        qwen.allow_from(client)
     objs = synth_app(app)
+    # The egress policies emitted are exactly the ones the deployment lists.
+    listed = [p.to_json()["metadata"]["name"] for p in qwen.peer_egress_policies]
+    emitted = [
+        o["metadata"]["name"]
+        for o in find_all(objs, "NetworkPolicy")
+        if o["spec"]["policyTypes"] == ["Egress"]
+    ]
+    assert listed == emitted == (["qwen-allow-1-egress"] if call_allow_from else [])
     model = pod_of(find(objs, "Deployment", "qwen"))
     (client_obj,) = [o for o in find_all(objs, "Deployment") if "rag-api" in o["metadata"]["name"]]
     rag = pod_of(client_obj)
