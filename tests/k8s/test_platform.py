@@ -297,6 +297,9 @@ def test_one_platform_per_app():
     with pytest.raises(ConfigurationError) as err:
         VllmNfsChart(app, "c", infra=REAL, namespace="team-c", platform="regcred")  # type: ignore[arg-type]
     assert err.value.field == "VllmNfsChart.platform"
+    with pytest.raises(ConfigurationError) as err:
+        PLATFORM.apply(app)
+    assert err.value.field == "PlatformDefaults.apply.scope"
     objs = synth_app(app)
     assert len([o for o in objs if o["kind"] == "DaemonSet"]) == 1
     assert_platform_everywhere(objs)

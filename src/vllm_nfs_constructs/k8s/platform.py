@@ -37,6 +37,15 @@ def apply_platform(scope: IConstruct, platform: PlatformDefaults) -> None:
     ConfigurationError (one set of defaults per App).
     """
     v.instance_of("PlatformDefaults.apply.platform", platform, PlatformDefaults, "a value")
+    if not isinstance(scope, cdk8s.Chart) and not any(
+        isinstance(node, cdk8s.Chart) for node in scope.node.scopes
+    ):
+        raise ConfigurationError(
+            "PlatformDefaults.apply.scope",
+            scope.node.path or type(scope).__name__,
+            "a chart of the App (or a construct in one)",
+            "Pass any cdk8s.Chart of the App: the defaults apply to the whole App.",
+        )
     registry = c.app_registry(scope)
     if registry.platform is not None:
         if registry.platform == platform:
