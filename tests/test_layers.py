@@ -91,6 +91,54 @@ def test_importing_the_cluster_layer_does_not_load_cdktf():
     assert not {m for m in mods if m.startswith(("cdktf", "vllm_nfs_constructs.infra"))}
 
 
+#: Where ``contracts`` lives (beside the programs) and its re-export at the package root.
+CONTRACTS = PKG / "runtime" / "contracts.py"
+
+
+def test_contracts_import_only_the_standard_library():
+    names = imports_of(CONTRACTS)
+    assert names, "contracts.py imports nothing?"
+    for name in names:
+        assert not name.startswith("."), f"contracts.py imports {name}"
+        top = name.split(".")[0]
+        assert top == "__future__" or top in sys.stdlib_module_names, name
+
+
+def test_the_package_root_contracts_is_the_runtime_one():
+    assert imports_of(PKG / "contracts.py") == {
+        ".runtime.contracts",
+        ".runtime.contracts.*",
+        ".runtime.contracts.__all__",
+    }
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import vllm_nfs_constructs.contracts as a, vllm_nfs_constructs.runtime.contracts as b;"
+            "print(all(getattr(a, n) is getattr(b, n) for n in b.__all__), sorted(b.__all__) == "
+            "sorted(n for n in vars(b) if not n.startswith('_') and n not in "
+            "('annotations', 'dataclass')))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    assert out.split() == ["True", "True"]
+
+
+@pytest.mark.parametrize("path", py_files("runtime"), ids=lambda p: p.name)
+def test_programs_import_the_standard_library_and_contracts_only(path):
+    allowed = {"__future__", "contracts", *sys.stdlib_module_names}
+    if path.name == "fetch.py":
+        allowed.add("huggingface_hub")  # shipped in the download image
+    for name in imports_of(path):
+        if name.startswith("."):
+            assert name in {".", ".contracts"}, f"{path.name} imports {name}"
+        else:
+            assert name.split(".")[0] in allowed, f"{path.name} imports {name}"
+
+
 def test_runtime_programs_run_on_a_bare_interpreter():
     for name in ("gate.py", "drain.py", "tuner.py", "publish.py"):
         proc = subprocess.run(
@@ -105,6 +153,7 @@ def test_runtime_programs_run_on_a_bare_interpreter():
 
 #: The value modules both layers share: plain Python, no jsii, neither layer.
 SHARED_VALUE_MODULES = (
+    "contracts.py",
     "model.py",
     "handoff.py",
     "gpus.py",

@@ -5,7 +5,8 @@ program's own ``parse_args``; the values must land where the construct meant the
 ``fetch.py`` downloads from a loopback Hub stand-in and the real ``gate.py`` runs with exactly the
 arguments ``VllmDeployment`` passes, and the model path vLLM serves (its positional argument;
 vLLM 0.33 deprecates ``--model``) must be the model directory ``fetch.py`` wrote
-(``ModelSource.relative_path`` pinned to the on-disk layout).
+(``ModelSource.relative_path`` pinned to the on-disk layout). The programs run as the pods run
+them: from a directory holding only their ConfigMap's files (the programs and ``contracts.py``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from vllm_nfs_constructs import (
     ServedModel,
     VllmNfsChart,
     VllmOptions,
+    contracts,
 )
 from vllm_nfs_constructs.runtime import drain, fetch, gate, publish, tuner
 
@@ -57,6 +59,7 @@ class Invocation:
     args: list[str]
     pod: dict[str, Any]
     spec: dict[str, Any]  # the container
+    programs: dict[str, str]  # the data of the programs ConfigMap the pod mounts
 
 
 def synth_chart(**kwargs: Any) -> tuple[VllmNfsChart, list[dict[str, Any]]]:
@@ -73,6 +76,15 @@ def program_of(argv: list[str] | None) -> tuple[str, list[str]] | None:
     return name[: -len(".py")], argv[2:]
 
 
+def programs_of(objs: list[dict[str, Any]], pod: dict[str, Any], namespace: str | None) -> Any:
+    """The data of the programs ConfigMap ``pod`` mounts (from its namespace), or {}."""
+    vols = [v for v in pod.get("volumes", []) if v["name"] == "programs"]
+    if not vols:
+        return {}
+    same_ns = [o for o in objs if o["metadata"].get("namespace") == namespace]
+    return find(same_ns, "ConfigMap", vols[0]["configMap"]["name"])["data"]
+
+
 def invocations(objs: list[dict[str, Any]]) -> list[Invocation]:
     found = []
     for o in objs:
@@ -80,6 +92,7 @@ def invocations(objs: list[dict[str, Any]]) -> list[Invocation]:
         if not template:
             continue
         pod = template["spec"]
+        programs = programs_of(objs, pod, o["metadata"].get("namespace"))
         for where in ("initContainers", "containers"):
             for ct in pod.get(where, []):
                 argv = [*(ct.get("command") or []), *(ct.get("args") or [])]
@@ -103,6 +116,7 @@ def invocations(objs: list[dict[str, Any]]) -> list[Invocation]:
                                 hit[1],
                                 pod,
                                 ct,
+                                programs,
                             )
                         )
                 # Nothing else may run a program some other way.
@@ -180,8 +194,12 @@ def test_every_program_command_parses_with_the_programs_own_parser(variant: str)
             "ConfigMap",
             vol["configMap"]["name"],
         )
+        assert cm["data"] == inv.programs
         source = (PROGRAMS / f"{inv.program}.py").read_text(encoding="utf-8")
         assert cm["data"][f"{inv.program}.py"] == source
+        # ... beside the contracts it imports, byte for byte.
+        contracts_source = (PROGRAMS / contracts.CONTRACTS_FILE).read_text(encoding="utf-8")
+        assert cm["data"][contracts.CONTRACTS_FILE] == contracts_source
 
     fetches = {(i.workload, i.namespace): i for i in found if i.program == "fetch"}
     gates = {i.workload: i for i in found if i.program == "gate"}
@@ -214,7 +232,7 @@ def test_every_program_command_parses_with_the_programs_own_parser(variant: str)
         args = vllm["args"]
         assert served_model_path(args) == f"{ga.root}/{model.relative_path}"
         assert served_model_path(args) == os.path.join(
-            ga.root, ga.repo, ga.revision.replace("/", "--")
+            ga.root, contracts.model_path(ga.repo, ga.revision)
         )
         assert mount_path(vllm, "models") == ga.root
 
@@ -256,10 +274,25 @@ def hub() -> Iterator[HubStandIn]:
         yield stand_in
 
 
+def programs_dir(inv: Invocation, where: Path) -> Path:
+    """The pod's ``/programs``: a directory holding only its ConfigMap's files, read-only."""
+    assert contracts.CONTRACTS_FILE in inv.programs and f"{inv.program}.py" in inv.programs
+    if not where.exists():
+        where.mkdir()
+        for name, text in inv.programs.items():
+            (where / name).write_text(text, encoding="utf-8")
+            (where / name).chmod(0o444)
+    assert {p.name: p.read_text(encoding="utf-8") for p in where.iterdir()} == inv.programs
+    return where
+
+
 def program_argv(inv: Invocation, volume_root: str, tmp_root: Path) -> list[str]:
-    """The synthesized command with the program path and the volume root made local."""
+    """The synthesized command with the volume root made local, run as the pod runs it: from a
+    directory of the ConfigMap's files, in an isolated interpreter (-I: no PYTHONPATH, and not
+    the current directory, on sys.path; -B: the mount is read-only, so no ``__pycache__``)."""
     args = [str(tmp_root) if a == volume_root else a for a in inv.args]
-    return [sys.executable, str(PROGRAMS / f"{inv.program}.py"), *args]
+    where = programs_dir(inv, tmp_root.parent / f"programs-{inv.workload}")
+    return [sys.executable, "-I", "-B", str(where / f"{inv.program}.py"), *args]
 
 
 @pytest.mark.parametrize("revision", ["refs/pr/1", "v1.0", "commit"])
@@ -397,6 +430,7 @@ def test_adapter_commands_parse_with_the_programs_own_parsers(mode: str) -> None
     # The ConfigMap the Job mounts ships publish.py byte for byte.
     cm = find(objs, "ConfigMap", volume(p.pod, "programs")["configMap"]["name"])
     assert cm["data"]["publish.py"] == (PROGRAMS / "publish.py").read_text(encoding="utf-8")
+    assert cm["data"][contracts.CONTRACTS_FILE] == (PROGRAMS / "contracts.py").read_text("utf-8")
 
 
 def complete_base_model(root: Path, gate_args: list[str]) -> None:
@@ -405,7 +439,7 @@ def complete_base_model(root: Path, gate_args: list[str]) -> None:
     base = root / ga.repo / ga.revision
     base.mkdir(parents=True)
     (base / "config.json").write_text("{}")
-    (base.parent / f"{ga.revision}.complete.json").write_text(
+    (base.parent / contracts.marker_name(ga.revision)).write_text(
         json.dumps({"commit": ga.revision, "files": [{"path": "config.json", "size": 2}]})
     )
 

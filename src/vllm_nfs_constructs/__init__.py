@@ -14,10 +14,11 @@ __version__ = "0.3.0"
 
 from . import _node  # noqa: F401  (points jsii at a supported Node.js before cdk8s/cdktf load)
 from .autoscaling import QueueAutoscaling
-from .errors import ConfigurationError, VllmNfsDeprecationWarning
+from .errors import ConfigurationError, ConfigurationWarning, VllmNfsDeprecationWarning
 from .gpus import GPU_PROFILES, GpuProfile
 from .handoff import InfraOutputs, NfsEndpoint
 from .images import DEFAULT_IMAGES
+from .loading import WeightLoading
 from .lora import LoraAdapter, LoraServing
 from .model import DEFAULT_MODEL, ModelSource
 from .platform import PlatformDefaults
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
         SharedModelVolume,
         VllmDeployment,
         VllmMonitoring,
+        VllmNfs,
         VllmNfsChart,
         VllmOptions,
         WorkloadNamespace,
@@ -71,6 +73,7 @@ _CLUSTER_LAYER = frozenset(
         "SharedModelVolume",
         "VllmDeployment",
         "VllmMonitoring",
+        "VllmNfs",
         "VllmNfsChart",
         "WorkloadNamespace",
     }
@@ -94,6 +97,7 @@ __all__ = [
     "AlertThresholds",
     "AntiAffinity",
     "ConfigurationError",
+    "ConfigurationWarning",
     "GpuProfile",
     "InferenceGateway",
     "InfraOutputs",
@@ -120,9 +124,11 @@ __all__ = [
     "TaintEffect",
     "VllmDeployment",
     "VllmMonitoring",
+    "VllmNfs",
     "VllmNfsChart",
     "VllmNfsDeprecationWarning",
     "VllmOptions",
+    "WeightLoading",
     "WorkloadNamespace",
     "__version__",
     "check_unique_objects",

@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from . import contracts
+
 __all__ = ["add_plan_parser", "plan_main"]
 
 
@@ -44,7 +46,7 @@ def add_plan_parser(sub: Any) -> None:
         ),
     )
     plan.add_argument("--size-gib", type=float, required=True, help="model size on the share")
-    plan.add_argument("--gpu-slug", default="gpu-h100x1-80gb", help="GPU Droplet size")
+    plan.add_argument("--gpu-slug", default=contracts.DEFAULT_GPU_SLUG, help="GPU Droplet size")
     plan.add_argument("--replicas", type=int, default=1, help="replicas starting together")
     plan.add_argument("--gpus-per-pod", type=int, default=None, help="default: GPUs per node")
     plan.add_argument("--share-tier", default="high", choices=("standard", "high"))

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from . import _checks as v
+from . import contracts
 from .errors import ConfigurationError
 from .taints import AUTOSCALER_STARTUP_TAINT_PREFIX
 
@@ -378,7 +379,7 @@ def queue_query(namespace: str, served_name: str) -> str:
     >>> queue_query("vllm", "qwen")
     'sum(vllm:num_requests_waiting{namespace="vllm",model_name="qwen"})'
     """
-    return f"sum(vllm:num_requests_waiting{_selector(namespace, served_name)})"
+    return f"sum({contracts.VLLM_REQUESTS_WAITING}{_selector(namespace, served_name)})"
 
 
 def kv_cache_query(namespace: str, served_name: str) -> str:
@@ -392,8 +393,8 @@ def wake_query_for(namespace: str, served_name: str, wake_query: str) -> str:
     to zero under a long request, and rises when the gateway sees requests for a sleeping model."""
     sel = _selector(namespace, served_name)
     return (
-        f"(sum(vllm:num_requests_running{sel}) or vector(0))"
-        f" + (sum(vllm:num_requests_waiting{sel}) or vector(0))"
+        f"(sum({contracts.VLLM_REQUESTS_RUNNING}{sel}) or vector(0))"
+        f" + (sum({contracts.VLLM_REQUESTS_WAITING}{sel}) or vector(0))"
         f" + (sum({wake_query}) or vector(0))"
     )
 

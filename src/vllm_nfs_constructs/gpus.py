@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import _checks as v
+from . import contracts
 from .errors import ConfigurationError
 
 __all__ = ["GPU_PROFILES", "GpuProfile", "check_gpus_fit", "gpu_profile"]
@@ -36,20 +37,10 @@ class GpuProfile:
         return self.resource_name
 
 
-#: GPU Droplet sizes DOKS offers (PLATFORM-FACTS.md). GPU count per node is in the slug.
+#: GPU Droplet sizes DOKS offers: the GPU side of ``contracts.GPU_SIZES`` (figures and sources).
 GPU_PROFILES: dict[str, GpuProfile] = {
-    p.slug: p
-    for p in (
-        GpuProfile("gpu-h100x1-80gb", "nvidia", 1, 80),
-        GpuProfile("gpu-h100x8-640gb", "nvidia", 8, 640),
-        GpuProfile("gpu-h200x1-141gb", "nvidia", 1, 141),
-        GpuProfile("gpu-h200x8-1128gb", "nvidia", 8, 1128),
-        GpuProfile("gpu-l40sx1-48gb", "nvidia", 1, 48),
-        GpuProfile("gpu-4000adax1-20gb", "nvidia", 1, 20),
-        GpuProfile("gpu-6000adax1-48gb", "nvidia", 1, 48),
-        GpuProfile("gpu-mi300x1-192gb", "amd", 1, 192),
-        GpuProfile("gpu-mi300x8-1536gb", "amd", 8, 1536),
-    )
+    s.slug: GpuProfile(s.slug, s.brand, s.gpus_per_node, s.gpu_memory_gib)
+    for s in contracts.GPU_SIZES.values()
 }
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _checks as v
+from . import contracts
 from .errors import ConfigurationError
 from .gpus import gpu_profile
 from .taints import NOT_TUNED_TAINT, Taint
@@ -132,7 +133,7 @@ class InfraOutputs:
             nfs_size_gb=1000,
             cluster_name="example-cluster",
             is_example=True,
-            gpu_node_size="gpu-h100x1-80gb",
+            gpu_node_size=contracts.DEFAULT_GPU_SLUG,
             gpu_node_taint=NOT_TUNED_TAINT,
             gpu_min_nodes=1,
             gpu_max_nodes=1,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from . import contracts
 from .errors import ConfigurationError
 
 __all__ = ["DEFAULT_IMAGES", "PYTHON_IMAGE", "VLLM_IMAGE", "check_image", "image_problem"]
@@ -16,14 +17,14 @@ __all__ = ["DEFAULT_IMAGES", "PYTHON_IMAGE", "VLLM_IMAGE", "check_image", "image
 #: vLLM's OpenAI-compatible server, matching the flags in k8s/data/ (vLLM 0.33.0).
 #: It also runs the model gate (init container), the drain hook and, by default, the model
 #: download (it ships huggingface_hub, so nothing is pip-installed at run time).
-VLLM_IMAGE = "vllm/vllm-openai:v0.33.0"
+VLLM_IMAGE = contracts.VLLM_IMAGE
 
 #: A stock Python for the node tuner (standard library only).
-PYTHON_IMAGE = "python:3.13.9-slim-bookworm"
+PYTHON_IMAGE = contracts.PYTHON_IMAGE
 
 DEFAULT_IMAGES: dict[str, str] = {
-    "vllm": VLLM_IMAGE,
-    "model-gate": VLLM_IMAGE,
+    contracts.VLLM_CONTAINER: VLLM_IMAGE,
+    contracts.GATE_CONTAINER: VLLM_IMAGE,
     "model-download": VLLM_IMAGE,
     "network-tuner": PYTHON_IMAGE,
 }

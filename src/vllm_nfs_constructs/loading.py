@@ -27,6 +27,7 @@ from functools import cache
 from importlib import resources
 
 from . import _checks as v
+from . import contracts
 from .errors import ConfigurationError
 from .gpus import GPU_PROFILES, GpuProfile
 
@@ -60,7 +61,7 @@ MB = 1000**2
 # The pinned vLLM release's flags and choices (package data shared with k8s/vllm_flags.py, read
 # without importing the k8s package, which would load cdk8s).
 
-VLLM_VERSION = "0.33.0"
+VLLM_VERSION = contracts.VLLM_VERSION
 
 
 def read_release_data(name: str) -> list[str]:
@@ -134,30 +135,11 @@ class NodeSpec:
     source: str
 
 
-_SIZES_SOURCE = (
-    "DigitalOcean /v2/sizes as recorded in skypilot-org/skypilot-catalog catalogs/v6/do/vms.csv"
-)
-_ASSUMED_SOURCE = (
-    "DigitalOcean GPU Droplet plan table as recalled; not re-read here: check with "
-    "`doctl compute size list`"
-)
-
-#: Host vCPUs and RAM per GPU Droplet size.
+#: Host vCPUs and RAM per GPU Droplet size: the host side of ``contracts.GPU_SIZES``.
 NODE_SPECS: dict[str, NodeSpec] = {
-    s.slug: s
-    for s in (
-        NodeSpec("gpu-h100x1-80gb", 20, 240, "published", _SIZES_SOURCE),
-        NodeSpec("gpu-h100x8-640gb", 160, 1920, "published", _SIZES_SOURCE),
-        NodeSpec("gpu-h200x1-141gb", 24, 240, "assumed", _ASSUMED_SOURCE),
-        NodeSpec("gpu-h200x8-1128gb", 192, 1920, "assumed", _ASSUMED_SOURCE),
-        NodeSpec("gpu-l40sx1-48gb", 8, 64, "assumed", _ASSUMED_SOURCE),
-        NodeSpec("gpu-4000adax1-20gb", 8, 32, "assumed", _ASSUMED_SOURCE),
-        NodeSpec("gpu-6000adax1-48gb", 8, 64, "assumed", _ASSUMED_SOURCE),
-        NodeSpec("gpu-mi300x1-192gb", 20, 240, "assumed", _ASSUMED_SOURCE),
-        NodeSpec("gpu-mi300x8-1536gb", 160, 1920, "assumed", _ASSUMED_SOURCE),
-    )
+    s.slug: NodeSpec(s.slug, s.vcpus, s.memory_gib, s.basis, s.source)
+    for s in contracts.GPU_SIZES.values()
 }
-assert set(NODE_SPECS) == set(GPU_PROFILES), "every GPU slug needs a NodeSpec"
 
 
 def node_spec(gpu: GpuProfile | str | None) -> NodeSpec | None:
@@ -448,6 +430,33 @@ def loading_args(
         reason = f"{strategy.value} chosen explicitly"
 
     reads = nfs_reads_per_node(strategy, gpus, distributed=loading.distributed)
+    warnings += _read_warnings(loading, strategy, reads, gpus, size_gib, field_prefix)
+    args, env, runai_limit = _engine_flags(loading, strategy, gpus)
+    _check_against_vllm(args)
+    memory = memory_request_gib(strategy, size_gib, gpus, runai_memory_limit_gib=runai_limit)
+    warnings += _memory_warnings(strategy, memory, spec, gpus, size_gib, field_prefix)
+    return LoadingPlan(
+        strategy=strategy,
+        reason=reason,
+        args=tuple(args),
+        env=env,
+        memory_request_gib=memory,
+        nfs_reads_per_node=reads,
+        warnings=tuple(warnings),
+    )
+
+
+def _read_warnings(
+    loading: WeightLoading,
+    strategy: LoadStrategy,
+    reads: float,
+    gpus: int,
+    size_gib: float | None,
+    field_prefix: str,
+) -> list[str]:
+    """A choice that reads the checkpoint from NFS more than once per node: an error when the
+    user chose it for a known size, else a warning (so is ``lazy``'s random reads)."""
+    warnings: list[str] = []
     if reads > 1:
         where = f"{field_prefix}.strategy"
         if strategy is LoadStrategy.RUNAI_STREAMER:
@@ -471,6 +480,13 @@ def loading_args(
             "sequential ones (vLLM PR 24469)"
         )
 
+    return warnings
+
+
+def _engine_flags(
+    loading: WeightLoading, strategy: LoadStrategy, gpus: int
+) -> tuple[list[str], dict[str, str], float]:
+    """``vllm serve`` flags and environment of the strategy, and the streamer's buffer (GiB)."""
     args: list[str] = []
     env: dict[str, str] = {}
     runai_limit = RUNAI_DEFAULT_MEMORY_LIMIT_GIB
@@ -494,9 +510,21 @@ def loading_args(
         args += ["--safetensors-load-strategy", strategy.value]
         if strategy is LoadStrategy.PREFETCH and loading.concurrency is not None:
             args += ["--safetensors-prefetch-num-threads", str(loading.concurrency)]
-    _check_against_vllm(args)
+    return args, env, runai_limit
 
-    memory = memory_request_gib(strategy, size_gib, gpus, runai_memory_limit_gib=runai_limit)
+
+def _memory_warnings(
+    strategy: LoadStrategy,
+    memory: float,
+    spec: NodeSpec | None,
+    gpus: int,
+    size_gib: float | None,
+    field_prefix: str,
+) -> list[str]:
+    """The memory request against the node's RAM (an error above it) and the weights against
+    GPU memory and the page cache (warnings)."""
+    warnings: list[str] = []
+    node_mem = float(spec.memory_gib) if spec else None
     profile = GPU_PROFILES.get(spec.slug) if spec else None
     if profile is not None and size_gib is not None:
         vram = profile.gpu_memory_gib / profile.gpus_per_node * gpus
@@ -519,15 +547,7 @@ def loading_args(
                 f"prefetch of {size_gib:g} GiB exceeds 90% of the node's {node_mem:g} GiB RAM: "
                 "pages are evicted before use and re-read"
             )
-    return LoadingPlan(
-        strategy=strategy,
-        reason=reason,
-        args=tuple(args),
-        env=env,
-        memory_request_gib=memory,
-        nfs_reads_per_node=reads,
-        warnings=tuple(warnings),
-    )
+    return warnings
 
 
 def _check_against_vllm(args: list[str]) -> None:

@@ -25,6 +25,7 @@ from functools import cache
 from importlib import resources
 
 from . import _checks as v
+from . import contracts
 from .errors import ConfigurationError
 from .loading import VLLM_VERSION, vllm_choices, vllm_flags
 from .model import ModelSource
@@ -49,7 +50,7 @@ DEFAULT_MAX_LORA_RANK = 16
 #: the pods (vLLM's own default is 1: one adapter per batch).
 ON_DEMAND_MAX_LORAS = 4
 #: Directory on the share (relative to the volume root) holding the resolver directories.
-RESOLVER_ROOT = ".lora"
+RESOLVER_ROOT = contracts.LORA_RESOLVER_ROOT
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
@@ -222,7 +223,7 @@ class LoraPlan:
 
 def resolver_dir(namespace: str, deployment: str) -> str:
     """The on-demand resolver directory of a deployment, relative to the volume root."""
-    return f"{RESOLVER_ROOT}/{namespace}/{deployment}"
+    return contracts.resolver_dir(namespace, deployment)
 
 
 def _round_rank(rank: int) -> int:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from . import _checks as v
+from . import contracts
 from .errors import ConfigurationError, warn
 from .gpus import GPU_PROFILES, GpuProfile, check_gpus_fit, gpu_profile
 from .handoff import REQUIRED_OUTPUT_KEYS, InfraOutputs, NfsEndpoint
@@ -163,7 +164,7 @@ class ModelSource:
     @property
     def relative_path(self) -> str:
         """Path vLLM loads, relative to the volume root: ``<org>/<name>/<revision>``."""
-        return f"{self.repo_id}/{self.revision.replace('/', '--')}"
+        return contracts.model_path(self.repo_id, self.revision)
 
     @property
     def slug(self) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import ClassVar
 
 from . import _checks as v
+from . import contracts
 from .errors import ConfigurationError
 from .gpus import gpu_profile
 from .loading import (
@@ -95,7 +96,7 @@ class PlanAssumptions:
             "tuner program start to taint removed, 56-79 ms (docs/performance.md)",
         ),
         "schedule_seconds": (ASSUMED, "scheduler binds the vLLM pod once the taint is gone"),
-        "image_gb": (ASSUMED, "vllm/vllm-openai:v0.33.0 compressed layers, about 10 GB"),
+        "image_gb": (ASSUMED, f"{contracts.VLLM_IMAGE} compressed layers, about 10 GB"),
         "image_pull_mbps": (ASSUMED, "registry pull and unpack on a GPU Droplet (10 Gbps public)"),
         "gate_seconds": (ASSUMED, "model gate: interpreter start and one marker check"),
         "node_read_mbps_tuned": (
@@ -305,7 +306,7 @@ def share_contention_seconds(
 
 def plan_cold_start(
     size_gib: float,
-    gpu_slug: str = "gpu-h100x1-80gb",
+    gpu_slug: str = contracts.DEFAULT_GPU_SLUG,
     replicas: int = 1,
     *,
     gpus_per_pod: int | None = None,

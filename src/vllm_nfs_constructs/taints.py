@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from . import _checks as v
+from . import contracts
 from .errors import ConfigurationError
 
 __all__ = [
@@ -25,7 +26,7 @@ __all__ = [
 
 #: The taint GPU nodes start with until the network tuner has tuned and verified them.
 #: Shared by the GPU node pool (cloud layer) and the tuner DaemonSet (cluster layer).
-NOT_TUNED_TAINT_KEY = "node.digitalocean.com/network-not-tuned"
+NOT_TUNED_TAINT_KEY = contracts.NOT_TUNED_TAINT_KEY
 
 
 class TaintEffect(str, Enum):

@@ -26,7 +26,7 @@ from vllm_nfs_constructs import (
     VllmNfsChart,
     VllmOptions,
 )
-from vllm_nfs_constructs.k8s.monitoring import TUNER_METRICS
+from vllm_nfs_constructs.contracts import TUNER_METRICS
 from vllm_nfs_constructs.runtime import tuner
 
 STARTUP = Taint("startup-taint.cluster-autoscaler.kubernetes.io/network-not-tuned")

@@ -13,6 +13,7 @@ from vllm_nfs_constructs import (
     ModelDownloadJob,
     ModelSource,
     SecretKeyRef,
+    contracts,
 )
 from vllm_nfs_constructs.k8s.download import _FETCH_DEFAULT_WORKERS
 from vllm_nfs_constructs.runtime import fetch
@@ -45,7 +46,7 @@ def test_job_fetches_the_pinned_model_as_non_root(chart, synth):
         "--root",
         "/models",
     ]
-    assert c["image"] == "vllm/vllm-openai:v0.33.0"
+    assert c["image"] == contracts.VLLM_IMAGE
     assert c["securityContext"]["runAsUser"] == 1000
     assert c["securityContext"]["runAsGroup"] == 1000
     assert c["securityContext"]["runAsNonRoot"] is True
@@ -207,7 +208,11 @@ def test_errors_that_cannot_succeed_fail_the_job_at_once(chart, synth):
     assert policy["rules"] == [
         {
             "action": "FailJob",
-            "onExitCodes": {"containerName": "fetch", "operator": "In", "values": [2, 3, 6]},
+            "onExitCodes": {
+                "containerName": contracts.FETCH_CONTAINER,
+                "operator": "In",
+                "values": list(contracts.FETCH_PERMANENT_EXIT_CODES),
+            },
         },
         {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
     ]

@@ -21,6 +21,7 @@ from vllm_nfs_constructs import (
     VllmDeployment,
     VllmNfsChart,
     VllmOptions,
+    contracts,
 )
 from vllm_nfs_constructs.k8s import vllm_flags
 from vllm_nfs_constructs.lora import vllm_env_names
@@ -93,7 +94,7 @@ def test_static_mode_lists_adapters_and_the_gate_waits_for_them() -> None:
     assert args[args.index("--max-loras") + 1] == "2"
     assert args[args.index("--max-lora-rank") + 1] == "16"
     assert "--enable-lora" in args
-    gate = containers(pod, "initContainers")["model-gate"]["command"]
+    gate = containers(pod, "initContainers")[contracts.GATE_CONTAINER]["command"]
     assert [gate[j + 1] for j, a in enumerate(gate) if a == "--also"] == [
         f"org/sql-lora@{A}",
         f"org/chat-lora@{B}",
@@ -121,9 +122,11 @@ def test_on_demand_job_fetches_then_publishes_into_the_resolver_directory() -> N
         cmd[cmd.index("--max-rank") + 1] == vllm["args"][vllm["args"].index("--max-lora-rank") + 1]
     )
     rules = job["spec"]["podFailurePolicy"]["rules"]
-    assert {"containerName": "publish", "operator": "In", "values": [2, 3, 6]} in [
-        r.get("onExitCodes") for r in rules
-    ]
+    assert {
+        "containerName": contracts.PUBLISH_CONTAINER,
+        "operator": "In",
+        "values": list(contracts.PUBLISH_PERMANENT_EXIT_CODES),
+    } in [r.get("onExitCodes") for r in rules]
     assert all("onPodConditions" not in r for r in rules if "onExitCodes" in r)
     assert "--lora-modules" not in vllm["args"]
 

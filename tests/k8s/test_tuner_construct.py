@@ -11,6 +11,7 @@ from vllm_nfs_constructs import (
     NetworkTunerDaemonSet,
     Taint,
     TaintEffect,
+    contracts,
 )
 
 
@@ -131,7 +132,7 @@ def test_programs_configmap_ships_the_tuner_source(chart, synth):
     objs = synth(chart)
     cm = find(objs, "ConfigMap")
     assert cm["metadata"]["namespace"] == "vllm-network-tuner"
-    assert set(cm["data"]) == {"tuner.py"}
+    assert set(cm["data"]) == {contracts.TUNER_PROGRAM, contracts.CONTRACTS_FILE}
     assert "def main" in cm["data"]["tuner.py"]
     pod = ds_pod(objs)
     assert {"name": "programs", "mountPath": "/programs", "readOnly": True} in pod["containers"][0][
@@ -182,8 +183,14 @@ def test_tuner_and_workloads_sharing_a_namespace_each_get_their_programs(chart, 
     objs = synth(chart)
     maps = {o["metadata"]["name"]: set(o["data"]) for o in objs if o["kind"] == "ConfigMap"}
     assert maps == {
-        "vllm-nfs-tuner-program": {"tuner.py"},
-        "vllm-nfs-programs": {"fetch.py", "gate.py", "drain.py", "publish.py"},
+        "vllm-nfs-tuner-program": {"tuner.py", contracts.CONTRACTS_FILE},
+        "vllm-nfs-programs": {
+            "fetch.py",
+            "gate.py",
+            "drain.py",
+            "publish.py",
+            contracts.CONTRACTS_FILE,
+        },
     }
     ds_volumes = find(objs, "DaemonSet")["spec"]["template"]["spec"]["volumes"]
     assert {

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vllm_nfs_constructs import contracts
 from vllm_nfs_constructs.runtime import fetch as fetch_program
 
 from ._hfhub import HubStandIn, fake_model, sharded_model
@@ -116,10 +117,12 @@ def test_happy_path_layout_marker_and_branch_link(hub: HubStandIn, tmp_path: Pat
     # Skipped: the duplicate .bin weights, original/, README; no staging left behind.
     assert not (model_dir / "pytorch_model.bin").exists()
     assert not (model_dir / "original").exists()
-    assert not list((repo_dir / ".staging").iterdir())
+    assert not list((repo_dir / contracts.STAGING_DIR).iterdir())
     assert not list(model_dir.rglob("*.part"))
     assert hub.file_requests("pytorch_model.bin") == []
-    marker = json.loads((repo_dir / f"{commit}.complete.json").read_text())
+    marker = json.loads((repo_dir / contracts.marker_name(commit)).read_text())
+    assert set(marker) == set(contracts.MARKER_FIELDS)
+    assert all(set(f) == set(contracts.MARKER_FILE_FIELDS) for f in marker["files"])
     assert marker["repo"] == REPO
     assert marker["revision"] == "main"
     assert marker["commit"] == commit
@@ -248,7 +251,9 @@ def test_killed_fetch_resumes_on_next_run(hub: HubStandIn, tmp_path: Path) -> No
 def test_gated_repo_without_token(hub: HubStandIn, tmp_path: Path) -> None:
     hub.add_commit(REPO, fake_model(), gated=True)
     proc = run_fetch(hub.url, tmp_path, tmp_path)
-    assert_one_line_error(proc, 3, f"repository '{REPO}' is gated: set the HF token Secret")
+    assert_one_line_error(
+        proc, contracts.FETCH_EXIT_HUB, f"repository '{REPO}' is gated: set the HF token Secret"
+    )
     assert not list(tmp_path.rglob("*.complete.json"))
 
 
@@ -257,7 +262,7 @@ def test_gated_repo_with_token_not_granted_and_granted(hub: HubStandIn, tmp_path
     hub.valid_tokens |= {"hf_user", "hf_granted"}
     hub.granted_tokens.add("hf_granted")
     proc = run_fetch(hub.url, tmp_path, tmp_path, token="hf_user")
-    assert_one_line_error(proc, 3, "is gated")
+    assert_one_line_error(proc, contracts.FETCH_EXIT_HUB, "is gated")
     assert "hf_user" not in proc.stdout + proc.stderr  # never log the token
     proc = run_fetch(hub.url, tmp_path, tmp_path, token="hf_granted")
     assert proc.returncode == 0, proc.stderr
@@ -267,16 +272,20 @@ def test_gated_repo_with_token_not_granted_and_granted(hub: HubStandIn, tmp_path
 def test_bad_token(hub: HubStandIn, tmp_path: Path) -> None:
     hub.add_commit(REPO, fake_model())
     proc = run_fetch(hub.url, tmp_path, tmp_path, token="hf_wrong_secret")
-    assert_one_line_error(proc, 3, "the Hub rejected the token (HTTP 401")
+    assert_one_line_error(proc, contracts.FETCH_EXIT_HUB, "the Hub rejected the token (HTTP 401")
     assert "hf_wrong_secret" not in proc.stdout + proc.stderr
 
 
 def test_unknown_revision_and_missing_repo(hub: HubStandIn, tmp_path: Path) -> None:
     hub.add_commit(REPO, fake_model())
     proc = run_fetch(hub.url, tmp_path, tmp_path, revision="no-such-branch")
-    assert_one_line_error(proc, 3, "revision 'no-such-branch' not found in repository 'org/model'")
+    assert_one_line_error(
+        proc,
+        contracts.FETCH_EXIT_HUB,
+        "revision 'no-such-branch' not found in repository 'org/model'",
+    )
     proc = run_fetch(hub.url, tmp_path, tmp_path, repo="org/missing")
-    assert_one_line_error(proc, 3, "repository 'org/missing' not found")
+    assert_one_line_error(proc, contracts.FETCH_EXIT_HUB, "repository 'org/missing' not found")
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
@@ -309,7 +318,9 @@ def small_fs(tmp_path: Path) -> Iterator[Path]:
 def test_not_enough_space_exit_4(hub: HubStandIn, tmp_path: Path, small_fs: Path) -> None:
     hub.add_commit(REPO, fake_model())  # 0.9 MB selected, 512 KiB file system
     proc = run_fetch(hub.url, small_fs, tmp_path)
-    assert_one_line_error(proc, 4, f"not enough space on {small_fs}: need 905.3 KB more")
+    assert_one_line_error(
+        proc, contracts.FETCH_EXIT_SPACE, f"not enough space on {small_fs}: need 905.3 KB more"
+    )
     assert "partial files kept" in proc.stderr
     assert not list(small_fs.rglob("*.complete.json"))
     assert hub.file_requests(SHARD1) == []  # checked before downloading anything
@@ -382,7 +393,9 @@ def test_lock_timeout_exit_5(hub: HubStandIn, tmp_path: Path) -> None:
         held.flush()
         proc = run_fetch(hub.url, tmp_path, tmp_path, "--lock-timeout", "0.5")
     assert "waiting for the lock" in proc.stdout and "pid 4242 on other-node" in proc.stdout
-    assert_one_line_error(proc, 5, "timed out after 0.5 s waiting for the lock")
+    assert_one_line_error(
+        proc, contracts.FETCH_EXIT_LOCK, "timed out after 0.5 s waiting for the lock"
+    )
     assert hub.file_requests(SHARD1) == []
 
 
@@ -472,7 +485,9 @@ def test_hostile_file_names_refuse_the_listing(
     root = tmp_path / "models"
     root.mkdir()
     proc = run_fetch(hub.url, root, tmp_path)
-    assert_one_line_error(proc, 6, f"refusing the Hub's file listing of {REPO}@{commit}")
+    assert_one_line_error(
+        proc, contracts.FETCH_EXIT_UNSAFE, f"refusing the Hub's file listing of {REPO}@{commit}"
+    )
     assert reason in proc.stderr and "nothing was written" in proc.stderr
     assert_untouched(outside)
     repo_dir = root / "org" / "model"
@@ -493,7 +508,7 @@ def test_colliding_file_names_refuse_the_listing(
 ) -> None:
     hub.add_commit(REPO, {**fake_model(), **extra})
     proc = run_fetch(hub.url, tmp_path, tmp_path)
-    assert_one_line_error(proc, 6, reason)
+    assert_one_line_error(proc, contracts.FETCH_EXIT_UNSAFE, reason)
     assert not (tmp_path / "org" / "model" / ".staging").exists()
     assert no_file_bytes_served(hub)
 
@@ -517,7 +532,7 @@ def test_listing_without_valid_checksums_is_refused(
     hub.add_commit(REPO, fake_model())
     hub.listing_patch.update(patch)
     proc = run_fetch(hub.url, tmp_path, tmp_path)
-    assert_one_line_error(proc, 6, reason)
+    assert_one_line_error(proc, contracts.FETCH_EXIT_UNSAFE, reason)
     assert not (tmp_path / "org" / "model" / ".staging").exists()
     assert no_file_bytes_served(hub)
 
@@ -540,7 +555,9 @@ def test_planted_directory_symlink_is_refused(
         shutil.rmtree(link)
     link.symlink_to(outside)
     proc = run_fetch(hub.url, root, tmp_path)
-    assert_one_line_error(proc, 6, f"{link} is a symlink; refusing to write through it")
+    assert_one_line_error(
+        proc, contracts.FETCH_EXIT_UNSAFE, f"{link} is a symlink; refusing to write through it"
+    )
     assert_untouched(outside)
     assert not list(root.rglob("*.complete.json"))
 
@@ -556,7 +573,7 @@ def test_planted_file_symlink_is_refused(
     link = repo_dir / ".lock" if name == ".lock" else staging / "config.json.part"
     link.symlink_to(outside / "keep.txt")  # the lock would truncate it, a resume append to it
     proc = run_fetch(hub.url, tmp_path / "models", tmp_path)
-    assert_one_line_error(proc, 6, f"{link} is a symlink")
+    assert_one_line_error(proc, contracts.FETCH_EXIT_UNSAFE, f"{link} is a symlink")
     assert_untouched(outside)
     assert not list(repo_dir.glob("*.complete.json"))
 
@@ -588,7 +605,7 @@ def test_content_not_matching_the_listing_is_an_error(
     commit = hub.add_commit(REPO, fake_model())
     hub.faults.corrupt.add(name)  # same size, one byte flipped
     proc = run_fetch(hub.url, tmp_path, tmp_path)
-    assert_one_line_error(proc, 1, f"{name}: {kind} mismatch (")
+    assert_one_line_error(proc, contracts.FETCH_EXIT_OTHER, f"{name}: {kind} mismatch (")
     repo_dir = tmp_path / "org" / "model"
     assert not list(repo_dir.glob("*.complete.json"))
     assert not (repo_dir / commit).exists()
@@ -714,7 +731,7 @@ def test_one_failing_file_fails_the_whole_fetch(hub: HubStandIn, tmp_path: Path)
     commit = hub.add_commit(REPO, files)
     hub.faults.failing.add(SHARDS[4])
     proc = run_fetch(hub.url, tmp_path, tmp_path)
-    assert_one_line_error(proc, 1, "the Hub failed (HTTP 500)")
+    assert_one_line_error(proc, contracts.FETCH_EXIT_OTHER, "the Hub failed (HTTP 500)")
     repo_dir = tmp_path / "org" / "model"
     assert not list(repo_dir.glob("*.complete.json"))
     assert not (repo_dir / commit).exists() and not (repo_dir / "main").exists()

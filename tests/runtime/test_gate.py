@@ -19,6 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from vllm_nfs_constructs import contracts
+
 PROGRAM = Path(__file__).parents[2] / "src" / "vllm_nfs_constructs" / "runtime" / "gate.py"
 REPO = "org/model"
 COMMIT_A = "a" * 40
@@ -42,9 +44,9 @@ def complete(root: Path, commit: str, revision: str | None = None) -> Path:
         "total_bytes": 102,
         "completed_at": "2026-11-27T00:00:00+00:00",
     }
-    (repo_dir / f"{commit}.complete.json").write_text(json.dumps(marker))
+    (repo_dir / contracts.marker_name(commit)).write_text(json.dumps(marker))
     if revision is not None:
-        link = repo_dir / revision.replace("/", "--")
+        link = repo_dir / contracts.revision_entry(revision)
         tmp = repo_dir / ".tmp-link"
         tmp.symlink_to(commit)
         os.replace(tmp, link)

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from vllm_nfs_constructs import contracts
+
 PROGRAM = Path(__file__).parents[2] / "src" / "vllm_nfs_constructs" / "runtime" / "publish.py"
 REPO = "org/sql-lora"
 COMMIT_A = "a" * 40
@@ -44,7 +46,7 @@ def lay_out(
         (adapter_dir / name).parent.mkdir(parents=True, exist_ok=True)
         (adapter_dir / name).write_bytes(data)
     if marker:
-        (adapter_dir.parent / f"{commit}.complete.json").write_text(
+        (adapter_dir.parent / contracts.marker_name(commit)).write_text(
             json.dumps(
                 {
                     "repo": REPO,

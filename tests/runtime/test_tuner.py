@@ -34,6 +34,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests._promtool import promtool_path
+from vllm_nfs_constructs import contracts
 from vllm_nfs_constructs.runtime import tuner
 
 from ._kubeapi import (
@@ -107,7 +108,11 @@ def test_cli_requires_node_name(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (cfg.node_name, cfg.api_server) == ("n1", "https://10.245.0.1:443")
     assert (cfg.interface, cfg.mtu, cfg.buffer_bytes, cfg.interval) == ("eth1", 9000, BUF, 60.0)
     assert cfg.ready_file == "/run/tuner/ready" and not cfg.once
-    assert (cfg.api_timeout, cfg.metrics_port, cfg.metrics_host) == (10.0, 9101, "auto")
+    assert (cfg.api_timeout, cfg.metrics_port, cfg.metrics_host) == (
+        10.0,
+        contracts.TUNER_METRICS_PORT,
+        "auto",
+    )
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "fd00::1")
     assert tuner.parse_args([]).api_server == "https://[fd00::1]:443"
 
@@ -677,7 +682,7 @@ def parse_exposition(text: str) -> dict[str, float]:
             series, value = line.rsplit(" ", 1)
             family = series.split("{", 1)[0]
             assert family in typed and family in helped, f"no HELP/TYPE before {line!r}"
-            assert family.startswith("vllm_nfs_tuner_")
+            assert family.startswith(contracts.TUNER_METRIC_PREFIX)
             if typed[family] == "counter":
                 assert family.endswith("_total"), family
             samples[series] = float(value)

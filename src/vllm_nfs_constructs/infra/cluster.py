@@ -97,22 +97,24 @@ class DoksCluster(Construct):
     pods, the gateway and the tuner's control side. GPU pools are added with
     :class:`~vllm_nfs_constructs.infra.GpuNodePool`.
 
-    :param vpc: the :class:`Vpc` the nodes join (its region is the cluster's region).
-    :param name: cluster name (DO name rules, <= 63). Default ``"vllm"``.
-    :param kubernetes_version_prefix: version prefix for the ``digitalocean_kubernetes_versions``
-        data source; the newest matching version is used. Default ``"1.34."``.
-    :param cluster_subnet: pod range, private, /16 to /20. Default ``10.120.0.0/16``.
-    :param service_subnet: Service range, private, /16 to /24. Default ``10.130.0.0/20``.
-    :param ha: highly available control plane (extra cost). Default ``False``.
-    :param surge_upgrade: surge upgrades (needs spare capacity). Default ``False``.
-    :param auto_upgrade: let DOKS apply patch upgrades in the maintenance window.
-        Default ``False``.
-    :param management_pool_name: default ``"<name>-mgmt"``.
-    :param management_size: a Droplet size slug such as ``"s-2vcpu-4gb"``. Default - the cheapest
-        2 vCPU / 4 GiB size available in the region (``digitalocean_sizes`` data source).
-    :param management_min_nodes: default 1. :param management_max_nodes: default 3.
-    :param management_labels: extra node labels. Default - none.
-    :param tags: DO tags on the cluster. Default - none.
+    Args:
+        vpc: the :class:`Vpc` the nodes join (its region is the cluster's region).
+        name: cluster name (DO name rules, <= 63). Default ``"vllm"``.
+        kubernetes_version_prefix: version prefix for the ``digitalocean_kubernetes_versions``
+            data source; the newest matching version is used. Default ``"1.34."``.
+        cluster_subnet: pod range, private, /16 to /20. Default ``10.120.0.0/16``.
+        service_subnet: Service range, private, /16 to /24. Default ``10.130.0.0/20``.
+        ha: highly available control plane (extra cost). Default ``False``.
+        surge_upgrade: surge upgrades (needs spare capacity). Default ``False``.
+        auto_upgrade: let DOKS apply patch upgrades in the maintenance window.
+            Default ``False``.
+        management_pool_name: default ``"<name>-mgmt"``.
+        management_size: a Droplet size slug such as ``"s-2vcpu-4gb"``. Default - the cheapest
+            2 vCPU / 4 GiB size available in the region (``digitalocean_sizes`` data source).
+        management_min_nodes: default 1.
+        management_max_nodes: default 3.
+        management_labels: extra node labels. Default - none.
+        tags: DO tags on the cluster. Default - none.
     """
 
     def __init__(

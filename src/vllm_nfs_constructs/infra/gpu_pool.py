@@ -11,6 +11,7 @@ from cdktf_cdktf_provider_digitalocean.kubernetes_node_pool import (
 from constructs import Construct
 
 from .. import _checks as v
+from .. import contracts
 from ..errors import ConfigurationError
 from ..gpus import check_gpus_fit, gpu_profile
 from ..taints import AUTOSCALER_STARTUP_TAINT_PREFIX, NOT_TUNED_TAINT, Taint, TaintEffect
@@ -24,7 +25,7 @@ __all__ = [
     "check_gpus_fit",
 ]
 
-DEFAULT_GPU_SLUG = "gpu-h100x1-80gb"
+DEFAULT_GPU_SLUG = contracts.DEFAULT_GPU_SLUG
 
 
 #: A not-tuned taint that the cluster autoscaler treats as a startup taint, for pools with
@@ -42,19 +43,20 @@ class GpuNodePool(Construct):
     DaemonSet tunes the node and removes it. vLLM pods never tolerate it, so they only land on
     tuned nodes.
 
-    :param cluster: the cluster.
-    :param name: pool name (becomes the ``doks.digitalocean.com/node-pool`` label; DO name rules,
-        <= 63). Default ``"<cluster name>-gpu"``.
-    :param size: GPU Droplet slug. Default ``gpu-h100x1-80gb``.
-    :param node_count: fixed number of nodes (>= 1). Default 1 when no autoscale bounds are given.
-    :param min_nodes: autoscaling lower bound (>= 0). Default - fixed size.
-    :param max_nodes: autoscaling upper bound (>= 1, >= min_nodes). Default - fixed size.
-    :param taint: the start-up taint the tuner removes. Default ``NOT_TUNED_TAINT``. Use
-        ``SCALE_FROM_ZERO_NOT_TUNED_TAINT`` for pools with ``min_nodes=0``; ``None`` disables
-        the gate (pods may then mount NFS before the node is tuned).
-    :param extra_taints: further taints. Default - none.
-    :param labels: extra node labels. Default - none.
-    :param tags: DO tags. Default - none.
+    Args:
+        cluster: the cluster.
+        name: pool name (becomes the ``doks.digitalocean.com/node-pool`` label; DO name rules,
+            <= 63). Default ``"<cluster name>-gpu"``.
+        size: GPU Droplet slug. Default ``gpu-h100x1-80gb``.
+        node_count: fixed number of nodes (>= 1). Default 1 when no autoscale bounds are given.
+        min_nodes: autoscaling lower bound (>= 0). Default - fixed size.
+        max_nodes: autoscaling upper bound (>= 1, >= min_nodes). Default - fixed size.
+        taint: the start-up taint the tuner removes. Default ``NOT_TUNED_TAINT``. Use
+            ``SCALE_FROM_ZERO_NOT_TUNED_TAINT`` for pools with ``min_nodes=0``; ``None``
+            disables the gate (pods may then mount NFS before the node is tuned).
+        extra_taints: further taints. Default - none.
+        labels: extra node labels. Default - none.
+        tags: DO tags. Default - none.
     """
 
     def __init__(

@@ -22,12 +22,13 @@ DEFAULT_VPC_IP_RANGE = "10.110.0.0/20"
 class Vpc(Construct):
     """A DigitalOcean VPC (``digitalocean_vpc``).
 
-    :param name: the VPC's name (lowercase letters, digits, '-'; starts with a letter; <= 63).
-    :param region: region slug. Default ``atl1``. Must offer H100 GPUs and Managed NFS
-        (``nyc2``, ``atl1``) unless ``allow_any_region``.
-    :param ip_range: private IPv4 range, /16 to /28. Default ``10.110.0.0/20``.
-    :param description: free text. Default - none.
-    :param allow_any_region: skip the GPU/NFS region check. Default ``False``.
+    Args:
+        name: the VPC's name (lowercase letters, digits, '-'; starts with a letter; <= 63).
+        region: region slug. Default ``atl1``. Must offer H100 GPUs and Managed NFS
+            (``nyc2``, ``atl1``) unless ``allow_any_region``.
+        ip_range: private IPv4 range, /16 to /28. Default ``10.110.0.0/20``.
+        description: free text. Default - none.
+        allow_any_region: skip the GPU/NFS region check. Default ``False``.
     """
 
     def __init__(

@@ -27,12 +27,13 @@ NFS_PERFORMANCE_TIERS = ("standard", "high")
 class NfsShare(Construct):
     """A Managed NFS share (``digitalocean_nfs``) in ``vpc`` and its region.
 
-    :param vpc: the VPC (same one as the cluster: the share is reachable only inside it).
-    :param name: share name (lowercase letters, digits, '-', starts with a letter, <= 64).
-        Default ``"vllm-models"``.
-    :param size_gib: size in GiB, 50 to 32768. Grow only. Default 1000.
-    :param performance_tier: ``"standard"`` or ``"high"``. Default ``"high"``.
-    :param tags: DO tags. Default - none.
+    Args:
+        vpc: the VPC (same one as the cluster: the share is reachable only inside it).
+        name: share name (lowercase letters, digits, '-', starts with a letter, <= 64).
+            Default ``"vllm-models"``.
+        size_gib: size in GiB, 50 to 32768. Grow only. Default 1000.
+        performance_tier: ``"standard"`` or ``"high"``. Default ``"high"``.
+        tags: DO tags. Default - none.
     """
 
     def __init__(

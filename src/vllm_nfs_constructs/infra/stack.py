@@ -134,27 +134,35 @@ class VllmInfraStack(TerraformStack):
     The DigitalOcean token is read by the provider from ``DIGITALOCEAN_TOKEN`` at plan/apply
     time; it is never part of the synthesized JSON.
 
-    :param name: prefix of every resource name. Default ``"vllm"`` (VPC ``vllm-vpc``, cluster
-        ``vllm``, pools ``vllm-mgmt`` / ``vllm-gpu``, share ``vllm-models``).
-    :param region: default ``atl1``; must be ``nyc2`` or ``atl1`` unless ``allow_any_region``.
-    :param vpc_ip_range: default ``10.110.0.0/20``.
-    :param cluster_subnet: default ``10.120.0.0/16``. :param service_subnet: default
-        ``10.130.0.0/20``.
-    :param kubernetes_version_prefix: default ``"1.34."``. :param ha: default ``False``.
-    :param management_size: default - cheapest 2 vCPU / 4 GiB size (data source).
-    :param management_min_nodes: default 1. :param management_max_nodes: default 3.
-    :param gpu_size: default ``gpu-h100x1-80gb``.
-    :param gpu_node_count: default 1 (when no autoscale bounds are given).
-    :param gpu_min_nodes: / :param gpu_max_nodes: autoscaling bounds. Default - fixed size.
-    :param gpu_taint: default ``NOT_TUNED_TAINT``. :param gpu_labels: default - none.
-    :param nfs_size_gib: default 1000. :param nfs_performance_tier: default ``"high"``.
-    :param backend: a :class:`SpacesBackend` for remote state. Default - local state.
-    :param local_state_path: where local state lives, relative to the stack directory
-        (``cdktf.out/stacks/<id>``) that Terraform runs in. Default
-        ``"../../../terraform.<id>.tfstate"``: the project root, outside ``cdktf.out`` (which
-        ``make synth`` deletes). Keep that file safe and out of git.
-    :param provider_version: the provider constraint. Default ``">= 2.78.0, < 3.0.0"``.
-    :param tags: DO tags on cluster, pool and share. Default ``("vllm-nfs",)``.
+    Args:
+        id: the stack's id and directory ``cdktf.out/stacks/<id>``. Default ``"vllm-infra"``.
+        name: prefix of every resource name. Default ``"vllm"`` (VPC ``vllm-vpc``, cluster
+            ``vllm``, pools ``vllm-mgmt`` / ``vllm-gpu``, share ``vllm-models``).
+        region: default ``atl1``; must be ``nyc2`` or ``atl1`` unless ``allow_any_region``.
+        allow_any_region: skip the GPU + NFS region check. Default ``False``.
+        vpc_ip_range: default ``10.110.0.0/20``.
+        cluster_subnet: default ``10.120.0.0/16``.
+        service_subnet: default ``10.130.0.0/20``.
+        kubernetes_version_prefix: default ``"1.34."``.
+        ha: highly available control plane. Default ``False``.
+        management_size: default - cheapest 2 vCPU / 4 GiB size (data source).
+        management_min_nodes: default 1.
+        management_max_nodes: default 3.
+        gpu_size: default ``gpu-h100x1-80gb``.
+        gpu_node_count: default 1 (when no autoscale bounds are given).
+        gpu_min_nodes: autoscaling lower bound. Default - fixed size.
+        gpu_max_nodes: autoscaling upper bound. Default - fixed size.
+        gpu_taint: default ``NOT_TUNED_TAINT``.
+        gpu_labels: default - none.
+        nfs_size_gib: default 1000.
+        nfs_performance_tier: default ``"high"``.
+        backend: a :class:`SpacesBackend` for remote state. Default - local state.
+        local_state_path: where local state lives, relative to the stack directory
+            (``cdktf.out/stacks/<id>``) that Terraform runs in. Default
+            ``"../../../terraform.<id>.tfstate"``: the project root, outside ``cdktf.out``
+            (which ``make synth`` deletes). Keep that file safe and out of git.
+        provider_version: the provider constraint. Default ``">= 2.78.0, < 3.0.0"``.
+        tags: DO tags on cluster, pool and share. Default ``("vllm-nfs",)``.
     """
 
     def __init__(

@@ -12,6 +12,7 @@ from cdk8s_plus_27 import k8s
 from constructs import Construct, IConstruct, IValidation
 
 from .. import _checks as v
+from .. import contracts
 from ..errors import ConfigurationError
 from ..platform import PlatformDefaults
 
@@ -20,7 +21,7 @@ DEFAULT_NAMESPACE = "vllm"
 #: Where the share is mounted in every pod.
 MODELS_MOUNT_PATH = "/models"
 #: Where the in-pod programs (ConfigMap) are mounted.
-PROGRAMS_MOUNT_PATH = "/programs"
+PROGRAMS_MOUNT_PATH = contracts.PROGRAMS_MOUNT_PATH
 #: The non-root identity every workload container runs as (the share is root-squashed).
 DEFAULT_UID = 1000
 DEFAULT_GID = 1000
@@ -195,18 +196,6 @@ def claim_name(
             "different namespaces.",
         )
     state.objects[key] = scope
-
-
-def release_name(
-    scope: Construct, kind: str, namespace: str | None, name: str, api_version: str | None = None
-) -> None:
-    """Forget a claim made by ``scope`` (the object was removed to be rebuilt, e.g. a
-    PrometheusRule whose rules depend on everything added after it)."""
-    state = app_registry(scope)
-    api = api_version or _API_VERSIONS.get(kind, "")
-    key = (api.rpartition("/")[0], kind, namespace, name)
-    if state.objects.get(key) is scope:
-        del state.objects[key]
 
 
 @jsii.implements(IValidation)

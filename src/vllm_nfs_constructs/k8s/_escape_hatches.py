@@ -27,7 +27,7 @@ output is validated against the Kubernetes 1.33 and Gateway API v1.3 schemas.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
@@ -69,6 +69,58 @@ def raw_object(
     )
     for key, value in body.items():
         obj.add_json_patch(cdk8s.JsonPatch.add(f"/{key}", value))
+    if namespace is None:
+        cluster_scoped(obj, scope)
+    return obj
+
+
+class LazyApiObject(cdk8s.ApiObject):
+    """A raw object (a CRD kind) whose top-level fields are rendered at synth by ``body``.
+
+    For objects whose content depends on calls made after construction (the PrometheusRule
+    grows with every ``VllmMonitoring.add_*``): the object is made once, its body read late.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        api_version: str,
+        kind: str,
+        metadata: cdk8s.ApiObjectMetadata,
+        body: Callable[[], Mapping[str, Any]],
+    ) -> None:
+        super().__init__(scope, id, api_version=api_version, kind=kind, metadata=metadata)
+        self._body = body
+
+    def to_json(self) -> Any:
+        out = dict(super().to_json())
+        out.update(self._body())
+        return out
+
+
+def lazy_raw_object(
+    scope: Construct,
+    id: str,
+    *,
+    api_version: str,
+    kind: str,
+    name: str,
+    namespace: str | None,
+    labels: Mapping[str, str],
+    body: Callable[[], Mapping[str, Any]],
+) -> LazyApiObject:
+    """Like :func:`raw_object`, with the top-level fields rendered at synth by ``body``."""
+    c.claim_name(scope, kind, namespace, name, api_version)
+    obj = LazyApiObject(
+        scope,
+        id,
+        api_version=api_version,
+        kind=kind,
+        metadata=cdk8s.ApiObjectMetadata(name=name, namespace=namespace, labels=dict(labels)),
+        body=body,
+    )
     if namespace is None:
         cluster_scoped(obj, scope)
     return obj

@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .. import contracts
+
 if TYPE_CHECKING:
     from .monitoring import AlertThresholds
 
@@ -53,7 +55,7 @@ ITL_P99 = quantile_record("inter_token_latency_seconds", 99)
 #: Pod names of a Deployment: ``<deployment>-<pod-template-hash>-<suffix>``.
 POD_SUFFIX = "-[a-z0-9]+-[a-z0-9]+"
 #: The model gate's init container name in every VllmDeployment pod.
-GATE_CONTAINER = "model-gate"
+GATE_CONTAINER = contracts.GATE_CONTAINER
 #: Which alerts exist, in order (each has a runbook section in docs/monitoring.md).
 ALERT_NAMES = (
     "VllmModelNoReadyReplica",
@@ -123,8 +125,8 @@ def recording_rules(scope: Scope) -> list[dict[str, Any]]:
         )
 
     rules = [
-        {"record": WAITING, "expr": agg("sum", "vllm:num_requests_waiting")},
-        {"record": RUNNING, "expr": agg("sum", "vllm:num_requests_running")},
+        {"record": WAITING, "expr": agg("sum", contracts.VLLM_REQUESTS_WAITING)},
+        {"record": RUNNING, "expr": agg("sum", contracts.VLLM_REQUESTS_RUNNING)},
         {"record": KV_USAGE, "expr": agg("avg", "vllm:kv_cache_usage_perc")},
         {"record": KV_USAGE_MAX, "expr": agg("max", "vllm:kv_cache_usage_perc")},
         {"record": REQUEST_RATE, "expr": rate("vllm:request_success_total")},

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import cast
 
 import cdk8s
 from constructs import Construct
 
 from .. import _checks as v
+from .. import contracts
 from ..autoscaling import QueueAutoscaling, check_pool_capacity
 from ..errors import ConfigurationError
 from ..gpus import GpuProfile, check_gpus_fit, gpu_profile
@@ -31,9 +33,9 @@ from .vllm import VllmDeployment
 from .volume import NfsMountOptions, SharedModelVolume
 
 #: The GPU size when neither ``gpu_slug`` nor the infra outputs name one (0.1.0's default).
-DEFAULT_GPU_SLUG = "gpu-h100x1-80gb"
+DEFAULT_GPU_SLUG = contracts.DEFAULT_GPU_SLUG
 
-__all__ = ["ServedModel", "VllmNfsChart"]
+__all__ = ["ServedModel", "VllmNfs", "VllmNfsChart"]
 
 
 @dataclass(frozen=True, init=False)
@@ -53,6 +55,9 @@ class ServedModel:
     adapters: tuple[LoraAdapter, ...]
     """LoRA adapters served on this model (default none), each with its own download Job;
     served as ``VllmOptions.lora`` says (default static). See docs/lora-adapters.md."""
+    legacy_keywords: tuple[str, ...] = field(default=(), init=False, compare=False, repr=False)
+    """The 0.1.0 keyword arguments this model was given (errors about them name
+    ``ServedModel.<field>``)."""
 
     def __init__(
         self,
@@ -120,12 +125,20 @@ class ServedModel:
                     autoscaling,
                     "either ServedModel(autoscaling=...) or VllmOptions(autoscaling=...), not both",
                 )
-            resolved = VllmOptions.build(f, {**resolved.as_dict(), "autoscaling": autoscaling})
+            if resolved.replicas != 1:
+                raise ConfigurationError(
+                    f"{f}.replicas",
+                    resolved.replicas,
+                    "the default (1) when autoscaling is set: the autoscaler owns the count",
+                    "Set autoscaling=QueueAutoscaling(min_replicas=..., max_replicas=...).",
+                )
+            resolved = resolved._derive(autoscaling=autoscaling)
         items = v.sequence_of(f"{f}.adapters", adapters, LoraAdapter, "LoraAdapter entries")
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "source", source)
         object.__setattr__(self, "options", resolved)
         object.__setattr__(self, "adapters", tuple(items))
+        object.__setattr__(self, "legacy_keywords", tuple(legacy))
 
     # The 0.1.0 fields, read back from the options.
     @property
@@ -169,7 +182,558 @@ class ServedModel:
         return self.options.max_unavailable
 
 
-class VllmNfsChart(cdk8s.Chart):
+class _VllmNfsComposition:
+    """What ``VllmNfs`` (a Construct for any chart) and ``VllmNfsChart`` (a Chart) compose:
+    namespace, shared volume, network tuner, download Jobs, deployments, gateway, monitoring.
+    The children are made directly under the construct that mixes this in, so ``VllmNfsChart``
+    keeps 0.2.0's construct paths."""
+
+    #: The class name users wrote: errors name ``<_f>.<argument>``.
+    _f = "VllmNfs"
+
+    @property
+    def _scope(self) -> Construct:
+        return cast(Construct, self)
+
+    def _compose(
+        self,
+        *,
+        namespace: str,
+        create_namespace: bool,
+        infra: InfraOutputs,
+        models: Sequence[ServedModel] = (ServedModel("qwen"),),
+        gpu_slug: str | None = None,
+        mount_options: NfsMountOptions | None = None,
+        token_secret: SecretKeyRef | None = DEFAULT_TOKEN_SECRET,
+        network_tuner: bool = True,
+        tuner_taint: Taint | None = None,
+        admission_policy: bool = True,
+        gateway: bool = True,
+        gateway_class: str = "cilium",
+        hostname: str | None = None,
+        tls_secret_name: str | None = None,
+        request_timeout_seconds: int = 600,
+        network_policies: bool = True,
+        allow_from: Sequence[NetworkPeer] = (),
+        api_key_secret: SecretKeyRef | None = None,
+        vllm_image: str | None = None,
+        monitoring: bool | PrometheusStack = False,
+        alert_thresholds: AlertThresholds | None = None,
+        platform: PlatformDefaults | None = None,
+    ) -> None:
+        f = self._f
+        scope = self._scope
+        #: Default namespace of every construct made here.
+        self.default_namespace = namespace
+        #: The App's platform defaults given here (None without).
+        self.platform = chart_platform(scope, platform, f"{f}.platform")
+        if not isinstance(infra, InfraOutputs):
+            raise ConfigurationError(
+                f"{f}.infra",
+                infra,
+                "an InfraOutputs",
+                "Use InfraOutputs.from_file('outputs.json') or InfraOutputs(...).",
+            )
+        self.infra = infra
+        self.models = self._check_models(models)
+        self.profile = self._gpu_profile(gpu_slug)
+        self.tuner_taint = self._tuner_taint(tuner_taint)
+        if vllm_image is not None:
+            v.instance_of(f"{f}.vllm_image", vllm_image, str, "an image reference")
+            check_image(f"{f}.vllm_image", vllm_image)
+        if self.profile.brand != "nvidia" and vllm_image is None:
+            raise ConfigurationError(
+                f"{f}.vllm_image",
+                vllm_image,
+                f"a ROCm build of vLLM for the {self.profile.brand.upper()} slug "
+                f"{self.profile.slug}",
+                "The default image is built for CUDA; pass vllm_image='<rocm vllm image>:<tag>'.",
+            )
+        for flag, value in (
+            ("network_tuner", network_tuner),
+            ("admission_policy", admission_policy),
+            ("gateway", gateway),
+            ("network_policies", network_policies),
+        ):
+            v.instance_of(f"{f}.{flag}", value, bool, "True or False")
+        peers = v.sequence_of(f"{f}.allow_from", allow_from, NetworkPeer, "NetworkPeer entries")
+        self._network_policies = network_policies
+
+        #: The Namespace (Pod Security ``restricted``, default-deny), None when the namespace
+        #: is someone else's (``VllmNfs(create_namespace=False)``).
+        self.workload_namespace: WorkloadNamespace | None = (
+            WorkloadNamespace(scope, "namespace", name=namespace, default_deny=network_policies)
+            if create_namespace
+            else None
+        )
+        self.volume = self._volume(mount_options)
+        self._owns_tuner = False
+        self.tuner = self._network_tuner(admission_policy) if network_tuner else None
+        self._check_autoscaling()
+        self.downloads: dict[str, ModelDownloadJob] = {}
+        #: The adapters' download Jobs by adapter name (one per adapter).
+        self.adapter_downloads: dict[str, ModelDownloadJob] = {}
+        self.deployments: dict[str, VllmDeployment] = {}
+        for m in self.models:
+            self.downloads[m.name] = ModelDownloadJob(
+                self._scope,
+                f"{m.name}-download",
+                volume=self.volume,
+                model=m.source,
+                token_secret=token_secret,
+                network_policy=network_policies,
+                namespace=namespace,
+            )
+            options = m.options
+            if vllm_image is not None or options.gpu_resource is None:
+                # vllm_image was checked above; the GPU resource is the pool size's own.
+                options = options._derive(
+                    image=vllm_image if vllm_image is not None else options.image,
+                    gpu_resource=options.gpu_resource or self.profile.resource_name,
+                )
+            try:
+                self.deployments[m.name] = VllmDeployment(
+                    self._scope,
+                    m.name,
+                    volume=self.volume,
+                    model=m.source,
+                    gpu_node_pool=infra.gpu_node_pool_name,
+                    options=options,
+                    gpu_slug=self.profile.slug,
+                    network_policy=network_policies,
+                    allow_from=peers,
+                    api_key_secret=api_key_secret,
+                    adapters=m.adapters,
+                    namespace=namespace,
+                )
+            except ConfigurationError as exc:
+                if not (
+                    exc.field.startswith("VllmOptions.")
+                    and exc.field[len("VllmOptions.") :] in m.legacy_keywords
+                ):
+                    raise
+                # The user wrote it as ServedModel's 0.1.0 argument: name it so.
+                raise ConfigurationError(
+                    "ServedModel" + exc.field[len("VllmOptions") :],
+                    exc.value,
+                    exc.allowed,
+                    exc.fix,
+                ) from None
+            self._adapter_jobs(m, token_secret, network_policies)
+        self.gateway: InferenceGateway | None = None
+        #: The routes by model name (empty without a gateway).
+        self.routes: dict[str, Route] = {}
+        if gateway:
+            try:
+                self.gateway = InferenceGateway(
+                    self._scope,
+                    "gateway",
+                    gateway_class=gateway_class,
+                    hostname=hostname,
+                    tls_secret_name=tls_secret_name,
+                    request_timeout_seconds=request_timeout_seconds,
+                    namespace=namespace,
+                )
+            except ConfigurationError as exc:
+                # The user wrote these on the chart: name them so.
+                raise ConfigurationError(
+                    exc.field.replace("InferenceGateway.", f"{f}.", 1),
+                    exc.value,
+                    exc.allowed,
+                    exc.fix,
+                ) from None
+            for i, m in enumerate(self.models):
+                self.routes[m.name] = self.gateway.add_route(
+                    self.deployments[m.name], default=i == 0
+                )
+        #: Monitors, rules, dashboard (None unless ``monitoring``).
+        self.monitoring: VllmMonitoring | None = self._monitoring(monitoring, alert_thresholds)
+
+    # -- builders ---------------------------------------------------------------------------
+
+    def _adapter_jobs(
+        self, m: ServedModel, token_secret: SecretKeyRef | None, network_policies: bool
+    ) -> None:
+        """One download Job per adapter (named ``<model>-lora-<adapter>-<repo>-<commit>``), so
+        adding an adapter never touches the other Jobs; on demand it also publishes the adapter
+        into the deployment's resolver directory."""
+        deployment = self.deployments[m.name]
+        for adapter in m.adapters:
+            self.adapter_downloads[adapter.name] = ModelDownloadJob(
+                self._scope,
+                f"{m.name}-lora-{adapter.slug}",
+                # The Job's name is <this>-<repo>-<commit>: keep room for the commit.
+                name=f"{m.name}-lora-{adapter.slug}"[:40].rstrip("-"),
+                volume=self.volume,
+                model=adapter.source,
+                token_secret=token_secret,
+                network_policy=network_policies,
+                lora_publish=deployment.lora_publish(adapter),
+                namespace=self.default_namespace,
+            )
+
+    def _check_models(self, models: Sequence[ServedModel]) -> list[ServedModel]:
+        f = f"{self._f}.models"
+        items = v.sequence_of(f, models, ServedModel, "ServedModel entries", min_len=1)
+        seen: set[str] = set()
+        for m in items:
+            if m.name in seen:
+                raise ConfigurationError(f"{f}[].name", m.name, "unique model names")
+            seen.add(m.name)
+        # Clients pick a model or an adapter by name (``model``): unique across the chart.
+        served: dict[str, str] = {}
+        slugs: dict[str, str] = {}
+        for m in items:
+            for name in {m.name, m.source.model_name}:
+                served.setdefault(name, f"model {m.name!r}")
+        for m in items:
+            for adapter in m.adapters:
+                field = f"ServedModel({m.name!r}).adapters[{adapter.name!r}].name"
+                taken = served.get(adapter.name)
+                if taken is not None:
+                    raise ConfigurationError(
+                        field,
+                        adapter.name,
+                        f"a name no model or adapter of this chart uses (taken by {taken})",
+                        "Clients select models and adapters by name; rename the adapter.",
+                    )
+                served[adapter.name] = f"adapter {adapter.name!r} of {m.name!r}"
+                slug = f"{m.name}-{adapter.slug}"
+                if slug in slugs:
+                    raise ConfigurationError(
+                        field,
+                        adapter.name,
+                        f"a name whose object-name form ({adapter.slug!r}) differs from "
+                        f"adapter {slugs[slug]!r}'s",
+                    )
+                slugs[slug] = adapter.name
+        return items
+
+    def _gpu_profile(self, gpu_slug: str | None) -> GpuProfile:
+        """The GPU size: explicit, else the cloud layer's ``gpu_node_size``, else the default;
+        an explicit size contradicting the outputs is an error."""
+        f = f"{self._f}.gpu_slug"
+        from_infra = self.infra.gpu_node_size
+        if gpu_slug is not None:
+            gpu_profile(f, gpu_slug)
+            if from_infra is not None and gpu_slug != from_infra:
+                raise ConfigurationError(
+                    f,
+                    gpu_slug,
+                    f"the GPU pool's size from the cloud layer's outputs ({from_infra})",
+                    "Drop gpu_slug (it defaults from infra.gpu_node_size), or change the pool's "
+                    "size in the cloud layer (VllmInfraStack(gpu_size=...)) and re-apply.",
+                )
+        slug = gpu_slug or from_infra or DEFAULT_GPU_SLUG
+        source = (
+            f"{self._f}.gpu_slug"
+            if gpu_slug
+            else (
+                "the cloud layer's gpu_node_size output" if from_infra else "the default GPU size"
+            )
+        )
+        for m in self.models:
+            try:
+                check_gpus_fit(
+                    slug, m.options.gpus_per_pod, field=f"ServedModel({m.name!r}).gpus_per_pod"
+                )
+            except ConfigurationError as exc:
+                raise ConfigurationError(
+                    exc.field,
+                    exc.value,
+                    exc.allowed,
+                    f"{exc.fix} The GPU size {slug} comes from {source}.",
+                ) from None
+        return gpu_profile(f, slug)
+
+    def _tuner_taint(self, tuner_taint: Taint | None) -> Taint:
+        """The taint the tuner lifts: explicit, else the pool's (outputs), else the default."""
+        f = f"{self._f}.tuner_taint"
+        pool_taint = self.infra.gpu_node_taint
+        if tuner_taint is not None:
+            v.instance_of(f, tuner_taint, Taint, "a Taint(key, value, effect)")
+            if self.infra.has_taint_output and tuner_taint != pool_taint:
+                raise ConfigurationError(
+                    f,
+                    str(tuner_taint),
+                    f"the GPU pool's start-up taint from the cloud layer's outputs "
+                    f"({pool_taint or 'none'})",
+                    "Drop tuner_taint (it defaults from infra.gpu_node_taint); a tuner waiting "
+                    "for another taint would never untaint the nodes.",
+                )
+            return tuner_taint
+        return pool_taint or NOT_TUNED_TAINT
+
+    def _monitoring(
+        self, monitoring: bool | PrometheusStack, thresholds: AlertThresholds | None
+    ) -> VllmMonitoring | None:
+        f = f"{self._f}.monitoring"
+        if isinstance(monitoring, bool):
+            stack = PrometheusStack() if monitoring else None
+        elif isinstance(monitoring, PrometheusStack):
+            stack = monitoring
+        else:
+            raise ConfigurationError(f, monitoring, "True, False or a PrometheusStack(...)")
+        if stack is None:
+            if thresholds is not None:
+                raise ConfigurationError(
+                    f"{self._f}.alert_thresholds",
+                    thresholds,
+                    "None unless monitoring is on",
+                    "Pass monitoring=True too.",
+                )
+            return None
+        # One dashboard per App: it has a fixed name and uid (the first chart's shows them all,
+        # grouped by namespace and model).
+        registry = c.app_registry(self._scope)
+        first = registry.dashboard is None
+        if first:
+            registry.dashboard = self._scope
+        monitor = VllmMonitoring(
+            self._scope,
+            "monitoring",
+            prometheus=stack,
+            thresholds=thresholds,
+            dashboard=first,
+            # Without the namespace's default-deny the pods are open; a policy would isolate them.
+            network_policies=self._network_policies,
+            namespace=self.default_namespace,
+        )
+        with monitor.batch():
+            for name, deployment in self.deployments.items():
+                monitor.add_model(deployment)
+                monitor.add_download_job(self.downloads[name])
+            if self.tuner is not None and self._owns_tuner:
+                monitor.add_tuner(self.tuner)
+        return monitor
+
+    def _check_autoscaling(self) -> None:
+        """Nodes follow pods: the GPU pool (from the handoff) must hold every autoscaled model's
+        ``max_replicas``; a pool that scales from zero needs the start-up taint the cluster
+        autoscaler ignores, and the tuner must lift the pool's taint."""
+        infra = self.infra
+        pool_taint = infra.gpu_node_taint
+        if infra.gpu_min_nodes is None or infra.gpu_max_nodes is None:
+            return  # outputs older than 0.2.0: no pool bounds to check against (documented)
+        tuner_taint_key = self.tuner.taint.key if self.tuner is not None else None
+        # Outputs without gpu_node_taint (older files) do not say the pool has no taint: then
+        # only the tuner's own taint is known.
+        pool_taint_key = (
+            pool_taint.key
+            if pool_taint is not None
+            else (None if infra.has_taint_output else tuner_taint_key)
+        )
+        for m in self.models:
+            scaling = m.options.autoscaling
+            if scaling is None:
+                continue
+            check_pool_capacity(
+                scaling,
+                gpus_per_pod=m.options.gpus_per_pod,
+                gpus_per_node=self.profile.gpus_per_node,
+                anti_affinity_required=m.options.anti_affinity is AntiAffinity.REQUIRED,
+                pool_min_nodes=infra.gpu_min_nodes,
+                pool_max_nodes=infra.gpu_max_nodes,
+                pool_taint_key=pool_taint_key,
+                tuner_taint_key=tuner_taint_key,
+                field=f"ServedModel({m.name!r}).autoscaling",
+            )
+        # Then all models together: they share the pool, so at full scale (max_replicas, or the
+        # fixed replicas) their GPUs must fit the pool's largest size.
+        demand = {
+            m.name: (
+                m.options.autoscaling.max_replicas
+                if m.options.autoscaling is not None
+                else m.options.replicas
+            )
+            * m.options.gpus_per_pod
+            for m in self.models
+        }
+        capacity = infra.gpu_max_nodes * self.profile.gpus_per_node
+        if sum(demand.values()) > capacity:
+            raise ConfigurationError(
+                f"{self._f}.models",
+                ", ".join(f"{name}: {gpus} GPUs" for name, gpus in demand.items()),
+                f"at most the GPU pool's {capacity} GPUs in all ({infra.gpu_max_nodes} nodes of "
+                f"{self.profile.slug}, the cloud layer's gpu_max_nodes)",
+                "Lower replicas / autoscaling max_replicas, or raise the pool's max_nodes in the "
+                "cloud layer (VllmInfraStack(gpu_max_nodes=...)) and re-apply.",
+            )
+
+    def _volume(self, mount_options: NfsMountOptions | None) -> SharedModelVolume:
+        annotations = (
+            {"vllm-nfs-constructs/example-values": "true: EXAMPLE infra values, do not apply"}
+            if self.infra.is_example
+            else None
+        )
+        volume = SharedModelVolume(
+            self._scope,
+            "models",
+            nfs=self.infra.nfs,
+            capacity_gib=self.infra.nfs_size_gb or 1000,
+            mount_options=mount_options,
+            annotations=annotations,
+            namespace=self.default_namespace,
+        )
+        total = sum(
+            (m.source.size_gib or 0) + sum(a.source.size_gib or 0 for a in m.adapters)
+            for m in self.models
+        )
+        capacity = volume.capacity_gib or 0
+        if total and total > capacity:
+            raise ConfigurationError(
+                f"{self._f}.models",
+                f"{total:g} GiB of models",
+                f"at most the share's {capacity} GiB",
+                "Grow the NFS share (nfs size_gib) or serve fewer models.",
+            )
+        return volume
+
+    def _network_tuner(self, admission_policy: bool) -> NetworkTunerDaemonSet:
+        """The App's tuner for this pool and taint: the first chart emits it, the others share
+        it (two tuners on one pool would fight over the same nodes)."""
+        tuners = c.app_registry(self._scope).tuners
+        key = (self.infra.gpu_node_pool_name, str(self.tuner_taint))
+        found = tuners.get(key)
+        self._owns_tuner = not isinstance(found, NetworkTunerDaemonSet)
+        if isinstance(found, NetworkTunerDaemonSet):
+            return found
+        # One tuner per pool and taint; the first is `network-tuner`, the others are named after
+        # their pool (they share the tuner namespace).
+        first = not tuners
+        tuner = NetworkTunerDaemonSet(
+            self._scope,
+            "network-tuner",
+            gpu_node_pool=self.infra.gpu_node_pool_name,
+            taint=self.tuner_taint,
+            admission_policy=admission_policy,
+            name=None
+            if first
+            else v.dns_label(
+                f"{self._f}.infra.gpu_node_pool_name",
+                f"network-tuner-{self.infra.gpu_node_pool_name}"[:63].rstrip("-"),
+            ),
+        )
+        tuners[key] = tuner
+        return tuner
+
+
+class VllmNfs(_VllmNfsComposition, Construct):
+    """The whole cluster layer as one construct that fits inside any chart.
+
+    The same composition as :class:`VllmNfsChart` (which is a thin wrapper making a Chart around
+    it): a Namespace, the shared volume, the network tuner, one download Job and
+    ``VllmDeployment`` per model, one gateway and, with ``monitoring``, monitors, rules and the
+    dashboard. Placed in a user's chart with namespace ``team``, every namespaced object it makes
+    is in ``team`` (the privileged tuner keeps its own namespace).
+    """
+
+    _f = "VllmNfs"
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        infra: InfraOutputs,
+        models: Sequence[ServedModel] = (ServedModel("qwen"),),
+        namespace: str | None = None,
+        create_namespace: bool = True,
+        gpu_slug: str | None = None,
+        mount_options: NfsMountOptions | None = None,
+        token_secret: SecretKeyRef | None = DEFAULT_TOKEN_SECRET,
+        network_tuner: bool = True,
+        tuner_taint: Taint | None = None,
+        admission_policy: bool = True,
+        gateway: bool = True,
+        gateway_class: str = "cilium",
+        hostname: str | None = None,
+        tls_secret_name: str | None = None,
+        request_timeout_seconds: int = 600,
+        network_policies: bool = True,
+        allow_from: Sequence[NetworkPeer] = (),
+        api_key_secret: SecretKeyRef | None = None,
+        vllm_image: str | None = None,
+        monitoring: bool | PrometheusStack = False,
+        alert_thresholds: AlertThresholds | None = None,
+        platform: PlatformDefaults | None = None,
+    ) -> None:
+        """
+        Args:
+            infra: the cloud layer's outputs (``InfraOutputs.from_file("outputs.json")``).
+            models: models to serve (default one: Qwen/Qwen2.5-0.5B-Instruct as ``qwen``).
+            namespace: workload namespace (default the enclosing chart's, else ``vllm``; not
+                ``default`` or ``kube-*``). Every namespaced object made here goes there, except
+                the privileged tuner, which keeps its own.
+            create_namespace: emit the Namespace with Pod Security ``restricted`` and the
+                default-deny policies (default True); False when the namespace is managed
+                elsewhere.
+            gpu_slug: the GPU pool's Droplet size; default ``infra.gpu_node_size``, else
+                ``gpu-h100x1-80gb``. ``gpus_per_pod`` must fit it.
+            mount_options: NFS mount options (default ``NfsMountOptions()``: nconnect=8).
+            token_secret: Secret with a Hugging Face token for the download Jobs (optional).
+            network_tuner: include the NetworkTunerDaemonSet (default True).
+            tuner_taint: the taint the GPU pool starts with; default ``infra.gpu_node_taint``,
+                else the not-tuned taint.
+            admission_policy: the tuner's ValidatingAdmissionPolicy (default True; K8s >= 1.32).
+            gateway: include the InferenceGateway (default True).
+            gateway_class: the GatewayClass (default ``cilium``).
+            hostname: the host name the gateway serves (default any).
+            tls_secret_name: existing TLS Secret for an HTTPS listener (default none).
+            request_timeout_seconds: per-request timeout on the routes (default 600).
+            network_policies: default-deny in the namespace plus the narrow allows (default
+                True).
+            allow_from: peers besides the gateway that may call the models' port 8000.
+            api_key_secret: Secret key holding the API key every model requires on ``/v1``
+                (default none).
+            vllm_image: the vLLM image for every model (default each model's
+                ``VllmOptions.image``, ``vllm/vllm-openai:v0.33.0``, a CUDA build; required for
+                AMD GPU slugs, which need a ROCm build).
+            monitoring: emit PodMonitors, alerting and recording rules, the Grafana dashboard and
+                the NetworkPolicies that let Prometheus scrape (``VllmMonitoring``). Default
+                False: the prometheus-operator CRDs must exist in the cluster. ``True`` targets
+                DigitalOcean's 1-Click kube-prometheus-stack; a ``PrometheusStack(...)``
+                describes another one.
+            alert_thresholds: the alerts' thresholds (default ``AlertThresholds()``; only with
+                monitoring).
+            platform: the platform team's defaults for every object and pod of the App
+                (registry mirror, pull secrets, labels, ...; default none). See
+                docs/platform-teams.md.
+        """
+        super().__init__(scope, id)
+        c.attach(self, scope)
+        resolved = c.resolve_namespace(self, namespace, "VllmNfs.namespace")
+        v.instance_of("VllmNfs.create_namespace", create_namespace, bool, "True or False")
+        if create_namespace:
+            v.namespace_owned("VllmNfs.namespace", resolved)
+        self.namespace = resolved
+        self._compose(
+            namespace=resolved,
+            create_namespace=create_namespace,
+            infra=infra,
+            models=models,
+            gpu_slug=gpu_slug,
+            mount_options=mount_options,
+            token_secret=token_secret,
+            network_tuner=network_tuner,
+            tuner_taint=tuner_taint,
+            admission_policy=admission_policy,
+            gateway=gateway,
+            gateway_class=gateway_class,
+            hostname=hostname,
+            tls_secret_name=tls_secret_name,
+            request_timeout_seconds=request_timeout_seconds,
+            network_policies=network_policies,
+            allow_from=allow_from,
+            api_key_secret=api_key_secret,
+            vllm_image=vllm_image,
+            monitoring=monitoring,
+            alert_thresholds=alert_thresholds,
+            platform=platform,
+        )
+
+
+class VllmNfsChart(_VllmNfsComposition, cdk8s.Chart):
     """Namespace, shared volume, network tuner, one download Job + VllmDeployment per model, and
     one gateway routing ``/<model name>/v1/...`` to each (the first model also without prefix).
 
@@ -183,6 +747,8 @@ class VllmNfsChart(cdk8s.Chart):
     chart on that pool; tuners of other pools are named ``network-tuner-<pool>`` and share the
     tuner namespace).
     """
+
+    _f = "VllmNfsChart"
 
     def __init__(
         self,
@@ -249,374 +815,29 @@ class VllmNfsChart(cdk8s.Chart):
                 (registry mirror, pull secrets, labels, ...; default none). See
                 docs/platform-teams.md.
         """
-        f = "VllmNfsChart"
-        v.namespace_owned(f"{f}.namespace", namespace)
+        v.namespace_owned("VllmNfsChart.namespace", namespace)
         super().__init__(scope, id, namespace=namespace, disable_resource_name_hashes=True)
-        #: Default namespace of every construct in this chart (also ``self.namespace``).
-        self.default_namespace = namespace
-        #: The App's platform defaults given here (None without).
-        self.platform = chart_platform(self, platform)
-        if not isinstance(infra, InfraOutputs):
-            raise ConfigurationError(
-                f"{f}.infra",
-                infra,
-                "an InfraOutputs",
-                "Use InfraOutputs.from_file('outputs.json') or InfraOutputs(...).",
-            )
-        self.infra = infra
-        self.models = self._check_models(models)
-        self.profile = self._gpu_profile(gpu_slug)
-        self.tuner_taint = self._tuner_taint(tuner_taint)
-        if vllm_image is not None:
-            v.instance_of(f"{f}.vllm_image", vllm_image, str, "an image reference")
-            check_image(f"{f}.vllm_image", vllm_image)
-        if self.profile.brand != "nvidia" and vllm_image is None:
-            raise ConfigurationError(
-                f"{f}.vllm_image",
-                vllm_image,
-                f"a ROCm build of vLLM for the {self.profile.brand.upper()} slug "
-                f"{self.profile.slug}",
-                "The default image is built for CUDA; pass vllm_image='<rocm vllm image>:<tag>'.",
-            )
-        for flag, value in (
-            ("network_tuner", network_tuner),
-            ("admission_policy", admission_policy),
-            ("gateway", gateway),
-            ("network_policies", network_policies),
-        ):
-            v.instance_of(f"{f}.{flag}", value, bool, "True or False")
-        peers = v.sequence_of(f"{f}.allow_from", allow_from, NetworkPeer, "NetworkPeer entries")
-        self._network_policies = network_policies
-
-        self.workload_namespace = WorkloadNamespace(
-            self, "namespace", name=namespace, default_deny=network_policies
-        )
-        self.volume = self._volume(mount_options)
-        self._owns_tuner = False
-        self.tuner = self._network_tuner(admission_policy) if network_tuner else None
-        self._check_autoscaling()
-        self.downloads: dict[str, ModelDownloadJob] = {}
-        #: The adapters' download Jobs by adapter name (one per adapter).
-        self.adapter_downloads: dict[str, ModelDownloadJob] = {}
-        self.deployments: dict[str, VllmDeployment] = {}
-        for m in self.models:
-            self.downloads[m.name] = ModelDownloadJob(
-                self,
-                f"{m.name}-download",
-                volume=self.volume,
-                model=m.source,
-                token_secret=token_secret,
-                network_policy=network_policies,
-            )
-            options = m.options
-            if vllm_image is not None or options.gpu_resource is None:
-                options = options.replace(
-                    image=vllm_image if vllm_image is not None else options.image,
-                    gpu_resource=options.gpu_resource or self.profile.resource_name,
-                )
-            self.deployments[m.name] = VllmDeployment(
-                self,
-                m.name,
-                volume=self.volume,
-                model=m.source,
-                gpu_node_pool=infra.gpu_node_pool_name,
-                options=options,
-                gpu_slug=self.profile.slug,
-                network_policy=network_policies,
-                allow_from=peers,
-                api_key_secret=api_key_secret,
-                adapters=m.adapters,
-            )
-            self._adapter_jobs(m, token_secret, network_policies)
-        self.gateway: InferenceGateway | None = None
-        #: The routes by model name (empty without a gateway).
-        self.routes: dict[str, Route] = {}
-        if gateway:
-            try:
-                self.gateway = InferenceGateway(
-                    self,
-                    "gateway",
-                    gateway_class=gateway_class,
-                    hostname=hostname,
-                    tls_secret_name=tls_secret_name,
-                    request_timeout_seconds=request_timeout_seconds,
-                )
-            except ConfigurationError as exc:
-                # The user wrote these on the chart: name them so.
-                raise ConfigurationError(
-                    exc.field.replace("InferenceGateway.", f"{f}.", 1),
-                    exc.value,
-                    exc.allowed,
-                    exc.fix,
-                ) from None
-            for i, m in enumerate(self.models):
-                self.routes[m.name] = self.gateway.add_route(
-                    self.deployments[m.name], default=i == 0
-                )
-        #: Monitors, rules, dashboard (None unless ``monitoring``).
-        self.monitoring: VllmMonitoring | None = self._monitoring(monitoring, alert_thresholds)
-
-    # -- builders ---------------------------------------------------------------------------
-
-    def _adapter_jobs(
-        self, m: ServedModel, token_secret: SecretKeyRef | None, network_policies: bool
-    ) -> None:
-        """One download Job per adapter (named ``<model>-lora-<adapter>-<repo>-<commit>``), so
-        adding an adapter never touches the other Jobs; on demand it also publishes the adapter
-        into the deployment's resolver directory."""
-        deployment = self.deployments[m.name]
-        for adapter in m.adapters:
-            self.adapter_downloads[adapter.name] = ModelDownloadJob(
-                self,
-                f"{m.name}-lora-{adapter.slug}",
-                # The Job's name is <this>-<repo>-<commit>: keep room for the commit.
-                name=f"{m.name}-lora-{adapter.slug}"[:40].rstrip("-"),
-                volume=self.volume,
-                model=adapter.source,
-                token_secret=token_secret,
-                network_policy=network_policies,
-                lora_publish=deployment.lora_publish(adapter),
-            )
-
-    def _check_models(self, models: Sequence[ServedModel]) -> list[ServedModel]:
-        f = "VllmNfsChart.models"
-        items = v.sequence_of(f, models, ServedModel, "ServedModel entries", min_len=1)
-        seen: set[str] = set()
-        for m in items:
-            if m.name in seen:
-                raise ConfigurationError(f"{f}[].name", m.name, "unique model names")
-            seen.add(m.name)
-        # Clients pick a model or an adapter by name (``model``): unique across the chart.
-        served: dict[str, str] = {}
-        slugs: dict[str, str] = {}
-        for m in items:
-            for name in {m.name, m.source.model_name}:
-                served.setdefault(name, f"model {m.name!r}")
-        for m in items:
-            for adapter in m.adapters:
-                field = f"ServedModel({m.name!r}).adapters[{adapter.name!r}].name"
-                taken = served.get(adapter.name)
-                if taken is not None:
-                    raise ConfigurationError(
-                        field,
-                        adapter.name,
-                        f"a name no model or adapter of this chart uses (taken by {taken})",
-                        "Clients select models and adapters by name; rename the adapter.",
-                    )
-                served[adapter.name] = f"adapter {adapter.name!r} of {m.name!r}"
-                slug = f"{m.name}-{adapter.slug}"
-                if slug in slugs:
-                    raise ConfigurationError(
-                        field,
-                        adapter.name,
-                        f"a name whose object-name form ({adapter.slug!r}) differs from "
-                        f"adapter {slugs[slug]!r}'s",
-                    )
-                slugs[slug] = adapter.name
-        return items
-
-    def _gpu_profile(self, gpu_slug: str | None) -> GpuProfile:
-        """The GPU size: explicit, else the cloud layer's ``gpu_node_size``, else the default;
-        an explicit size contradicting the outputs is an error."""
-        f = "VllmNfsChart.gpu_slug"
-        from_infra = self.infra.gpu_node_size
-        if gpu_slug is not None:
-            gpu_profile(f, gpu_slug)
-            if from_infra is not None and gpu_slug != from_infra:
-                raise ConfigurationError(
-                    f,
-                    gpu_slug,
-                    f"the GPU pool's size from the cloud layer's outputs ({from_infra})",
-                    "Drop gpu_slug (it defaults from infra.gpu_node_size), or change the pool's "
-                    "size in the cloud layer (VllmInfraStack(gpu_size=...)) and re-apply.",
-                )
-        slug = gpu_slug or from_infra or DEFAULT_GPU_SLUG
-        source = (
-            "VllmNfsChart.gpu_slug"
-            if gpu_slug
-            else (
-                "the cloud layer's gpu_node_size output" if from_infra else "the default GPU size"
-            )
-        )
-        for m in self.models:
-            try:
-                check_gpus_fit(
-                    slug, m.options.gpus_per_pod, field=f"ServedModel({m.name!r}).gpus_per_pod"
-                )
-            except ConfigurationError as exc:
-                raise ConfigurationError(
-                    exc.field,
-                    exc.value,
-                    exc.allowed,
-                    f"{exc.fix} The GPU size {slug} comes from {source}.",
-                ) from None
-        return gpu_profile(f, slug)
-
-    def _tuner_taint(self, tuner_taint: Taint | None) -> Taint:
-        """The taint the tuner lifts: explicit, else the pool's (outputs), else the default."""
-        f = "VllmNfsChart.tuner_taint"
-        pool_taint = self.infra.gpu_node_taint
-        if tuner_taint is not None:
-            v.instance_of(f, tuner_taint, Taint, "a Taint(key, value, effect)")
-            if self.infra.has_taint_output and tuner_taint != pool_taint:
-                raise ConfigurationError(
-                    f,
-                    str(tuner_taint),
-                    f"the GPU pool's start-up taint from the cloud layer's outputs "
-                    f"({pool_taint or 'none'})",
-                    "Drop tuner_taint (it defaults from infra.gpu_node_taint); a tuner waiting "
-                    "for another taint would never untaint the nodes.",
-                )
-            return tuner_taint
-        return pool_taint or NOT_TUNED_TAINT
-
-    def _monitoring(
-        self, monitoring: bool | PrometheusStack, thresholds: AlertThresholds | None
-    ) -> VllmMonitoring | None:
-        f = "VllmNfsChart.monitoring"
-        if isinstance(monitoring, bool):
-            stack = PrometheusStack() if monitoring else None
-        elif isinstance(monitoring, PrometheusStack):
-            stack = monitoring
-        else:
-            raise ConfigurationError(f, monitoring, "True, False or a PrometheusStack(...)")
-        if stack is None:
-            if thresholds is not None:
-                raise ConfigurationError(
-                    "VllmNfsChart.alert_thresholds",
-                    thresholds,
-                    "None unless monitoring is on",
-                    "Pass monitoring=True too.",
-                )
-            return None
-        # One dashboard per App: it has a fixed name and uid (the first chart's shows them all,
-        # grouped by namespace and model).
-        registry = c.app_registry(self)
-        first = registry.dashboard is None
-        if first:
-            registry.dashboard = self
-        monitor = VllmMonitoring(
-            self,
-            "monitoring",
-            prometheus=stack,
-            thresholds=thresholds,
-            dashboard=first,
-            # Without the namespace's default-deny the pods are open; a policy would isolate them.
-            network_policies=self._network_policies,
-        )
-        with monitor.batch():
-            for name, deployment in self.deployments.items():
-                monitor.add_model(deployment)
-                monitor.add_download_job(self.downloads[name])
-            if self.tuner is not None and self._owns_tuner:
-                monitor.add_tuner(self.tuner)
-        return monitor
-
-    def _check_autoscaling(self) -> None:
-        """Nodes follow pods: the GPU pool (from the handoff) must hold every autoscaled model's
-        ``max_replicas``; a pool that scales from zero needs the start-up taint the cluster
-        autoscaler ignores, and the tuner must lift the pool's taint."""
-        infra = self.infra
-        pool_taint = infra.gpu_node_taint
-        if infra.gpu_min_nodes is None or infra.gpu_max_nodes is None:
-            return  # outputs older than 0.2.0: no pool bounds to check against (documented)
-        tuner_taint_key = self.tuner.taint.key if self.tuner is not None else None
-        # Outputs without gpu_node_taint (older files) do not say the pool has no taint: then
-        # only the tuner's own taint is known.
-        pool_taint_key = (
-            pool_taint.key
-            if pool_taint is not None
-            else (None if infra.has_taint_output else tuner_taint_key)
-        )
-        for m in self.models:
-            scaling = m.options.autoscaling
-            if scaling is None:
-                continue
-            check_pool_capacity(
-                scaling,
-                gpus_per_pod=m.options.gpus_per_pod,
-                gpus_per_node=self.profile.gpus_per_node,
-                anti_affinity_required=m.options.anti_affinity is AntiAffinity.REQUIRED,
-                pool_min_nodes=infra.gpu_min_nodes,
-                pool_max_nodes=infra.gpu_max_nodes,
-                pool_taint_key=pool_taint_key,
-                tuner_taint_key=tuner_taint_key,
-                field=f"ServedModel({m.name!r}).autoscaling",
-            )
-        # Then all models together: they share the pool, so at full scale (max_replicas, or the
-        # fixed replicas) their GPUs must fit the pool's largest size.
-        demand = {
-            m.name: (
-                m.options.autoscaling.max_replicas
-                if m.options.autoscaling is not None
-                else m.options.replicas
-            )
-            * m.options.gpus_per_pod
-            for m in self.models
-        }
-        capacity = infra.gpu_max_nodes * self.profile.gpus_per_node
-        if sum(demand.values()) > capacity:
-            raise ConfigurationError(
-                "VllmNfsChart.models",
-                ", ".join(f"{name}: {gpus} GPUs" for name, gpus in demand.items()),
-                f"at most the GPU pool's {capacity} GPUs in all ({infra.gpu_max_nodes} nodes of "
-                f"{self.profile.slug}, the cloud layer's gpu_max_nodes)",
-                "Lower replicas / autoscaling max_replicas, or raise the pool's max_nodes in the "
-                "cloud layer (VllmInfraStack(gpu_max_nodes=...)) and re-apply.",
-            )
-
-    def _volume(self, mount_options: NfsMountOptions | None) -> SharedModelVolume:
-        annotations = (
-            {"vllm-nfs-constructs/example-values": "true: EXAMPLE infra values, do not apply"}
-            if self.infra.is_example
-            else None
-        )
-        volume = SharedModelVolume(
-            self,
-            "models",
-            nfs=self.infra.nfs,
-            capacity_gib=self.infra.nfs_size_gb or 1000,
+        self._compose(
+            namespace=namespace,
+            create_namespace=True,
+            infra=infra,
+            models=models,
+            gpu_slug=gpu_slug,
             mount_options=mount_options,
-            annotations=annotations,
-        )
-        total = sum(
-            (m.source.size_gib or 0) + sum(a.source.size_gib or 0 for a in m.adapters)
-            for m in self.models
-        )
-        capacity = volume.capacity_gib or 0
-        if total and total > capacity:
-            raise ConfigurationError(
-                "VllmNfsChart.models",
-                f"{total:g} GiB of models",
-                f"at most the share's {capacity} GiB",
-                "Grow the NFS share (nfs size_gib) or serve fewer models.",
-            )
-        return volume
-
-    def _network_tuner(self, admission_policy: bool) -> NetworkTunerDaemonSet:
-        """The App's tuner for this pool and taint: the first chart emits it, the others share
-        it (two tuners on one pool would fight over the same nodes)."""
-        tuners = c.app_registry(self).tuners
-        key = (self.infra.gpu_node_pool_name, str(self.tuner_taint))
-        found = tuners.get(key)
-        self._owns_tuner = not isinstance(found, NetworkTunerDaemonSet)
-        if isinstance(found, NetworkTunerDaemonSet):
-            return found
-        # One tuner per pool and taint; the first is `network-tuner`, the others are named after
-        # their pool (they share the tuner namespace).
-        first = not tuners
-        tuner = NetworkTunerDaemonSet(
-            self,
-            "network-tuner",
-            gpu_node_pool=self.infra.gpu_node_pool_name,
-            taint=self.tuner_taint,
+            token_secret=token_secret,
+            network_tuner=network_tuner,
+            tuner_taint=tuner_taint,
             admission_policy=admission_policy,
-            name=None
-            if first
-            else v.dns_label(
-                "VllmNfsChart.infra.gpu_node_pool_name",
-                f"network-tuner-{self.infra.gpu_node_pool_name}"[:63].rstrip("-"),
-            ),
+            gateway=gateway,
+            gateway_class=gateway_class,
+            hostname=hostname,
+            tls_secret_name=tls_secret_name,
+            request_timeout_seconds=request_timeout_seconds,
+            network_policies=network_policies,
+            allow_from=allow_from,
+            api_key_secret=api_key_secret,
+            vllm_image=vllm_image,
+            monitoring=monitoring,
+            alert_thresholds=alert_thresholds,
+            platform=platform,
         )
-        tuners[key] = tuner
-        return tuner

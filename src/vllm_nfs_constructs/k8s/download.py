@@ -9,6 +9,7 @@ from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from .. import _checks as v
+from .. import contracts
 from ..errors import ConfigurationError
 from ..images import VLLM_IMAGE, check_image
 from ..lora import LoraPublish
@@ -126,6 +127,68 @@ class ModelDownloadJob(Construct):
         """
         super().__init__(scope, id)
         c.attach(self, scope)
+        # Check: every argument, naming the field the user wrote.
+        f = "ModelDownloadJob"
+        self._check_references(volume, model, token_secret, lora_publish)
+        image = self._check_pod_settings(
+            image=image,
+            node_pool=node_pool,
+            uid=uid,
+            gid=gid,
+            cpu=(cpu_request, cpu_limit),
+            memory=(memory_request, memory_limit),
+            backoff_limit=backoff_limit,
+            active_deadline_seconds=active_deadline_seconds,
+            ttl_seconds_after_finished=ttl_seconds_after_finished,
+        )
+        args = _fetch_args(model, volume, keep_revisions, workers, allow_patterns, ignore_patterns)
+        # Model: names, labels, the pod.
+        self.model = model
+        self.namespace = c.resolve_namespace(self, namespace, f"{f}.namespace")
+        base = c.object_name(f"{f}.name", id, name)
+        self.job_name = _job_name(base, model)
+        #: The on-demand publication of an adapter, None for a model.
+        self.lora_publish = lora_publish
+        self.programs = ProgramsConfigMap.of(self, self.namespace)
+        #: Labels that select the Job's pods.
+        self.selector_labels = c.selector_labels(base, "model-download")
+        lbl = c.labels(base, "model-download", {"vllm-nfs-constructs/model": model.slug})
+        #: The Job's pod as a model (rendered at synth).
+        self.pod = self._pod(
+            lbl,
+            image,
+            args,
+            volume=volume,
+            token_secret=token_secret,
+            node_pool=node_pool,
+            uid=uid,
+            gid=gid,
+            cpu=(cpu_request, cpu_limit),
+            memory=(memory_request, memory_limit),
+        )
+        self._backoff_limit = backoff_limit
+        self._active_deadline_seconds = active_deadline_seconds
+        self._ttl_seconds_after_finished = ttl_seconds_after_finished
+        # Render (at synth): the NetworkPolicy and the Job.
+        #: The Job's NetworkPolicy (DNS and HTTPS egress only), None with ``network_policy=False``.
+        self.network_policy: k8s.KubeNetworkPolicy | None = None
+        if network_policy:
+            self.network_policy = pod_policy(
+                self,
+                "NetworkPolicy",
+                name=base,
+                namespace=self.namespace,
+                pod_selector=self.selector_labels,
+                egress=[dns_egress(), https_egress()],
+            )
+        self.job = self._job(lbl)
+
+    # -- check ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_references(
+        volume: object, model: object, token_secret: object, lora_publish: object
+    ) -> None:
         f = "ModelDownloadJob"
         if not isinstance(volume, SharedModelVolume):
             raise ConfigurationError(f"{f}.volume", volume, "a SharedModelVolume")
@@ -138,43 +201,6 @@ class ModelDownloadJob(Construct):
                 "a SecretKeyRef(name, key) or None",
                 "Reference an existing Secret; never pass the token itself.",
             )
-        self.model = model
-        self.namespace = c.resolve_namespace(self, namespace, f"{f}.namespace")
-        base = c.object_name(f"{f}.name", id, name)
-        self.job_name = _job_name(base, model)
-        v.integer(f"{f}.backoff_limit", backoff_limit, minimum=0, maximum=100)
-        v.integer(f"{f}.active_deadline_seconds", active_deadline_seconds, minimum=60)
-        v.integer(f"{f}.ttl_seconds_after_finished", ttl_seconds_after_finished, minimum=0)
-        image = check_image(f"{f}.image", image)
-        if node_pool is not None:
-            v.label_value(f"{f}.node_pool", node_pool)
-        v.integer(f"{f}.uid", uid, minimum=1, fix="The share is root-squashed; run as non-root.")
-        v.integer(f"{f}.gid", gid, minimum=1)
-        v.limit_not_below_request(f"{f}.cpu_limit", cpu_limit, f"{f}.cpu_request", cpu_request)
-        v.limit_not_below_request(
-            f"{f}.memory_limit", memory_limit, f"{f}.memory_request", memory_request
-        )
-        args = ["--repo", model.repo_id, "--revision", model.revision, "--root", volume.mount_path]
-        if keep_revisions is not None:
-            v.integer(f"{f}.keep_revisions", keep_revisions, minimum=1, maximum=1000)
-            args += ["--prune-keep", str(keep_revisions)]
-        v.integer(f"{f}.workers", workers, minimum=1, maximum=64)
-        if workers != _FETCH_DEFAULT_WORKERS:  # the default command stays as in 0.1.0
-            args += ["--workers", str(workers)]
-        for flag, given in (
-            ("--allow-pattern", allow_patterns),
-            ("--ignore-pattern", ignore_patterns),
-        ):
-            if given is None:
-                continue
-            field = f"{f}.{flag[2:].replace('-', '_')}s"
-            patterns = v.sequence_of(field, given, str, "glob patterns such as '*.safetensors'")
-            for i, pattern in enumerate(patterns):
-                # A pattern starting with '-' would be read by the fetcher's argparse as an option.
-                v.download_pattern(f"{field}[{i}]", pattern)
-            for pattern in patterns:
-                args += [flag, pattern]
-
         if lora_publish is not None and not isinstance(lora_publish, LoraPublish):
             raise ConfigurationError(
                 f"{f}.lora_publish",
@@ -187,78 +213,91 @@ class ModelDownloadJob(Construct):
                 model.revision,
                 "a 40-hex commit for an adapter that is published",
             )
-        #: The on-demand publication of an adapter, None for a model.
-        self.lora_publish = lora_publish
-        programs = self.programs = ProgramsConfigMap.of(self, self.namespace)
-        env = [
-            k8s.EnvVar(name="HOME", value="/tmp/home"),
-            k8s.EnvVar(name="HF_HOME", value="/tmp/home/.cache/huggingface"),
-            k8s.EnvVar(name="HF_HUB_DISABLE_TELEMETRY", value="1"),
-            k8s.EnvVar(name="HF_HUB_DISABLE_PROGRESS_BARS", value="1"),
-            k8s.EnvVar(name="PYTHONUNBUFFERED", value="1"),
-        ]
-        if token_secret is not None:
-            env.append(
-                k8s.EnvVar(
-                    name="HF_TOKEN",
-                    value_from=k8s.EnvVarSource(
-                        secret_key_ref=k8s.SecretKeySelector(
-                            name=token_secret.name, key=token_secret.key, optional=True
-                        )
-                    ),
-                )
-            )
+
+    @staticmethod
+    def _check_pod_settings(
+        *,
+        image: str,
+        node_pool: str | None,
+        uid: int,
+        gid: int,
+        cpu: tuple[str, str],
+        memory: tuple[str, str],
+        backoff_limit: int,
+        active_deadline_seconds: int,
+        ttl_seconds_after_finished: int,
+    ) -> str:
+        f = "ModelDownloadJob"
+        v.integer(f"{f}.backoff_limit", backoff_limit, minimum=0, maximum=100)
+        v.integer(f"{f}.active_deadline_seconds", active_deadline_seconds, minimum=60)
+        v.integer(f"{f}.ttl_seconds_after_finished", ttl_seconds_after_finished, minimum=0)
+        checked = check_image(f"{f}.image", image)
+        if node_pool is not None:
+            v.label_value(f"{f}.node_pool", node_pool)
+        v.integer(f"{f}.uid", uid, minimum=1, fix="The share is root-squashed; run as non-root.")
+        v.integer(f"{f}.gid", gid, minimum=1)
+        v.limit_not_below_request(f"{f}.cpu_limit", cpu[1], f"{f}.cpu_request", cpu[0])
+        v.limit_not_below_request(f"{f}.memory_limit", memory[1], f"{f}.memory_request", memory[0])
+        return checked
+
+    # -- model ------------------------------------------------------------------------------
+
+    def _pod(
+        self,
+        labels: dict[str, str],
+        image: str,
+        args: list[str],
+        *,
+        volume: SharedModelVolume,
+        token_secret: SecretKeyRef | None,
+        node_pool: str | None,
+        uid: int,
+        gid: int,
+        cpu: tuple[str, str],
+        memory: tuple[str, str],
+    ) -> PodModel:
+        """The fetcher (then, for an adapter served on demand, the publisher) on a node
+        without a GPU, writing to the share as the non-root owner of its files."""
+        programs = self.programs
         node_selector, affinity = c.node_placement(node_pool, gpu=False)
-        lbl = c.labels(base, "model-download", {"vllm-nfs-constructs/model": model.slug})
-        #: Labels that select the Job's pods.
-        self.selector_labels = c.selector_labels(base, "model-download")
-        #: The Job's NetworkPolicy (DNS and HTTPS egress only), None with ``network_policy=False``.
-        self.network_policy: k8s.KubeNetworkPolicy | None = None
-        if network_policy:
-            self.network_policy = pod_policy(
-                self,
-                "NetworkPolicy",
-                name=base,
-                namespace=self.namespace,
-                pod_selector=c.selector_labels(base, "model-download"),
-                egress=[dns_egress(), https_egress()],
-            )
-        fetch = program_container(
-            "fetch",
-            image,
-            programs.command("fetch.py", *args),
-            uid=uid,
-            gid=gid,
-            pull_policy="IfNotPresent",
-            env=env,
-            requests={"cpu": cpu_request, "memory": memory_request},
-            limits={"cpu": cpu_limit, "memory": memory_limit},
-            mounts=[
-                volume.mount(read_only=False),
-                programs.mount,
-                k8s.VolumeMount(name="tmp", mount_path="/tmp"),
-            ],
-        )
-        #: The Job's pod as a model (rendered at synth).
-        self.pod = PodModel(
+        pod = PodModel(
             role="download",
-            labels=lbl,
+            labels=labels,
             annotations={"vllm-nfs-constructs/programs-sha256": programs.checksum},
             restart_policy="Never",
             security_context=c.restricted_pod_security(uid, gid),
             node_selector=node_selector or {},
             affinity=affinity,
         )
-        if lora_publish is None:
-            self.pod.add_container(fetch)
+        fetch = program_container(
+            contracts.FETCH_CONTAINER,
+            image,
+            programs.command(contracts.FETCH_PROGRAM, *args),
+            uid=uid,
+            gid=gid,
+            pull_policy="IfNotPresent",
+            env=_fetch_env(token_secret),
+            requests={"cpu": cpu[0], "memory": memory[0]},
+            limits={"cpu": cpu[1], "memory": memory[1]},
+            mounts=[
+                volume.mount(read_only=False),
+                programs.mount,
+                k8s.VolumeMount(name="tmp", mount_path="/tmp"),
+            ],
+        )
+        publish = self.lora_publish
+        if publish is None:
+            pod.add_container(fetch)
         else:
             # Download first (an init container), then publish into the resolver directory.
-            self.pod.add_init_container(fetch)
-            self.pod.add_container(
+            pod.add_init_container(fetch)
+            pod.add_container(
                 program_container(
-                    "publish",
+                    contracts.PUBLISH_CONTAINER,
                     image,
-                    programs.command("publish.py", *lora_publish.args(volume.mount_path, model)),
+                    programs.command(
+                        contracts.PUBLISH_PROGRAM, *publish.args(volume.mount_path, self.model)
+                    ),
                     uid=uid,
                     gid=gid,
                     pull_policy="IfNotPresent",
@@ -269,11 +308,14 @@ class ModelDownloadJob(Construct):
                 )
             )
         for pod_volume in (volume.pod_volume(), programs.volume, c.empty_dir("tmp", "2Gi")):
-            self.pod.add_volume(pod_volume)
-        self._backoff_limit = backoff_limit
-        self._active_deadline_seconds = active_deadline_seconds
-        self._ttl_seconds_after_finished = ttl_seconds_after_finished
-        self.job = LazyJob(
+            pod.add_volume(pod_volume)
+        return pod
+
+    # -- render -----------------------------------------------------------------------------
+
+    def _job(self, labels: dict[str, str]) -> LazyJob:
+        model = self.model
+        job = LazyJob(
             self,
             "Job",
             metadata=c.metadata(
@@ -281,7 +323,7 @@ class ModelDownloadJob(Construct):
                 "Job",
                 self.job_name,
                 self.namespace,
-                lbl,
+                labels,
                 {
                     "vllm-nfs-constructs/model": model.repo_id,
                     "vllm-nfs-constructs/revision": model.revision,
@@ -300,7 +342,8 @@ class ModelDownloadJob(Construct):
             pod=self.pod,
             spec_builder=self._job_spec,
         )
-        self.job._json_fixes.append(drop_empty_pod_conditions)
+        job._json_fixes.append(drop_empty_pod_conditions)
+        return job
 
     def _failure_rules(self) -> list[k8s.PodFailurePolicyRule]:
         """Exit codes that cannot succeed on retry fail the Job at once, for every program
@@ -313,11 +356,13 @@ class ModelDownloadJob(Construct):
                 # required by the 1.27 bindings; dropped from the JSON (drop_empty_pod_conditions)
                 on_pod_conditions=[],
                 on_exit_codes=k8s.PodFailurePolicyOnExitCodesRequirement(
-                    container_name=container.name, operator="In", values=[2, 3, 6]
+                    container_name=container.name,
+                    operator="In",
+                    values=list(_PERMANENT_EXIT_CODES[container.name]),
                 ),
             )
             for container in self.pod.all_containers()
-            if container.name in ("fetch", "publish")
+            if container.name in _PERMANENT_EXIT_CODES
         ]
         rules.append(
             k8s.PodFailurePolicyRule(
@@ -339,6 +384,69 @@ class ModelDownloadJob(Construct):
             ttl_seconds_after_finished=self._ttl_seconds_after_finished,
             template=template,
         )
+
+
+def _fetch_args(
+    model: ModelSource,
+    volume: SharedModelVolume,
+    keep_revisions: int | None,
+    workers: int,
+    allow_patterns: Sequence[str] | None,
+    ignore_patterns: Sequence[str] | None,
+) -> list[str]:
+    """``fetch.py``'s arguments, each option checked (errors name the Job's argument)."""
+    f = "ModelDownloadJob"
+    args = ["--repo", model.repo_id, "--revision", model.revision, "--root", volume.mount_path]
+    if keep_revisions is not None:
+        v.integer(f"{f}.keep_revisions", keep_revisions, minimum=1, maximum=1000)
+        args += ["--prune-keep", str(keep_revisions)]
+    v.integer(f"{f}.workers", workers, minimum=1, maximum=64)
+    if workers != _FETCH_DEFAULT_WORKERS:  # the default command stays as in 0.1.0
+        args += ["--workers", str(workers)]
+    for flag, given in (
+        ("--allow-pattern", allow_patterns),
+        ("--ignore-pattern", ignore_patterns),
+    ):
+        if given is None:
+            continue
+        field = f"{f}.{flag[2:].replace('-', '_')}s"
+        patterns = v.sequence_of(field, given, str, "glob patterns such as '*.safetensors'")
+        for i, pattern in enumerate(patterns):
+            # A pattern starting with '-' would be read by the fetcher's argparse as an option.
+            v.download_pattern(f"{field}[{i}]", pattern)
+        for pattern in patterns:
+            args += [flag, pattern]
+    return args
+
+
+def _fetch_env(token_secret: SecretKeyRef | None) -> list[k8s.EnvVar]:
+    env = [
+        k8s.EnvVar(name="HOME", value="/tmp/home"),
+        k8s.EnvVar(name="HF_HOME", value="/tmp/home/.cache/huggingface"),
+        k8s.EnvVar(name="HF_HUB_DISABLE_TELEMETRY", value="1"),
+        k8s.EnvVar(name="HF_HUB_DISABLE_PROGRESS_BARS", value="1"),
+        k8s.EnvVar(name="PYTHONUNBUFFERED", value="1"),
+    ]
+    if token_secret is not None:
+        env.append(
+            k8s.EnvVar(
+                name="HF_TOKEN",
+                value_from=k8s.EnvVarSource(
+                    secret_key_ref=k8s.SecretKeySelector(
+                        name=token_secret.name, key=token_secret.key, optional=True
+                    )
+                ),
+            )
+        )
+    return env
+
+
+#: The exit codes of each program container that no retry can fix (contracts, shared with the
+#: programs themselves).
+_PERMANENT_EXIT_CODES = {
+    contracts.FETCH_CONTAINER: contracts.FETCH_PERMANENT_EXIT_CODES,
+    contracts.PUBLISH_CONTAINER: contracts.PUBLISH_PERMANENT_EXIT_CODES,
+}
 
 
 def _job_name(base: str, model: ModelSource) -> str:

@@ -28,11 +28,12 @@ from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from .. import _checks as v
+from .. import contracts
 from ..errors import ConfigurationError
 from ..taints import NOT_TUNED_TAINT_KEY
 from . import _common as c
 from . import _rules
-from ._escape_hatches import raw_object
+from ._escape_hatches import lazy_raw_object, raw_object
 from .network_policy import NetworkPeer
 
 __all__ = [
@@ -49,18 +50,10 @@ MONITORING_API = "monitoring.coreos.com/v1"
 #: Where each alert's runbook lives: ``<base>#<alert name in lower case>`` (docs/monitoring.md).
 DEFAULT_RUNBOOK_BASE_URL = "https://vllm-nfs-constructs.readthedocs.io/en/latest/monitoring/"
 #: The series the network tuner serves on its ``metrics`` port (runtime/tuner.py).
-TUNER_METRICS = (
-    "vllm_nfs_tuner_tuned",
-    "vllm_nfs_tuner_taint_present",
-    "vllm_nfs_tuner_interface_mtu",
-    "vllm_nfs_tuner_seconds_to_untaint",
-    "vllm_nfs_tuner_drift_corrections_total",
-    "vllm_nfs_tuner_api_errors_total",
-    "vllm_nfs_tuner_cycles_total",
-)
-TUNER_METRICS_PORT = "metrics"
-VLLM_METRICS_PORT = "http"
-VLLM_PORT = 8000
+TUNER_METRICS = contracts.TUNER_METRICS
+TUNER_METRICS_PORT = contracts.TUNER_METRICS_PORT_NAME
+VLLM_METRICS_PORT = contracts.VLLM_PORT_NAME
+VLLM_PORT = contracts.VLLM_PORT
 #: The recording rules (labels ``namespace`` and ``model``) the dashboard reads; the autoscaler
 #: queries the raw series so it works without them, and users' own triggers may use these.
 RECORDING_RULES = (
@@ -288,18 +281,33 @@ class VllmMonitoring(Construct):
         self._models: dict[str, list[str]] = {}
         self._jobs: dict[str, list[str]] = {}
         self._tuner: tuple[str, str] | None = None
-        self._rule: cdk8s.ApiObject | None = None
-        self._deferred = 0
-        self._build_rule()
+        #: The PrometheusRule: made once, its groups rendered at synth from everything added.
+        self._rule = lazy_raw_object(
+            self,
+            "PrometheusRule",
+            api_version=MONITORING_API,
+            kind="PrometheusRule",
+            name=self.name,
+            namespace=self.namespace,
+            labels=self._labels(self.name),
+            body=lambda: {"spec": {"groups": self.rule_groups}},
+        )
         #: The Grafana dashboard ConfigMap (None with ``dashboard=False``).
         self.dashboard: k8s.KubeConfigMap | None = (
             self._dashboard_config_map() if dashboard else None
         )
+        if self.dashboard is not None:
+            self._emit_rule_after(self.dashboard)
+
+    def _emit_rule_after(self, obj: Construct) -> None:
+        """Emit the rule after ``obj`` (as 0.2.0 did, which rebuilt the rule last): the rule
+        reads the series ``obj`` makes Prometheus scrape."""
+        self._rule.node.add_dependency(obj)
 
     @property
     def rule(self) -> cdk8s.ApiObject:
-        """The PrometheusRule (rebuilt by every ``add_*``: read it after the last one)."""
-        assert self._rule is not None
+        """The PrometheusRule (one object; its groups are rendered at synth, so they hold every
+        target added before then)."""
         return self._rule
 
     @property
@@ -321,39 +329,14 @@ class VllmMonitoring(Construct):
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[VllmMonitoring]:
-        """Add several targets and build the PrometheusRule once, at the end::
+        """Kept for 0.2.0 code: the rule is rendered at synth, so adding several targets needs
+        no batching any more::
 
         with monitoring.batch():
             for deployment in deployments:
                 monitoring.add_model(deployment)
         """
-        self._deferred += 1
-        try:
-            yield self
-        finally:
-            self._deferred -= 1
-            if not self._deferred:
-                self._build_rule()
-
-    def _build_rule(self) -> None:
-        if self._deferred:
-            return
-        if self._rule is not None:
-            # The rule's body depends on everything added: replace the object, keeping its name.
-            self.node.try_remove_child("PrometheusRule")
-            c.release_name(
-                self, "PrometheusRule", self.namespace, self.name, "monitoring.coreos.com/v1"
-            )
-        self._rule = raw_object(
-            self,
-            "PrometheusRule",
-            api_version=MONITORING_API,
-            kind="PrometheusRule",
-            name=self.name,
-            namespace=self.namespace,
-            labels=self._labels(self.name),
-            body={"spec": {"groups": self.rule_groups}},
-        )
+        yield self
 
     def _pod_monitor(
         self,
@@ -397,6 +380,7 @@ class VllmMonitoring(Construct):
             },
         )
         self.pod_monitors[key] = monitor
+        self._emit_rule_after(monitor)
         return monitor
 
     def add_model(self, deployment: Any) -> cdk8s.ApiObject:
@@ -441,8 +425,8 @@ class VllmMonitoring(Construct):
                     ],
                 ),
             )
+            self._emit_rule_after(self.network_policies[f"{namespace}/{policy_name}"])
         self._models.setdefault(namespace, []).append(name)
-        self._build_rule()
         return monitor
 
     def add_download_job(self, job: Any) -> None:
@@ -454,7 +438,6 @@ class VllmMonitoring(Construct):
         if not isinstance(name, str) or not isinstance(namespace, str):
             raise ConfigurationError(f, job, "a ModelDownloadJob (job_name and namespace)")
         self._jobs.setdefault(namespace, []).append(name)
-        self._build_rule()
 
     def add_tuner(self, tuner: Any) -> cdk8s.ApiObject:
         """Scrape the NetworkTunerDaemonSet's ``metrics`` port and alert on its taint and drift.
@@ -484,7 +467,6 @@ class VllmMonitoring(Construct):
             [{"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node"}],
         )
         self._tuner = (namespace, str(key))
-        self._build_rule()
         return monitor
 
     def _dashboard_config_map(self) -> k8s.KubeConfigMap:

@@ -8,15 +8,14 @@ when the option was given there the 0.1.0 way).
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import dataclasses
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 from .. import _checks as v
+from .. import contracts
 from ..autoscaling import QueueAutoscaling
 from ..errors import ConfigurationError, warn
 from ..images import VLLM_IMAGE, check_image
@@ -31,8 +30,6 @@ AUTO = "auto"
 #: Seconds the grace period must exceed preStop drain + vLLM shutdown timeout.
 GRACE_MARGIN_SECONDS = 10
 GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
-
-_PREFIX: contextvars.ContextVar[str] = contextvars.ContextVar("_PREFIX", default="VllmOptions")
 
 
 class AntiAffinity(str, Enum):
@@ -123,7 +120,9 @@ class VllmOptions:
     LoRA off otherwise); see docs/lora-adapters.md."""
 
     def __post_init__(self) -> None:
-        self._check(_PREFIX.get())
+        # Checked once, here. Owners that take the fields as their own keyword arguments
+        # (0.1.0's ServedModel(replicas=...)) go through build(), which names their field.
+        self._check("VllmOptions")
 
     # -- construction -----------------------------------------------------------------------
 
@@ -140,8 +139,15 @@ class VllmOptions:
                     "a VllmOptions field: " + ", ".join(sorted(known)),
                     "Check the spelling.",
                 )
-        with _prefix(owner):
+        try:
             return cls(**values)
+        except ConfigurationError as exc:
+            if owner == "VllmOptions" or not exc.field.startswith("VllmOptions."):
+                raise
+            # The user wrote these as the owner's arguments: name the field so.
+            raise ConfigurationError(
+                owner + exc.field[len("VllmOptions") :], exc.value, exc.allowed, exc.fix
+            ) from None
 
     @classmethod
     def from_legacy(
@@ -171,23 +177,46 @@ class VllmOptions:
 
     def replace(self, **changes: Any) -> VllmOptions:
         """A copy with ``changes`` (checked like a new value)."""
-        copy = VllmOptions.build("VllmOptions", {**self.as_dict(), **changes})
-        if "extra_args" not in changes:
-            # Errors about extra_args keep naming where the user wrote them.
-            object.__setattr__(copy, "_extra_args_field", extra_args_field(self))
+        return VllmOptions.build("VllmOptions", {**self.as_dict(), **changes})
+
+    def _derive(self, **changes: Any) -> VllmOptions:
+        """A copy with fields the library derives and has checked itself (the chart's
+        ``vllm_image``, the GPU resource of the pool's size): not validated a second time."""
+        copy = object.__new__(VllmOptions)
+        for name, value in {**self.as_dict(), **changes}.items():
+            object.__setattr__(copy, name, value)
         return copy
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
-    def _check_not_already_set(self, emitted: Sequence[str]) -> None:
-        """For VllmDeployment: refuse ``extra_args`` setting what ``emitted`` sets."""
-        check_not_already_set(self, emitted)
+    def _check_not_already_set(
+        self, emitted: Sequence[str], field: str = "VllmOptions.extra_args"
+    ) -> None:
+        """For VllmDeployment: refuse ``extra_args`` setting what ``emitted`` sets; errors name
+        ``field`` (where the user wrote ``extra_args``)."""
+        check_not_already_set(self, emitted, field)
 
     # -- checks -----------------------------------------------------------------------------
 
     def _check(self, f: str) -> None:
+        """Every field, in steps; errors name ``<f>.<field>``."""
+        self._check_scale(f)
+        self._check_engine(f)
+        self._check_loading(f)
+        self._check_scaling_and_lora(f)
+        self._check_extra_args(f)
+        self._check_timing(f)
+        self._check_resources(f)
+
+    def _check_scale(self, f: str) -> None:
         v.integer(f"{f}.replicas", self.replicas, minimum=0, maximum=1000)
+        anti = self.anti_affinity
+        if not isinstance(anti, AntiAffinity):
+            anti = AntiAffinity(
+                v.one_of(f"{f}.anti_affinity", anti, [a.value for a in AntiAffinity])
+            )
+            object.__setattr__(self, "anti_affinity", anti)
         v.integer(
             f"{f}.gpus_per_pod",
             self.gpus_per_pod,
@@ -204,6 +233,8 @@ class VllmOptions:
                 "at least 1 when max_surge is 0",
                 "A rollout must be allowed to stop an old pod or to start an extra one.",
             )
+
+    def _check_engine(self, f: str) -> None:
         check_image(f"{f}.image", self.image)
         if self.gpu_resource is not None:
             v.one_of(f"{f}.gpu_resource", self.gpu_resource, GPU_RESOURCES)
@@ -218,6 +249,8 @@ class VllmOptions:
                 greater_than=0,
                 maximum=1,
             )
+
+    def _check_loading(self, f: str) -> None:
         if self.safetensors_load_strategy not in (None, AUTO):
             v.one_of(
                 f"{f}.safetensors_load_strategy",
@@ -239,6 +272,8 @@ class VllmOptions:
             )
         if self.loading is not None:
             v.instance_of(f"{f}.loading", self.loading, WeightLoading, "a WeightLoading(...)")
+
+    def _check_scaling_and_lora(self, f: str) -> None:
         if self.autoscaling is not None:
             v.instance_of(
                 f"{f}.autoscaling", self.autoscaling, QueueAutoscaling, "a QueueAutoscaling(...)"
@@ -252,6 +287,8 @@ class VllmOptions:
                 )
         if self.lora is not None:
             v.instance_of(f"{f}.lora", self.lora, LoraServing, "a LoraServing(...) or None")
+
+    def _check_extra_args(self, f: str) -> None:
         extra = self.extra_args
         if isinstance(extra, (str, bytes, Mapping)) or not isinstance(extra, Sequence):
             raise ConfigurationError(
@@ -269,13 +306,8 @@ class VllmOptions:
         # nothing secret; the flags the construct sets itself are refused by VllmDeployment.
         vllm_flags.check_extra_args(f"{f}.extra_args", extra, pinned=self.image == VLLM_IMAGE)
         object.__setattr__(self, "extra_args", tuple(extra))
-        object.__setattr__(self, "_extra_args_field", f"{f}.extra_args")
-        anti = self.anti_affinity
-        if not isinstance(anti, AntiAffinity):
-            anti = AntiAffinity(
-                v.one_of(f"{f}.anti_affinity", anti, [a.value for a in AntiAffinity])
-            )
-            object.__setattr__(self, "anti_affinity", anti)
+
+    def _check_timing(self, f: str) -> None:
         for name, low, high in (
             ("startup_initial_delay_seconds", 0, 86400),
             ("startup_period_seconds", 1, 3600),
@@ -308,6 +340,8 @@ class VllmOptions:
                     "Raise the grace period or shorten the drain; otherwise Kubernetes kills "
                     "vLLM with requests in flight.",
                 )
+
+    def _check_resources(self, f: str) -> None:
         v.integer(f"{f}.shm_size_gib", self.shm_size_gib, minimum=1, maximum=1024)
         v.integer(
             f"{f}.uid",
@@ -343,15 +377,6 @@ class VllmOptions:
         )
 
 
-@contextlib.contextmanager
-def _prefix(owner: str) -> Iterator[None]:
-    token = _PREFIX.set(owner)
-    try:
-        yield
-    finally:
-        _PREFIX.reset(token)
-
-
 #: What sets each flag the construct emits: the fix when ``extra_args`` sets it again.
 _SET_BY = {
     "--tensor-parallel-size": "Use VllmOptions.gpus_per_pod: it is also the pod's GPU request.",
@@ -360,8 +385,11 @@ _SET_BY = {
     "--max-model-len": "Use VllmOptions.max_model_len.",
     "--gpu-memory-utilization": "Use VllmOptions.gpu_memory_utilization.",
     "--served-model-name": "The model is served under its ModelSource name.",
-    "--host": "vLLM listens on 0.0.0.0:8000, which the Service, probes and policies expect.",
-    "--port": "vLLM listens on 0.0.0.0:8000, which the Service, probes and policies expect.",
+    **dict.fromkeys(
+        ("--host", "--port"),
+        f"vLLM listens on 0.0.0.0:{contracts.VLLM_PORT}, which the Service, probes and policies "
+        "expect.",
+    ),
     "--model": "The model is the positional argument, from VllmDeployment(model=ModelSource(...)).",
     **dict.fromkeys(
         (
@@ -379,13 +407,9 @@ _SET_BY = {
 }
 
 
-def extra_args_field(options: VllmOptions) -> str:
-    """The field the user wrote ``extra_args`` in (``VllmOptions.extra_args``, or
-    ``ServedModel.extra_args``/``VllmDeployment.extra_args`` for the 0.1.0 spelling)."""
-    return str(getattr(options, "_extra_args_field", "VllmOptions.extra_args"))
-
-
-def check_not_already_set(options: VllmOptions, emitted: Sequence[str]) -> None:
+def check_not_already_set(
+    options: VllmOptions, emitted: Sequence[str], field: str = "VllmOptions.extra_args"
+) -> None:
     """Refuse an ``extra_args`` flag that sets what ``emitted`` (the construct's own arguments)
     already sets, whatever its spelling (``-tp``, ``--tensor_parallel_size``,
     ``--device-memory-utilization``, ``--no-enable-lora``, ``--model-loader-extra-config.x``)."""
@@ -401,7 +425,7 @@ def check_not_already_set(options: VllmOptions, emitted: Sequence[str]) -> None:
         name = own[key[0]]
         written = arg.split("=", 1)[0]
         raise ConfigurationError(
-            extra_args_field(options),
+            field,
             arg,
             "a flag this construct does not already set"
             + ("" if written == name else f" ({written} is {name})"),

@@ -123,10 +123,13 @@ def _label_existing(scope: IConstruct, registry: c.AppRegistry, platform: Platfo
                 obj.metadata.add_annotation(key, value)
 
 
-def chart_platform(chart: cdk8s.Chart, platform: object) -> PlatformDefaults | None:
-    """``VllmNfsChart(platform=...)``: check and apply; returns it (None without)."""
+def chart_platform(
+    scope: IConstruct, platform: object, field: str = "VllmNfsChart.platform"
+) -> PlatformDefaults | None:
+    """``VllmNfsChart(platform=...)`` / ``VllmNfs(platform=...)``: check and apply; returns it
+    (None without)."""
     if platform is None:
         return None
-    found = v.instance_of("VllmNfsChart.platform", platform, PlatformDefaults, "a PlatformDefaults")
-    apply_platform(chart, found)
+    found = v.instance_of(field, platform, PlatformDefaults, "a PlatformDefaults")
+    apply_platform(scope, found)
     return found

@@ -9,11 +9,17 @@ from functools import cached_property
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
+from .. import contracts
 from ..runtime import program_source
 from . import _common as c
 
-WORKLOAD_PROGRAMS = ("fetch.py", "gate.py", "drain.py", "publish.py")
-TUNER_PROGRAMS = ("tuner.py",)
+WORKLOAD_PROGRAMS = (
+    contracts.FETCH_PROGRAM,
+    contracts.GATE_PROGRAM,
+    contracts.DRAIN_PROGRAM,
+    contracts.PUBLISH_PROGRAM,
+)
+TUNER_PROGRAMS = (contracts.TUNER_PROGRAM,)
 #: Each set of programs has its own ConfigMap, so a construct never finds a map lacking its
 #: program (and a tuner change does not roll the vLLM pods, nor the reverse).
 CONFIG_MAP_NAMES = {
@@ -23,9 +29,16 @@ CONFIG_MAP_NAMES = {
 
 
 class ProgramsConfigMap(Construct):
-    """A ConfigMap holding runtime programs, mounted read-only at ``/programs`` by the pods.
+    """A ConfigMap holding runtime programs, mounted read-only at ``/programs`` by the pods,
+    with ``contracts.py`` beside them (the programs import it).
 
     One per namespace and program set in an App; use :meth:`of` to find or create it.
+
+    Args:
+        namespace: the namespace of the ConfigMap (and of the pods that mount it).
+        programs: file names of the ``runtime/`` programs it holds (default the workload
+            programs: ``fetch.py``, ``gate.py``, ``drain.py``, ``publish.py``).
+        name: the ConfigMap's name (default ``vllm-nfs-programs``).
     """
 
     def __init__(
@@ -41,7 +54,8 @@ class ProgramsConfigMap(Construct):
         c.attach(self, scope)
         self.name = name
         self.namespace = namespace
-        data = {program: program_source(program) for program in programs}
+        files = (*programs, contracts.CONTRACTS_FILE)
+        data = {file: program_source(file) for file in files}
         digest = hashlib.sha256()
         for key in sorted(data):
             digest.update(key.encode() + b"\0" + data[key].encode())

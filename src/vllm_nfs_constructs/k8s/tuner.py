@@ -9,6 +9,7 @@ from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from .. import _checks as v
+from .. import contracts
 from ..errors import ConfigurationError
 from ..images import PYTHON_IMAGE, check_image
 from ..taints import NOT_TUNED_TAINT, Taint
@@ -58,7 +59,7 @@ class NetworkTunerDaemonSet(Construct):
         mtu: int = 9000,
         buffer_bytes: int = 16 * MIB,
         interval_seconds: int = 60,
-        metrics_port: int = 9101,
+        metrics_port: int = contracts.TUNER_METRICS_PORT,
         image: str = PYTHON_IMAGE,
         admission_policy: bool = True,
         namespace: str = "vllm-network-tuner",
@@ -261,13 +262,15 @@ class NetworkTunerDaemonSet(Construct):
         )
         self.pod.add_container(
             ContainerModel(
-                name="tuner",
+                name=contracts.TUNER_CONTAINER,
                 image=image,
                 image_pull_policy="IfNotPresent",
-                command=programs.command("tuner.py", *args),
+                command=programs.command(contracts.TUNER_PROGRAM, *args),
                 ports=[
                     k8s.ContainerPort(
-                        name="metrics", container_port=self.metrics_port, protocol="TCP"
+                        name=contracts.TUNER_METRICS_PORT_NAME,
+                        container_port=self.metrics_port,
+                        protocol="TCP",
                     )
                 ]
                 if self.metrics_port

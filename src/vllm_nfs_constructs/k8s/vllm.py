@@ -9,6 +9,7 @@ from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from .. import _checks as v
+from .. import contracts
 from ..errors import ConfigurationError, ConfigurationWarning, warn
 from ..gpus import check_gpus_fit
 from ..loading import (
@@ -39,7 +40,7 @@ from .volume import SharedModelVolume
 
 __all__ = ["GRACE_MARGIN_SECONDS", "AntiAffinity", "VllmDeployment"]
 
-PORT = 8000
+PORT = contracts.VLLM_PORT
 # vLLM writes caches (torch.compile, Triton, FlashInfer) under HOME; the root file system is
 # read-only, so HOME and /tmp are emptyDirs.
 HOME = "/home/vllm"
@@ -120,6 +121,10 @@ class VllmDeployment(Construct):
         if not isinstance(model, ModelSource):
             raise ConfigurationError(f"{f}.model", model, "a ModelSource(repo_id, revision)")
         self.options = VllmOptions.from_legacy(f, options, legacy_options)
+        #: Where the user wrote ``extra_args`` (errors about it name that field).
+        self._extra_args_field = (
+            f"{f}.extra_args" if "extra_args" in legacy_options else "VllmOptions.extra_args"
+        )
         opts = self.options
         self.model = model
         self.volume = volume
@@ -300,7 +305,7 @@ class VllmDeployment(Construct):
         # Unknown flags, stray values and secrets are refused by VllmOptions itself; a flag set
         # here depends on the options and the loading plan, so it is checked here, whatever its
         # spelling (-tp, --tensor_parallel_size, ...), naming the field the user wrote.
-        opts._check_not_already_set(args)
+        opts._check_not_already_set(args, self._extra_args_field)
         return args + list(opts.extra_args)
 
     def _env(self, api_key_secret: SecretKeyRef | None) -> list[k8s.EnvVar]:
@@ -347,7 +352,7 @@ class VllmDeployment(Construct):
     def _gate_container(self) -> ContainerModel:
         opts = self.options
         gate = self.programs.command(
-            "gate.py",
+            contracts.GATE_PROGRAM,
             "--root",
             self.volume.mount_path,
             "--repo",
@@ -361,7 +366,7 @@ class VllmDeployment(Construct):
             *(self.lora.gate_args if self.lora is not None else ()),
         )
         return program_container(
-            "model-gate",
+            contracts.GATE_CONTAINER,
             opts.image,
             gate,
             uid=opts.uid,
@@ -376,7 +381,9 @@ class VllmDeployment(Construct):
 
         def health(period: int, failures: int, initial: int = 0) -> k8s.Probe:
             return k8s.Probe(
-                http_get=k8s.HttpGetAction(path="/health", port=c.int_or_string("http")),
+                http_get=k8s.HttpGetAction(
+                    path="/health", port=c.int_or_string(contracts.VLLM_PORT_NAME)
+                ),
                 initial_delay_seconds=initial or None,
                 period_seconds=period,
                 failure_threshold=failures,
@@ -384,7 +391,7 @@ class VllmDeployment(Construct):
             )
 
         drain = self.programs.command(
-            "drain.py",
+            contracts.DRAIN_PROGRAM,
             "--url",
             f"http://127.0.0.1:{PORT}/metrics",
             "--deadline",
@@ -400,12 +407,12 @@ class VllmDeployment(Construct):
         if opts.memory_limit:
             limits["memory"] = opts.memory_limit
         return ContainerModel(
-            name="vllm",
+            name=contracts.VLLM_CONTAINER,
             image=opts.image,
             image_pull_policy="IfNotPresent",
             command=["vllm", "serve"],
             args=self.args,
-            ports=[k8s.ContainerPort(name="http", container_port=PORT)],
+            ports=[k8s.ContainerPort(name=contracts.VLLM_PORT_NAME, container_port=PORT)],
             env=self._env(api_key_secret),
             requests={"cpu": opts.cpu_request, "memory": memory, **gpus},
             limits=limits,
@@ -523,9 +530,9 @@ class VllmDeployment(Construct):
                 selector=self.selector_labels,
                 ports=[
                     k8s.ServicePort(
-                        name="http",
+                        name=contracts.VLLM_PORT_NAME,
                         port=PORT,
-                        target_port=c.int_or_string("http"),
+                        target_port=c.int_or_string(contracts.VLLM_PORT_NAME),
                         protocol="TCP",
                         app_protocol="http",
                     )

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from importlib import resources
 
-PROGRAMS = ("tuner.py", "fetch.py", "gate.py", "drain.py", "publish.py")
+from . import contracts
+
+PROGRAMS = contracts.PROGRAMS
 
 
 def program_source(name: str) -> str:
-    """The source text of one program, as it is put into a ConfigMap."""
-    if name not in PROGRAMS:
+    """The source text of one program (or of ``contracts.py``, which the programs import), as it
+    is put into a ConfigMap."""
+    if name not in PROGRAMS and name != contracts.CONTRACTS_FILE:
         raise KeyError(name)
     return resources.files(__name__).joinpath(name).read_text(encoding="utf-8")

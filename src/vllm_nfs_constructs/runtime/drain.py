@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import math
+import os
 import re
 import sys
 import threading
@@ -29,8 +30,14 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-RUNNING = "vllm:num_requests_running"
-WAITING = "vllm:num_requests_waiting"
+if __package__:  # imported as a module of the package
+    from . import contracts
+else:  # a script: contracts.py sits beside it (/programs in the pod; see contracts.py)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # found under python -I too
+    import contracts  # type: ignore[import-not-found, no-redef]
+
+RUNNING = contracts.VLLM_REQUESTS_RUNNING
+WAITING = contracts.VLLM_REQUESTS_WAITING
 NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 
 
@@ -211,7 +218,7 @@ def int_in(low: int, high: int) -> Callable[[str], int]:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="drain", description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="http://127.0.0.1:8000/metrics")
+    parser.add_argument("--url", default=f"http://127.0.0.1:{contracts.VLLM_PORT}/metrics")
     parser.add_argument(
         "--deadline",
         type=seconds_in(0, MAX_DEADLINE_SECONDS, low_inclusive=True),

@@ -64,21 +64,27 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, NoReturn, cast
 
-EXIT_OK = 0
-EXIT_OTHER = 1
-EXIT_USAGE = 2
-EXIT_HUB = 3
-EXIT_SPACE = 4
-EXIT_LOCK = 5
-EXIT_UNSAFE = 6
+if __package__:  # imported as a module of the package
+    from . import contracts
+else:  # a script: contracts.py sits beside it (/programs in the pod; see contracts.py)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # found under python -I too
+    import contracts  # type: ignore[import-not-found, no-redef]
+
+EXIT_OK = contracts.FETCH_EXIT_OK
+EXIT_OTHER = contracts.FETCH_EXIT_OTHER
+EXIT_USAGE = contracts.FETCH_EXIT_USAGE
+EXIT_HUB = contracts.FETCH_EXIT_HUB
+EXIT_SPACE = contracts.FETCH_EXIT_SPACE
+EXIT_LOCK = contracts.FETCH_EXIT_LOCK
+EXIT_UNSAFE = contracts.FETCH_EXIT_UNSAFE
 
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
-STAGING = ".staging"
-LOCK_NAME = ".lock"
-MARKER_SUFFIX = ".complete.json"
-PART_SUFFIX = ".part"
+STAGING = contracts.STAGING_DIR
+LOCK_NAME = contracts.LOCK_NAME
+MARKER_SUFFIX = contracts.MARKER_SUFFIX
+PART_SUFFIX = contracts.PART_SUFFIX
 CHUNK_SIZE = 1 << 20
 MAX_NAME_BYTES = 1024  # a repository path; the Hub's are far shorter
 MAX_COMPONENT_BYTES = 255  # NAME_MAX; ".part" must still fit
@@ -188,7 +194,7 @@ def human(n: float) -> str:
 
 def rev_path(revision: str) -> str:
     """The name of the revision's entry in the repo directory."""
-    return revision.replace("/", "--")
+    return contracts.revision_entry(revision)
 
 
 def marker_path(repo_dir: str, commit: str) -> str:

@@ -29,8 +29,14 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
+if __package__:  # imported as a module of the package
+    from . import contracts
+else:  # a script: contracts.py sits beside it (/programs in the pod; see contracts.py)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # found under python -I too
+    import contracts  # type: ignore[import-not-found, no-redef]
+
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
-MARKER_SUFFIX = ".complete.json"
+MARKER_SUFFIX = contracts.MARKER_SUFFIX
 
 
 def log(message: str) -> None:
@@ -77,7 +83,7 @@ def check(root: str, repo: str, revision: str) -> tuple[bool, str]:
         return False, f"no directory {repo_dir} yet (has the download Job run?)"
     if COMMIT_RE.match(revision):
         return check_commit(repo_dir, revision)
-    link = os.path.join(repo_dir, revision.replace("/", "--"))
+    link = os.path.join(repo_dir, contracts.revision_entry(revision))
     try:
         target = os.readlink(link)
     except FileNotFoundError:
@@ -221,16 +227,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         ready, detail = check_all(args)
         elapsed = time.monotonic() - start
         if ready:
-            path = os.path.join(args.root, args.repo, args.revision.replace("/", "--"))
+            path = os.path.join(args.root, contracts.model_path(args.repo, args.revision))
             log(f"{what} is complete ({detail}) after {elapsed:.0f} s: {path}")
-            return 0
+            return contracts.GATE_EXIT_READY
         if elapsed >= args.timeout:
             print(
                 f"gate: error: no complete model for {what} after {args.timeout:.0f} s: {detail}",
                 file=sys.stderr,
                 flush=True,
             )
-            return 1
+            return contracts.GATE_EXIT_TIMEOUT
         log(f"waiting for {what}: {detail} ({elapsed:.0f}/{args.timeout:.0f} s)")
         time.sleep(min(args.interval, max(args.timeout - elapsed, 0.01)))
 

@@ -41,19 +41,25 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-EXIT_OK = 0
-EXIT_NOT_READY = 1
-EXIT_USAGE = 2
-EXIT_INVALID = 3
-EXIT_UNSAFE = 6
+if __package__:  # imported as a module of the package
+    from . import contracts
+else:  # a script: contracts.py sits beside it (/programs in the pod; see contracts.py)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # found under python -I too
+    import contracts  # type: ignore[import-not-found, no-redef]
+
+EXIT_OK = contracts.PUBLISH_EXIT_OK
+EXIT_NOT_READY = contracts.PUBLISH_EXIT_NOT_READY
+EXIT_USAGE = contracts.PUBLISH_EXIT_USAGE
+EXIT_INVALID = contracts.PUBLISH_EXIT_INVALID
+EXIT_UNSAFE = contracts.PUBLISH_EXIT_UNSAFE
 
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
 REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 PART_RE = re.compile(r"^[A-Za-z0-9._-]{1,253}$")
-MARKER_SUFFIX = ".complete.json"
-ENTRIES = ".entries"
-CONFIG = "adapter_config.json"
+MARKER_SUFFIX = contracts.MARKER_SUFFIX
+ENTRIES = contracts.LORA_ENTRIES_DIR
+CONFIG = contracts.ADAPTER_CONFIG
 O_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 

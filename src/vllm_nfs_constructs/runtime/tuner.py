@@ -51,6 +51,12 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
+if __package__:  # imported as a module of the package
+    from . import contracts
+else:  # a script: contracts.py sits beside it (/programs in the pod; see contracts.py)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # found under python -I too
+    import contracts  # type: ignore[import-not-found, no-redef]
+
 SIOCGIFADDR = 0x8915
 SIOCGIFMTU = 0x8921
 SIOCSIFMTU = 0x8922
@@ -60,16 +66,16 @@ _IFREQ_MTU = struct.Struct(f"{IFNAMSIZ}si20x")
 # ... or a struct sockaddr_in (family, port, address) for SIOCGIFADDR.
 _IFREQ_ADDR = struct.Struct(f"{IFNAMSIZ}sH2x4s16x")
 
-DEFAULT_TAINT_KEY = "node.digitalocean.com/network-not-tuned"
+DEFAULT_TAINT_KEY = contracts.NOT_TUNED_TAINT_KEY
 DEFAULT_TOKEN_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 DEFAULT_CA_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
 BACKOFF_CAP_SECONDS = 60.0
 API_TIMEOUT_SECONDS = 10.0
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 PATCH_ATTEMPTS = 5
-DEFAULT_METRICS_PORT = 9101
+DEFAULT_METRICS_PORT = contracts.TUNER_METRICS_PORT
 METRICS_HOST_AUTO = "auto"
-METRIC_PREFIX = "vllm_nfs_tuner_"
+METRIC_PREFIX = contracts.TUNER_METRIC_PREFIX
 # The closed set of ``reason`` labels of vllm_nfs_tuner_api_errors_total.
 API_ERROR_REASONS = (
     "unreachable",  # connect failed (refused, no route, connect timeout)
