@@ -304,3 +304,17 @@ def test_one_platform_per_app():
     assert len([o for o in objs if o["kind"] == "DaemonSet"]) == 1
     assert_platform_everywhere(objs)
     assert len(find_all(objs, "Deployment")) == 2
+
+
+def test_vllm_nfs_inside_a_users_chart_takes_platform_too():
+    from vllm_nfs_constructs import VllmNfs
+
+    app = cdk8s.Testing.app()
+    chart = cdk8s.Chart(app, "apps", namespace="ml", disable_resource_name_hashes=True)
+    serving = VllmNfs(chart, "serving", infra=REAL, monitoring=True, platform=PLATFORM)
+    assert serving.platform is PLATFORM
+    objs = synth_app(app)
+    assert assert_platform_everywhere(objs) == 3
+    with pytest.raises(ConfigurationError) as err:
+        VllmNfs(chart, "other", infra=REAL, namespace="ml2", platform={"labels": {}})  # type: ignore[arg-type]
+    assert err.value.field == "VllmNfs.platform"

@@ -260,6 +260,26 @@ def check_unique_objects(scope: IConstruct) -> None:
         )
 
 
+def with_platform(
+    scope: IConstruct,
+    kind: str,
+    name: str,
+    object_labels: Mapping[str, str],
+    annotations: Mapping[str, str] | None,
+) -> tuple[Mapping[str, str], Mapping[str, str] | None]:
+    """An object's labels and annotations plus the App's platform defaults, if any (every
+    object the library makes passes through here: :func:`metadata`, ``raw_object``,
+    ``lazy_raw_object``)."""
+    platform = app_registry(scope).platform
+    if platform is None:
+        return object_labels, annotations
+    where = f"{kind} {name!r}"
+    return (
+        platform.merged_labels(where, object_labels),
+        platform.merged_annotations(where, annotations) or None,
+    )
+
+
 def metadata(
     scope: Construct,
     kind: str,
@@ -270,11 +290,7 @@ def metadata(
 ) -> k8s.ObjectMeta:
     """ObjectMeta for a new object, after checking that its name is free in the App."""
     claim_name(scope, kind, namespace, name)
-    platform = app_registry(scope).platform
-    if platform is not None:
-        where = f"{kind} {name!r}"
-        object_labels = platform.merged_labels(where, object_labels)
-        annotations = platform.merged_annotations(where, annotations) or None
+    object_labels, annotations = with_platform(scope, kind, name, object_labels, annotations)
     return k8s.ObjectMeta(
         name=name,
         namespace=namespace,
