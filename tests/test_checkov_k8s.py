@@ -18,6 +18,7 @@ from vllm_nfs_constructs import (
     InfraOutputs,
     ModelSource,
     NetworkPeer,
+    PrefixAwareRouting,
     ServedModel,
     VllmNfsChart,
     VllmOptions,
@@ -59,7 +60,7 @@ def synth_multi(outdir: Path) -> None:
         tls_secret_name="llm-tls",
         allow_from=[NetworkPeer("monitoring")],
         models=[
-            ServedModel("qwen"),
+            ServedModel("qwen", routing=PrefixAwareRouting(priority=5)),
             ServedModel(
                 "llama70b",
                 ModelSource(

@@ -22,6 +22,7 @@ from .loading import WeightLoading
 from .lora import LoraAdapter, LoraServing
 from .model import DEFAULT_MODEL, ModelSource
 from .platform import PlatformDefaults
+from .routing import PrefixAwareRouting
 from .taints import NOT_TUNED_TAINT, NOT_TUNED_TAINT_KEY, Taint, TaintEffect
 
 if TYPE_CHECKING:
@@ -111,6 +112,7 @@ __all__ = [
     "NfsMountOptions",
     "PlatformDefaults",
     "PodSecurityLevel",
+    "PrefixAwareRouting",
     "PrometheusStack",
     "QueueAutoscaling",
     "QueueScaledObject",

@@ -632,16 +632,16 @@ def host(field: str, value: object) -> str:
 
 def nfs_export_path(field: str, value: object) -> str:
     """An NFS export path: absolute, at most 1024 characters, no NUL or other control character,
-    no '.' or '..' component. Returned unchanged."""
+    no surrogate, no '.' or '..' component. Returned unchanged."""
     allowed = (
         "an absolute export path such as '/123456/abcd-ef' (at most 1024 characters, no control "
-        "characters, no '.' or '..' components)"
+        "characters or lone surrogates, no '.' or '..' components)"
     )
     if (
         not isinstance(value, str)
         or not value.startswith("/")
         or len(value) > 1024
-        or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value)
+        or any(ord(c) < 32 or 127 <= ord(c) < 160 or 0xD800 <= ord(c) <= 0xDFFF for c in value)
         or any(part in (".", "..") for part in value.split("/"))
     ):
         raise ConfigurationError(field, value, allowed, "Use the share's mount_path output.")
@@ -905,3 +905,111 @@ def download_pattern(field: str, value: object) -> str:
             fix,
         )
     return value
+
+
+# ---------------------------------------------------------------------------------------------
+# URLs and PromQL emitted into manifests (issue #22: one rule for every such string)
+
+
+def _redacted(url: str) -> str:
+    """``url`` with any ``user:password@`` replaced, so an error never repeats a password."""
+    scheme, sep, rest = url.partition("://")
+    host, slash, path = rest.partition("/")
+    if "@" in host:
+        host = "***@" + host.rsplit("@", 1)[1]
+    return f"{scheme}{sep}{host}{slash}{path}"
+
+
+def http_url(field: str, value: object, *, template_free: bool = False) -> str:
+    """An ``http://`` or ``https://`` URL with a host, a valid port and no credentials (a
+    ``user:password@`` lands in the manifest in clear text), without spaces or characters YAML
+    cannot carry; with ``template_free`` also without ``{{``/``}}`` (Prometheus expands Go
+    templates in alert annotations). Returned unchanged."""
+    from urllib.parse import urlsplit
+
+    allowed = "an http:// or https:// URL with a host"
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        raise ConfigurationError(field, value, allowed)
+    if any(ch.isspace() for ch in value) or yaml_unsafe(value):
+        raise ConfigurationError(field, _redacted(value), "a URL without spaces")
+    netloc = value.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    if "@" in netloc:
+        raise ConfigurationError(
+            field,
+            _redacted(value),
+            "a URL without credentials (user:password@)",
+            "Credentials in a URL are written to the manifest in clear text. Keep them in a "
+            "Secret and reference it: for KEDA's Prometheus trigger, a TriggerAuthentication "
+            "with authModes 'basic' (or 'bearer') whose secretTargetRef names the Secret "
+            "(docs/security.md, Hostile input).",
+        )
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigurationError(field, value, allowed, f"({exc}).") from None
+    if not parts.hostname or port == 0:
+        raise ConfigurationError(field, value, allowed, "The URL names no host (or port 0).")
+    if template_free and ("{{" in value or "}}" in value):
+        raise ConfigurationError(
+            field,
+            value,
+            "a URL without '{{' or '}}'",
+            "Prometheus expands Go templates in alert annotations; '{{ ... }}' in the URL would "
+            "be executed (or break the rule file).",
+        )
+    return value
+
+
+def promql_expression(field: str, value: object, *, max_len: int = 4096) -> str:
+    """One complete PromQL expression the library can wrap in ``sum(...)``: balanced ``()``,
+    ``[]`` and ``{}`` outside string literals, every string literal closed, no ``#`` comment
+    (it would swallow what the library appends), no control characters, at most ``max_len``
+    characters. Not a full parser: promtool checks the emitted rules in the tests."""
+    allowed = (
+        "one complete PromQL expression (balanced brackets, closed quotes, no '#' comment, "
+        f"no control characters, at most {max_len} characters)"
+    )
+    if not isinstance(value, str) or not value.strip() or len(value) > max_len:
+        raise ConfigurationError(field, value, allowed)
+    if yaml_unsafe(value, newlines=True):
+        raise ConfigurationError(field, value, allowed, "Remove the control characters.")
+    closing = {")": "(", "]": "[", "}": "{"}
+    stack: list[str] = []
+    quote: str | None = None
+    escaped = False
+    for ch in value:
+        if quote is not None:
+            if escaped:
+                escaped = False
+            elif ch == "\\" and quote != "`":
+                escaped = True
+            elif ch == quote:
+                quote = None
+            elif ch == "\n" and quote != "`":
+                break
+            continue
+        if ch in "\"'`":
+            quote = ch
+        elif ch == "#":
+            raise ConfigurationError(
+                field,
+                value,
+                allowed,
+                "A '#' starts a comment that runs to the end of the line: the library's own "
+                "wrapping would be commented out. Remove it.",
+            )
+        elif ch in "([{":
+            stack.append(ch)
+        elif ch in ")]}" and (not stack or stack.pop() != closing[ch]):
+            raise ConfigurationError(field, value, allowed, f"An unbalanced '{ch}'.")
+    if quote is not None:
+        raise ConfigurationError(field, value, allowed, f"An unclosed {quote} string.")
+    if stack:
+        raise ConfigurationError(field, value, allowed, f"An unclosed '{stack[-1]}'.")
+    return value
+
+
+def promql_label_value(text: str) -> str:
+    """``text`` escaped for a PromQL double-quoted string literal (backslash, quote, newline)."""
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

@@ -190,8 +190,7 @@ class QueueAutoscaling:
                 "an http:// or https:// URL of Prometheus",
                 f"For DigitalOcean's monitoring 1-Click: {DEFAULT_PROMETHEUS_ADDRESS}.",
             )
-        if any(ch.isspace() for ch in address) or v.yaml_unsafe(address):
-            raise ConfigurationError(f"{_F}.prometheus_address", address, "a URL without spaces")
+        v.http_url(f"{_F}.prometheus_address", address)
         v.integer(
             f"{_F}.polling_interval_seconds", self.polling_interval_seconds, minimum=1, maximum=3600
         )
@@ -237,13 +236,7 @@ class QueueAutoscaling:
             f"{_F}.activation_waiting", self.activation_waiting, minimum=0, maximum=WAKE_TARGET
         )
         if self.wake_query is not None:
-            v.non_empty_str(f"{_F}.wake_query", self.wake_query, "a PromQL expression")
-            if v.yaml_unsafe(self.wake_query, newlines=True):
-                raise ConfigurationError(
-                    f"{_F}.wake_query",
-                    self.wake_query,
-                    "a PromQL expression without control characters",
-                )
+            v.promql_expression(f"{_F}.wake_query", self.wake_query)
         if self.min_replicas == 0:
             if not self.allow_scale_to_zero:
                 raise ConfigurationError(

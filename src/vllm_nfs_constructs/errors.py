@@ -20,10 +20,22 @@ class ConfigurationError(ValueError):
         self.value = value
         self.allowed = allowed
         self.fix = fix
-        message = f"{field}: {value!r} is not allowed; expected {allowed}."
+        message = f"{field}: {_shown(value)} is not allowed; expected {allowed}."
         if fix:
             message += f" {fix}"
         super().__init__(message)
+
+
+def _shown(value: object) -> str:
+    """``repr(value)`` for a message: an integer past Python's digit limit (whose repr would
+    raise ValueError) by its size, a very long text cut to its first 1000 characters."""
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):
+        if isinstance(value, int):
+            return f"<an integer of about {int(value.bit_length() * 0.30103) + 1} digits>"
+        return f"<a {type(value).__name__} that cannot be shown>"
+    return text if len(text) <= 1000 else f"{text[:1000]}... ({len(text)} characters)"
 
 
 class VllmNfsDeprecationWarning(FutureWarning):

@@ -6,7 +6,6 @@ defaults from it. No cdk8s, cdktf or jsii here.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -16,6 +15,7 @@ from typing import Any
 
 from . import _checks as v
 from . import contracts
+from ._bounded import check_strings, decode_text, load_json, read_bounded
 from .errors import ConfigurationError
 from .gpus import gpu_profile
 from .taints import NOT_TUNED_TAINT, Taint
@@ -37,6 +37,9 @@ class NfsEndpoint:
         v.host("NfsEndpoint.host", self.host)
         v.nfs_export_path("NfsEndpoint.path", self.path)
 
+
+#: The largest outputs file read (``terraform output -json`` of the stack is a few KiB).
+MAX_OUTPUTS_BYTES = 16 << 20
 
 #: Keys the cluster layer needs from the cloud layer's outputs.
 REQUIRED_OUTPUT_KEYS = ("nfs_host", "nfs_mount_path", "gpu_node_pool_name")
@@ -150,6 +153,7 @@ class InfraOutputs:
             raise ConfigurationError(
                 f"{source}", type(data).__name__, "a JSON object of Terraform outputs"
             )
+        check_strings(data, source)
         if len(data) == 1 and not any(k in data for k in REQUIRED_OUTPUT_KEYS):
             (only,) = data.values()
             if isinstance(only, dict) and any(k in only for k in REQUIRED_OUTPUT_KEYS):
@@ -222,25 +226,28 @@ class InfraOutputs:
             ) from None
 
     @classmethod
-    def from_json(cls, text: str, source: str = "outputs") -> InfraOutputs:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
+    def from_json(cls, text: str | bytes, source: str = "outputs") -> InfraOutputs:
+        """Parse ``terraform output -json`` text (or bytes: UTF-8, or UTF-16 with a BOM as
+        PowerShell writes it), bounded in size, depth and digits (:mod:`._bounded`)."""
+        if isinstance(text, bytes | bytearray):
+            if len(text) > MAX_OUTPUTS_BYTES:
+                raise ConfigurationError(
+                    source, f"{len(text)} bytes", f"at most {MAX_OUTPUTS_BYTES} bytes"
+                )
+            text = decode_text(bytes(text), source)
+        elif not isinstance(text, str):
+            raise ConfigurationError(source, type(text).__name__, "JSON text (str or bytes)")
+        elif len(text) > MAX_OUTPUTS_BYTES:
             raise ConfigurationError(
-                source, f"invalid JSON ({exc.msg} at line {exc.lineno})", "terraform output -json"
-            ) from None
-        return cls.from_mapping(data, source)
+                source, f"{len(text)} characters", f"at most {MAX_OUTPUTS_BYTES} characters"
+            )
+        return cls.from_mapping(load_json(text.removeprefix("\ufeff"), source), source)
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> InfraOutputs:
         p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigurationError(
-                "infra outputs file", str(p), "a readable file", f"({exc.strerror})"
-            ) from None
-        return cls.from_json(text, source=str(p))
+        data = read_bounded(str(p), "infra outputs file", MAX_OUTPUTS_BYTES)
+        return cls.from_json(data, source=str(p))
 
 
 #: An integer output as a digit string (cdktf's outputs file may quote numbers), at most 18

@@ -17,6 +17,7 @@ Two serving modes:
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -49,10 +50,13 @@ DEFAULT_MAX_LORA_RANK = 16
 #: ``max_loras`` in on-demand mode when not given: fixed, so that adding an adapter never changes
 #: the pods (vLLM's own default is 1: one adapter per batch).
 ON_DEMAND_MAX_LORAS = 4
+#: The most adapters in one batch (``--max-loras``), explicit or derived from the adapters.
+MAX_LORAS = 1024
 #: Directory on the share (relative to the volume root) holding the resolver directories.
 RESOLVER_ROOT = contracts.LORA_RESOLVER_ROOT
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+_DIR_PART = re.compile(r"[A-Za-z0-9._-]{1,253}")
 
 
 class LoraMode(str, Enum):
@@ -107,7 +111,7 @@ class LoraAdapter:
 
     def __post_init__(self) -> None:
         f = "LoraAdapter"
-        if not isinstance(self.name, str) or not _NAME.match(self.name) or ".." in self.name:
+        if not isinstance(self.name, str) or not _NAME.fullmatch(self.name) or ".." in self.name:
             raise ConfigurationError(
                 f"{f}.name",
                 self.name,
@@ -178,7 +182,7 @@ class LoraServing:
             mode = LoraMode(v.one_of(f"{f}.mode", mode, [m.value for m in LoraMode]))
             object.__setattr__(self, "mode", mode)
         if self.max_loras is not None:
-            v.integer(f"{f}.max_loras", self.max_loras, minimum=1, maximum=1024)
+            v.integer(f"{f}.max_loras", self.max_loras, minimum=1, maximum=MAX_LORAS)
         if self.max_lora_rank is not None:
             choices = [str(c) for c in _rank_choices()]
             if isinstance(self.max_lora_rank, bool) or not isinstance(self.max_lora_rank, int):
@@ -307,6 +311,14 @@ def lora_plan(
             )
     else:
         max_loras = max(len(items), 1) if static else ON_DEMAND_MAX_LORAS
+        if max_loras > MAX_LORAS:  # the same limit as an explicit LoraServing.max_loras
+            raise ConfigurationError(
+                f"{f}.adapters",
+                f"{len(items)} static adapters",
+                f"at most {MAX_LORAS} (--max-loras, adapters in one batch)",
+                "Serve them on demand (LoraServing(mode='on_demand')): adapters load when "
+                "requested, any number of them.",
+            )
     if serving.max_cpu_loras is not None and serving.max_cpu_loras < max_loras:
         raise ConfigurationError(
             "LoraServing.max_cpu_loras",
@@ -369,6 +381,26 @@ def _check_against_release(f: str, args: Sequence[str], env: dict[str, str]) -> 
             )  # pragma: no cover
 
 
+#: The longest base of an adapter's download Job name (the Job adds ``-<repo>-<commit>``).
+ADAPTER_JOB_BASE_MAX = 40
+
+
+def adapter_job_base(model_name: str, adapter: LoraAdapter) -> str:
+    """``<model>-lora-<adapter slug>``, the base of an adapter's Job and NetworkPolicy names.
+
+    Unchanged when it fits in ADAPTER_JOB_BASE_MAX characters; else cut and given an 8-hex
+    hash of the whole, so two long names differing only at the end stay distinct.
+
+    >>> adapter_job_base("qwen", LoraAdapter("support", ModelSource("o/a", "a" * 40)))
+    'qwen-lora-support'
+    """
+    full = f"{model_name}-lora-{adapter.slug}"
+    if len(full) <= ADAPTER_JOB_BASE_MAX:
+        return full
+    digest = hashlib.sha256(full.encode()).hexdigest()[:8]
+    return f"{full[: ADAPTER_JOB_BASE_MAX - 9].rstrip('-')}-{digest}"
+
+
 @dataclass(frozen=True)
 class LoraPublish:
     """Where an adapter's download Job publishes it for on-demand serving (``publish.py``).
@@ -386,6 +418,40 @@ class LoraPublish:
     with the adapter's ``base_model_name_or_path``, so the published entry carries it."""
     max_lora_rank: int
     """Adapters of a higher rank are refused (vLLM could not load them)."""
+
+    def __post_init__(self) -> None:
+        # The same rules publish.py applies at run time, checked at synth time: a hand-built
+        # LoraPublish with '../' never reaches a Job.
+        f = "LoraPublish"
+        if not isinstance(self.name, str) or not _NAME.fullmatch(self.name) or ".." in self.name:
+            raise ConfigurationError(
+                f"{f}.name", self.name, "1-63 letters, digits, '.', '_' or '-', no '..'"
+            )
+        parts = self.resolver_dir.split("/") if isinstance(self.resolver_dir, str) else [""]
+        if (
+            not all(_DIR_PART.fullmatch(p) and p not in (".", "..") for p in parts)
+            or ".entries" in parts
+        ):
+            raise ConfigurationError(
+                f"{f}.resolver_dir",
+                self.resolver_dir,
+                "a relative path under the volume root ('/'-separated letters, digits, '.', '_', "
+                "'-'; no '.', '..' or '.entries' component)",
+            )
+        path = self.base_model_path
+        if (
+            not isinstance(path, str)
+            or not path.startswith("/")
+            or v.yaml_unsafe(path)
+            or any(p in (".", "..") for p in path.split("/"))
+            or len(path) > 4096
+        ):
+            raise ConfigurationError(
+                f"{f}.base_model_path",
+                path,
+                "an absolute path without control characters or '.'/'..' components",
+            )
+        v.integer(f"{f}.max_lora_rank", self.max_lora_rank, minimum=1, maximum=100_000)
 
     def args(self, models_root: str, source: ModelSource) -> list[str]:
         """The ``publish.py`` arguments for ``source`` under ``models_root``."""

@@ -89,7 +89,7 @@ class ModelSource:
     def __post_init__(self) -> None:
         if (
             not isinstance(self.repo_id, str)
-            or not _REPO_ID.match(self.repo_id)
+            or not _REPO_ID.fullmatch(self.repo_id)
             or ("--" in self.repo_id or ".." in self.repo_id)
         ):
             raise ConfigurationError(
@@ -117,7 +117,7 @@ class ModelSource:
             )
         if (
             not isinstance(self.revision, str)
-            or not _REVISION.match(self.revision)
+            or not _REVISION.fullmatch(self.revision)
             or ".." in self.revision
             or "--" in self.revision
             or "//" in self.revision
@@ -131,7 +131,7 @@ class ModelSource:
                 "Pin a commit for reproducible deployments.",
             )
         if self.served_name is not None and (
-            not isinstance(self.served_name, str) or not _SERVED_NAME.match(self.served_name)
+            not isinstance(self.served_name, str) or not _SERVED_NAME.fullmatch(self.served_name)
         ):
             raise ConfigurationError(
                 "ModelSource.served_name",
@@ -149,7 +149,7 @@ class ModelSource:
 
     @property
     def is_commit(self) -> bool:
-        return bool(_COMMIT.match(self.revision))
+        return bool(_COMMIT.fullmatch(self.revision))
 
     @property
     def model_name(self) -> str:

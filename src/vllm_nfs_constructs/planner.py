@@ -14,7 +14,7 @@ from typing import ClassVar
 from . import _checks as v
 from . import contracts
 from .errors import ConfigurationError
-from .gpus import gpu_profile
+from .gpus import check_gpus_fit, gpu_profile
 from .loading import (
     GIB,
     MB,
@@ -183,8 +183,11 @@ _INT_RANGES: dict[str, tuple[int, int]] = {"hub_workers": (1, 64), "reference_nc
 def _float_range(name: str) -> tuple[float, float]:
     """(minimum, maximum) of a float figure. Bounded so every figure of a plan is finite: rates
     from 1 kB/s (a smaller one would overflow the read time of a 1,000,000 GiB model) to 1 TB/s,
-    sizes from 1 MB to 1 PB, efficiencies in (0, 1], durations up to 1,000,000 s."""
-    if name.endswith("_mbps"):
+    sizes from 1 MB to 1 PB, efficiencies in (0, 1], durations up to 1,000,000 s. A rate is any
+    figure with ``mbps`` among the words of its name (``node_read_mbps_tuned`` too): every
+    divisor of the plan is floored, whatever its name ends with."""
+    words = name.split("_")
+    if "mbps" in words:
         return 0.001, 1_000_000.0
     if name.endswith("_gb"):
         return 0.001, 1_000_000.0
@@ -359,7 +362,8 @@ def plan_cold_start(
         v.instance_of(flag, flag_value, bool, "True or False")
     v.integer("replicas", replicas, minimum=1, maximum=1000)
     gpus = gpus_per_pod if gpus_per_pod is not None else profile.gpus_per_node
-    v.integer("gpus_per_pod", gpus, minimum=1, maximum=profile.gpus_per_node)
+    # The constructs' rule (VllmOptions.gpus_per_pod, check_gpus_fit): fits the node, divides it.
+    check_gpus_fit(profile.slug, gpus, field="gpus_per_pod")
     v.integer("nconnect", nconnect, minimum=1, maximum=16)
     tier = ShareTier(share_tier) if share_tier in ("standard", "high") else None
     if tier is None:

@@ -24,6 +24,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ._bounded import MAX_DEPTH, decode_text, load_json, read_bounded
+from .errors import ConfigurationError
 from .images import image_problem
 
 K8S_VERSION = "1.33"
@@ -35,6 +37,14 @@ EXAMPLE_ANNOTATION = "vllm-nfs-constructs/example-values"
 VALIDATE_HINT = "pip install 'vllm-nfs-constructs[validate]'"
 PRIVILEGED_CHECK = "CKV_K8S_16"
 MAX_MESSAGE = 240
+#: The largest file read: Kubernetes stores an object in at most 1.5 MiB (etcd's request limit),
+#: so a manifest file past this is split, not validated (PyYAML reads ~1 MB/s).
+MAX_FILE_BYTES = 8 << 20
+#: The most YAML nodes one file may hold, and the most its aliases may add, each alias counted
+#: at the size of what it expands to (an alias bomb of a few hundred bytes would otherwise
+#: expand to billions; Kubernetes manifests rarely use aliases at all).
+MAX_YAML_NODES = 2_000_000
+MAX_ALIAS_NODES = 100_000
 
 
 @dataclass(frozen=True)
@@ -442,6 +452,55 @@ def _subject(obj: dict[str, Any], index: int) -> str:
     return f"{kind or 'object'}/{name or f'document-{index}'}"
 
 
+class _TooLargeError(Exception):
+    """Raised by the bounded YAML loader; its message is the one-line finding."""
+
+
+def _bounded_loader(yaml: Any) -> Any:
+    """A SafeLoader that refuses nesting past MAX_DEPTH and more than MAX_YAML_NODES nodes,
+    each alias counted at the size of what it expands to."""
+    alias_event = yaml.events.AliasEvent
+
+    class BoundedLoader(yaml.SafeLoader):  # type: ignore[misc]
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self._depth = 0
+            self._nodes = 0
+            self._aliased = 0
+            self._sizes: dict[str, int] = {}
+
+        def _count(self, n: int, *, alias: bool = False) -> None:
+            self._nodes += n
+            self._aliased += n if alias else 0
+            if self._nodes > MAX_YAML_NODES or self._aliased > MAX_ALIAS_NODES:
+                raise _TooLargeError(
+                    f"expands to more than {MAX_YAML_NODES} nodes, or its aliases to more than "
+                    f"{MAX_ALIAS_NODES} (an alias bomb?); refused"
+                )
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.peek_event()
+            if isinstance(event, alias_event):
+                self._count(self._sizes.get(event.anchor, 1), alias=True)
+                return super().compose_node(parent, index)
+            self._depth += 1
+            if self._depth > MAX_DEPTH:
+                raise _TooLargeError(f"nested more than {MAX_DEPTH} levels deep; refused")
+            before = self._nodes
+            node = super().compose_node(parent, index)
+            self._depth -= 1
+            self._count(1)
+            if getattr(event, "anchor", None):
+                self._sizes[event.anchor] = self._nodes - before
+            return node
+
+    return BoundedLoader
+
+
+def _read_text(path: Path) -> str:
+    return decode_text(read_bounded(str(path), str(path), MAX_FILE_BYTES), str(path))
+
+
 def validate_yaml(
     path: Path,
     allow_unknown_kinds: bool = False,
@@ -449,14 +508,21 @@ def validate_yaml(
     allow_example: bool = False,
     platform_mirror: str | None = None,
 ) -> tuple[int, list[Problem]]:
-    """Validate every object of one YAML file; return (objects seen, problems)."""
+    """Validate every object of one YAML file; return (objects seen, problems).
+
+    The file is read bounded (MAX_FILE_BYTES, MAX_DEPTH, MAX_YAML_NODES, Python's integer digit
+    limit): past a bound it is one problem, never a hang or a traceback."""
     yaml = _import("yaml")
     _import("kubernetes_validate")
     _import("jsonschema")
     shown = str(path)
     try:
-        docs = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        docs = list(yaml.load_all(_read_text(path), Loader=_bounded_loader(yaml)))
+    except ConfigurationError as exc:
+        return 0, [Problem(shown, "file", _short(str(exc)))]
+    except _TooLargeError as exc:
+        return 0, [Problem(shown, "file", str(exc))]
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
         return 0, [Problem(shown, "file", f"not valid YAML: {_short(str(exc))}")]
     problems: list[Problem] = []
     count = 0
@@ -464,16 +530,29 @@ def validate_yaml(
         if doc is None:
             continue
         count += 1
-        if not isinstance(doc, dict) or not doc.get("apiVersion") or not doc.get("kind"):
+        if (
+            not isinstance(doc, dict)
+            or not isinstance(doc.get("apiVersion"), str)
+            or not isinstance(doc.get("kind"), str)
+            or not doc.get("apiVersion")
+            or not doc.get("kind")
+        ):
             problems.append(
-                Problem(shown, f"document-{index}", "not a Kubernetes object (apiVersion, kind)")
+                Problem(
+                    shown,
+                    f"document-{index}",
+                    "not a Kubernetes object (apiVersion and kind strings)",
+                )
             )
             continue
         subject = _subject(doc, index)
-        policies = policy_problems(
-            doc, allow_example=allow_example, platform_mirror=platform_mirror
-        )
-        for message in _schema_problems(doc, allow_unknown_kinds) + policies:
+        try:
+            found = _schema_problems(doc, allow_unknown_kinds) + policy_problems(
+                doc, allow_example=allow_example, platform_mirror=platform_mirror
+            )
+        except (TypeError, ValueError, AttributeError, RecursionError) as exc:
+            found = [f"could not be checked ({type(exc).__name__}: {_short(str(exc))})"]
+        for message in found:
             problems.append(Problem(shown, subject, message))
     return count, problems
 
@@ -538,8 +617,8 @@ def terraform_problems(tf: Any) -> list[tuple[str, str]]:
 def validate_tf_json(path: Path) -> tuple[int, list[Problem]]:
     """Validate one ``*.tf.json`` file; return (1, problems)."""
     try:
-        tf = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        tf = load_json(_read_text(path), str(path))
+    except ConfigurationError as exc:
         return 0, [Problem(str(path), "file", f"not valid JSON: {_short(str(exc))}")]
     return 1, [Problem(str(path), s, m) for s, m in terraform_problems(tf)]
 

@@ -1,19 +1,17 @@
-"""Decide whether a connection between two pods is allowed by synthesized NetworkPolicies.
+"""Decide whether synthesized policies let one pod reach another, the way the APIs define it.
 
-Written from the Kubernetes NetworkPolicy spec (networking.k8s.io/v1), not from the library, so
-tests check the manifests independently of how the library builds them:
+Written from the Kubernetes NetworkPolicy and Cilium CiliumNetworkPolicy semantics, not from the
+library, so tests check the manifests independently of how the library builds them:
 
-- a pod is isolated for a direction when some policy of its namespace selects it and lists that
-  direction in ``policyTypes``; a non-isolated direction allows everything;
-- an isolated direction allows a connection when any selecting policy has a rule whose peers and
-  ports both match (rules and policies add up; an empty ``from``/``to`` or ``ports`` matches all);
-- a peer with only ``podSelector`` means pods of the policy's own namespace; with
-  ``namespaceSelector`` the namespaces it selects (every pod, or those matching ``podSelector``);
-  ``ipBlock`` peers are for addresses outside the cluster and match no pod here;
-- a connection needs the source's egress and the destination's ingress;
-- every namespace carries the label ``kubernetes.io/metadata.name: <name>``.
+- a pod is isolated for ingress (egress) when any NetworkPolicy selecting it lists that policy
+  type, or any CiliumNetworkPolicy selecting it has ingress (egress) rules; an isolated pod
+  accepts (sends) only what some rule of a policy selecting it allows; allows add up;
+- a NetworkPolicy peer with only ``podSelector`` means pods of the policy's namespace; with a
+  ``namespaceSelector`` pods of the namespaces it selects (``kubernetes.io/metadata.name``);
+- a CiliumNetworkPolicy ``fromEntities``/``toEntities`` names reserved identities (``ingress`` is
+  the gateway's Envoy, ``kube-apiserver`` the API server); ``toPorts`` lists allowed ports.
 
-Only ``NetworkPolicy`` objects count (a CiliumNetworkPolicy adds allows; none are given here).
+An ``Endpoint`` is a pod (namespace and labels) or a reserved entity (``entity="ingress"``).
 """
 
 from __future__ import annotations
@@ -25,91 +23,115 @@ Manifest = dict[str, Any]
 
 
 @dataclass(frozen=True)
-class Pod:
-    namespace: str
+class Endpoint:
+    namespace: str = ""
     labels: dict[str, str] = field(default_factory=dict)
+    entity: str | None = None
 
 
-def selects(selector: Manifest | None, labels: dict[str, str]) -> bool:
-    """A LabelSelector: ``matchLabels`` and ``matchExpressions`` (all must hold; empty: all)."""
+def _matches(selector: Manifest | None, labels: dict[str, str]) -> bool:
     selector = selector or {}
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr["key"], expr["operator"], expr.get("values") or []
-        if op == "In" and labels.get(key) not in values:
-            return False
-        if op == "NotIn" and key in labels and labels[key] in values:
-            return False
-        if op == "Exists" and key not in labels:
-            return False
-        if op == "DoesNotExist" and key in labels:
-            return False
-    return True
+    want = selector.get("matchLabels") or {}
+    assert not selector.get("matchExpressions"), "matchExpressions not modelled"
+    return all(labels.get(k) == v for k, v in want.items())
 
 
-def _peer_matches(peer: Manifest, policy_namespace: str, other: Pod) -> bool:
-    if "ipBlock" in peer:
+def _selects(policy: Manifest, pod: Endpoint) -> bool:
+    if pod.entity is not None or policy["metadata"].get("namespace") != pod.namespace:
         return False
-    if "namespaceSelector" in peer:
-        ns_labels = {"kubernetes.io/metadata.name": other.namespace}
-        if not selects(peer["namespaceSelector"], ns_labels):
-            return False
-    elif other.namespace != policy_namespace:
-        return False
-    return selects(peer.get("podSelector"), other.labels)
+    spec = policy["spec"]
+    key = "podSelector" if policy["kind"] == "NetworkPolicy" else "endpointSelector"
+    return _matches(spec.get(key), pod.labels)
 
 
-def _port_matches(ports: list[Manifest] | None, port: int, protocol: str) -> bool:
+def _port_ok(ports: list[Manifest] | None, port: int) -> bool:
     if not ports:
         return True
-    for p in ports:
-        if p.get("protocol", "TCP") != protocol:
-            continue
-        if "port" not in p:
+    return any(str(p.get("port")) == str(port) and p.get("protocol", "TCP") == "TCP" for p in ports)
+
+
+def _np_peer_ok(peer: Manifest, policy_ns: str, other: Endpoint) -> bool:
+    if other.entity is not None:
+        return False
+    if "ipBlock" in peer:
+        return False  # pods are not matched by ipBlock in these tests
+    ns_sel = peer.get("namespaceSelector")
+    if ns_sel is None:
+        ns_ok = other.namespace == policy_ns
+    else:
+        ns_ok = _matches(ns_sel, {"kubernetes.io/metadata.name": other.namespace})
+    return ns_ok and _matches(peer.get("podSelector"), other.labels)
+
+
+def _np_allows(policy: Manifest, direction: str, other: Endpoint, port: int) -> bool:
+    rules = policy["spec"].get(direction) or []
+    peer_key = "from" if direction == "ingress" else "to"
+    for rule in rules:
+        peers = rule.get(peer_key)
+        peer_ok = not peers or any(
+            _np_peer_ok(p, policy["metadata"]["namespace"], other) for p in peers
+        )
+        if peer_ok and _port_ok(rule.get("ports"), port):
             return True
-        start, end = p["port"], p.get("endPort", p["port"])
-        if isinstance(start, int) and start <= port <= end:
+    return False
+
+
+def _cnp_allows(policy: Manifest, direction: str, other: Endpoint, port: int) -> bool:
+    entities_key = "fromEntities" if direction == "ingress" else "toEntities"
+    endpoints_key = "fromEndpoints" if direction == "ingress" else "toEndpoints"
+    for rule in policy["spec"].get(direction) or []:
+        ok = False
+        if other.entity is not None and other.entity in (rule.get(entities_key) or []):
+            ok = True
+        if other.entity is None:
+            for sel in rule.get(endpoints_key) or []:
+                labels = dict(other.labels)
+                labels["k8s:io.kubernetes.pod.namespace"] = other.namespace
+                ns = (sel.get("matchLabels") or {}).get("k8s:io.kubernetes.pod.namespace")
+                same_ns = ns is None and other.namespace == policy["metadata"]["namespace"]
+                if (same_ns or ns == other.namespace) and _matches(
+                    {
+                        "matchLabels": {
+                            k: v
+                            for k, v in (sel.get("matchLabels") or {}).items()
+                            if k != "k8s:io.kubernetes.pod.namespace"
+                        }
+                    },
+                    other.labels,
+                ):
+                    ok = True
+        if ok and _port_ok([p for tp in rule.get("toPorts") or [] for p in tp["ports"]], port):
             return True
     return False
 
 
 def _direction_allows(
-    policies: list[Manifest], pod: Pod, other: Pod, port: int, protocol: str, direction: str
+    objs: list[Manifest], pod: Endpoint, direction: str, other: Endpoint, port: int
 ) -> bool:
-    rules_key, peers_key = ("ingress", "from") if direction == "Ingress" else ("egress", "to")
-    selecting = [
-        p
-        for p in policies
-        if p["kind"] == "NetworkPolicy"
-        and p["metadata"].get("namespace") == pod.namespace
-        and selects(p["spec"].get("podSelector"), pod.labels)
-        and direction in p["spec"].get("policyTypes", ["Ingress"])
-    ]
-    if not selecting:
-        return True
-    for policy in selecting:
-        for rule in policy["spec"].get(rules_key) or []:
-            peers = rule.get(peers_key)
-            if peers and not any(_peer_matches(x, pod.namespace, other) for x in peers):
+    if pod.entity is not None:
+        return True  # reserved identities are outside the namespace's policies
+    isolated = False
+    for policy in objs:
+        if policy["kind"] not in ("NetworkPolicy", "CiliumNetworkPolicy") or not _selects(
+            policy, pod
+        ):
+            continue
+        if policy["kind"] == "NetworkPolicy":
+            types = policy["spec"].get("policyTypes") or ["Ingress"]
+            if direction.capitalize() not in types:
                 continue
-            if _port_matches(rule.get("ports"), port, protocol):
+            isolated = True
+            if _np_allows(policy, direction, other, port):
                 return True
-    return False
+        elif policy["spec"].get(direction):
+            isolated = True
+            if _cnp_allows(policy, direction, other, port):
+                return True
+    return not isolated
 
 
-def allowed(policies: list[Manifest], src: Pod, dst: Pod, port: int, protocol: str = "TCP") -> bool:
-    """Whether ``src`` may open a connection to ``dst`` on ``port``/``protocol``."""
-    return _direction_allows(policies, src, dst, port, protocol, "Egress") and _direction_allows(
-        policies, dst, src, port, protocol, "Ingress"
+def allowed(objs: list[Manifest], src: Endpoint, dst: Endpoint, port: int) -> bool:
+    """Whether ``src`` may open a TCP connection to ``dst`` on ``port``."""
+    return _direction_allows(objs, src, "egress", dst, port) and _direction_allows(
+        objs, dst, "ingress", src, port
     )
-
-
-def pod_of(obj: Manifest) -> Pod:
-    """The pod a workload object runs (its namespace and template labels)."""
-    labels = obj["spec"]["template"]["metadata"].get("labels") or {}
-    return Pod(obj["metadata"]["namespace"], dict(labels))
-
-
-KUBE_DNS = Pod("kube-system", {"k8s-app": "kube-dns"})

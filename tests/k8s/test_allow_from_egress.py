@@ -2,8 +2,8 @@
 
 In the chart's namespace (WorkloadNamespace: default-deny of ingress and egress) a peer needs
 egress to the model and to DNS as well as the model's ingress. Each case synthesizes an App and
-evaluates its NetworkPolicies with ``tests/k8s/_netpol.py`` (the NetworkPolicy semantics, written
-from the Kubernetes spec).
+evaluates its NetworkPolicies with ``tests/k8s/_netpol_eval.py`` (the NetworkPolicy semantics,
+written from the Kubernetes spec).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import cdk8s
 import cdk8s_plus_27 as kplus
 
 from tests.conftest import find, find_all
-from tests.k8s._netpol import KUBE_DNS, Pod, allowed, pod_of
+from tests.k8s._netpol_eval import KUBE_DNS, Pod, allowed, pod_of
 from vllm_nfs_constructs import InfraOutputs, NetworkPeer, VllmNfsChart
 
 REAL = InfraOutputs(

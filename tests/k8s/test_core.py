@@ -14,9 +14,7 @@ from vllm_nfs_constructs import (
 )
 from vllm_nfs_constructs.k8s._common import CLUSTER_SCOPED_KINDS
 
-INFRA = InfraOutputs(
-    nfs_host="10.10.0.7", nfs_mount_path="/42/abc", gpu_node_pool_name="gpu-h100"
-)
+INFRA = InfraOutputs(nfs_host="10.10.0.7", nfs_mount_path="/42/abc", gpu_node_pool_name="gpu-h100")
 
 
 def _objects(chart: cdk8s.Chart) -> list[dict]:
@@ -80,6 +78,7 @@ def test_vllm_nfs_chart_is_the_core_in_a_chart_with_the_same_output():
     b = cdk8s.Testing.app()
     chart = cdk8s.Chart(b, "vllm", namespace="vllm", disable_resource_name_hashes=True)
     VllmNfs(chart, "core", infra=INFRA, models=[ServedModel("qwen")])
+
     def key(obj: dict) -> tuple[str, str, str]:
         meta = obj["metadata"]
         return (obj["kind"], meta.get("namespace", ""), meta["name"])

@@ -90,7 +90,14 @@ def apply_json_patch(doc: Any, ops: list[dict[str, Any]]) -> Any:
     return doc
 
 
-FAULT_KINDS = ("trickle_headers", "trickle_body", "truncate", "garbage", "reply")
+FAULT_KINDS = (
+    "trickle_headers",
+    "trickle_body",
+    "truncate",
+    "garbage",
+    "reply",
+    "close_after_headers",
+)
 
 
 @dataclass
@@ -101,7 +108,9 @@ class Fault:
     - ``trickle_body``: status and headers at once, then the body one byte per ``interval``;
     - ``truncate``: ``Content-Length`` larger than the body sent, then the connection closes;
     - ``garbage``: bytes that are not HTTP, then close;
-    - ``reply``: ``status`` with ``body`` (JSON, or raw bytes as given).
+    - ``reply``: ``status`` with ``body`` (JSON, or raw bytes as given);
+    - ``close_after_headers``: the Node with ``Connection: close`` and no ``Content-Length``:
+      the headers, a pause of ``interval``, then the body, delimited by closing the connection.
 
     A trickle stops when the client goes away, ``FakeKubeApi.stop`` is set, or after 60 s.
     """
@@ -300,6 +309,15 @@ def _handler_for(api: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+                return
+            if fault.kind == "close_after_headers":
+                self.wfile.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"Connection: close\r\n\r\n"
+                )
+                self.wfile.flush()
+                time.sleep(fault.interval)
+                self.wfile.write(node)
                 return
             if fault.kind == "garbage":
                 self.wfile.write(b"\x00\x01\x02 this is not HTTP \xff\xfe\r\n\r\n{]")

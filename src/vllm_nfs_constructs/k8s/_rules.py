@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import contracts
+from .._checks import promql_label_value
 
 if TYPE_CHECKING:
     from .monitoring import AlertThresholds
@@ -93,9 +94,15 @@ def _regex(names: Sequence[str]) -> str:
     return "|".join(re.sub(r"([.^$*+?()\[\]{}|\\])", r"\\\\\1", n) for n in sorted(set(names)))
 
 
+def _q(text: str) -> str:
+    """A value inside a PromQL double-quoted string (names are checked where they enter; this
+    escapes whatever reaches a rule anyway)."""
+    return promql_label_value(text)
+
+
 def _each(groups: Mapping[str, Sequence[str]], build: Callable[[str, str], str]) -> str:
     """``build(namespace, name regex)`` per namespace, joined with ``or``."""
-    parts = [build(ns, _regex(names)) for ns, names in sorted(groups.items()) if names]
+    parts = [build(_q(ns), _regex(names)) for ns, names in sorted(groups.items()) if names]
     if len(parts) == 1:
         return parts[0]
     return " or ".join(f"({p})" for p in parts)
@@ -383,7 +390,7 @@ def alerting_rules(scope: Scope, t: AlertThresholds, runbook_base_url: str) -> l
         out.append(
             alert(
                 "GpuNodeNotTuned",
-                f'max by (node) (kube_node_spec_taint{{key="{scope.taint_key}"}}) == 1',
+                f'max by (node) (kube_node_spec_taint{{key="{_q(scope.taint_key)}"}}) == 1',
                 severity="critical",
                 minutes=t.taint_stuck_minutes,
                 summary="GPU node {{ $labels.node }} still carries the not-tuned taint.",
@@ -395,7 +402,7 @@ def alerting_rules(scope: Scope, t: AlertThresholds, runbook_base_url: str) -> l
             alert(
                 "NetworkTunerDriftRepeated",
                 "sum by (node) (increase(vllm_nfs_tuner_drift_corrections_total"
-                f'{{namespace="{scope.tuner_namespace}"}}[1h])) > '
+                f'{{namespace="{_q(scope.tuner_namespace)}"}}[1h])) > '
                 f"{t.drift_corrections_per_hour}",
                 severity="warning",
                 minutes=0,

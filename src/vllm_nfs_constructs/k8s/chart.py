@@ -16,9 +16,10 @@ from ..errors import ConfigurationError
 from ..gpus import GpuProfile, check_gpus_fit, gpu_profile
 from ..handoff import InfraOutputs
 from ..images import check_image
-from ..lora import LoraAdapter
+from ..lora import LoraAdapter, adapter_job_base
 from ..model import DEFAULT_MODEL, ModelSource
 from ..platform import PlatformDefaults
+from ..routing import PrefixAwareRouting
 from ..taints import NOT_TUNED_TAINT, Taint
 from . import _common as c
 from .download import DEFAULT_TOKEN_SECRET, ModelDownloadJob, SecretKeyRef
@@ -28,6 +29,7 @@ from .namespace import WorkloadNamespace
 from .network_policy import NetworkPeer
 from .options import AntiAffinity, VllmOptions
 from .platform import chart_platform
+from .routing import check_routing_has_gateway
 from .tuner import NetworkTunerDaemonSet
 from .vllm import VllmDeployment
 from .volume import NfsMountOptions, SharedModelVolume
@@ -55,6 +57,9 @@ class ServedModel:
     adapters: tuple[LoraAdapter, ...]
     """LoRA adapters served on this model (default none), each with its own download Job;
     served as ``VllmOptions.lora`` says (default static). See docs/lora-adapters.md."""
+    routing: PrefixAwareRouting | None
+    """How requests pick a replica: None (default) is the model's Service;
+    ``PrefixAwareRouting()`` puts the llm-d Endpoint Picker in front (docs/routing.md)."""
     legacy_keywords: tuple[str, ...] = field(default=(), init=False, compare=False, repr=False)
     """The 0.1.0 keyword arguments this model was given (errors about them name
     ``ServedModel.<field>``)."""
@@ -75,6 +80,7 @@ class ServedModel:
         options: VllmOptions | None = None,
         autoscaling: QueueAutoscaling | None = None,
         adapters: Sequence[LoraAdapter] = (),
+        routing: PrefixAwareRouting | None = None,
     ) -> None:
         """
         Args:
@@ -94,6 +100,8 @@ class ServedModel:
             autoscaling: scale on the queue (KEDA); the same as
                 ``VllmOptions(autoscaling=...)``.
             adapters: LoRA adapters served on this model (default none).
+            routing: ``PrefixAwareRouting(...)`` to send each request to the replica holding
+                its prefix (default None: the model's Service).
         """
         f = "ServedModel"
         # 39: the download Job's name, "<name>-download-<model>-<commit>", must stay a label.
@@ -138,6 +146,9 @@ class ServedModel:
         object.__setattr__(self, "source", source)
         object.__setattr__(self, "options", resolved)
         object.__setattr__(self, "adapters", tuple(items))
+        if routing is not None:
+            v.instance_of(f"{f}.routing", routing, PrefixAwareRouting, "a PrefixAwareRouting")
+        object.__setattr__(self, "routing", routing)
         object.__setattr__(self, "legacy_keywords", tuple(legacy))
 
     # The 0.1.0 fields, read back from the options.
@@ -257,6 +268,7 @@ class _VllmNfsComposition:
         ):
             v.instance_of(f"{f}.{flag}", value, bool, "True or False")
         peers = v.sequence_of(f"{f}.allow_from", allow_from, NetworkPeer, "NetworkPeer entries")
+        check_routing_has_gateway(self.models, gateway)
         self._network_policies = network_policies
 
         #: The Namespace (Pod Security ``restricted``, default-deny), None when the namespace
@@ -344,7 +356,7 @@ class _VllmNfsComposition:
                 ) from None
             for i, m in enumerate(self.models):
                 self.routes[m.name] = self.gateway.add_route(
-                    self.deployments[m.name], default=i == 0
+                    self.deployments[m.name], default=i == 0, routing=m.routing
                 )
         #: Monitors, rules, dashboard (None unless ``monitoring``).
         self.monitoring: VllmMonitoring | None = self._monitoring(monitoring, alert_thresholds)
@@ -362,8 +374,9 @@ class _VllmNfsComposition:
             self.adapter_downloads[adapter.name] = ModelDownloadJob(
                 self._scope,
                 f"{m.name}-lora-{adapter.slug}",
-                # The Job's name is <this>-<repo>-<commit>: keep room for the commit.
-                name=f"{m.name}-lora-{adapter.slug}"[:40].rstrip("-"),
+                # The Job's name is <this>-<repo>-<commit>: keep room for the commit (a cut name
+                # gets a hash suffix, so long adapter names never collide).
+                name=adapter_job_base(m.name, adapter),
                 volume=self.volume,
                 model=adapter.source,
                 token_secret=token_secret,
@@ -505,6 +518,9 @@ class _VllmNfsComposition:
                 monitor.add_download_job(self.downloads[name])
             if self.tuner is not None and self._owns_tuner:
                 monitor.add_tuner(self.tuner)
+        for route in self.routes.values():
+            if route.router is not None:
+                route.router.add_monitoring(monitor)
         return monitor
 
     def _check_autoscaling(self) -> None:

@@ -82,6 +82,8 @@ class Route:
     http_route: cdk8s.ApiObject
     network_policy: cdk8s.ApiObject | None
     default: bool = False
+    #: The prefix-aware router (``add_route(..., routing=...)``), else None.
+    router: Any = None
 
     def __str__(self) -> str:
         return self.name
@@ -236,6 +238,7 @@ class InferenceGateway(Construct):
         default: bool = False,
         name: str | None = None,
         deployment: Routable | None = None,
+        routing: Any = None,
     ) -> Route:
         """Route ``/<path_prefix>/v1/...`` (default prefix: the target's name) to ``target``.
 
@@ -294,7 +297,21 @@ class InferenceGateway(Construct):
                 "a route name not already used on this gateway",
                 "Pass name= to route one target under a second prefix.",
             )
-        backend = [{"name": target.service_name, "port": target.port}]
+        backend: list[dict[str, Any]] = [{"name": target.service_name, "port": target.port}]
+        router = None
+        reached: Any = target  # whose pods the gateway's data path reaches
+        if routing is not None:
+            from .routing import PrefixAwareRouter
+
+            router = PrefixAwareRouter(
+                self,
+                f"Router-{route_name}",
+                target=target,
+                routing=routing,
+                cilium=self.gateway_class == "cilium",
+            )
+            backend = router.backend_refs
+            reached = router if router.routing.standalone else target
         timeouts = {
             "request": f"{self.request_timeout_seconds}s",
             "backendRequest": f"{self.request_timeout_seconds}s",
@@ -341,7 +358,9 @@ class InferenceGateway(Construct):
             body={"spec": spec},
         )
         wants_policy = getattr(target, "cilium_policy", None)
-        if wants_policy is None:
+        if reached is router:
+            wants_policy = True  # the router's pods are isolated by its own policy
+        elif wants_policy is None:
             # A VllmDeployment: its pods are isolated (so the gateway needs a way in) when it has
             # its own policy or an allow_from policy; otherwise a CiliumNetworkPolicy selecting
             # them would isolate them to the gateway alone.
@@ -362,12 +381,12 @@ class InferenceGateway(Construct):
                 labels=c.labels(route_name, "network-policy"),
                 body={
                     "spec": {
-                        "endpointSelector": {"matchLabels": dict(target.selector_labels)},
+                        "endpointSelector": {"matchLabels": dict(reached.selector_labels)},
                         "ingress": [
                             {
                                 "fromEntities": ["ingress"],
                                 "toPorts": [
-                                    {"ports": [{"port": str(target.port), "protocol": "TCP"}]}
+                                    {"ports": [{"port": str(reached.port), "protocol": "TCP"}]}
                                 ],
                             }
                         ],
@@ -385,6 +404,7 @@ class InferenceGateway(Construct):
             http_route=http_route,
             network_policy=policy,
             default=default,
+            router=router,
         )
         self.routes.append(route)
         return route

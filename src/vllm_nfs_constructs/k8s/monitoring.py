@@ -134,6 +134,14 @@ class PrometheusStack:
         return NetworkPeer(self.namespace, dict(self.pod_labels))
 
 
+#: The longest alert duration accepted (a year): Prometheus durations end near 292 years (int64
+#: nanoseconds), and an alert that waits a year is already no alert.
+MAX_ALERT_MINUTES = 366 * 24 * 60
+#: The largest count or rate threshold: every integer up to it is exact in float64, as PromQL
+#: compares it.
+MAX_THRESHOLD = 2**53
+
+
 @dataclass(frozen=True)
 class AlertThresholds:
     """Every alert threshold, with its default (docs/monitoring.md explains each alert).
@@ -192,9 +200,13 @@ class AlertThresholds:
             if spec.name in ratios:
                 v.number(where, value, greater_than=0, maximum=1)
             elif spec.type in ("float", float):
-                v.number(where, value, greater_than=0)
+                v.number(where, value, greater_than=0, maximum=MAX_THRESHOLD)
+            elif spec.name.endswith("_minutes"):
+                v.integer(where, value, minimum=0, maximum=MAX_ALERT_MINUTES)
+            elif spec.name.endswith("_seconds"):
+                v.integer(where, value, minimum=1, maximum=MAX_ALERT_MINUTES * 60)
             else:
-                v.integer(where, value, minimum=0 if spec.name.endswith("_minutes") else 1)
+                v.integer(where, value, minimum=1, maximum=MAX_THRESHOLD)
 
 
 @cache
@@ -262,6 +274,7 @@ class VllmMonitoring(Construct):
                 runbook_base_url,
                 "an http(s) URL of the published docs/monitoring.md page",
             )
+        v.http_url(f"{f}.runbook_base_url", runbook_base_url, template_free=True)
         self.prometheus = prometheus
         self.thresholds = thresholds
         self.runbook_base_url = runbook_base_url
@@ -437,6 +450,8 @@ class VllmMonitoring(Construct):
         namespace = getattr(job, "namespace", None)
         if not isinstance(name, str) or not isinstance(namespace, str):
             raise ConfigurationError(f, job, "a ModelDownloadJob (job_name and namespace)")
+        v.dns_label(f"{f}.job_name", name)
+        v.dns_label(f"{f}.namespace", namespace)
         self._jobs.setdefault(namespace, []).append(name)
 
     def add_tuner(self, tuner: Any) -> cdk8s.ApiObject:
@@ -452,12 +467,14 @@ class VllmMonitoring(Construct):
         tuner_name = getattr(tuner, "name", None)
         if not isinstance(namespace, str) or not isinstance(tuner_name, str):
             raise ConfigurationError(f, tuner, "a NetworkTunerDaemonSet (name and namespace)")
+        v.dns_label(f"{f}.namespace", namespace)
+        v.dns_label(f"{f}.name", tuner_name)
         if not isinstance(selector, Mapping):
             selector = c.selector_labels(tuner_name, "network-tuner")
         if self._tuner is not None:
             raise ConfigurationError(f, tuner_name, "one tuner per VllmMonitoring")
         taint = getattr(tuner, "taint", None)
-        key = getattr(taint, "key", NOT_TUNED_TAINT_KEY)
+        key = v.label_key(f"{f}.taint.key", getattr(taint, "key", NOT_TUNED_TAINT_KEY))
         monitor = self._pod_monitor(
             f"PodMonitor-{namespace}-{tuner_name}",
             tuner_name,
@@ -489,6 +506,9 @@ def _workload(f: str, obj: Any) -> tuple[str, str, dict[str, str]]:
         raise ConfigurationError(
             f, obj, "a VllmDeployment (or anything with name, namespace and selector_labels)"
         )
+    # They reach PromQL and object names: checked here, whatever object carries them.
+    v.dns_label(f"{f}.name", name)
+    v.dns_label(f"{f}.namespace", namespace)
     return name, namespace, v.label_map(f"{f}.selector_labels", selector)
 
 

@@ -79,7 +79,7 @@ def split_flag(arg: str) -> tuple[str, str | None, str | None] | None:
     ``--compilation-config.level=3`` -> ``("--compilation-config", "level", "3")``;
     ``-tp`` -> ``("-tp", None, None)``; ``-O3`` -> ``("--optimization-level", None, "3")``.
     """
-    if not arg.startswith("-") or arg == "-" or _NUMBER.match(arg):
+    if not arg.startswith("-") or arg == "-" or _NUMBER.fullmatch(arg):
         return None
     if arg.startswith("--"):
         prefix, body = "--", arg[2:]

@@ -203,10 +203,13 @@ def marker_path(repo_dir: str, commit: str) -> str:
 
 def read_marker(repo_dir: str, commit: str) -> dict[str, Any] | None:
     """The marker of ``commit`` if it is valid and names that commit and its directory exists."""
-    try:
-        with open(marker_path(repo_dir, commit), encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
+    try:  # never blocks on a FIFO planted there; a regular file only; bounded in size
+        fd = os.open(marker_path(repo_dir, commit), os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            data = json.loads(f.read(64 << 20))
+    except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or data.get("commit") != commit:
         return None
@@ -217,14 +220,14 @@ def read_marker(repo_dir: str, commit: str) -> dict[str, Any] | None:
 
 def ready_commit(repo_dir: str, revision: str) -> str | None:
     """The commit already complete on the share for ``revision``, without any network call."""
-    if COMMIT_RE.match(revision):
+    if COMMIT_RE.fullmatch(revision):
         return revision if read_marker(repo_dir, revision) is not None else None
     link = os.path.join(repo_dir, rev_path(revision))
     try:
         target = os.readlink(link)
     except OSError:
         return None
-    if not COMMIT_RE.match(target):
+    if not COMMIT_RE.fullmatch(target):
         return None
     return target if read_marker(repo_dir, target) is not None else None
 
@@ -482,7 +485,7 @@ def resolve(repo: str, revision: str) -> tuple[str, list[RepoFile]]:
     api = HfApi(endpoint=endpoint(), token=hub_token())
     info = api.model_info(repo, revision=revision, files_metadata=True)
     commit = str(getattr(info, "sha", None) or "")
-    if not COMMIT_RE.match(commit):
+    if not COMMIT_RE.fullmatch(commit):
         fail(EXIT_OTHER, f"the Hub returned no commit for '{repo}@{revision}'")
     files = []
     for sibling in getattr(info, "siblings", None) or []:
@@ -523,9 +526,9 @@ def check_metadata(repo: str, commit: str, files: Sequence[RepoFile]) -> None:
         if not (type(f.size) is int and 0 <= f.size <= MAX_FILE_SIZE):
             refuse_listing(repo, commit, f.path, f"no valid size ({f.size!r})")
         if f.sha256 is not None:
-            if not (isinstance(f.sha256, str) and SHA256_RE.match(f.sha256)):
+            if not (isinstance(f.sha256, str) and SHA256_RE.fullmatch(f.sha256)):
                 refuse_listing(repo, commit, f.path, f"an invalid LFS sha256 ({f.sha256!r})")
-        elif not (isinstance(f.blob_id, str) and COMMIT_RE.match(f.blob_id)):
+        elif not (isinstance(f.blob_id, str) and COMMIT_RE.fullmatch(f.blob_id)):
             refuse_listing(repo, commit, f.path, f"no valid git blob id ({f.blob_id!r})")
 
 
@@ -856,7 +859,7 @@ def prune(repo_fd: int, repo_dir: str, keep: int, current: str) -> None:
     for name in os.listdir(repo_fd):
         if name.endswith(MARKER_SUFFIX):
             commit = name[: -len(MARKER_SUFFIX)]
-            data = read_marker(repo_dir, commit) if COMMIT_RE.match(commit) else None
+            data = read_marker(repo_dir, commit) if COMMIT_RE.fullmatch(commit) else None
             if data is not None:
                 commits.append((str(data.get("completed_at", "")), commit))
     linked = set()
@@ -903,7 +906,7 @@ def fetch(args: argparse.Namespace) -> int:
     revision: str = args.revision
     root = os.path.abspath(args.root)
     repo_dir = os.path.join(root, *repo.split("/"))
-    is_commit = bool(COMMIT_RE.match(revision))
+    is_commit = bool(COMMIT_RE.fullmatch(revision))
 
     # Fast path: no network, and no lock unless old revisions are to be pruned.
     trust_link = not args.refresh or is_commit
@@ -1158,7 +1161,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             getattr(args, action.dest, None), list
         ):
             parser.error(f"{action.option_strings[0]} needs a value")
-    if not REPO_RE.match(args.repo) or ".." in args.repo:
+    if not REPO_RE.fullmatch(args.repo) or ".." in args.repo:
         parser.error(f"--repo must look like org/name, got {args.repo!r}")
     rev = args.revision
     if (

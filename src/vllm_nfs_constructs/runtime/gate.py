@@ -8,7 +8,10 @@ library only. Ready means (layout written by fetch.py):
 - REV is a branch or tag: ``R/org/name/<REV, / replaced by -->`` is a symlink to a commit
   directory that is complete in the sense above.
 
-A marker for another commit never satisfies the gate. With LoRA adapters (docs/lora-adapters.md)
+A marker for another commit never satisfies the gate, nor one that is not a regular file (a FIFO
+is never opened blocking), is nested deeper than 64 levels or lists a path that resolves (symlinks
+included) outside its commit directory or to anything but a regular file: those stay "not ready"
+and the reason is the one line printed at the timeout. With LoRA adapters (docs/lora-adapters.md)
 the gate also waits for each ``--also org/adapter@REV`` to be complete in the same sense (static
 serving) and for each ``--dir PATH`` (relative to ``--root``) to be a directory (on-demand serving:
 vLLM refuses to start while its resolver directory is missing). Both options repeat.
@@ -25,6 +28,7 @@ import json
 import math
 import os
 import re
+import stat
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -36,6 +40,9 @@ else:  # a script: contracts.py sits beside it (/programs in the pod; see contra
     import contracts  # type: ignore[import-not-found, no-redef]
 
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
+# The library's own rules for what it passes (model.py), matched whole (no trailing newline).
+REPO_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
+REVISION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,127}")
 MARKER_SUFFIX = contracts.MARKER_SUFFIX
 
 
@@ -43,20 +50,80 @@ def log(message: str) -> None:
     print(f"gate: {message}", flush=True)
 
 
-def check_commit(repo_dir: str, commit: str) -> tuple[bool, str]:
-    """(ready, what is missing or a summary) for one commit directory."""
-    marker = os.path.join(repo_dir, commit + MARKER_SUFFIX)
+#: A marker is read only if it is a regular file of at most this many bytes, nested at most
+#: MAX_JSON_DEPTH deep (anything else is "not ready", reported in one line).
+MAX_MARKER_BYTES = 16 << 20
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def json_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in JSON ``text`` (strings skipped)."""
+    depth = deepest = 0
+    for m in _JSON_BRACKET.finditer(_JSON_STRING.sub("", text)):
+        if m.group() in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def read_marker(marker: str) -> tuple[object, str | None]:
+    """(parsed JSON, None) or (None, why it cannot be used). The marker is opened without
+    blocking (a FIFO planted there is refused, not waited on) and must be a regular file."""
     try:
-        with open(marker, encoding="utf-8") as f:
-            data = json.load(f)
+        fd = os.open(marker, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     except FileNotFoundError:
-        return False, f"no marker {marker}"
-    except (OSError, ValueError) as exc:
-        return False, f"marker {marker} unreadable: {exc}"
+        return None, f"no marker {marker}"
+    except OSError as exc:
+        return None, f"marker {marker} unreadable: {exc.strerror}"
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None, f"marker {marker} is not a regular file (refused)"
+        if st.st_size > MAX_MARKER_BYTES:
+            return None, f"marker {marker} is larger than {MAX_MARKER_BYTES} bytes (refused)"
+        raw = b""
+        while len(raw) <= MAX_MARKER_BYTES:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            raw += chunk
+    except OSError as exc:
+        return None, f"marker {marker} unreadable: {exc.strerror}"
+    finally:
+        os.close(fd)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None, f"marker {marker} is not UTF-8 JSON"
+    if json_depth(text) > MAX_JSON_DEPTH:
+        return None, f"marker {marker} is nested deeper than {MAX_JSON_DEPTH} levels (refused)"
+    try:
+        return json.loads(text), None
+    except (ValueError, RecursionError) as exc:
+        return None, f"marker {marker} unreadable: {str(exc)[:160]}"
+
+
+def inside(path: str, root: str) -> bool:
+    """True when ``path``, symlinks resolved, is ``root`` (resolved) or below it."""
+    real, base = os.path.realpath(path), os.path.realpath(root)
+    return real == base or real.startswith(base.rstrip("/") + "/")
+
+
+def check_commit(repo_dir: str, commit: str) -> tuple[bool, str]:
+    """(ready, what is missing or a summary) for one commit directory. Every path the marker
+    lists must resolve (symlinks included) to a regular file inside the commit directory."""
+    marker = os.path.join(repo_dir, commit + MARKER_SUFFIX)
+    data, why = read_marker(marker)
+    if why is not None:
+        return False, why
     if not isinstance(data, dict):
         return False, f"marker {marker} is not a JSON object"
     if data.get("commit") != commit:
-        return False, f"marker {marker} names commit {data.get('commit')!r}, not {commit}"
+        return False, f"marker {marker} names commit {str(data.get('commit'))[:80]!r}, not {commit}"
     model_dir = os.path.join(repo_dir, commit)
     if not os.path.isdir(model_dir):
         return False, f"marker present but directory {model_dir} missing"
@@ -66,13 +133,25 @@ def check_commit(repo_dir: str, commit: str) -> tuple[bool, str]:
     for entry in files:
         if not isinstance(entry, dict):
             return False, f"marker {marker} has a malformed file entry"
-        path = os.path.join(model_dir, str(entry.get("path")))
+        rel = entry.get("path")
+        if (
+            not isinstance(rel, str)
+            or rel.startswith("/")
+            or "\0" in rel
+            or any(p in ("", ".", "..") for p in rel.split("/"))
+        ):
+            return False, f"marker {marker} lists a bad path {str(rel)[:120]!r} (refused)"
+        path = os.path.join(model_dir, rel)
+        if not inside(path, model_dir):
+            return False, f"{path} listed in the marker resolves outside {model_dir} (refused)"
         try:
-            size = os.path.getsize(path)
-        except OSError:
+            st = os.stat(path)
+        except (OSError, ValueError):
             return False, f"{path} listed in the marker is missing"
-        if size != entry.get("size"):
-            return False, f"{path} has {size} bytes, the marker says {entry.get('size')}"
+        if not stat.S_ISREG(st.st_mode):
+            return False, f"{path} listed in the marker is not a regular file (refused)"
+        if st.st_size != entry.get("size"):
+            return False, f"{path} has {st.st_size} bytes, the marker says {entry.get('size')!r}"
     total = data.get("total_bytes", 0)
     return True, f"commit {commit}, {len(files)} files, {total} bytes"
 
@@ -81,7 +160,9 @@ def check(root: str, repo: str, revision: str) -> tuple[bool, str]:
     repo_dir = os.path.join(root, *repo.split("/"))
     if not os.path.isdir(repo_dir):
         return False, f"no directory {repo_dir} yet (has the download Job run?)"
-    if COMMIT_RE.match(revision):
+    if not inside(repo_dir, root):
+        return False, f"{repo_dir} resolves outside {root} (refused)"
+    if COMMIT_RE.fullmatch(revision):
         return check_commit(repo_dir, revision)
     link = os.path.join(repo_dir, contracts.revision_entry(revision))
     try:
@@ -90,8 +171,8 @@ def check(root: str, repo: str, revision: str) -> tuple[bool, str]:
         return False, f"no revision link {link} yet"
     except OSError as exc:
         return False, f"{link} is not a symlink ({exc.strerror})"
-    if not COMMIT_RE.match(target):
-        return False, f"{link} points to {target!r}, not a commit directory"
+    if not COMMIT_RE.fullmatch(target):
+        return False, f"{link} points to {target[:80]!r}, not a commit directory"
     return check_commit(repo_dir, target)
 
 
@@ -127,6 +208,8 @@ def seconds_in(low: float, high: float, *, low_inclusive: bool) -> Callable[[str
 def check_dir(root: str, rel: str) -> tuple[bool, str]:
     """(ready, detail) for a directory ``rel`` under ``root`` (a symlink to one counts)."""
     path = os.path.join(root, rel)
+    if os.path.isdir(path) and not inside(path, root):
+        return False, f"{path} resolves outside {root} (refused)"
     if os.path.isdir(path):
         return True, f"directory {path}"
     return False, f"no directory {path} yet (has an adapter's download Job run?)"
@@ -150,11 +233,11 @@ def check_all(args: argparse.Namespace) -> tuple[bool, str]:
 
 
 def _repo_ok(repo: str) -> bool:
-    return repo.count("/") == 1 and ".." not in repo and not repo.startswith("/")
+    return bool(REPO_RE.fullmatch(repo)) and ".." not in repo
 
 
 def _revision_ok(revision: str) -> bool:
-    return bool(revision) and ".." not in revision and not revision.startswith(("/", "."))
+    return bool(REVISION_RE.fullmatch(revision)) and ".." not in revision
 
 
 def also_spec(text: str) -> tuple[str, str]:
@@ -214,7 +297,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             parser.error(f"{action.option_strings[0]} needs a value")
     if not _repo_ok(args.repo):
         parser.error(f"--repo must look like org/name, got {args.repo!r}")
-    if ".." in args.revision or args.revision.startswith(("/", ".")):
+    if not _revision_ok(args.revision):
         parser.error(f"invalid --revision {args.revision!r}")
     return args
 

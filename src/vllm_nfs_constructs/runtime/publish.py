@@ -22,9 +22,12 @@ temporary name and renamed, and only then is the link switched. Every directory 
 opened with ``O_NOFOLLOW`` and no link may point outside ``R``.
 
 Exit codes: 0 published (or already current), 1 the adapter is not complete on the share yet (or
-another I/O error; the Job retries), 2 usage, 3 not an adapter vLLM would load (no
-``adapter_config.json``, ``peft_type`` not ``LORA``, rank above ``--max-rank``), 6 refused as
-unsafe (a symlink or unexpected file planted in the share, a link that would leave it).
+another I/O error, or a marker that is not bounded JSON; the Job retries), 2 usage, 3 not an
+adapter vLLM would load (no ``adapter_config.json``, ``peft_type`` not ``LORA``, a rank that is not
+a positive integer or above ``--max-rank``, a config that is not bounded JSON), 6 refused as unsafe
+(a symlink, FIFO or unexpected file planted in the share, a listed file that is not a regular file,
+a link that would leave it). Files are opened without blocking; JSON is read at most 1 MiB and 64
+levels deep.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import contextlib
 import errno
 import hashlib
 import json
+import math
 import os
 import re
 import stat
@@ -60,6 +64,11 @@ PART_RE = re.compile(r"^[A-Za-z0-9._-]{1,253}$")
 MARKER_SUFFIX = contracts.MARKER_SUFFIX
 ENTRIES = contracts.LORA_ENTRIES_DIR
 CONFIG = contracts.ADAPTER_CONFIG
+#: Outside JSON (the marker, the adapter's config) is parsed only this deep: a file nested
+#: 100k deep would otherwise end in a RecursionError traceback.
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
 O_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -111,8 +120,12 @@ def open_path(root_fd: int, root: str, parts: Sequence[str], *, create: bool) ->
 
 
 def read_file(dir_fd: int, name: str, shown: str, limit: int = 1 << 20) -> bytes | None:
+    """A regular file's bytes (None when missing): opened without following a symlink and
+    without blocking (a FIFO planted there is refused, not waited on), at most ``limit``."""
     try:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+        fd = os.open(
+            name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=dir_fd
+        )
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -134,16 +147,64 @@ def read_file(dir_fd: int, name: str, shown: str, limit: int = 1 << 20) -> bytes
         os.close(fd)
 
 
+def json_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in JSON ``text`` (strings skipped)."""
+    depth = deepest = 0
+    for m in _JSON_BRACKET.finditer(_JSON_STRING.sub("", text)):
+        if m.group() in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def load_json(raw: bytes, shown: str, code: int) -> Any:
+    """Parse outside JSON, bounded: UTF-8 (BOM allowed), at most MAX_JSON_DEPTH deep, integers
+    within Python's digit limit; anything else fails with ``code`` and one line."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        fail(code, f"{shown} is not UTF-8 JSON ({exc.reason} at byte {exc.start})")
+    if json_depth(text) > MAX_JSON_DEPTH:
+        fail(code, f"{shown} is nested deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        fail(code, f"{shown} is not valid JSON: {str(exc)[:160]}")
+
+
+def regular_file_size(commit_fd: int, path: str, shown: str) -> int:
+    """The size of ``path`` (relative, from a marker) under ``commit_fd``: every directory on the
+    way opened without following a symlink, the file itself a regular file, not a symlink (one
+    pointing out of the share would make vLLM read a path chosen by whoever can write it)."""
+    parts = path.split("/")
+    fd = os.dup(commit_fd)
+    try:
+        for part in parts[:-1]:
+            nxt = open_dir(fd, part, shown, create=False)
+            os.close(fd)
+            fd = nxt
+        try:
+            st = os.stat(parts[-1], dir_fd=fd, follow_symlinks=False)
+        except OSError:
+            fail(EXIT_NOT_READY, f"{shown} listed in the marker is missing")
+    finally:
+        os.close(fd)
+    if stat.S_ISLNK(st.st_mode):
+        fail(EXIT_UNSAFE, f"{shown} is a symlink; only regular files are published")
+    if not stat.S_ISREG(st.st_mode):
+        fail(EXIT_UNSAFE, f"{shown} is not a regular file")
+    return st.st_size
+
+
 def check_marker(repo_fd: int, repo_dir: str, commit: str) -> list[str]:
     """The marker's file list once ``commit`` is complete (as ``gate.py`` checks it)."""
     shown = f"{repo_dir}/{commit}{MARKER_SUFFIX}"
     raw = read_file(repo_fd, commit + MARKER_SUFFIX, shown)
     if raw is None:
         fail(EXIT_NOT_READY, f"no marker {shown}: the adapter is not complete yet")
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        fail(EXIT_NOT_READY, f"marker {shown} unreadable: {exc}")
+    data = load_json(raw, f"marker {shown}", EXIT_NOT_READY)
     if not isinstance(data, dict) or data.get("commit") != commit:
         fail(EXIT_NOT_READY, f"marker {shown} does not name commit {commit}")
     files = data.get("files")
@@ -156,10 +217,7 @@ def check_marker(repo_fd: int, repo_dir: str, commit: str) -> list[str]:
             path = entry.get("path") if isinstance(entry, dict) else None
             if not isinstance(path, str) or any(p in ("", ".", "..") for p in path.split("/")):
                 fail(EXIT_UNSAFE, f"marker {shown} lists a bad path {path!r}")
-            try:
-                size = os.stat(path, dir_fd=commit_fd, follow_symlinks=False).st_size
-            except OSError:
-                fail(EXIT_NOT_READY, f"{repo_dir}/{commit}/{path} listed in the marker is missing")
+            size = regular_file_size(commit_fd, path, f"{repo_dir}/{commit}/{path}")
             if size != entry.get("size"):
                 fail(
                     EXIT_NOT_READY, f"{repo_dir}/{commit}/{path} has {size} bytes, not the marker's"
@@ -182,15 +240,16 @@ def adapter_config(
         os.close(commit_fd)
     if raw is None:
         fail(EXIT_INVALID, f"{shown} is missing: not a PEFT adapter")
-    try:
-        config: Any = json.loads(raw)
-    except ValueError as exc:
-        fail(EXIT_INVALID, f"{shown} is not JSON: {exc}")
+    config: Any = load_json(raw, shown, EXIT_INVALID)
     if not isinstance(config, dict) or config.get("peft_type") != "LORA":
         kind = config.get("peft_type") if isinstance(config, dict) else None
         fail(EXIT_INVALID, f"{shown}: peft_type is {kind!r}, vLLM serves only 'LORA'")
     rank = config.get("r")
-    if max_rank is not None and isinstance(rank, int) and rank > max_rank:
+    if isinstance(rank, float) and math.isfinite(rank) and rank.is_integer():
+        rank = int(rank)  # 16.0 is rank 16; 16.5, NaN or true is no rank at all
+    if rank is not None and (isinstance(rank, bool) or not isinstance(rank, int) or rank < 1):
+        fail(EXIT_INVALID, f"{shown}: rank r={rank!r} is not a positive integer")
+    if max_rank is not None and rank is not None and rank > max_rank:
         fail(
             EXIT_INVALID,
             f"{shown}: rank r={rank} is above the deployment's --max-lora-rank {max_rank}; raise "
@@ -377,14 +436,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             getattr(args, action.dest, None), list
         ):
             parser.error(f"{action.option_strings[0]} needs a value")
-    if not REPO_RE.match(args.repo) or ".." in args.repo:
+    if not REPO_RE.fullmatch(args.repo) or ".." in args.repo:
         parser.error(f"--repo must look like org/name, got {args.repo!r}")
-    if not COMMIT_RE.match(args.revision):
+    if not COMMIT_RE.fullmatch(args.revision):
         parser.error(f"--revision must be a 40-hex commit, got {args.revision!r}")
-    if not NAME_RE.match(args.name) or ".." in args.name:
+    if not NAME_RE.fullmatch(args.name) or ".." in args.name:
         parser.error(f"--name must be 1-63 letters, digits, '.', '_', '-', got {args.name!r}")
     parts = args.dir.split("/")
-    if not all(PART_RE.match(p) and p not in (".", "..") for p in parts) or ENTRIES in parts:
+    if not all(PART_RE.fullmatch(p) and p not in (".", "..") for p in parts) or ENTRIES in parts:
         parser.error(f"--dir must be a relative path inside --root, got {args.dir!r}")
     if not args.base_model_path.startswith("/") or "\n" in args.base_model_path:
         parser.error(f"--base-model-path must be absolute, got {args.base_model_path!r}")

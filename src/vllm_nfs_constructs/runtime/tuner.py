@@ -33,11 +33,11 @@ import datetime
 import errno
 import fcntl
 import http.client
-import http.server
 import io
 import json
 import math
 import os
+import selectors
 import signal
 import socket
 import ssl
@@ -620,13 +620,19 @@ class _DeadlineRaw(io.RawIOBase):
     ever; here every ``recv`` gets only the time left, so the whole answer is bounded.
     """
 
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
+    def __init__(self, owner: _DeadlineSocket, sock: socket.socket, deadline: float) -> None:
         super().__init__()
+        self._owner = owner
         self._sock = sock
         self._deadline = deadline
 
     def readable(self) -> bool:
         return True
+
+    def close(self) -> None:
+        if not self.closed:
+            self._owner.reader_closed()
+        super().close()
 
     def readinto(self, buffer: Any) -> int:
         self._sock.settimeout(_remaining(self._deadline))
@@ -634,11 +640,18 @@ class _DeadlineRaw(io.RawIOBase):
 
 
 class _DeadlineSocket:
-    """What ``http.client`` uses of a socket (sendall, makefile, close), under one deadline."""
+    """What ``http.client`` uses of a socket (sendall, makefile, close), under one deadline.
+
+    Like a real socket's ``makefile``, a reader keeps the socket open: ``http.client`` closes
+    the connection as soon as it sees ``Connection: close`` in the headers, before the body is
+    read, so ``close`` only takes effect once every reader is closed too.
+    """
 
     def __init__(self, sock: socket.socket, deadline: float) -> None:
         self._sock = sock
         self._deadline = deadline
+        self._readers = 0
+        self._closed = False
 
     def sendall(self, data: bytes) -> None:
         # Since Python 3.5 the timeout bounds the whole sendall, not each send.
@@ -646,10 +659,18 @@ class _DeadlineSocket:
         self._sock.sendall(data)
 
     def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> io.BufferedReader:
-        return io.BufferedReader(_DeadlineRaw(self._sock, self._deadline))
+        self._readers += 1
+        return io.BufferedReader(_DeadlineRaw(self, self._sock, self._deadline))
+
+    def reader_closed(self) -> None:
+        self._readers -= 1
+        if self._closed and self._readers <= 0:
+            self._sock.close()
 
     def close(self) -> None:
-        self._sock.close()
+        self._closed = True
+        if self._readers <= 0:
+            self._sock.close()
 
 
 class _DeadlineConnection(http.client.HTTPConnection):
@@ -991,42 +1012,153 @@ def backoff_delay(failures: int, interval: float) -> float:
 # Metrics endpoint
 
 
-class _MetricsServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 16
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A scraper that hangs up mid-answer is its own problem: no traceback on stderr."""
-
-
-class _MetricsServer6(_MetricsServer):
-    address_family = socket.AF_INET6
+#: At most this many scrape connections at once; past it the oldest one still silent is closed.
+#: One selector thread serves them all, so idle connections cost a socket each, never a thread.
+METRICS_MAX_CONNECTIONS = 64
+#: A connection that has not sent its whole request (or taken its answer) within this long is
+#: closed.
+METRICS_IDLE_SECONDS = 10.0
+#: The longest request head read (request line and headers).
+METRICS_MAX_REQUEST_BYTES = 8192
 
 
-def _metrics_handler(metrics: Metrics) -> type[http.server.BaseHTTPRequestHandler]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        timeout = 10  # a client that stalls loses its connection, never a thread for ever
-        server_version = "vllm-nfs-tuner"
-        sys_version = ""
+class _Conn:
+    __slots__ = ("out", "request", "since", "sock")
 
-        def do_GET(self) -> None:
-            if urllib.parse.urlsplit(self.path).path != "/metrics":
-                self._send(404, "text/plain; charset=utf-8", b"not found: GET /metrics\n")
+    def __init__(self, sock: socket.socket, now: float) -> None:
+        self.sock = sock
+        self.since = now
+        self.request = b""
+        self.out = b""
+
+
+class MetricsServer:
+    """``GET /metrics`` on one socket, served by one selector thread: at most
+    METRICS_MAX_CONNECTIONS open connections, each closed after METRICS_IDLE_SECONDS or once
+    answered (``Connection: close``); a request head is at most METRICS_MAX_REQUEST_BYTES."""
+
+    def __init__(self, address: tuple[str, int], metrics: Metrics) -> None:
+        family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self._sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._sock.bind(address)
+            self._sock.listen(128)
+            self._sock.setblocking(False)
+        except BaseException:
+            self._sock.close()
+            raise
+        self.server_address = self._sock.getsockname()
+        self._metrics = metrics
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._sock, selectors.EVENT_READ, None)
+        self._conns: dict[int, _Conn] = {}
+        self._stop = threading.Event()
+
+    def serve_forever(self) -> None:
+        while not self._stop.is_set():
+            try:
+                events = self._selector.select(timeout=0.5)
+            except (OSError, ValueError):  # closed under us by server_close
                 return
-            body = metrics.render().encode()
-            self._send(200, "text/plain; version=0.0.4; charset=utf-8", body)
+            now = time.monotonic()
+            for key, mask in events:
+                if key.data is None:
+                    self._accept(now)
+                else:
+                    self._serve(key.data, mask)
+            for conn in [c for c in self._conns.values() if now - c.since > METRICS_IDLE_SECONDS]:
+                self._close(conn)
 
-        def _send(self, code: int, content_type: str, body: bytes) -> None:
-            self.send_response(code)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def _accept(self, now: float) -> None:
+        for _ in range(64):
+            try:
+                sock, _addr = self._sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            if len(self._conns) >= METRICS_MAX_CONNECTIONS:
+                # At the cap the oldest connection still waiting for its request makes room:
+                # idle connections cannot lock a scraper out, and never cost more than the cap.
+                waiting = [c for c in self._conns.values() if not c.out]
+                if not waiting:
+                    sock.close()
+                    continue
+                self._close(min(waiting, key=lambda c: c.since))
+            sock.setblocking(False)
+            conn = _Conn(sock, now)
+            self._conns[sock.fileno()] = conn
+            self._selector.register(sock, selectors.EVENT_READ, conn)
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # scrapes are not worth a log line each
+    def _serve(self, conn: _Conn, mask: int) -> None:
+        try:
+            if mask & selectors.EVENT_READ and not conn.out:
+                data = conn.sock.recv(4096)
+                if not data:
+                    self._close(conn)
+                    return
+                conn.request += data
+                if b"\r\n\r\n" in conn.request or b"\n\n" in conn.request:
+                    conn.out = self._answer(conn.request)
+                    self._selector.modify(conn.sock, selectors.EVENT_WRITE, conn)
+                elif len(conn.request) > METRICS_MAX_REQUEST_BYTES:
+                    conn.out = _http_answer(431, "text/plain; charset=utf-8", b"too large\n")
+                    self._selector.modify(conn.sock, selectors.EVENT_WRITE, conn)
+            if mask & selectors.EVENT_WRITE and conn.out:
+                sent = conn.sock.send(conn.out)
+                conn.out = conn.out[sent:]
+                if not conn.out:
+                    self._close(conn)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._close(conn)
 
-    return Handler
+    def _answer(self, request: bytes) -> bytes:
+        line = request.split(b"\n", 1)[0].decode("latin-1").strip().split()
+        if len(line) != 3 or not line[2].startswith("HTTP/"):
+            return _http_answer(400, "text/plain; charset=utf-8", b"bad request\n")
+        if line[0] not in ("GET", "HEAD"):
+            return _http_answer(405, "text/plain; charset=utf-8", b"GET /metrics only\n")
+        if urllib.parse.urlsplit(line[1]).path != "/metrics":
+            return _http_answer(404, "text/plain; charset=utf-8", b"not found: GET /metrics\n")
+        body = self._metrics.render().encode()
+        answer = _http_answer(200, "text/plain; version=0.0.4; charset=utf-8", body)
+        return answer[: len(answer) - len(body)] if line[0] == "HEAD" else answer
+
+    def _close(self, conn: _Conn) -> None:
+        self._conns.pop(conn.sock.fileno(), None)
+        with contextlib.suppress(KeyError, ValueError, OSError):
+            self._selector.unregister(conn.sock)
+        conn.sock.close()
+
+    @property
+    def connections(self) -> int:
+        """Open scrape connections (for tests)."""
+        return len(self._conns)
+
+    def server_close(self) -> None:
+        self._stop.set()
+        for conn in list(self._conns.values()):
+            self._close(conn)
+        with contextlib.suppress(KeyError, ValueError, OSError):
+            self._selector.unregister(self._sock)
+        self._sock.close()
+        self._selector.close()
+
+
+_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
+
+
+def _http_answer(code: int, content_type: str, body: bytes) -> bytes:
+    reason = _REASONS.get(code, "Request Header Fields Too Large")
+    head = (
+        f"HTTP/1.1 {code} {reason}\r\nServer: vllm-nfs-tuner\r\n"
+        f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return head.encode() + body
 
 
 def metrics_address(cfg: Config) -> tuple[str, str]:
@@ -1042,14 +1174,13 @@ def metrics_address(cfg: Config) -> tuple[str, str]:
     return "127.0.0.1", f"{cfg.interface} has no IPv4 address: loopback only"
 
 
-def start_metrics_server(cfg: Config, metrics: Metrics) -> http.server.ThreadingHTTPServer | None:
-    """Serve ``GET /metrics`` in daemon threads; a failure to bind is logged, never fatal."""
+def start_metrics_server(cfg: Config, metrics: Metrics) -> MetricsServer | None:
+    """Serve ``GET /metrics`` in one daemon thread; a failure to bind is logged, never fatal."""
     if cfg.metrics_port == 0:
         return None
     host, why = metrics_address(cfg)
-    server_class = _MetricsServer6 if ":" in host else _MetricsServer
     try:
-        server = server_class((host, cfg.metrics_port), _metrics_handler(metrics))
+        server = MetricsServer((host, cfg.metrics_port), metrics)
     except (OSError, ValueError, OverflowError, UnicodeError) as exc:
         log(
             "error",

@@ -1,0 +1,1024 @@
+"""PrefixAwareRouter: an InferencePool and the llm-d Endpoint Picker in front of one model.
+
+Made by ``InferenceGateway.add_route(target, routing=PrefixAwareRouting(...))`` (and so by
+``ServedModel(..., routing=...)``). Per routed model:
+
+- an InferencePool (``inference.networking.k8s.io/v1``) selecting exactly the model's serving
+  pods on port 8000, its ``endpointPickerRef`` the router's Service (port 9002);
+- the router Deployment: the Endpoint Picker (llm-d-router v0.10.0) reading that pool and, in
+  ``standalone`` mode, Envoy beside it (listener 8081, ``ext_proc`` to the picker on localhost,
+  fail-open, original-destination routing on the header the picker sets);
+- a ConfigMap with the EndpointPickerConfig (queue, KV-cache and prefix-cache scorers) and the
+  Envoy configuration (JSON, which both read as YAML);
+- a ServiceAccount, a namespaced read-only Role (get/list/watch on pods, inferencepools,
+  inferenceobjectives) and its RoleBinding; the router's Service;
+- an InferenceObjective when ``PrefixAwareRouting.priority`` is set;
+- policies: the gateway's data path may reach the router (8081; 9002 in ``gateway`` mode), the
+  router may reach this model's pods on 8000, DNS and the API server, and nothing else;
+- with monitoring (``add_monitoring``): a PodMonitor for the picker and Envoy, a
+  NetworkPolicy letting Prometheus reach their metrics ports, and alerts (router down, requests
+  passing through on fail-open, picker errors).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import cdk8s
+from cdk8s_plus_27 import k8s
+from constructs import Construct
+
+from .. import _checks as v
+from ..errors import ConfigurationError
+from ..routing import PrefixAwareRouting
+from . import _common as c
+from ._escape_hatches import raw_object
+from ._pod import ContainerModel, LazyDeployment, PodModel, restricted
+from .network_policy import NetworkPeer, dns_egress, pod_policy
+
+__all__ = [
+    "ENVOY_ADMIN_PORT",
+    "ENVOY_PORT",
+    "ENVOY_READY_PORT",
+    "EPP_GRPC_PORT",
+    "EPP_HEALTH_PORT",
+    "EPP_METRICS_PORT",
+    "INFERENCE_GROUP",
+    "ROUTER_ALERTS",
+    "PrefixAwareRouter",
+    "check_routing_has_gateway",
+]
+
+INFERENCE_GROUP = "inference.networking.k8s.io"
+INFERENCE_POOL_API = f"{INFERENCE_GROUP}/v1"
+OBJECTIVE_API = "llm-d.ai/v1alpha2"
+EPP_CONFIG_API = "llm-d.ai/v1alpha1"
+MONITORING_API = "monitoring.coreos.com/v1"
+#: Where Envoy listens for the gateway's traffic (standalone mode).
+ENVOY_PORT = 8081
+#: Envoy's readiness (``/ready``) and Prometheus stats (``/stats/prometheus``) listener.
+ENVOY_READY_PORT = 19001
+#: Envoy's admin interface, on loopback only.
+ENVOY_ADMIN_PORT = 19000
+#: The picker's ext_proc gRPC port, its gRPC health port and its metrics port.
+EPP_GRPC_PORT = 9002
+EPP_HEALTH_PORT = 9003
+EPP_METRICS_PORT = 9090
+#: The header the picker sets to ``<pod ip>:<port>``; Envoy's original-destination cluster reads it.
+DESTINATION_HEADER = "x-gateway-destination-endpoint"
+MODEL_PORT = 8000
+#: Envoy's typed-config URL prefix for its extensions.
+_EXT = "type.googleapis.com/envoy.extensions."
+#: The user the router's containers run as (the distroless images' ``nonroot``).
+ROUTER_UID = 65532
+EPP_CONFIG_FILE = "epp.yaml"
+ENVOY_CONFIG_FILE = "envoy.yaml"
+ENVOY_STAT_PREFIX = "router"
+#: Sizing (docs/routing.md): the picker keeps a prefix index and scrapes every replica each
+#: ~50 ms; for a pool of a few to a few dozen replicas 250m / 256Mi is its steady state, the
+#: limits leave room for bursts. Envoy forwards the requests (streams, not tokenization).
+EPP_RESOURCES = ({"cpu": "250m", "memory": "256Mi"}, {"cpu": "1", "memory": "1Gi"})
+ENVOY_RESOURCES = ({"cpu": "100m", "memory": "128Mi"}, {"cpu": "1", "memory": "512Mi"})
+#: The alerts ``add_monitoring`` emits (runbooks in docs/routing.md).
+ROUTER_ALERTS = ("VllmRouterDown", "VllmRouterFailingOpen", "VllmRouterPickerErrors")
+#: The vLLM flags that set prefix caching (any spelling) in vLLM 0.33.
+_PREFIX_FLAGS = (
+    "--enable-prefix-caching",
+    "--no-enable-prefix-caching",
+    "--disable-prefix-caching",
+)
+
+
+def check_routing_has_gateway(models: Any, gateway: bool) -> None:
+    """``ServedModel(routing=...)`` needs the chart's gateway (the router sits behind it)."""
+    if gateway:
+        return
+    for m in models:
+        if getattr(m, "routing", None) is not None:
+            raise ConfigurationError(
+                f"ServedModel({m.name!r}).routing",
+                m.routing,
+                "None when VllmNfsChart(gateway=False)",
+                "Prefix-aware routing sits behind the gateway: keep gateway=True, or drop routing.",
+            )
+
+
+def _isolated(target: Any) -> bool:
+    """Whether the target's pods are isolated by a NetworkPolicy (so the router needs a way in):
+    the same rule ``InferenceGateway.add_route`` applies for the gateway's own policy."""
+    explicit = getattr(target, "cilium_policy", None)
+    if explicit is not None:
+        return bool(explicit)
+    return getattr(target, "network_policy", None) is not None or bool(
+        getattr(target, "access_policies", None)
+    )
+
+
+class PrefixAwareRouter(Construct):
+    """The InferencePool, Endpoint Picker (and Envoy), RBAC, Service and policies of one model.
+
+    ``InferenceGateway.add_route(..., routing=...)`` makes it; ``backend_refs`` is what the
+    HTTPRoute forwards to. Attributes: ``inference_pool``, ``deployment`` (``pod`` is its
+    model), ``config_map``, ``service``, ``service_account``, ``role``, ``role_binding``,
+    ``inference_objective`` (or None), ``network_policy`` (the router's own),
+    ``model_policy`` (lets the router reach the model, None when the model is not isolated),
+    ``cilium_policies``; after ``add_monitoring``: ``pod_monitor``, ``rule``,
+    ``metrics_policy``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        target: Any,
+        routing: PrefixAwareRouting,
+        name: str | None = None,
+        cilium: bool = True,
+    ) -> None:
+        f = "PrefixAwareRouting"
+        if not isinstance(routing, PrefixAwareRouting):
+            raise ConfigurationError(
+                "InferenceGateway.add_route.routing",
+                routing,
+                "a PrefixAwareRouting(...) or None",
+            )
+        selector = getattr(target, "selector_labels", None)
+        if not isinstance(selector, Mapping) or not selector:
+            raise ConfigurationError(
+                "InferenceGateway.add_route.target",
+                getattr(target, "service_name", target),
+                "a target whose pods have selector_labels (the InferencePool selects them)",
+                "Route a VllmDeployment, or give RouteTarget(selector_labels=...).",
+            )
+        if getattr(target, "port", MODEL_PORT) != MODEL_PORT:
+            raise ConfigurationError(
+                "InferenceGateway.add_route.target",
+                getattr(target, "port", None),
+                f"a target serving on port {MODEL_PORT} (vLLM's) for prefix-aware routing",
+            )
+        model_name = getattr(target, "name", None) or target.service_name
+        self.routing = routing
+        self.target = target
+        self.namespace: str = target.namespace
+        self.model_selector: dict[str, str] = v.label_map(
+            "InferenceGateway.add_route.target.selector_labels", selector
+        )
+        self.name = v.dns_label(f"{f} router name", name or f"{model_name}-router")
+        self.pool_name = v.dns_label(f"{f} pool name", f"{model_name}-pool")
+        self._check_prefix_caching(target)
+        super().__init__(scope, id)
+        c.attach(self, scope)
+        #: Labels selecting the router's pods.
+        self.selector_labels = c.selector_labels(self.name, "router")
+        self.port = ENVOY_PORT if routing.standalone else EPP_GRPC_PORT
+        self.service_name = self.name
+        self._cilium = cilium
+        self.inference_pool = self._inference_pool()
+        self.inference_objective = (
+            self._inference_objective() if routing.priority is not None else None
+        )
+        self.config_map = self._config_map()
+        self.service_account = self._service_account()
+        self.role, self.role_binding = self._rbac()
+        self.pod = self._pod()
+        self.deployment = LazyDeployment(
+            self,
+            "Deployment",
+            metadata=c.metadata(
+                self,
+                "Deployment",
+                self.name,
+                self.namespace,
+                c.labels(self.name, "router"),
+                c.checkov_skips(
+                    c.SKIP_DIGEST,
+                    c.SKIP_PULL_ALWAYS,
+                    (
+                        "CKV_K8S_38",
+                        "the Endpoint Picker watches pods and InferencePools through the API "
+                        "(a namespaced read-only Role)",
+                    ),
+                ),
+            ),
+            pod=self.pod,
+            spec_builder=self._deployment_spec,
+        )
+        self.service = self._service()
+        self.cilium_policies: list[cdk8s.ApiObject] = []
+        self.network_policy = self._router_policy()
+        self.model_policy = (
+            pod_policy(
+                self,
+                "ModelPolicy",
+                name=v.dns_label(f"{f} policy name", f"{model_name}-from-router"),
+                namespace=self.namespace,
+                pod_selector=self.model_selector,
+                ingress_port=MODEL_PORT,
+                ingress_from=[NetworkPeer(self.namespace, self.selector_labels)],
+                ingress_only=True,
+            )
+            if _isolated(target)
+            else None
+        )
+        if cilium:
+            self.cilium_policies.append(self._api_server_egress())
+            if not routing.standalone:
+                self.cilium_policies.append(self._gateway_to_picker())
+        self.pod_monitor: cdk8s.ApiObject | None = None
+        self.rule: cdk8s.ApiObject | None = None
+        self.metrics_policy: k8s.KubeNetworkPolicy | None = None
+
+    # -- what the HTTPRoute and the gateway's policy use ----------------------------------------
+
+    @property
+    def backend_refs(self) -> list[dict[str, Any]]:
+        """The HTTPRoute rule's backendRefs: the router's Service (standalone) or the
+        InferencePool (gateway mode)."""
+        if self.routing.standalone:
+            return [{"name": self.service_name, "port": ENVOY_PORT}]
+        return [{"group": INFERENCE_GROUP, "kind": "InferencePool", "name": self.pool_name}]
+
+    # -- vLLM side --------------------------------------------------------------------------
+
+    def _check_prefix_caching(self, target: Any) -> None:
+        """Turn vLLM's prefix caching on for the model (``--enable-prefix-caching``); a model
+        that turns it off cannot be routed by prefix."""
+        pod = getattr(target, "pod", None)
+        if not isinstance(pod, PodModel):
+            return  # the user's own Service: their pods, their flags (docs/routing.md)
+        try:
+            container = pod.container("vllm")
+        except KeyError:
+            return
+        args = container.args if container.args is not None else []
+        found = [a for a in args if a.split("=", 1)[0] in _PREFIX_FLAGS]
+        if any(flag != "--enable-prefix-caching" for flag in found):
+            raise ConfigurationError(
+                "VllmOptions.extra_args",
+                found[-1],
+                "no flag turning prefix caching off on a model with prefix-aware routing",
+                "Drop the flag, or drop routing=PrefixAwareRouting(...).",
+            )
+        if not found:
+            args.append("--enable-prefix-caching")
+            container.args = args
+
+    # -- objects ----------------------------------------------------------------------------
+
+    def _inference_pool(self) -> cdk8s.ApiObject:
+        return raw_object(
+            self,
+            "InferencePool",
+            api_version=INFERENCE_POOL_API,
+            kind="InferencePool",
+            name=self.pool_name,
+            namespace=self.namespace,
+            labels=c.labels(self.pool_name, "inference-pool"),
+            body={
+                "spec": {
+                    "selector": {"matchLabels": dict(sorted(self.model_selector.items()))},
+                    "targetPorts": [{"number": MODEL_PORT}],
+                    "appProtocol": "http",
+                    "endpointPickerRef": {
+                        "kind": "Service",
+                        "name": self.name,
+                        "port": {"number": EPP_GRPC_PORT},
+                        "failureMode": self.routing.failure_mode,
+                    },
+                }
+            },
+        )
+
+    def _inference_objective(self) -> cdk8s.ApiObject:
+        name = self.pool_name.removesuffix("-pool")
+        return raw_object(
+            self,
+            "InferenceObjective",
+            api_version=OBJECTIVE_API,
+            kind="InferenceObjective",
+            name=name,
+            namespace=self.namespace,
+            labels=c.labels(name, "inference-objective"),
+            body={
+                "spec": {
+                    "priority": self.routing.priority,
+                    "poolRef": {
+                        "group": INFERENCE_GROUP,
+                        "kind": "InferencePool",
+                        "name": self.pool_name,
+                    },
+                }
+            },
+        )
+
+    def picker_config(self) -> dict[str, Any]:
+        """The EndpointPickerConfig (plugin types and keys as the llm-d-router v0.10.0 chart
+        writes them for vLLM over HTTP)."""
+        weights = self.routing.scorer_weights
+        return {
+            "apiVersion": EPP_CONFIG_API,
+            "kind": "EndpointPickerConfig",
+            "plugins": [
+                *({"type": name} for name in weights),
+                {
+                    "type": "metrics-data-source",
+                    "parameters": {
+                        "scheme": "http",
+                        "path": "/metrics",
+                        "insecureSkipVerify": True,
+                    },
+                },
+                {"type": "core-metrics-extractor"},
+            ],
+            "schedulingProfiles": [
+                {
+                    "name": "default",
+                    "plugins": [
+                        {"pluginRef": name, "weight": weight} for name, weight in weights.items()
+                    ],
+                }
+            ],
+        }
+
+    def envoy_config(self) -> dict[str, Any]:
+        """Envoy's bootstrap: the 8081 listener with ext_proc to the picker on loopback and an
+        original-destination cluster keyed on the picker's header; 19001 answers ``/ready``
+        and serves ``/stats/prometheus``; the admin interface stays on loopback."""
+        http_conn = _EXT + "filters.network.http_connection_manager.v3.HttpConnectionManager"
+        router: dict[str, Any] = {
+            "name": "envoy.filters.http.router",
+            "typed_config": {"@type": _EXT + "filters.http.router.v3.Router"},
+        }
+
+        def socket(address: str, port: int) -> dict[str, Any]:
+            return {"socket_address": {"address": address, "port_value": port}}
+
+        def static_cluster(name: str, port: int) -> dict[str, Any]:
+            return {
+                "cluster_name": name,
+                "endpoints": [
+                    {"lb_endpoints": [{"endpoint": {"address": socket("127.0.0.1", port)}}]}
+                ],
+            }
+
+        timeout = "86400s"
+        ready_listener = {
+            "name": "ready",
+            "address": socket("0.0.0.0", ENVOY_READY_PORT),
+            "filter_chains": [
+                {
+                    "filters": [
+                        {
+                            "name": "envoy.filters.network.http_connection_manager",
+                            "typed_config": {
+                                "@type": http_conn,
+                                "stat_prefix": "ready",
+                                "route_config": {
+                                    "name": "ready",
+                                    "virtual_hosts": [
+                                        {
+                                            "name": "stats",
+                                            "domains": ["*"],
+                                            "routes": [
+                                                {
+                                                    "match": {"prefix": "/stats/prometheus"},
+                                                    "route": {"cluster": "prometheus_stats"},
+                                                }
+                                            ],
+                                        }
+                                    ],
+                                },
+                                "http_filters": [
+                                    {
+                                        "name": "envoy.filters.http.health_check",
+                                        "typed_config": {
+                                            "@type": _EXT
+                                            + "filters.http.health_check.v3.HealthCheck",
+                                            "pass_through_mode": False,
+                                            "headers": [
+                                                {
+                                                    "name": ":path",
+                                                    "string_match": {"exact": "/ready"},
+                                                }
+                                            ],
+                                        },
+                                    },
+                                    router,
+                                ],
+                            },
+                        }
+                    ]
+                }
+            ],
+        }
+        ext_proc = {
+            "name": "envoy.filters.http.ext_proc",
+            "typed_config": {
+                "@type": _EXT + "filters.http.ext_proc.v3.ExternalProcessor",
+                "failure_mode_allow": self.routing.fail_open,
+                "grpc_service": {
+                    "envoy_grpc": {
+                        "cluster_name": "ext_proc",
+                        "authority": f"localhost:{EPP_GRPC_PORT}",
+                    },
+                    "timeout": "10s",
+                },
+                "processing_mode": {
+                    "request_header_mode": "SEND",
+                    "response_header_mode": "SEND",
+                    "request_body_mode": "FULL_DUPLEX_STREAMED",
+                    "response_body_mode": "FULL_DUPLEX_STREAMED",
+                    "request_trailer_mode": "SEND",
+                    "response_trailer_mode": "SEND",
+                },
+                "message_timeout": "1000s",
+            },
+        }
+        main_listener = {
+            "name": "vllm",
+            "address": socket("0.0.0.0", ENVOY_PORT),
+            "per_connection_buffer_limit_bytes": 32768,
+            "filter_chains": [
+                {
+                    "name": "vllm",
+                    "filters": [
+                        {
+                            "name": "envoy.filters.network.http_connection_manager",
+                            "typed_config": {
+                                "@type": http_conn,
+                                "stat_prefix": ENVOY_STAT_PREFIX,
+                                "route_config": {
+                                    "name": "vllm",
+                                    "virtual_hosts": [
+                                        {
+                                            "name": "vllm",
+                                            "domains": ["*"],
+                                            "routes": [
+                                                {
+                                                    "match": {"prefix": "/"},
+                                                    "route": {
+                                                        "cluster": "original_destination_cluster",
+                                                        "timeout": timeout,
+                                                        "idle_timeout": timeout,
+                                                    },
+                                                }
+                                            ],
+                                        }
+                                    ],
+                                },
+                                "http_filters": [
+                                    ext_proc,
+                                    {
+                                        **router,
+                                        "typed_config": {
+                                            **router["typed_config"],
+                                            "suppress_envoy_headers": True,
+                                        },
+                                    },
+                                ],
+                                "use_remote_address": True,
+                                "normalize_path": True,
+                                "merge_slashes": True,
+                                "common_http_protocol_options": {
+                                    "headers_with_underscores_action": "REJECT_REQUEST"
+                                },
+                                "path_with_escaped_slashes_action": "UNESCAPE_AND_REDIRECT",
+                                "access_log": [
+                                    {
+                                        "name": "envoy.access_loggers.stdout",
+                                        "typed_config": {
+                                            "@type": _EXT
+                                            + "access_loggers.stream.v3.StdoutAccessLog"
+                                        },
+                                    }
+                                ],
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+        limits = {
+            "thresholds": [
+                {"max_connections": 40000, "max_pending_requests": 40000, "max_requests": 40000}
+            ]
+        }
+        return {
+            "admin": {"address": socket("127.0.0.1", ENVOY_ADMIN_PORT)},
+            "static_resources": {
+                "listeners": [ready_listener, main_listener],
+                "clusters": [
+                    {
+                        "name": "prometheus_stats",
+                        "type": "STATIC",
+                        "connect_timeout": "0.250s",
+                        "load_assignment": static_cluster("prometheus_stats", ENVOY_ADMIN_PORT),
+                    },
+                    {
+                        "name": "original_destination_cluster",
+                        "type": "ORIGINAL_DST",
+                        "connect_timeout": "1000s",
+                        "lb_policy": "CLUSTER_PROVIDED",
+                        "circuit_breakers": limits,
+                        "original_dst_lb_config": {
+                            "use_http_header": True,
+                            "http_header_name": DESTINATION_HEADER,
+                        },
+                    },
+                    {
+                        "name": "ext_proc",
+                        "type": "STATIC",
+                        "connect_timeout": timeout,
+                        "lb_policy": "LEAST_REQUEST",
+                        "circuit_breakers": limits,
+                        "health_checks": [
+                            {
+                                "timeout": "2s",
+                                "interval": "10s",
+                                "unhealthy_threshold": 3,
+                                "healthy_threshold": 2,
+                                "reuse_connection": True,
+                                "grpc_health_check": {
+                                    "service_name": "envoy.service.ext_proc.v3.ExternalProcessor"
+                                },
+                            }
+                        ],
+                        "typed_extension_protocol_options": {
+                            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                                "@type": _EXT + "upstreams.http.v3.HttpProtocolOptions",
+                                "explicit_http_config": {
+                                    "http2_protocol_options": {
+                                        "initial_stream_window_size": 65536,
+                                        "initial_connection_window_size": 1048576,
+                                    }
+                                },
+                            }
+                        },
+                        "load_assignment": static_cluster("ext_proc", EPP_GRPC_PORT),
+                    },
+                ],
+            },
+        }
+
+    def _config_map(self) -> k8s.KubeConfigMap:
+        data = {EPP_CONFIG_FILE: json.dumps(self.picker_config(), indent=2) + "\n"}
+        if self.routing.standalone:
+            data[ENVOY_CONFIG_FILE] = json.dumps(self.envoy_config(), indent=2) + "\n"
+        return k8s.KubeConfigMap(
+            self,
+            "ConfigMap",
+            metadata=c.metadata(
+                self, "ConfigMap", self.name, self.namespace, c.labels(self.name, "router")
+            ),
+            data=data,
+        )
+
+    def _service_account(self) -> k8s.KubeServiceAccount:
+        return k8s.KubeServiceAccount(
+            self,
+            "ServiceAccount",
+            metadata=c.metadata(
+                self, "ServiceAccount", self.name, self.namespace, c.labels(self.name, "router")
+            ),
+            automount_service_account_token=False,
+        )
+
+    def _rbac(self) -> tuple[k8s.KubeRole, k8s.KubeRoleBinding]:
+        api = "rbac.authorization.k8s.io/v1"
+        labels = c.labels(self.name, "router")
+        c.claim_name(self, "Role", self.namespace, self.name, api)
+        read = ["get", "list", "watch"]
+        role = k8s.KubeRole(
+            self,
+            "Role",
+            metadata=k8s.ObjectMeta(name=self.name, namespace=self.namespace, labels=labels),
+            rules=[
+                k8s.PolicyRule(api_groups=[""], resources=["pods"], verbs=read),
+                k8s.PolicyRule(
+                    api_groups=[INFERENCE_GROUP], resources=["inferencepools"], verbs=read
+                ),
+                k8s.PolicyRule(
+                    api_groups=["llm-d.ai"], resources=["inferenceobjectives"], verbs=read
+                ),
+            ],
+        )
+        c.claim_name(self, "RoleBinding", self.namespace, self.name, api)
+        binding = k8s.KubeRoleBinding(
+            self,
+            "RoleBinding",
+            metadata=k8s.ObjectMeta(name=self.name, namespace=self.namespace, labels=labels),
+            role_ref=k8s.RoleRef(
+                api_group="rbac.authorization.k8s.io", kind="Role", name=self.name
+            ),
+            subjects=[k8s.Subject(kind="ServiceAccount", name=self.name, namespace=self.namespace)],
+        )
+        return role, binding
+
+    def epp_args(self) -> list[str]:
+        """The picker's arguments: the pool it serves, its config, health port; metrics without
+        auth (the NetworkPolicy admits only Prometheus, and the Role stays read-only); plain
+        gRPC to Envoy on loopback in standalone mode."""
+        args = [
+            "--pool-name",
+            self.pool_name,
+            "--pool-namespace",
+            self.namespace,
+            "--pool-group",
+            INFERENCE_GROUP,
+            "--zap-encoder",
+            "json",
+            "--config-file",
+            f"/config/{EPP_CONFIG_FILE}",
+            "--grpc-port",
+            str(EPP_GRPC_PORT),
+            "--grpc-health-port",
+            str(EPP_HEALTH_PORT),
+            "--metrics-port",
+            str(EPP_METRICS_PORT),
+            "--tracing=false",
+            "--metrics-endpoint-auth=false",
+        ]
+        if self.routing.standalone:
+            args.append("--secure-serving=false")
+        return args
+
+    def _pod(self) -> PodModel:
+        security = restricted(ROUTER_UID, ROUTER_UID)
+        pod = PodModel(
+            role="router",
+            labels={**c.labels(self.name, "router"), **self.selector_labels},
+            security_context=c.restricted_pod_security(ROUTER_UID, ROUTER_UID),
+            service_account_name=self.name,
+            automount_service_account_token=True,
+            termination_grace_period_seconds=130,
+        )
+        node_selector, affinity = c.node_placement(None, gpu=False)
+        pod.affinity = affinity
+        if node_selector:
+            pod.node_selector = node_selector
+
+        def grpc_probe(period: int, initial: int = 0) -> k8s.Probe:
+            return k8s.Probe(
+                grpc=k8s.GrpcAction(port=EPP_HEALTH_PORT, service="inference-extension"),
+                initial_delay_seconds=initial or None,
+                period_seconds=period,
+            )
+
+        pod.add_container(
+            ContainerModel(
+                name="epp",
+                image=self.routing.epp_image,
+                image_pull_policy="IfNotPresent",
+                args=self.epp_args(),
+                env=[
+                    k8s.EnvVar(
+                        name="NAMESPACE",
+                        value_from=k8s.EnvVarSource(
+                            field_ref=k8s.ObjectFieldSelector(field_path="metadata.namespace")
+                        ),
+                    ),
+                    k8s.EnvVar(
+                        name="POD_NAME",
+                        value_from=k8s.EnvVarSource(
+                            field_ref=k8s.ObjectFieldSelector(field_path="metadata.name")
+                        ),
+                    ),
+                ],
+                ports=[
+                    k8s.ContainerPort(name="grpc", container_port=EPP_GRPC_PORT),
+                    k8s.ContainerPort(name="grpc-health", container_port=EPP_HEALTH_PORT),
+                    k8s.ContainerPort(name="metrics", container_port=EPP_METRICS_PORT),
+                ],
+                requests=dict(EPP_RESOURCES[0]),
+                limits=dict(EPP_RESOURCES[1]),
+                security_context=security,
+                volume_mounts=[
+                    k8s.VolumeMount(name="config", mount_path="/config", read_only=True),
+                    k8s.VolumeMount(name="tmp", mount_path="/tmp"),
+                ],
+                readiness_probe=grpc_probe(2),
+                liveness_probe=grpc_probe(10, 5),
+            )
+        )
+        items = [k8s.KeyToPath(key=EPP_CONFIG_FILE, path=EPP_CONFIG_FILE)]
+        if self.routing.standalone:
+            items.append(k8s.KeyToPath(key=ENVOY_CONFIG_FILE, path=ENVOY_CONFIG_FILE))
+            ready = k8s.HttpGetAction(path="/ready", port=c.int_or_string(ENVOY_READY_PORT))
+            pod.add_container(
+                ContainerModel(
+                    name="envoy",
+                    image=self.routing.envoy_image,
+                    image_pull_policy="IfNotPresent",
+                    command=["envoy"],
+                    args=[
+                        "--service-node",
+                        "envoy-proxy",
+                        "--log-level",
+                        "warn",
+                        "--cpuset-threads",
+                        "--drain-strategy",
+                        "immediate",
+                        "--drain-time-s",
+                        "60",
+                        "--disable-hot-restart",
+                        "-c",
+                        f"/etc/envoy/{ENVOY_CONFIG_FILE}",
+                    ],
+                    ports=[
+                        k8s.ContainerPort(name="http", container_port=ENVOY_PORT),
+                        k8s.ContainerPort(name="envoy-metrics", container_port=ENVOY_READY_PORT),
+                    ],
+                    requests=dict(ENVOY_RESOURCES[0]),
+                    limits=dict(ENVOY_RESOURCES[1]),
+                    security_context=security,
+                    volume_mounts=[
+                        k8s.VolumeMount(
+                            name="config",
+                            mount_path=f"/etc/envoy/{ENVOY_CONFIG_FILE}",
+                            sub_path=ENVOY_CONFIG_FILE,
+                            read_only=True,
+                        ),
+                        k8s.VolumeMount(name="envoy-tmp", mount_path="/tmp"),
+                    ],
+                    readiness_probe=k8s.Probe(
+                        http_get=ready, period_seconds=5, failure_threshold=1, timeout_seconds=1
+                    ),
+                    liveness_probe=k8s.Probe(
+                        http_get=ready, period_seconds=10, failure_threshold=3, timeout_seconds=1
+                    ),
+                )
+            )
+            pod.add_volume(c.empty_dir("envoy-tmp", "64Mi"))
+        pod.add_volume(
+            k8s.Volume(
+                name="config",
+                config_map=k8s.ConfigMapVolumeSource(name=self.name, items=items),
+            )
+        )
+        pod.add_volume(c.empty_dir("tmp", "256Mi"))
+        return pod
+
+    def _deployment_spec(self, template: k8s.PodTemplateSpec) -> k8s.DeploymentSpec:
+        # One picker per pool: its prefix index is in memory, and Recreate (as upstream) never
+        # runs two pickers with diverging indexes.
+        return k8s.DeploymentSpec(
+            replicas=1,
+            selector=k8s.LabelSelector(match_labels=dict(sorted(self.selector_labels.items()))),
+            strategy=k8s.DeploymentStrategy(type="Recreate"),
+            template=template,
+        )
+
+    def _service(self) -> k8s.KubeService:
+        ports = [
+            k8s.ServicePort(
+                name="grpc",
+                port=EPP_GRPC_PORT,
+                target_port=c.int_or_string("grpc"),
+                protocol="TCP",
+                app_protocol="kubernetes.io/h2c" if self.routing.standalone else None,
+            )
+        ]
+        if self.routing.standalone:
+            ports.insert(
+                0,
+                k8s.ServicePort(
+                    name="http",
+                    port=ENVOY_PORT,
+                    target_port=c.int_or_string("http"),
+                    protocol="TCP",
+                    app_protocol="http",
+                ),
+            )
+        return k8s.KubeService(
+            self,
+            "Service",
+            metadata=c.metadata(
+                self, "Service", self.name, self.namespace, c.labels(self.name, "router")
+            ),
+            spec=k8s.ServiceSpec(type="ClusterIP", selector=self.selector_labels, ports=ports),
+        )
+
+    # -- policies ---------------------------------------------------------------------------
+
+    def _router_policy(self) -> k8s.KubeNetworkPolicy:
+        """The router's own: no ingress (the gateway's data path comes in through a
+        CiliumNetworkPolicy), egress to DNS and this model's pods on 8000 only."""
+        to_model = k8s.NetworkPolicyEgressRule(
+            to=[
+                k8s.NetworkPolicyPeer(
+                    pod_selector=k8s.LabelSelector(match_labels=dict(self.model_selector))
+                )
+            ],
+            ports=[k8s.NetworkPolicyPort(protocol="TCP", port=c.int_or_string(MODEL_PORT))],
+        )
+        return pod_policy(
+            self,
+            "NetworkPolicy",
+            name=self.name,
+            namespace=self.namespace,
+            pod_selector=self.selector_labels,
+            egress=[dns_egress(), to_model],
+        )
+
+    def _cilium_policy(
+        self, id: str, name: str, rule_kind: str, rule: dict[str, Any]
+    ) -> cdk8s.ApiObject:
+        return raw_object(
+            self,
+            id,
+            api_version="cilium.io/v2",
+            kind="CiliumNetworkPolicy",
+            name=name,
+            namespace=self.namespace,
+            labels=c.labels(name, "network-policy"),
+            body={
+                "spec": {
+                    "endpointSelector": {"matchLabels": dict(self.selector_labels)},
+                    rule_kind: [rule],
+                }
+            },
+        )
+
+    def _api_server_egress(self) -> cdk8s.ApiObject:
+        """The picker watches pods and the pool: egress to the API server (Cilium's
+        ``kube-apiserver`` entity, which no Kubernetes NetworkPolicy can name)."""
+        return self._cilium_policy(
+            "ApiServerEgress",
+            f"{self.name}-to-apiserver",
+            "egress",
+            {
+                "toEntities": ["kube-apiserver"],
+                "toPorts": [
+                    {
+                        "ports": [
+                            {"port": "443", "protocol": "TCP"},
+                            {"port": "6443", "protocol": "TCP"},
+                        ]
+                    }
+                ],
+            },
+        )
+
+    def _gateway_to_picker(self) -> cdk8s.ApiObject:
+        """Gateway mode: the gateway's data path asks the picker (ext_proc on 9002)."""
+        return self._cilium_policy(
+            "GatewayToPicker",
+            f"{self.name}-from-gateway",
+            "ingress",
+            {
+                "fromEntities": ["ingress"],
+                "toPorts": [{"ports": [{"port": str(EPP_GRPC_PORT), "protocol": "TCP"}]}],
+            },
+        )
+
+    # -- day 2 ------------------------------------------------------------------------------
+
+    def add_monitoring(self, monitoring: Any) -> cdk8s.ApiObject:
+        """Scrape the picker (``metrics`` 9090) and Envoy (``envoy-metrics`` 19001,
+        ``/stats/prometheus``), let ``monitoring``'s Prometheus reach those ports, and alert.
+        ``monitoring`` is a ``VllmMonitoring``. Returns the PodMonitor."""
+        if self.pod_monitor is not None:
+            raise ConfigurationError("PrefixAwareRouter.add_monitoring", self.name, "called once")
+        labels = {**c.labels(self.name, "monitoring"), **monitoring.prometheus.monitor_labels}
+        interval = monitoring.scrape_interval
+        relabel = [
+            {"sourceLabels": ["__meta_kubernetes_namespace"], "targetLabel": "namespace"},
+            {"sourceLabels": ["__meta_kubernetes_pod_name"], "targetLabel": "pod"},
+            {"targetLabel": "router", "replacement": self.name, "action": "replace"},
+        ]
+        endpoints = [
+            {"port": "metrics", "path": "/metrics", "interval": interval, "relabelings": relabel}
+        ]
+        if self.routing.standalone:
+            endpoints.append(
+                {
+                    "port": "envoy-metrics",
+                    "path": "/stats/prometheus",
+                    "interval": interval,
+                    "relabelings": relabel,
+                }
+            )
+        self.pod_monitor = raw_object(
+            self,
+            "PodMonitor",
+            api_version=MONITORING_API,
+            kind="PodMonitor",
+            name=self.name,
+            namespace=self.namespace,
+            labels=labels,
+            body={
+                "spec": {
+                    "selector": {"matchLabels": dict(self.selector_labels)},
+                    "namespaceSelector": {"matchNames": [self.namespace]},
+                    "podMetricsEndpoints": endpoints,
+                }
+            },
+        )
+        monitoring.pod_monitors[f"{self.namespace}/{self.name}"] = self.pod_monitor
+        ports = [EPP_METRICS_PORT] + ([ENVOY_READY_PORT] if self.routing.standalone else [])
+        if monitoring.emit_network_policies:
+            policy_name = f"{self.name}-allow-prometheus"
+            self.metrics_policy = k8s.KubeNetworkPolicy(
+                self,
+                "MetricsPolicy",
+                metadata=c.metadata(
+                    self,
+                    "NetworkPolicy",
+                    policy_name,
+                    self.namespace,
+                    c.labels(policy_name, "network-policy"),
+                ),
+                spec=k8s.NetworkPolicySpec(
+                    pod_selector=k8s.LabelSelector(match_labels=dict(self.selector_labels)),
+                    policy_types=["Ingress"],
+                    ingress=[
+                        k8s.NetworkPolicyIngressRule(
+                            from_=[monitoring.prometheus.peer.to_peer()],
+                            ports=[
+                                k8s.NetworkPolicyPort(protocol="TCP", port=c.int_or_string(p))
+                                for p in ports
+                            ],
+                        )
+                    ],
+                ),
+            )
+        base = str(monitoring.runbook_base_url)
+        runbooks = (
+            base[: -len("monitoring/")] + "routing/" if base.endswith("monitoring/") else base
+        )
+        self.rule = raw_object(
+            self,
+            "PrometheusRule",
+            api_version=MONITORING_API,
+            kind="PrometheusRule",
+            name=f"{self.name}-alerts",
+            namespace=self.namespace,
+            labels={**labels, **c.labels(f"{self.name}-alerts", "monitoring")},
+            body={"spec": {"groups": router_rule_groups(self, runbooks)}},
+        )
+        return self.pod_monitor
+
+
+def router_rule_groups(router: PrefixAwareRouter, runbook_base_url: str) -> list[dict[str, Any]]:
+    """The router's alerts. Metric names: kube-state-metrics' Deployment series; Envoy's
+    ext_proc filter stats (``http.<stat_prefix>.ext_proc.failure_mode_allowed``, exposed as
+    ``envoy_http_ext_proc_failure_mode_allowed`` with ``envoy_http_conn_manager_prefix``); the
+    picker's ``llm_d_router_epp_request_error_total`` / ``..._request_total`` (llm-d-router's
+    names), or the Gateway API Inference Extension's ``inference_objective_request_*`` names
+    where those are what the picker serves."""
+    ns = router.namespace
+    job = f"{ns}/{router.name}"
+    sel = f'namespace="{ns}",job="{job}"'
+
+    def rate(metric: str) -> str:
+        return f"sum(rate({metric}{{{sel}}}[5m]))"
+
+    def alert(name: str, expr: str, minutes: int, severity: str, summary: str) -> dict[str, Any]:
+        return {
+            "alert": name,
+            "expr": expr,
+            "for": f"{minutes}m",
+            "labels": {"severity": severity, "namespace": ns, "router": router.name},
+            "annotations": {
+                "summary": summary,
+                "runbook_url": f"{runbook_base_url}#{name.lower()}",
+            },
+        }
+
+    rules = [
+        alert(
+            "VllmRouterDown",
+            f'max(kube_deployment_status_replicas_available{{namespace="{ns}",'
+            f'deployment="{router.name}"}}) < 1',
+            5,
+            "critical",
+            f"The prefix-aware router {ns}/{router.name} has no available pod: requests "
+            "to its model fail at the gateway.",
+        ),
+        alert(
+            "VllmRouterPickerErrors",
+            f"(({rate('llm_d_router_epp_request_error_total')}) or "
+            f"({rate('inference_objective_request_error_total')})) / "
+            f"(({rate('llm_d_router_epp_request_total')}) or "
+            f"({rate('inference_objective_request_total')})) > 0.05",
+            10,
+            "warning",
+            f"More than 5% of the requests through {ns}/{router.name}'s endpoint picker fail.",
+        ),
+    ]
+    if router.routing.standalone:
+        rules.insert(
+            1,
+            alert(
+                "VllmRouterFailingOpen",
+                f"{rate('envoy_http_ext_proc_failure_mode_allowed')} > 0",
+                5,
+                "warning",
+                f"Envoy in {ns}/{router.name} forwards requests without the endpoint picker "
+                "(fail-open): routing is not prefix-aware.",
+            ),
+        )
+    return [{"name": f"vllm-nfs-constructs.router.{router.name}", "rules": rules}]
