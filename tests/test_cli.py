@@ -95,7 +95,8 @@ def test_synth_reports_a_bad_outputs_file(repo_env, tmp_path):
 
 
 def test_validate_passes_on_a_fresh_synth(synthesized, repo_env):
-    proc = cli("validate", "dist", "cdktf.out", cwd=synthesized, env=repo_env)
+    # The default synth carries the EXAMPLE infra values: accepted only when asked.
+    proc = cli("validate", "--allow-example", "dist", "cdktf.out", cwd=synthesized, env=repo_env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.startswith("vllm-nfs validate: OK: ")
     assert "in 2 files" in proc.stdout
@@ -237,7 +238,15 @@ def test_terraform_rules_on_documents():
 
 @pytest.mark.slow
 def test_validate_with_checkov(synthesized, repo_env, tmp_path):
-    proc = cli("validate", "--checkov", "dist", "cdktf.out", cwd=synthesized, env=repo_env)
+    proc = cli(
+        "validate",
+        "--checkov",
+        "--allow-example",
+        "dist",
+        "cdktf.out",
+        cwd=synthesized,
+        env=repo_env,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     path = tmp_path / "broken.yaml"
     path.write_text(yaml.safe_dump_all(broken_manifests(synthesized / "dist")))

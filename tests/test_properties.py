@@ -72,6 +72,7 @@ from vllm_nfs_constructs.infra import DoksCluster, GpuNodePool, NfsShare, VllmIn
 from vllm_nfs_constructs.loading import WeightLoading
 from vllm_nfs_constructs.lora import LoraMode
 from vllm_nfs_constructs.planner import PlanAssumptions, format_plan, plan_cold_start
+from vllm_nfs_constructs.platform import PlatformDefaults
 from vllm_nfs_constructs.validate import validate_paths
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
@@ -362,6 +363,19 @@ INFRA = accepted(
     InfraOutputs.example(),
 )
 
+PLATFORM_KW = fields(
+    registry_mirror=st.sampled_from(
+        ["registry.internal.example/mirror", "localhost:5000", "r.example.com:443/a/b"]
+    ),
+    image_pull_secrets=st.lists(st.sampled_from(["regcred", "a.b", "x"]), max_size=2),
+    labels=LABELS,
+    annotations=ANNOTATIONS,
+    priority_class_name=st.sampled_from(["high", "system-cluster-critical"]),
+    tolerations=st.lists(TAINT, max_size=2),
+    node_selector=LABELS,
+)
+PLATFORM = accepted(PlatformDefaults, PLATFORM_KW, None)
+
 
 LORA_ADAPTER_KW = fields(
     name=st.one_of(
@@ -431,7 +445,9 @@ def check_manifests(objs: list[Any]) -> None:
     try:
         path = folder / "manifests.yaml"
         path.write_text(yaml.safe_dump_all([o for _, o in fresh]), encoding="utf-8")
-        report = validate_paths([str(path)])
+        # Some examples synthesize InfraOutputs.example() on purpose: the EXAMPLE marker is
+        # validate's own refusal (tests/test_validate_policies.py), not a schema problem.
+        report = validate_paths([str(path)], allow_example=True)
         problems = "\n".join(f"{p.subject}: {p.message}" for p in report.problems)
         assert report.ok, f"synthesized manifests do not validate:\n{problems}"
     finally:
@@ -484,6 +500,7 @@ def check_tf(build: Callable[[cdktf.App], Any]) -> None:
 # --- value types (cheap: no jsii) ----------------------------------------------------------
 
 VALUE_TYPES: dict[str, tuple[Callable[..., Any], st.SearchStrategy[dict[str, Any]]]] = {
+    "PlatformDefaults": (PlatformDefaults, PLATFORM_KW),
     "Taint": (lambda **kw: Taint(**{"key": "a/b", **kw}), TAINT_KW),
     "ModelSource": (ModelSource, MODEL_SOURCE_KW),
     "NfsEndpoint": (lambda **kw: NfsEndpoint(**{"host": "h", "path": "/p", **kw}), NFS_KW),
@@ -915,6 +932,7 @@ def test_vllm_monitoring(kwargs: dict[str, Any]) -> None:
         allow_from=st.lists(PEER.filter(lambda p: p is not None), max_size=2),
         api_key_secret=st.one_of(st.none(), SECRET),
         vllm_image=IMAGE,
+        platform=PLATFORM,
     )
 )
 def test_vllm_nfs_chart(kwargs: dict[str, Any]) -> None:

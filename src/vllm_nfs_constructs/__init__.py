@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+__version__ = "0.3.0"
 
 from . import _node  # noqa: F401  (points jsii at a supported Node.js before cdk8s/cdktf load)
 from .autoscaling import QueueAutoscaling
@@ -21,6 +21,7 @@ from .images import DEFAULT_IMAGES
 from .loading import WeightLoading
 from .lora import LoraAdapter, LoraServing
 from .model import DEFAULT_MODEL, ModelSource
+from .platform import PlatformDefaults
 from .pools import GpuPool
 from .routing import PrefixAwareRouting
 from .taints import NOT_TUNED_TAINT, NOT_TUNED_TAINT_KEY, Taint, TaintEffect
@@ -111,6 +112,7 @@ __all__ = [
     "NetworkTunerDaemonSet",
     "NfsEndpoint",
     "NfsMountOptions",
+    "PlatformDefaults",
     "PodSecurityLevel",
     "PrefixAwareRouting",
     "PrometheusStack",

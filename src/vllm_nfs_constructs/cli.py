@@ -184,7 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
             "Validate YAML manifests against the Kubernetes 1.33 schemas (strict) and "
             "the packaged Gateway API v1.3.0 CRDs, and check the policies: pinned images (no "
             ":latest), no Secret with data, resource requests on every container, privileged "
-            "only with a checkov.io/skip annotation for CKV_K8S_16. *.tf.json files: "
+            "only with a checkov.io/skip annotation for CKV_K8S_16; no hostPath, hostNetwork, "
+            "hostPID, hostIPC, privileged container or added capability except on objects "
+            "annotated vllm-nfs-constructs/privileged (the network tuner); no EXAMPLE infra "
+            "values unless --allow-example. *.tf.json files: "
             "every required provider has a version constraint, no credential literal in a "
             "provider block. Exit 1 on problems, 0 when clean, 2 on a missing extra."
         ),
@@ -197,6 +200,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument(
         "--checkov", action="store_true", help="also run checkov over the paths (if installed)"
+    )
+    check.add_argument(
+        "--allow-example",
+        action="store_true",
+        help="accept manifests synthesized with the EXAMPLE infra values (never apply them)",
+    )
+    check.add_argument(
+        "--platform-mirror",
+        metavar="PREFIX",
+        help="every container image must be under this registry prefix "
+        "(PlatformDefaults.registry_mirror, e.g. registry.internal.example/mirror)",
     )
     from ._plan_cli import add_plan_parser
 

@@ -29,6 +29,11 @@ from .errors import ConfigurationError
 from .images import image_problem
 
 K8S_VERSION = "1.33"
+#: The annotation that marks an object as deliberately privileged (the network tuner), with the
+#: reason as its value: only such objects may use the node's namespaces, files or privileges.
+PRIVILEGED_ANNOTATION = "vllm-nfs-constructs/privileged"
+#: The annotation on objects synthesized with the EXAMPLE infra values (no --infra-outputs).
+EXAMPLE_ANNOTATION = "vllm-nfs-constructs/example-values"
 VALIDATE_HINT = "pip install 'vllm-nfs-constructs[validate]'"
 PRIVILEGED_CHECK = "CKV_K8S_16"
 MAX_MESSAGE = 240
@@ -329,21 +334,36 @@ def _annotations(meta: Any) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
-def policy_problems(obj: dict[str, Any]) -> list[str]:
+def policy_problems(
+    obj: dict[str, Any], *, allow_example: bool = False, platform_mirror: str | None = None
+) -> list[str]:
     """The library's promises, checked on one object: no Secret with data, pinned images,
-    resource requests on every container, privileged only with a checkov skip for it."""
+    resource requests on every container, privileged only with a checkov skip for it; nothing of
+    the node's (hostPath, host namespaces, privileged, added capabilities) unless the object is
+    marked deliberately privileged (:data:`PRIVILEGED_ANNOTATION`); no EXAMPLE infra values
+    unless ``allow_example``; every image under ``platform_mirror`` when given."""
     found: list[str] = []
     if obj.get("kind") == "Secret" and (obj.get("data") or obj.get("stringData")):
         found.append(
             "Secret carries data: keep secret values out of manifests (kubectl create secret)"
         )
-    skips = {**_annotations(obj.get("metadata"))}
+    own = _annotations(obj.get("metadata"))
+    if EXAMPLE_ANNOTATION in own and not allow_example:
+        found.append(
+            "carries the EXAMPLE infra values (annotation "
+            f"{EXAMPLE_ANNOTATION}): do not apply; synthesize with --infra-outputs "
+            "outputs.json (or pass --allow-example to check example output)"
+        )
+    marked = str(own.get(PRIVILEGED_ANNOTATION) or "").strip() != ""
+    skips = {**own}
     for pod, template_meta in _pod_templates(obj):
         skips.update(_annotations(template_meta))
         privileged_skipped = any(
             str(k).startswith("checkov.io/skip") and str(v).startswith(PRIVILEGED_CHECK)
             for k, v in skips.items()
         )
+        if not marked:
+            found += _host_problems(pod)
         for field in ("initContainers", "containers"):
             containers = pod.get(field)
             for container in containers if isinstance(containers, list) else []:
@@ -354,20 +374,74 @@ def policy_problems(obj: dict[str, Any]) -> list[str]:
                 bad_image = image_problem(container.get("image"))
                 if bad_image:
                     found.append(f"{what} {name}: {bad_image}")
+                image = container.get("image")
+                if (
+                    platform_mirror is not None
+                    and isinstance(image, str)
+                    and not image.startswith(platform_mirror.rstrip("/") + "/")
+                ):
+                    found.append(
+                        f"{what} {name}: image {image!r} is not under the platform mirror "
+                        f"{platform_mirror!r} (PlatformDefaults(registry_mirror=...))"
+                    )
                 resources_ = container.get("resources")
                 requests = resources_.get("requests") if isinstance(resources_, dict) else None
                 if not requests:
                     found.append(f"{what} {name}: no resource requests")
                 context = container.get("securityContext")
-                if (
-                    isinstance(context, dict)
-                    and context.get("privileged") is True
-                    and not privileged_skipped
-                ):
+                context = context if isinstance(context, dict) else {}
+                if context.get("privileged") is True and not privileged_skipped:
                     found.append(
                         f"{what} {name}: runs privileged without a checkov.io/skip annotation "
                         f"for {PRIVILEGED_CHECK} saying why"
                     )
+                if not marked:
+                    found += _container_privilege_problems(f"{what} {name}", context)
+    return found
+
+
+_NOT_MARKED = f"only objects annotated {PRIVILEGED_ANNOTATION}: '<reason>' may"
+
+
+def _host_problems(pod: dict[str, Any]) -> list[str]:
+    """What in a pod spec reaches into its node: hostPath volumes and the host's namespaces."""
+    found: list[str] = []
+    volumes = pod.get("volumes")
+    for volume in volumes if isinstance(volumes, list) else []:
+        if isinstance(volume, dict) and isinstance(volume.get("hostPath"), dict):
+            path = volume["hostPath"].get("path")
+            found.append(
+                f"volume {volume.get('name', '?')}: hostPath {path!r} gives the pod the node's "
+                f"files ({_NOT_MARKED}); use a PersistentVolumeClaim or an emptyDir"
+            )
+    for key, why in (
+        (
+            "hostNetwork",
+            "shares the node's network namespace: NetworkPolicies do not apply and "
+            "it can bind the node's ports",
+        ),
+        ("hostPID", "sees and can signal every process of the node"),
+        ("hostIPC", "shares the node's IPC namespace (shared memory of other pods)"),
+    ):
+        if pod.get(key) is True:
+            found.append(f"{key}: true {why} ({_NOT_MARKED})")
+    return found
+
+
+def _container_privilege_problems(who: str, context: dict[str, Any]) -> list[str]:
+    found: list[str] = []
+    if context.get("privileged") is True:
+        found.append(
+            f"{who}: privileged: true gives it every device and kernel capability of the node "
+            f"({_NOT_MARKED})"
+        )
+    caps = context.get("capabilities")
+    added = caps.get("add") if isinstance(caps, dict) else None
+    if isinstance(added, list) and added:
+        found.append(
+            f"{who}: adds capabilities {', '.join(map(str, added))}: more than the runtime's "
+            f"defaults ({_NOT_MARKED}); drop ALL and add none"
+        )
     return found
 
 
@@ -427,7 +501,13 @@ def _read_text(path: Path) -> str:
     return decode_text(read_bounded(str(path), str(path), MAX_FILE_BYTES), str(path))
 
 
-def validate_yaml(path: Path, allow_unknown_kinds: bool = False) -> tuple[int, list[Problem]]:
+def validate_yaml(
+    path: Path,
+    allow_unknown_kinds: bool = False,
+    *,
+    allow_example: bool = False,
+    platform_mirror: str | None = None,
+) -> tuple[int, list[Problem]]:
     """Validate every object of one YAML file; return (objects seen, problems).
 
     The file is read bounded (MAX_FILE_BYTES, MAX_DEPTH, MAX_YAML_NODES, Python's integer digit
@@ -467,7 +547,9 @@ def validate_yaml(path: Path, allow_unknown_kinds: bool = False) -> tuple[int, l
             continue
         subject = _subject(doc, index)
         try:
-            found = _schema_problems(doc, allow_unknown_kinds) + policy_problems(doc)
+            found = _schema_problems(doc, allow_unknown_kinds) + policy_problems(
+                doc, allow_example=allow_example, platform_mirror=platform_mirror
+            )
         except (TypeError, ValueError, AttributeError, RecursionError) as exc:
             found = [f"could not be checked ({type(exc).__name__}: {_short(str(exc))})"]
         for message in found:
@@ -541,8 +623,17 @@ def validate_tf_json(path: Path) -> tuple[int, list[Problem]]:
     return 1, [Problem(str(path), s, m) for s, m in terraform_problems(tf)]
 
 
-def validate_paths(paths: Iterable[str], *, allow_unknown_kinds: bool = False) -> Report:
+def validate_paths(
+    paths: Iterable[str],
+    *,
+    allow_unknown_kinds: bool = False,
+    allow_example: bool = False,
+    platform_mirror: str | None = None,
+) -> Report:
     """Validate every YAML manifest and ``*.tf.json`` file under ``paths``.
+
+    Manifests carrying the EXAMPLE infra values are a problem unless ``allow_example``; with
+    ``platform_mirror`` every container image must be under that registry prefix.
 
     Raises MissingExtraError when YAML files are found and the ``validate`` extra is missing.
     """
@@ -552,7 +643,12 @@ def validate_paths(paths: Iterable[str], *, allow_unknown_kinds: bool = False) -
         if _is_tf_json(path):
             count, found = validate_tf_json(path)
         else:
-            count, found = validate_yaml(path, allow_unknown_kinds)
+            count, found = validate_yaml(
+                path,
+                allow_unknown_kinds,
+                allow_example=allow_example,
+                platform_mirror=platform_mirror,
+            )
         report.files += 1
         report.objects += count
         report.problems += found
@@ -599,7 +695,12 @@ def checkov_problems(paths: Iterable[str]) -> list[Problem]:
 
 def validate_main(args: argparse.Namespace) -> int:
     try:
-        report = validate_paths(args.paths, allow_unknown_kinds=args.allow_unknown_kinds)
+        report = validate_paths(
+            args.paths,
+            allow_unknown_kinds=args.allow_unknown_kinds,
+            allow_example=getattr(args, "allow_example", False),
+            platform_mirror=getattr(args, "platform_mirror", None),
+        )
         if args.checkov:
             report.problems += checkov_problems(args.paths)
     except MissingExtraError as exc:

@@ -14,6 +14,7 @@ from constructs import Construct, IConstruct, IValidation
 from .. import _checks as v
 from .. import contracts
 from ..errors import ConfigurationError
+from ..platform import PlatformDefaults
 
 PART_OF = "vllm-nfs-constructs"
 DEFAULT_NAMESPACE = "vllm"
@@ -125,7 +126,11 @@ class AppRegistry(Construct):
     - ``tuner_namespaces``: the tuner namespaces already emitted, by name;
     - ``programs``: the ConfigMaps of in-pod programs by (namespace, name), one per namespace;
     - ``dashboard``: the construct that emits the App's one Grafana dashboard, if any;
-    - ``workload_hooks``: functions every pod passes through at synth (platform defaults).
+    - ``workload_hooks``: functions every pod passes through at synth (platform defaults);
+    - ``platform``: the App's :class:`PlatformDefaults` (labels and annotations every object
+      made from then on gets in :func:`metadata`), None without one;
+    - ``default_deny_namespaces``: namespaces whose ``WorkloadNamespace`` denies all traffic by
+      default (``allow_from`` then also opens the peer's egress there).
     """
 
     def __init__(self, scope: IConstruct, id: str) -> None:
@@ -136,6 +141,8 @@ class AppRegistry(Construct):
         self.programs: dict[tuple[str, str], Any] = {}
         self.dashboard: Construct | None = None
         self.workload_hooks: list[Callable[..., None]] = []
+        self.platform: PlatformDefaults | None = None
+        self.default_deny_namespaces: dict[str, Construct] = {}
         self.node.add_validation(_UniqueObjects(scope, self))
 
 
@@ -253,6 +260,26 @@ def check_unique_objects(scope: IConstruct) -> None:
         )
 
 
+def with_platform(
+    scope: IConstruct,
+    kind: str,
+    name: str,
+    object_labels: Mapping[str, str],
+    annotations: Mapping[str, str] | None,
+) -> tuple[Mapping[str, str], Mapping[str, str] | None]:
+    """An object's labels and annotations plus the App's platform defaults, if any (every
+    object the library makes passes through here: :func:`metadata`, ``raw_object``,
+    ``lazy_raw_object``)."""
+    platform = app_registry(scope).platform
+    if platform is None:
+        return object_labels, annotations
+    where = f"{kind} {name!r}"
+    return (
+        platform.merged_labels(where, object_labels),
+        platform.merged_annotations(where, annotations) or None,
+    )
+
+
 def metadata(
     scope: Construct,
     kind: str,
@@ -263,6 +290,7 @@ def metadata(
 ) -> k8s.ObjectMeta:
     """ObjectMeta for a new object, after checking that its name is free in the App."""
     claim_name(scope, kind, namespace, name)
+    object_labels, annotations = with_platform(scope, kind, name, object_labels, annotations)
     return k8s.ObjectMeta(
         name=name,
         namespace=namespace,

@@ -51,6 +51,7 @@ def raw_object(
 ) -> cdk8s.ApiObject:
     """An object of a kind the typed bindings lack; ``body`` holds its top-level fields."""
     c.claim_name(scope, kind, namespace, name, api_version)
+    labels, annotations = c.with_platform(scope, kind, name, labels, annotations)
     obj = cdk8s.ApiObject(
         scope,
         id,
@@ -109,12 +110,18 @@ def lazy_raw_object(
 ) -> LazyApiObject:
     """Like :func:`raw_object`, with the top-level fields rendered at synth by ``body``."""
     c.claim_name(scope, kind, namespace, name, api_version)
+    labels, annotations = c.with_platform(scope, kind, name, labels, None)
     obj = LazyApiObject(
         scope,
         id,
         api_version=api_version,
         kind=kind,
-        metadata=cdk8s.ApiObjectMetadata(name=name, namespace=namespace, labels=dict(labels)),
+        metadata=cdk8s.ApiObjectMetadata(
+            name=name,
+            namespace=namespace,
+            labels=dict(labels),
+            annotations=dict(annotations) if annotations else None,
+        ),
         body=body,
     )
     if namespace is None:

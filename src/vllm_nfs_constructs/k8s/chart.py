@@ -18,6 +18,7 @@ from ..handoff import InfraOutputs
 from ..images import check_image
 from ..lora import LoraAdapter, adapter_job_base
 from ..model import DEFAULT_MODEL, ModelSource
+from ..platform import PlatformDefaults
 from ..routing import PrefixAwareRouting
 from ..taints import NOT_TUNED_TAINT, Taint
 from . import _common as c
@@ -27,6 +28,7 @@ from .monitoring import AlertThresholds, PrometheusStack, VllmMonitoring
 from .namespace import WorkloadNamespace
 from .network_policy import NetworkPeer
 from .options import AntiAffinity, VllmOptions
+from .platform import chart_platform
 from .routing import check_routing_has_gateway
 from .tuner import NetworkTunerDaemonSet
 from .vllm import VllmDeployment
@@ -249,11 +251,14 @@ class _VllmNfsComposition:
         vllm_image: str | None = None,
         monitoring: bool | PrometheusStack = False,
         alert_thresholds: AlertThresholds | None = None,
+        platform: PlatformDefaults | None = None,
     ) -> None:
         f = self._f
         scope = self._scope
         #: Default namespace of every construct made here.
         self.default_namespace = namespace
+        #: The App's platform defaults given here (None without).
+        self.platform = chart_platform(scope, platform, f"{f}.platform")
         if not isinstance(infra, InfraOutputs):
             raise ConfigurationError(
                 f"{f}.infra",
@@ -781,6 +786,7 @@ class VllmNfs(_VllmNfsComposition, Construct):
         vllm_image: str | None = None,
         monitoring: bool | PrometheusStack = False,
         alert_thresholds: AlertThresholds | None = None,
+        platform: PlatformDefaults | None = None,
     ) -> None:
         """
         Args:
@@ -821,6 +827,9 @@ class VllmNfs(_VllmNfsComposition, Construct):
                 describes another one.
             alert_thresholds: the alerts' thresholds (default ``AlertThresholds()``; only with
                 monitoring).
+            platform: the platform team's defaults for every object and pod of the App
+                (registry mirror, pull secrets, labels, ...; default none). See
+                docs/platform-teams.md.
         """
         super().__init__(scope, id)
         c.attach(self, scope)
@@ -851,6 +860,7 @@ class VllmNfs(_VllmNfsComposition, Construct):
             vllm_image=vllm_image,
             monitoring=monitoring,
             alert_thresholds=alert_thresholds,
+            platform=platform,
         )
 
 
@@ -902,6 +912,7 @@ class VllmNfsChart(_VllmNfsComposition, cdk8s.Chart):
         vllm_image: str | None = None,
         monitoring: bool | PrometheusStack = False,
         alert_thresholds: AlertThresholds | None = None,
+        platform: PlatformDefaults | None = None,
     ) -> None:
         """
         Args:
@@ -938,6 +949,9 @@ class VllmNfsChart(_VllmNfsComposition, cdk8s.Chart):
                 describes another one.
             alert_thresholds: the alerts' thresholds (default ``AlertThresholds()``; only with
                 monitoring).
+            platform: the platform team's defaults for every object and pod of the App
+                (registry mirror, pull secrets, labels, ...; default none). See
+                docs/platform-teams.md.
         """
         v.namespace_owned("VllmNfsChart.namespace", namespace)
         super().__init__(scope, id, namespace=namespace, disable_resource_name_hashes=True)
@@ -963,4 +977,5 @@ class VllmNfsChart(_VllmNfsComposition, cdk8s.Chart):
             vllm_image=vllm_image,
             monitoring=monitoring,
             alert_thresholds=alert_thresholds,
+            platform=platform,
         )

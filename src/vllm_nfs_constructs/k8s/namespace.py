@@ -71,3 +71,6 @@ class WorkloadNamespace(Construct):
         )
         cluster_scoped(self.namespace, self)
         self.default_deny = deny_all(self, "DefaultDeny", self.name) if default_deny else None
+        if default_deny:
+            # allow_from opens a peer's egress in the namespaces whose policies the library owns.
+            c.app_registry(self).default_deny_namespaces[self.name] = self

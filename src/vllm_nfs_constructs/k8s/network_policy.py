@@ -25,7 +25,15 @@ from .. import _checks as v
 from ..errors import ConfigurationError
 from . import _common as c
 
-__all__ = ["NetworkPeer", "PeerLike", "default_deny", "dns_egress", "peer_from", "pod_policy"]
+__all__ = [
+    "NetworkPeer",
+    "PeerLike",
+    "default_deny",
+    "dns_egress",
+    "peer_egress",
+    "peer_from",
+    "pod_policy",
+]
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
@@ -177,5 +185,47 @@ def default_deny(scope: Construct, id: str, namespace: str) -> k8s.KubeNetworkPo
         spec=k8s.NetworkPolicySpec(
             pod_selector=k8s.LabelSelector(),
             policy_types=["Ingress", "Egress"],
+        ),
+    )
+
+
+def peer_egress(
+    scope: Construct,
+    id: str,
+    *,
+    name: str,
+    peer: NetworkPeer,
+    target_namespace: str,
+    target_selector: Mapping[str, str],
+    port: int,
+) -> k8s.KubeNetworkPolicy | None:
+    """The other side of an ingress allow: egress from ``peer``'s pods to the target pods on
+    ``port`` (TCP) and to the cluster DNS, emitted in the peer's namespace when a
+    ``WorkloadNamespace`` of this App denies all traffic there by default (the library owns that
+    namespace's policies). Otherwise None: the peer's namespace is not the library's, and its
+    owner opens the egress (docs/composition.md)."""
+    if peer.namespace not in c.app_registry(scope).default_deny_namespaces:
+        return None
+    policy_name = v.dns_label(f"{name} (the peer's egress policy)", name[:63].rstrip("-"))
+    return k8s.KubeNetworkPolicy(
+        scope,
+        id,
+        metadata=c.metadata(
+            scope,
+            "NetworkPolicy",
+            policy_name,
+            peer.namespace,
+            c.labels(policy_name, "network-policy"),
+        ),
+        spec=k8s.NetworkPolicySpec(
+            pod_selector=k8s.LabelSelector(match_labels=dict(peer.pod_labels)),
+            policy_types=["Egress"],
+            egress=[
+                k8s.NetworkPolicyEgressRule(
+                    to=[NetworkPeer(target_namespace, dict(target_selector)).to_peer()],
+                    ports=[k8s.NetworkPolicyPort(protocol="TCP", port=c.int_or_string(port))],
+                ),
+                dns_egress(),
+            ],
         ),
     )

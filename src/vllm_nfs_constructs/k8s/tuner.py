@@ -13,6 +13,7 @@ from .. import contracts
 from ..errors import ConfigurationError
 from ..images import PYTHON_IMAGE, check_image
 from ..taints import NOT_TUNED_TAINT, Taint
+from ..validate import PRIVILEGED_ANNOTATION
 from . import _common as c
 from ._escape_hatches import cluster_scoped, raw_object
 from ._pod import ContainerModel, LazyDaemonSet, PodModel
@@ -23,6 +24,12 @@ __all__ = ["NetworkTunerDaemonSet"]
 
 MIB = 1024 * 1024
 READY_FILE = "/run/tuner/ready"
+#: Why the tuner is deliberately privileged (``vllm-nfs validate`` accepts host access only on
+#: objects carrying this annotation).
+PRIVILEGED_REASON = (
+    "network tuner: hostNetwork and privileged to set the node's MTU and TCP sysctls, then lift "
+    "its start-up taint; nothing else runs in its namespace (docs/network-tuning.md)"
+)
 
 
 class NetworkTunerDaemonSet(Construct):
@@ -298,7 +305,14 @@ class NetworkTunerDaemonSet(Construct):
         self.daemon_set = LazyDaemonSet(
             self,
             "DaemonSet",
-            metadata=c.metadata(self, "DaemonSet", self.name, self.namespace, lbl, skips),
+            metadata=c.metadata(
+                self,
+                "DaemonSet",
+                self.name,
+                self.namespace,
+                lbl,
+                {**skips, PRIVILEGED_ANNOTATION: PRIVILEGED_REASON},
+            ),
             pod=self.pod,
             spec_builder=lambda template: k8s.DaemonSetSpec(
                 selector=k8s.LabelSelector(match_labels=sel),

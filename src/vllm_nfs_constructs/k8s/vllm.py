@@ -26,7 +26,14 @@ from . import _common as c
 from ._pod import ContainerModel, LazyDeployment, PodModel, program_container
 from .autoscaling import QueueScaledObject
 from .download import SecretKeyRef
-from .network_policy import NetworkPeer, PeerLike, dns_egress, peer_from, pod_policy
+from .network_policy import (
+    NetworkPeer,
+    PeerLike,
+    dns_egress,
+    peer_egress,
+    peer_from,
+    pod_policy,
+)
 from .options import AUTO, GRACE_MARGIN_SECONDS, AntiAffinity, VllmOptions
 from .programs import ProgramsConfigMap
 from .volume import SharedModelVolume
@@ -248,6 +255,12 @@ class VllmDeployment(Construct):
         )
         #: NetworkPolicies added by :meth:`allow_from`.
         self.access_policies: list[k8s.KubeNetworkPolicy] = []
+        #: The peers' egress policies (to port 8000 and DNS), one per peer in a namespace the
+        #: library default-denies (``allow_from`` and ``allow_from=``); see :meth:`allow_from`.
+        self.peer_egress_policies: list[k8s.KubeNetworkPolicy] = []
+        if network_policy:
+            for peer in peers:
+                self._peer_egress(peer, f"{self.name}-peer-{len(self.peer_egress_policies) + 1}")
 
     # -- builders ---------------------------------------------------------------------------
 
@@ -572,6 +585,11 @@ class VllmDeployment(Construct):
         its pods), a cdk8s-plus-27 workload (its pod selector), a namespace name (every pod in
         it), a mapping of pod labels (those pods in this deployment's namespace) or a
         :class:`NetworkPeer`. NetworkPolicies add up: this one opens exactly that peer.
+
+        When the peer is in a namespace whose ``WorkloadNamespace`` (made before this call)
+        denies all traffic by default, such as the chart's own, the peer's egress to port 8000
+        and to DNS is opened there too (``peer_egress_policies``); in any other namespace its
+        owner must allow that egress (docs/composition.md).
         """
         f = "VllmDeployment.allow_from"
         resolved = peer_from(f"{f}.peer", peer, self.namespace)
@@ -588,4 +606,20 @@ class VllmDeployment(Construct):
             ingress_only=True,
         )
         self.access_policies.append(policy)
+        self._peer_egress(resolved, policy_name)
         return policy
+
+    def _peer_egress(self, peer: NetworkPeer, base: str) -> None:
+        # In another namespace the name says whose policy it is.
+        owner = "" if peer.namespace == self.namespace else f"{self.namespace}-"
+        egress = peer_egress(
+            self,
+            f"PeerEgress{len(self.peer_egress_policies) + 1}",
+            name=f"{owner}{base}-egress",
+            peer=peer,
+            target_namespace=self.namespace,
+            target_selector=self.selector_labels,
+            port=PORT,
+        )
+        if egress is not None:
+            self.peer_egress_policies.append(egress)
