@@ -247,6 +247,46 @@ class InferenceGateway(Construct):
         (``/v1/chat/completions``) go to it too. Returns the :class:`Route` (its HTTPRoute and
         policy objects). ``deployment=`` is 0.1.0's name for ``target`` (deprecated).
         """
+        # Check (nothing is recorded until every check passed: a refused route leaves the
+        # gateway as it was).
+        target = self._check_target(target, deployment)
+        target_name = getattr(target, "name", None) or target.service_name
+        route_name, prefix = self._check_route(target_name, path_prefix, default, name)
+        # Model: who the gateway reaches (the target, or the prefix-aware router in front of it).
+        backend: list[dict[str, Any]] = [{"name": target.service_name, "port": target.port}]
+        router = None
+        reached: Any = target  # whose pods the gateway's data path reaches
+        if routing is not None:
+            from .routing import PrefixAwareRouter
+
+            router = PrefixAwareRouter(
+                self,
+                f"Router-{route_name}",
+                target=target,
+                routing=routing,
+                cilium=self.gateway_class == "cilium",
+            )
+            backend = router.backend_refs
+            reached = router if router.routing.standalone else target
+        # Render: the HTTPRoute and, on Cilium, the gateway's way in.
+        http_route = self._http_route(route_name, prefix, backend, default)
+        policy = self._gateway_policy(route_name, target, reached, router)
+        self._prefixes[prefix] = target_name
+        if default:
+            self._default_taken = target_name
+        route = Route(
+            name=route_name,
+            path_prefix=prefix,
+            target=target,
+            http_route=http_route,
+            network_policy=policy,
+            default=default,
+            router=router,
+        )
+        self.routes.append(route)
+        return route
+
+    def _check_target(self, target: Routable | None, deployment: Routable | None) -> Routable:
         f = "InferenceGateway.add_route"
         if deployment is not None:
             if target is not None:
@@ -269,7 +309,13 @@ class InferenceGateway(Construct):
                 f"a target in the gateway's namespace {self.namespace!r} (its listeners allow "
                 "routes from the same namespace)",
             )
-        target_name = getattr(target, "name", None) or target.service_name
+        return target
+
+    def _check_route(
+        self, target_name: str, path_prefix: str | None, default: object, name: str | None
+    ) -> tuple[str, str]:
+        """(route name, path prefix), each free on this gateway."""
+        f = "InferenceGateway.add_route"
         route_name = c.object_name(f"{f}.name", f"{self.name}-{target_name}", name)
         prefix_name = path_prefix.strip("/") if isinstance(path_prefix, str) else path_prefix
         prefix_name = v.route_name(
@@ -297,21 +343,13 @@ class InferenceGateway(Construct):
                 "a route name not already used on this gateway",
                 "Pass name= to route one target under a second prefix.",
             )
-        backend: list[dict[str, Any]] = [{"name": target.service_name, "port": target.port}]
-        router = None
-        reached: Any = target  # whose pods the gateway's data path reaches
-        if routing is not None:
-            from .routing import PrefixAwareRouter
+        return route_name, prefix
 
-            router = PrefixAwareRouter(
-                self,
-                f"Router-{route_name}",
-                target=target,
-                routing=routing,
-                cilium=self.gateway_class == "cilium",
-            )
-            backend = router.backend_refs
-            reached = router if router.routing.standalone else target
+    def _http_route(
+        self, route_name: str, prefix: str, backend: list[dict[str, Any]], default: bool
+    ) -> cdk8s.ApiObject:
+        """Each client path under the prefix, rewritten to vLLM's own path; with ``default``
+        also the paths without a prefix."""
         timeouts = {
             "request": f"{self.request_timeout_seconds}s",
             "backendRequest": f"{self.request_timeout_seconds}s",
@@ -341,13 +379,10 @@ class InferenceGateway(Construct):
                     "timeouts": timeouts,
                 }
             )
-        spec: dict[str, Any] = {
-            "parentRefs": [{"name": self.name}],
-            "rules": rules,
-        }
+        spec: dict[str, Any] = {"parentRefs": [{"name": self.name}], "rules": rules}
         if self.hostname is not None:
             spec["hostnames"] = [self.hostname]
-        http_route = raw_object(
+        return raw_object(
             self,
             f"HTTPRoute-{route_name}",
             api_version=GATEWAY_API,
@@ -357,6 +392,12 @@ class InferenceGateway(Construct):
             labels=c.labels(route_name, "route"),
             body={"spec": spec},
         )
+
+    def _gateway_policy(
+        self, route_name: str, target: Routable, reached: Any, router: Any
+    ) -> cdk8s.ApiObject | None:
+        """On Cilium, a CiliumNetworkPolicy letting the gateway reach ``reached``'s pods, when
+        those pods are isolated."""
         wants_policy = getattr(target, "cilium_policy", None)
         if reached is router:
             wants_policy = True  # the router's pods are isolated by its own policy
@@ -367,44 +408,29 @@ class InferenceGateway(Construct):
             wants_policy = getattr(target, "network_policy", None) is not None or bool(
                 getattr(target, "access_policies", None)
             )
-        policy = None
-        if self.gateway_class == "cilium" and wants_policy:
-            # Cilium's Gateway is a per-node Envoy; backends see its traffic as the reserved
-            # "ingress" identity, which only a CiliumNetworkPolicy can name.
-            policy = raw_object(
-                self,
-                f"CiliumNetworkPolicy-{route_name}",
-                api_version="cilium.io/v2",
-                kind="CiliumNetworkPolicy",
-                name=f"{route_name}-from-gateway",
-                namespace=self.namespace,
-                labels=c.labels(route_name, "network-policy"),
-                body={
-                    "spec": {
-                        "endpointSelector": {"matchLabels": dict(reached.selector_labels)},
-                        "ingress": [
-                            {
-                                "fromEntities": ["ingress"],
-                                "toPorts": [
-                                    {"ports": [{"port": str(reached.port), "protocol": "TCP"}]}
-                                ],
-                            }
-                        ],
-                    }
-                },
-            )
-        # Recorded only now: a refused route leaves the gateway as it was.
-        self._prefixes[prefix] = target_name
-        if default:
-            self._default_taken = target_name
-        route = Route(
-            name=route_name,
-            path_prefix=prefix,
-            target=target,
-            http_route=http_route,
-            network_policy=policy,
-            default=default,
-            router=router,
+        if self.gateway_class != "cilium" or not wants_policy:
+            return None
+        # Cilium's Gateway is a per-node Envoy; backends see its traffic as the reserved
+        # "ingress" identity, which only a CiliumNetworkPolicy can name.
+        return raw_object(
+            self,
+            f"CiliumNetworkPolicy-{route_name}",
+            api_version="cilium.io/v2",
+            kind="CiliumNetworkPolicy",
+            name=f"{route_name}-from-gateway",
+            namespace=self.namespace,
+            labels=c.labels(route_name, "network-policy"),
+            body={
+                "spec": {
+                    "endpointSelector": {"matchLabels": dict(reached.selector_labels)},
+                    "ingress": [
+                        {
+                            "fromEntities": ["ingress"],
+                            "toPorts": [
+                                {"ports": [{"port": str(reached.port), "protocol": "TCP"}]}
+                            ],
+                        }
+                    ],
+                }
+            },
         )
-        self.routes.append(route)
-        return route
