@@ -32,6 +32,39 @@ PRIVILEGED_REASON = (
 )
 
 
+#: Policy-scanner findings the tuner has on purpose, with the reason shipped in the YAML.
+_CHECKOV_SKIPS = c.checkov_skips(
+    (
+        "CKV_K8S_16",
+        "privileged: writing host sysctls needs it (containerd mounts "
+        "/proc/sys read-only otherwise); the pod does nothing else",
+    ),
+    (
+        "CKV_K8S_19",
+        "hostNetwork: the MTU and TCP sysctls of the node's own network "
+        "namespace are what it tunes",
+    ),
+    ("CKV_K8S_20", "privileged implies privilege escalation; see CKV_K8S_16"),
+    ("CKV_K8S_23", "runs as root: sysctl and SIOCSIFMTU need CAP_NET_ADMIN/CAP_SYS_ADMIN"),
+    ("CKV_K8S_37", "capabilities: privileged; see CKV_K8S_16"),
+    (
+        "CKV_K8S_38",
+        "the token is needed to remove the taint; RBAC allows get/patch nodes "
+        "only and the admission policy limits it to its own node's taint",
+    ),
+    ("CKV_K8S_40", "runs as root; see CKV_K8S_23"),
+    c.SKIP_DIGEST,
+    c.SKIP_PULL_ALWAYS,
+    ("CKV_K8S_28", "NET_RAW: privileged; see CKV_K8S_16"),
+    (
+        "CKV_K8S_8",
+        "no liveness probe on purpose: the program retries with backoff and "
+        "reports failure through readiness; a restart would not fix a node's network",
+    ),
+    ("CKV_K8S_155", "ClusterRole only; patch on nodes is the tuner's purpose"),
+)
+
+
 class NetworkTunerDaemonSet(Construct):
     """Tunes each GPU node's VPC network, verifies it, and only then lifts the not-tuned taint.
 
@@ -149,34 +182,7 @@ class NetworkTunerDaemonSet(Construct):
         programs = ProgramsConfigMap.of(self, self.namespace, programs=TUNER_PROGRAMS)
         #: The ConfigMap holding ``tuner.py``.
         self.programs = programs
-        self.service_account_object = k8s.KubeServiceAccount(
-            self,
-            "ServiceAccount",
-            metadata=c.metadata(self, "ServiceAccount", self.service_account, self.namespace, lbl),
-            automount_service_account_token=False,
-        )
-        role_name = v.dns_subdomain(f"{f}.name", f"{self.namespace}-{self.name}")
-        self.cluster_role = k8s.KubeClusterRole(
-            self,
-            "ClusterRole",
-            metadata=c.metadata(self, "ClusterRole", role_name, None, lbl),
-            rules=[k8s.PolicyRule(api_groups=[""], resources=["nodes"], verbs=["get", "patch"])],
-        )
-        cluster_scoped(self.cluster_role, self)
-        self.cluster_role_binding = k8s.KubeClusterRoleBinding(
-            self,
-            "ClusterRoleBinding",
-            metadata=c.metadata(self, "ClusterRoleBinding", role_name, None, lbl),
-            role_ref=k8s.RoleRef(
-                api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=role_name
-            ),
-            subjects=[
-                k8s.Subject(
-                    kind="ServiceAccount", name=self.service_account, namespace=self.namespace
-                )
-            ],
-        )
-        cluster_scoped(self.cluster_role_binding, self)
+        role_name = self._rbac(lbl)
         #: The ValidatingAdmissionPolicy and its binding (None with ``admission_policy=False``).
         self.admission_policy: cdk8s.ApiObject | None = None
         self.admission_policy_binding: cdk8s.ApiObject | None = None
@@ -211,36 +217,6 @@ class NetworkTunerDaemonSet(Construct):
             k8s.Toleration(key="nvidia.com/gpu", operator="Exists", effect="NoSchedule"),
             k8s.Toleration(key="amd.com/gpu", operator="Exists", effect="NoSchedule"),
         ]
-        skips = c.checkov_skips(
-            (
-                "CKV_K8S_16",
-                "privileged: writing host sysctls needs it (containerd mounts "
-                "/proc/sys read-only otherwise); the pod does nothing else",
-            ),
-            (
-                "CKV_K8S_19",
-                "hostNetwork: the MTU and TCP sysctls of the node's own network "
-                "namespace are what it tunes",
-            ),
-            ("CKV_K8S_20", "privileged implies privilege escalation; see CKV_K8S_16"),
-            ("CKV_K8S_23", "runs as root: sysctl and SIOCSIFMTU need CAP_NET_ADMIN/CAP_SYS_ADMIN"),
-            ("CKV_K8S_37", "capabilities: privileged; see CKV_K8S_16"),
-            (
-                "CKV_K8S_38",
-                "the token is needed to remove the taint; RBAC allows get/patch nodes "
-                "only and the admission policy limits it to its own node's taint",
-            ),
-            ("CKV_K8S_40", "runs as root; see CKV_K8S_23"),
-            c.SKIP_DIGEST,
-            c.SKIP_PULL_ALWAYS,
-            ("CKV_K8S_28", "NET_RAW: privileged; see CKV_K8S_16"),
-            (
-                "CKV_K8S_8",
-                "no liveness probe on purpose: the program retries with backoff and "
-                "reports failure through readiness; a restart would not fix a node's network",
-            ),
-            ("CKV_K8S_155", "ClusterRole only; patch on nodes is the tuner's purpose"),
-        )
         #: The tuner's pod as a model (rendered at synth).
         self.pod = PodModel(
             role="tuner",
@@ -311,7 +287,7 @@ class NetworkTunerDaemonSet(Construct):
                 self.name,
                 self.namespace,
                 lbl,
-                {**skips, PRIVILEGED_ANNOTATION: PRIVILEGED_REASON},
+                {**_CHECKOV_SKIPS, PRIVILEGED_ANNOTATION: PRIVILEGED_REASON},
             ),
             pod=self.pod,
             spec_builder=lambda template: k8s.DaemonSetSpec(
@@ -323,6 +299,41 @@ class NetworkTunerDaemonSet(Construct):
                 template=template,
             ),
         )
+
+    def _rbac(self, lbl: dict[str, str]) -> str:
+        """The ServiceAccount and a ClusterRole allowing ``get`` and ``patch`` on nodes (the
+        admission policy narrows it to this taint on the pod's own node); returns the role's
+        name."""
+        f = "NetworkTunerDaemonSet"
+        self.service_account_object = k8s.KubeServiceAccount(
+            self,
+            "ServiceAccount",
+            metadata=c.metadata(self, "ServiceAccount", self.service_account, self.namespace, lbl),
+            automount_service_account_token=False,
+        )
+        role_name = v.dns_subdomain(f"{f}.name", f"{self.namespace}-{self.name}")
+        self.cluster_role = k8s.KubeClusterRole(
+            self,
+            "ClusterRole",
+            metadata=c.metadata(self, "ClusterRole", role_name, None, lbl),
+            rules=[k8s.PolicyRule(api_groups=[""], resources=["nodes"], verbs=["get", "patch"])],
+        )
+        cluster_scoped(self.cluster_role, self)
+        self.cluster_role_binding = k8s.KubeClusterRoleBinding(
+            self,
+            "ClusterRoleBinding",
+            metadata=c.metadata(self, "ClusterRoleBinding", role_name, None, lbl),
+            role_ref=k8s.RoleRef(
+                api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=role_name
+            ),
+            subjects=[
+                k8s.Subject(
+                    kind="ServiceAccount", name=self.service_account, namespace=self.namespace
+                )
+            ],
+        )
+        cluster_scoped(self.cluster_role_binding, self)
+        return role_name
 
     def _admission_policy(self, policy_name: str, lbl: dict[str, str]) -> None:
         key = self.taint.key
