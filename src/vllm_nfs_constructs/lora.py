@@ -256,6 +256,27 @@ def lora_plan(
     if not items and serving is None:
         return None
     serving = serving or LoraServing()
+    _check_names(f, items, base_model)
+    max_rank, max_loras = _limits(f, items, serving)
+    args, env, gate, rdir = _serving_flags(
+        f, items, serving, max_loras, max_rank, models_root, namespace, deployment
+    )
+    _check_against_release(f, args, env)
+    return LoraPlan(
+        mode=serving.mode,
+        adapters=tuple(items),
+        max_loras=max_loras,
+        max_lora_rank=max_rank,
+        max_cpu_loras=serving.max_cpu_loras,
+        args=tuple(args),
+        env=env,
+        gate_args=tuple(gate),
+        resolver_dir=rdir,
+    )
+
+
+def _check_names(f: str, items: Sequence[LoraAdapter], base_model: ModelSource) -> None:
+    """Adapter names unique, none the base model's, each attached to this model."""
     base_names = {base_model.model_name, base_model.repo_id}
     seen: set[str] = set()
     for i, a in enumerate(items):
@@ -279,6 +300,11 @@ def lora_plan(
                 f"the model it is attached to ({' or '.join(sorted(base_names))})",
                 "Attach the adapter to the model it was trained on, or drop base_model.",
             )
+
+
+def _limits(f: str, items: Sequence[LoraAdapter], serving: LoraServing) -> tuple[int, int]:
+    """(``--max-lora-rank``, ``--max-loras``): explicit, else derived; one limit per quantity,
+    whichever path sets it."""
     known = [a.rank for a in items if a.rank is not None]
     static = serving.mode is LoraMode.STATIC
     if serving.max_lora_rank is not None:
@@ -325,6 +351,22 @@ def lora_plan(
             serving.max_cpu_loras,
             f"at least max_loras ({max_loras}), as vLLM requires",
         )
+    return max_rank, max_loras
+
+
+def _serving_flags(
+    f: str,
+    items: Sequence[LoraAdapter],
+    serving: LoraServing,
+    max_loras: int,
+    max_rank: int,
+    models_root: str,
+    namespace: str,
+    deployment: str,
+) -> tuple[list[str], dict[str, str], list[str], str | None]:
+    """(vLLM flags, environment, gate arguments, resolver directory) for static or on-demand
+    serving."""
+    static = serving.mode is LoraMode.STATIC
     root = models_root.rstrip("/")
     args = ["--enable-lora", "--max-loras", str(max_loras), "--max-lora-rank", str(max_rank)]
     if serving.max_cpu_loras is not None:
@@ -353,18 +395,7 @@ def lora_plan(
             "VLLM_LORA_RESOLVER_CACHE_DIR": f"{root}/{rdir}",
         }
         gate += ["--dir", rdir]
-    _check_against_release(f, args, env)
-    return LoraPlan(
-        mode=serving.mode,
-        adapters=tuple(items),
-        max_loras=max_loras,
-        max_lora_rank=max_rank,
-        max_cpu_loras=serving.max_cpu_loras,
-        args=tuple(args),
-        env=env,
-        gate_args=tuple(gate),
-        resolver_dir=rdir,
-    )
+    return args, env, gate, rdir
 
 
 def _check_against_release(f: str, args: Sequence[str], env: dict[str, str]) -> None:
