@@ -12,13 +12,16 @@ from constructs import Construct
 from ..runtime import program_source
 from . import _common as c
 
-WORKLOAD_PROGRAMS = ("fetch.py", "gate.py", "drain.py", "publish.py")
+WORKLOAD_PROGRAMS = ("fetch.py", "gate.py", "drain.py", "publish.py", "warm.py")
+#: The share benchmark's program (its own ConfigMap: it is not part of serving).
+BENCH_PROGRAMS = ("bench_share.py",)
 TUNER_PROGRAMS = ("tuner.py",)
 #: Each set of programs has its own ConfigMap, so a construct never finds a map lacking its
 #: program (and a tuner change does not roll the vLLM pods, nor the reverse).
 CONFIG_MAP_NAMES = {
     WORKLOAD_PROGRAMS: "vllm-nfs-programs",
     TUNER_PROGRAMS: "vllm-nfs-tuner-program",
+    BENCH_PROGRAMS: "vllm-nfs-bench-program",
 }
 
 

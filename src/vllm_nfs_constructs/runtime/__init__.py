@@ -7,7 +7,15 @@ from __future__ import annotations
 
 from importlib import resources
 
-PROGRAMS = ("tuner.py", "fetch.py", "gate.py", "drain.py", "publish.py")
+PROGRAMS = (
+    "tuner.py",
+    "fetch.py",
+    "gate.py",
+    "drain.py",
+    "publish.py",
+    "warm.py",
+    "bench_share.py",
+)
 
 
 def program_source(name: str) -> str:
