@@ -14,16 +14,18 @@ from .errors import ConfigurationError
 __all__ = ["DEFAULT_IMAGES", "PYTHON_IMAGE", "VLLM_IMAGE", "check_image", "image_problem"]
 
 #: vLLM's OpenAI-compatible server, matching the flags in k8s/data/ (vLLM 0.33.0).
-#: It also runs the model gate (init container), the drain hook and, by default, the model
-#: download (it ships huggingface_hub, so nothing is pip-installed at run time).
+#: It also runs the drain hook and, by default, the model download (it ships huggingface_hub, so
+#: nothing is pip-installed at run time).
 VLLM_IMAGE = "vllm/vllm-openai:v0.33.0"
 
-#: A stock Python for the node tuner (standard library only).
+#: A stock Python for the standard-library programs: the node tuner, the model gate and the
+#: warm-up sidecar (so a serving pod's init work does not wait for the vLLM image).
 PYTHON_IMAGE = "python:3.13.9-slim-bookworm"
 
 DEFAULT_IMAGES: dict[str, str] = {
     "vllm": VLLM_IMAGE,
-    "model-gate": VLLM_IMAGE,
+    "model-gate": PYTHON_IMAGE,
+    "warm-up": PYTHON_IMAGE,
     "model-download": VLLM_IMAGE,
     "network-tuner": PYTHON_IMAGE,
 }

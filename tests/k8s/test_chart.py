@@ -229,7 +229,7 @@ def test_amd_slug_switches_the_gpu_resource_and_needs_a_rocm_image():
     pod = find(objs, "Deployment")["spec"]["template"]["spec"]
     assert pod["tolerations"][0]["key"] == "amd.com/gpu"
     assert pod["containers"][0]["image"] == "rocm/vllm:rocm7.0_vllm_0.33.0"
-    assert pod["initContainers"][0]["image"] == "rocm/vllm:rocm7.0_vllm_0.33.0"
+    assert pod["initContainers"][0]["image"] == "python:3.13.9-slim-bookworm"  # the gate (#20)
 
 
 def test_models_larger_than_the_share_are_rejected():
