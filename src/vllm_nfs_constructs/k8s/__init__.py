@@ -12,6 +12,7 @@ from .monitoring import AlertThresholds, PrometheusStack, VllmMonitoring
 from .namespace import PodSecurityLevel, WorkloadNamespace
 from .network_policy import NetworkPeer
 from .options import VllmOptions
+from .prepull import ImagePrePuller
 from .programs import ProgramsConfigMap
 from .tuner import NetworkTunerDaemonSet
 from .vllm import AntiAffinity, VllmDeployment
@@ -20,6 +21,7 @@ from .volume import NfsMountOptions, SharedModelVolume
 __all__ = [
     "AlertThresholds",
     "AntiAffinity",
+    "ImagePrePuller",
     "InferenceGateway",
     "ModelDownloadJob",
     "NetworkPeer",

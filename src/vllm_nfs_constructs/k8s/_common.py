@@ -135,6 +135,8 @@ class AppRegistry(Construct):
         self.programs: dict[tuple[str, str], Any] = {}
         self.dashboard: Construct | None = None
         self.workload_hooks: list[Callable[..., None]] = []
+        #: The image pre-puller of each (GPU pool, taint), shared by every chart on that pool.
+        self.prepullers: dict[tuple[str | None, str], Any] = {}
         self.node.add_validation(_UniqueObjects(scope, self))
 
 

@@ -24,6 +24,7 @@ from .monitoring import AlertThresholds, PrometheusStack, VllmMonitoring
 from .namespace import WorkloadNamespace
 from .network_policy import NetworkPeer
 from .options import AntiAffinity, VllmOptions
+from .prepull import ImagePrePuller, image_prepuller
 from .tuner import NetworkTunerDaemonSet
 from .vllm import VllmDeployment
 from .volume import NfsMountOptions, SharedModelVolume
@@ -207,6 +208,7 @@ class VllmNfsChart(cdk8s.Chart):
         vllm_image: str | None = None,
         monitoring: bool | PrometheusStack = False,
         alert_thresholds: AlertThresholds | None = None,
+        prepull_images: bool = True,
     ) -> None:
         """
         Args:
@@ -242,6 +244,9 @@ class VllmNfsChart(cdk8s.Chart):
                 describes another one.
             alert_thresholds: the alerts' thresholds (default ``AlertThresholds()``; only with
                 monitoring).
+            prepull_images: an ``ImagePrePuller`` DaemonSet on the GPU pool pulls every model's
+                vLLM image while the node is tuned (default True; one per pool in an App,
+                shared by the charts on it; docs/cold-start.md).
         """
         f = "VllmNfsChart"
         v.namespace_owned(f"{f}.namespace", namespace)
@@ -345,6 +350,11 @@ class VllmNfsChart(cdk8s.Chart):
                 self.routes[m.name] = self.gateway.add_route(
                     self.deployments[m.name], default=i == 0
                 )
+        v.instance_of(f"{f}.prepull_images", prepull_images, bool, "True or False")
+        #: The GPU pool's image pre-puller (None with ``prepull_images=False``).
+        self.prepuller: ImagePrePuller | None = (
+            image_prepuller(self, self.tuner_taint) if prepull_images else None
+        )
         #: Monitors, rules, dashboard (None unless ``monitoring``).
         self.monitoring: VllmMonitoring | None = self._monitoring(monitoring, alert_thresholds)
 
