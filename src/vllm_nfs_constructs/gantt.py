@@ -124,7 +124,9 @@ def svg_gantt(charts: Sequence[tuple[str, Plan]], width: int = 760) -> str:
                 f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{y}" stroke="#ccc" '
                 'stroke-dasharray="2,2"/>'
             )
-            out.append(f'<text x="{x:.1f}" y="{y + 12}" text-anchor="middle" fill="#555">{t}</text>')
+            out.append(
+                f'<text x="{x:.1f}" y="{y + 12}" text-anchor="middle" fill="#555">{t}</text>'
+            )
             t += tick
         ready = label_w + total * scale
         out.append(

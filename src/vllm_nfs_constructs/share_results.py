@@ -39,8 +39,7 @@ def _bad(path: str, why: str) -> ConfigurationError:
     return ConfigurationError(
         "--measured-share",
         path,
-        "the JSON written by `vllm-nfs bench-share --aggregate` (kind "
-        f"{KIND!r}, version 1)",
+        f"the JSON written by `vllm-nfs bench-share --aggregate` (kind {KIND!r}, version 1)",
         f"It {why}.",
     )
 

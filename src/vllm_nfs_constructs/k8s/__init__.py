@@ -14,6 +14,7 @@ from .network_policy import NetworkPeer
 from .options import VllmOptions
 from .prepull import ImagePrePuller
 from .programs import ProgramsConfigMap
+from .share_bench import ShareBenchmarkJob
 from .tuner import NetworkTunerDaemonSet
 from .vllm import AntiAffinity, VllmDeployment
 from .volume import NfsMountOptions, SharedModelVolume
@@ -36,6 +37,7 @@ __all__ = [
     "RouteTarget",
     "SecretKeyRef",
     "ServedModel",
+    "ShareBenchmarkJob",
     "SharedModelVolume",
     "VllmDeployment",
     "VllmMonitoring",
