@@ -212,7 +212,7 @@ def test_aggregate_refuses_bad_logs(tmp_path: Path, capsys: pytest.CaptureFixtur
             "mbps": 1,
             "started_at": 1,
             "ended_at": 2,
-        }  # fmt: skip
+        }
     )
     dup.write_text(line + "\n" + line + "\n")
     assert cli.main(["bench-share", "--aggregate", str(dup)]) == 2

@@ -72,7 +72,9 @@ def bench_main(args: argparse.Namespace) -> int:
                 try:
                     results += bench_share.results_in(_read_log(path))
                 except bench_share.BenchError as exc:
-                    raise ConfigurationError("--aggregate", path, "share-bench logs", str(exc))
+                    raise ConfigurationError(
+                        "--aggregate", path, "share-bench logs", str(exc)
+                    ) from None
             try:
                 print(json.dumps(bench_share.aggregate(results), indent=2, sort_keys=True))
             except bench_share.BenchError as exc:

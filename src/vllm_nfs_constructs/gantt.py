@@ -50,8 +50,8 @@ def ascii_gantt(plan: Plan, width: int = 60, *, from_node_join: bool = False) ->
     name_width = max(len(s.name) for s, _, _ in bars)
     lines = []
     for s, start, end in bars:
-        a = int(round((start - offset) * scale))
-        b = int(round((end - offset) * scale))
+        a = round((start - offset) * scale)
+        b = round((end - offset) * scale)
         if s.seconds > 0 and b == a:
             b = a + 1
         row = " " * a + "#" * (b - a)
@@ -61,7 +61,7 @@ def ascii_gantt(plan: Plan, width: int = 60, *, from_node_join: bool = False) ->
     labels = [" "] * (width + 8)
     t = 0
     while t <= span:
-        pos = int(round(t * scale))
+        pos = round(t * scale)
         axis[pos] = "+"
         text = f"{t:g}"
         for i, ch in enumerate(text):

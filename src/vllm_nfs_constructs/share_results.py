@@ -83,6 +83,7 @@ def read_measured_share(path: str) -> MeasuredShare:
             )
         except (BenchError, KeyError) as exc:
             raise _bad(path, f"has a bad node entry ({exc})") from None
+        assert isinstance(rate, (int, float))  # check_result checked it
         rates.append(float(rate))
     aggregate = data.get("aggregate_mbps")
     if (
@@ -120,4 +121,4 @@ def with_measured_share(
                 f"({where}, vllm-nfs bench-share)",
             )
         )
-    return replace(assumptions, measured=assumptions.measured + tuple(labels), **changes)
+    return replace(assumptions, measured=assumptions.measured + tuple(labels), **changes)  # type: ignore[arg-type]

@@ -168,8 +168,8 @@ def check_result(data: object) -> dict[str, Any]:
 def results_in(lines: Iterable[str]) -> list[dict[str, Any]]:
     """The result lines in a log (other lines ignored; a malformed result line is an error)."""
     found = []
-    for line in lines:
-        line = line.strip()
+    for raw in lines:
+        line = raw.strip()
         if not line.startswith("{") or f'"{EVENT}"' not in line:
             continue
         try:
@@ -194,7 +194,7 @@ def aggregate(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     end = max(r["ended_at"] for r in nodes)
     total = sum(r["bytes"] for r in nodes)
     span = max(end - start, 1e-6)
-    per_node = sorted((float(r["mbps"]) for r in nodes))
+    per_node = sorted(float(r["mbps"]) for r in nodes)
     return {
         "kind": KIND,
         "version": 1,
