@@ -201,7 +201,7 @@ def format_scale_up(plan: Any, m: int, n: int) -> tuple[str, list[str]]:
         f"{plan.per_loader_mbps_alone:.0f} MB/s)",
         f"  all {n} Ready after {decision + plan.all_ready_seconds:.0f} s from the load rising "
         f"(decision + node provisioning + the {new} new replicas' start, "
-        f"{decision + plan.all_ready_seconds - plan.steps[0].seconds:.0f} s after the nodes join)",
+        f"{plan.all_ready_seconds - plan.steps[0].seconds:.0f} s after the nodes join)",
     ]
     warnings = []
     if n > MOUNT_LIMIT:

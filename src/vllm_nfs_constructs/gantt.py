@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .planner import Plan
 
-__all__ = ["ascii_gantt", "svg_gantt"]
+__all__ = ["ascii_gantt", "cold_start_charts", "cold_start_svg", "svg_gantt"]
 
 #: Bar colours per step (SVG), one per step name.
 COLOURS = {
@@ -140,3 +140,24 @@ def svg_gantt(charts: Sequence[tuple[str, Plan]], width: int = 760) -> str:
     )
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def cold_start_charts() -> list[tuple[str, Plan]]:
+    """The plans docs/cold-start.md draws: the 70B replica on 8xH100 before and after #20."""
+    from .planner import plan_cold_start
+
+    slug = "gpu-h100x8-640gb"
+    after = {"prepull_image": True, "warm_up": True, "compile_cache": True}
+    return [
+        ("70B bf16 (140 GiB), one step after another", plan_cold_start(140, slug)),
+        (
+            "70B bf16, pre-pull + warm-up + compile cache",
+            plan_cold_start(140, slug, **after),
+        ),
+        ("70B FP8 (70 GiB), pre-pull + warm-up + compile cache", plan_cold_start(70, slug, **after)),
+    ]
+
+
+def cold_start_svg() -> str:
+    """The SVG of :func:`cold_start_charts` (what the docs build writes)."""
+    return svg_gantt(cold_start_charts())
