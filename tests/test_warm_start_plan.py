@@ -308,3 +308,21 @@ def test_cli_bench_share_synthesizes_the_job(tmp_path: Path) -> None:
     text = (out / "share-bench.k8s.yaml").read_text()
     assert "parallelism: 3" in text and "bench_share.py" in text
     assert cli.main(["bench-share", "--nodes", "12", "--outdir", str(out)]) == 2
+
+
+def test_docs_picture_is_generated_at_build_from_the_planner() -> None:
+    import yaml
+
+    from tests.conftest import ROOT
+    from vllm_nfs_constructs.gantt import cold_start_charts, cold_start_svg
+
+    config = yaml.load((ROOT / "mkdocs.yml").read_text(), Loader=yaml.Loader)
+    assert "docs/hooks/cold_start_gantt.py" in config["hooks"]
+    hook = (ROOT / "docs" / "hooks" / "cold_start_gantt.py").read_text()
+    assert "cold_start_svg" in hook and "img/cold-start-timeline.svg" in hook
+    assert "](img/cold-start-timeline.svg)" in (ROOT / "docs" / "cold-start.md").read_text()
+    assert not (ROOT / "docs" / "img" / "cold-start-timeline.svg").exists()  # not checked in
+    svg = cold_start_svg()
+    for _, plan in cold_start_charts():
+        join = plan.total_seconds - step(plan, "node provisioning").seconds
+        assert f"{join:.0f} s from node join" in svg

@@ -154,7 +154,10 @@ def cold_start_charts() -> list[tuple[str, Plan]]:
             "70B bf16, pre-pull + warm-up + compile cache",
             plan_cold_start(140, slug, **after),
         ),
-        ("70B FP8 (70 GiB), pre-pull + warm-up + compile cache", plan_cold_start(70, slug, **after)),
+        (
+            "70B FP8 (70 GiB), pre-pull + warm-up + compile cache",
+            plan_cold_start(70, slug, **after),
+        ),
     ]
 
 

@@ -183,7 +183,7 @@ def test_tuner_and_workloads_sharing_a_namespace_each_get_their_programs(chart, 
     maps = {o["metadata"]["name"]: set(o["data"]) for o in objs if o["kind"] == "ConfigMap"}
     assert maps == {
         "vllm-nfs-tuner-program": {"tuner.py"},
-        "vllm-nfs-programs": {"fetch.py", "gate.py", "drain.py", "publish.py"},
+        "vllm-nfs-programs": {"fetch.py", "gate.py", "drain.py", "publish.py", "warm.py"},
     }
     ds_volumes = find(objs, "DaemonSet")["spec"]["template"]["spec"]["volumes"]
     assert {

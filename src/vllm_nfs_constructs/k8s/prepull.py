@@ -117,6 +117,7 @@ class ImagePrePuller(Construct):
         skips = c.checkov_skips(
             c.SKIP_DIGEST,
             c.SKIP_PULL_ALWAYS,
+            c.SKIP_HIGH_UID,
             ("CKV_K8S_8", "no liveness probe: the pause container does nothing to probe"),
             ("CKV_K8S_9", "no readiness probe: the pod serves nothing"),
         )
