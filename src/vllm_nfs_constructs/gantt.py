@@ -147,17 +147,14 @@ def cold_start_charts() -> list[tuple[str, Plan]]:
     from .planner import plan_cold_start
 
     slug = "gpu-h100x8-640gb"
-    after = {"prepull_image": True, "warm_up": True, "compile_cache": True}
+
+    def after(size: float) -> Plan:
+        return plan_cold_start(size, slug, prepull_image=True, warm_up=True, compile_cache=True)
+
     return [
         ("70B bf16 (140 GiB), one step after another", plan_cold_start(140, slug)),
-        (
-            "70B bf16, pre-pull + warm-up + compile cache",
-            plan_cold_start(140, slug, **after),
-        ),
-        (
-            "70B FP8 (70 GiB), pre-pull + warm-up + compile cache",
-            plan_cold_start(70, slug, **after),
-        ),
+        ("70B bf16, pre-pull + warm-up + compile cache", after(140)),
+        ("70B FP8 (70 GiB), pre-pull + warm-up + compile cache", after(70)),
     ]
 
 
