@@ -145,7 +145,7 @@ def broken_manifests(dist: Path) -> list[dict[str, Any]]:
     del vllm["resources"]["requests"]
     gateway = find(objs, "Gateway")
     gateway["spec"]["listeners"][0]["colour"] = "blue"
-    tuner = find(objs, "DaemonSet")
+    tuner = find(objs, "DaemonSet", "network-tuner")
     tuner["metadata"]["annotations"] = {}
     tuner["spec"]["template"]["spec"]["containers"][0]["image"] = "python"
     secret = {

@@ -37,10 +37,10 @@ from vllm_nfs_constructs import (
     VllmOptions,
     contracts,
 )
-from vllm_nfs_constructs.runtime import drain, fetch, gate, publish, tuner
+from vllm_nfs_constructs.runtime import drain, fetch, gate, publish, tuner, warm
 
 PROGRAMS = ROOT / "src" / "vllm_nfs_constructs" / "runtime"
-MODULES = {"fetch": fetch, "gate": gate, "drain": drain, "tuner": tuner}
+MODULES = {"fetch": fetch, "gate": gate, "drain": drain, "tuner": tuner, "warm": warm}
 INFRA = InfraOutputs(nfs_host="10.10.0.7", nfs_mount_path="/42/abc", gpu_node_pool_name="gpu-h100")
 REPO = "org/model"
 DEFAULT_MODELS = inspect.signature(VllmNfsChart.__init__).parameters["models"].default
@@ -204,6 +204,7 @@ def test_every_program_command_parses_with_the_programs_own_parser(variant: str)
     fetches = {(i.workload, i.namespace): i for i in found if i.program == "fetch"}
     gates = {i.workload: i for i in found if i.program == "gate"}
     drains = {i.workload: i for i in found if i.program == "drain"}
+    warms = {i.workload: i for i in found if i.program == "warm"}
     assert len(fetches) == len(gates) == len(drains) == len(chart.deployments)
 
     for served_model in served:
@@ -235,6 +236,16 @@ def test_every_program_command_parses_with_the_programs_own_parser(variant: str)
             ga.root, contracts.model_path(ga.repo, ga.revision)
         )
         assert mount_path(vllm, "models") == ga.root
+
+        # The warm-up sidecar (#20) reads exactly that directory, after the gate, from the same
+        # claim, and stays running (a native sidecar).
+        w = warms[served_model.name]
+        wa = warm.parse_args(w.args)
+        assert wa.dirs[0] == served_model_path(args) and wa.sidecar
+        assert w.spec["restartPolicy"] == "Always" and w.where == "initContainers"
+        names = [c["name"] for c in w.pod["initContainers"]]
+        assert names.index(w.container) > names.index(g.container)
+        assert volume(w.pod, "models") == volume(g.pod, "models")
 
         # preStop drain: scrapes this container's port, finishes within the grace period.
         d = drains[served_model.name]

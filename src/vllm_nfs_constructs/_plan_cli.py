@@ -29,6 +29,7 @@ _OPTION_OF = {
     "nconnect": "--nconnect",
     "strategy": "--strategy",
     "startup_window_seconds": "--startup-window",
+    "warm_up": "--warm-up",
 }
 
 
@@ -71,6 +72,27 @@ def add_plan_parser(sub: Any) -> None:
         "--compile-cache", action="store_true", help="warm torch.compile cache (engine start)"
     )
     plan.add_argument(
+        "--warm-up",
+        action="store_true",
+        help="warm-up sidecar: the weight read overlaps the image pull (max, not sum)",
+    )
+    plan.add_argument(
+        "--scale-from", type=int, default=None, metavar="M", help="fleet view: replicas before"
+    )
+    plan.add_argument(
+        "--scale-to",
+        type=int,
+        default=None,
+        metavar="N",
+        help="fleet view: a KEDA scale-up from M to N replicas on new nodes (share contention)",
+    )
+    plan.add_argument(
+        "--measured-share",
+        default=None,
+        metavar="FILE",
+        help="per-node and share rates from `vllm-nfs bench-share --aggregate` JSON",
+    )
+    plan.add_argument(
         "--startup-window", type=int, default=None, help="explicit startup window to check (s)"
     )
     plan.add_argument(
@@ -89,9 +111,33 @@ def plan_main(args: argparse.Namespace) -> int:
     exits 2."""
     from .errors import ConfigurationError
     from .planner import assumption_value, assumptions_with, format_plan, plan_cold_start
+    from .share_results import read_measured_share, with_measured_share
 
     try:
         overrides = {name: assumption_value(name, text) for name, text in args.assume}
+        assumptions = assumptions_with(**overrides)
+        if args.measured_share is not None:
+            measured = read_measured_share(args.measured_share)
+            assumptions = with_measured_share(assumptions, measured, args.share_tier)
+        fleet = _fleet(args)
+        common: dict[str, Any] = dict(
+            gpus_per_pod=args.gpus_per_pod,
+            share_tier=args.share_tier,
+            nconnect=args.nconnect,
+            strategy=None if args.strategy == "auto" else args.strategy,
+            tuned=not args.untuned,
+            on_share=not args.not_on_share,
+            prepull_image=args.prepull_image,
+            compile_cache=args.compile_cache,
+            startup_window_seconds=args.startup_window,
+            assumptions=assumptions,
+            warm_up=args.warm_up,
+        )
+        scale_up = (
+            plan_cold_start(args.size_gib, args.gpu_slug, fleet[1] - fleet[0], **common)
+            if fleet
+            else None
+        )
         plan = plan_cold_start(
             args.size_gib,
             args.gpu_slug,
@@ -106,7 +152,8 @@ def plan_main(args: argparse.Namespace) -> int:
             prepull_image=args.prepull_image,
             compile_cache=args.compile_cache,
             startup_window_seconds=args.startup_window,
-            assumptions=assumptions_with(**overrides),
+            assumptions=assumptions,
+            warm_up=args.warm_up,
         )
     except ConfigurationError as exc:
         option = _OPTION_OF.get(exc.field)
@@ -115,4 +162,55 @@ def plan_main(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(format_plan(plan))
-    return 1 if args.strict and plan.warnings else 0
+    warnings = list(plan.warnings)
+    if scale_up is not None and fleet is not None:
+        text, fleet_warnings = format_scale_up(scale_up, *fleet)
+        print()
+        print(text)
+        warnings += fleet_warnings
+    return 1 if args.strict and warnings else 0
+
+
+def _fleet(args: argparse.Namespace) -> tuple[int, int] | None:
+    """(M, N) of ``--scale-from M --scale-to N``; both or neither; 0 <= M < N <= 1000."""
+    from . import _checks as v
+    from .errors import ConfigurationError
+
+    if args.scale_from is None and args.scale_to is None:
+        return None
+    if args.scale_to is None:
+        raise ConfigurationError("--scale-to", None, "N > M together with --scale-from M")
+    m = 0 if args.scale_from is None else args.scale_from
+    v.integer("--scale-from", m, minimum=0, maximum=999)
+    v.integer("--scale-to", args.scale_to, minimum=m + 1, maximum=1000)
+    return m, args.scale_to
+
+
+def format_scale_up(plan: Any, m: int, n: int) -> tuple[str, list[str]]:
+    """The fleet view: N - M new nodes starting together, the share shared by their loaders."""
+    from .planner import MOUNT_LIMIT
+
+    a = plan.assumptions
+    decision = a.scale_decision_seconds
+    new = n - m
+    lines = [
+        f"scale-up {m} -> {n} replicas: {new} new node(s), each provisioning + the steps above; "
+        f"the {new} new replica(s) read the share at once (the {m} serving ones do not read)",
+        f"  scale decision        {decision:5.0f} s  [{a.basis('scale_decision_seconds')[0]}] "
+        + a.basis("scale_decision_seconds")[1],
+        f"  weight read, {new} together {plan.together_read_seconds:5.0f} s at "
+        f"{plan.per_loader_mbps_together:.0f} MB/s each (alone "
+        f"{plan.per_loader_mbps_alone:.0f} MB/s)",
+        f"  all {n} Ready after {decision + plan.all_ready_seconds:.0f} s from the load rising "
+        f"(decision + node provisioning + the {new} new replicas' start, "
+        f"{plan.all_ready_seconds - plan.steps[0].seconds:.0f} s after the nodes join)",
+    ]
+    warnings = []
+    if n > MOUNT_LIMIT:
+        warnings.append(
+            f"{n} nodes would mount one share: over the mount limit of {MOUNT_LIMIT} Droplets "
+            "(DigitalOcean NFS limits, 2025)"
+        )
+    warnings += [w for w in plan.warnings if "mount limit" not in w]
+    lines += [f"  warning: {w}" for w in warnings]
+    return "\n".join(lines), warnings

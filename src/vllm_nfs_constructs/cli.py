@@ -1,5 +1,6 @@
 """Command line: ``vllm-nfs synth`` (both layers), ``vllm-nfs validate``, ``vllm-nfs plan``
-(the cold-start planner, docs/cold-start.md), ``vllm-nfs --version``.
+(the cold-start planner, docs/cold-start.md), ``vllm-nfs bench-share`` (measure the share),
+``vllm-nfs --version``.
 
 ``synth`` writes the cluster layer (cdk8s manifests, ``dist/``) and, when the ``infra`` extra is
 installed, the cloud layer (cdktf JSON, ``cdktf.out/``). ``validate`` checks manifests and
@@ -215,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ._plan_cli import add_plan_parser
 
     add_plan_parser(sub)
+    from ._bench_cli import add_bench_parser
+
+    add_bench_parser(sub)
     return parser
 
 
@@ -230,6 +234,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ._plan_cli import plan_main
 
         return plan_main(args)
+    if args.command == "bench-share":
+        from ._bench_cli import bench_main
+
+        return bench_main(args)
     return 2  # pragma: no cover - argparse enforces the choices
 
 

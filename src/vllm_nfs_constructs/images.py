@@ -15,16 +15,18 @@ from .errors import ConfigurationError
 __all__ = ["DEFAULT_IMAGES", "PYTHON_IMAGE", "VLLM_IMAGE", "check_image", "image_problem"]
 
 #: vLLM's OpenAI-compatible server, matching the flags in k8s/data/ (vLLM 0.33.0).
-#: It also runs the model gate (init container), the drain hook and, by default, the model
-#: download (it ships huggingface_hub, so nothing is pip-installed at run time).
+#: It also runs the drain hook and, by default, the model download (it ships huggingface_hub, so
+#: nothing is pip-installed at run time).
 VLLM_IMAGE = contracts.VLLM_IMAGE
 
-#: A stock Python for the node tuner (standard library only).
+#: A stock Python for the standard-library programs: the node tuner, the model gate and the
+#: warm-up sidecar (so a serving pod's init work does not wait for the vLLM image).
 PYTHON_IMAGE = contracts.PYTHON_IMAGE
 
 DEFAULT_IMAGES: dict[str, str] = {
     contracts.VLLM_CONTAINER: VLLM_IMAGE,
-    contracts.GATE_CONTAINER: VLLM_IMAGE,
+    contracts.GATE_CONTAINER: PYTHON_IMAGE,
+    contracts.WARM_CONTAINER: PYTHON_IMAGE,
     "model-download": VLLM_IMAGE,
     "network-tuner": PYTHON_IMAGE,
 }

@@ -80,6 +80,10 @@ class PlanAssumptions:
     hub_workers: int = _LOAD.hub_workers
     share_write_mbps: float = _LOAD.share_write_mbps
     reference_nconnect: int = 8
+    page_cache_read_mbps: float = 10_000.0
+    scale_decision_seconds: float = 30.0
+    #: Figures replaced by a measurement: (field, source). Set by ``with_measured_share``.
+    measured: tuple[tuple[str, str], ...] = ()
 
     #: field -> (basis, source) of the default value.
     BASIS: ClassVar[dict[str, tuple[str, str]]] = {
@@ -134,10 +138,22 @@ class PlanAssumptions:
             "the seed's figures were taken with the default nconnect=8; fewer connections are "
             "assumed proportionally slower",
         ),
+        "page_cache_read_mbps": (
+            ASSUMED,
+            "vLLM's ranks load a warmed checkpoint from the node's page cache (memory copies, "
+            "no network); not measured here",
+        ),
+        "scale_decision_seconds": (
+            PUBLISHED,
+            "KEDA polls its trigger every 30 s by default (ScaledObject pollingInterval, KEDA "
+            "docs); the cluster autoscaler then asks for the node",
+        ),
     }
 
     def __post_init__(self) -> None:
         for f in fields(self):
+            if f.name == "measured":
+                continue
             value = getattr(self, f.name)
             name = f"PlanAssumptions.{f.name}"
             if f.name in _INT_RANGES:
@@ -148,7 +164,11 @@ class PlanAssumptions:
                 v.finite_number(name, value, minimum=low_f, maximum=high_f)
 
     def basis(self, name: str) -> tuple[str, str]:
-        """(basis, source) of a figure; "given" when it differs from the default."""
+        """(basis, source) of a figure; "given" when it differs from the default, "measured"
+        when a measurement file replaced it."""
+        for measured_name, source in self.measured:
+            if measured_name == name:
+                return MEASURED, source
         default = getattr(DEFAULT_PLAN_ASSUMPTIONS, name)
         if getattr(self, name) != default:
             return GIVEN, f"{name}={getattr(self, name):g} (default {default:g})"
@@ -203,7 +223,7 @@ def assumption_value(name: str, text: str) -> int | float:
     """One ``--assume NAME=VALUE`` value parsed by the figure's type and checked by its range;
     errors name ``--assume NAME``. Integer figures refuse ``1.5`` and ``inf``; float figures
     refuse NaN and infinities."""
-    known = {f.name: f for f in fields(PlanAssumptions)}
+    known = {f.name: f for f in fields(PlanAssumptions) if f.name != "measured"}
     if name not in known:
         raise ConfigurationError("--assume", name, "one of " + ", ".join(sorted(known)))
     field_name = f"--assume {name}"
@@ -233,6 +253,8 @@ class Step:
     seconds: float
     basis: str
     source: str
+    start: float | None = None
+    """Seconds from apply when the step starts; None: right after the step before it."""
 
 
 @dataclass(frozen=True)
@@ -261,15 +283,32 @@ class Plan:
     node_memory_gib: int
     warnings: tuple[str, ...] = ()
     assumptions: PlanAssumptions = field(default=DEFAULT_PLAN_ASSUMPTIONS, repr=False)
+    warm_up: bool = False
+    prepull_image: bool = False
+    compile_cache: bool = False
+    all_ready_at: float | None = None
+    """All replicas Ready (set when steps overlap; else derived from the sequential sum)."""
+
+    def bars(self) -> list[tuple[Step, float, float]]:
+        """(step, start, end) in seconds from apply: the timeline the Gantt charts draw."""
+        out = []
+        now = 0.0
+        for s in self.steps:
+            start = now if s.start is None else s.start
+            out.append((s, start, start + s.seconds))
+            now = start + s.seconds
+        return out
 
     @property
     def total_seconds(self) -> float:
         """Apply (or scale-up) to one replica Ready, loading alone."""
-        return sum(s.seconds for s in self.steps)
+        return max(end for _, _, end in self.bars())
 
     @property
     def all_ready_seconds(self) -> float:
         """Apply to all replicas Ready when they load together from one share."""
+        if self.all_ready_at is not None:
+            return self.all_ready_at
         return self.total_seconds - self._step("weight read").seconds + self.together_read_seconds
 
     @property
@@ -323,6 +362,7 @@ def plan_cold_start(
     compile_cache: bool = False,
     startup_window_seconds: int | None = None,
     assumptions: PlanAssumptions = DEFAULT_PLAN_ASSUMPTIONS,
+    warm_up: bool = False,
 ) -> Plan:
     """Plan a cold start.
 
@@ -337,9 +377,12 @@ def plan_cold_start(
         tuned: the node is tuned (jumbo frames, buffers) before the share is mounted (default).
         on_share: the model is already on the share (otherwise it is downloaded first).
         fresh_node: a new node (provisioning and image pull); False = node up, image cached.
-        prepull_image: a DaemonSet that tolerates the not-tuned taint pulls the vLLM image while
-            the node is tuned (not emitted by the library today).
+        prepull_image: the ``ImagePrePuller`` DaemonSet (tolerating the start-up taint) pulls
+            the vLLM image from node join, while the node is tuned.
         compile_cache: vLLM's torch.compile cache is warm (see docs/cold-start.md).
+        warm_up: the warm-up sidecar reads the weights into the page cache from the gate on,
+            while the vLLM image is pulled: the two overlap (max, not sum), then vLLM loads
+            from the page cache.
         startup_window_seconds: an explicit startup probe window to check (default: derived).
         assumptions: every figure used.
     """
@@ -358,6 +401,7 @@ def plan_cold_start(
         ("fresh_node", fresh_node),
         ("prepull_image", prepull_image),
         ("compile_cache", compile_cache),
+        ("warm_up", warm_up),
     ):
         v.instance_of(flag, flag_value, bool, "True or False")
     v.integer("replicas", replicas, minimum=1, maximum=1000)
@@ -414,16 +458,28 @@ def plan_cold_start(
     pull_source = (
         f"{a.image_gb:g} GB at {a.image_pull_mbps:g} MB/s ({a.basis('image_pull_mbps')[0]})"
     )
-    if fresh_node and prepull_image:
-        overlap = min(pull, tuning)
-        pull -= overlap
-        pull_source += f"; pre-pulled during tuning ({overlap:.0f} s hidden)"
+    provisioning = steps[0].seconds
+    tuned_at = provisioning + tuning
+    prepulled = fresh_node and prepull_image
+    if prepulled:
+        pull_source += f"; pre-pulled from node join ({min(pull, tuning):.0f} s under tuning)"
+    # Start of the pull: node join (pre-pull), else after tuning (or, with warm-up, after the
+    # gate: the kubelet pulls the main container's image once the init containers ran).
+    pull_start: float | None = provisioning if prepulled else None
     steps.append(
-        Step("image pull", pull, ASSUMED, pull_source if fresh_node else "image cached on node")
+        Step(
+            "image pull",
+            pull,
+            ASSUMED,
+            pull_source if fresh_node else "image cached on node",
+            pull_start,
+        )
     )
+    pull_end = (provisioning if prepulled else tuned_at) + pull
 
-    # Gate: waits for the download when the model is not on the share yet.
-    gate_start = sum(s.seconds for s in steps)
+    # Gate: waits for the download when the model is not on the share yet. It runs on the small
+    # image: with warm-up it starts at once; without, the 0.2 sequence (after the pull) is kept.
+    gate_start = tuned_at if warm_up else max(tuned_at, pull_end)
     gate = a.gate_seconds
     gate_source = f"marker present: one check ({a.basis('gate_seconds')[0]})"
     if not on_share:
@@ -436,7 +492,11 @@ def plan_cold_start(
             f"{a.basis('hub_connection_mbps')[0]}; share write {a.share_write_mbps:g} MB/s "
             f"{a.basis('share_write_mbps')[0]}), overlapping the steps above"
         )
-    steps.append(Step("gate", gate, ASSUMED, gate_source))
+    steps.append(Step("gate", gate, ASSUMED, gate_source, gate_start))
+    gate_end = gate_start + gate
+    if warm_up and not prepulled:
+        pull_end = gate_end + pull
+        steps[-2] = replace(steps[-2], start=gate_end)
 
     # Weight read.
     node_key = "node_read_mbps_tuned" if tuned else "node_read_mbps_untuned"
@@ -455,15 +515,27 @@ def plan_cold_start(
     together_mbps = min(node_mbps, share_mbps / loaders)
     bound_key = node_key if node_mbps <= share_mbps else share_key
     basis, source = a.basis(bound_key)
-    steps.append(
-        Step(
-            "weight read",
-            alone,
-            basis,
-            f"{per_node_gb:.1f} GB ({loading.nfs_reads_per_node:g} pass) at {alone_mbps:.0f} MB/s: "
-            + source,
-        )
+    read_source = (
+        f"{per_node_gb:.1f} GB ({loading.nfs_reads_per_node:g} pass) at {alone_mbps:.0f} MB/s: "
+        + source
     )
+    if warm_up:
+        read_source = "warm-up sidecar, under the image pull: " + read_source
+    steps.append(Step("weight read", alone, basis, read_source, gate_end))
+    cache_load = 0.0
+    if warm_up:
+        cache_load = per_node_gb * 1000.0 / a.page_cache_read_mbps
+        steps.append(
+            Step(
+                "page cache load",
+                cache_load,
+                a.basis("page_cache_read_mbps")[0],
+                f"vLLM loads {per_node_gb:.1f} GB from the page cache at "
+                f"{a.page_cache_read_mbps:g} MB/s once image and warm-up are done: "
+                + a.basis("page_cache_read_mbps")[1],
+                max(gate_end + alone, pull_end),
+            )
+        )
 
     # Engine start.
     engine = a.engine_start_seconds + a.engine_seconds_per_gib * size_gib
@@ -482,6 +554,8 @@ def plan_cold_start(
         )
     engine = max(engine, 0.0)  # a saving larger than the start leaves nothing, not less
     steps.append(Step("engine start", engine, ASSUMED, engine_source))
+    # Everyone Ready: the same timeline with the read at the shared rate.
+    all_ready = max(gate_end + together, pull_end) + cache_load + engine
 
     # Limits.
     if replicas > MOUNT_LIMIT:
@@ -539,6 +613,10 @@ def plan_cold_start(
         node_memory_gib=spec.memory_gib,
         warnings=tuple(warnings),
         assumptions=a,
+        warm_up=warm_up,
+        prepull_image=prepull_image,
+        compile_cache=compile_cache,
+        all_ready_at=all_ready,
     )
 
 
@@ -566,6 +644,10 @@ def format_plan(plan: Plan) -> str:
         lines.append(f"  {s.name:<{width}} {_fmt(s.seconds)}  [{s.basis}] {s.source}")
     lines.append(f"  {'total':<{width}} {_fmt(plan.total_seconds)}")
     lines.append(f"  {'from node join':<{width}} {_fmt(plan.from_node_join_seconds)}")
+    from .gantt import ascii_gantt
+
+    lines += ["", "timeline (each step a bar; overlapping bars run at the same time):"]
+    lines.append(ascii_gantt(plan, from_node_join=plan.fresh_node))
     if plan.replicas > 1:
         lines += [
             "",
@@ -585,7 +667,7 @@ def format_plan(plan: Plan) -> str:
 
 def assumptions_with(**overrides: float) -> PlanAssumptions:
     """Defaults with some figures replaced (CLI ``--assume name=value``)."""
-    known = {f.name for f in fields(PlanAssumptions)}
+    known = {f.name for f in fields(PlanAssumptions) if f.name != "measured"}
     for name in overrides:
         if name not in known:
             raise ConfigurationError("--assume", name, "one of " + ", ".join(sorted(known)))

@@ -300,7 +300,11 @@ def test_two_charts_in_different_namespaces_synthesize_and_share_one_tuner():
     b = VllmNfsChart(app, "team-b", infra=infra(), namespace="team-b")
     assert a.tuner is b.tuner
     objs = synth_app(app)
-    assert len(find_all(objs, "DaemonSet")) == 1
+    # One tuner and one image pre-puller (#20) for the shared pool.
+    assert sorted(d["metadata"]["name"] for d in find_all(objs, "DaemonSet")) == [
+        "image-prepull",
+        "network-tuner",
+    ]
     assert {o["metadata"]["name"] for o in find_all(objs, "PersistentVolume")} == {
         "team-a-models",
         "team-b-models",
@@ -453,7 +457,7 @@ def test_handoff_outputs_drive_gpu_size_and_tuner_taint(tmp_path: Path):
     )
     objs = synth_app(app)
     assert chart.profile.slug == "gpu-h100x8-640gb"
-    ds = find(objs, "DaemonSet")
+    ds = find(objs, "DaemonSet", "network-tuner")
     command = ds["spec"]["template"]["spec"]["containers"][0]["command"]
     assert command[command.index("--taint-key") + 1] == Taint.parse(taint).key
     deploy = find(objs, "Deployment")
@@ -472,7 +476,7 @@ def test_an_older_outputs_file_without_the_new_outputs_still_works(tmp_path: Pat
     chart = VllmNfsChart(app, "vllm", infra=outputs, gpu_slug="gpu-h100x1-80gb")
     assert chart.profile.slug == "gpu-h100x1-80gb"
     assert str(chart.tuner_taint) == "node.digitalocean.com/network-not-tuned=true:NoSchedule"
-    assert find(synth_app(app), "DaemonSet")
+    assert find(synth_app(app), "DaemonSet", "network-tuner")
 
 
 def test_a_gpu_size_contradicting_the_outputs_is_an_error():
@@ -564,6 +568,8 @@ def test_charts_on_two_gpu_pools_get_a_tuner_each_in_one_shared_namespace():
     assert a.tuner is not b.tuner and b.tuner is not None
     objs = synth_app(app)
     assert {d["metadata"]["name"] for d in find_all(objs, "DaemonSet")} == {
+        "image-prepull",  # one pre-puller per pool too (#20)
+        "image-prepull-gpu-l40s",
         "network-tuner",
         "network-tuner-gpu-l40s",
     }

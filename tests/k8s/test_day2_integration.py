@@ -100,7 +100,9 @@ def test_the_handoff_gives_the_tuner_the_pools_start_up_taint():
         infra=handoff(),
         models=[ServedModel("llama", LLAMA, autoscaling=QueueAutoscaling(max_replicas=2))],
     )
-    command = find(objs, "DaemonSet")["spec"]["template"]["spec"]["containers"][0]["command"]
+    command = find(objs, "DaemonSet", "network-tuner")["spec"]["template"]["spec"]["containers"][0][
+        "command"
+    ]
     assert command[command.index("--taint-key") + 1] == STARTUP.key
 
 
@@ -195,7 +197,7 @@ def test_every_tuner_metric_the_rules_use_is_served_by_the_tuner_program():
 
 def test_monitoring_scrapes_the_tuner_on_the_port_it_serves():
     objs = synth_chart(infra=handoff(), monitoring=True)
-    ds = find(objs, "DaemonSet")
+    ds = find(objs, "DaemonSet", "network-tuner")
     ports = ds["spec"]["template"]["spec"]["containers"][0]["ports"]
     assert {"name": "metrics", "containerPort": 9101, "protocol": "TCP"} in ports
     monitors = {m["metadata"]["name"]: m for m in find_all(objs, "PodMonitor")}

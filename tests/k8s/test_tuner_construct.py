@@ -189,6 +189,7 @@ def test_tuner_and_workloads_sharing_a_namespace_each_get_their_programs(chart, 
             "gate.py",
             "drain.py",
             "publish.py",
+            "warm.py",
             contracts.CONTRACTS_FILE,
         },
     }

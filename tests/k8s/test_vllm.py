@@ -227,7 +227,9 @@ def test_fails_when_grace_period_is_shorter_than_drain(chart):
 
 def test_model_gate_init_container_waits_for_the_served_commit(chart, synth):
     make(chart, gate_timeout_seconds=900)
-    (gate,) = pod(synth(chart))["initContainers"]
+    gate, warm_up = pod(synth(chart))["initContainers"]
+    assert (gate["name"], warm_up["name"]) == ("model-gate", "warm-up")
+    assert gate["image"] == "python:3.13.9-slim-bookworm"  # not the vLLM image (#20)
     cmd = gate["command"]
     assert cmd[:2] == ["python3", "/programs/gate.py"]
     assert cmd[cmd.index("--repo") + 1] == "Qwen/Qwen2.5-0.5B-Instruct"
@@ -310,7 +312,8 @@ def test_digest_pinned_image_is_accepted(chart, synth):
     make(chart, image=image)
     objs = synth(chart)
     assert vllm_container(objs)["image"] == image
-    assert pod(objs)["initContainers"][0]["image"] == image
+    # The gate runs on the small image (#20): only vLLM's container pulls the vLLM image.
+    assert pod(objs)["initContainers"][0]["image"] == "python:3.13.9-slim-bookworm"
 
 
 def test_api_key_comes_from_a_secret_and_probes_stay_open(chart, synth):

@@ -12,7 +12,9 @@ from .monitoring import AlertThresholds, PrometheusStack, VllmMonitoring
 from .namespace import PodSecurityLevel, WorkloadNamespace
 from .network_policy import NetworkPeer
 from .options import VllmOptions
+from .prepull import ImagePrePuller
 from .programs import ProgramsConfigMap
+from .share_bench import ShareBenchmarkJob
 from .tuner import NetworkTunerDaemonSet
 from .vllm import AntiAffinity, VllmDeployment
 from .volume import NfsMountOptions, SharedModelVolume
@@ -20,6 +22,7 @@ from .volume import NfsMountOptions, SharedModelVolume
 __all__ = [
     "AlertThresholds",
     "AntiAffinity",
+    "ImagePrePuller",
     "InferenceGateway",
     "ModelDownloadJob",
     "NetworkPeer",
@@ -34,6 +37,7 @@ __all__ = [
     "RouteTarget",
     "SecretKeyRef",
     "ServedModel",
+    "ShareBenchmarkJob",
     "SharedModelVolume",
     "VllmDeployment",
     "VllmMonitoring",

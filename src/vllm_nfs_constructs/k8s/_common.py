@@ -143,6 +143,8 @@ class AppRegistry(Construct):
         self.workload_hooks: list[Callable[..., None]] = []
         self.platform: PlatformDefaults | None = None
         self.default_deny_namespaces: dict[str, Construct] = {}
+        #: The image pre-puller of each (GPU pool, taint), shared by every chart on that pool.
+        self.prepullers: dict[tuple[str | None, str], Any] = {}
         self.node.add_validation(_UniqueObjects(scope, self))
 
 

@@ -29,6 +29,7 @@ from .namespace import WorkloadNamespace
 from .network_policy import NetworkPeer
 from .options import AntiAffinity, VllmOptions
 from .platform import chart_platform
+from .prepull import ImagePrePuller, image_prepuller
 from .routing import check_routing_has_gateway
 from .tuner import NetworkTunerDaemonSet
 from .vllm import VllmDeployment
@@ -252,6 +253,7 @@ class _VllmNfsComposition:
         monitoring: bool | PrometheusStack = False,
         alert_thresholds: AlertThresholds | None = None,
         platform: PlatformDefaults | None = None,
+        prepull_images: bool = True,
     ) -> None:
         f = self._f
         scope = self._scope
@@ -294,6 +296,7 @@ class _VllmNfsComposition:
             ("admission_policy", admission_policy),
             ("gateway", gateway),
             ("network_policies", network_policies),
+            ("prepull_images", prepull_images),
         ):
             v.instance_of(f"{f}.{flag}", value, bool, "True or False")
         peers = v.sequence_of(f"{f}.allow_from", allow_from, NetworkPeer, "NetworkPeer entries")
@@ -394,6 +397,26 @@ class _VllmNfsComposition:
                 self.routes[m.name] = self.gateway.add_route(
                     self.deployments[m.name], default=i == 0, routing=m.routing
                 )
+        #: The image pre-puller of each GPU pool the models run on, by pool name (empty with
+        #: ``prepull_images=False``).
+        self.prepullers: dict[str, ImagePrePuller] = {}
+        if prepull_images:
+            for pool_name in self._pools:
+                images = [
+                    self.deployments[m.name].options.image
+                    for m in self.models
+                    if self.model_pools[m.name] == pool_name
+                ]
+                if images:
+                    self.prepullers[pool_name] = image_prepuller(
+                        self._scope,
+                        pool_name,
+                        self._pool_tuner_taint(pool_name),
+                        images,
+                        field=f"{f}.infra.gpu_node_pool_name",
+                    )
+        #: The first GPU pool's image pre-puller (None with ``prepull_images=False``).
+        self.prepuller: ImagePrePuller | None = self.prepullers.get(infra.gpu_node_pool_name)
         #: Monitors, rules, dashboard (None unless ``monitoring``).
         self.monitoring: VllmMonitoring | None = self._monitoring(monitoring, alert_thresholds)
 
@@ -787,6 +810,7 @@ class VllmNfs(_VllmNfsComposition, Construct):
         monitoring: bool | PrometheusStack = False,
         alert_thresholds: AlertThresholds | None = None,
         platform: PlatformDefaults | None = None,
+        prepull_images: bool = True,
     ) -> None:
         """
         Args:
@@ -830,6 +854,9 @@ class VllmNfs(_VllmNfsComposition, Construct):
             platform: the platform team's defaults for every object and pod of the App
                 (registry mirror, pull secrets, labels, ...; default none). See
                 docs/platform-teams.md.
+            prepull_images: an ``ImagePrePuller`` DaemonSet per GPU pool pulls the vLLM image(s)
+                of the models on it while the node is tuned (default True; one per pool in an
+                App, shared by the charts on it; it mounts no share; docs/cold-start.md).
         """
         super().__init__(scope, id)
         c.attach(self, scope)
@@ -861,6 +888,7 @@ class VllmNfs(_VllmNfsComposition, Construct):
             monitoring=monitoring,
             alert_thresholds=alert_thresholds,
             platform=platform,
+            prepull_images=prepull_images,
         )
 
 
@@ -913,6 +941,7 @@ class VllmNfsChart(_VllmNfsComposition, cdk8s.Chart):
         monitoring: bool | PrometheusStack = False,
         alert_thresholds: AlertThresholds | None = None,
         platform: PlatformDefaults | None = None,
+        prepull_images: bool = True,
     ) -> None:
         """
         Args:
@@ -952,6 +981,9 @@ class VllmNfsChart(_VllmNfsComposition, cdk8s.Chart):
             platform: the platform team's defaults for every object and pod of the App
                 (registry mirror, pull secrets, labels, ...; default none). See
                 docs/platform-teams.md.
+            prepull_images: an ``ImagePrePuller`` DaemonSet per GPU pool pulls the vLLM image(s)
+                of the models on it while the node is tuned (default True; one per pool in an
+                App, shared by the charts on it; it mounts no share; docs/cold-start.md).
         """
         v.namespace_owned("VllmNfsChart.namespace", namespace)
         super().__init__(scope, id, namespace=namespace, disable_resource_name_hashes=True)
@@ -978,4 +1010,5 @@ class VllmNfsChart(_VllmNfsComposition, cdk8s.Chart):
             monitoring=monitoring,
             alert_thresholds=alert_thresholds,
             platform=platform,
+            prepull_images=prepull_images,
         )

@@ -118,6 +118,12 @@ class VllmOptions:
     lora: LoraServing | None = None
     """How LoRA adapters are served (default: static serving when the deployment has adapters,
     LoRA off otherwise); see docs/lora-adapters.md."""
+    warm_up: bool = True
+    """A warm-up native sidecar reads the model (and its static adapters) into the node's page
+    cache while the kubelet pulls the vLLM image (default True; docs/cold-start.md)."""
+    compile_cache: bool = False
+    """Keep vLLM's torch.compile cache on the share (``VLLM_CACHE_ROOT`` on a writable
+    ``subPath`` ``.vllm-cache/<image tag>/<gpu size>``; default False; docs/cold-start.md)."""
 
     def __post_init__(self) -> None:
         # Checked once, here. Owners that take the fields as their own keyword arguments
@@ -364,6 +370,8 @@ class VllmOptions:
             v.limit_not_below_request(
                 f"{f}.memory_limit", self.memory_limit, f"{f}.memory_request", self.memory_request
             )
+        v.instance_of(f"{f}.warm_up", self.warm_up, bool, "True or False")
+        v.instance_of(f"{f}.compile_cache", self.compile_cache, bool, "True or False")
 
     # -- derived values ---------------------------------------------------------------------
 

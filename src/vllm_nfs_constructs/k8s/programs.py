@@ -18,13 +18,17 @@ WORKLOAD_PROGRAMS = (
     contracts.GATE_PROGRAM,
     contracts.DRAIN_PROGRAM,
     contracts.PUBLISH_PROGRAM,
+    contracts.WARM_PROGRAM,
 )
+#: The share benchmark's program (its own ConfigMap: it is not part of serving).
+BENCH_PROGRAMS = (contracts.BENCH_SHARE_PROGRAM,)
 TUNER_PROGRAMS = (contracts.TUNER_PROGRAM,)
 #: Each set of programs has its own ConfigMap, so a construct never finds a map lacking its
 #: program (and a tuner change does not roll the vLLM pods, nor the reverse).
 CONFIG_MAP_NAMES = {
     WORKLOAD_PROGRAMS: "vllm-nfs-programs",
     TUNER_PROGRAMS: "vllm-nfs-tuner-program",
+    BENCH_PROGRAMS: "vllm-nfs-bench-program",
 }
 
 

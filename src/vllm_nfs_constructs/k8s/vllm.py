@@ -37,6 +37,7 @@ from .network_policy import (
 from .options import AUTO, GRACE_MARGIN_SECONDS, AntiAffinity, VllmOptions
 from .programs import ProgramsConfigMap
 from .volume import SharedModelVolume
+from .warm_start import SMALL_IMAGE, add_compile_cache, warm_up_container
 
 __all__ = ["GRACE_MARGIN_SECONDS", "AntiAffinity", "VllmDeployment"]
 
@@ -367,13 +368,14 @@ class VllmDeployment(Construct):
         )
         return program_container(
             contracts.GATE_CONTAINER,
-            opts.image,
+            SMALL_IMAGE,  # standard library only: no need to pull the vLLM image first
             gate,
             uid=opts.uid,
             gid=opts.gid,
             requests={"cpu": "50m", "memory": "64Mi"},
             limits={"cpu": "200m", "memory": "128Mi"},
             mounts=[self.volume.mount(read_only=True), self.programs.mount],
+            pull_policy="IfNotPresent",
         )
 
     def _vllm_container(self, api_key_secret: SecretKeyRef | None) -> ContainerModel:
@@ -455,6 +457,13 @@ class VllmDeployment(Construct):
         )
         pod.add_init_container(self._gate_container())
         pod.add_container(self._vllm_container(api_key_secret))
+        # Warm start (docs/cold-start.md): the compile cache's directory, then the warm-up
+        # native sidecar, which reads the weights while the kubelet pulls the vLLM image.
+        if opts.compile_cache:
+            add_compile_cache(self, pod)
+        warm_up = warm_up_container(self)
+        if warm_up is not None:
+            pod.add_init_container(warm_up)
         for volume in (
             self.volume.pod_volume(),
             self.programs.volume,

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 __all__ = [
     "ADAPTER_CONFIG",
     "ASSUMED_SOURCE",
+    "BENCH_SHARE_PROGRAM",
     "CONTRACTS_FILE",
     "DEFAULT_GPU_SLUG",
     "DRAIN_EXIT",
@@ -81,6 +82,8 @@ __all__ = [
     "VLLM_REQUESTS_RUNNING",
     "VLLM_REQUESTS_WAITING",
     "VLLM_VERSION",
+    "WARM_CONTAINER",
+    "WARM_PROGRAM",
     "GpuSize",
     "marker_name",
     "model_path",
@@ -107,10 +110,20 @@ GATE_PROGRAM = "gate.py"
 DRAIN_PROGRAM = "drain.py"
 PUBLISH_PROGRAM = "publish.py"
 TUNER_PROGRAM = "tuner.py"
+WARM_PROGRAM = "warm.py"
+BENCH_SHARE_PROGRAM = "bench_share.py"
 #: This module's file name: every programs ConfigMap carries it beside the programs.
 CONTRACTS_FILE = "contracts.py"
 #: Every in-pod program, in the order of the 0.2.0 ConfigMaps.
-PROGRAMS = (TUNER_PROGRAM, FETCH_PROGRAM, GATE_PROGRAM, DRAIN_PROGRAM, PUBLISH_PROGRAM)
+PROGRAMS = (
+    TUNER_PROGRAM,
+    FETCH_PROGRAM,
+    GATE_PROGRAM,
+    DRAIN_PROGRAM,
+    PUBLISH_PROGRAM,
+    WARM_PROGRAM,
+    BENCH_SHARE_PROGRAM,
+)
 #: Where pods mount the programs ConfigMap (read-only); commands are ``python3 <here>/<program>``.
 PROGRAMS_MOUNT_PATH = "/programs"
 
@@ -123,6 +136,8 @@ FETCH_CONTAINER = "fetch"
 PUBLISH_CONTAINER = "publish"
 #: The network tuner DaemonSet's container.
 TUNER_CONTAINER = "tuner"
+#: The warm-up native sidecar of a VllmDeployment pod (reads the weights into the page cache).
+WARM_CONTAINER = "warm-up"
 
 #: vLLM's OpenAI-compatible API and ``/metrics`` (the Service, probes, policies, drain hook).
 VLLM_PORT = 8000

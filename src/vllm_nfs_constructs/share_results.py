@@ -1,0 +1,124 @@
+"""A share benchmark's aggregate (``vllm-nfs bench-share --aggregate``) as planner figures.
+
+Plain Python. :func:`read_measured_share` reads and validates the file (bounded size, the
+``kind`` and ``version`` ``runtime/bench_share.py`` writes, finite numbers in range);
+:func:`with_measured_share` puts its figures into :class:`planner.PlanAssumptions`, labelled
+**measured** with the file as source.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from dataclasses import dataclass, replace
+
+from .errors import ConfigurationError
+from .loading import ShareTier
+from .planner import PlanAssumptions
+from .runtime.bench_share import KIND, BenchError, check_result
+
+__all__ = ["MAX_FILE_BYTES", "MeasuredShare", "read_measured_share", "with_measured_share"]
+
+#: The aggregate of 1000 nodes is well below this.
+MAX_FILE_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class MeasuredShare:
+    """What k tuned nodes read from the share at once."""
+
+    path: str
+    node_count: int
+    aggregate_mbps: float
+    per_node_mbps_min: float
+    per_node_mbps_max: float
+
+
+def _bad(path: str, why: str) -> ConfigurationError:
+    return ConfigurationError(
+        "--measured-share",
+        path,
+        f"the JSON written by `vllm-nfs bench-share --aggregate` (kind {KIND!r}, version 1)",
+        f"It {why}.",
+    )
+
+
+def read_measured_share(path: str) -> MeasuredShare:
+    """The aggregate in ``path``; ConfigurationError naming ``--measured-share`` otherwise."""
+    try:
+        # O_NONBLOCK: a FIFO given as the file must not hang the command.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise _bad(path, "is not a regular file")
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise _bad(path, f"cannot be read ({exc.strerror or exc})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise _bad(path, f"is larger than {MAX_FILE_BYTES} bytes")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _bad(path, f"is not JSON ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict) or data.get("kind") != KIND or data.get("version") != 1:
+        raise _bad(path, "has another kind or version")
+    nodes = data.get("nodes")
+    if not isinstance(nodes, list) or not 1 <= len(nodes) <= 1000:
+        raise _bad(path, "has no node list (1 to 1000 nodes)")
+    rates = []
+    for entry in nodes:
+        try:
+            rate = entry["mbps"] if isinstance(entry, dict) else None
+            check_result(
+                {
+                    "event": "share-bench",
+                    "node": entry.get("node") if isinstance(entry, dict) else None,
+                    "bytes": entry.get("bytes") if isinstance(entry, dict) else None,
+                    "seconds": entry.get("seconds") if isinstance(entry, dict) else None,
+                    "mbps": rate,
+                    "started_at": 0,
+                    "ended_at": 0,
+                }
+            )
+        except (BenchError, KeyError) as exc:
+            raise _bad(path, f"has a bad node entry ({exc})") from None
+        assert isinstance(rate, (int, float))  # check_result checked it
+        rates.append(float(rate))
+    aggregate = data.get("aggregate_mbps")
+    if (
+        isinstance(aggregate, bool)
+        or not isinstance(aggregate, (int, float))
+        or not 0.001 <= aggregate <= 1_000_000
+    ):
+        raise _bad(path, "has no aggregate_mbps between 0.001 and 1000000")
+    if min(rates) < 0.001:
+        raise _bad(path, "reports a node that read nothing")
+    return MeasuredShare(path, len(rates), float(aggregate), min(rates), max(rates))
+
+
+def with_measured_share(
+    assumptions: PlanAssumptions, measured: MeasuredShare, share_tier: ShareTier | str = "high"
+) -> PlanAssumptions:
+    """The tuned per-node rate becomes the fastest node's; with more than one node, the share's
+    rate (of ``share_tier``) becomes the aggregate (a lower bound of what the share serves)."""
+    where = os.path.basename(measured.path)
+    changes: dict[str, float] = {"node_read_mbps_tuned": min(measured.per_node_mbps_max, 1e6)}
+    labels = [
+        (
+            "node_read_mbps_tuned",
+            f"{measured.per_node_mbps_max:g} MB/s, fastest of {measured.node_count} tuned "
+            f"node(s) ({where}, vllm-nfs bench-share)",
+        )
+    ]
+    if measured.node_count > 1:
+        key = f"share_read_mbps_{ShareTier(share_tier).value}"
+        changes[key] = measured.aggregate_mbps
+        labels.append(
+            (
+                key,
+                f"{measured.aggregate_mbps:g} MB/s from {measured.node_count} nodes at once "
+                f"({where}, vllm-nfs bench-share)",
+            )
+        )
+    return replace(assumptions, measured=assumptions.measured + tuple(labels), **changes)  # type: ignore[arg-type]
