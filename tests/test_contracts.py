@@ -18,7 +18,7 @@ from tests.conftest import ROOT
 from vllm_nfs_constructs import InfraOutputs, ModelSource, VllmNfsChart, contracts
 from vllm_nfs_constructs._plan_cli import add_plan_parser
 from vllm_nfs_constructs.gpus import GPU_PROFILES
-from vllm_nfs_constructs.k8s.programs import TUNER_PROGRAMS, WORKLOAD_PROGRAMS
+from vllm_nfs_constructs.k8s.programs import BENCH_PROGRAMS, TUNER_PROGRAMS, WORKLOAD_PROGRAMS
 from vllm_nfs_constructs.loading import NODE_SPECS
 from vllm_nfs_constructs.planner import plan_cold_start
 from vllm_nfs_constructs.runtime import fetch
@@ -33,8 +33,10 @@ def default_app() -> list[dict[str, Any]]:
     return [dict(o) for o in cdk8s.Testing.synth(chart)]
 
 
-def pod_of(objs: list[dict[str, Any]], kind: str) -> dict[str, Any]:
-    (obj,) = [o for o in objs if o["kind"] == kind]
+def pod_of(objs: list[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:
+    (obj,) = [
+        o for o in objs if o["kind"] == kind and (name is None or o["metadata"]["name"] == name)
+    ]
     spec: dict[str, Any] = obj["spec"]["template"]["spec"]
     return spec
 
@@ -129,28 +131,32 @@ def test_a_revision_path_is_the_same_for_the_constructs_and_the_fetcher():
 def test_the_programs_are_the_files_beside_contracts():
     files = {p.name for p in RUNTIME.glob("*.py")} - {"__init__.py", contracts.CONTRACTS_FILE}
     assert set(contracts.PROGRAMS) == files
-    assert set(WORKLOAD_PROGRAMS) | set(TUNER_PROGRAMS) == files
+    assert set(WORKLOAD_PROGRAMS) | set(TUNER_PROGRAMS) | set(BENCH_PROGRAMS) == files
     assert (RUNTIME / contracts.CONTRACTS_FILE).is_file()
 
 
 def test_the_default_app_uses_the_contracts_names():
     objs = default_app()
     vllm_pod = pod_of(objs, "Deployment")
-    assert [c["name"] for c in vllm_pod["initContainers"]] == [contracts.GATE_CONTAINER]
+    assert [c["name"] for c in vllm_pod["initContainers"]] == [
+        contracts.GATE_CONTAINER,
+        contracts.WARM_CONTAINER,
+    ]
     (vllm,) = vllm_pod["containers"]
     assert vllm["name"] == contracts.VLLM_CONTAINER
     assert vllm["ports"] == [
         {"name": contracts.VLLM_PORT_NAME, "containerPort": contracts.VLLM_PORT}
     ]
     assert [c["name"] for c in pod_of(objs, "Job")["containers"]] == [contracts.FETCH_CONTAINER]
-    (tuner,) = pod_of(objs, "DaemonSet")["containers"]
+    (tuner,) = pod_of(objs, "DaemonSet", "network-tuner")["containers"]
     assert tuner["name"] == contracts.TUNER_CONTAINER
     (port,) = tuner["ports"]
     assert (port["name"], port["containerPort"]) == (
         contracts.TUNER_METRICS_PORT_NAME,
         contracts.TUNER_METRICS_PORT,
     )
-    for pod in (vllm_pod, pod_of(objs, "Job"), pod_of(objs, "DaemonSet")):
+    tuner_pod = pod_of(objs, "DaemonSet", "network-tuner")
+    for pod in (vllm_pod, pod_of(objs, "Job"), tuner_pod):
         for c in [*pod.get("initContainers", []), *pod["containers"]]:
             if c["command"][0] == "python3":
                 program = c["command"][1]

@@ -82,6 +82,8 @@ NO_PAGE: dict[str, str] = {
     "ProgramsConfigMap": "made by the constructs that run programs (.of); the API page",
     "QueueScaledObject": "made by VllmOptions.autoscaling; autoscaling.md and the API page",
     "WorkloadNamespace": "made by VllmNfsChart; composition.md and the API page",
+    "ImagePrePuller": "made by VllmNfsChart(prepull_images=True); cold-start.md and the API page",
+    "ShareBenchmarkJob": "made by vllm-nfs bench-share; cold-start.md, cli.md and the API page",
 }
 
 LAYERS = (vllm_nfs_constructs.k8s, vllm_nfs_constructs.infra)

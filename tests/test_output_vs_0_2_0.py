@@ -45,7 +45,10 @@ EXPECTED: dict[tuple[Key, str], str] = {
 }
 PROGRAM_MAPS = ("vllm-nfs-programs", "vllm-nfs-tuner-program")
 #: Objects 0.3.0 adds to the default app.
-ADDED = {("DaemonSet", "vllm", "image-prepull"): "the image pre-puller (#20)"}
+ADDED = {
+    ("DaemonSet", "vllm", "image-prepull"): "the image pre-puller (#20)",
+    ("NetworkPolicy", "vllm", "image-prepull"): "its pods need no network: none allowed",
+}
 
 
 def _key(obj: dict[str, Any]) -> Key:

@@ -180,7 +180,7 @@ def test_workload_namespace_enforces_restricted_and_every_pod_there_fits_it(objs
         if workload["metadata"]["namespace"] == "vllm":
             assert restricted_violations(template) == [], workload["metadata"]["name"]
             checked += 1
-    assert checked == 4  # two Deployments, two Jobs
+    assert checked == 5  # two Deployments, two Jobs, the image pre-puller
 
 
 def test_the_checker_catches_the_tuner_which_is_why_it_lives_apart(objs):
@@ -204,7 +204,7 @@ def test_the_checker_catches_the_tuner_which_is_why_it_lives_apart(objs):
 def test_only_the_tuner_gets_a_service_account_token(objs):
     for workload, template in pods(objs):
         automount = template["spec"].get("automountServiceAccountToken")
-        if workload["kind"] == "DaemonSet":
+        if workload["metadata"]["name"] == "network-tuner":
             assert automount is True
         else:
             assert automount is False, workload["metadata"]["name"]

@@ -158,8 +158,9 @@ def test_platform_mirror_checks_every_image(real, tmp_path):
     code, problems = run(tmp_path, plain, "--platform-mirror", MIRROR)
     assert code == 1
     images = [p for p in problems if "is not under the platform mirror" in p]
-    # vllm + model gate (serving), fetch (download), tuner.
-    assert len(images) == 4, problems
+    # vllm, model gate and warm-up (serving), fetch (download), tuner, and the pre-puller's
+    # no-op pull and pause containers.
+    assert len(images) == 7, problems
     assert "image 'python:3.13.9-slim-bookworm' is not under the platform mirror" in "".join(images)
     mirrored = synth_to(
         tmp_path / "mirrored", REAL, platform=PlatformDefaults(registry_mirror=MIRROR)
@@ -167,4 +168,4 @@ def test_platform_mirror_checks_every_image(real, tmp_path):
     assert run(tmp_path, mirrored, "--platform-mirror", MIRROR) == (0, [])
     # A prefix that is only a string prefix of the host is not the mirror.
     code, problems = run(tmp_path, mirrored, "--platform-mirror", "registry.internal.example/mir")
-    assert code == 1 and len(problems) == 4
+    assert code == 1 and len(problems) == 7

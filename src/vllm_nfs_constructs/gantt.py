@@ -6,6 +6,7 @@ is the planner's own figures; ``docs/hooks/cold_start_gantt.py`` writes the SVG 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING
@@ -27,11 +28,14 @@ COLOURS = {
 }
 
 
-def _tick(span: float) -> int:
-    for step in (10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000):
-        if span / step <= 10:
-            return step
-    return 10_000
+def _tick(span: float) -> float:
+    """A round tick (1, 2, 2.5 or 5 times a power of ten, at least 10 s) giving at most ten
+    ticks over ``span``, whatever its size (a plan of 10^15 s draws ten ticks, not 10^11)."""
+    base = 10.0 ** max(1, math.floor(math.log10(max(span, 1.0) / 10)))
+    for factor in (1, 2, 2.5, 5, 10):
+        if span / (base * factor) <= 10:
+            return base * factor
+    return base * 10
 
 
 def ascii_gantt(plan: Plan, width: int = 60, *, from_node_join: bool = False) -> str:
@@ -59,7 +63,7 @@ def ascii_gantt(plan: Plan, width: int = 60, *, from_node_join: bool = False) ->
     tick = _tick(span)
     axis = [" "] * (width + 1)
     labels = [" "] * (width + 8)
-    t = 0
+    t = 0.0
     while t <= span:
         pos = round(t * scale)
         axis[pos] = "+"
@@ -117,7 +121,7 @@ def svg_gantt(charts: Sequence[tuple[str, Plan]], width: int = 760) -> str:
                 f'<text x="{x + w + 4:.1f}" y="{y + 13}" fill="#333">{s.seconds:.0f} s</text>'
             )
             y += row_h
-        t = 0
+        t = 0.0
         while t <= span:
             x = label_w + t * scale
             out.append(
@@ -125,7 +129,7 @@ def svg_gantt(charts: Sequence[tuple[str, Plan]], width: int = 760) -> str:
                 'stroke-dasharray="2,2"/>'
             )
             out.append(
-                f'<text x="{x:.1f}" y="{y + 12}" text-anchor="middle" fill="#555">{t}</text>'
+                f'<text x="{x:.1f}" y="{y + 12}" text-anchor="middle" fill="#555">{t:g}</text>'
             )
             t += tick
         ready = label_w + total * scale

@@ -135,6 +135,13 @@ class InfraOutputs:
             object.__setattr__(self, "gpu_pools", self._legacy_pools())
             return
         pools = check_gpu_pools(f, self.gpu_pools)
+        if len(pools) == 1 and pools[0].name == self.gpu_node_pool_name:
+            # One pool: the gpu_* values are its own description and win, so 0.2.0 code that
+            # changes them (dataclasses.replace(infra, gpu_max_nodes=3)) keeps working.
+            legacy = self._legacy_pools()
+            if legacy:
+                object.__setattr__(self, "gpu_pools", legacy)
+                return
         first = pools[0]
         if first.name != self.gpu_node_pool_name:
             raise ConfigurationError(

@@ -98,7 +98,11 @@ def test_a_small_and_a_70b_model_share_one_gateway_and_one_pv_with_a_tuner_per_p
         assert claims == {claim}
     # One tuner per pool, each on its pool and lifting its pool's taint.
     tuners = {d["metadata"]["name"]: d for d in find_all(objs, "DaemonSet")}
+    # ... and one image pre-puller per pool, pulling the images of the models placed there.
+    prepull = {n: tuners.pop(n) for n in list(tuners) if n.startswith("image-prepull")}
     assert set(tuners) == {"network-tuner", "network-tuner-big"}
+    assert set(prepull) == {"image-prepull", "image-prepull-big"}
+    assert set(chart.prepullers) == {"small", "big"}
     assert set(chart.tuners) == {"small", "big"}
     assert chart.tuner is chart.tuners["small"]
     for name, pool, taint in (
@@ -117,10 +121,12 @@ def test_a_small_and_a_70b_model_share_one_gateway_and_one_pv_with_a_tuner_per_p
 def test_models_default_to_the_first_pool() -> None:
     chart, objs = build([ServedModel("qwen")])
     assert pod_spec(find(objs, "Deployment", "qwen"))["nodeSelector"][POOL_LABEL] == "small"
-    # The other pool still gets its tuner: its nodes stay tainted without one.
+    # The other pool still gets its tuner: its nodes stay tainted without one. A pre-puller only
+    # where a model runs.
     assert {d["metadata"]["name"] for d in find_all(objs, "DaemonSet")} == {
         "network-tuner",
         "network-tuner-big",
+        "image-prepull",
     }
     assert chart.profile.slug == "gpu-h100x1-80gb"
 
@@ -136,8 +142,10 @@ def test_a_second_chart_on_the_same_pools_shares_the_tuners() -> None:
         models=[ServedModel("other", LLAMA_70B, options=VllmOptions(gpus_per_pod=8), pool="big")],
     )
     objs = synth_app(app)
-    assert len(find_all(objs, "DaemonSet")) == 2
+    # Two tuners and two pre-pullers (one per pool), shared by both charts.
+    assert len(find_all(objs, "DaemonSet")) == 4
     assert second.tuners == first.tuners
+    assert second.prepullers["big"] is first.prepullers["big"]
 
 
 def test_an_unknown_pool_lists_the_pools() -> None:
@@ -233,7 +241,7 @@ def test_gpu_slug_describes_the_first_pool() -> None:
 
 
 def test_without_the_network_tuner_no_pool_gets_one() -> None:
-    chart, objs = build(mixed_fleet(), network_tuner=False)
+    chart, objs = build(mixed_fleet(), network_tuner=False, prepull_images=False)
     assert find_all(objs, "DaemonSet") == []
     assert chart.tuners == {} and chart.tuner is None
 
@@ -258,6 +266,8 @@ def test_vllm_nfs_in_a_users_chart_places_models_on_pools_too() -> None:
     assert {d["metadata"]["name"] for d in find_all(objs, "DaemonSet")} == {
         "network-tuner",
         "network-tuner-big",
+        "image-prepull",
+        "image-prepull-big",
     }
     with pytest.raises(ConfigurationError) as err:
         VllmNfs(

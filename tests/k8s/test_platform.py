@@ -102,18 +102,24 @@ def test_a_chart_with_platform_defaults_and_monitoring_has_them_everywhere():
     objs = synth_app(app)
     kinds = {o["kind"] for o in objs}
     assert {"PodMonitor", "PrometheusRule", "HTTPRoute", "Gateway", "ClusterRole"} <= kinds
-    # Serving, download and tuner pods: vLLM + model gate, fetch, tuner.
-    assert assert_platform_everywhere(objs) == 3
+    # Serving, download, tuner and image pre-puller pods.
+    assert assert_platform_everywhere(objs) == 4
     all_images = {i for o in objs for _, pod in pod_specs(o) for i in images(pod)}
     assert all_images == {
         f"{MIRROR}/vllm/vllm-openai:v0.33.0",
         f"{MIRROR}/library/python:3.13.9-slim-bookworm",
+        f"{MIRROR}/registry.k8s.io/pause:3.10",
     }
-    priority = {o["kind"]: pod.get("priorityClassName") for o in objs for _, pod in pod_specs(o)}
+    priority = {
+        (o["kind"], o["metadata"]["name"]): pod.get("priorityClassName")
+        for o in objs
+        for _, pod in pod_specs(o)
+    }
     assert priority == {
-        "Deployment": "inference-high",  # serving pods
-        "Job": None,
-        "DaemonSet": "system-node-critical",  # the tuner keeps its own
+        ("Deployment", "qwen"): "inference-high",  # serving pods
+        ("Job", "qwen-download-qwen2-5-0-5b-instruct-7ae557604adf"): None,
+        ("DaemonSet", "network-tuner"): "system-node-critical",  # the tuner keeps its own
+        ("DaemonSet", "image-prepull"): None,  # pulls only; never preempts serving pods
     }
     assert chart.platform is not None and chart.platform.registry_mirror == MIRROR
 
@@ -211,7 +217,9 @@ def test_non_gpu_pods_get_the_tolerations_and_node_selector_gpu_pods_do_not():
     # No labels, annotations or mirror asked for: images and metadata are the library's own.
     for obj in objs:
         for _, pod in pod_specs(obj):
-            assert all(i.startswith(("vllm/", "python:")) for i in images(pod))
+            assert all(
+                i.startswith(("vllm/", "python:", "registry.k8s.io/pause:")) for i in images(pod)
+            )
             assert "imagePullSecrets" not in pod
 
 
@@ -301,7 +309,8 @@ def test_one_platform_per_app():
         PLATFORM.apply(app)
     assert err.value.field == "PlatformDefaults.apply.scope"
     objs = synth_app(app)
-    assert len([o for o in objs if o["kind"] == "DaemonSet"]) == 1
+    # One tuner and one image pre-puller for the pool, shared by both charts.
+    assert len([o for o in objs if o["kind"] == "DaemonSet"]) == 2
     assert_platform_everywhere(objs)
     assert len(find_all(objs, "Deployment")) == 2
 
@@ -314,7 +323,7 @@ def test_vllm_nfs_inside_a_users_chart_takes_platform_too():
     serving = VllmNfs(chart, "serving", infra=REAL, monitoring=True, platform=PLATFORM)
     assert serving.platform is PLATFORM
     objs = synth_app(app)
-    assert assert_platform_everywhere(objs) == 3
+    assert assert_platform_everywhere(objs) == 4
     with pytest.raises(ConfigurationError) as err:
         VllmNfs(chart, "other", infra=REAL, namespace="ml2", platform={"labels": {}})  # type: ignore[arg-type]
     assert err.value.field == "VllmNfs.platform"

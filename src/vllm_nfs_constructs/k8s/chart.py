@@ -414,6 +414,8 @@ class _VllmNfsComposition:
                         self._pool_tuner_taint(pool_name),
                         images,
                         field=f"{f}.infra.gpu_node_pool_name",
+                        namespace=namespace,
+                        network_policy=network_policies,
                     )
         #: The first GPU pool's image pre-puller (None with ``prepull_images=False``).
         self.prepuller: ImagePrePuller | None = self.prepullers.get(infra.gpu_node_pool_name)

@@ -13,6 +13,7 @@ from ..images import VLLM_IMAGE, check_image
 from ..taints import NOT_TUNED_TAINT, Taint
 from . import _common as c
 from ._pod import ContainerModel, LazyDaemonSet, PodModel, restricted
+from .network_policy import pod_policy
 
 __all__ = ["NOOP_COMMAND", "PAUSE_IMAGE", "ImagePrePuller", "image_prepuller"]
 
@@ -51,6 +52,7 @@ class ImagePrePuller(Construct):
         pause_image: str = PAUSE_IMAGE,
         uid: int = 1000,
         gid: int = 1000,
+        network_policy: bool = True,
     ) -> None:
         """
         Args:
@@ -62,6 +64,8 @@ class ImagePrePuller(Construct):
             pause_image: the container that stays running (default ``pause:3.10``).
             uid: user of the no-op containers (default 1000).
             gid: group (default 1000).
+            network_policy: a NetworkPolicy that lets the pods send and receive nothing (default
+                True): the kubelet pulls the images, the pods themselves need no network.
         """
         super().__init__(scope, id)
         c.attach(self, scope)
@@ -117,6 +121,15 @@ class ImagePrePuller(Construct):
             ("CKV_K8S_8", "no liveness probe: the pause container does nothing to probe"),
             ("CKV_K8S_9", "no readiness probe: the pod serves nothing"),
         )
+        v.instance_of(f"{f}.network_policy", network_policy, bool, "True or False")
+        #: The pods' NetworkPolicy: no ingress, no egress (None with ``network_policy=False``).
+        self.network_policy: k8s.KubeNetworkPolicy | None = (
+            pod_policy(
+                self, "NetworkPolicy", name=self.name, namespace=self.namespace, pod_selector=sel
+            )
+            if network_policy
+            else None
+        )
         self.daemon_set = LazyDaemonSet(
             self,
             "DaemonSet",
@@ -152,7 +165,14 @@ class ImagePrePuller(Construct):
 
 
 def image_prepuller(
-    scope: Construct, pool: str, taint: Taint, images: Iterable[str], *, field: str
+    scope: Construct,
+    pool: str,
+    taint: Taint,
+    images: Iterable[str],
+    *,
+    field: str,
+    namespace: str,
+    network_policy: bool,
 ) -> ImagePrePuller:
     """The App's pre-puller of GPU pool ``pool`` (created in ``scope``'s chart by the first
     composition on the pool, found in the App's registry by the others), with ``images`` added.
@@ -170,6 +190,8 @@ def image_prepuller(
             images=(),
             taint=taint,
             name=None if first else name,
+            namespace=namespace,
+            network_policy=network_policy,
         )
         registry.prepullers[(pool, str(taint))] = found
     for image in images:
