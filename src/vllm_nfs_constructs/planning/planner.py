@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import ClassVar
 
-from . import _checks as v
-from . import contracts
-from .errors import ConfigurationError
-from .gpus import check_gpus_fit, gpu_profile
+from .. import contracts
+from ..errors import ConfigurationError
+from ..values import _checks as v
+from ..values.gpus import check_gpus_fit, gpu_profile
 from .loading import (
     GIB,
     MB,
