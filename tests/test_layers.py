@@ -151,30 +151,111 @@ def test_runtime_programs_run_on_a_bare_interpreter():
         assert "usage" in proc.stdout.lower()
 
 
-#: The value modules both layers share: plain Python, no jsii, neither layer.
+#: The value modules both layers share: plain Python, no jsii, neither layer (every module of
+#: ``values/`` and ``planning/``, plus the root's ``errors`` and ``contracts``).
 SHARED_VALUE_MODULES = (
     "contracts.py",
-    "model.py",
-    "handoff.py",
-    "gpus.py",
-    "taints.py",
-    "loading.py",
-    "autoscaling.py",
-    "lora.py",
-    "planner.py",
     "errors.py",
-    "images.py",
-    "_checks.py",
+    *(str(p.relative_to(PKG)) for p in py_files("values")),
+    *(str(p.relative_to(PKG)) for p in py_files("planning")),
 )
+
+
+def import_time_imports_of(path: Path) -> set[str]:
+    """The imports that run when the module is imported: module level, outside functions and
+    ``if TYPE_CHECKING:`` blocks (a method may import a layer lazily, as
+    ``PlatformDefaults.apply`` does)."""
+    tree = ast.parse(path.read_text())
+    found: set[str] = set()
+    todo: list[ast.stmt] = list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            todo += node.orelse
+        elif isinstance(node, (ast.If, ast.Try)):
+            todo += [
+                *node.body,
+                *node.orelse,
+                *getattr(node, "handlers", ()),
+                *getattr(node, "finalbody", ()),
+            ]
+        elif isinstance(node, ast.ExceptHandler):
+            todo += node.body
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            found.add("." * node.level + (node.module or ""))
+    return found
 
 
 @pytest.mark.parametrize("name", SHARED_VALUE_MODULES)
 def test_shared_value_modules_import_no_jsii_package_and_no_layer(name):
     path = PKG / name
-    for imported in imports_of(path):
+    for imported in import_time_imports_of(path):
         top = imported.lstrip(".").split(".")[0]
         assert top not in JSII_PACKAGES, f"{name} imports {imported}"
-        assert "k8s" not in imported.split(".") and "infra" not in imported.split("."), imported
+        parts = imported.lstrip(".").split(".")
+        assert not {"k8s", "infra", "cli"} & set(parts), f"{name} imports {imported}"
+
+
+#: The package root holds only the public face, the errors, the contracts and the Node.js
+#: bootstrap (issue #18, point 6); every other module lives in a folder named for its role.
+ROOT_MODULES = {"__init__.py", "errors.py", "contracts.py", "_node.py"}
+
+
+def test_the_package_root_keeps_only_the_public_face():
+    assert {p.name for p in PKG.glob("*.py")} == ROOT_MODULES
+    assert {p.name for p in PKG.iterdir() if p.is_dir() and p.name != "__pycache__"} == {
+        "values",
+        "planning",
+        "k8s",
+        "infra",
+        "runtime",
+        "cli",
+        "schemas",
+    }
+
+
+#: Every 0.1.0 and 0.2.0 module path, and the module it is now.
+OLD_PATHS = {
+    "model": "values.model",
+    "gpus": "values.gpus",
+    "taints": "values.taints",
+    "images": "values.images",
+    "handoff": "values.handoff",
+    "autoscaling": "values.autoscaling",
+    "lora": "values.lora",
+    "routing": "values.routing",
+    "platform": "values.platform",
+    "pools": "values.pools",
+    "_checks": "values._checks",
+    "loading": "planning.loading",
+    "planner": "planning.planner",
+    "validate": "cli.validate",
+    "_plan_cli": "cli.plan",
+    "cli": "cli",
+}
+
+
+def test_old_module_paths_import_the_moved_modules_themselves():
+    code = (
+        "import importlib\n"
+        f"pairs = {sorted(OLD_PATHS.items())!r}\n"
+        "for old, new in pairs:\n"
+        "    a = importlib.import_module('vllm_nfs_constructs.' + old)\n"
+        "    b = importlib.import_module('vllm_nfs_constructs.' + new)\n"
+        "    assert a is b, (old, new)\n"
+        "    assert b.__spec__.name == 'vllm_nfs_constructs.' + new, b.__spec__.name\n"
+        "from vllm_nfs_constructs.model import ModelSource, InfraOutputs\n"
+        "from vllm_nfs_constructs.loading import WeightLoading\n"
+        "from vllm_nfs_constructs import validate, planner\n"
+        "assert validate.validate_paths and planner.plan_cold_start\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == "ok", out.stderr
 
 
 def test_importing_the_value_types_loads_no_jsii():

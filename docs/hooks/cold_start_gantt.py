@@ -1,5 +1,5 @@
 """MkDocs hook: the cold-start timeline picture in docs/cold-start.md, drawn at build time from
-the planner's own figures (``vllm_nfs_constructs.gantt.cold_start_svg``), never by hand."""
+the planner's own figures (``vllm_nfs_constructs.planning.gantt.cold_start_svg``), never by hand."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def on_files(files: Files, config: Any) -> Files:
     src = str(Path(config.config_file_path).resolve().parent / "src")
     if src not in sys.path:
         sys.path.insert(0, src)
-    from vllm_nfs_constructs.gantt import cold_start_svg
+    from vllm_nfs_constructs.planning.gantt import cold_start_svg
 
     files.append(File.generated(config, SVG_PATH, content=cold_start_svg()))
     return files

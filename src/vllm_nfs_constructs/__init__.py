@@ -1,30 +1,47 @@
 """vLLM on DigitalOcean Kubernetes with model weights on one shared Managed NFS share.
 
-The value types (``ModelSource``, ``InfraOutputs``, ...) load without cdk8s or jsii; the cluster
-constructs (``VllmNfsChart``, ``VllmDeployment``, ...) are re-exported lazily from
-``vllm_nfs_constructs.k8s``, so ``import vllm_nfs_constructs.infra`` never loads cdk8s.
+The package root is the public face: the names below, ``errors`` and ``contracts``. The rest is
+laid out by role:
+
+- ``values/``: value types and their rules, no jsii (model, GPU sizes and pools, taints, images,
+  the cloud layer's outputs, autoscaling, adapters, routing, platform defaults);
+- ``planning/``: weight-loading strategies, budgets, the cold-start planner and its charts;
+- ``k8s/``: the cluster layer (cdk8s); ``infra/``: the cloud layer (cdktf, an extra);
+- ``runtime/``: the in-pod programs (standard library) and ``contracts``;
+- ``cli/``: ``vllm-nfs synth | validate | plan | bench-share``.
+
+The value types load without cdk8s or jsii; the cluster constructs (``VllmNfsChart``,
+``VllmDeployment``, ...) are re-exported lazily from ``vllm_nfs_constructs.k8s``, so
+``import vllm_nfs_constructs.infra`` never loads cdk8s. The module paths of 0.1.0 and 0.2.0
+(``vllm_nfs_constructs.model``, ``.loading``, ``.validate``, ...) still import: each is the moved
+module itself (see ``_MOVED``).
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import sys
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.3.0"
 
 from . import _node  # noqa: F401  (points jsii at a supported Node.js before cdk8s/cdktf load)
-from .autoscaling import QueueAutoscaling
 from .errors import ConfigurationError, ConfigurationWarning, VllmNfsDeprecationWarning
-from .gpus import GPU_PROFILES, GpuProfile
-from .handoff import InfraOutputs, NfsEndpoint
-from .images import DEFAULT_IMAGES
-from .loading import WeightLoading
-from .lora import LoraAdapter, LoraServing
-from .model import DEFAULT_MODEL, ModelSource
-from .platform import PlatformDefaults
-from .pools import GpuPool
-from .routing import PrefixAwareRouting
-from .taints import NOT_TUNED_TAINT, NOT_TUNED_TAINT_KEY, Taint, TaintEffect
+from .planning.loading import WeightLoading
+from .values.autoscaling import QueueAutoscaling
+from .values.gpus import GPU_PROFILES, GpuProfile
+from .values.handoff import InfraOutputs, NfsEndpoint
+from .values.images import DEFAULT_IMAGES
+from .values.lora import LoraAdapter, LoraServing
+from .values.model import DEFAULT_MODEL, ModelSource
+from .values.platform import PlatformDefaults
+from .values.pools import GpuPool
+from .values.routing import PrefixAwareRouting
+from .values.taints import NOT_TUNED_TAINT, NOT_TUNED_TAINT_KEY, Taint, TaintEffect
 
 if TYPE_CHECKING:
     from .k8s import (
@@ -84,6 +101,62 @@ _CLUSTER_LAYER = frozenset(
         "WorkloadNamespace",
     }
 )
+
+
+#: 0.1.0 and 0.2.0 module paths -> where the module lives now (0.3.0's layout by role).
+_MOVED: dict[str, str] = {
+    "model": "values.model",
+    "gpus": "values.gpus",
+    "taints": "values.taints",
+    "images": "values.images",
+    "handoff": "values.handoff",
+    "autoscaling": "values.autoscaling",
+    "lora": "values.lora",
+    "routing": "values.routing",
+    "platform": "values.platform",
+    "pools": "values.pools",
+    "_checks": "values._checks",
+    "_bounded": "values._bounded",
+    "loading": "planning.loading",
+    "planner": "planning.planner",
+    "gantt": "planning.gantt",
+    "share_results": "planning.share_results",
+    "validate": "cli.validate",
+    "_plan_cli": "cli.plan",
+    "_bench_cli": "cli.bench",
+}
+
+
+class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Imports an old module path as the moved module itself (one module object under both
+    names, so ``monkeypatch`` and ``isinstance`` see the same thing)."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, importlib.machinery.ModuleSpec | None] = {}
+
+    def find_spec(
+        self, fullname: str, path: object = None, target: object = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        old = fullname.removeprefix(__name__ + ".")
+        if old == fullname or old not in _MOVED:
+            return None
+        return importlib.util.spec_from_loader(fullname, self)
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
+        module = importlib.import_module(f"{__name__}.{_MOVED[spec.name[len(__name__) + 1 :]]}")
+        self._specs[spec.name] = module.__spec__
+        return module
+
+    def exec_module(self, module: ModuleType) -> None:
+        # The import system set the alias's spec on the module: give it its own back.
+        for name, spec in list(self._specs.items()):
+            if spec is not None and spec.name == module.__name__:
+                module.__spec__ = spec
+                del self._specs[name]
+
+
+if not any(isinstance(finder, _MovedModules) for finder in sys.meta_path):
+    sys.meta_path.append(_MovedModules())
 
 
 def __getattr__(name: str) -> Any:

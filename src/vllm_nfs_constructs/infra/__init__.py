@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import vllm_nfs_constructs._node  # noqa: F401  (points jsii at a supported Node LTS first)
 
-from ..pools import GpuPool
+from ..values.pools import GpuPool
 from ._overrides import DIGITALOCEAN_PROVIDER_CONSTRAINT
 from ._regions import DEFAULT_REGION, GPU_NFS_REGIONS
 from .app import STACK_NAME, backend_from_env, synth_default_stack

@@ -21,8 +21,8 @@ from cdktf_cdktf_provider_digitalocean.kubernetes_cluster import (
 )
 from constructs import Construct
 
-from .. import _checks as v
 from ..errors import ConfigurationError
+from ..values import _checks as v
 from .network import Vpc
 
 __all__ = [

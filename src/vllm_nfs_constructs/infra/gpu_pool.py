@@ -10,11 +10,11 @@ from cdktf_cdktf_provider_digitalocean.kubernetes_node_pool import (
 )
 from constructs import Construct
 
-from .. import _checks as v
 from .. import contracts
 from ..errors import ConfigurationError
-from ..gpus import check_gpus_fit, gpu_profile
-from ..taints import AUTOSCALER_STARTUP_TAINT_PREFIX, NOT_TUNED_TAINT, Taint, TaintEffect
+from ..values import _checks as v
+from ..values.gpus import check_gpus_fit, gpu_profile
+from ..values.taints import AUTOSCALER_STARTUP_TAINT_PREFIX, NOT_TUNED_TAINT, Taint, TaintEffect
 from .cluster import DoksCluster, check_autoscale
 
 __all__ = [

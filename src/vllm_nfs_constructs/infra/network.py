@@ -5,8 +5,8 @@ from __future__ import annotations
 from cdktf_cdktf_provider_digitalocean.vpc import Vpc as _DoVpc
 from constructs import Construct
 
-from .. import _checks as v
 from ..errors import ConfigurationError
+from ..values import _checks as v
 from ._regions import DEFAULT_REGION, check_region
 
 __all__ = ["DEFAULT_VPC_IP_RANGE", "VPC_MAX_PREFIX", "VPC_MIN_PREFIX", "Vpc"]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from cdktf_cdktf_provider_digitalocean.nfs import Nfs
 from constructs import Construct
 
-from .. import _checks as v
+from ..values import _checks as v
 from . import _overrides
 from .network import Vpc
 

@@ -18,10 +18,10 @@ from cdktf import (
 from cdktf_cdktf_provider_digitalocean.provider import DigitaloceanProvider
 from constructs import Construct
 
-from .. import _checks as v
 from ..errors import ConfigurationError
-from ..pools import GpuPool, check_gpu_pools
-from ..taints import NOT_TUNED_TAINT, Taint
+from ..values import _checks as v
+from ..values.pools import GpuPool, check_gpu_pools
+from ..values.taints import NOT_TUNED_TAINT, Taint
 from . import _overrides
 from ._regions import DEFAULT_REGION, check_region
 from .cluster import (

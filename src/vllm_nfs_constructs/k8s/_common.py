@@ -11,10 +11,10 @@ import jsii
 from cdk8s_plus_27 import k8s
 from constructs import Construct, IConstruct, IValidation
 
-from .. import _checks as v
 from .. import contracts
 from ..errors import ConfigurationError
-from ..platform import PlatformDefaults
+from ..values import _checks as v
+from ..values.platform import PlatformDefaults
 
 PART_OF = "vllm-nfs-constructs"
 DEFAULT_NAMESPACE = "vllm"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import contracts
-from .._checks import promql_label_value
+from ..values._checks import promql_label_value
 
 if TYPE_CHECKING:
     from .monitoring import AlertThresholds

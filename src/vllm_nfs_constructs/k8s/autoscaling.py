@@ -7,8 +7,8 @@ from typing import Any
 import cdk8s
 from constructs import Construct
 
-from ..autoscaling import QueueAutoscaling
 from ..errors import ConfigurationError
+from ..values.autoscaling import QueueAutoscaling
 from . import _common as c
 from ._escape_hatches import raw_object, remove_field
 

@@ -9,18 +9,19 @@ from typing import cast
 import cdk8s
 from constructs import Construct
 
-from .. import _checks as v
 from .. import contracts
-from ..autoscaling import QueueAutoscaling, check_pool_capacity
 from ..errors import ConfigurationError
-from ..gpus import GpuProfile, check_gpus_fit, gpu_profile
-from ..handoff import InfraOutputs
-from ..images import check_image
-from ..lora import LoraAdapter, adapter_job_base
-from ..model import DEFAULT_MODEL, ModelSource
-from ..platform import PlatformDefaults
-from ..routing import PrefixAwareRouting
-from ..taints import NOT_TUNED_TAINT, Taint
+from ..values import _checks as v
+from ..values import routes
+from ..values.autoscaling import QueueAutoscaling, check_pool_capacity
+from ..values.gpus import GpuProfile, check_gpus_fit, gpu_profile
+from ..values.handoff import InfraOutputs
+from ..values.images import check_image
+from ..values.lora import LoraAdapter, adapter_job_base
+from ..values.model import DEFAULT_MODEL, ModelSource
+from ..values.platform import PlatformDefaults
+from ..values.routing import PrefixAwareRouting
+from ..values.taints import NOT_TUNED_TAINT, Taint
 from . import _common as c
 from .download import DEFAULT_TOKEN_SECRET, ModelDownloadJob, SecretKeyRef
 from .gateway import InferenceGateway, Route
@@ -125,7 +126,7 @@ class ServedModel:
         f = "ServedModel"
         # 39: the download Job's name, "<name>-download-<model>-<commit>", must stay a label.
         v.dns_label(f"{f}.name", name, max_len=39)
-        v.route_name(f"{f}.name", name)
+        routes.route_name(f"{f}.name", name)
         if not isinstance(source, ModelSource):
             raise ConfigurationError(f"{f}.source", source, "a ModelSource")
         legacy = {

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
-from .. import _checks as v
 from .. import contracts
 from ..errors import ConfigurationError
-from ..images import VLLM_IMAGE, check_image
-from ..lora import LoraPublish
-from ..model import DEFAULT_MODEL, ModelSource
+from ..values import _checks as v
+from ..values.images import VLLM_IMAGE, check_image
+from ..values.lora import LoraPublish
+from ..values.model import DEFAULT_MODEL, ModelSource
 from . import _common as c
 from ._escape_hatches import drop_empty_pod_conditions
 from ._pod import LazyJob, PodModel, program_container

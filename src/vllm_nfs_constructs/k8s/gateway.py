@@ -9,8 +9,9 @@ from typing import Any, Protocol, runtime_checkable
 import cdk8s
 from constructs import Construct
 
-from .. import _checks as v
 from ..errors import ConfigurationError, warn
+from ..values import _checks as v
+from ..values import routes
 from . import _common as c
 from ._escape_hatches import raw_object
 
@@ -222,12 +223,12 @@ class InferenceGateway(Construct):
         #: The routes made by :meth:`add_route`, in order.
         self.routes: list[Route] = []
 
-    def client_paths(self) -> list[v.ClientPath]:
+    def client_paths(self) -> list[routes.ClientPath]:
         """The paths every route forwards (vLLM 0.33's OpenAI-compatible API, plus ``/health``
         with ``expose_health``)."""
-        paths = list(v.VLLM_CLIENT_PATHS)
+        paths = list(routes.VLLM_CLIENT_PATHS)
         if self.expose_health:
-            paths.append(v.ClientPath(v.VLLM_HEALTH_PATH, "Exact", ("GET",)))
+            paths.append(routes.ClientPath(routes.VLLM_HEALTH_PATH, "Exact", ("GET",)))
         return paths
 
     def add_route(
@@ -318,7 +319,7 @@ class InferenceGateway(Construct):
         f = "InferenceGateway.add_route"
         route_name = c.object_name(f"{f}.name", f"{self.name}-{target_name}", name)
         prefix_name = path_prefix.strip("/") if isinstance(path_prefix, str) else path_prefix
-        prefix_name = v.route_name(
+        prefix_name = routes.route_name(
             f"{f}.path_prefix", prefix_name if prefix_name is not None else target_name
         )
         prefix = f"/{prefix_name}"

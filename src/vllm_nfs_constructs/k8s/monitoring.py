@@ -27,10 +27,10 @@ import cdk8s
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
-from .. import _checks as v
 from .. import contracts
 from ..errors import ConfigurationError
-from ..taints import NOT_TUNED_TAINT_KEY
+from ..values import _checks as v
+from ..values.taints import NOT_TUNED_TAINT_KEY
 from . import _common as c
 from . import _rules
 from ._escape_hatches import lazy_raw_object, raw_object

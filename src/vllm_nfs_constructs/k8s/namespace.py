@@ -7,7 +7,7 @@ from enum import Enum
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
-from .. import _checks as v
+from ..values import _checks as v
 from . import _common as c
 from ._escape_hatches import cluster_scoped
 from .network_policy import default_deny as deny_all

@@ -21,8 +21,8 @@ import cdk8s_plus_27 as kplus
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
-from .. import _checks as v
 from ..errors import ConfigurationError
+from ..values import _checks as v
 from . import _common as c
 
 __all__ = [

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from .. import _checks as v
 from .. import contracts
-from ..autoscaling import QueueAutoscaling
 from ..errors import ConfigurationError, warn
-from ..images import VLLM_IMAGE, check_image
-from ..loading import WeightLoading
-from ..lora import LoraServing
+from ..planning.loading import WeightLoading
+from ..values import _checks as v
+from ..values.autoscaling import QueueAutoscaling
+from ..values.images import VLLM_IMAGE, check_image
+from ..values.lora import LoraServing
 from . import vllm_flags
 
 __all__ = ["GRACE_MARGIN_SECONDS", "AntiAffinity", "VllmOptions"]

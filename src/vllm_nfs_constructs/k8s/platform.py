@@ -21,9 +21,9 @@ import cdk8s
 from cdk8s_plus_27 import k8s
 from constructs import IConstruct
 
-from .. import _checks as v
 from ..errors import ConfigurationError
-from ..platform import PlatformDefaults
+from ..values import _checks as v
+from ..values.platform import PlatformDefaults
 from . import _common as c
 from ._pod import PodModel, add_workload_hook
 

@@ -7,10 +7,10 @@ from collections.abc import Iterable, Sequence
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
-from .. import _checks as v
 from ..errors import ConfigurationError
-from ..images import VLLM_IMAGE, check_image
-from ..taints import NOT_TUNED_TAINT, Taint
+from ..values import _checks as v
+from ..values.images import VLLM_IMAGE, check_image
+from ..values.taints import NOT_TUNED_TAINT, Taint
 from . import _common as c
 from ._pod import ContainerModel, LazyDaemonSet, PodModel, restricted
 from .network_policy import pod_policy

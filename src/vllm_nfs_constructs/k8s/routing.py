@@ -30,9 +30,9 @@ import cdk8s
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
-from .. import _checks as v
 from ..errors import ConfigurationError
-from ..routing import PrefixAwareRouting
+from ..values import _checks as v
+from ..values.routing import PrefixAwareRouting
 from . import _common as c
 from ._escape_hatches import raw_object
 from ._pod import ContainerModel, LazyDeployment, PodModel, restricted

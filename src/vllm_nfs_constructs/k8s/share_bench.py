@@ -5,10 +5,10 @@ from __future__ import annotations
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
-from .. import _checks as v
 from ..errors import ConfigurationError
-from ..images import PYTHON_IMAGE, check_image
-from ..model import DEFAULT_MODEL
+from ..values import _checks as v
+from ..values.images import PYTHON_IMAGE, check_image
+from ..values.model import DEFAULT_MODEL
 from . import _common as c
 from ._pod import LazyJob, PodModel, program_container
 from .programs import BENCH_PROGRAMS, ProgramsConfigMap

@@ -8,12 +8,12 @@ import cdk8s
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
-from .. import _checks as v
 from .. import contracts
+from ..cli.validate import PRIVILEGED_ANNOTATION
 from ..errors import ConfigurationError
-from ..images import PYTHON_IMAGE, check_image
-from ..taints import NOT_TUNED_TAINT, Taint
-from ..validate import PRIVILEGED_ANNOTATION
+from ..values import _checks as v
+from ..values.images import PYTHON_IMAGE, check_image
+from ..values.taints import NOT_TUNED_TAINT, Taint
 from . import _common as c
 from ._escape_hatches import cluster_scoped, raw_object
 from ._pod import ContainerModel, LazyDaemonSet, PodModel

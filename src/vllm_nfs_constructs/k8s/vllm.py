@@ -8,11 +8,9 @@ from typing import Any
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
-from .. import _checks as v
 from .. import contracts
 from ..errors import ConfigurationError, ConfigurationWarning, warn
-from ..gpus import check_gpus_fit
-from ..loading import (
+from ..planning.loading import (
     Budgets,
     LoadingPlan,
     derive_budgets,
@@ -20,8 +18,10 @@ from ..loading import (
     node_spec,
     parse_memory_gib,
 )
-from ..lora import LoraAdapter, LoraMode, LoraPlan, LoraPublish, lora_plan
-from ..model import DEFAULT_MODEL, ModelSource
+from ..values import _checks as v
+from ..values.gpus import check_gpus_fit
+from ..values.lora import LoraAdapter, LoraMode, LoraPlan, LoraPublish, lora_plan
+from ..values.model import DEFAULT_MODEL, ModelSource
 from . import _common as c
 from ._pod import ContainerModel, LazyDeployment, PodModel, program_container
 from .autoscaling import QueueScaledObject

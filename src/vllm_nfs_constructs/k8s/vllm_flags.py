@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from .. import _checks as v
 from ..errors import ConfigurationError
-from ..loading import VLLM_VERSION, read_release_data, vllm_choices, vllm_flags
+from ..planning.loading import VLLM_VERSION, read_release_data, vllm_choices, vllm_flags
+from ..values import _checks as v
 
 # One reader of the release data for both layers: loading.py reads it without importing this
 # package (which would load cdk8s); the names here are the cluster layer's.

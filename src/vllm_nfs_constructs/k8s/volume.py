@@ -9,9 +9,9 @@ import cdk8s_plus_27 as kplus
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
-from .. import _checks as v
 from ..errors import ConfigurationError
-from ..handoff import NfsEndpoint
+from ..values import _checks as v
+from ..values.handoff import NfsEndpoint
 from . import _common as c
 from ._escape_hatches import cluster_scoped
 

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 from cdk8s_plus_27 import k8s
 
 from ..errors import ConfigurationError
-from ..images import PYTHON_IMAGE
-from ..loading import LoadStrategy
-from ..lora import LoraMode
+from ..planning.loading import LoadStrategy
+from ..values.images import PYTHON_IMAGE
+from ..values.lora import LoraMode
 from ._pod import ContainerModel, PodModel, program_container
 
 if TYPE_CHECKING:

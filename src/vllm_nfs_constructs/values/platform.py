@@ -28,8 +28,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..errors import ConfigurationError
 from . import _checks as v
-from .errors import ConfigurationError
 from .images import _COMPONENT, _DOMAIN
 from .taints import Taint
 
@@ -237,7 +237,7 @@ class PlatformDefaults:
     def apply(self, scope: IConstruct) -> PlatformDefaults:
         """Apply these defaults to every object and pod the library makes in ``scope``'s App,
         those made before this call and after it; returns ``self``."""
-        from .k8s.platform import apply_platform
+        from ..k8s.platform import apply_platform
 
         apply_platform(scope, self)
         return self

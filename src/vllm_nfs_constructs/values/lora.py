@@ -25,10 +25,10 @@ from enum import Enum
 from functools import cache
 from importlib import resources
 
+from .. import contracts
+from ..errors import ConfigurationError
+from ..planning.loading import VLLM_VERSION, vllm_choices, vllm_flags
 from . import _checks as v
-from . import contracts
-from .errors import ConfigurationError
-from .loading import VLLM_VERSION, vllm_choices, vllm_flags
 from .model import ModelSource
 
 __all__ = [

@@ -19,9 +19,9 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from . import __version__
-from .errors import ConfigurationError
-from .handoff import InfraOutputs
+from .. import __version__
+from ..errors import ConfigurationError
+from ..values.handoff import InfraOutputs
 
 OUTPUTS_ENV = "VLLM_NFS_INFRA_OUTPUTS"
 LAYERS = ("cluster", "infra")
@@ -40,7 +40,7 @@ def synth_cluster(outdir: str, infra: InfraOutputs) -> list[Path]:
     """Synthesize the default cluster app into ``outdir``; return the files written."""
     import cdk8s
 
-    from .k8s import VllmNfsChart
+    from ..k8s import VllmNfsChart
 
     app = cdk8s.App(outdir=outdir)
     # The default app scrapes and alerts: DigitalOcean's 1-Click monitoring stack (prometheus-
@@ -91,7 +91,7 @@ def synth_infra(outdir: str, env: Mapping[str, str] | None = None) -> Path:
     ``VLLM_NFS_STATE_BUCKET``, ``VLLM_NFS_STATE_ENDPOINT`` and ``VLLM_NFS_STATE_KEY``.
     Needs the ``infra`` extra.
     """
-    from .infra import synth_default_stack
+    from ..infra import synth_default_stack
 
     return synth_default_stack(outdir, env)
 
@@ -213,10 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="every container image must be under this registry prefix "
         "(PlatformDefaults.registry_mirror, e.g. registry.internal.example/mirror)",
     )
-    from ._plan_cli import add_plan_parser
+    from .plan import add_plan_parser
 
     add_plan_parser(sub)
-    from ._bench_cli import add_bench_parser
+    from .bench import add_bench_parser
 
     add_bench_parser(sub)
     return parser
@@ -231,11 +231,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return validate_main(args)
     if args.command == "plan":
-        from ._plan_cli import plan_main
+        from .plan import plan_main
 
         return plan_main(args)
     if args.command == "bench-share":
-        from ._bench_cli import bench_main
+        from .bench import bench_main
 
         return bench_main(args)
     return 2  # pragma: no cover - argparse enforces the choices

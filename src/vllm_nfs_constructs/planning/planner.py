@@ -11,14 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import ClassVar
 
-from . import _checks as v
-from . import contracts
-from .errors import ConfigurationError
-from .gpus import check_gpus_fit, gpu_profile
+from .. import contracts
+from ..errors import ConfigurationError
+from ..values import _checks as v
+from ..values.gpus import GpuProfile, check_gpus_fit, gpu_profile
 from .loading import (
     GIB,
     MB,
     LoadAssumptions,
+    LoadingPlan,
     LoadStrategy,
     ShareTier,
     WeightLoading,
@@ -346,6 +347,120 @@ def share_contention_seconds(
     return done
 
 
+def _check_plan_args(
+    size_gib: float,
+    gpu_slug: str,
+    replicas: int,
+    *,
+    gpus_per_pod: int | None,
+    share_tier: ShareTier | str,
+    nconnect: int,
+    flags: dict[str, object],
+    startup_window_seconds: int | None,
+    assumptions: object,
+) -> tuple[GpuProfile, int, ShareTier]:
+    """Every argument of :func:`plan_cold_start` checked as the constructs check them; returns
+    (the GPU profile, GPUs per pod, the share tier)."""
+    profile = gpu_profile("gpu_slug", gpu_slug)
+    v.finite_number("size_gib", size_gib, greater_than=0, maximum=MAX_SIZE_GIB)
+    if startup_window_seconds is not None:
+        v.integer(
+            "startup_window_seconds",
+            startup_window_seconds,
+            minimum=1,
+            maximum=MAX_STARTUP_WINDOW_SECONDS,
+        )
+    for flag, flag_value in flags.items():
+        v.instance_of(flag, flag_value, bool, "True or False")
+    v.integer("replicas", replicas, minimum=1, maximum=1000)
+    gpus = gpus_per_pod if gpus_per_pod is not None else profile.gpus_per_node
+    # The constructs' rule (VllmOptions.gpus_per_pod, check_gpus_fit): fits the node, divides it.
+    check_gpus_fit(profile.slug, gpus, field="gpus_per_pod")
+    v.integer("nconnect", nconnect, minimum=1, maximum=16)
+    tier = ShareTier(share_tier) if share_tier in ("standard", "high") else None
+    if tier is None:
+        raise ConfigurationError("share_tier", share_tier, "one of 'standard', 'high'")
+    if not isinstance(assumptions, PlanAssumptions):
+        raise ConfigurationError("assumptions", assumptions, "a PlanAssumptions(...)")
+    return profile, gpus, tier
+
+
+def _engine_step(a: PlanAssumptions, size_gib: float, gpus: int, compile_cache: bool) -> Step:
+    """vLLM's engine start after the weights are loaded: base + per GiB (+ tensor parallelism),
+    minus a warm compile cache."""
+    engine = a.engine_start_seconds + a.engine_seconds_per_gib * size_gib
+    engine_source = (
+        f"{a.engine_start_seconds:g} s ({a.basis('engine_start_seconds')[0]}) + "
+        f"{a.engine_seconds_per_gib:g} s/GiB ({a.basis('engine_seconds_per_gib')[0]})"
+    )
+    if gpus > 1:
+        engine += a.engine_tensor_parallel_seconds
+        engine_source += f" + TP {a.engine_tensor_parallel_seconds:g} s (assumed)"
+    if compile_cache:
+        engine -= a.compile_cache_saving_seconds
+        engine_source += (
+            f" - warm compile cache {a.compile_cache_saving_seconds:g} s "
+            f"({a.basis('compile_cache_saving_seconds')[0]})"
+        )
+    engine = max(engine, 0.0)  # a saving larger than the start leaves nothing, not less
+    return Step("engine start", engine, ASSUMED, engine_source)
+
+
+def _limit_warnings(
+    *,
+    replicas: int,
+    loaders: int,
+    node_mbps: float,
+    share_mbps: float,
+    read_seconds: tuple[float, float],
+    engine: float,
+    window: int,
+    loading: LoadingPlan,
+    node_memory_gib: float,
+    tuned: bool,
+    nconnect: int,
+    reference_nconnect: int,
+) -> list[str]:
+    """What the plan runs into: the share's mount limit, a share-bound read, the startup window,
+    node memory, an untuned node, fewer NFS connections than the measurements used."""
+    alone, together = read_seconds
+    out: list[str] = []
+    if replicas > MOUNT_LIMIT:
+        out.append(
+            f"{replicas} replicas on {replicas} nodes exceed the share's mount limit of "
+            f"{MOUNT_LIMIT} Droplets (DigitalOcean NFS limits, 2025): only {MOUNT_LIMIT} can mount"
+        )
+    if loaders * node_mbps > share_mbps and loaders > 1:
+        out.append(
+            f"share-bound: {loaders} loaders x {node_mbps:.0f} MB/s exceed the share's "
+            f"{share_mbps:g} MB/s; each gets {share_mbps / loaders:.0f} MB/s, the read takes "
+            f"{together:.0f} s instead of {alone:.0f} s"
+        )
+    load_time = together + engine
+    if load_time > window:
+        out.append(
+            f"startup window: weight read + engine start with {loaders} loader(s) take "
+            f"{load_time:.0f} s, over the {window} s startup window; derive the budgets with "
+            f"concurrent_loaders={loaders} or stagger the replicas"
+        )
+    if loading.memory_request_gib > node_memory_gib:
+        out.append(  # pragma: no cover - loading_args refuses this first
+            f"node memory: the {loading.memory_request_gib} GiB request exceeds the node's "
+            f"{node_memory_gib} GiB"
+        )
+    if not tuned:
+        out.append(
+            "untuned node: the first NFS mount keeps its small segment size for the node's "
+            "life (docs/network-tuning.md)"
+        )
+    if nconnect < reference_nconnect:
+        out.append(
+            f"nconnect={nconnect}: the measured rates used {reference_nconnect}; the read is "
+            "assumed proportionally slower"
+        )
+    return out
+
+
 def plan_cold_start(
     size_gib: float,
     gpu_slug: str = contracts.DEFAULT_GPU_SLUG,
@@ -386,34 +501,24 @@ def plan_cold_start(
         startup_window_seconds: an explicit startup probe window to check (default: derived).
         assumptions: every figure used.
     """
-    profile = gpu_profile("gpu_slug", gpu_slug)
-    v.finite_number("size_gib", size_gib, greater_than=0, maximum=MAX_SIZE_GIB)
-    if startup_window_seconds is not None:
-        v.integer(
-            "startup_window_seconds",
-            startup_window_seconds,
-            minimum=1,
-            maximum=MAX_STARTUP_WINDOW_SECONDS,
-        )
-    for flag, flag_value in (
-        ("tuned", tuned),
-        ("on_share", on_share),
-        ("fresh_node", fresh_node),
-        ("prepull_image", prepull_image),
-        ("compile_cache", compile_cache),
-        ("warm_up", warm_up),
-    ):
-        v.instance_of(flag, flag_value, bool, "True or False")
-    v.integer("replicas", replicas, minimum=1, maximum=1000)
-    gpus = gpus_per_pod if gpus_per_pod is not None else profile.gpus_per_node
-    # The constructs' rule (VllmOptions.gpus_per_pod, check_gpus_fit): fits the node, divides it.
-    check_gpus_fit(profile.slug, gpus, field="gpus_per_pod")
-    v.integer("nconnect", nconnect, minimum=1, maximum=16)
-    tier = ShareTier(share_tier) if share_tier in ("standard", "high") else None
-    if tier is None:
-        raise ConfigurationError("share_tier", share_tier, "one of 'standard', 'high'")
-    if not isinstance(assumptions, PlanAssumptions):
-        raise ConfigurationError("assumptions", assumptions, "a PlanAssumptions(...)")
+    profile, gpus, tier = _check_plan_args(
+        size_gib,
+        gpu_slug,
+        replicas,
+        gpus_per_pod=gpus_per_pod,
+        share_tier=share_tier,
+        nconnect=nconnect,
+        flags={
+            "tuned": tuned,
+            "on_share": on_share,
+            "fresh_node": fresh_node,
+            "prepull_image": prepull_image,
+            "compile_cache": compile_cache,
+            "warm_up": warm_up,
+        },
+        startup_window_seconds=startup_window_seconds,
+        assumptions=assumptions,
+    )
     a = assumptions
     spec = node_spec(gpu_slug)
     assert spec is not None
@@ -538,59 +643,27 @@ def plan_cold_start(
         )
 
     # Engine start.
-    engine = a.engine_start_seconds + a.engine_seconds_per_gib * size_gib
-    engine_source = (
-        f"{a.engine_start_seconds:g} s ({a.basis('engine_start_seconds')[0]}) + "
-        f"{a.engine_seconds_per_gib:g} s/GiB ({a.basis('engine_seconds_per_gib')[0]})"
-    )
-    if gpus > 1:
-        engine += a.engine_tensor_parallel_seconds
-        engine_source += f" + TP {a.engine_tensor_parallel_seconds:g} s (assumed)"
-    if compile_cache:
-        engine -= a.compile_cache_saving_seconds
-        engine_source += (
-            f" - warm compile cache {a.compile_cache_saving_seconds:g} s "
-            f"({a.basis('compile_cache_saving_seconds')[0]})"
-        )
-    engine = max(engine, 0.0)  # a saving larger than the start leaves nothing, not less
-    steps.append(Step("engine start", engine, ASSUMED, engine_source))
+    engine_step = _engine_step(a, size_gib, gpus, compile_cache)
+    engine = engine_step.seconds
+    steps.append(engine_step)
     # Everyone Ready: the same timeline with the read at the shared rate.
     all_ready = max(gate_end + together, pull_end) + cache_load + engine
 
     # Limits.
-    if replicas > MOUNT_LIMIT:
-        warnings.append(
-            f"{replicas} replicas on {replicas} nodes exceed the share's mount limit of "
-            f"{MOUNT_LIMIT} Droplets (DigitalOcean NFS limits, 2025): only {MOUNT_LIMIT} can mount"
-        )
-    if loaders * node_mbps > share_mbps and loaders > 1:
-        warnings.append(
-            f"share-bound: {loaders} loaders x {node_mbps:.0f} MB/s exceed the share's "
-            f"{share_mbps:g} MB/s; each gets {together_mbps:.0f} MB/s, the read takes "
-            f"{together:.0f} s instead of {alone:.0f} s"
-        )
-    load_time = together + engine
-    if load_time > window:
-        warnings.append(
-            f"startup window: weight read + engine start with {loaders} loader(s) take "
-            f"{load_time:.0f} s, over the {window} s startup window; derive the budgets with "
-            f"concurrent_loaders={loaders} or stagger the replicas"
-        )
-    if loading.memory_request_gib > spec.memory_gib:
-        warnings.append(  # pragma: no cover - loading_args refuses this first
-            f"node memory: the {loading.memory_request_gib} GiB request exceeds the node's "
-            f"{spec.memory_gib} GiB"
-        )
-    if not tuned:
-        warnings.append(
-            "untuned node: the first NFS mount keeps its small segment size for the node's "
-            "life (docs/network-tuning.md)"
-        )
-    if nconnect < a.reference_nconnect:
-        warnings.append(
-            f"nconnect={nconnect}: the measured rates used {a.reference_nconnect}; the read is "
-            "assumed proportionally slower"
-        )
+    warnings += _limit_warnings(
+        replicas=replicas,
+        loaders=loaders,
+        node_mbps=node_mbps,
+        share_mbps=share_mbps,
+        read_seconds=(alone, together),
+        engine=engine,
+        window=window,
+        loading=loading,
+        node_memory_gib=spec.memory_gib,
+        tuned=tuned,
+        nconnect=nconnect,
+        reference_nconnect=a.reference_nconnect,
+    )
 
     return Plan(
         size_gib=size_gib,

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .. import contracts
+from ..errors import ConfigurationError, warn
 from . import _checks as v
-from . import contracts
-from .errors import ConfigurationError, warn
 from .gpus import GPU_PROFILES, GpuProfile, check_gpus_fit, gpu_profile
 from .handoff import REQUIRED_OUTPUT_KEYS, InfraOutputs, NfsEndpoint
 from .taints import (

@@ -26,10 +26,10 @@ from enum import Enum
 from functools import cache
 from importlib import resources
 
-from . import _checks as v
-from . import contracts
-from .errors import ConfigurationError
-from .gpus import GPU_PROFILES, GpuProfile
+from .. import contracts
+from ..errors import ConfigurationError
+from ..values import _checks as v
+from ..values.gpus import GPU_PROFILES, GpuProfile
 
 __all__ = [
     "NODE_SPECS",

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import contracts
+from ..errors import ConfigurationError
 from . import _checks as v
-from . import contracts
 from ._bounded import check_strings, decode_text, load_json, read_bounded
-from .errors import ConfigurationError
 from .gpus import gpu_profile
 from .pools import GpuPool, check_gpu_pools
 from .taints import NOT_TUNED_TAINT, Taint

@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
+from .. import contracts
+from ..errors import ConfigurationError
 from . import _checks as v
-from . import contracts
-from .errors import ConfigurationError
 from .taints import AUTOSCALER_STARTUP_TAINT_PREFIX
 
 __all__ = [

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .. import contracts
+from ..errors import ConfigurationError
 from . import _checks as v
-from . import contracts
-from .errors import ConfigurationError
 
 __all__ = ["GPU_PROFILES", "GpuProfile", "check_gpus_fit", "gpu_profile"]
 

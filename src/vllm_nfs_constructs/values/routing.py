@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import ConfigurationError
 from . import _checks as v
-from .errors import ConfigurationError
 from .images import check_image
 
 __all__ = [

@@ -17,7 +17,7 @@ import re
 import stat
 from typing import Any
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 
 __all__ = [
     "MAX_DEPTH",

@@ -43,7 +43,7 @@ def add_bench_parser(sub: Any) -> None:
 
 
 def _read_log(path: str) -> list[str]:
-    from .errors import ConfigurationError
+    from ..errors import ConfigurationError
 
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -62,8 +62,8 @@ def _read_log(path: str) -> list[str]:
 
 
 def bench_main(args: argparse.Namespace) -> int:
-    from .errors import ConfigurationError
-    from .runtime import bench_share
+    from ..errors import ConfigurationError
+    from ..runtime import bench_share
 
     try:
         if args.aggregate:
@@ -83,7 +83,7 @@ def bench_main(args: argparse.Namespace) -> int:
                 ) from None
             return 0
         if args.run:
-            from . import _checks as v
+            from ..values import _checks as v
 
             v.integer("--threads", args.threads, minimum=1, maximum=64)
             v.finite_number("--max-gib", args.max_gib, greater_than=0, maximum=100_000)
@@ -105,8 +105,8 @@ def synth_bench(args: argparse.Namespace) -> str:
     """The ShareBenchmarkJob manifest (mounting the existing claim) in ``args.outdir``."""
     import cdk8s
 
-    from .k8s.share_bench import ShareBenchmarkJob
-    from .k8s.volume import SharedModelVolume
+    from ..k8s.share_bench import ShareBenchmarkJob
+    from ..k8s.volume import SharedModelVolume
 
     app = cdk8s.App(outdir=args.outdir)
     chart = cdk8s.Chart(app, "share-bench", disable_resource_name_hashes=True)

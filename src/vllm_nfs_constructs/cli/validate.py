@@ -24,9 +24,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ._bounded import MAX_DEPTH, decode_text, load_json, read_bounded
-from .errors import ConfigurationError
-from .images import image_problem
+from ..errors import ConfigurationError
+from ..values._bounded import MAX_DEPTH, decode_text, load_json, read_bounded
+from ..values.images import image_problem
 
 K8S_VERSION = "1.33"
 #: The annotation that marks an object as deliberately privileged (the network tuner), with the

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from .. import contracts
+from ..errors import ConfigurationError
 from . import _checks as v
-from . import contracts
-from .errors import ConfigurationError
 
 __all__ = [
     "AUTOSCALER_STARTUP_TAINT_PREFIX",

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from . import contracts
+from .. import contracts
 
 __all__ = ["add_plan_parser", "plan_main"]
 
@@ -109,9 +109,9 @@ def add_plan_parser(sub: Any) -> None:
 def plan_main(args: argparse.Namespace) -> int:
     """Exit 0 (1 with --strict and warnings); bad input prints one ``error: ...`` line and
     exits 2."""
-    from .errors import ConfigurationError
-    from .planner import assumption_value, assumptions_with, format_plan, plan_cold_start
-    from .share_results import read_measured_share, with_measured_share
+    from ..errors import ConfigurationError
+    from ..planning.planner import assumption_value, assumptions_with, format_plan, plan_cold_start
+    from ..planning.share_results import read_measured_share, with_measured_share
 
     try:
         overrides = {name: assumption_value(name, text) for name, text in args.assume}
@@ -173,8 +173,8 @@ def plan_main(args: argparse.Namespace) -> int:
 
 def _fleet(args: argparse.Namespace) -> tuple[int, int] | None:
     """(M, N) of ``--scale-from M --scale-to N``; both or neither; 0 <= M < N <= 1000."""
-    from . import _checks as v
-    from .errors import ConfigurationError
+    from ..errors import ConfigurationError
+    from ..values import _checks as v
 
     if args.scale_from is None and args.scale_to is None:
         return None
@@ -188,7 +188,7 @@ def _fleet(args: argparse.Namespace) -> tuple[int, int] | None:
 
 def format_scale_up(plan: Any, m: int, n: int) -> tuple[str, list[str]]:
     """The fleet view: N - M new nodes starting together, the share shared by their loaders."""
-    from .planner import MOUNT_LIMIT
+    from ..planning.planner import MOUNT_LIMIT
 
     a = plan.assumptions
     decision = a.scale_decision_seconds

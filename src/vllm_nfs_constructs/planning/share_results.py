@@ -13,10 +13,10 @@ import os
 import stat
 from dataclasses import dataclass, replace
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
+from ..runtime.bench_share import KIND, BenchError, check_result
 from .loading import ShareTier
 from .planner import PlanAssumptions
-from .runtime.bench_share import KIND, BenchError, check_result
 
 __all__ = ["MAX_FILE_BYTES", "MeasuredShare", "read_measured_share", "with_measured_share"]
 

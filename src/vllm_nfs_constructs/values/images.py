@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from . import contracts
-from .errors import ConfigurationError
+from .. import contracts
+from ..errors import ConfigurationError
 
 __all__ = ["DEFAULT_IMAGES", "PYTHON_IMAGE", "VLLM_IMAGE", "check_image", "image_problem"]
 
