@@ -23,6 +23,7 @@ RECORDED = json.loads((COMPAT / "objects-0.1.0.json").read_text())
 ADDED = {
     # 0.3.0 (#20): VllmNfsChart's image pre-puller (prepull_images=True by default).
     ("apps/v1", "DaemonSet", "vllm", "image-prepull"),
+    ("networking.k8s.io/v1", "NetworkPolicy", "vllm", "image-prepull"),
 }
 
 
