@@ -495,3 +495,16 @@ def test_long_adapter_names_stay_unique_after_job_names_are_cut() -> None:
     # A name that fits is unchanged (no hash): existing charts keep their object names.
     assert any(n.startswith("qwen-lora-sql-") for n in jobs)
     assert "qwen-lora-sql" in {d.node.id for d in chart.adapter_downloads.values()}
+
+
+def test_validate_treats_an_impossible_kind_as_unknown_not_a_schema_file(tmp_path):
+    """kubernetes_validate looks schemas up by file name: a kind of 5,000 characters (found by
+    the validate property) used to end in OSError 'File name too long'."""
+    from vllm_nfs_constructs.cli.validate import validate_paths
+
+    manifest = tmp_path / "odd.yaml"
+    manifest.write_text("apiVersion: v1\nkind: " + "x" * 5000 + "\nmetadata: {name: a}\n")
+    report = validate_paths([str(manifest)])
+    text = str(report)
+    assert "no schema for apiVersion v1 kind" in text
+    assert "File name too long" not in text

@@ -14,6 +14,7 @@ import argparse
 import importlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -279,6 +280,13 @@ def _location(path: Iterable[Any]) -> str:
     return out or "(object)"
 
 
+#: What a Kubernetes kind and apiVersion can look like (DNS subdomain group, a version).
+_KIND = re.compile(r"[A-Za-z][A-Za-z0-9]{0,62}")
+_API_VERSION = re.compile(
+    r"(?:[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?/)?v[0-9]+(?:(?:alpha|beta)[0-9]+)?"
+)
+
+
 def _schema_problems(obj: dict[str, Any], allow_unknown_kinds: bool) -> list[str]:
     key = (str(obj.get("apiVersion")), str(obj.get("kind")))
     crds = crd_schemas()
@@ -294,11 +302,16 @@ def _schema_problems(obj: dict[str, Any], allow_unknown_kinds: bool) -> list[str
         errors = sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.path)))
         return [f"{key[1]} structure: {_location(e.path)}: {_short(e.message)}" for e in errors]
     kv = _import("kubernetes_validate")
+    # kubernetes_validate names a schema file after kind and apiVersion: a kind that could be no
+    # Kubernetes kind (a 5000-character one, a path) is unknown, not a file to look up.
+    plausible = _KIND.fullmatch(key[1]) is not None and _API_VERSION.fullmatch(key[0]) is not None
     try:
+        if not plausible:
+            raise kv.SchemaNotFoundError(key[1], K8S_VERSION, key[0])
         kv.validate(obj, K8S_VERSION, strict=True)
     except kv.ValidationError as exc:
         return [f"Kubernetes {K8S_VERSION} schema: {_location(exc.path)}: {_short(exc.message)}"]
-    except kv.SchemaNotFoundError:
+    except (kv.SchemaNotFoundError, OSError):
         if allow_unknown_kinds:
             return []
         return [
