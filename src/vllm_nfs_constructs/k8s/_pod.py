@@ -255,23 +255,40 @@ def _sort_maps(value: Any, key: str | None = None) -> Any:
     return value
 
 
-def _render(obj: Any, kind: str, build: Callable[[], Any], pod: PodModel) -> dict[str, Any]:
-    out: dict[str, Any] = obj._base_json()
-    _run_hooks(obj, kind, pod)
-    spec = build()
-    rendered: dict[str, Any] = _sort_maps(type(obj).manifest(spec=spec)["spec"])
-    pod_spec = rendered["template"]["spec"]
-    pod.patch_json(pod_spec)
-    if getattr(obj, "has_autoscaler", False):
-        rendered.pop("replicas", None)
-    for fix in obj._json_fixes:
-        fix(rendered)
-    out["spec"] = rendered
-    return out
+class _RenderedAtSynth:
+    """What the three lazily rendered workloads share: the pod, the spec builder, fixes for the
+    rendered JSON, and ``to_json`` rendering them at synth. Mixed in before the typed binding
+    (jsii calls this ``to_json`` back from cdk8s's synthesis)."""
+
+    _KIND = ""
+
+    def _lazy(self, pod: PodModel, spec_builder: Callable[[k8s.PodTemplateSpec], Any]) -> None:
+        self.pod = pod
+        self._spec_builder = spec_builder
+        #: Functions over the rendered spec (fields the 1.27 bindings lack; ``_escape_hatches``).
+        self._json_fixes: list[Callable[[dict[str, Any]], None]] = []
+
+    def _drop_replicas(self) -> bool:
+        return False
+
+    def to_json(self) -> Any:
+        out: dict[str, Any] = dict(super().to_json())  # type: ignore[misc]
+        _run_hooks(self, self._KIND, self.pod)  # type: ignore[arg-type]
+        spec = self._spec_builder(self.pod.render_template())
+        rendered: dict[str, Any] = _sort_maps(type(self).manifest(spec=spec)["spec"])  # type: ignore[attr-defined]
+        self.pod.patch_json(rendered["template"]["spec"])
+        if self._drop_replicas():
+            rendered.pop("replicas", None)
+        for fix in self._json_fixes:
+            fix(rendered)
+        out["spec"] = rendered
+        return out
 
 
-class LazyDeployment(k8s.KubeDeployment):
+class LazyDeployment(_RenderedAtSynth, k8s.KubeDeployment):
     """A Deployment whose spec is rendered at synth from ``spec_builder`` (and its pod)."""
+
+    _KIND = "Deployment"
 
     def __init__(
         self,
@@ -283,9 +300,7 @@ class LazyDeployment(k8s.KubeDeployment):
         spec_builder: Callable[[k8s.PodTemplateSpec], k8s.DeploymentSpec],
     ) -> None:
         super().__init__(scope, id, metadata=metadata)
-        self.pod = pod
-        self._spec_builder = spec_builder
-        self._json_fixes: list[Callable[[dict[str, Any]], None]] = []
+        self._lazy(pod, spec_builder)
         #: True once an autoscaler owns the replica count: ``spec.replicas`` is then not
         #: rendered (every ``kubectl apply`` would reset the count the HPA chose).
         self.has_autoscaler = False
@@ -294,17 +309,14 @@ class LazyDeployment(k8s.KubeDeployment):
         """Leave ``spec.replicas`` out: an autoscaler (HPA, KEDA) owns the count."""
         self.has_autoscaler = True
 
-    def _base_json(self) -> dict[str, Any]:
-        return dict(super().to_json())
-
-    def to_json(self) -> Any:
-        return _render(
-            self, "Deployment", lambda: self._spec_builder(self.pod.render_template()), self.pod
-        )
+    def _drop_replicas(self) -> bool:
+        return self.has_autoscaler
 
 
-class LazyJob(k8s.KubeJob):
+class LazyJob(_RenderedAtSynth, k8s.KubeJob):
     """A Job whose spec is rendered at synth from ``spec_builder`` (and its pod)."""
+
+    _KIND = "Job"
 
     def __init__(
         self,
@@ -316,21 +328,13 @@ class LazyJob(k8s.KubeJob):
         spec_builder: Callable[[k8s.PodTemplateSpec], k8s.JobSpec],
     ) -> None:
         super().__init__(scope, id, metadata=metadata)
-        self.pod = pod
-        self._spec_builder = spec_builder
-        self._json_fixes: list[Callable[[dict[str, Any]], None]] = []
-
-    def _base_json(self) -> dict[str, Any]:
-        return dict(super().to_json())
-
-    def to_json(self) -> Any:
-        return _render(
-            self, "Job", lambda: self._spec_builder(self.pod.render_template()), self.pod
-        )
+        self._lazy(pod, spec_builder)
 
 
-class LazyDaemonSet(k8s.KubeDaemonSet):
+class LazyDaemonSet(_RenderedAtSynth, k8s.KubeDaemonSet):
     """A DaemonSet whose spec is rendered at synth from ``spec_builder`` (and its pod)."""
+
+    _KIND = "DaemonSet"
 
     def __init__(
         self,
@@ -342,17 +346,7 @@ class LazyDaemonSet(k8s.KubeDaemonSet):
         spec_builder: Callable[[k8s.PodTemplateSpec], k8s.DaemonSetSpec],
     ) -> None:
         super().__init__(scope, id, metadata=metadata)
-        self.pod = pod
-        self._spec_builder = spec_builder
-        self._json_fixes: list[Callable[[dict[str, Any]], None]] = []
-
-    def _base_json(self) -> dict[str, Any]:
-        return dict(super().to_json())
-
-    def to_json(self) -> Any:
-        return _render(
-            self, "DaemonSet", lambda: self._spec_builder(self.pod.render_template()), self.pod
-        )
+        self._lazy(pod, spec_builder)
 
 
 def restricted(uid: int, gid: int, *, read_only_root: bool = True) -> k8s.SecurityContext:
