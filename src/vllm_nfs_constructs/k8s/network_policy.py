@@ -63,7 +63,7 @@ class NetworkPeer:
             namespace_selector=k8s.LabelSelector(
                 match_labels={NAMESPACE_NAME_LABEL: self.namespace}
             ),
-            pod_selector=k8s.LabelSelector(match_labels=dict(self.pod_labels)),
+            pod_selector=c.label_selector(self.pod_labels),
         )
 
 
@@ -162,7 +162,7 @@ def pod_policy(
             scope, "NetworkPolicy", name, namespace, c.labels(name, "network-policy")
         ),
         spec=k8s.NetworkPolicySpec(
-            pod_selector=k8s.LabelSelector(match_labels=dict(pod_selector)),
+            pod_selector=c.label_selector(pod_selector),
             policy_types=["Ingress"] if ingress_only else ["Ingress", "Egress"],
             ingress=ingress or None,
             egress=list(egress) or None,
@@ -218,7 +218,7 @@ def peer_egress(
             c.labels(policy_name, "network-policy"),
         ),
         spec=k8s.NetworkPolicySpec(
-            pod_selector=k8s.LabelSelector(match_labels=dict(peer.pod_labels)),
+            pod_selector=c.label_selector(peer.pod_labels),
             policy_types=["Egress"],
             egress=[
                 k8s.NetworkPolicyEgressRule(
