@@ -176,8 +176,10 @@ class PrefixAwareRouter(Construct):
     model), ``config_map``, ``service``, ``service_account``, ``role``, ``role_binding``,
     ``inference_objective`` (or None), ``network_policy`` (the router's own),
     ``model_policy`` (lets the router reach the model, None when the model is not isolated),
-    ``cilium_policies``; after ``add_monitoring``: ``pod_monitor``, ``rule``,
-    ``metrics_policy``.
+    ``cilium_policies`` (the API-server egress; with ``cilium`` in gateway mode the gateway's
+    way to the picker), ``gateway_model_policy`` and ``gateway_egress_policies`` (a class other
+    than ``cilium``: the gateway's pods, ``gateway_peer``, reach the model and router); after
+    ``add_monitoring``: ``pod_monitor``, ``rule``, ``metrics_policy``.
     """
 
     def __init__(
