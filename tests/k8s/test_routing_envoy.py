@@ -281,3 +281,25 @@ def test_ext_proc_streams_like_upstream_and_health_checks_the_pickers_service():
     (check,) = clusters["ext_proc"].health_checks
     (check_up,) = cluster_up["health_checks"]
     assert check.grpc_health_check.service_name == (check_up["grpc_health_check"]["service_name"])
+
+
+def test_the_skeletons_ports_are_the_ones_the_pod_and_service_expose():
+    from vllm_nfs_constructs.k8s import routing as r
+
+    objs = _chart_objects(PrefixAwareRouting())
+    bootstrap = parse_bootstrap(envoy_of(objs))
+    listeners = {x.name: x.address.socket_address for x in bootstrap.static_resources.listeners}
+    assert listeners["vllm"].port_value == r.ENVOY_PORT
+    assert listeners["ready"].port_value == r.ENVOY_READY_PORT
+    admin = bootstrap.admin.address.socket_address
+    assert (admin.address, admin.port_value) == ("127.0.0.1", r.ENVOY_ADMIN_PORT)
+    clusters = {x.name: x for x in bootstrap.static_resources.clusters}
+    (picker,) = clusters["ext_proc"].load_assignment.endpoints[0].lb_endpoints
+    assert picker.endpoint.address.socket_address.port_value == r.EPP_GRPC_PORT
+    pod = find(objs, "Deployment", "qwen-router")["spec"]["template"]["spec"]
+    ports = {p["containerPort"] for c in pod["containers"] for p in c.get("ports", [])}
+    assert {r.ENVOY_PORT, r.ENVOY_READY_PORT, r.EPP_GRPC_PORT} <= ports
+    service = find(objs, "Service", "qwen-router")
+    assert r.ENVOY_PORT in [p["port"] for p in service["spec"]["ports"]]
+    hcm = unpack(bootstrap.static_resources.listeners[1].filter_chains[0].filters[0].typed_config)
+    assert hcm.stat_prefix == r.ENVOY_STAT_PREFIX

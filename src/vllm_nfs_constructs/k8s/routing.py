@@ -84,11 +84,6 @@ ENVOY_ADMIN_PORT = 19000
 EPP_GRPC_PORT = 9002
 EPP_HEALTH_PORT = 9003
 EPP_METRICS_PORT = 9090
-#: The key the picker sets to ``<pod ip>:<port>``, as a request header and in the dynamic metadata
-#: namespace ``envoy.lb`` of its ext_proc answer; Envoy's original-destination cluster reads the
-#: metadata (a client cannot set it), and the header is removed before the model sees it.
-DESTINATION_HEADER = "x-gateway-destination-endpoint"
-DESTINATION_METADATA = "envoy.lb"
 MODEL_PORT = 8000
 #: The parsers the picker runs (llm-d-router v0.10.0 plugin types, as its chart names them): the
 #: OpenAI parser for the completions, chat, embeddings and responses bodies (what the
