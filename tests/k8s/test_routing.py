@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 from importlib import resources
@@ -15,8 +16,17 @@ import yaml
 
 from tests._promtool import promtool_path
 from tests.conftest import find, find_all
+from tests.k8s import _netpol_eval as k8s_netpol
 from tests.k8s._netpol import Endpoint, allowed
 from tests.k8s._routing import route_request
+from tests.k8s._upstream_router import (
+    grants,
+    upstream_cluster_grants,
+    upstream_epp_configs,
+    upstream_epp_flags,
+    upstream_namespaced_grants,
+    upstream_parser_types,
+)
 from vllm_nfs_constructs import (
     ConfigurationError,
     InferenceGateway,
@@ -131,26 +141,19 @@ def test_router_deployment_pins_epp_and_envoy_and_names_the_pool(objs):
     assert spec["serviceAccountName"] == "qwen-router"
 
 
-def test_the_role_is_namespaced_and_read_only_on_exactly_three_resources(objs):
+def test_the_role_grants_every_namespaced_permission_upstreams_chart_gives_the_picker(objs):
+    """#26: the picker watches InferenceObjective and InferenceModelRewrite in both llm-d.ai and
+    the legacy inference.networking.x-k8s.io group (a forbidden list: cache never synced, crash
+    loop); the expectation is read from upstream's own chart files."""
     role = find(objs, "Role", "qwen-router")
     assert role["metadata"]["namespace"] == NS
-    granted = {
-        (group, resource, verb)
-        for rule in role["rules"]
-        for group in rule["apiGroups"]
-        for resource in rule["resources"]
-        for verb in rule["verbs"]
-    }
-    read = ("get", "list", "watch")
-    assert granted == {
-        (g, res, verb)
-        for g, res in (
-            ("", "pods"),
-            ("inference.networking.k8s.io", "inferencepools"),
-            ("llm-d.ai", "inferenceobjectives"),
-        )
-        for verb in read
-    }
+    granted = grants(role)
+    upstream = upstream_namespaced_grants()
+    assert {("llm-d.ai", "inferencemodelrewrites", "watch"), ("", "pods", "list")} <= upstream
+    assert upstream <= granted, sorted(upstream - granted)
+    # Read-only, namespaced, and nothing beyond upstream's Roles.
+    assert {verb for _, _, verb in granted} == {"get", "list", "watch"}
+    assert granted == upstream
     binding = find(objs, "RoleBinding", "qwen-router")
     assert binding["roleRef"] == {
         "apiGroup": "rbac.authorization.k8s.io",
@@ -160,9 +163,36 @@ def test_the_role_is_namespaced_and_read_only_on_exactly_three_resources(objs):
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": "qwen-router", "namespace": NS}
     ]
-    assert not find_all(objs, "ClusterRole") or all(
-        "router" not in o["metadata"]["name"] for o in find_all(objs, "ClusterRole")
-    )
+
+
+def test_the_cluster_scoped_review_grants_are_left_out_because_metrics_auth_is_off(objs):
+    """Upstream's ClusterRole (token and subject access reviews) serves metrics authentication;
+    the router runs the picker with --metrics-endpoint-auth=false and binds no ClusterRole."""
+    assert upstream_cluster_grants() == {
+        ("authentication.k8s.io", "tokenreviews", "create"),
+        ("authorization.k8s.io", "subjectaccessreviews", "create"),
+    }
+    assert "--metrics-endpoint-auth=false" in epp_container(objs)["args"]
+    for kind in ("ClusterRole", "ClusterRoleBinding"):
+        assert all("router" not in o["metadata"]["name"] for o in find_all(objs, kind))
+
+
+def test_the_picker_answers_envoys_health_check_and_serves_no_pprof(objs):
+    """Envoy health-checks the ext_proc port with gRPC (upstream's preset); the picker serves
+    that only with --health-checking. pprof handlers are on by default: off."""
+    flags = upstream_epp_flags()
+    assert flags == {"health-checking", "enable-pprof"}
+    args = epp_container(objs)["args"]
+    assert "--health-checking=true" in args
+    assert "--enable-pprof=false" in args
+    for flag in flags:
+        assert len([a for a in args if a.split("=")[0] == f"--{flag}"]) == 1
+
+
+def epp_container(objs: list[dict[str, Any]]) -> dict[str, Any]:
+    spec = find(objs, "Deployment", "qwen-router")["spec"]["template"]["spec"]
+    (epp,) = [c for c in spec["containers"] if c["name"] == "epp"]
+    return epp
 
 
 def test_qwen_route_goes_to_the_router_service_and_llama_to_its_own(objs):
@@ -191,6 +221,106 @@ def test_gateway_mode_points_the_route_at_the_inference_pool(gateway_objs):
     assert allowed(gateway_objs, GATEWAY, QWEN, 8000)
     assert not allowed(gateway_objs, GATEWAY, ROUTER, 9090)
     assert not allowed(gateway_objs, STRANGER, ROUTER, 9002)
+
+
+def test_gateway_mode_on_cilium_also_lets_the_picker_reach_the_api_server(gateway_objs):
+    assert allowed(gateway_objs, ROUTER, API_SERVER, 443)
+    assert allowed(gateway_objs, ROUTER, API_SERVER, 6443)
+    assert not allowed(gateway_objs, ROUTER, STRANGER, 443)
+
+
+# -- a GatewayClass other than cilium (the docs' Istio example), under default-deny (#26) ------
+
+
+def _gateway_pod(objs: list[dict[str, Any]], namespace: str = NS) -> k8s_netpol.Pod:
+    """A data-plane pod of the Gateway (Istio's automated deployment runs it in the Gateway's
+    namespace, labelled with the Gateway API's ``gateway-name`` label)."""
+    (gateway,) = find_all(objs, "Gateway")
+    name = gateway["metadata"]["name"]
+    return k8s_netpol.Pod(
+        namespace, {"gateway.networking.k8s.io/gateway-name": name, "istio.io/gateway-name": name}
+    )
+
+
+def _pod(objs: list[dict[str, Any]], name: str) -> k8s_netpol.Pod:
+    return k8s_netpol.pod_of(find(objs, "Deployment", name))
+
+
+def test_istio_gateway_mode_from_the_docs_reaches_the_picker_and_the_model():
+    objs = synth(PrefixAwareRouting(mode="gateway", priority=10), gateway_class="istio")
+    assert find(objs, "Gateway")["spec"]["gatewayClassName"] == "istio"
+    assert find(objs, "NetworkPolicy", "default-deny")["spec"]["podSelector"] == {}
+    gateway, router = _gateway_pod(objs), _pod(objs, "qwen-router")
+    qwen, llama = _pod(objs, "qwen"), _pod(objs, "llama")
+    np = [o for o in objs if o["kind"] == "NetworkPolicy"]
+    # The gateway asks the picker (ext_proc gRPC) and sends the request to the picked pod.
+    assert k8s_netpol.allowed(np, gateway, router, 9002)
+    assert k8s_netpol.allowed(np, gateway, qwen, 8000)
+    # The picker reads its pool from the API server (Cilium enforces policies whatever the
+    # GatewayClass: the CiliumNetworkPolicy is there) and scrapes qwen's pods.
+    assert allowed(objs, ROUTER, API_SERVER, 443)
+    assert k8s_netpol.allowed(np, router, qwen, 8000)
+    assert k8s_netpol.allowed(np, router, k8s_netpol.KUBE_DNS, 53, "UDP")
+    # Nothing from another namespace; nothing to the picker's metrics or health ports.
+    outsider = k8s_netpol.Pod("default", {"app": "curl"})
+    for port in (9002, 9003, 9090):
+        assert not k8s_netpol.allowed(np, outsider, router, port)
+    assert not k8s_netpol.allowed(np, outsider, qwen, 8000)
+    assert not k8s_netpol.allowed(np, gateway, router, 9090)
+    assert not k8s_netpol.allowed(np, router, llama, 8000)
+    # Cilium's reserved identity is not what admits Istio's pods: no ingress-entity policy.
+    assert not [
+        o
+        for o in find_all(objs, "CiliumNetworkPolicy")
+        if "fromEntities" in json.dumps(o) and "router" in o["metadata"]["name"]
+    ]
+
+
+def test_istio_standalone_mode_reaches_the_routers_envoy():
+    objs = synth(PrefixAwareRouting(), gateway_class="istio")
+    np = [o for o in objs if o["kind"] == "NetworkPolicy"]
+    gateway, router = _gateway_pod(objs), _pod(objs, "qwen-router")
+    assert k8s_netpol.allowed(np, gateway, router, 8081)
+    assert not k8s_netpol.allowed(np, gateway, router, 9002)
+    assert allowed(objs, ROUTER, API_SERVER, 443)
+    assert not k8s_netpol.allowed(np, k8s_netpol.Pod("default", {"app": "x"}), router, 8081)
+
+
+def test_the_gateway_pods_can_be_narrowed_to_their_labels_or_another_namespace():
+    labels = {"gateway.networking.k8s.io/gateway-name": "gateway"}
+    objs = synth(
+        PrefixAwareRouting(mode="gateway", gateway_pod_labels=labels), gateway_class="istio"
+    )
+    np = [o for o in objs if o["kind"] == "NetworkPolicy"]
+    router, qwen = _pod(objs, "qwen-router"), _pod(objs, "qwen")
+    same_ns_stranger = k8s_netpol.Pod(NS, {"app": "curl"})
+    assert k8s_netpol.allowed(np, _gateway_pod(objs), router, 9002)
+    assert k8s_netpol.allowed(np, _gateway_pod(objs), qwen, 8000)
+    assert not k8s_netpol.allowed(np, same_ns_stranger, router, 9002)
+    assert not k8s_netpol.allowed(np, same_ns_stranger, qwen, 8000)
+    # Envoy Gateway runs its proxies in its own namespace.
+    objs = synth(
+        PrefixAwareRouting(mode="gateway", gateway_namespace="envoy-gateway-system"),
+        gateway_class="eg",
+    )
+    np = [o for o in objs if o["kind"] == "NetworkPolicy"]
+    proxy = k8s_netpol.Pod("envoy-gateway-system", {"app.kubernetes.io/name": "envoy"})
+    assert k8s_netpol.allowed(np, proxy, _pod(objs, "qwen-router"), 9002)
+    assert k8s_netpol.allowed(np, proxy, _pod(objs, "qwen"), 8000)
+    assert not k8s_netpol.allowed(np, k8s_netpol.Pod(NS, {"app": "curl"}), _pod(objs, "qwen"), 8000)
+
+
+def test_gateway_pods_are_refused_with_the_cilium_class():
+    for kwargs in ({"gateway_namespace": "istio-system"}, {"gateway_pod_labels": {"a": "b"}}):
+        app = cdk8s.Testing.app()
+        with pytest.raises(ConfigurationError, match="cilium") as info:
+            VllmNfsChart(
+                app,
+                "vllm",
+                infra=INFRA,
+                models=[ServedModel("qwen", routing=PrefixAwareRouting(**kwargs))],
+            )
+        assert "gateway_namespace" in info.value.field
 
 
 def test_gateway_mode_priority_makes_an_inference_objective_valid_against_its_crd(gateway_objs):
@@ -295,12 +425,49 @@ def test_a_monitor_and_alerts_for_the_router_with_monitoring(objs):
 
 
 def test_vllm_nfs_validate_passes_on_the_output(tmp_path, objs, gateway_objs):
-    for name, docs in (("standalone", objs), ("gateway", gateway_objs)):
+    istio = synth(PrefixAwareRouting(mode="gateway", priority=3), gateway_class="istio")
+    for name, docs in (("standalone", objs), ("gateway", gateway_objs), ("istio", istio)):
         path = tmp_path / f"{name}.yaml"
         path.write_text(yaml.safe_dump_all(docs))
         report = validate_paths([str(path)])
         assert report.ok, [str(p) for p in report.problems]
         assert report.objects == len(docs)
+
+
+@pytest.mark.parametrize("group", ["llm-d.ai", "inference.networking.x-k8s.io"])
+def test_validate_knows_objectives_and_rewrites_of_both_groups_the_picker_watches(tmp_path, group):
+    """The CRDs of both groups are carried (the legacy ones from GIE v1.5.0): such objects are
+    checked against their schema, not reported as unknown kinds."""
+    pool = {"group": "inference.networking.k8s.io", "kind": "InferencePool", "name": "qwen-pool"}
+    meta = {"name": "qwen", "namespace": NS}
+    good = [
+        {
+            "apiVersion": f"{group}/v1alpha2",
+            "kind": "InferenceObjective",
+            "metadata": meta,
+            "spec": {"priority": 1, "poolRef": pool},
+        },
+        {
+            "apiVersion": f"{group}/v1alpha2",
+            "kind": "InferenceModelRewrite",
+            "metadata": meta,
+            "spec": {
+                "poolRef": pool,
+                "rules": [{"matches": [{"model": {"value": "qwen"}}]}],
+            },
+        },
+    ]
+    path = tmp_path / "good.yaml"
+    path.write_text(yaml.safe_dump_all(good))
+    report = validate_paths([str(path)])
+    assert report.ok, [str(p) for p in report.problems]
+    bad = json.loads(json.dumps(good))
+    bad[0]["spec"].pop("poolRef")
+    bad[1]["spec"]["rules"] = [{"matches": [{"model": {"value": ""}}]}]
+    path.write_text(yaml.safe_dump_all(bad))
+    report = validate_paths([str(path)])
+    assert len(report.problems) == 2, [str(p) for p in report.problems]
+    assert all("schema" in str(p) and "no schema" not in str(p) for p in report.problems)
 
 
 def test_validate_catches_a_broken_inference_pool(tmp_path, objs):
@@ -326,7 +493,7 @@ def test_endpoint_picker_config_has_the_upstream_scorers_and_weights(objs):
     cfg = config(objs, "epp.yaml")
     assert cfg["apiVersion"] == "llm-d.ai/v1alpha1"
     assert cfg["kind"] == "EndpointPickerConfig"
-    assert set(cfg) == {"apiVersion", "kind", "plugins", "schedulingProfiles"}
+    assert set(cfg) == {"apiVersion", "kind", "plugins", "schedulingProfiles", "requestHandler"}
     types = [p["type"] for p in cfg["plugins"]]
     assert types == [
         "queue-scorer",
@@ -334,6 +501,8 @@ def test_endpoint_picker_config_has_the_upstream_scorers_and_weights(objs):
         "prefix-cache-scorer",
         "metrics-data-source",
         "core-metrics-extractor",
+        "openai-parser",
+        "passthrough-parser",
     ]
     source = cfg["plugins"][3]["parameters"]
     assert source == {"scheme": "http", "path": "/metrics", "insecureSkipVerify": True}
@@ -353,6 +522,51 @@ def test_endpoint_picker_config_has_the_upstream_scorers_and_weights(objs):
     config_file = epp["args"][epp["args"].index("--config-file") + 1]
     (mount,) = [m for m in epp["volumeMounts"] if m["name"] == "config"]
     assert config_file == f"{mount['mountPath']}/epp.yaml"
+
+
+def test_the_picker_has_a_passthrough_parser_so_audio_and_realtime_are_not_refused(objs):
+    """#26: with no passthrough parser the picker answers 400 "no parser registered" for paths
+    its parsers do not claim (/v1/audio/*, /v1/realtime). The parsers are named and wired as
+    upstream's v0.10.0 chart does (plugins, then requestHandler.parsers by pluginRef)."""
+    cfg = config(objs, "epp.yaml")
+    agnostic = upstream_epp_configs()["payload-agnostic.yaml"]
+    assert agnostic["requestHandler"] == {"parsers": [{"pluginRef": "passthrough-parser"}]}
+    assert {"type": "passthrough-parser"} in agnostic["plugins"]
+    refs = [p["pluginRef"] for p in cfg["requestHandler"]["parsers"]]
+    assert refs[-1] == "passthrough-parser"  # the catch-all last
+    assert set(refs) <= upstream_parser_types()
+    assert "openai-parser" in refs  # the bodies the prefix-cache scorer reads
+    assert set(refs) <= {p["type"] for p in cfg["plugins"]}
+    assert set(cfg["requestHandler"]) == set(agnostic["requestHandler"])
+
+
+def test_a_config_change_rolls_the_router_pod():
+    def pod_and_config(routing: PrefixAwareRouting) -> tuple[dict[str, Any], dict[str, str]]:
+        objs = synth(routing)
+        template = find(objs, "Deployment", "qwen-router")["spec"]["template"]
+        return template, find(objs, "ConfigMap", "qwen-router")["data"]
+
+    base, base_data = pod_and_config(PrefixAwareRouting())
+    again, _ = pod_and_config(PrefixAwareRouting())
+    for changed in (PrefixAwareRouting(fail_open=False), PrefixAwareRouting(queue_weight=3)):
+        template, data = pod_and_config(changed)
+        assert data != base_data
+        assert template["metadata"]["annotations"] != base["metadata"]["annotations"]
+        assert template["spec"] == base["spec"]  # only the annotation rolls it
+    assert again == base  # and nothing else does
+    key = "vllm-nfs-constructs/config-sha256"
+    digest = hashlib.sha256(json.dumps(base_data, sort_keys=True).encode()).hexdigest()
+    assert base["metadata"]["annotations"][key] == digest
+
+
+def test_the_router_gets_the_platform_priority_class():
+    from vllm_nfs_constructs import PlatformDefaults
+
+    objs = synth(platform=PlatformDefaults(priority_class_name="inference-high"))
+    router = find(objs, "Deployment", "qwen-router")["spec"]["template"]["spec"]
+    model = find(objs, "Deployment", "qwen")["spec"]["template"]["spec"]
+    assert router["priorityClassName"] == model["priorityClassName"] == "inference-high"
+    assert "priorityClassName" not in find(objs, "Deployment", "qwen-router")["spec"]
 
 
 def test_envoy_config_routes_through_ext_proc_to_the_picker_fail_open(objs):
@@ -376,14 +590,13 @@ def test_envoy_config_routes_through_ext_proc_to_the_picker_fail_open(objs):
         "port_value": 9002,
     }
     assert "http2_protocol_options" in str(ext_cluster["typed_extension_protocol_options"])
-    (route,) = hcm["route_config"]["virtual_hosts"][0]["routes"]
-    target = clusters[route["route"]["cluster"]]
+    (picked,) = [
+        rt for rt in hcm["route_config"]["virtual_hosts"][0]["routes"] if rt["name"] == "picked"
+    ]
+    target = clusters[picked["route"]["cluster"]]
     assert target["type"] == "ORIGINAL_DST"
     assert target["lb_policy"] == "CLUSTER_PROVIDED"
-    assert target["original_dst_lb_config"] == {
-        "use_http_header": True,
-        "http_header_name": "x-gateway-destination-endpoint",
-    }
+    assert target["original_dst_lb_config"]["use_http_header"] is False
     ready = listeners["ready"]
     assert ready["address"]["socket_address"]["port_value"] == 19001
     ready_hcm = ready["filter_chains"][0]["filters"][0]["typed_config"]
@@ -395,6 +608,12 @@ def test_envoy_config_routes_through_ext_proc_to_the_picker_fail_open(objs):
         for host in hcm_["route_config"]["virtual_hosts"]:
             for rt in host["routes"]:
                 assert rt["route"]["cluster"] in clusters
+    assert {c["name"] for c in clusters.values()} == {
+        "prometheus_stats",
+        "original_destination_cluster",
+        "model_service",
+        "ext_proc",
+    }
     # The readiness probe asks that listener.
     spec = find(objs, "Deployment", "qwen-router")["spec"]["template"]["spec"]
     (envoy,) = [c for c in spec["containers"] if c["name"] == "envoy"]
@@ -491,6 +710,10 @@ BAD_ROUTING: list[tuple[dict[str, Any], str]] = [
     ({"epp_image": "ghcr.io/llm-d/llm-d-router-endpoint-picker"}, "PrefixAwareRouting.epp_image"),
     ({"envoy_image": "envoyproxy/envoy:latest"}, "PrefixAwareRouting.envoy_image"),
     ({"envoy_image": ""}, "PrefixAwareRouting.envoy_image"),
+    ({"gateway_namespace": "Istio_System"}, "PrefixAwareRouting.gateway_namespace"),
+    ({"gateway_namespace": 7}, "PrefixAwareRouting.gateway_namespace"),
+    ({"gateway_pod_labels": {"bad key!": "x"}}, "PrefixAwareRouting.gateway_pod_labels"),
+    ({"gateway_pod_labels": ["a"]}, "PrefixAwareRouting.gateway_pod_labels"),
 ]
 
 
@@ -529,8 +752,9 @@ def test_router_alerts_fire_on_failure_and_stay_silent_when_healthy(tmp_path, ob
     )
     model = 'model_name="qwen",target_model_name="qwen"'
     error = f'{model},error_code="Internal"'
-    epp_total = f"llm_d_router_epp_request_total{{{ROUTER_JOB},{model}}}"
-    epp_err = f"llm_d_router_epp_request_error_total{{{ROUTER_JOB},{error}}}"
+    # llm-d-router v0.10.0's names (#26), and the deprecated aliases.
+    epp_total = f"llm_d_epp_request_total{{{ROUTER_JOB},{model}}}"
+    epp_err = f"llm_d_epp_request_error_total{{{ROUTER_JOB},{error}}}"
     legacy_total = f"inference_objective_request_total{{{ROUTER_JOB},{model}}}"
     legacy_err = f"inference_objective_request_error_total{{{ROUTER_JOB},{error}}}"
 
@@ -623,6 +847,15 @@ def test_the_carried_crds_have_their_license_and_source():
             "inference.networking.k8s.io_inferencepools.yaml",
         ),
         ("llm-d-router-v0.10.0", "llm-d.ai_inferenceobjectives.yaml"),
+        ("llm-d-router-v0.10.0", "llm-d.ai_inferencemodelrewrites.yaml"),
+        (
+            "gateway-api-inference-extension-v1.5.0-legacy",
+            "inference.networking.x-k8s.io_inferenceobjectives.yaml",
+        ),
+        (
+            "gateway-api-inference-extension-v1.5.0-legacy",
+            "inference.networking.x-k8s.io_inferencemodelrewrites.yaml",
+        ),
     ):
         names = {e.name for e in root.joinpath(folder).iterdir()}
         assert {crd, "LICENSE", "SOURCE.md"} <= names

@@ -3,7 +3,7 @@
 One :class:`PlatformDefaults` per cdk8s App, kept in the App's ``AppRegistry``:
 
 - pods: a workload hook (``_pod.add_workload_hook``) runs over every pod of the App at synth and
-  sets the registry mirror, the pull secrets, the serving pods' priority class, and the
+  sets the registry mirror, the pull secrets, the serving and router pods' priority class, and the
   tolerations and node selector of the pods that need no GPU; pod templates get the labels and
   annotations too;
 - objects: ``c.metadata`` and ``raw_object`` (every object the library makes goes through one of
@@ -72,7 +72,10 @@ def platform_hook(platform: PlatformDefaults) -> Any:
             pod.image_map = platform.image
         for secret in platform.image_pull_secrets:
             pod.add_pull_secret(secret)
-        if role == "serving" and platform.priority_class_name and not pod.priority_class_name:
+        # The router sits in every request's path of a routed model: it ranks with the serving
+        # pods (#30).
+        priority_roles = ("serving", "router")
+        if role in priority_roles and platform.priority_class_name and not pod.priority_class_name:
             pod.priority_class_name = platform.priority_class_name
         if not pod.gpu:
             for taint in platform.tolerations:

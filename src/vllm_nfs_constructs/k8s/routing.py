@@ -7,14 +7,22 @@ Made by ``InferenceGateway.add_route(target, routing=PrefixAwareRouting(...))`` 
   pods on port 8000, its ``endpointPickerRef`` the router's Service (port 9002);
 - the router Deployment: the Endpoint Picker (llm-d-router v0.10.0) reading that pool and, in
   ``standalone`` mode, Envoy beside it (listener 8081, ``ext_proc`` to the picker on localhost,
-  fail-open, original-destination routing on the header the picker sets);
-- a ConfigMap with the EndpointPickerConfig (queue, KV-cache and prefix-cache scorers) and the
-  Envoy configuration (JSON, which both read as YAML);
-- a ServiceAccount, a namespaced read-only Role (get/list/watch on pods, inferencepools,
-  inferenceobjectives) and its RoleBinding; the router's Service;
+  original-destination routing on the ``envoy.lb`` metadata the picker sets; with the picker
+  unreachable and ``fail_open``, the model's Service);
+- a ConfigMap with the EndpointPickerConfig (queue, KV-cache and prefix-cache scorers; the
+  OpenAI parser, and the passthrough parser for every other path) and the Envoy configuration
+  (JSON, which both read as YAML; its skeleton is ``data/router/envoy-bootstrap.json``); the
+  pod template carries their hash, so a change rolls the pod;
+- a ServiceAccount, a namespaced read-only Role (get/list/watch on pods, inferencepools, and
+  inferenceobjectives and inferencemodelrewrites in both the ``llm-d.ai`` and the legacy
+  ``inference.networking.x-k8s.io`` group, as upstream's chart) and its RoleBinding; the
+  router's Service;
 - an InferenceObjective when ``PrefixAwareRouting.priority`` is set;
-- policies: the gateway's data path may reach the router (8081; 9002 in ``gateway`` mode), the
-  router may reach this model's pods on 8000, DNS and the API server, and nothing else;
+- policies: the gateway's data path may reach the router (8081; 9002 in ``gateway`` mode, and
+  the model's 8000), the router may reach this model's pods on 8000, DNS and the API server, and
+  nothing else. The gateway's data path is Cilium's ``ingress`` identity with the ``cilium``
+  class, otherwise the pods ``PrefixAwareRouting.gateway_namespace``/``gateway_pod_labels``
+  name;
 - with monitoring (``add_monitoring``): a PodMonitor for the picker and Envoy, a
   NetworkPolicy letting Prometheus reach their metrics ports, and alerts (router down, requests
   passing through on fail-open, picker errors).
@@ -22,8 +30,12 @@ Made by ``InferenceGateway.add_route(target, routing=PrefixAwareRouting(...))`` 
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 from collections.abc import Mapping
+from functools import cache
+from importlib import resources
 from typing import Any
 
 import cdk8s
@@ -32,11 +44,11 @@ from constructs import Construct
 
 from ..errors import ConfigurationError
 from ..values import _checks as v
-from ..values.routing import PrefixAwareRouting
+from ..values.routing import OBJECTIVE_HEADER, PrefixAwareRouting
 from . import _common as c
 from ._escape_hatches import raw_object
 from ._pod import ContainerModel, LazyDeployment, PodModel, restricted
-from .network_policy import NetworkPeer, dns_egress, pod_policy
+from .network_policy import NetworkPeer, dns_egress, peer_egress, pod_policy
 
 __all__ = [
     "ENVOY_ADMIN_PORT",
@@ -46,15 +58,21 @@ __all__ = [
     "EPP_HEALTH_PORT",
     "EPP_METRICS_PORT",
     "INFERENCE_GROUP",
+    "LEGACY_INFERENCE_GROUP",
+    "OBJECTIVE_HEADER",
     "ROUTER_ALERTS",
     "PrefixAwareRouter",
     "check_routing_has_gateway",
 ]
 
 INFERENCE_GROUP = "inference.networking.k8s.io"
+#: The group the Gateway API Inference Extension 1.4 and 1.5 gave InferenceObjective and
+#: InferenceModelRewrite; the picker watches them there too when the CRDs exist.
+LEGACY_INFERENCE_GROUP = "inference.networking.x-k8s.io"
+OBJECTIVE_GROUP = "llm-d.ai"
 INFERENCE_POOL_API = f"{INFERENCE_GROUP}/v1"
-OBJECTIVE_API = "llm-d.ai/v1alpha2"
-EPP_CONFIG_API = "llm-d.ai/v1alpha1"
+OBJECTIVE_API = f"{OBJECTIVE_GROUP}/v1alpha2"
+EPP_CONFIG_API = f"{OBJECTIVE_GROUP}/v1alpha1"
 MONITORING_API = "monitoring.coreos.com/v1"
 #: Where Envoy listens for the gateway's traffic (standalone mode).
 ENVOY_PORT = 8081
@@ -66,11 +84,14 @@ ENVOY_ADMIN_PORT = 19000
 EPP_GRPC_PORT = 9002
 EPP_HEALTH_PORT = 9003
 EPP_METRICS_PORT = 9090
-#: The header the picker sets to ``<pod ip>:<port>``; Envoy's original-destination cluster reads it.
-DESTINATION_HEADER = "x-gateway-destination-endpoint"
 MODEL_PORT = 8000
-#: Envoy's typed-config URL prefix for its extensions.
-_EXT = "type.googleapis.com/envoy.extensions."
+#: The parsers the picker runs (llm-d-router v0.10.0 plugin types, as its chart names them): the
+#: OpenAI parser for the completions, chat, embeddings and responses bodies (what the
+#: prefix-cache scorer reads), the passthrough parser for every other path (audio, realtime),
+#: which the picker would otherwise answer 400 "no parser registered".
+EPP_PARSERS = ("openai-parser", "passthrough-parser")
+#: The pod template annotation carrying the hash of the router's configuration.
+CONFIG_HASH_ANNOTATION = "vllm-nfs-constructs/config-sha256"
 #: The user the router's containers run as (the distroless images' ``nonroot``).
 ROUTER_UID = 65532
 EPP_CONFIG_FILE = "epp.yaml"
@@ -83,6 +104,13 @@ EPP_RESOURCES = ({"cpu": "250m", "memory": "256Mi"}, {"cpu": "1", "memory": "1Gi
 ENVOY_RESOURCES = ({"cpu": "100m", "memory": "128Mi"}, {"cpu": "1", "memory": "512Mi"})
 #: The alerts ``add_monitoring`` emits (runbooks in docs/routing.md).
 ROUTER_ALERTS = ("VllmRouterDown", "VllmRouterFailingOpen", "VllmRouterPickerErrors")
+#: The picker's request counters in llm-d-router v0.10.0, and the deprecated aliases (the Gateway
+#: API Inference Extension's names) older pickers serve.
+EPP_REQUEST_METRICS = ("llm_d_epp_request_total", "llm_d_epp_request_error_total")
+LEGACY_REQUEST_METRICS = (
+    "inference_objective_request_total",
+    "inference_objective_request_error_total",
+)
 #: The vLLM flags that set prefix caching (any spelling) in vLLM 0.33.
 _PREFIX_FLAGS = (
     "--enable-prefix-caching",
@@ -105,6 +133,25 @@ def check_routing_has_gateway(models: Any, gateway: bool) -> None:
             )
 
 
+def _cut_name(name: str, limit: int = 63) -> str:
+    """``name``, or its first characters and a hash of the whole when longer than ``limit``
+    (two long names never collide on their common start)."""
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: limit - 9].rstrip('-')}-{digest}"
+
+
+@cache
+def _envoy_skeleton() -> dict[str, Any]:
+    """The Envoy bootstrap the router starts from (``data/router/envoy-bootstrap.json``)."""
+    folder = resources.files("vllm_nfs_constructs.k8s").joinpath("data", "router")
+    loaded: dict[str, Any] = json.loads(
+        folder.joinpath("envoy-bootstrap.json").read_text(encoding="utf-8")
+    )
+    return loaded
+
+
 def _isolated(target: Any) -> bool:
     """Whether the target's pods are isolated by a NetworkPolicy (so the router needs a way in):
     the same rule ``InferenceGateway.add_route`` applies for the gateway's own policy."""
@@ -124,8 +171,10 @@ class PrefixAwareRouter(Construct):
     model), ``config_map``, ``service``, ``service_account``, ``role``, ``role_binding``,
     ``inference_objective`` (or None), ``network_policy`` (the router's own),
     ``model_policy`` (lets the router reach the model, None when the model is not isolated),
-    ``cilium_policies``; after ``add_monitoring``: ``pod_monitor``, ``rule``,
-    ``metrics_policy``.
+    ``cilium_policies`` (the API-server egress; with ``cilium`` in gateway mode the gateway's
+    way to the picker), ``gateway_model_policy`` and ``gateway_egress_policies`` (a class other
+    than ``cilium``: the gateway's pods, ``gateway_peer``, reach the model and router); after
+    ``add_monitoring``: ``pod_monitor``, ``rule``, ``metrics_policy``.
     """
 
     def __init__(
@@ -168,6 +217,18 @@ class PrefixAwareRouter(Construct):
         )
         self.name = v.dns_label(f"{f} router name", name or f"{model_name}-router")
         self.pool_name = v.dns_label(f"{f} pool name", f"{model_name}-pool")
+        if cilium and routing.gateway_pods_given:
+            raise ConfigurationError(
+                f"{f}.gateway_namespace/gateway_pod_labels",
+                {
+                    "gateway_namespace": routing.gateway_namespace,
+                    "gateway_pod_labels": dict(routing.gateway_pod_labels),
+                },
+                "unset with the cilium GatewayClass",
+                "Cilium's Gateway is a per-node Envoy seen as the reserved 'ingress' identity, "
+                "not pods: the router's policies admit that identity. The fields name the "
+                "gateway's pods for other classes (Istio, ...).",
+            )
         self._check_prefix_caching(target)
         super().__init__(scope, id)
         c.attach(self, scope)
@@ -176,6 +237,15 @@ class PrefixAwareRouter(Construct):
         self.port = ENVOY_PORT if routing.standalone else EPP_GRPC_PORT
         self.service_name = self.name
         self._cilium = cilium
+        #: The gateway's data-plane pods for a GatewayClass other than ``cilium`` (default: every
+        #: pod of the Gateway's namespace); None with ``cilium`` (its ``ingress`` identity).
+        self.gateway_peer: NetworkPeer | None = (
+            None
+            if cilium
+            else NetworkPeer(
+                routing.gateway_namespace or self.namespace, dict(routing.gateway_pod_labels)
+            )
+        )
         self.inference_pool = self._inference_pool()
         self.inference_objective = (
             self._inference_objective() if routing.priority is not None else None
@@ -223,10 +293,20 @@ class PrefixAwareRouter(Construct):
             if _isolated(target)
             else None
         )
-        if cilium:
-            self.cilium_policies.append(self._api_server_egress())
+        #: Gateway mode with a class other than ``cilium``: the gateway's pods may reach the
+        #: model's 8000 (None otherwise, or when the model is not isolated).
+        self.gateway_model_policy: k8s.KubeNetworkPolicy | None = None
+        #: The gateway pods' egress to the router (and the model), when their namespace is a
+        #: default-deny ``WorkloadNamespace`` of this App.
+        self.gateway_egress_policies: list[k8s.KubeNetworkPolicy] = []
+        # The picker watches the API server whatever the GatewayClass: on DOKS, Cilium enforces
+        # the namespace's default-deny (and CiliumNetworkPolicies) whatever gateway runs.
+        self.cilium_policies.append(self._api_server_egress())
+        if self.gateway_peer is None:
             if not routing.standalone:
                 self.cilium_policies.append(self._gateway_to_picker())
+        else:
+            self._gateway_pod_policies(self.gateway_peer, model_name)
         self.pod_monitor: cdk8s.ApiObject | None = None
         self.rule: cdk8s.ApiObject | None = None
         self.metrics_policy: k8s.KubeNetworkPolicy | None = None
@@ -316,7 +396,8 @@ class PrefixAwareRouter(Construct):
 
     def picker_config(self) -> dict[str, Any]:
         """The EndpointPickerConfig (plugin types and keys as the llm-d-router v0.10.0 chart
-        writes them for vLLM over HTTP)."""
+        writes them for vLLM over HTTP, with the parsers of ``EPP_PARSERS`` in its
+        ``requestHandler``)."""
         weights = self.routing.scorer_weights
         return {
             "apiVersion": EPP_CONFIG_API,
@@ -332,6 +413,7 @@ class PrefixAwareRouter(Construct):
                     },
                 },
                 {"type": "core-metrics-extractor"},
+                *({"type": name} for name in EPP_PARSERS),
             ],
             "schedulingProfiles": [
                 {
@@ -341,232 +423,67 @@ class PrefixAwareRouter(Construct):
                     ],
                 }
             ],
+            "requestHandler": {"parsers": [{"pluginRef": name} for name in EPP_PARSERS]},
         }
 
     def envoy_config(self) -> dict[str, Any]:
-        """Envoy's bootstrap: the 8081 listener with ext_proc to the picker on loopback and an
-        original-destination cluster keyed on the picker's header; 19001 answers ``/ready``
-        and serves ``/stats/prometheus``; the admin interface stays on loopback."""
-        http_conn = _EXT + "filters.network.http_connection_manager.v3.HttpConnectionManager"
-        router: dict[str, Any] = {
-            "name": "envoy.filters.http.router",
-            "typed_config": {"@type": _EXT + "filters.http.router.v3.Router"},
-        }
+        """Envoy's bootstrap (``data/router/envoy-bootstrap.json``, see the README beside it):
+        the 8081 listener with ext_proc to the picker on loopback; 19001 answers ``/ready`` and
+        serves ``/stats/prometheus``; the admin interface stays on loopback.
 
-        def socket(address: str, port: int) -> dict[str, Any]:
-            return {"socket_address": {"address": address, "port_value": port}}
+        Two routes, both for every path (WebSocket upgrades allowed: ``/v1/realtime``):
 
-        def static_cluster(name: str, port: int) -> dict[str, Any]:
-            return {
-                "cluster_name": name,
-                "endpoints": [
-                    {"lb_endpoints": [{"endpoint": {"address": socket("127.0.0.1", port)}}]}
-                ],
+        - ``picked``: the picker set ``envoy.lb`` / ``x-gateway-destination-endpoint`` in its
+          ext_proc answer (Envoy ``RouteMatch.dynamic_metadata`` with a ``present_match``; the
+          picker's answer sets ``clear_route_cache``, so the route is chosen again once the
+          metadata is there). The ORIGINAL_DST cluster takes the address from that metadata
+          (``original_dst_lb_config.metadata_key``, ``use_http_header: false``): a client's
+          ``x-gateway-destination-endpoint`` header steers nothing, and the route configuration
+          removes it before the model sees it.
+        - ``unpicked``: no destination, i.e. the picker could not be reached and ext_proc let the
+          request through (``failure_mode_allow``). With ``fail_open`` the model's Service
+          (``STRICT_DNS`` cluster ``model_service``; the Service picks a ready replica); without
+          it a 503 (the ext_proc filter itself answers 500 when the picker is unreachable).
+        """
+        cfg = copy.deepcopy(_envoy_skeleton())
+        statics = cfg["static_resources"]
+        (main,) = [x for x in statics["listeners"] if x["name"] == "vllm"]
+        hcm = main["filter_chains"][0]["filters"][0]["typed_config"]
+        (ext_proc,) = [x for x in hcm["http_filters"] if x["name"] == "envoy.filters.http.ext_proc"]
+        ext_proc["typed_config"]["failure_mode_allow"] = self.routing.fail_open
+        (unpicked,) = [
+            x for x in hcm["route_config"]["virtual_hosts"][0]["routes"] if x["name"] == "unpicked"
+        ]
+        (service,) = [x for x in statics["clusters"] if x["name"] == "model_service"]
+        if self.routing.fail_open:
+            endpoint = service["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
+            endpoint["address"]["socket_address"] = {
+                "address": f"{self.target.service_name}.{self.namespace}.svc.cluster.local",
+                "port_value": MODEL_PORT,
             }
+        else:
+            del unpicked["route"]
+            unpicked["direct_response"] = {
+                "status": 503,
+                "body": {"inline_string": "no endpoint picked (fail-closed)\n"},
+            }
+            statics["clusters"].remove(service)
+        return cfg
 
-        timeout = "86400s"
-        ready_listener = {
-            "name": "ready",
-            "address": socket("0.0.0.0", ENVOY_READY_PORT),
-            "filter_chains": [
-                {
-                    "filters": [
-                        {
-                            "name": "envoy.filters.network.http_connection_manager",
-                            "typed_config": {
-                                "@type": http_conn,
-                                "stat_prefix": "ready",
-                                "route_config": {
-                                    "name": "ready",
-                                    "virtual_hosts": [
-                                        {
-                                            "name": "stats",
-                                            "domains": ["*"],
-                                            "routes": [
-                                                {
-                                                    "match": {"prefix": "/stats/prometheus"},
-                                                    "route": {"cluster": "prometheus_stats"},
-                                                }
-                                            ],
-                                        }
-                                    ],
-                                },
-                                "http_filters": [
-                                    {
-                                        "name": "envoy.filters.http.health_check",
-                                        "typed_config": {
-                                            "@type": _EXT
-                                            + "filters.http.health_check.v3.HealthCheck",
-                                            "pass_through_mode": False,
-                                            "headers": [
-                                                {
-                                                    "name": ":path",
-                                                    "string_match": {"exact": "/ready"},
-                                                }
-                                            ],
-                                        },
-                                    },
-                                    router,
-                                ],
-                            },
-                        }
-                    ]
-                }
-            ],
-        }
-        ext_proc = {
-            "name": "envoy.filters.http.ext_proc",
-            "typed_config": {
-                "@type": _EXT + "filters.http.ext_proc.v3.ExternalProcessor",
-                "failure_mode_allow": self.routing.fail_open,
-                "grpc_service": {
-                    "envoy_grpc": {
-                        "cluster_name": "ext_proc",
-                        "authority": f"localhost:{EPP_GRPC_PORT}",
-                    },
-                    "timeout": "10s",
-                },
-                "processing_mode": {
-                    "request_header_mode": "SEND",
-                    "response_header_mode": "SEND",
-                    "request_body_mode": "FULL_DUPLEX_STREAMED",
-                    "response_body_mode": "FULL_DUPLEX_STREAMED",
-                    "request_trailer_mode": "SEND",
-                    "response_trailer_mode": "SEND",
-                },
-                "message_timeout": "1000s",
-            },
-        }
-        main_listener = {
-            "name": "vllm",
-            "address": socket("0.0.0.0", ENVOY_PORT),
-            "per_connection_buffer_limit_bytes": 32768,
-            "filter_chains": [
-                {
-                    "name": "vllm",
-                    "filters": [
-                        {
-                            "name": "envoy.filters.network.http_connection_manager",
-                            "typed_config": {
-                                "@type": http_conn,
-                                "stat_prefix": ENVOY_STAT_PREFIX,
-                                "route_config": {
-                                    "name": "vllm",
-                                    "virtual_hosts": [
-                                        {
-                                            "name": "vllm",
-                                            "domains": ["*"],
-                                            "routes": [
-                                                {
-                                                    "match": {"prefix": "/"},
-                                                    "route": {
-                                                        "cluster": "original_destination_cluster",
-                                                        "timeout": timeout,
-                                                        "idle_timeout": timeout,
-                                                    },
-                                                }
-                                            ],
-                                        }
-                                    ],
-                                },
-                                "http_filters": [
-                                    ext_proc,
-                                    {
-                                        **router,
-                                        "typed_config": {
-                                            **router["typed_config"],
-                                            "suppress_envoy_headers": True,
-                                        },
-                                    },
-                                ],
-                                "use_remote_address": True,
-                                "normalize_path": True,
-                                "merge_slashes": True,
-                                "common_http_protocol_options": {
-                                    "headers_with_underscores_action": "REJECT_REQUEST"
-                                },
-                                "path_with_escaped_slashes_action": "UNESCAPE_AND_REDIRECT",
-                                "access_log": [
-                                    {
-                                        "name": "envoy.access_loggers.stdout",
-                                        "typed_config": {
-                                            "@type": _EXT
-                                            + "access_loggers.stream.v3.StdoutAccessLog"
-                                        },
-                                    }
-                                ],
-                            },
-                        }
-                    ],
-                }
-            ],
-        }
-        limits = {
-            "thresholds": [
-                {"max_connections": 40000, "max_pending_requests": 40000, "max_requests": 40000}
-            ]
-        }
-        return {
-            "admin": {"address": socket("127.0.0.1", ENVOY_ADMIN_PORT)},
-            "static_resources": {
-                "listeners": [ready_listener, main_listener],
-                "clusters": [
-                    {
-                        "name": "prometheus_stats",
-                        "type": "STATIC",
-                        "connect_timeout": "0.250s",
-                        "load_assignment": static_cluster("prometheus_stats", ENVOY_ADMIN_PORT),
-                    },
-                    {
-                        "name": "original_destination_cluster",
-                        "type": "ORIGINAL_DST",
-                        "connect_timeout": "1000s",
-                        "lb_policy": "CLUSTER_PROVIDED",
-                        "circuit_breakers": limits,
-                        "original_dst_lb_config": {
-                            "use_http_header": True,
-                            "http_header_name": DESTINATION_HEADER,
-                        },
-                    },
-                    {
-                        "name": "ext_proc",
-                        "type": "STATIC",
-                        "connect_timeout": timeout,
-                        "lb_policy": "LEAST_REQUEST",
-                        "circuit_breakers": limits,
-                        "health_checks": [
-                            {
-                                "timeout": "2s",
-                                "interval": "10s",
-                                "unhealthy_threshold": 3,
-                                "healthy_threshold": 2,
-                                "reuse_connection": True,
-                                "grpc_health_check": {
-                                    "service_name": "envoy.service.ext_proc.v3.ExternalProcessor"
-                                },
-                            }
-                        ],
-                        "typed_extension_protocol_options": {
-                            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
-                                "@type": _EXT + "upstreams.http.v3.HttpProtocolOptions",
-                                "explicit_http_config": {
-                                    "http2_protocol_options": {
-                                        "initial_stream_window_size": 65536,
-                                        "initial_connection_window_size": 1048576,
-                                    }
-                                },
-                            }
-                        },
-                        "load_assignment": static_cluster("ext_proc", EPP_GRPC_PORT),
-                    },
-                ],
-            },
-        }
+    def config_hash(self) -> str:
+        """SHA-256 of the ConfigMap's data (the picker's and Envoy's configuration): the pod
+        template carries it, so a change rolls the router pod."""
+        data = json.dumps(self._config_data(), sort_keys=True).encode()
+        return hashlib.sha256(data).hexdigest()
 
-    def _config_map(self) -> k8s.KubeConfigMap:
+    def _config_data(self) -> dict[str, str]:
         data = {EPP_CONFIG_FILE: json.dumps(self.picker_config(), indent=2) + "\n"}
         if self.routing.standalone:
             data[ENVOY_CONFIG_FILE] = json.dumps(self.envoy_config(), indent=2) + "\n"
+        return data
+
+    def _config_map(self) -> k8s.KubeConfigMap:
+        data = self._config_data()
         return k8s.KubeConfigMap(
             self,
             "ConfigMap",
@@ -600,8 +517,12 @@ class PrefixAwareRouter(Construct):
                 k8s.PolicyRule(
                     api_groups=[INFERENCE_GROUP], resources=["inferencepools"], verbs=read
                 ),
+                # The picker finds which groups exist and watches both kinds in each (a
+                # forbidden list leaves its cache unsynced: it never gets ready).
                 k8s.PolicyRule(
-                    api_groups=["llm-d.ai"], resources=["inferenceobjectives"], verbs=read
+                    api_groups=[OBJECTIVE_GROUP, LEGACY_INFERENCE_GROUP],
+                    resources=["inferenceobjectives", "inferencemodelrewrites"],
+                    verbs=read,
                 ),
             ],
         )
@@ -618,9 +539,10 @@ class PrefixAwareRouter(Construct):
         return role, binding
 
     def epp_args(self) -> list[str]:
-        """The picker's arguments: the pool it serves, its config, health port; metrics without
-        auth (the NetworkPolicy admits only Prometheus, and the Role stays read-only); plain
-        gRPC to Envoy on loopback in standalone mode."""
+        """The picker's arguments: the pool it serves, its config, health port; the gRPC health
+        service on the ext_proc port too (``--health-checking``: Envoy health-checks 9002);
+        no pprof handlers; metrics without auth (the NetworkPolicy admits only Prometheus, and
+        the Role stays read-only); plain gRPC to Envoy on loopback in standalone mode."""
         args = [
             "--pool-name",
             self.pool_name,
@@ -638,6 +560,8 @@ class PrefixAwareRouter(Construct):
             str(EPP_HEALTH_PORT),
             "--metrics-port",
             str(EPP_METRICS_PORT),
+            "--health-checking=true",
+            "--enable-pprof=false",
             "--tracing=false",
             "--metrics-endpoint-auth=false",
         ]
@@ -655,6 +579,7 @@ class PrefixAwareRouter(Construct):
             automount_service_account_token=True,
             termination_grace_period_seconds=130,
         )
+        pod.annotations[CONFIG_HASH_ANNOTATION] = self.config_hash()
         node_selector, affinity = c.node_placement(None, gpu=False)
         pod.affinity = affinity
         if node_selector:
@@ -804,7 +729,8 @@ class PrefixAwareRouter(Construct):
     # -- policies ---------------------------------------------------------------------------
 
     def _router_policy(self) -> k8s.KubeNetworkPolicy:
-        """The router's own: no ingress (the gateway's data path comes in through a
+        """The router's own: ingress from the gateway's pods on the router's port for a class
+        other than ``cilium`` (with ``cilium`` none here: its data path comes in through a
         CiliumNetworkPolicy), egress to DNS and this model's pods on 8000 only."""
         to_model = k8s.NetworkPolicyEgressRule(
             to=[
@@ -820,8 +746,43 @@ class PrefixAwareRouter(Construct):
             name=self.name,
             namespace=self.namespace,
             pod_selector=self.selector_labels,
+            ingress_port=self.port,
+            ingress_from=[self.gateway_peer] if self.gateway_peer is not None else (),
             egress=[dns_egress(), to_model],
         )
+
+    def _gateway_pod_policies(self, peer: NetworkPeer, model_name: str) -> None:
+        """A GatewayClass other than ``cilium``: the gateway's pods (``peer``) reach the
+        picker (9002) and the model's pods (8000) in ``gateway`` mode; and, when their
+        namespace is a default-deny one of this App, their egress to the router and model."""
+        f = "PrefixAwareRouting"
+        targets = [(self.selector_labels, self.port, "router")]
+        if not self.routing.standalone:
+            targets.append((self.model_selector, MODEL_PORT, "model"))
+            if _isolated(self.target):
+                self.gateway_model_policy = pod_policy(
+                    self,
+                    "GatewayModelPolicy",
+                    name=v.dns_label(f"{f} policy name", f"{model_name}-from-gateway"),
+                    namespace=self.namespace,
+                    pod_selector=self.model_selector,
+                    ingress_port=MODEL_PORT,
+                    ingress_from=[peer],
+                    ingress_only=True,
+                )
+        owner = "" if peer.namespace == self.namespace else f"{self.namespace}-"
+        for selector, port, what in targets:
+            egress = peer_egress(
+                self,
+                f"GatewayEgress-{what}",
+                name=_cut_name(f"{owner}{self.name}-gateway-to-{what}"),
+                peer=peer,
+                target_namespace=self.namespace,
+                target_selector=selector,
+                port=port,
+            )
+            if egress is not None:
+                self.gateway_egress_policies.append(egress)
 
     def _cilium_policy(
         self, id: str, name: str, rule_kind: str, rule: dict[str, Any]
@@ -966,9 +927,9 @@ def router_rule_groups(router: PrefixAwareRouter, runbook_base_url: str) -> list
     """The router's alerts. Metric names: kube-state-metrics' Deployment series; Envoy's
     ext_proc filter stats (``http.<stat_prefix>.ext_proc.failure_mode_allowed``, exposed as
     ``envoy_http_ext_proc_failure_mode_allowed`` with ``envoy_http_conn_manager_prefix``); the
-    picker's ``llm_d_router_epp_request_error_total`` / ``..._request_total`` (llm-d-router's
-    names), or the Gateway API Inference Extension's ``inference_objective_request_*`` names
-    where those are what the picker serves."""
+    picker's ``llm_d_epp_request_error_total`` / ``llm_d_epp_request_total`` (llm-d-router
+    v0.10.0), or the deprecated ``inference_objective_request_*`` aliases where only those are
+    served."""
     ns = router.namespace
     job = f"{ns}/{router.name}"
     sel = f'namespace="{ns}",job="{job}"'
@@ -1000,10 +961,8 @@ def router_rule_groups(router: PrefixAwareRouter, runbook_base_url: str) -> list
         ),
         alert(
             "VllmRouterPickerErrors",
-            f"(({rate('llm_d_router_epp_request_error_total')}) or "
-            f"({rate('inference_objective_request_error_total')})) / "
-            f"(({rate('llm_d_router_epp_request_total')}) or "
-            f"({rate('inference_objective_request_total')})) > 0.05",
+            f"(({rate(EPP_REQUEST_METRICS[1])}) or ({rate(LEGACY_REQUEST_METRICS[1])})) / "
+            f"(({rate(EPP_REQUEST_METRICS[0])}) or ({rate(LEGACY_REQUEST_METRICS[0])})) > 0.05",
             10,
             "warning",
             f"More than 5% of the requests through {ns}/{router.name}'s endpoint picker fail.",
@@ -1017,8 +976,8 @@ def router_rule_groups(router: PrefixAwareRouter, runbook_base_url: str) -> list
                 f"{rate('envoy_http_ext_proc_failure_mode_allowed')} > 0",
                 5,
                 "warning",
-                f"Envoy in {ns}/{router.name} forwards requests without the endpoint picker "
-                "(fail-open): routing is not prefix-aware.",
+                f"Envoy in {ns}/{router.name} cannot reach the endpoint picker and sends "
+                "requests to the model's Service (fail-open): served, but not prefix-aware.",
             ),
         )
     return [{"name": f"vllm-nfs-constructs.router.{router.name}", "rules": rules}]

@@ -6,8 +6,10 @@
 ``prometheus-operator-v0.93.0/``: PodMonitor, ServiceMonitor and PrometheusRule CRDs.
 
 ``gateway-api-inference-extension-v1.6.0/``: the InferencePool CRD
-(``inference.networking.k8s.io``); ``llm-d-router-v0.10.0/``: the InferenceObjective CRD
-(``llm-d.ai``); both for prefix-aware routing (docs/routing.md).
+(``inference.networking.k8s.io``); ``llm-d-router-v0.10.0/``: the InferenceObjective and
+InferenceModelRewrite CRDs (``llm-d.ai``); ``gateway-api-inference-extension-v1.5.0-legacy/``:
+the same two kinds in the legacy group ``inference.networking.x-k8s.io``, which the Endpoint
+Picker also watches; all for prefix-aware routing (docs/routing.md).
 
 ``vllm-nfs validate`` indexes every CRD in every folder here by (apiVersion, kind)
 (``validate.crd_schemas``): a new folder of CRD YAML with its LICENSE and SOURCE.md (whose first

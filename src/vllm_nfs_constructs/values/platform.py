@@ -167,7 +167,8 @@ class PlatformDefaults:
     - ``image_pull_secrets``: names of existing Secrets every pod pulls with;
     - ``labels`` / ``annotations``: put on every object the library makes, and on its pods
       (keys the library sets itself are refused);
-    - ``priority_class_name``: the PriorityClass of the serving (vLLM) pods;
+    - ``priority_class_name``: the PriorityClass of the serving (vLLM) pods and of the
+      prefix-aware router's pod (it is in every request's path);
     - ``tolerations`` / ``node_selector``: added to every pod that needs no GPU (the download and
       adapter Jobs), e.g. to reach a dedicated system pool. GPU pods keep their own placement.
 

@@ -7,7 +7,8 @@ asks for (InferencePool, the llm-d Endpoint Picker with Envoy, RBAC, policies) a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from ..errors import ConfigurationError
 from . import _checks as v
@@ -16,6 +17,7 @@ from .images import check_image
 __all__ = [
     "ENVOY_IMAGE",
     "EPP_IMAGE",
+    "OBJECTIVE_HEADER",
     "ROUTING_MODES",
     "PrefixAwareRouting",
 ]
@@ -29,6 +31,9 @@ ENVOY_IMAGE = "docker.io/envoyproxy/envoy:distroless-v1.33.2"
 #: with Cilium's Gateway on DOKS today). ``gateway``: the HTTPRoute's backend is the
 #: InferencePool (a gateway that implements the Gateway API Inference Extension).
 ROUTING_MODES = ("standalone", "gateway")
+#: The request header naming the InferenceObjective a request belongs to (llm-d-router v0.10.0):
+#: an objective applies only to requests that carry it.
+OBJECTIVE_HEADER = "x-llm-d-inference-objective"
 
 #: InferenceObjective priorities are int32 in the CRD; keep them in a range people mean.
 _PRIORITY_BOUND = 1_000_000
@@ -52,14 +57,25 @@ class PrefixAwareRouting:
             HTTPRoute's backend is the InferencePool: for a gateway that implements the
             Gateway API Inference Extension).
         priority: emit an InferenceObjective with this priority (an integer; higher is served
-            first when the pool is saturated). Default none.
+            first when the pool is saturated). It applies only to requests carrying the header
+            ``x-llm-d-inference-objective: <model name>``, and the picker orders requests by it
+            only with its ``flowControl`` feature gate, which the library leaves off. Default
+            none.
         queue_weight: weight of the queue-depth scorer (default 2).
         kv_cache_weight: weight of the KV-cache utilization scorer (default 2).
         prefix_cache_weight: weight of the prefix-cache scorer (default 3).
-        fail_open: when the picker does not answer, Envoy forwards the request to a replica it
-            picks itself (default True; False answers an error instead).
+        fail_open: when the picker cannot be reached, Envoy sends the request to the model's
+            Service, which picks a ready replica (default True; False answers 500 instead).
+            In ``gateway`` mode the gateway does what the InferencePool's ``failureMode`` says.
         epp_image: the Endpoint Picker image (default pinned to llm-d-router v0.10.0).
         envoy_image: the Envoy image (default ``envoy:distroless-v1.33.2``).
+        gateway_namespace: for a GatewayClass other than ``cilium``, the namespace of the
+            gateway's data-plane pods, which the router's policies admit (default: the
+            Gateway's own namespace). With ``cilium`` the gateway is Cilium's ``ingress``
+            identity and this must stay unset.
+        gateway_pod_labels: for a GatewayClass other than ``cilium``, the labels of the
+            gateway's data-plane pods in ``gateway_namespace`` (default none: every pod of that
+            namespace). For Istio, ``{"gateway.networking.k8s.io/gateway-name": "<gateway>"}``.
     """
 
     mode: str = "standalone"
@@ -70,6 +86,8 @@ class PrefixAwareRouting:
     fail_open: bool = True
     epp_image: str = EPP_IMAGE
     envoy_image: str = ENVOY_IMAGE
+    gateway_namespace: str | None = None
+    gateway_pod_labels: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         f = "PrefixAwareRouting"
@@ -116,6 +134,34 @@ class PrefixAwareRouting:
                     f"{tag!r} moves with every commit upstream; the default is pinned to "
                     "llm-d-router v0.10.0.",
                 )
+        if self.gateway_namespace is not None:
+            v.dns_label(f"{f}.gateway_namespace", self.gateway_namespace)
+        object.__setattr__(
+            self,
+            "gateway_pod_labels",
+            v.label_map(f"{f}.gateway_pod_labels", self.gateway_pod_labels),
+        )
+
+    def __hash__(self) -> int:
+        return hash(
+            (
+                self.mode,
+                self.priority,
+                self.queue_weight,
+                self.kv_cache_weight,
+                self.prefix_cache_weight,
+                self.fail_open,
+                self.epp_image,
+                self.envoy_image,
+                self.gateway_namespace,
+                tuple(sorted(self.gateway_pod_labels.items())),
+            )
+        )
+
+    @property
+    def gateway_pods_given(self) -> bool:
+        """Whether ``gateway_namespace`` or ``gateway_pod_labels`` was set."""
+        return self.gateway_namespace is not None or bool(self.gateway_pod_labels)
 
     @property
     def standalone(self) -> bool:
