@@ -277,3 +277,35 @@ def test_vllm_nfs_in_a_users_chart_places_models_on_pools_too() -> None:
             models=[ServedModel("a", pool="nope")],
         )
     assert err.value.field == "ServedModel('a').pool"
+
+
+def test_0_2_0_replace_idiom_for_a_second_pool_synthesizes_a_chart_per_pool() -> None:
+    """#28: 0.2.0 code described its second GPU pool with ``dataclasses.replace`` on the
+    handoff and gave it a chart of its own; 0.3.0 raised on it."""
+    import dataclasses
+
+    infra = InfraOutputs.example()
+    big = dataclasses.replace(
+        infra, gpu_node_pool_name="gpu-h100x8", gpu_node_size="gpu-h100x8-640gb"
+    )
+    app = cdk8s.Testing.app()
+    VllmNfsChart(app, "vllm", infra=infra, models=[ServedModel("qwen")])
+    VllmNfsChart(
+        app,
+        "vllm-big",
+        infra=big,
+        namespace="vllm-big",
+        models=[ServedModel("llama70", LLAMA_70B, options=VllmOptions(gpus_per_pod=8))],
+    )
+    objs = synth_app(app)
+    llama = pod_spec(find(objs, "Deployment", "llama70"))
+    assert llama["nodeSelector"][POOL_LABEL] == "gpu-h100x8"
+    assert llama["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "8"
+    assert pod_spec(find(objs, "Deployment", "qwen"))["nodeSelector"][POOL_LABEL] == "gpu-pool"
+    # One tuner per pool, each on its pool.
+    tuned = {
+        pod_spec(d)["nodeSelector"][POOL_LABEL]
+        for d in find_all(objs, "DaemonSet")
+        if d["metadata"]["name"].startswith("network-tuner")
+    }
+    assert tuned == {"gpu-pool", "gpu-h100x8"}
