@@ -30,6 +30,7 @@ from constructs import Construct
 from .. import contracts
 from ..errors import ConfigurationError
 from ..values import _checks as v
+from ..values.names import short_name
 from ..values.taints import NOT_TUNED_TAINT_KEY
 from . import _common as c
 from . import _rules
@@ -412,7 +413,7 @@ class VllmMonitoring(Construct):
             [{"targetLabel": "model", "replacement": name, "action": "replace"}],
         )
         if self.emit_network_policies:
-            policy_name = v.dns_label(f"{f}.name", f"{name}-allow-prometheus")
+            policy_name = v.dns_label(f"{f}.name", short_name(f"{name}-allow-prometheus"))
             self.network_policies[f"{namespace}/{policy_name}"] = k8s.KubeNetworkPolicy(
                 self,
                 f"NetworkPolicy-{namespace}-{name}",

@@ -22,7 +22,7 @@ from ..values import _checks as v
 from ..values.gpus import check_gpus_fit
 from ..values.lora import LoraAdapter, LoraMode, LoraPlan, LoraPublish, lora_plan
 from ..values.model import DEFAULT_MODEL, ModelSource
-from ..values.names import service_name
+from ..values.names import service_name, short_name
 from . import _common as c
 from ._pod import ContainerModel, LazyDeployment, PodModel, program_container
 from .autoscaling import QueueScaledObject
@@ -606,7 +606,7 @@ class VllmDeployment(Construct):
         f = "VllmDeployment.allow_from"
         resolved = peer_from(f"{f}.peer", peer, self.namespace)
         index = len(self.access_policies) + 1
-        policy_name = c.object_name(f"{f}.name", f"{self.name}-allow-{index}", name)
+        policy_name = c.object_name(f"{f}.name", short_name(f"{self.name}-allow-{index}"), name)
         policy = pod_policy(
             self,
             f"AllowFrom{index}",
