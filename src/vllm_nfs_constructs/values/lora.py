@@ -412,7 +412,7 @@ def _check_against_release(f: str, args: Sequence[str], env: dict[str, str]) -> 
             )  # pragma: no cover
 
 
-#: The longest base of an adapter's download Job name (the Job adds ``-<repo>-<commit>``).
+#: The longest base of an adapter's download Job name (the Job adds ``-<repo>-<commit>-<hash>``).
 ADAPTER_JOB_BASE_MAX = 40
 
 
