@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,25 @@ def find(objs: list[Manifest], kind: str, name: str | None = None) -> Manifest:
 
 def find_all(objs: list[Manifest], kind: str) -> list[Manifest]:
     return [o for o in objs if o["kind"] == kind]
+
+
+def readable(job_name: str) -> str:
+    """A Job name without the ``-<8 hex>`` hash of its immutable fields (#28) that ends it."""
+    found = re.fullmatch(r"(?P<readable>[a-z0-9-]+)-[0-9a-f]{8}", job_name)
+    assert found is not None and len(job_name) <= 63, job_name
+    return found["readable"]
+
+
+def unhash_jobs(objs: list[Manifest]) -> list[Manifest]:
+    """``objs`` with the hash ending every Job's name written ``<hash>``, wherever the name
+    occurs (the Job, the download alert): it follows the pod template, programs included."""
+    text = json.dumps(objs)
+    for job in objs:
+        if job["kind"] == "Job":
+            name = job["metadata"]["name"]
+            text = text.replace(name, f"{readable(name)}-<hash>")
+    out: list[Manifest] = json.loads(text)
+    return out
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from typing import Any
 import cdk8s
 import pytest
 
-from tests.conftest import find
+from tests.conftest import find, readable
 from tests.k8s._fixtures import volume
 from vllm_nfs_constructs import cli
 from vllm_nfs_constructs.errors import ConfigurationError
@@ -277,9 +277,11 @@ def test_share_benchmark_job_construct() -> None:
     app = cdk8s.Testing.app()
     chart = cdk8s.Chart(app, "t", disable_resource_name_hashes=True)
     vol = volume(chart)
-    ShareBenchmarkJob(chart, "share-bench", volume=vol, gpu_node_pool="gpu", nodes=4)
+    bench = ShareBenchmarkJob(chart, "share-bench", volume=vol, gpu_node_pool="gpu", nodes=4)
     objs = [dict(o) for o in cdk8s.Testing.synth(chart)]
-    job = find(objs, "Job", "share-bench")
+    job = find(objs, "Job")
+    assert readable(job["metadata"]["name"]) == "share-bench" == bench.name
+    assert job["metadata"]["name"] == bench.job_name
     assert job["spec"]["parallelism"] == job["spec"]["completions"] == 4
     pod = job["spec"]["template"]["spec"]
     assert pod["nodeSelector"] == {"doks.digitalocean.com/node-pool": "gpu"}

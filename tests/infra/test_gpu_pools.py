@@ -3,6 +3,7 @@ synthesized Terraform JSON."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -296,3 +297,45 @@ def test_the_old_keys_must_describe_the_first_pool(extra: dict[str, Any], field:
     with pytest.raises(ConfigurationError) as err:
         InfraOutputs.from_mapping({**BASE, "gpu_pools": GpuPool.encode([SMALL, BIG]), **extra})
     assert err.value.field == field
+
+
+# -- 0.2.0's idiom for a second pool (#28) ---------------------------------------------------
+
+
+def test_0_2_0_replace_idiom_aims_a_one_pool_handoff_at_a_second_pool() -> None:
+    """0.2.0 code described a second GPU pool by copying the handoff:
+    ``dataclasses.replace(infra, gpu_node_pool_name=..., gpu_node_size=...)``."""
+    infra = InfraOutputs.from_mapping(
+        {
+            **BASE,
+            "gpu_node_size": "gpu-h100x1-80gb",
+            "gpu_node_taint": str(NOT_TUNED_TAINT),
+            "gpu_min_nodes": 1,
+            "gpu_max_nodes": 3,
+        }
+    )
+    big = dataclasses.replace(
+        infra, gpu_node_pool_name="gpu-h100x8", gpu_node_size="gpu-h100x8-640gb"
+    )
+    assert big.gpu_pools == (GpuPool("gpu-h100x8", "gpu-h100x8-640gb", 1, 3, NOT_TUNED_TAINT),)
+    assert (big.gpu_node_pool_name, big.gpu_node_size) == ("gpu-h100x8", "gpu-h100x8-640gb")
+    # The original is untouched.
+    assert infra.gpu_pools == (GpuPool("small", "gpu-h100x1-80gb", 1, 3, NOT_TUNED_TAINT),)
+
+
+def test_0_2_0_replace_idiom_on_a_two_pool_handoff_keeps_the_listed_pools_own_values() -> None:
+    """The same idiom on 0.3.0 outputs listing both pools: the second pool's entry keeps its
+    bounds and taint (the copied gpu_* values were the first pool's); what the code changed
+    (the size here) wins."""
+    infra = InfraOutputs.from_mapping({**BASE, "gpu_pools": GpuPool.encode([SMALL, BIG])})
+    big = dataclasses.replace(infra, gpu_node_pool_name="big", gpu_node_size=BIG.size)
+    assert big.gpu_pools == (BIG,)
+    assert (big.gpu_min_nodes, big.gpu_max_nodes, big.gpu_node_taint) == (0, 2, BIG.taint)
+    bigger = dataclasses.replace(infra, gpu_node_pool_name="big", gpu_max_nodes=5)
+    assert bigger.gpu_pools == (dataclasses.replace(BIG, max_nodes=5),)
+
+
+def test_pools_listed_in_the_wrong_order_are_still_refused_without_gpu_values() -> None:
+    with pytest.raises(ConfigurationError) as err:
+        InfraOutputs(**{**BASE, "gpu_node_pool_name": "big"}, gpu_pools=(SMALL, BIG))
+    assert err.value.field == "InfraOutputs.gpu_pools[0].name"

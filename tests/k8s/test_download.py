@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import hashlib
 import inspect
+import json
+import re
 from typing import Any
 
+import cdk8s
 import pytest
 
 from tests.conftest import find
@@ -12,6 +16,7 @@ from vllm_nfs_constructs import (
     ConfigurationError,
     ModelDownloadJob,
     ModelSource,
+    PlatformDefaults,
     SecretKeyRef,
     contracts,
 )
@@ -27,7 +32,7 @@ def test_job_fetches_the_pinned_model_as_non_root(chart, synth):
     ModelDownloadJob(chart, "qwen-download", volume=volume(chart))
     objs = synth(chart)
     job = find(objs, "Job")
-    assert job["metadata"]["name"] == "qwen-download-qwen2-5-0-5b-instruct-7ae557604adf"
+    assert hashed(job["metadata"]["name"]) == "qwen-download-qwen2-5-0-5b-instruct-7ae557604adf"
     assert job["metadata"]["namespace"] == "vllm"
     spec = job["spec"]
     assert spec["backoffLimit"] == 4
@@ -112,9 +117,9 @@ def test_job_name_changes_with_model_and_revision(chart, synth):
         volume=vol,
         model=ModelSource("Qwen/Qwen2.5-7B-Instruct", "main", moving_revision=True),
     )
-    assert a.job_name == "a-qwen2-5-0-5b-instruct-main"
-    assert b.job_name == "b-qwen2-5-0-5b-instruct-v2"
-    assert c.job_name == "c-qwen2-5-7b-instruct-main"
+    assert hashed(a.job_name) == "a-qwen2-5-0-5b-instruct-main"
+    assert hashed(b.job_name) == "b-qwen2-5-0-5b-instruct-v2"
+    assert hashed(c.job_name) == "c-qwen2-5-7b-instruct-main"
     long = ModelDownloadJob(
         chart,
         "d",
@@ -125,7 +130,119 @@ def test_job_name_changes_with_model_and_revision(chart, synth):
             moving_revision=True,
         ),
     )
-    assert len(long.job_name) <= 63 and long.job_name.endswith("-main")
+    # The model is cut first: the revision stays readable before the hash.
+    assert len(long.job_name) <= 63 and hashed(long.job_name).endswith("-main")
+    names = {j["metadata"]["name"] for j in synth(chart) if j["kind"] == "Job"}
+    assert names == {a.job_name, b.job_name, c.job_name, long.job_name}
+
+
+# -- Job names carry a hash of what the API server refuses to change (#28) ------------------
+
+#: The fields of a Job spec the API server refuses to change: k8s.io/kubernetes v1.36.3,
+#: pkg/apis/batch/validation/validation.go, ValidateJobSpecUpdate.
+IMMUTABLE = (
+    "template",
+    "selector",
+    "completions",
+    "completionMode",
+    "podFailurePolicy",
+    "backoffLimitPerIndex",
+    "managedBy",
+    "successPolicy",
+)
+HASHED = re.compile(r"(?P<readable>[a-z0-9-]+)-(?P<hash>[0-9a-f]{8})")
+
+
+def hashed(name: str) -> str:
+    """The readable part of a Job name that ends with ``-<8 hex>`` (fails otherwise)."""
+    found = HASHED.fullmatch(name)
+    assert found is not None and len(name) <= 63, name
+    return found["readable"]
+
+
+def emitted_job(**kwargs: Any) -> tuple[ModelDownloadJob, dict[str, Any]]:
+    app = cdk8s.Testing.app()
+    chart = cdk8s.Chart(app, "test", disable_resource_name_hashes=True)
+    platform = kwargs.pop("platform", None)
+    job = ModelDownloadJob(chart, "qwen-download", volume=volume(chart), **kwargs)
+    if platform is not None:
+        platform.apply(chart)  # after the Job: the pod changes at synth
+    return job, find([dict(o) for o in cdk8s.Testing.synth(chart)], "Job")
+
+
+def test_the_hash_covers_every_field_the_api_server_refuses_to_change():
+    job, emitted = emitted_job()
+    name = emitted["metadata"]["name"]
+    spec = emitted["spec"]
+    fixed = {key: spec[key] for key in IMMUTABLE if key in spec}
+    text = json.dumps(fixed, sort_keys=True, separators=(",", ":"))
+    readable = "qwen-download-qwen2-5-0-5b-instruct-7ae557604adf"
+    digest = hashlib.sha256(f"{readable}\0{text}".encode()).hexdigest()[:8]
+    assert name == f"{readable}-{digest}"
+    assert job.job_name == name == job.job.job_name
+
+
+def test_an_unchanged_app_gives_the_same_job_name_twice():
+    assert emitted_job()[1]["metadata"]["name"] == emitted_job()[1]["metadata"]["name"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"workers": 4},
+        {"cpu_limit": "3"},
+        {"image": "vllm/vllm-openai:v0.34.0"},
+        {"token_secret": None},
+        {"platform": PlatformDefaults(registry_mirror="registry.example.com/mirror")},
+        {"platform": PlatformDefaults(image_pull_secrets=("pull",))},
+    ],
+    ids=lambda change: next(iter(change)) + "=" + str(next(iter(change.values())))[:40],
+)
+def test_a_changed_pod_template_is_a_new_job(change):
+    """``kubectl apply`` of a changed template under the same name fails ('spec.template: field
+    is immutable'); a new name is a new Job."""
+    before = emitted_job()[1]
+    job, after = emitted_job(**change)
+    assert after["spec"]["template"] != before["spec"]["template"]
+    assert after["metadata"]["name"] != before["metadata"]["name"]
+    assert hashed(after["metadata"]["name"]) == hashed(before["metadata"]["name"])
+    assert job.job_name == after["metadata"]["name"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"ttl_seconds_after_finished": 60}, {"active_deadline_seconds": 600}, {"backoff_limit": 1}],
+)
+def test_a_change_the_api_server_accepts_in_place_keeps_the_name(change):
+    before = emitted_job()[1]
+    after = emitted_job(**change)[1]
+    assert after["spec"] != before["spec"]
+    assert after["metadata"]["name"] == before["metadata"]["name"]
+
+
+def test_any_base_name_fits_the_job_name_in_63_characters(chart, synth):
+    job = ModelDownloadJob(chart, "x" * 63, volume=volume(chart))
+    (emitted,) = [o for o in synth(chart) if o["kind"] == "Job"]
+    assert emitted["metadata"]["name"] == job.job_name
+    assert len(job.job_name) == 63 and hashed(job.job_name).startswith("x" * 54)
+
+
+def test_a_64_character_repo_name_gives_valid_label_values(chart, synth):
+    """#25: a label value over 63 characters is refused by the API server."""
+    repo = "org/" + "m" * 70
+    ModelDownloadJob(chart, "dl", volume=volume(chart), model=ModelSource(repo, "a" * 40))
+    job = find(synth(chart), "Job")
+    for labels in (job["metadata"]["labels"], job["spec"]["template"]["metadata"]["labels"]):
+        value = labels["vllm-nfs-constructs/model"]
+        assert len(value) <= 63 and LABEL_VALUE.fullmatch(value), value
+        assert value.startswith("m" * 40)
+    # The annotation keeps the repo whole.
+    assert job["metadata"]["annotations"]["vllm-nfs-constructs/model"] == repo
+
+
+#: A label value (k8s.io/apimachinery v0.36.3, pkg/util/validation/validation.go,
+#: labelValueFmt; at most 63 characters).
+LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
 
 
 def test_patterns_and_limits(chart, synth):
@@ -164,7 +281,7 @@ def test_patterns_and_limits(chart, synth):
         ({"image": "python"}, "ModelDownloadJob.image"),
         ({"token_secret": "hf_abc"}, "ModelDownloadJob.token_secret"),
         ({"allow_patterns": "*.safetensors"}, "ModelDownloadJob.allow_patterns"),
-        ({"name": "x" * 60}, "ModelDownloadJob.name"),
+        ({"name": "x" * 64}, "ModelDownloadJob.name"),
     ],
 )
 def test_bad_input(chart, kwargs, field):

@@ -3,6 +3,7 @@ network tuner per pool, and every pool check per pool (synthesized manifests).""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import cdk8s
@@ -277,3 +278,61 @@ def test_vllm_nfs_in_a_users_chart_places_models_on_pools_too() -> None:
             models=[ServedModel("a", pool="nope")],
         )
     assert err.value.field == "ServedModel('a').pool"
+
+
+def test_0_2_0_replace_idiom_for_a_second_pool_synthesizes_a_chart_per_pool() -> None:
+    """#28: 0.2.0 code described its second GPU pool with ``dataclasses.replace`` on the
+    handoff and gave it a chart of its own; 0.3.0 raised on it."""
+    import dataclasses
+
+    infra = InfraOutputs.example()
+    big = dataclasses.replace(
+        infra, gpu_node_pool_name="gpu-h100x8", gpu_node_size="gpu-h100x8-640gb"
+    )
+    app = cdk8s.Testing.app()
+    VllmNfsChart(app, "vllm", infra=infra, models=[ServedModel("qwen")])
+    VllmNfsChart(
+        app,
+        "vllm-big",
+        infra=big,
+        namespace="vllm-big",
+        models=[ServedModel("llama70", LLAMA_70B, options=VllmOptions(gpus_per_pod=8))],
+    )
+    objs = synth_app(app)
+    llama = pod_spec(find(objs, "Deployment", "llama70"))
+    assert llama["nodeSelector"][POOL_LABEL] == "gpu-h100x8"
+    assert llama["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "8"
+    assert pod_spec(find(objs, "Deployment", "qwen"))["nodeSelector"][POOL_LABEL] == "gpu-pool"
+    # One tuner per pool, each on its pool.
+    tuned = {
+        pod_spec(d)["nodeSelector"][POOL_LABEL]
+        for d in find_all(objs, "DaemonSet")
+        if d["metadata"]["name"].startswith("network-tuner")
+    }
+    assert tuned == {"gpu-pool", "gpu-h100x8"}
+
+
+def test_pools_sharing_their_first_49_characters_get_distinct_tuner_and_prepuller_names() -> None:
+    """#30: ``network-tuner-<pool>`` and ``image-prepull-<pool>`` were cut to 63 characters
+    without a hash, so two such pools collided (one in a jsii crash). Cut names end with a
+    hash of the whole."""
+    stem = "gpu-pool-" + "x" * 40  # 49 characters
+    pools = (SMALL, GpuPool(f"{stem}-a", size="gpu-h100x1-80gb"), GpuPool(f"{stem}-b"))
+    infra = InfraOutputs(
+        nfs_host="10.110.0.12",
+        nfs_mount_path="/2633050/share",
+        gpu_node_pool_name="small",
+        nfs_size_gb=1000,
+        gpu_pools=pools,
+    )
+    models = [ServedModel(f"m{i}", pool=p.name) for i, p in enumerate(pools)]
+    _, objs = build(models, infra=infra)
+    for prefix in ("network-tuner", "image-prepull"):
+        names = {
+            d["metadata"]["name"]: pod_spec(d)["nodeSelector"][POOL_LABEL]
+            for d in find_all(objs, "DaemonSet")
+            if d["metadata"]["name"].startswith(prefix)
+        }
+        assert sorted(names.values()) == sorted(p.name for p in pools), names
+        assert all(len(n) <= 63 and re.fullmatch(r"[a-z0-9-]+", n) for n in names), names
+        assert re.fullmatch(rf"{prefix}-gpu-pool-x+-[0-9a-f]{{8}}", max(names)), names

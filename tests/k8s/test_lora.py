@@ -9,6 +9,7 @@ from typing import Any
 import cdk8s
 import pytest
 
+from tests.conftest import readable
 from tests.k8s._fixtures import volume
 from vllm_nfs_constructs import (
     ConfigurationError,
@@ -44,7 +45,12 @@ def synth(models: tuple[ServedModel, ...]) -> tuple[VllmNfsChart, list[Manifest]
 
 
 def objects(objs: list[Manifest], kind: str) -> dict[str, Manifest]:
-    return {o["metadata"]["name"]: o for o in objs if o["kind"] == kind}
+    """By name; Jobs by their name without the hash of their template (``readable``)."""
+    return {
+        readable(o["metadata"]["name"]) if kind == "Job" else o["metadata"]["name"]: o
+        for o in objs
+        if o["kind"] == kind
+    }
 
 
 def containers(pod: Manifest, where: str) -> dict[str, Manifest]:
@@ -142,7 +148,7 @@ def test_on_demand_adding_an_adapter_adds_a_job_and_changes_nothing_else() -> No
     new = {key(o): o for o in after}
     added = set(new) - set(old)
     assert set(old) <= set(new)
-    assert added == {
+    assert {(kind, readable(n) if kind == "Job" else n) for kind, n in added} == {
         ("Job", f"qwen-lora-chat-chat-lora-{B[:12]}"),
         ("NetworkPolicy", "qwen-lora-chat"),
     }

@@ -13,7 +13,7 @@ import cdk8s
 import cdk8s_plus_27 as kplus
 import pytest
 
-from tests.conftest import find_all
+from tests.conftest import find_all, unhash_jobs
 from vllm_nfs_constructs import (
     DEFAULT_MODEL,
     ConfigurationError,
@@ -112,12 +112,12 @@ def test_a_chart_with_platform_defaults_and_monitoring_has_them_everywhere():
     }
     priority = {
         (o["kind"], o["metadata"]["name"]): pod.get("priorityClassName")
-        for o in objs
+        for o in unhash_jobs(objs)
         for _, pod in pod_specs(o)
     }
     assert priority == {
         ("Deployment", "qwen"): "inference-high",  # serving pods
-        ("Job", "qwen-download-qwen2-5-0-5b-instruct-7ae557604adf"): None,
+        ("Job", "qwen-download-qwen2-5-0-5b-instruct-7ae557604adf-<hash>"): None,
         ("DaemonSet", "network-tuner"): "system-node-critical",  # the tuner keeps its own
         ("DaemonSet", "image-prepull"): None,  # pulls only; never preempts serving pods
     }
@@ -149,7 +149,13 @@ def test_platform_defaults_change_nothing_else():
     VllmNfsChart(platform_app, "vllm", infra=REAL, monitoring=True, platform=PLATFORM)
     plain = synth_app(plain_app)
     with_platform = synth_app(platform_app)
-    assert [strip_platform(o) for o in with_platform] == plain
+    # The Job's pod template changed (mirror, pull secret, labels): so did its name (#28).
+    jobs = [
+        {o["metadata"]["name"] for o in objs if o["kind"] == "Job"}
+        for objs in (plain, with_platform)
+    ]
+    assert len(jobs[0]) == 1 and jobs[0].isdisjoint(jobs[1])
+    assert [strip_platform(o) for o in unhash_jobs(with_platform)] == unhash_jobs(plain)
 
 
 def test_standalone_constructs_after_apply_including_objects_made_later():

@@ -14,6 +14,7 @@ from constructs import Construct, IConstruct, IValidation
 from .. import contracts
 from ..errors import ConfigurationError
 from ..values import _checks as v
+from ..values.names import label_value
 from ..values.platform import PlatformDefaults
 
 PART_OF = "vllm-nfs-constructs"
@@ -36,19 +37,22 @@ def object_name(field: str, construct_id: str, name: str | None) -> str:
 
 
 def labels(name: str, component: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The library's labels of an object named ``name``; every value a valid label value
+    (a name or ``extra`` value that is not one is cut with a hash: ``names.label_value``)."""
     out = {
-        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/name": label_value(name),
         "app.kubernetes.io/component": component,
         "app.kubernetes.io/part-of": PART_OF,
         "app.kubernetes.io/managed-by": "cdk8s",
     }
     if extra:
-        out.update(extra)
+        out.update({key: label_value(value) for key, value in extra.items()})
     return out
 
 
 def selector_labels(name: str, component: str) -> dict[str, str]:
-    return {"app.kubernetes.io/name": name, "app.kubernetes.io/component": component}
+    """The labels selecting the pods of a workload named ``name`` (valid label values)."""
+    return {"app.kubernetes.io/name": label_value(name), "app.kubernetes.io/component": component}
 
 
 def resolve_namespace(scope: Construct, namespace: str | None, field: str) -> str:

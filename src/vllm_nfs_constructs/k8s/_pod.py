@@ -14,6 +14,7 @@ so the output is the same key for key as objects built eagerly.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ from typing import Any
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
+from ..values.names import short_name
 from . import _common as c
 from . import _escape_hatches as hatch
 
@@ -32,6 +34,7 @@ __all__ = [
     "PodModel",
     "WorkloadHook",
     "add_workload_hook",
+    "job_name",
 ]
 
 
@@ -271,8 +274,9 @@ class _RenderedAtSynth:
     def _drop_replicas(self) -> bool:
         return False
 
-    def to_json(self) -> Any:
-        out: dict[str, Any] = dict(super().to_json())  # type: ignore[misc]
+    def rendered_spec(self) -> dict[str, Any]:
+        """The spec as synth emits it: the App's hooks run over the pod (they are idempotent),
+        then the pod and the spec are rendered and the JSON fixes applied."""
         _run_hooks(self, self._KIND, self.pod)  # type: ignore[arg-type]
         spec = self._spec_builder(self.pod.render_template())
         rendered: dict[str, Any] = _sort_maps(type(self).manifest(spec=spec)["spec"])  # type: ignore[attr-defined]
@@ -281,7 +285,11 @@ class _RenderedAtSynth:
             rendered.pop("replicas", None)
         for fix in self._json_fixes:
             fix(rendered)
-        out["spec"] = rendered
+        return rendered
+
+    def to_json(self) -> Any:
+        out: dict[str, Any] = dict(super().to_json())  # type: ignore[misc]
+        out["spec"] = self.rendered_spec()
         return out
 
 
@@ -313,8 +321,41 @@ class LazyDeployment(_RenderedAtSynth, k8s.KubeDeployment):
         return self.has_autoscaler
 
 
+#: The fields of a Job's spec the API server refuses to change (k8s.io/kubernetes v1.36.3,
+#: ``pkg/apis/batch/validation/validation.go`` ``ValidateJobSpecUpdate``; ``completions`` may
+#: change only for an elastic indexed Job, which the library never makes).
+JOB_IMMUTABLE_FIELDS = (
+    "template",
+    "selector",
+    "completions",
+    "completionMode",
+    "podFailurePolicy",
+    "backoffLimitPerIndex",
+    "managedBy",
+    "successPolicy",
+)
+
+
+def job_name(readable: str, spec: Mapping[str, Any]) -> str:
+    """``<readable>-<8 hex>``, the hash covering ``readable`` and every field of the rendered
+    Job ``spec`` the API server refuses to change (cut with the hash to 63 characters).
+
+    A changed Job is therefore a new Job (``kubectl apply`` creates it; the old one ends with
+    its ``ttlSecondsAfterFinished``) instead of an update the API server refuses with
+    ``spec.template: field is immutable``; an unchanged Job keeps its name.
+    """
+    fixed = {key: spec[key] for key in JOB_IMMUTABLE_FIELDS if key in spec}
+    return short_name(readable, content=json.dumps(fixed, sort_keys=True, separators=(",", ":")))
+
+
 class LazyJob(_RenderedAtSynth, k8s.KubeJob):
-    """A Job whose spec is rendered at synth from ``spec_builder`` (and its pod)."""
+    """A Job whose spec is rendered at synth from ``spec_builder`` (and its pod).
+
+    Its name is :func:`job_name` of ``readable_name`` (default the name in ``metadata``) and of
+    the rendered spec: known only at synth (:attr:`job_name`), as the pod can change until then
+    (``add_*`` calls, the App's platform defaults). ``metadata.name`` is what the App's
+    uniqueness check records.
+    """
 
     _KIND = "Job"
 
@@ -326,9 +367,21 @@ class LazyJob(_RenderedAtSynth, k8s.KubeJob):
         metadata: k8s.ObjectMeta,
         pod: PodModel,
         spec_builder: Callable[[k8s.PodTemplateSpec], k8s.JobSpec],
+        readable_name: str | None = None,
     ) -> None:
         super().__init__(scope, id, metadata=metadata)
         self._lazy(pod, spec_builder)
+        self._readable_name: str = readable_name or self.name
+
+    @property
+    def job_name(self) -> str:
+        """The name the Job is emitted with (renders the pod as synth would)."""
+        return job_name(self._readable_name, self.rendered_spec())
+
+    def to_json(self) -> Any:
+        out: dict[str, Any] = super().to_json()
+        out["metadata"] = {**out["metadata"], "name": job_name(self._readable_name, out["spec"])}
+        return out
 
 
 class LazyDaemonSet(_RenderedAtSynth, k8s.KubeDaemonSet):

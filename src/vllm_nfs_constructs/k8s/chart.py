@@ -19,6 +19,7 @@ from ..values.handoff import InfraOutputs
 from ..values.images import check_image
 from ..values.lora import LoraAdapter, adapter_job_base
 from ..values.model import DEFAULT_MODEL, ModelSource
+from ..values.names import short_name
 from ..values.platform import PlatformDefaults
 from ..values.routing import PrefixAwareRouting
 from ..values.taints import NOT_TUNED_TAINT, Taint
@@ -765,9 +766,9 @@ class _VllmNfsComposition:
             admission_policy=admission_policy,
             name=None
             if first
+            # Cut with a hash: two pools sharing their first 49 characters get two names.
             else v.dns_label(
-                f"{self._f}.infra.gpu_node_pool_name",
-                f"network-tuner-{pool}"[:63].rstrip("-"),
+                f"{self._f}.infra.gpu_node_pool_name", short_name(f"network-tuner-{pool}")
             ),
         )
         tuners[key] = tuner

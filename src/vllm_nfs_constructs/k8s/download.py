@@ -14,6 +14,7 @@ from ..values import _checks as v
 from ..values.images import VLLM_IMAGE, check_image
 from ..values.lora import LoraPublish
 from ..values.model import DEFAULT_MODEL, ModelSource
+from ..values.names import HASH_CHARS, label_value, short_name
 from . import _common as c
 from ._escape_hatches import drop_empty_pod_conditions
 from ._pod import LazyJob, PodModel, program_container
@@ -49,8 +50,10 @@ class ModelDownloadJob(Construct):
     The in-pod program (``runtime/fetch.py``) resolves the revision to a commit, downloads into a
     staging directory, renames it into place and writes a completion marker last; re-running it
     for a model already there exits at once. It runs as a non-root user (the share is
-    root-squashed) on the management pool by default (nodes without a GPU). Jobs are immutable,
-    so the Job's name carries the model and revision: ``<name>-<model>-<revision>``.
+    root-squashed) on the management pool by default (nodes without a GPU). A Job's pod template
+    cannot change, so the Job's name carries the model, the revision and a hash of everything the
+    API server refuses to change in a Job (``<name>-<model>-<revision>-<hash>``, :attr:`job_name`,
+    known at synth): a changed Job is a new Job, and the old one ends with its TTL.
 
     The Hugging Face token, if any, comes from an existing Secret (``secretKeyRef`` with
     ``optional: true``): nothing secret is synthesized.
@@ -146,13 +149,17 @@ class ModelDownloadJob(Construct):
         self.model = model
         self.namespace = c.resolve_namespace(self, namespace, f"{f}.namespace")
         base = c.object_name(f"{f}.name", id, name)
-        self.job_name = _job_name(base, model)
+        #: ``<name>-<model>-<revision>`` (the model cut first): the emitted Job name without
+        #: its hash.
+        self.readable_name = _readable_name(base, model)
         #: The on-demand publication of an adapter, None for a model.
         self.lora_publish = lora_publish
         self.programs = ProgramsConfigMap.of(self, self.namespace)
         #: Labels that select the Job's pods.
         self.selector_labels = c.selector_labels(base, "model-download")
-        lbl = c.labels(base, "model-download", {"vllm-nfs-constructs/model": model.slug})
+        lbl = c.labels(
+            base, "model-download", {"vllm-nfs-constructs/model": label_value(model.slug)}
+        )
         #: The Job's pod as a model (rendered at synth).
         self.pod = self._pod(
             lbl,
@@ -181,7 +188,14 @@ class ModelDownloadJob(Construct):
                 pod_selector=self.selector_labels,
                 egress=[dns_egress(), https_egress()],
             )
-        self.job = self._job(lbl)
+        self.job = self._job(base, lbl)
+
+    @property
+    def job_name(self) -> str:
+        """The Job's name: :attr:`readable_name` and ``-<hash>`` of what the API server refuses
+        to change in the Job, as synth emits it (it changes whenever the pod template does:
+        options, programs, the App's registry mirror)."""
+        return self.job.job_name
 
     # -- check ------------------------------------------------------------------------------
 
@@ -313,7 +327,7 @@ class ModelDownloadJob(Construct):
 
     # -- render -----------------------------------------------------------------------------
 
-    def _job(self, labels: dict[str, str]) -> LazyJob:
+    def _job(self, base: str, labels: dict[str, str]) -> LazyJob:
         model = self.model
         job = LazyJob(
             self,
@@ -321,7 +335,8 @@ class ModelDownloadJob(Construct):
             metadata=c.metadata(
                 self,
                 "Job",
-                self.job_name,
+                # What the App's uniqueness check records: 0.3.0's Job name, cut with a hash.
+                short_name(f"{base}-{model.slug}-{model.revision_slug}"),
                 self.namespace,
                 labels,
                 {
@@ -341,6 +356,7 @@ class ModelDownloadJob(Construct):
             ),
             pod=self.pod,
             spec_builder=self._job_spec,
+            readable_name=self.readable_name,
         )
         job._json_fixes.append(drop_empty_pod_conditions)
         return job
@@ -449,16 +465,16 @@ _PERMANENT_EXIT_CODES = {
 }
 
 
-def _job_name(base: str, model: ModelSource) -> str:
-    """``<base>-<model slug>-<revision slug>``, shortened readably to 63 characters."""
-    tail = f"-{model.revision_slug}"
-    room = 63 - len(base) - len(tail) - 1
-    if room < 1:
-        raise ConfigurationError(
-            "ModelDownloadJob.name",
-            base,
-            f"at most {63 - len(tail) - 2} characters so the Job name "
-            "'<name>-<model>-<revision>' fits in 63",
-        )
-    slug = model.slug[:room].rstrip("-")
-    return f"{base}-{slug}{tail}"
+#: Characters of a branch or tag kept in a Job name (a commit keeps 12).
+_REVISION_CHARS = 20
+#: Room for the readable part of a Job name: 63 minus ``-<hash>``.
+_READABLE_MAX = 63 - HASH_CHARS - 1
+
+
+def _readable_name(base: str, model: ModelSource) -> str:
+    """``<base>-<model slug>-<revision slug>``, the model slug cut first so the revision stays
+    readable within the room the hash leaves; past that the whole is cut (the hash that ends the
+    Job name covers the full repo and revision, so cut names never meet)."""
+    tail = f"-{model.revision_slug[:_REVISION_CHARS].rstrip('-')}"
+    room = _READABLE_MAX - len(base) - len(tail) - 1
+    return f"{base}-{model.slug[: max(room, 1)].rstrip('-')}{tail}"

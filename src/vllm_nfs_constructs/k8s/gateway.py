@@ -12,6 +12,7 @@ from constructs import Construct
 from ..errors import ConfigurationError, warn
 from ..values import _checks as v
 from ..values import routes
+from ..values.names import short_name
 from . import _common as c
 from ._escape_hatches import raw_object
 
@@ -53,7 +54,7 @@ class RouteTarget:
     cilium_policy: bool = True
 
     def __post_init__(self) -> None:
-        v.dns_label("RouteTarget.service_name", self.service_name)
+        v.dns1035_label("RouteTarget.service_name", self.service_name)
         v.integer("RouteTarget.port", self.port, minimum=1, maximum=65535)
         v.dns_label("RouteTarget.namespace", self.namespace)
         labels = v.label_map("RouteTarget.selector_labels", self.selector_labels)
@@ -317,7 +318,7 @@ class InferenceGateway(Construct):
     ) -> tuple[str, str]:
         """(route name, path prefix), each free on this gateway."""
         f = "InferenceGateway.add_route"
-        route_name = c.object_name(f"{f}.name", f"{self.name}-{target_name}", name)
+        route_name = c.object_name(f"{f}.name", short_name(f"{self.name}-{target_name}"), name)
         prefix_name = path_prefix.strip("/") if isinstance(path_prefix, str) else path_prefix
         prefix_name = routes.route_name(
             f"{f}.path_prefix", prefix_name if prefix_name is not None else target_name

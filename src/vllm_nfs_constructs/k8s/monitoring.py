@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from functools import cache
 from importlib import resources
@@ -30,6 +30,7 @@ from constructs import Construct
 from .. import contracts
 from ..errors import ConfigurationError
 from ..values import _checks as v
+from ..values.names import short_name
 from ..values.taints import NOT_TUNED_TAINT_KEY
 from . import _common as c
 from . import _rules
@@ -292,7 +293,7 @@ class VllmMonitoring(Construct):
         #: NetworkPolicies letting Prometheus reach vLLM, by ``namespace/name``.
         self.network_policies: dict[str, k8s.KubeNetworkPolicy] = {}
         self._models: dict[str, list[str]] = {}
-        self._jobs: dict[str, list[str]] = {}
+        self._jobs: dict[str, list[Callable[[], str]]] = {}
         self._tuner: tuple[str, str] | None = None
         #: The PrometheusRule: made once, its groups rendered at synth from everything added.
         self._rule = lazy_raw_object(
@@ -335,7 +336,7 @@ class VllmMonitoring(Construct):
         taint = self._tuner
         return _rules.Scope(
             models=self._models,
-            jobs=self._jobs,
+            jobs={ns: [name() for name in names] for ns, names in self._jobs.items()},
             tuner_namespace=taint[0] if taint else None,
             taint_key=taint[1] if taint else None,
         )
@@ -412,7 +413,7 @@ class VllmMonitoring(Construct):
             [{"targetLabel": "model", "replacement": name, "action": "replace"}],
         )
         if self.emit_network_policies:
-            policy_name = v.dns_label(f"{f}.name", f"{name}-allow-prometheus")
+            policy_name = v.dns_label(f"{f}.name", short_name(f"{name}-allow-prometheus"))
             self.network_policies[f"{namespace}/{policy_name}"] = k8s.KubeNetworkPolicy(
                 self,
                 f"NetworkPolicy-{namespace}-{name}",
@@ -452,7 +453,11 @@ class VllmMonitoring(Construct):
             raise ConfigurationError(f, job, "a ModelDownloadJob (job_name and namespace)")
         v.dns_label(f"{f}.job_name", name)
         v.dns_label(f"{f}.namespace", namespace)
-        self._jobs.setdefault(namespace, []).append(name)
+        # A ModelDownloadJob's name ends with a hash of its pod template, which can change until
+        # synth: it is read again when the rule is rendered.
+        self._jobs.setdefault(namespace, []).append(
+            lambda: v.dns_label(f"{f}.job_name", getattr(job, "job_name", None) or job.name)
+        )
 
     def add_tuner(self, tuner: Any) -> cdk8s.ApiObject:
         """Scrape the NetworkTunerDaemonSet's ``metrics`` port and alert on its taint and drift.

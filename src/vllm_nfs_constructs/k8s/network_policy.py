@@ -23,6 +23,7 @@ from constructs import Construct
 
 from ..errors import ConfigurationError
 from ..values import _checks as v
+from ..values.names import short_name
 from . import _common as c
 
 __all__ = [
@@ -206,7 +207,7 @@ def peer_egress(
     owner opens the egress (docs/composition.md)."""
     if peer.namespace not in c.app_registry(scope).default_deny_namespaces:
         return None
-    policy_name = v.dns_label(f"{name} (the peer's egress policy)", name[:63].rstrip("-"))
+    policy_name = v.dns_label(f"{name} (the peer's egress policy)", short_name(name))
     return k8s.KubeNetworkPolicy(
         scope,
         id,

@@ -10,6 +10,7 @@ from constructs import Construct
 from ..errors import ConfigurationError
 from ..values import _checks as v
 from ..values.images import VLLM_IMAGE, check_image
+from ..values.names import short_name
 from ..values.taints import NOT_TUNED_TAINT, Taint
 from . import _common as c
 from ._pod import ContainerModel, LazyDaemonSet, PodModel, restricted
@@ -177,12 +178,13 @@ def image_prepuller(
     """The App's pre-puller of GPU pool ``pool`` (created in ``scope``'s chart by the first
     composition on the pool, found in the App's registry by the others), with ``images`` added.
     The first pre-puller of the App is ``image-prepull``; those of other pools are named
-    ``image-prepull-<pool>``."""
+    ``image-prepull-<pool>`` (cut with a hash past 63 characters)."""
     registry = c.app_registry(scope)
     found = registry.prepullers.get((pool, str(taint)))
     if not isinstance(found, ImagePrePuller):
         first = not registry.prepullers
-        name = v.dns_label(field, f"image-prepull-{pool}"[:63].rstrip("-"))
+        # Cut with a hash: two pools sharing their first 49 characters get two names.
+        name = v.dns_label(field, short_name(f"image-prepull-{pool}"))
         found = ImagePrePuller(
             scope,
             "image-prepull" if first else name,

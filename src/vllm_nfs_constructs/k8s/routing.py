@@ -44,6 +44,7 @@ from constructs import Construct
 
 from ..errors import ConfigurationError
 from ..values import _checks as v
+from ..values.names import service_name, short_name
 from ..values.routing import OBJECTIVE_HEADER, PrefixAwareRouting
 from . import _common as c
 from ._escape_hatches import raw_object
@@ -215,8 +216,10 @@ class PrefixAwareRouter(Construct):
         self.model_selector: dict[str, str] = v.label_map(
             "InferenceGateway.add_route.target.selector_labels", selector
         )
-        self.name = v.dns_label(f"{f} router name", name or f"{model_name}-router")
-        self.pool_name = v.dns_label(f"{f} pool name", f"{model_name}-pool")
+        self.name = (
+            v.dns_label(f"{f} router name", name) if name else short_name(f"{model_name}-router")
+        )
+        self.pool_name = short_name(f"{model_name}-pool")
         if cilium and routing.gateway_pods_given:
             raise ConfigurationError(
                 f"{f}.gateway_namespace/gateway_pod_labels",
@@ -235,7 +238,8 @@ class PrefixAwareRouter(Construct):
         #: Labels selecting the router's pods.
         self.selector_labels = c.selector_labels(self.name, "router")
         self.port = ENVOY_PORT if routing.standalone else EPP_GRPC_PORT
-        self.service_name = self.name
+        #: The Service's name (a DNS-1035 label: ``m-`` in front of a name starting with a digit).
+        self.service_name = service_name(self.name)
         self._cilium = cilium
         #: The gateway's data-plane pods for a GatewayClass other than ``cilium`` (default: every
         #: pod of the Gateway's namespace); None with ``cilium`` (its ``ingress`` identity).
@@ -283,7 +287,7 @@ class PrefixAwareRouter(Construct):
             pod_policy(
                 self,
                 "ModelPolicy",
-                name=v.dns_label(f"{f} policy name", f"{model_name}-from-router"),
+                name=short_name(f"{model_name}-from-router"),
                 namespace=self.namespace,
                 pod_selector=self.model_selector,
                 ingress_port=MODEL_PORT,
@@ -364,7 +368,7 @@ class PrefixAwareRouter(Construct):
                     "appProtocol": "http",
                     "endpointPickerRef": {
                         "kind": "Service",
-                        "name": self.name,
+                        "name": self.service_name,
                         "port": {"number": EPP_GRPC_PORT},
                         "failureMode": self.routing.failure_mode,
                     },
@@ -721,7 +725,7 @@ class PrefixAwareRouter(Construct):
             self,
             "Service",
             metadata=c.metadata(
-                self, "Service", self.name, self.namespace, c.labels(self.name, "router")
+                self, "Service", self.service_name, self.namespace, c.labels(self.name, "router")
             ),
             spec=k8s.ServiceSpec(type="ClusterIP", selector=self.selector_labels, ports=ports),
         )

@@ -38,7 +38,9 @@ class ShareBenchmarkJob(Construct):
         vllm-nfs plan --size-gib 140 --gpu-slug gpu-h100x8-640gb --measured-share share.json
 
     The pods request no GPU; on nodes already serving they compete with vLLM for the network,
-    so run it before serving or in a quiet window.
+    so run it before serving or in a quiet window. The Job is named ``<name>-<hash>``
+    (:attr:`job_name`; the hash follows its pod template): delete an earlier run before applying
+    another, or the label selector above collects both runs' logs.
     """
 
     def __init__(
@@ -188,6 +190,11 @@ class ShareBenchmarkJob(Construct):
                 template=template,
             ),
         )
+
+    @property
+    def job_name(self) -> str:
+        """The Job's name as synthesized: :attr:`name` and ``-<hash>`` of its pod template."""
+        return self.job.job_name
 
 
 def _relative_path(field: str, path: object) -> str:

@@ -22,6 +22,7 @@ from ..values import _checks as v
 from ..values.gpus import check_gpus_fit
 from ..values.lora import LoraAdapter, LoraMode, LoraPlan, LoraPublish, lora_plan
 from ..values.model import DEFAULT_MODEL, ModelSource
+from ..values.names import service_name, short_name
 from . import _common as c
 from ._pod import ContainerModel, LazyDeployment, PodModel, program_container
 from .autoscaling import QueueScaledObject
@@ -225,7 +226,9 @@ class VllmDeployment(Construct):
         #: Labels that select this deployment's pods (NetworkPolicies, monitors, routes).
         self.selector_labels = c.selector_labels(self.name, "vllm")
         self.port = PORT
-        self.service_name = self.name
+        #: The Service's name: the deployment's, with ``m-`` in front when that starts with a
+        #: digit (Service names are DNS-1035 labels: ``7b`` -> ``m-7b``).
+        self.service_name = service_name(self.name)
         #: The full ``vllm serve`` argument list.
         self.args = self._args(f)
         #: The pod template as a model (rendered at synth): later calls add to it.
@@ -532,7 +535,7 @@ class VllmDeployment(Construct):
             self,
             "Service",
             metadata=c.metadata(
-                self, "Service", self.name, self.namespace, c.labels(self.name, "vllm")
+                self, "Service", self.service_name, self.namespace, c.labels(self.name, "vllm")
             ),
             spec=k8s.ServiceSpec(
                 type="ClusterIP",
@@ -603,7 +606,7 @@ class VllmDeployment(Construct):
         f = "VllmDeployment.allow_from"
         resolved = peer_from(f"{f}.peer", peer, self.namespace)
         index = len(self.access_policies) + 1
-        policy_name = c.object_name(f"{f}.name", f"{self.name}-allow-{index}", name)
+        policy_name = c.object_name(f"{f}.name", short_name(f"{self.name}-allow-{index}"), name)
         policy = pod_policy(
             self,
             f"AllowFrom{index}",

@@ -12,6 +12,7 @@ from constructs import Construct
 from ..errors import ConfigurationError
 from ..values import _checks as v
 from ..values.handoff import NfsEndpoint
+from ..values.names import label_value
 from . import _common as c
 from ._escape_hatches import cluster_scoped
 
@@ -166,7 +167,9 @@ class SharedModelVolume(Construct):
         )
         self.mount_path = c.MODELS_MOUNT_PATH
         lbl = c.labels(self.claim_name, "model-volume")
-        bind_label = {"vllm-nfs-constructs/volume": self.pv_name}
+        # The claim binds to exactly this volume by this label (the PV name, cut with a hash
+        # past 63 characters: a namespace and claim name can make it up to 127).
+        bind_label = {"vllm-nfs-constructs/volume": label_value(self.pv_name)}
         storage = {"storage": c.quantity(f"{self.capacity_gib}Gi")}
 
         self.pv = k8s.KubePersistentVolume(

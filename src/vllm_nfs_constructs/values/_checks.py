@@ -51,6 +51,23 @@ def dns_label(field: str, value: object, *, max_len: int = 63) -> str:
     return value
 
 
+_DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+
+
+def dns1035_label(field: str, value: object) -> str:
+    """A DNS-1035 label (what a Service name must be): a DNS-1123 label starting with a
+    letter."""
+    if not isinstance(value, str) or len(value) > 63 or not _DNS1035_LABEL.fullmatch(value):
+        raise ConfigurationError(
+            field,
+            value,
+            "a DNS-1035 label of at most 63 characters (lowercase letters, digits and '-', "
+            "starting with a letter and ending with a letter or digit), as Service names are",
+            "Use a name like 'qwen' or 'm-7b'.",
+        )
+    return value
+
+
 def dns_subdomain(field: str, value: object) -> str:
     if not isinstance(value, str) or len(value) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(value):
         raise ConfigurationError(

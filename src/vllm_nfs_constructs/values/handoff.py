@@ -6,6 +6,7 @@ defaults from it. No cdk8s, cdktf or jsii here.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
@@ -142,6 +143,8 @@ class InfraOutputs:
             if legacy:
                 object.__setattr__(self, "gpu_pools", legacy)
                 return
+        if pools[0].name != self.gpu_node_pool_name:
+            pools = self._reaimed(pools)
         first = pools[0]
         if first.name != self.gpu_node_pool_name:
             raise ConfigurationError(
@@ -174,6 +177,45 @@ class InfraOutputs:
         object.__setattr__(self, "gpu_node_taint", first.taint)
         object.__setattr__(self, "has_taint_output", True)
         object.__setattr__(self, "gpu_pools", pools)
+
+    def _reaimed(self, pools: tuple[GpuPool, ...]) -> tuple[GpuPool, ...]:
+        """The pools of a handoff 0.2.0 code aimed at another pool, as in
+        ``dataclasses.replace(infra, gpu_node_pool_name="big", gpu_node_size=...)``: the
+        ``gpu_*`` values then describe the pool named ``gpu_node_pool_name``, which takes the
+        place of the first entry (the pool they described before).
+
+        A listed pool of that name keeps its own values except those the ``gpu_*`` fields
+        changed from the first entry's; a pool not listed is made from the ``gpu_*`` values
+        (as 0.2.0 did). ``pools`` unchanged when the ``gpu_*`` values do not describe a pool
+        fully (then the pools are listed in the wrong order, which the caller refuses)."""
+        old = pools[0]
+        described = self._legacy_pools()
+        if not described:
+            return pools
+        listed = next((p for p in pools if p.name == self.gpu_node_pool_name), None)
+        if listed is None:
+            aimed = described[0]
+        else:
+            taint = self.gpu_node_taint if self.has_taint_output else old.taint
+            given: dict[str, tuple[Any, Any]] = {
+                "size": (self.gpu_node_size, old.size),
+                "min_nodes": (self.gpu_min_nodes, old.min_nodes),
+                "max_nodes": (self.gpu_max_nodes, old.max_nodes),
+                "taint": (taint, old.taint),
+            }
+            aimed = dataclasses.replace(
+                listed,
+                **{key: new for key, (new, was) in given.items() if new is not None and new != was},
+            )
+        for name, value in (
+            ("gpu_node_size", aimed.size),
+            ("gpu_min_nodes", aimed.min_nodes),
+            ("gpu_max_nodes", aimed.max_nodes),
+        ):
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "gpu_node_taint", aimed.taint)
+        object.__setattr__(self, "has_taint_output", True)
+        return (aimed, *(p for p in pools[1:] if p.name != aimed.name))
 
     def _legacy_pools(self) -> tuple[GpuPool, ...]:
         """The one pool a 0.2.0 handoff describes, or none when it does not describe it fully
@@ -279,6 +321,15 @@ class InfraOutputs:
             if raw_pools not in (None, "", [])
             else ()
         )
+        if pools and pools[0].name != values["gpu_node_pool_name"]:
+            # The stack writes the default pool first: anything else is a damaged file (only
+            # code may aim a handoff at another pool, see _reaimed).
+            raise ConfigurationError(
+                f"{source}['gpu_pools[0].name']",
+                pools[0].name,
+                f"the default pool, gpu_node_pool_name ({values['gpu_node_pool_name']})",
+                "The VllmInfraStack lists the pool the gpu_* outputs describe first.",
+            )
         try:
             return cls(
                 nfs_host=values["nfs_host"],

@@ -17,7 +17,6 @@ Two serving modes:
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from ..errors import ConfigurationError
 from ..planning.loading import VLLM_VERSION, vllm_choices, vllm_flags
 from . import _checks as v
 from .model import ModelSource
+from .names import short_name
 
 __all__ = [
     "DEFAULT_MAX_LORA_RANK",
@@ -412,7 +412,7 @@ def _check_against_release(f: str, args: Sequence[str], env: dict[str, str]) -> 
             )  # pragma: no cover
 
 
-#: The longest base of an adapter's download Job name (the Job adds ``-<repo>-<commit>``).
+#: The longest base of an adapter's download Job name (the Job adds ``-<repo>-<commit>-<hash>``).
 ADAPTER_JOB_BASE_MAX = 40
 
 
@@ -425,11 +425,7 @@ def adapter_job_base(model_name: str, adapter: LoraAdapter) -> str:
     >>> adapter_job_base("qwen", LoraAdapter("support", ModelSource("o/a", "a" * 40)))
     'qwen-lora-support'
     """
-    full = f"{model_name}-lora-{adapter.slug}"
-    if len(full) <= ADAPTER_JOB_BASE_MAX:
-        return full
-    digest = hashlib.sha256(full.encode()).hexdigest()[:8]
-    return f"{full[: ADAPTER_JOB_BASE_MAX - 9].rstrip('-')}-{digest}"
+    return short_name(f"{model_name}-lora-{adapter.slug}", ADAPTER_JOB_BASE_MAX)
 
 
 @dataclass(frozen=True)
