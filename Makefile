@@ -22,7 +22,7 @@ help:
 	@echo "make synth-cluster  - the cluster layer only, into dist/ (VLLM_NFS_INFRA_OUTPUTS=outputs.json for real infra values)"
 	@echo "make synth-infra    - the cloud layer only, into cdktf.out/"
 	@echo "make test           - set up, then every check (ruff, mypy --strict, the docs build, pytest)"
-	@echo "make test-fast      - the inner loop: ruff, mypy, pytest without slow and netns tests, stop at the first failure"
+	@echo "make test-fast      - the inner loop: ruff, mypy, pytest without slow, netns and cluster tests, stop at the first failure"
 	@echo "make lint           - ruff check and ruff format --check"
 	@echo "make typecheck      - mypy --strict"
 	@echo "make unit           - pytest (every test)"
@@ -110,8 +110,12 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
+# Two workers (this machine's cores); each cluster test module stays on one worker with its own
+# control plane (xdist_group in tests/cluster/conftest.py).
+PYTEST_WORKERS ?= 2
+
 unit: setup promtool cluster
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 test: lint typecheck docs unit
 
@@ -120,7 +124,7 @@ test-fast: setup promtool
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest -m "not slow and not netns" -x -q
+	$(VENV)/bin/pytest -m "not slow and not netns and not cluster" -x -q -n $(PYTEST_WORKERS) --dist loadgroup
 
 bench: setup
 	$(PY) benchmarks/synth_bench.py

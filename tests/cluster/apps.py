@@ -208,10 +208,33 @@ def scheduling_app(out: Path) -> Path:
     return out
 
 
+def names_app(out: Path) -> Path:
+    """Names only the API server judges: a model named `7b` (Service names are DNS-1035 labels),
+    one starting with a digit and routed, and a repository name of 70 characters (label values
+    are at most 63)."""
+    app = cdk8s.App(outdir=str(out))
+    long_repo = vnc.ModelSource(
+        "example-org/" + "a-very-long-model-repository-name" * 2, "0" * 40, size_gib=2
+    )
+    vnc.VllmNfsChart(
+        app,
+        "names",
+        namespace="names",
+        infra=vnc.InfraOutputs(gpu_node_pool_name="gpu-pool", gpu_max_nodes=2, **NFS),
+        models=[
+            vnc.ServedModel("7b", long_repo),
+            vnc.ServedModel("0-model", routing=vnc.PrefixAwareRouting()),
+        ],
+    )
+    app.synth()
+    return out
+
+
 APPS: dict[str, Callable[[Path], Path]] = {
     "default": default_app,
     "readme": readme_app,
     "features": features_app,
     "team": team_app,
     "standalone": standalone_app,
+    "names": names_app,
 }

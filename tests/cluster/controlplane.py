@@ -375,11 +375,30 @@ class ControlPlane:
                 files.append(str(path))
         args = [a for f in files for a in ("-f", f)]
         self.kubectl("apply", "--server-side", "--field-manager=test-setup", *args)
-        self.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")
+        self._wait_condition("crd", "Established")
 
     def add_nodes(self) -> None:
         self.kubectl("create", "-f", str(NODES))
-        self.kubectl("wait", "--for=condition=Ready", "--timeout=60s", "node", "--all")
+        self._wait_condition("node", "Ready")
+
+    def _wait_condition(self, kind: str, condition: str, timeout: float = 60) -> None:
+        """Every object of `kind` has `condition` True. (`kubectl wait` gives up, rather than
+        waits, on an object that has no conditions yet, as a node before kwok's first update.)"""
+        template = (
+            "{range .items[*]}{.metadata.name}="
+            f'{{.status.conditions[?(@.type=="{condition}")].status}}{{"\\n"}}{{end}}'
+        )
+
+        def ready() -> bool:
+            res = self.kubectl("get", kind, "-o", f"jsonpath={template}", check=False)
+            lines = [line for line in res.stdout.splitlines() if line]
+            return (
+                res.returncode == 0
+                and bool(lines)
+                and all(line.endswith("=True") for line in lines)
+            )
+
+        self._wait(f"{kind} {condition}", ready, timeout)
 
     def stop(self, timeout: float = 15) -> None:
         """Stop every component this object started (newest first); nothing keeps running."""
