@@ -69,7 +69,7 @@ def clean(cluster: ControlPlane, tmp_path: Path) -> Iterator[list[Path]]:
         delete(cluster, directory)
 
 
-@pytest.mark.parametrize(("label", "source"), earlier_outputs(), ids=lambda x: str(x))
+@pytest.mark.parametrize(("label", "source"), earlier_outputs(), ids=str)
 def test_todays_output_applies_over_an_earlier_releases(
     cluster: ControlPlane, tmp_path: Path, clean: list[Path], label: str, source: Path
 ) -> None:
