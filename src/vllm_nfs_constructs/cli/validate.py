@@ -25,14 +25,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .. import contracts
 from ..errors import ConfigurationError
 from ..values._bounded import MAX_DEPTH, decode_text, load_json, read_bounded
 from ..values.images import image_problem
 
 K8S_VERSION = "1.33"
-#: The annotation that marks an object as deliberately privileged (the network tuner), with the
-#: reason as its value: only such objects may use the node's namespaces, files or privileges.
-PRIVILEGED_ANNOTATION = "vllm-nfs-constructs/privileged"
+#: Only objects with this annotation (the reason as its value) may use the node's namespaces,
+#: files or privileges; the fact lives in contracts, where the tuner takes it from too.
+PRIVILEGED_ANNOTATION = contracts.PRIVILEGED_ANNOTATION
 #: The annotation on objects synthesized with the EXAMPLE infra values (no --infra-outputs).
 EXAMPLE_ANNOTATION = "vllm-nfs-constructs/example-values"
 VALIDATE_HINT = "pip install 'vllm-nfs-constructs[validate]'"

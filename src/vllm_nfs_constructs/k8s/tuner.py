@@ -9,7 +9,6 @@ from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from .. import contracts
-from ..cli.validate import PRIVILEGED_ANNOTATION
 from ..errors import ConfigurationError
 from ..values import _checks as v
 from ..values.images import PYTHON_IMAGE, check_image
@@ -287,7 +286,7 @@ class NetworkTunerDaemonSet(Construct):
                 self.name,
                 self.namespace,
                 lbl,
-                {**_CHECKOV_SKIPS, PRIVILEGED_ANNOTATION: PRIVILEGED_REASON},
+                {**_CHECKOV_SKIPS, contracts.PRIVILEGED_ANNOTATION: PRIVILEGED_REASON},
             ),
             pod=self.pod,
             spec_builder=lambda template: k8s.DaemonSetSpec(

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from functools import cache
 
 from ..errors import ConfigurationError
-from ..planning.loading import VLLM_VERSION, read_release_data, vllm_choices, vllm_flags
 from ..values import _checks as v
+from ..values.vllm_release import VLLM_VERSION, read_release_data, vllm_choices, vllm_flags
 
 # One reader of the release data for both layers: loading.py reads it without importing this
 # package (which would load cdk8s); the names here are the cluster layer's.

@@ -23,13 +23,12 @@ import json
 import math
 from dataclasses import dataclass, field
 from enum import Enum
-from functools import cache
-from importlib import resources
 
 from .. import contracts
 from ..errors import ConfigurationError
 from ..values import _checks as v
 from ..values.gpus import GPU_PROFILES, GpuProfile
+from ..values.vllm_release import VLLM_VERSION, vllm_choices, vllm_flags
 
 __all__ = [
     "NODE_SPECS",
@@ -58,41 +57,8 @@ GIB = 1024**3
 MB = 1000**2
 
 # ---------------------------------------------------------------------------------------------
-# The pinned vLLM release's flags and choices (package data shared with k8s/vllm_flags.py, read
-# without importing the k8s package, which would load cdk8s).
-
-VLLM_VERSION = contracts.VLLM_VERSION
-
-
-def read_release_data(name: str) -> list[str]:
-    """Non-comment lines of a file of the pinned vLLM release's data (``k8s/data/``)."""
-    text = (
-        resources.files("vllm_nfs_constructs")
-        .joinpath("k8s", "data", name)
-        .read_text(encoding="utf-8")
-    )
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
-
-
-@cache
-def vllm_flags() -> frozenset[str]:
-    """Every long flag ``vllm serve`` accepts in the pinned release."""
-    return frozenset(
-        ln
-        for ln in read_release_data(f"vllm-serve-flags-v{VLLM_VERSION}.txt")
-        if ln.startswith("--")
-    )
-
-
-@cache
-def vllm_choices(flag: str) -> tuple[str, ...]:
-    """Allowed values of ``flag`` in the pinned release (empty when it has no list)."""
-    for line in read_release_data(f"vllm-serve-choices-v{VLLM_VERSION}.txt"):
-        name, sep, values = line.partition(":")
-        if sep and name.strip() == flag:
-            return tuple(values.split())
-    return ()
-
+# The pinned vLLM release's flags and choices live in the value layer (values/vllm_release.py);
+# re-exported here, where 0.3.0 code imported them from.
 
 # ---------------------------------------------------------------------------------------------
 # Strategies, tiers and nodes

@@ -52,6 +52,7 @@ __all__ = [
     "MARKER_SUFFIX",
     "NOT_TUNED_TAINT_KEY",
     "PART_SUFFIX",
+    "PRIVILEGED_ANNOTATION",
     "PROGRAMS",
     "PROGRAMS_MOUNT_PATH",
     "PUBLISH_CONTAINER",
@@ -149,6 +150,10 @@ TUNER_METRICS_PORT_NAME = "metrics"
 #: The taint GPU nodes start with until tuner.py has tuned and verified them (the cloud layer's
 #: GPU pool sets it; the tuner lifts it; vLLM pods must not tolerate it).
 NOT_TUNED_TAINT_KEY = "node.digitalocean.com/network-not-tuned"
+#: The annotation that marks an object as deliberately privileged (the network tuner), with the
+#: reason as its value: only such objects may use the node's namespaces, files or privileges
+#: (the tuner sets it, ``vllm-nfs validate`` checks it).
+PRIVILEGED_ANNOTATION = "vllm-nfs-constructs/privileged"
 
 # ---------------------------------------------------------------------------------------------
 # Exit codes (podFailurePolicy reads them: a permanent failure fails the Job at once)

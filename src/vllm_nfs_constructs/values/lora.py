@@ -26,10 +26,10 @@ from importlib import resources
 
 from .. import contracts
 from ..errors import ConfigurationError
-from ..planning.loading import VLLM_VERSION, vllm_choices, vllm_flags
 from . import _checks as v
 from .model import ModelSource
 from .names import short_name
+from .vllm_release import VLLM_VERSION, vllm_choices, vllm_flags
 
 __all__ = [
     "DEFAULT_MAX_LORA_RANK",
