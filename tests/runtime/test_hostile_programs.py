@@ -717,3 +717,91 @@ def test_every_entry_point_turns_hostile_input_into_a_message_and_a_status(
     assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
     assert proc.returncode == code, (proc.stdout, proc.stderr)
     assert proc.stdout.strip() or proc.stderr.strip()  # it says something
+
+
+# --- nothing read or written outside where it belongs; every reader bounded ----------------------
+
+
+def test_gate_and_fetch_never_read_a_marker_that_is_a_symlink(tmp_path: Path) -> None:
+    from tests.runtime.test_gate import COMMIT_A as COMMIT
+    from tests.runtime.test_gate import complete, run_gate
+    from vllm_nfs_constructs.runtime import fetch
+
+    complete(tmp_path, COMMIT)
+    repo = tmp_path / "org" / "model"
+    marker = repo / f"{COMMIT}.complete.json"
+    elsewhere = tmp_path / "elsewhere.json"
+    marker.rename(elsewhere)  # a valid marker, but outside the repo directory
+    marker.symlink_to(elsewhere)
+    proc, _ = run_gate(tmp_path, COMMIT, timeout=0.2)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "Too many levels of symbolic links" in proc.stderr
+    assert fetch.read_marker(str(repo), COMMIT) is None
+
+
+def test_tuner_ready_file_never_writes_through_a_planted_symlink(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    ready = tmp_path / "run" / "ready"
+    ready.parent.mkdir()
+    (tmp_path / "run" / "ready.tmp").symlink_to(victim)
+    tuner.set_ready(str(ready), tuner.State(tuner.Metrics("eth1")))
+    assert victim.read_text() == "precious"
+    assert ready.is_file() and not ready.is_symlink()
+
+
+def test_tuner_token_and_sysctl_reads_are_bounded(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("t" * (tuner.MAX_TOKEN_CHARS + 1))
+    client = tuner.KubeClient("http://127.0.0.1:1", str(token), str(tmp_path / "ca"), 1.0)
+    with pytest.raises(tuner.ApiError, match="longer than") as caught:
+        client._token()
+    assert caught.value.reason == "token"
+    (tmp_path / "net" / "core").mkdir(parents=True)
+    (tmp_path / "net" / "core" / "rmem_max").write_text("1" * 100_000)
+    assert len(tuner.read_sysctl(str(tmp_path), "net/core/rmem_max")) == tuner.MAX_SYSCTL_CHARS
+
+
+def test_drain_scrape_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import http.server
+
+    from vllm_nfs_constructs.runtime import drain
+
+    class Big(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"vllm:num_requests_running 0\n" * 1000
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Big)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setattr(drain, "MAX_METRICS_BYTES", 1024)
+    try:
+        with pytest.raises(drain.ScrapeError, match="larger than 1024 bytes"):
+            drain.scrape(f"http://127.0.0.1:{server.server_address[1]}/metrics", 5.0)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_fetch_prune_lists_the_repo_directory_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vllm_nfs_constructs.runtime import fetch
+
+    for i in range(6):
+        (tmp_path / f"junk-{i}").write_text("x")
+    monkeypatch.setattr(contracts, "SHARE_MAX_FILES", 5)
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fetch.prune(fd, str(tmp_path), 1, "a" * 40)
+    finally:
+        os.close(fd)
+    assert "prune: skipped, more than 5 names" in capsys.readouterr().out
+    assert len(list(tmp_path.iterdir())) == 6

@@ -57,6 +57,7 @@ __all__ = [
     "LORA_RESOLVER_ROOT",
     "MARKER_FIELDS",
     "MARKER_FILE_FIELDS",
+    "MARKER_MAX_BYTES",
     "MARKER_SUFFIX",
     "NOT_TUNED_TAINT_KEY",
     "PART_SUFFIX",
@@ -220,6 +221,8 @@ MARKER_SUFFIX = ".complete.json"
 #: gate.py and publish.py read ``commit``, ``files`` and ``total_bytes``.
 MARKER_FIELDS = ("repo", "revision", "commit", "files", "total_bytes", "completed_at")
 MARKER_FILE_FIELDS = ("path", "size")
+#: A marker larger than this is not read (gate.py and fetch.py: "not complete").
+MARKER_MAX_BYTES = 16 << 20
 STAGING_DIR = ".staging"
 PART_SUFFIX = ".part"
 LOCK_NAME = ".lock"

@@ -11,9 +11,10 @@ Each poll scrapes vLLM's Prometheus text and sums ``vllm:num_requests_running`` 
 
 A scrape that times out, answers an HTTP error, is larger than 32 MiB or cannot be parsed is
 *unknown*: it never counts as idle and resets the consecutive idle count. Log lines are escaped
-(``contracts.log_text``); ``--log-file`` is opened without blocking. The exit code is always 0 (a failing preStop hook
-only produces an event; Kubernetes sends SIGTERM either way), except 2 on usage errors (including
-numbers that are not finite or out of range: a ``nan`` deadline would otherwise never pass).
+(``contracts.log_text``); ``--log-file`` is opened without blocking. The exit code is always 0 (a
+failing preStop hook only produces an event; Kubernetes sends SIGTERM either way), except 2 on
+usage errors (including numbers that are not finite or out of range: a ``nan`` deadline would
+otherwise never pass).
 """
 
 from __future__ import annotations

@@ -210,7 +210,7 @@ def read_marker(repo_dir: str, commit: str) -> dict[str, Any] | None:
         with os.fdopen(fd, "rb") as f:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 return None
-            data = json.loads(f.read(64 << 20))
+            data = json.loads(f.read(contracts.MARKER_MAX_BYTES + 1))
     except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or data.get("commit") != commit:
@@ -855,17 +855,32 @@ def rmtree_at(dir_fd: int, name: str, path: str) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def repo_names(repo_fd: int) -> list[str] | None:
+    """The names in the repo directory, or None past ``contracts.SHARE_MAX_FILES`` of them."""
+    names: list[str] = []
+    with os.scandir(repo_fd) as listing:
+        for entry in listing:
+            if len(names) >= contracts.SHARE_MAX_FILES:
+                return None
+            names.append(entry.name)
+    return names
+
+
 def prune(repo_fd: int, repo_dir: str, keep: int, current: str) -> None:
     """Delete complete revisions beyond the ``keep`` newest; never ``current`` or a linked one."""
+    names = repo_names(repo_fd)
+    if names is None:
+        log(f"prune: skipped, more than {contracts.SHARE_MAX_FILES} names in {repo_dir}")
+        return
     commits = []
-    for name in os.listdir(repo_fd):
+    for name in names:
         if name.endswith(MARKER_SUFFIX):
             commit = name[: -len(MARKER_SUFFIX)]
             data = read_marker(repo_dir, commit) if COMMIT_RE.fullmatch(commit) else None
             if data is not None:
                 commits.append((str(data.get("completed_at", "")), commit))
     linked = set()
-    for name in os.listdir(repo_fd):
+    for name in names:
         st = lstat_at(repo_fd, name)
         if st is not None and stat.S_ISLNK(st.st_mode):
             linked.add(os.readlink(name, dir_fd=repo_fd))

@@ -8,16 +8,18 @@ library only. Ready means (layout written by fetch.py):
 - REV is a branch or tag: ``R/org/name/<REV, / replaced by -->`` is a symlink to a commit
   directory that is complete in the sense above.
 
-A marker for another commit never satisfies the gate, nor one that is not a regular file (a FIFO
-is never opened blocking), is nested deeper than 64 levels or lists a path that resolves (symlinks
-included) outside its commit directory or to anything but a regular file: those stay "not ready"
-and the reason is the one line printed at the timeout. With LoRA adapters (docs/lora-adapters.md)
-the gate also waits for each ``--also org/adapter@REV`` to be complete in the same sense (static
-serving) and for each ``--dir PATH`` (relative to ``--root``) to be a directory (on-demand serving:
-vLLM refuses to start while its resolver directory is missing). Both options repeat.
+A marker for another commit never satisfies the gate, nor one that is not a regular file (a FIFO is
+never opened blocking, a symlink never followed), is nested deeper than 64 levels or lists a path
+that resolves (symlinks included) outside its commit directory or to anything but a regular file:
+those stay "not ready" and the reason is the one line printed at the timeout. With LoRA adapters
+(docs/lora-adapters.md) the gate also waits for each ``--also org/adapter@REV`` to be complete in
+the same sense (static serving) and for each ``--dir PATH`` (relative to ``--root``) to be a
+directory (on-demand serving: vLLM refuses to start while its resolver directory is missing). Both
+options repeat.
 
-Exit 0 when ready, 1 at the timeout,
-2 on usage errors (including a ``--timeout`` or ``--interval`` that is not a finite number in
+Log lines are escaped (``contracts.log_text``): a path from a marker cannot start a line. Exit 0
+when ready, 1 at the timeout (or on any unexpected error: one line, never a traceback), 2 on usage
+errors (including a ``--timeout`` or ``--interval`` that is not a finite number in
 range: ``nan`` or ``inf`` would otherwise wait for ever).
 """
 
@@ -52,7 +54,7 @@ def log(message: str) -> None:
 
 #: A marker is read only if it is a regular file of at most this many bytes, nested at most
 #: MAX_JSON_DEPTH deep (anything else is "not ready", reported in one line).
-MAX_MARKER_BYTES = 16 << 20
+MAX_MARKER_BYTES = contracts.MARKER_MAX_BYTES
 MAX_JSON_DEPTH = 64
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _JSON_BRACKET = re.compile(r"[\[\]{}]")

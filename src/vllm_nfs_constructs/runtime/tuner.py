@@ -22,7 +22,9 @@ action is one JSON line on stdout. SIGTERM removes the ready file and exits 0.
 Every API request has one total deadline (``--api-timeout``: connect, TLS, headers and body
 together), and every failure to talk to the API, whatever its exception, is one logged API error
 and a retry: the process never hangs on, or dies of, a bad API answer. A reply only counts if it
-is the Node asked for. The state is served for Prometheus on ``--metrics-port`` (``GET /metrics``).
+is the Node asked for. The state is served for Prometheus on ``--metrics-port`` (``GET /metrics``):
+a request head of more than 8 KiB or 100 header lines is answered 431, and whatever one client
+sends ends at most its own connection. Any error outside the loop is one logged line and exit 1.
 """
 
 from __future__ import annotations
