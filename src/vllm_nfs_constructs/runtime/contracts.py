@@ -18,14 +18,16 @@ the vLLM and Python images.
 
 from __future__ import annotations
 
-import argparse
-import errno
-import os
-import stat
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import NoReturn
+# Modules under private names: every public name here is a contract (tests/test_layers.py).
+import argparse as _argparse
+import errno as _errno
+import os as _os
+import stat as _stat
+import sys as _sys
+from collections.abc import Iterator as _Iterator
+from dataclasses import dataclass
+from dataclasses import field as _field
+from typing import NoReturn as _NoReturn
 
 __all__ = [
     "ADAPTER_CONFIG",
@@ -303,12 +305,12 @@ def log_text(text: object, limit: int = LOG_LINE_LIMIT) -> str:
     return shown
 
 
-class ProgramParser(argparse.ArgumentParser):
+class ProgramParser(_argparse.ArgumentParser):
     """The programs' argument parser: a usage error prints the usage and one
     ``prog: error: ...`` line whose values are escaped (:func:`log_text`), and exits 2."""
 
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
+    def error(self, message: str) -> _NoReturn:
+        self.print_usage(_sys.stderr)
         self.exit(2, f"{self.prog}: error: {log_text(message)}\n")
 
 
@@ -317,25 +319,25 @@ class ProgramParser(argparse.ArgumentParser):
 
 
 def _flag(name: str) -> int:
-    return int(getattr(os, name, 0))
+    return int(getattr(_os, name, 0))
 
 
 def _dir_flags() -> int:
-    return os.O_RDONLY | _flag("O_DIRECTORY") | _flag("O_NOFOLLOW") | _flag("O_CLOEXEC")
+    return _os.O_RDONLY | _flag("O_DIRECTORY") | _flag("O_NOFOLLOW") | _flag("O_CLOEXEC")
 
 
 def open_tree(path: str) -> int:
     """A directory to read below, as a descriptor: ``path`` resolved once (a branch link to its
     commit directory is followed here, and only here), then opened ``O_DIRECTORY | O_NOFOLLOW``.
     Raises OSError."""
-    return os.open(os.path.realpath(path), _dir_flags())
+    return _os.open(_os.path.realpath(path), _dir_flags())
 
 
 def _entries(dir_fd: int, limit: int) -> list[tuple[str, bool]]:
     """(name, is a directory) of the regular files and directories in ``dir_fd`` (links, FIFOs,
     sockets and devices left out), sorted by name; OverflowError past ``limit`` entries."""
     found: list[tuple[str, bool]] = []
-    with os.scandir(dir_fd) as listing:
+    with _os.scandir(dir_fd) as listing:
         for entry in listing:
             if entry.is_dir(follow_symlinks=False):
                 found.append((entry.name, True))
@@ -354,7 +356,7 @@ class _Walk:
     max_entries: int
     max_depth: int
     problems: list[str]
-    files: list[str] = field(default_factory=list)
+    files: list[str] = _field(default_factory=list)
     seen: int = 0
 
     def walk(self, dir_fd: int, prefix: str, depth: int) -> None:
@@ -370,7 +372,7 @@ class _Walk:
 
     def descend(self, dir_fd: int, name: str, prefix: str, depth: int) -> None:
         try:
-            fd = os.open(name, _dir_flags(), dir_fd=dir_fd)
+            fd = _os.open(name, _dir_flags(), dir_fd=dir_fd)
         except OSError as exc:  # swapped for a symlink (ELOOP) or a file (ENOTDIR) meanwhile
             self.problems.append(f"{prefix}{name}: not read ({exc.strerror})")
             return
@@ -379,7 +381,7 @@ class _Walk:
         except OSError as exc:
             self.problems.append(f"{prefix}{name}: not read ({exc.strerror})")
         finally:
-            os.close(fd)
+            _os.close(fd)
 
 
 def tree_files(
@@ -409,26 +411,26 @@ def open_tree_file(root_fd: int, rel: str) -> int:
     ELOOP or ENOTDIR, a FIFO or device is never waited on. Raises OSError, also when it is not
     a regular file."""
     *dirs, leaf = rel.split("/")
-    fd = os.dup(root_fd)
+    fd = _os.dup(root_fd)
     try:
         for part in dirs:
             parent, fd = fd, -1
             try:
-                fd = os.open(part, _dir_flags(), dir_fd=parent)
+                fd = _os.open(part, _dir_flags(), dir_fd=parent)
             finally:
-                os.close(parent)
-        flags = os.O_RDONLY | _flag("O_NOFOLLOW") | _flag("O_CLOEXEC") | _flag("O_NONBLOCK")
-        file_fd = os.open(leaf, flags, dir_fd=fd)
+                _os.close(parent)
+        flags = _os.O_RDONLY | _flag("O_NOFOLLOW") | _flag("O_CLOEXEC") | _flag("O_NONBLOCK")
+        file_fd = _os.open(leaf, flags, dir_fd=fd)
     finally:
         if fd >= 0:
-            os.close(fd)
-    if not stat.S_ISREG(os.fstat(file_fd).st_mode):
-        os.close(file_fd)
-        raise OSError(errno.EINVAL, "not a regular file", rel)
+            _os.close(fd)
+    if not _stat.S_ISREG(_os.fstat(file_fd).st_mode):
+        _os.close(file_fd)
+        raise OSError(_errno.EINVAL, "not a regular file", rel)
     return file_fd
 
 
-def read_limit(info: os.stat_result) -> int:
+def read_limit(info: _os.stat_result) -> int:
     """How much of a file to read: its size, at most SHARE_MAX_FILE_BYTES, and for a sparse file
     (size above twice its allocated blocks plus SPARSE_SLACK_BYTES) at most that: a sparse 1 TB
     file is not read for ever. Below its size, :func:`read_blocks` reads only data."""
@@ -442,17 +444,17 @@ def read_limit(info: os.stat_result) -> int:
 def _to_data(fd: int) -> bool:
     """Move ``fd`` to the next data at or after its offset (``SEEK_DATA``); False past the
     last data. Where the system cannot tell, everything is data."""
-    seek_data = getattr(os, "SEEK_DATA", None)
+    seek_data = getattr(_os, "SEEK_DATA", None)
     if seek_data is None:
         return True
     try:
-        os.lseek(fd, os.lseek(fd, 0, os.SEEK_CUR), seek_data)
+        _os.lseek(fd, _os.lseek(fd, 0, _os.SEEK_CUR), seek_data)
     except OSError as exc:
-        return exc.errno != errno.ENXIO
+        return exc.errno != _errno.ENXIO
     return True
 
 
-def read_blocks(fd: int, buffer: memoryview, info: os.stat_result) -> Iterator[int]:
+def read_blocks(fd: int, buffer: memoryview, info: _os.stat_result) -> _Iterator[int]:
     """Read the file ``fd`` (``info`` its ``fstat``) from its offset, one ``readv`` into
     ``buffer`` at a time, at most :func:`read_limit` bytes; yields each count. A file with fewer
     allocated blocks than its size is read from data to data (``SEEK_DATA``): holes are skipped,
@@ -463,7 +465,7 @@ def read_blocks(fd: int, buffer: memoryview, info: os.stat_result) -> Iterator[i
     while done < limit:
         if sparse and not _to_data(fd):
             return
-        n = os.readv(fd, [buffer[: min(len(buffer), limit - done)]])
+        n = _os.readv(fd, [buffer[: min(len(buffer), limit - done)]])
         if n <= 0:
             return
         done += n
