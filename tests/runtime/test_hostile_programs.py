@@ -470,12 +470,16 @@ def test_publish_removes_a_symlink_planted_at_its_temporary_name_without_followi
     assert (resolver / "sql" / "adapter_config.json").is_file()
 
 
+@pytest.mark.parametrize("where", ["entry", "link"])
 def test_publish_refuses_a_stale_temporary_directory_it_never_made(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str
 ) -> None:
     root = tmp_path / "models"
     lay_out(root, COMMIT_A)
-    stale = root / RESOLVER / ".entries" / f".tmp-{_entry_name()}-{os.getpid()}"
+    if where == "entry":  # its own temporary entry holds files and links, never a directory
+        stale = root / RESOLVER / ".entries" / f".tmp-{_entry_name()}-{os.getpid()}"
+    else:  # the link's temporary name is never a directory at all
+        stale = root / RESOLVER / f".sql.tmp-{os.getpid()}"
     (stale / "nested").mkdir(parents=True)
     code, err = _publish_here(root, capsys)
     assert code == contracts.PUBLISH_EXIT_UNSAFE, err

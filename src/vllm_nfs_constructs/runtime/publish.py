@@ -320,14 +320,17 @@ def remove_tree(dir_fd: int, name: str, shown: str) -> None:
     os.rmdir(name, dir_fd=dir_fd)
 
 
-def clear_stale(dir_fd: int, shown: str, name: str) -> None:
-    """Remove what a killed run left at the temporary name ``name``: its directory, or anything
-    else found there (a symlink planted: the link itself is removed, never followed)."""
+def clear_stale(dir_fd: int, shown: str, name: str, *, directory: bool) -> None:
+    """Remove what a killed run left at the temporary name ``name``: its directory (where this
+    program makes one, ``directory``), or anything else found there (a symlink planted: the link
+    itself is removed, never followed). A directory where it never makes one is refused."""
     try:
         st = os.lstat(name, dir_fd=dir_fd)
     except FileNotFoundError:
         return
     if stat.S_ISDIR(st.st_mode):
+        if not directory:
+            fail(EXIT_UNSAFE, f"{shown}/{name} is a directory publish.py never makes there")
         remove_tree(dir_fd, name, f"{shown}/{name}")
         return
     log(f"removing {shown}/{name} left at a temporary name (not followed)")
@@ -421,7 +424,7 @@ def build_entry(
         log(f"entry {shown}/{entry} already complete")
         return
     tmp = f".tmp-{entry}-{os.getpid()}"
-    clear_stale(entries_fd, shown, tmp)
+    clear_stale(entries_fd, shown, tmp, directory=True)
     try:
         os.mkdir(tmp, 0o755, dir_fd=entries_fd)
         tmp_fd = os.open(tmp, O_DIR, dir_fd=entries_fd)
@@ -452,7 +455,7 @@ def switch_link(dir_fd: int, shown: str, name: str, target: str) -> None:
             log(f"{shown}/{name} already points to {target}")
             return
     tmp = f".{name}.tmp-{os.getpid()}"
-    clear_stale(dir_fd, shown, tmp)
+    clear_stale(dir_fd, shown, tmp, directory=False)
     try:
         os.symlink(target, tmp, dir_fd=dir_fd)
         os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
