@@ -173,13 +173,19 @@ def test_vllm_order_then_other_files(tmp_path: Path) -> None:
     for name in ("model-10-of-10.safetensors", "model-2-of-10.safetensors", "a.json"):
         (d / name).write_bytes(b"x")
     (d / "sub" / "z.safetensors").write_bytes(b"x")
-    order = [os.path.relpath(p, d) for p in warm.ordered_files(str(d))]
+    problems: list[str] = []
+    fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        order = warm.ordered_files(fd, problems)
+    finally:
+        os.close(fd)
     assert order == [
         "model-2-of-10.safetensors",
         "model-10-of-10.safetensors",
         "a.json",
-        os.path.join("sub", "z.safetensors"),
+        "sub/z.safetensors",
     ]
+    assert problems == []
 
 
 def test_links_out_of_the_tree_and_special_files_are_not_read(tmp_path: Path) -> None:

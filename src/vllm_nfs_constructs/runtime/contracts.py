@@ -18,7 +18,16 @@ the vLLM and Python images.
 
 from __future__ import annotations
 
+# Modules under private names: every public name here is a contract (tests/test_layers.py).
+import argparse as _argparse
+import errno as _errno
+import os as _os
+import stat as _stat
+import sys as _sys
+from collections.abc import Iterator as _Iterator
 from dataclasses import dataclass
+from dataclasses import field as _field
+from typing import NoReturn as _NoReturn
 
 __all__ = [
     "ADAPTER_CONFIG",
@@ -45,10 +54,12 @@ __all__ = [
     "GATE_PROGRAM",
     "GPU_SIZES",
     "LOCK_NAME",
+    "LOG_LINE_LIMIT",
     "LORA_ENTRIES_DIR",
     "LORA_RESOLVER_ROOT",
     "MARKER_FIELDS",
     "MARKER_FILE_FIELDS",
+    "MARKER_MAX_BYTES",
     "MARKER_SUFFIX",
     "NOT_TUNED_TAINT_KEY",
     "PART_SUFFIX",
@@ -65,7 +76,12 @@ __all__ = [
     "PUBLISH_PROGRAM",
     "PYTHON_IMAGE",
     "REVISION_SLASH",
+    "SHARE_MAX_DEPTH",
+    "SHARE_MAX_FILES",
+    "SHARE_MAX_FILE_BYTES",
+    "SHARE_MAX_PATH_BYTES",
     "SIZES_SOURCE",
+    "SPARSE_SLACK_BYTES",
     "STAGING_DIR",
     "TUNER_CONTAINER",
     "TUNER_EXIT_FAILED",
@@ -86,10 +102,17 @@ __all__ = [
     "WARM_CONTAINER",
     "WARM_PROGRAM",
     "GpuSize",
+    "ProgramParser",
+    "log_text",
     "marker_name",
     "model_path",
+    "open_tree",
+    "open_tree_file",
+    "read_blocks",
+    "read_limit",
     "resolver_dir",
     "revision_entry",
+    "tree_files",
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -205,6 +228,8 @@ MARKER_SUFFIX = ".complete.json"
 #: gate.py and publish.py read ``commit``, ``files`` and ``total_bytes``.
 MARKER_FIELDS = ("repo", "revision", "commit", "files", "total_bytes", "completed_at")
 MARKER_FILE_FIELDS = ("path", "size")
+#: A marker larger than this is not read (gate.py and fetch.py: "not complete").
+MARKER_MAX_BYTES = 16 << 20
 STAGING_DIR = ".staging"
 PART_SUFFIX = ".part"
 LOCK_NAME = ".lock"
@@ -234,6 +259,222 @@ def marker_name(commit: str) -> str:
 def resolver_dir(namespace: str, deployment: str) -> str:
     """The on-demand LoRA resolver directory of a deployment, relative to the volume root."""
     return f"{LORA_RESOLVER_ROOT}/{namespace}/{deployment}"
+
+
+#: Sanity limits of the share layout: fetch.py refuses a listing beyond them, and the programs
+#: that read a model directory (warm.py, bench_share.py) stop at them.
+#: A file larger than this is a lie (1 PiB).
+SHARE_MAX_FILE_BYTES = 1 << 50
+#: The longest path of a file in a model directory (a Hub repository path; the Hub's are far
+#: shorter).
+SHARE_MAX_PATH_BYTES = 1024
+#: The most files read below one directory (the largest Hub repositories hold a few thousand).
+SHARE_MAX_FILES = 100_000
+#: The deepest directory read below one directory.
+SHARE_MAX_DEPTH = 32
+#: A file whose size is above twice its allocated blocks plus this is sparse (a server that
+#: compresses never gets that far on weights): only its data is read, at most that much.
+SPARSE_SLACK_BYTES = 1 << 20
+
+
+# ---------------------------------------------------------------------------------------------
+# Log lines: what the programs print is read back by people and by ``bench-share --aggregate``
+
+#: The longest log line (or value in one) a program prints; the rest is cut, with a note.
+LOG_LINE_LIMIT = 4096
+_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(ch: str) -> str:
+    if ch in _ESCAPES:
+        return _ESCAPES[ch]
+    if ch.isprintable():
+        return ch
+    code = ord(ch)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def log_text(text: object, limit: int = LOG_LINE_LIMIT) -> str:
+    """``text`` (a path, a name, a whole message) as a log line may show it: the backslash and
+    every character that is not printable (newline, carriage return and other controls, line
+    and paragraph separators, format characters, lone surrogates) escaped as in a Python string
+    literal, so a file name can neither end a line nor start a forged one; cut at ``limit``
+    characters with a note. Every program passes each line it prints through it."""
+    raw = str(text)
+    head = raw[:limit]
+    shown = head if head.isprintable() and "\\" not in head else "".join(map(_escape, head))
+    if len(raw) > limit or len(shown) > limit:
+        return f"{shown[:limit]}... (cut at {limit} characters)"
+    return shown
+
+
+class ProgramParser(_argparse.ArgumentParser):
+    """The programs' argument parser: a usage error prints the usage and one
+    ``prog: error: ...`` line whose values are escaped (:func:`log_text`), and exits 2."""
+
+    def error(self, message: str) -> _NoReturn:
+        self.print_usage(_sys.stderr)
+        self.exit(2, f"{self.prog}: error: {log_text(message)}\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading a directory of the share (warm.py, bench_share.py): descriptors all the way down
+
+
+def _flag(name: str) -> int:
+    return int(getattr(_os, name, 0))
+
+
+def _dir_flags() -> int:
+    return _os.O_RDONLY | _flag("O_DIRECTORY") | _flag("O_NOFOLLOW") | _flag("O_CLOEXEC")
+
+
+def open_tree(path: str) -> int:
+    """A directory to read below, as a descriptor: ``path`` resolved once (a branch link to its
+    commit directory is followed here, and only here), then opened ``O_DIRECTORY | O_NOFOLLOW``.
+    Raises OSError."""
+    return _os.open(_os.path.realpath(path), _dir_flags())
+
+
+def _entries(dir_fd: int, limit: int) -> list[tuple[str, bool]]:
+    """(name, is a directory) of the regular files and directories in ``dir_fd`` (links, FIFOs,
+    sockets and devices left out), sorted by name; OverflowError past ``limit`` entries."""
+    found: list[tuple[str, bool]] = []
+    with _os.scandir(dir_fd) as listing:
+        for entry in listing:
+            if entry.is_dir(follow_symlinks=False):
+                found.append((entry.name, True))
+            elif entry.is_file(follow_symlinks=False):
+                found.append((entry.name, False))
+            if len(found) > limit:
+                raise OverflowError
+    return sorted(found)
+
+
+@dataclass
+class _Walk:
+    """One walk below a directory descriptor: at most ``max_entries`` files and directories in
+    all, at most ``max_depth`` directories deep."""
+
+    max_entries: int
+    max_depth: int
+    problems: list[str]
+    files: list[str] = _field(default_factory=list)
+    seen: int = 0
+
+    def walk(self, dir_fd: int, prefix: str, depth: int) -> None:
+        entries = _entries(dir_fd, self.max_entries - self.seen)
+        self.seen += len(entries)
+        for name, is_dir in entries:
+            if not is_dir:
+                self.files.append(prefix + name)
+            elif depth >= self.max_depth:
+                self.problems.append(f"{prefix}{name}: deeper than {self.max_depth}, not read")
+            else:
+                self.descend(dir_fd, name, prefix, depth)
+
+    def descend(self, dir_fd: int, name: str, prefix: str, depth: int) -> None:
+        try:
+            fd = _os.open(name, _dir_flags(), dir_fd=dir_fd)
+        except OSError as exc:  # swapped for a symlink (ELOOP) or a file (ENOTDIR) meanwhile
+            self.problems.append(f"{prefix}{name}: not read ({exc.strerror})")
+            return
+        try:
+            self.walk(fd, f"{prefix}{name}/", depth + 1)
+        except OSError as exc:
+            self.problems.append(f"{prefix}{name}: not read ({exc.strerror})")
+        finally:
+            _os.close(fd)
+
+
+def tree_files(
+    root_fd: int,
+    problems: list[str],
+    *,
+    max_files: int = SHARE_MAX_FILES,
+    max_depth: int = SHARE_MAX_DEPTH,
+) -> list[str]:
+    """The regular files below ``root_fd``, as relative paths (``sub/name``) sorted by
+    directory: every directory opened ``O_DIRECTORY | O_NOFOLLOW`` relative to its parent's
+    descriptor, so one swapped for a symlink while the walk runs is never entered. What is not
+    read (such a directory, one deeper than ``max_depth``, whatever is past ``max_files`` files
+    and directories in all) is added to ``problems``, one line each. Raises OSError if
+    ``root_fd`` cannot be listed."""
+    walk = _Walk(max_files, max_depth, problems)
+    try:
+        walk.walk(root_fd, "", 0)
+    except OverflowError:
+        problems.append(f"more than {max_files} files and directories: the rest not read")
+    return walk.files
+
+
+def open_tree_file(root_fd: int, rel: str) -> int:
+    """Open a file :func:`tree_files` found, every directory on the way ``O_NOFOLLOW`` from
+    ``root_fd`` and the file ``O_NOFOLLOW | O_NONBLOCK``: a symlink swapped in anywhere since is
+    ELOOP or ENOTDIR, a FIFO or device is never waited on. Raises OSError, also when it is not
+    a regular file."""
+    *dirs, leaf = rel.split("/")
+    fd = _os.dup(root_fd)
+    try:
+        for part in dirs:
+            parent, fd = fd, -1
+            try:
+                fd = _os.open(part, _dir_flags(), dir_fd=parent)
+            finally:
+                _os.close(parent)
+        flags = _os.O_RDONLY | _flag("O_NOFOLLOW") | _flag("O_CLOEXEC") | _flag("O_NONBLOCK")
+        file_fd = _os.open(leaf, flags, dir_fd=fd)
+    finally:
+        if fd >= 0:
+            _os.close(fd)
+    if not _stat.S_ISREG(_os.fstat(file_fd).st_mode):
+        _os.close(file_fd)
+        raise OSError(_errno.EINVAL, "not a regular file", rel)
+    return file_fd
+
+
+def read_limit(info: _os.stat_result) -> int:
+    """How much of a file to read: its size, at most SHARE_MAX_FILE_BYTES, and for a sparse file
+    (size above twice its allocated blocks plus SPARSE_SLACK_BYTES) at most that: a sparse 1 TB
+    file is not read for ever. Below its size, :func:`read_blocks` reads only data."""
+    size = min(info.st_size, SHARE_MAX_FILE_BYTES)
+    blocks: int | None = getattr(info, "st_blocks", None)
+    if blocks is None:
+        return size
+    return min(size, 2 * blocks * 512 + SPARSE_SLACK_BYTES)
+
+
+def _to_data(fd: int) -> bool:
+    """Move ``fd`` to the next data at or after its offset (``SEEK_DATA``); False past the
+    last data. Where the system cannot tell, everything is data."""
+    seek_data = getattr(_os, "SEEK_DATA", None)
+    if seek_data is None:
+        return True
+    try:
+        _os.lseek(fd, _os.lseek(fd, 0, _os.SEEK_CUR), seek_data)
+    except OSError as exc:
+        return exc.errno != _errno.ENXIO
+    return True
+
+
+def read_blocks(fd: int, buffer: memoryview, info: _os.stat_result) -> _Iterator[int]:
+    """Read the file ``fd`` (``info`` its ``fstat``) from its offset, one ``readv`` into
+    ``buffer`` at a time, at most :func:`read_limit` bytes; yields each count. A file with fewer
+    allocated blocks than its size is read from data to data (``SEEK_DATA``): holes are skipped,
+    not read as zeros."""
+    limit = read_limit(info)
+    sparse = getattr(info, "st_blocks", info.st_size) * 512 < info.st_size
+    done = 0
+    while done < limit:
+        if sparse and not _to_data(fd):
+            return
+        n = _os.readv(fd, [buffer[: min(len(buffer), limit - done)]])
+        if n <= 0:
+            return
+        done += n
+        yield n
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,10 +9,12 @@ Each poll scrapes vLLM's Prometheus text and sums ``vllm:num_requests_running`` 
 - at once when the connection is refused (the server is already gone: nothing to drain);
 - at ``--deadline`` seconds, with a warning line, so the hook never blocks past it.
 
-A scrape that times out, answers an HTTP error or cannot be parsed is *unknown*: it never counts
-as idle and resets the consecutive idle count. The exit code is always 0 (a failing preStop hook
-only produces an event; Kubernetes sends SIGTERM either way), except 2 on usage errors (including
-numbers that are not finite or out of range: a ``nan`` deadline would otherwise never pass).
+A scrape that times out, answers an HTTP error, is larger than 32 MiB or cannot be parsed is
+*unknown*: it never counts as idle and resets the consecutive idle count. Log lines are escaped
+(``contracts.log_text``); ``--log-file`` is opened without blocking. The exit code is always 0 (a
+failing preStop hook only produces an event; Kubernetes sends SIGTERM either way), except 2 on
+usage errors (including numbers that are not finite or out of range: a ``nan`` deadline would
+otherwise never pass).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
 from typing import TextIO
@@ -39,6 +42,8 @@ else:  # a script: contracts.py sits beside it (/programs in the pod; see contra
 RUNNING = contracts.VLLM_REQUESTS_RUNNING
 WAITING = contracts.VLLM_REQUESTS_WAITING
 NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+#: A scrape answer larger than this is unknown, not read on (vLLM's metrics are a few MB at most).
+MAX_METRICS_BYTES = 32 * 1024 * 1024
 
 
 class ScrapeError(Exception):
@@ -130,7 +135,7 @@ def _fetch(url: str, timeout: float) -> str:
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
         with opener.open(url, timeout=timeout) as response:
-            body: bytes = response.read()
+            body: bytes = response.read(MAX_METRICS_BYTES + 1)
     except urllib.error.HTTPError as exc:
         raise ScrapeError(f"HTTP {exc.code} from {url}") from None
     except urllib.error.URLError as exc:
@@ -143,8 +148,10 @@ def _fetch(url: str, timeout: float) -> str:
         raise ServerGoneError(str(exc)) from None
     except TimeoutError:
         raise ScrapeError(f"scrape slower than {timeout:g} s") from None
-    except (OSError, http.client.HTTPException) as exc:
+    except (OSError, http.client.HTTPException, ValueError) as exc:
         raise ScrapeError(f"scrape of {url} failed: {type(exc).__name__}: {exc}") from None
+    if len(body) > MAX_METRICS_BYTES:
+        raise ScrapeError(f"metrics larger than {MAX_METRICS_BYTES} bytes")
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
@@ -152,16 +159,19 @@ def _fetch(url: str, timeout: float) -> str:
 
 
 class Logger:
+    """Log lines (escaped: ``contracts.log_text``) on stdout and, if given, in ``extra``, which is
+    opened without blocking (a FIFO nobody reads is refused at once, not waited on)."""
+
     def __init__(self, extra: str | None) -> None:
         self.extra: TextIO | None = None
         if extra:
             try:
-                self.extra = open(extra, "a", encoding="utf-8")  # noqa: SIM115
+                self.extra = _open_append(extra)
             except OSError as exc:
-                print(f"drain: cannot write to {extra} ({exc.strerror}); stdout only", flush=True)
+                self(f"cannot write to {extra} ({exc.strerror}); stdout only")
 
     def __call__(self, message: str) -> None:
-        line = f"drain: {message}"
+        line = f"drain: {contracts.log_text(message)}"
         print(line, flush=True)
         if self.extra is not None:
             try:
@@ -169,6 +179,12 @@ class Logger:
                 self.extra.flush()
             except OSError:
                 self.extra = None
+
+
+def _open_append(path: str) -> TextIO:
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+    os.set_blocking(fd, True)  # opened without waiting; written like any file
+    return open(fd, "a", encoding="utf-8")
 
 
 MAX_DEADLINE_SECONDS = 86400.0
@@ -217,7 +233,7 @@ def int_in(low: int, high: int) -> Callable[[str], int]:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="drain", description=__doc__.splitlines()[0])
+    parser = contracts.ProgramParser(prog="drain", description=__doc__.splitlines()[0])
     parser.add_argument("--url", default=f"http://127.0.0.1:{contracts.VLLM_PORT}/metrics")
     parser.add_argument(
         "--deadline",
@@ -247,12 +263,32 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             getattr(args, action.dest, None), list
         ):
             parser.error(f"{action.option_strings[0]} needs a value")
+    parts = urllib.parse.urlsplit(args.url) if _url_ok(args.url) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        parser.error(f"--url must be an http(s) URL, got {args.url!r}")
     return args
+
+
+def _url_ok(url: str) -> bool:
+    try:
+        urllib.parse.urlsplit(url).port  # noqa: B018  (raises on a bad port or IPv6 address)
+    except ValueError:
+        return False
+    return True
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     log = Logger(args.log_file)
+    try:
+        return drain(args, log)
+    except Exception as exc:  # never a traceback: the hook ends, Kubernetes sends SIGTERM
+        log(f"error: {type(exc).__name__}: {exc}; not waiting any longer")
+        return contracts.DRAIN_EXIT
+
+
+def drain(args: argparse.Namespace, log: Logger) -> int:
+    """Poll until idle, the server is gone or the deadline passes (always exit 0)."""
     start = time.monotonic()
     idle = 0
     log(f"draining {args.url}: deadline {args.deadline:g} s, {args.idle_polls} idle polls needed")
@@ -270,9 +306,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ServerGoneError:
             log(f"server gone ({args.url}: connection refused); nothing to drain")
             return 0
-        except ScrapeError as exc:
+        except Exception as exc:  # ScrapeError, or anything else: unknown is never idle
             idle = 0
-            log(f"unknown: {exc}; not idle, keep waiting")
+            detail = exc if isinstance(exc, ScrapeError) else f"{type(exc).__name__}: {exc}"
+            log(f"unknown: {detail}; not idle, keep waiting")
         else:
             if running == 0 and waiting == 0:
                 idle += 1

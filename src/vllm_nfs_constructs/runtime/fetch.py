@@ -86,9 +86,9 @@ LOCK_NAME = contracts.LOCK_NAME
 MARKER_SUFFIX = contracts.MARKER_SUFFIX
 PART_SUFFIX = contracts.PART_SUFFIX
 CHUNK_SIZE = 1 << 20
-MAX_NAME_BYTES = 1024  # a repository path; the Hub's are far shorter
+MAX_NAME_BYTES = contracts.SHARE_MAX_PATH_BYTES  # a repository path; the Hub's are far shorter
 MAX_COMPONENT_BYTES = 255  # NAME_MAX; ".part" must still fit
-MAX_FILE_SIZE = 1 << 50  # 1 PiB: anything larger in a listing is a lie
+MAX_FILE_SIZE = contracts.SHARE_MAX_FILE_BYTES  # 1 PiB: anything larger in a listing is a lie
 # Unicode categories refused in file names: control characters (C0, DEL, C1; NUL included),
 # lone surrogates, and line/paragraph separators (they would split a log line).
 BAD_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
@@ -173,7 +173,7 @@ _log_lock = threading.Lock()
 
 def log(message: str) -> None:
     with _log_lock:  # one write per line: download threads never interleave within a line
-        sys.stdout.write(f"fetch: {message}\n")
+        sys.stdout.write(f"fetch: {contracts.log_text(message)}\n")
         sys.stdout.flush()
 
 
@@ -203,12 +203,14 @@ def marker_path(repo_dir: str, commit: str) -> str:
 
 def read_marker(repo_dir: str, commit: str) -> dict[str, Any] | None:
     """The marker of ``commit`` if it is valid and names that commit and its directory exists."""
-    try:  # never blocks on a FIFO planted there; a regular file only; bounded in size
-        fd = os.open(marker_path(repo_dir, commit), os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    # Never blocks on a FIFO planted there, never follows a link; a regular file only; bounded.
+    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOFOLLOW
+    try:
+        fd = os.open(marker_path(repo_dir, commit), flags)
         with os.fdopen(fd, "rb") as f:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 return None
-            data = json.loads(f.read(64 << 20))
+            data = json.loads(f.read(contracts.MARKER_MAX_BYTES + 1))
     except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or data.get("commit") != commit:
@@ -853,17 +855,32 @@ def rmtree_at(dir_fd: int, name: str, path: str) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def repo_names(repo_fd: int) -> list[str] | None:
+    """The names in the repo directory, or None past ``contracts.SHARE_MAX_FILES`` of them."""
+    names: list[str] = []
+    with os.scandir(repo_fd) as listing:
+        for entry in listing:
+            if len(names) >= contracts.SHARE_MAX_FILES:
+                return None
+            names.append(entry.name)
+    return names
+
+
 def prune(repo_fd: int, repo_dir: str, keep: int, current: str) -> None:
     """Delete complete revisions beyond the ``keep`` newest; never ``current`` or a linked one."""
+    names = repo_names(repo_fd)
+    if names is None:
+        log(f"prune: skipped, more than {contracts.SHARE_MAX_FILES} names in {repo_dir}")
+        return
     commits = []
-    for name in os.listdir(repo_fd):
+    for name in names:
         if name.endswith(MARKER_SUFFIX):
             commit = name[: -len(MARKER_SUFFIX)]
             data = read_marker(repo_dir, commit) if COMMIT_RE.fullmatch(commit) else None
             if data is not None:
                 commits.append((str(data.get("completed_at", "")), commit))
     linked = set()
-    for name in os.listdir(repo_fd):
+    for name in names:
         st = lstat_at(repo_fd, name)
         if st is not None and stat.S_ISLNK(st.st_mode):
             linked.add(os.readlink(name, dir_fd=repo_fd))
@@ -1108,7 +1125,7 @@ def number(kind: Callable[[str], float], low: float, high: float) -> Callable[[s
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = contracts.ProgramParser(
         prog="fetch",
         description="Download a Hugging Face model revision onto the shared volume.",
     )
@@ -1186,10 +1203,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return fetch(args)
     except FetchError as exc:
-        print(f"fetch: error: {exc.message}", file=sys.stderr, flush=True)
+        error(exc.message)
         return exc.code
     except KeyboardInterrupt:
-        print("fetch: error: interrupted; partial files are kept for a resume", file=sys.stderr)
+        error("interrupted; partial files are kept for a resume")
         return EXIT_OTHER
     except Exception as exc:
         mapped = hub_error(exc, args.repo, args.revision)
@@ -1209,8 +1226,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             import traceback
 
             traceback.print_exc()
-        print(f"fetch: error: {mapped.message}", file=sys.stderr, flush=True)
+        error(mapped.message)
         return mapped.code
+
+
+def error(message: str) -> None:
+    print(f"fetch: error: {contracts.log_text(message)}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

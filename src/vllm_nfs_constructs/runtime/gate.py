@@ -8,16 +8,18 @@ library only. Ready means (layout written by fetch.py):
 - REV is a branch or tag: ``R/org/name/<REV, / replaced by -->`` is a symlink to a commit
   directory that is complete in the sense above.
 
-A marker for another commit never satisfies the gate, nor one that is not a regular file (a FIFO
-is never opened blocking), is nested deeper than 64 levels or lists a path that resolves (symlinks
-included) outside its commit directory or to anything but a regular file: those stay "not ready"
-and the reason is the one line printed at the timeout. With LoRA adapters (docs/lora-adapters.md)
-the gate also waits for each ``--also org/adapter@REV`` to be complete in the same sense (static
-serving) and for each ``--dir PATH`` (relative to ``--root``) to be a directory (on-demand serving:
-vLLM refuses to start while its resolver directory is missing). Both options repeat.
+A marker for another commit never satisfies the gate, nor one that is not a regular file (a FIFO is
+never opened blocking, a symlink never followed), is nested deeper than 64 levels or lists a path
+that resolves (symlinks included) outside its commit directory or to anything but a regular file:
+those stay "not ready" and the reason is the one line printed at the timeout. With LoRA adapters
+(docs/lora-adapters.md) the gate also waits for each ``--also org/adapter@REV`` to be complete in
+the same sense (static serving) and for each ``--dir PATH`` (relative to ``--root``) to be a
+directory (on-demand serving: vLLM refuses to start while its resolver directory is missing). Both
+options repeat.
 
-Exit 0 when ready, 1 at the timeout,
-2 on usage errors (including a ``--timeout`` or ``--interval`` that is not a finite number in
+Log lines are escaped (``contracts.log_text``): a path from a marker cannot start a line. Exit 0
+when ready, 1 at the timeout (or on any unexpected error: one line, never a traceback), 2 on usage
+errors (including a ``--timeout`` or ``--interval`` that is not a finite number in
 range: ``nan`` or ``inf`` would otherwise wait for ever).
 """
 
@@ -47,12 +49,12 @@ MARKER_SUFFIX = contracts.MARKER_SUFFIX
 
 
 def log(message: str) -> None:
-    print(f"gate: {message}", flush=True)
+    print(f"gate: {contracts.log_text(message)}", flush=True)
 
 
 #: A marker is read only if it is a regular file of at most this many bytes, nested at most
 #: MAX_JSON_DEPTH deep (anything else is "not ready", reported in one line).
-MAX_MARKER_BYTES = 16 << 20
+MAX_MARKER_BYTES = contracts.MARKER_MAX_BYTES
 MAX_JSON_DEPTH = 64
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _JSON_BRACKET = re.compile(r"[\[\]{}]")
@@ -72,9 +74,11 @@ def json_depth(text: str) -> int:
 
 def read_marker(marker: str) -> tuple[object, str | None]:
     """(parsed JSON, None) or (None, why it cannot be used). The marker is opened without
-    blocking (a FIFO planted there is refused, not waited on) and must be a regular file."""
+    blocking (a FIFO planted there is refused, not waited on) and without following a symlink
+    (fetch.py writes a regular file; a link planted there is never read), and must be a regular
+    file."""
     try:
-        fd = os.open(marker, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        fd = os.open(marker, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOFOLLOW)
     except FileNotFoundError:
         return None, f"no marker {marker}"
     except OSError as exc:
@@ -257,7 +261,7 @@ def dir_spec(text: str) -> str:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="gate", description=__doc__.splitlines()[0])
+    parser = contracts.ProgramParser(prog="gate", description=__doc__.splitlines()[0])
     parser.add_argument("--root", required=True)
     parser.add_argument("--repo", required=True, help="org/name")
     parser.add_argument("--revision", required=True, help="branch, tag or 40-hex commit")
@@ -304,6 +308,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    try:
+        return wait(args)
+    except Exception as exc:  # one line and exit 1 (the kubelet restarts the init container)
+        error(f"{type(exc).__name__}: {exc}")
+        return contracts.GATE_EXIT_TIMEOUT
+
+
+def error(message: str) -> None:
+    print(f"gate: error: {contracts.log_text(message)}", file=sys.stderr, flush=True)
+
+
+def wait(args: argparse.Namespace) -> int:
+    """Check every ``--interval`` until ready (exit 0) or ``--timeout`` (exit 1)."""
     what = f"{args.repo}@{args.revision}"
     start = time.monotonic()
     while True:
@@ -314,11 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             log(f"{what} is complete ({detail}) after {elapsed:.0f} s: {path}")
             return contracts.GATE_EXIT_READY
         if elapsed >= args.timeout:
-            print(
-                f"gate: error: no complete model for {what} after {args.timeout:.0f} s: {detail}",
-                file=sys.stderr,
-                flush=True,
-            )
+            error(f"no complete model for {what} after {args.timeout:.0f} s: {detail}")
             return contracts.GATE_EXIT_TIMEOUT
         log(f"waiting for {what}: {detail} ({elapsed:.0f}/{args.timeout:.0f} s)")
         time.sleep(min(args.interval, max(args.timeout - elapsed, 0.01)))

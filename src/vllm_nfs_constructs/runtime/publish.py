@@ -21,8 +21,14 @@ is checked first (it names COMMIT and every listed file has its size), the entry
 temporary name and renamed, and only then is the link switched. Every directory under ``R`` is
 opened with ``O_NOFOLLOW`` and no link may point outside ``R``.
 
+A temporary name a killed run left behind is cleared first: its directory is removed without
+following any link in it, and anything else found there (a symlink planted) is unlinked itself,
+never followed. Every log line is escaped (``contracts.log_text``); every failure is one
+``publish: error:`` line and an exit status, never a traceback.
+
 Exit codes: 0 published (or already current), 1 the adapter is not complete on the share yet (or
-another I/O error, or a marker that is not bounded JSON; the Job retries), 2 usage, 3 not an
+another I/O error, such as a resolver directory that is not writable, or a marker that is not
+bounded JSON; the Job retries), 2 usage, 3 not an
 adapter vLLM would load (no ``adapter_config.json``, ``peft_type`` not ``LORA``, a rank that is not
 a positive integer or above ``--max-rank``, a config that is not bounded JSON), 6 refused as unsafe
 (a symlink, FIFO or unexpected file planted in the share, a listed file that is not a regular file,
@@ -33,7 +39,6 @@ levels deep.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import errno
 import hashlib
 import json
@@ -70,6 +75,10 @@ MAX_JSON_DEPTH = 64
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _JSON_BRACKET = re.compile(r"[\[\]{}]")
 O_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+#: The most names an entry (or a temporary one left by a killed run) may hold: an adapter has a
+#: handful of top-level files.
+MAX_ENTRY_NAMES = 10_000
+WRITABLE = "the Job writes the resolver directory: is the share mounted read-write?"
 
 
 class PublishError(Exception):
@@ -84,14 +93,18 @@ def fail(code: int, message: str) -> NoReturn:
 
 
 def log(message: str) -> None:
-    print(f"publish: {message}", flush=True)
+    print(f"publish: {contracts.log_text(message)}", flush=True)
 
 
 def open_dir(parent_fd: int, name: str, shown: str, *, create: bool) -> int:
     """Open directory ``name`` under ``parent_fd`` without following a symlink."""
     if create:
-        with contextlib.suppress(FileExistsError):
+        try:
             os.mkdir(name, 0o755, dir_fd=parent_fd)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            fail(EXIT_NOT_READY, f"cannot create {shown}: {exc.strerror} ({WRITABLE})")
     try:
         return os.open(name, O_DIR, dir_fd=parent_fd)
     except FileNotFoundError:
@@ -277,19 +290,51 @@ def write_file(dir_fd: int, name: str, data: bytes) -> None:
         os.close(fd)
 
 
-def remove_tree(dir_fd: int, name: str) -> None:
-    """Remove ``name`` (a directory of files and symlinks we made) under ``dir_fd``."""
-    fd = os.open(name, O_DIR, dir_fd=dir_fd)
+def list_names(fd: int, shown: str) -> list[str]:
+    """The names in directory ``fd``, at most MAX_ENTRY_NAMES (else refused: not ours)."""
+    names: list[str] = []
+    with os.scandir(fd) as listing:
+        for entry in listing:
+            if len(names) >= MAX_ENTRY_NAMES:
+                fail(EXIT_UNSAFE, f"{shown} holds more than {MAX_ENTRY_NAMES} names; not ours")
+            names.append(entry.name)
+    return names
+
+
+def remove_tree(dir_fd: int, name: str, shown: str) -> None:
+    """Remove ``name`` under ``dir_fd``: a temporary entry a killed run left, a directory of
+    files and symlinks. No link is followed (the directory is opened ``O_NOFOLLOW``, its names
+    unlinked themselves); anything this program never makes there is refused, exit 6."""
     try:
-        for child in os.listdir(fd):
-            st = os.lstat(child, dir_fd=fd)
-            if stat.S_ISDIR(st.st_mode):
-                remove_tree(fd, child)
-            else:
-                os.unlink(child, dir_fd=fd)
+        fd = os.open(name, O_DIR, dir_fd=dir_fd)
+    except OSError as exc:
+        unsafe = exc.errno in (errno.ELOOP, errno.ENOTDIR)
+        fail(EXIT_UNSAFE if unsafe else EXIT_NOT_READY, f"cannot remove {shown}: {exc.strerror}")
+    try:
+        for child in list_names(fd, shown):
+            if stat.S_ISDIR(os.lstat(child, dir_fd=fd).st_mode):
+                fail(EXIT_UNSAFE, f"{shown}/{child} is a directory publish.py never makes there")
+            os.unlink(child, dir_fd=fd)
     finally:
         os.close(fd)
     os.rmdir(name, dir_fd=dir_fd)
+
+
+def clear_stale(dir_fd: int, shown: str, name: str, *, directory: bool) -> None:
+    """Remove what a killed run left at the temporary name ``name``: its directory (where this
+    program makes one, ``directory``), or anything else found there (a symlink planted: the link
+    itself is removed, never followed). A directory where it never makes one is refused."""
+    try:
+        st = os.lstat(name, dir_fd=dir_fd)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(st.st_mode):
+        if not directory:
+            fail(EXIT_UNSAFE, f"{shown}/{name} is a directory publish.py never makes there")
+        remove_tree(dir_fd, name, f"{shown}/{name}")
+        return
+    log(f"removing {shown}/{name} left at a temporary name (not followed)")
+    os.unlink(name, dir_fd=dir_fd)
 
 
 def expected_links(files: Sequence[str], depth: int, repo: str, commit: str) -> dict[str, str]:
@@ -302,7 +347,7 @@ def expected_links(files: Sequence[str], depth: int, repo: str, commit: str) -> 
 def entry_matches(entries_fd: int, entry: str, config: bytes, links: dict[str, str]) -> bool:
     fd = os.open(entry, O_DIR, dir_fd=entries_fd)
     try:
-        names = set(os.listdir(fd))
+        names = set(list_names(fd, entry))
         if names != {CONFIG, *links}:
             return False
         if read_file(fd, CONFIG, f"{entry}/{CONFIG}") != config:
@@ -379,22 +424,21 @@ def build_entry(
         log(f"entry {shown}/{entry} already complete")
         return
     tmp = f".tmp-{entry}-{os.getpid()}"
+    clear_stale(entries_fd, shown, tmp, directory=True)
     try:
-        os.lstat(tmp, dir_fd=entries_fd)
-        remove_tree(entries_fd, tmp)
-    except FileNotFoundError:
-        pass
-    os.mkdir(tmp, 0o755, dir_fd=entries_fd)
-    tmp_fd = os.open(tmp, O_DIR, dir_fd=entries_fd)
-    try:
-        write_file(tmp_fd, CONFIG, config)
-        for name, target in links.items():
-            os.symlink(target, name, dir_fd=tmp_fd)
-        os.fsync(tmp_fd)
-    finally:
-        os.close(tmp_fd)
-    os.rename(tmp, entry, src_dir_fd=entries_fd, dst_dir_fd=entries_fd)
-    os.fsync(entries_fd)
+        os.mkdir(tmp, 0o755, dir_fd=entries_fd)
+        tmp_fd = os.open(tmp, O_DIR, dir_fd=entries_fd)
+        try:
+            write_file(tmp_fd, CONFIG, config)
+            for name, target in links.items():
+                os.symlink(target, name, dir_fd=tmp_fd)
+            os.fsync(tmp_fd)
+        finally:
+            os.close(tmp_fd)
+        os.rename(tmp, entry, src_dir_fd=entries_fd, dst_dir_fd=entries_fd)
+        os.fsync(entries_fd)
+    except OSError as exc:
+        fail(EXIT_NOT_READY, f"cannot write the entry {shown}/{entry}: {exc.strerror} ({WRITABLE})")
     log(f"entry {shown}/{entry} complete ({len(links) + 1} files)")
 
 
@@ -411,16 +455,18 @@ def switch_link(dir_fd: int, shown: str, name: str, target: str) -> None:
             log(f"{shown}/{name} already points to {target}")
             return
     tmp = f".{name}.tmp-{os.getpid()}"
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(tmp, dir_fd=dir_fd)
-    os.symlink(target, tmp, dir_fd=dir_fd)
-    os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-    os.fsync(dir_fd)
+    clear_stale(dir_fd, shown, tmp, directory=False)
+    try:
+        os.symlink(target, tmp, dir_fd=dir_fd)
+        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        os.fsync(dir_fd)
+    except OSError as exc:
+        fail(EXIT_NOT_READY, f"cannot link {shown}/{name} to {target}: {exc.strerror} ({WRITABLE})")
     log(f"published {shown}/{name} -> {target}")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="publish", description=__doc__.splitlines()[0])
+    parser = contracts.ProgramParser(prog="publish", description=__doc__.splitlines()[0])
     parser.add_argument("--root", required=True, help="volume root, e.g. /models")
     parser.add_argument("--repo", required=True, help="the adapter's org/name")
     parser.add_argument("--revision", required=True, help="its 40-hex commit")
@@ -457,8 +503,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return publish(args)
     except PublishError as exc:
-        print(f"publish: error: {exc.message}", file=sys.stderr, flush=True)
-        return exc.code
+        code, message = exc.code, exc.message
+    except OSError as exc:  # the share failed under us: the Job retries
+        where = f" ({exc.filename})" if exc.filename else ""
+        code, message = EXIT_NOT_READY, f"I/O error: {exc.strerror or exc}{where}"
+    except Exception as exc:  # never a traceback: one line and exit 1 (the Job retries)
+        code, message = EXIT_NOT_READY, f"unexpected {type(exc).__name__}: {exc}"
+    print(f"publish: error: {contracts.log_text(message)}", file=sys.stderr, flush=True)
+    return code
 
 
 if __name__ == "__main__":

@@ -22,7 +22,9 @@ action is one JSON line on stdout. SIGTERM removes the ready file and exits 0.
 Every API request has one total deadline (``--api-timeout``: connect, TLS, headers and body
 together), and every failure to talk to the API, whatever its exception, is one logged API error
 and a retry: the process never hangs on, or dies of, a bad API answer. A reply only counts if it
-is the Node asked for. The state is served for Prometheus on ``--metrics-port`` (``GET /metrics``).
+is the Node asked for. The state is served for Prometheus on ``--metrics-port`` (``GET /metrics``):
+a request head of more than 8 KiB or 100 header lines is answered 431, and whatever one client
+sends ends at most its own connection. Any error outside the loop is one logged line and exit 1.
 """
 
 from __future__ import annotations
@@ -72,6 +74,9 @@ DEFAULT_CA_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
 BACKOFF_CAP_SECONDS = 60.0
 API_TIMEOUT_SECONDS = 10.0
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+#: A sysctl value is a line of a few numbers; a service account token a few kB.
+MAX_SYSCTL_CHARS = 4096
+MAX_TOKEN_CHARS = 64 * 1024
 PATCH_ATTEMPTS = 5
 DEFAULT_METRICS_PORT = contracts.TUNER_METRICS_PORT
 METRICS_HOST_AUTO = "auto"
@@ -236,11 +241,11 @@ def read_sysctl(root: str, rel: str) -> str:
     path = os.path.join(root, rel)
     try:
         with open(path, encoding="ascii") as fh:
-            return fh.read()
-    except OSError as exc:
+            return fh.read(MAX_SYSCTL_CHARS)
+    except (OSError, ValueError) as exc:  # ValueError: not ASCII
         raise TuneError(
             "read_sysctl_failed",
-            f"cannot read {_sysctl_name(rel)} at {path}: {exc.strerror or exc}",
+            f"cannot read {_sysctl_name(rel)} at {path}: {getattr(exc, 'strerror', None) or exc}",
             sysctl=_sysctl_name(rel),
             path=path,
         ) from exc
@@ -730,7 +735,10 @@ class KubeClient:
     def _token(self) -> str:
         try:
             with open(self.token_file, encoding="utf-8") as fh:
-                return fh.read().strip()
+                token = fh.read(MAX_TOKEN_CHARS + 1).strip()
+            if len(token) > MAX_TOKEN_CHARS:
+                raise ValueError(f"longer than {MAX_TOKEN_CHARS} characters")
+            return token
         except (OSError, ValueError) as exc:
             raise ApiError(
                 "token_unreadable",
@@ -923,7 +931,10 @@ def set_ready(path: str, state: State) -> None:
     if directory:
         os.makedirs(directory, exist_ok=True)
     tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="ascii") as fh:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)  # a leftover (or a symlink planted there) is removed, never followed
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    with os.fdopen(os.open(tmp, flags, 0o644), "w", encoding="ascii") as fh:
         fh.write(f"{int(time.time())}\n")
     os.replace(tmp, path)
     if not state.ready:
@@ -1020,22 +1031,42 @@ METRICS_MAX_CONNECTIONS = 64
 METRICS_IDLE_SECONDS = 10.0
 #: The longest request head read (request line and headers).
 METRICS_MAX_REQUEST_BYTES = 8192
+#: The most header lines a request may have (Prometheus sends a handful).
+METRICS_MAX_HEADERS = 100
+#: After the answer, what the client still sends is read and dropped for at most this long (and
+#: this many bytes), so closing does not reset the connection before the answer arrives.
+METRICS_LINGER_SECONDS = 1.0
+METRICS_LINGER_BYTES = 65536
 
 
 class _Conn:
-    __slots__ = ("out", "request", "since", "sock")
+    __slots__ = ("closing", "dropped", "out", "request", "since", "sock")
 
     def __init__(self, sock: socket.socket, now: float) -> None:
         self.sock = sock
         self.since = now
         self.request = b""
         self.out = b""
+        self.closing = False  # answered: reading and dropping what is left, then closed
+        self.dropped = 0
+
+    def expired(self, now: float) -> bool:
+        limit = METRICS_LINGER_SECONDS if self.closing else METRICS_IDLE_SECONDS
+        return now - self.since > limit
+
+
+def _request_head(request: bytes) -> bytes | None:
+    """The request line and headers once the blank line after them has arrived, else None."""
+    ends = [i for i in (request.find(b"\r\n\r\n"), request.find(b"\n\n")) if i >= 0]
+    return request[: min(ends)] if ends else None
 
 
 class MetricsServer:
     """``GET /metrics`` on one socket, served by one selector thread: at most
     METRICS_MAX_CONNECTIONS open connections, each closed after METRICS_IDLE_SECONDS or once
-    answered (``Connection: close``); a request head is at most METRICS_MAX_REQUEST_BYTES."""
+    answered (``Connection: close``); a request head of more than METRICS_MAX_REQUEST_BYTES or
+    METRICS_MAX_HEADERS header lines is answered 431 and closed. Whatever one client sends ends
+    at most its own connection, never the service."""
 
     def __init__(self, address: tuple[str, int], metrics: Metrics) -> None:
         family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
@@ -1066,17 +1097,15 @@ class MetricsServer:
                 if key.data is None:
                     self._accept(now)
                 else:
-                    self._serve(key.data, mask)
-            for conn in [c for c in self._conns.values() if now - c.since > METRICS_IDLE_SECONDS]:
+                    self._serve(key.data, mask, now)
+            for conn in [c for c in self._conns.values() if c.expired(now)]:
                 self._close(conn)
 
     def _accept(self, now: float) -> None:
         for _ in range(64):
             try:
                 sock, _addr = self._sock.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
+            except OSError:  # nothing more to accept (BlockingIOError), or the socket failed
                 return
             if len(self._conns) >= METRICS_MAX_CONNECTIONS:
                 # At the cap the oldest connection still waiting for its request makes room:
@@ -1091,37 +1120,69 @@ class MetricsServer:
             self._conns[sock.fileno()] = conn
             self._selector.register(sock, selectors.EVENT_READ, conn)
 
-    def _serve(self, conn: _Conn, mask: int) -> None:
+    def _serve(self, conn: _Conn, mask: int, now: float) -> None:
         try:
-            if mask & selectors.EVENT_READ and not conn.out:
-                data = conn.sock.recv(4096)
-                if not data:
-                    self._close(conn)
-                    return
-                conn.request += data
-                if b"\r\n\r\n" in conn.request or b"\n\n" in conn.request:
-                    conn.out = self._answer(conn.request)
-                    self._selector.modify(conn.sock, selectors.EVENT_WRITE, conn)
-                elif len(conn.request) > METRICS_MAX_REQUEST_BYTES:
-                    conn.out = _http_answer(431, "text/plain; charset=utf-8", b"too large\n")
-                    self._selector.modify(conn.sock, selectors.EVENT_WRITE, conn)
+            if mask & selectors.EVENT_READ and conn.closing:
+                self._drop_input(conn)
+            elif mask & selectors.EVENT_READ and not conn.out:
+                self._read(conn)
             if mask & selectors.EVENT_WRITE and conn.out:
-                sent = conn.sock.send(conn.out)
-                conn.out = conn.out[sent:]
-                if not conn.out:
-                    self._close(conn)
+                self._write(conn, now)
         except (BlockingIOError, InterruptedError):
             return
-        except OSError:
+        except Exception:  # OSError, or anything else one client caused: only it is closed
             self._close(conn)
 
-    def _answer(self, request: bytes) -> bytes:
-        line = request.split(b"\n", 1)[0].decode("latin-1").strip().split()
+    def _read(self, conn: _Conn) -> None:
+        data = conn.sock.recv(4096)
+        if not data:
+            self._close(conn)
+            return
+        conn.request += data
+        head = _request_head(conn.request)
+        part = conn.request if head is None else head
+        if len(part) > METRICS_MAX_REQUEST_BYTES or part.count(b"\n") > METRICS_MAX_HEADERS:
+            message = (
+                f"at most {METRICS_MAX_HEADERS} header lines and "
+                f"{METRICS_MAX_REQUEST_BYTES} bytes of request head\n"
+            )
+            self._reply(conn, _http_answer(431, "text/plain; charset=utf-8", message.encode()))
+        elif head is not None:
+            self._reply(conn, self._answer(head))
+
+    def _reply(self, conn: _Conn, answer: bytes) -> None:
+        conn.out = answer
+        self._selector.modify(conn.sock, selectors.EVENT_WRITE, conn)
+
+    def _write(self, conn: _Conn, now: float) -> None:
+        sent = conn.sock.send(conn.out)
+        conn.out = conn.out[sent:]
+        if conn.out:
+            return
+        # Answered: no more to send; what the client still sends is read and dropped until it
+        # closes (or METRICS_LINGER_SECONDS), so its answer is not lost to a reset.
+        conn.sock.shutdown(socket.SHUT_WR)
+        conn.closing = True
+        conn.since = now
+        self._selector.modify(conn.sock, selectors.EVENT_READ, conn)
+
+    def _drop_input(self, conn: _Conn) -> None:
+        data = conn.sock.recv(4096)
+        conn.dropped += len(data)
+        if not data or conn.dropped > METRICS_LINGER_BYTES:
+            self._close(conn)
+
+    def _answer(self, head: bytes) -> bytes:
+        line = head.split(b"\n", 1)[0].decode("latin-1").strip().split()
         if len(line) != 3 or not line[2].startswith("HTTP/"):
             return _http_answer(400, "text/plain; charset=utf-8", b"bad request\n")
         if line[0] not in ("GET", "HEAD"):
             return _http_answer(405, "text/plain; charset=utf-8", b"GET /metrics only\n")
-        if urllib.parse.urlsplit(line[1]).path != "/metrics":
+        try:
+            path = urllib.parse.urlsplit(line[1]).path
+        except ValueError:  # "http://[x/metrics": not a URL at all
+            return _http_answer(400, "text/plain; charset=utf-8", b"bad request target\n")
+        if path != "/metrics":
             return _http_answer(404, "text/plain; charset=utf-8", b"not found: GET /metrics\n")
         body = self._metrics.render().encode()
         answer = _http_answer(200, "text/plain; version=0.0.4; charset=utf-8", body)
@@ -1148,11 +1209,17 @@ class MetricsServer:
         self._selector.close()
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    431: "Request Header Fields Too Large",
+}
 
 
 def _http_answer(code: int, content_type: str, body: bytes) -> bytes:
-    reason = _REASONS.get(code, "Request Header Fields Too Large")
+    reason = _REASONS[code]
     head = (
         f"HTTP/1.1 {code} {reason}\r\nServer: vllm-nfs-tuner\r\n"
         f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
@@ -1312,7 +1379,7 @@ def seconds_in(low: float, high: float, *, low_inclusive: bool = False) -> Calla
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Config:
-    p = argparse.ArgumentParser(
+    p = contracts.ProgramParser(
         prog="tuner.py",
         description="Tune a GPU node's VPC MTU and TCP buffers, then remove its startup taint.",
     )
@@ -1365,7 +1432,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run(parse_args(argv))
+    cfg = parse_args(argv)
+    try:
+        return run(cfg)
+    except Exception as exc:  # e.g. a ready file that cannot be removed: never a traceback
+        log("error", "fatal", message=f"{type(exc).__name__}: {exc}", taint="kept")
+        return contracts.TUNER_EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -7,13 +7,19 @@ Reads every regular file under each ``--dir`` the way vLLM's safetensors prefetc
 (``vllm/model_executor/model_loader/weight_utils.py``): whole files, sequentially, in 16 MiB
 blocks, with several threads, in vLLM's order: the ``*.safetensors`` shards of a directory sorted
 by name with numbers compared as numbers (as vLLM sorts them before iterating), then every other
-file. Symbolic links are never followed below a ``--dir`` (a link pointing out of the model tree
-is skipped); a ``--dir`` that is itself a link (a branch name pointing at its commit directory) is
-resolved once. Each file is opened ``O_RDONLY | O_NONBLOCK | O_NOFOLLOW`` and checked with
-``fstat`` to be a regular file before it is read, so a FIFO or device swapped in is never read.
+file. A ``--dir`` that is itself a link (a branch name pointing at its commit directory) is
+resolved once and opened as a descriptor; below it every directory is opened ``O_DIRECTORY |
+O_NOFOLLOW`` relative to its parent's descriptor, both to list it and again to open each file
+(``O_RDONLY | O_NONBLOCK | O_NOFOLLOW``, checked with ``fstat`` to be a regular file): a link is
+never followed, not even a directory swapped for one while the program runs, so nothing outside
+the model tree is read, and a FIFO or device is never read. The walk stops at the share layout's
+sanity limits (``contracts.SHARE_MAX_FILES`` files and directories, ``SHARE_MAX_DEPTH`` deep); a
+sparse file (its size far above its allocated blocks) is read only where it holds data, at most
+``contracts.read_limit`` bytes, so a 1 TB file of holes costs nothing. Every path in a log line
+is escaped (``contracts.log_text``).
 
 Prints one JSON line when done: ``{"event": "warmed", "files": N, "bytes": B, "seconds": S,
-"mbps": R, "errors": E}``.
+"mbps": R, "errors": E, "sparse": P}`` (``sparse``: files read only in part).
 
 It never blocks serving: a missing directory or a failed read is logged and skipped (vLLM reads
 the file anyway), and the exit status is 0. With ``--sidecar`` (a Kubernetes native sidecar:
@@ -31,19 +37,25 @@ import os
 import queue
 import re
 import signal
-import stat
 import sys
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from types import FrameType
+
+if __package__:  # imported as a module of the package
+    from . import contracts
+else:  # a script: contracts.py sits beside it (/programs in the pod; see contracts.py)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # found under python -I too
+    import contracts  # type: ignore[import-not-found, no-redef]
 
 MIB = 1024 * 1024
 _DIGITS = re.compile(r"(\d+)")
 
 
 def log(message: str) -> None:
-    print(f"warm: {message}", file=sys.stderr, flush=True)
+    print(f"warm: {contracts.log_text(message)}", file=sys.stderr, flush=True)
 
 
 def _natural_key(name: str) -> list[object]:
@@ -51,31 +63,14 @@ def _natural_key(name: str) -> list[object]:
     return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in _DIGITS.split(name)]
 
 
-def ordered_files(directory: str) -> list[str]:
-    """Regular files under ``directory`` (links below it not followed), in vLLM's read order:
-    top-level ``*.safetensors`` sorted naturally, then the other files sorted by path."""
-    root = os.path.realpath(directory)
-    if not os.path.isdir(root):
-        raise FileNotFoundError(f"{directory} is not a directory")
-    shards: list[str] = []
-    others: list[str] = []
-    for current, dirs, names in os.walk(root, followlinks=False):
-        dirs.sort()
-        for name in names:
-            path = os.path.join(current, name)
-            try:
-                info = os.lstat(path)
-            except OSError:
-                continue
-            if not stat.S_ISREG(info.st_mode):
-                continue  # links, FIFOs, sockets, devices
-            if current == root and name.endswith(".safetensors"):
-                shards.append(path)
-            else:
-                others.append(path)
-    shards.sort(key=lambda p: _natural_key(os.path.basename(p)))
-    others.sort()
-    return shards + others
+def ordered_files(root_fd: int, problems: list[str]) -> list[str]:
+    """Regular files below the directory ``root_fd`` (``contracts.tree_files``: no link
+    followed, bounded), relative to it, in vLLM's read order: top-level ``*.safetensors`` sorted
+    naturally, then the other files sorted by path. What is not read goes to ``problems``."""
+    files = contracts.tree_files(root_fd, problems)
+    shards = [f for f in files if "/" not in f and f.endswith(".safetensors")]
+    others = sorted(set(files) - set(shards))
+    return sorted(shards, key=_natural_key) + others
 
 
 class _Bucket:
@@ -96,25 +91,78 @@ class _Bucket:
             time.sleep(delay)
 
 
-def read_file(path: str, block: int, bucket: _Bucket | None) -> int:
-    """Read one file sequentially; return the bytes read. Raises OSError."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(path, flags)
+def read_file(root_fd: int, rel: str, block: int, bucket: _Bucket | None) -> tuple[int, bool]:
+    """Read one file below ``root_fd`` sequentially (``contracts.open_tree_file``: no link
+    followed on the way, a regular file only); return the bytes read and whether it is sparse
+    and was read only in part (``contracts.read_limit``). Raises OSError."""
+    fd = contracts.open_tree_file(root_fd, rel)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(f"{path} is not a regular file")
-        buf = bytearray(block)
-        view = memoryview(buf)
+        info = os.fstat(fd)
         total = 0
-        while True:
-            n = os.readv(fd, [view])
-            if n <= 0:
-                return total
+        for n in contracts.read_blocks(fd, memoryview(bytearray(block)), info):
             total += n
             if bucket is not None:
                 bucket.take(n)  # charged with what was read: the EOF read costs nothing
+        return total, contracts.read_limit(info) < info.st_size
     finally:
         os.close(fd)
+
+
+@dataclass
+class _Work:
+    """The files to read, and the totals the reader threads add to."""
+
+    block: int
+    bucket: _Bucket | None
+    files: queue.Queue[tuple[int, str, str]] = field(default_factory=queue.Queue)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    totals: dict[str, int] = field(
+        default_factory=lambda: {"bytes": 0, "files": 0, "errors": 0, "sparse": 0}
+    )
+
+    def add(self, key: str, n: int = 1) -> None:
+        with self.lock:
+            self.totals[key] += n
+
+    def read_next(self) -> bool:
+        try:
+            root_fd, directory, rel = self.files.get_nowait()
+        except queue.Empty:
+            return False
+        try:
+            n, sparse = read_file(root_fd, rel, self.block, self.bucket)
+        except OSError as exc:
+            log(f"read failed, vLLM reads it anyway: {directory}/{rel}: {exc.strerror or exc}")
+            self.add("errors")
+            return True
+        if sparse:
+            log(f"{directory}/{rel} is sparse: read only its data, {n} bytes")
+            self.add("sparse")
+        self.add("bytes", n)
+        self.add("files")
+        return True
+
+
+def _queue_dir(directory: str, work: _Work, roots: list[int]) -> None:
+    """Open ``directory`` and queue its files; what cannot be read is logged and counted."""
+    problems: list[str] = []
+    try:
+        root_fd = contracts.open_tree(directory)
+    except OSError as exc:
+        log(f"skipped {directory}: {exc.strerror or exc}")
+        work.add("errors")
+        return
+    roots.append(root_fd)
+    try:
+        files = ordered_files(root_fd, problems)
+    except OSError as exc:
+        problems.append(f"cannot list it: {exc.strerror or exc}")
+        files = []
+    for problem in problems:
+        log(f"skipped in {directory}: {problem}")
+    work.add("errors", len(problems))
+    for rel in files:
+        work.files.put((root_fd, directory, rel))
 
 
 def warm(
@@ -122,51 +170,31 @@ def warm(
 ) -> dict[str, object]:
     """Read every file of ``dirs``; return the summary (what is printed)."""
     started = time.monotonic()
-    files: list[str] = []
-    errors = 0
-    for directory in dirs:
-        try:
-            files += ordered_files(directory)
-        except OSError as exc:
-            errors += 1
-            log(f"skipped {directory}: {exc}")
-    work: queue.Queue[str] = queue.Queue()
-    for path in files:
-        work.put(path)
-    bucket = _Bucket(max_mbps * 1e6) if max_mbps else None
-    lock = threading.Lock()
-    totals = {"bytes": 0, "files": 0, "errors": errors}
+    work = _Work(block_mib * MIB, _Bucket(max_mbps * 1e6) if max_mbps else None)
+    roots: list[int] = []
+    try:
+        for directory in dirs:
+            _queue_dir(directory, work, roots)
 
-    def worker() -> None:
-        while True:
-            try:
-                path = work.get_nowait()
-            except queue.Empty:
-                return
-            try:
-                n = read_file(path, block_mib * MIB, bucket)
-            except OSError as exc:
-                log(f"read failed, vLLM reads it anyway: {path}: {exc}")
-                with lock:
-                    totals["errors"] += 1
-                continue
-            with lock:
-                totals["bytes"] += n
-                totals["files"] += 1
+        def worker() -> None:
+            while work.read_next():
+                pass
 
-    pool = [threading.Thread(target=worker, daemon=True) for _ in range(max(1, threads))]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
+        pool = [threading.Thread(target=worker, daemon=True) for _ in range(max(1, threads))]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+    finally:
+        for fd in roots:
+            os.close(fd)
     seconds = time.monotonic() - started
+    totals = work.totals
     return {
         "event": "warmed",
-        "files": totals["files"],
-        "bytes": totals["bytes"],
+        **totals,
         "seconds": round(seconds, 3),
         "mbps": round(totals["bytes"] / 1e6 / seconds, 1) if seconds > 0 else 0.0,
-        "errors": totals["errors"],
     }
 
 
@@ -184,7 +212,7 @@ def _positive(kind: type[int] | type[float], low: float, high: float) -> object:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="warm.py", description=__doc__.split("\n\n")[0])
+    p = contracts.ProgramParser(prog="warm.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--dir", dest="dirs", action="append", required=True, metavar="PATH")
     p.add_argument("--threads", type=_positive(int, 1, 64), default=8)  # type: ignore[arg-type]
     p.add_argument("--block-mib", type=_positive(int, 1, 256), default=16)  # type: ignore[arg-type]
