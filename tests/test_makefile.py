@@ -121,7 +121,7 @@ def test_test_fast_runs_the_linters_and_the_quick_tests():
     recipe = make("-n", "test-fast")
     for tool in ("ruff check", "ruff format --check", "mypy", "pytest"):
         assert tool in recipe, tool
-    assert '-m "not slow and not netns"' in recipe and " -x" in recipe
+    assert '-m "not slow and not netns and not cluster"' in recipe and " -x" in recipe
 
 
 def test_cdk8s_update_check_is_off_for_everything_make_runs():
@@ -192,3 +192,15 @@ def test_every_test_that_runs_promtool_finds_it_through_the_helper():
         assert "promtool_path()" in text, rel
         assert 'which("promtool")' not in text, f"{rel}: use promtool_path()"
         assert not re.search(r"skip\w*\(.*promtool", text, re.I), f"{rel}: skips without promtool"
+
+
+def test_unit_builds_the_control_plane_and_runs_every_test_on_two_workers():
+    recipe = make("-n", "unit")
+    assert "go build" in recipe and "k8s.io/kubernetes/cmd/kube-apiserver" in recipe
+    assert "pytest -n 2 --dist loadgroup" in recipe
+    assert " -m " not in recipe.split("pytest", 1)[1]  # nothing left out
+
+
+def test_cluster_down_stops_what_cluster_up_started():
+    recipe = make("-n", "cluster-down")
+    assert "tests/cluster/controlplane.py down --dir build/cluster" in recipe
