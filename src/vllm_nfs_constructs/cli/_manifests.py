@@ -96,7 +96,7 @@ def manifest_files(paths: Iterable[str]) -> list[Path]:
             if not found:
                 raise ManifestError(f"{shown(raw)}: no *.yaml or *.yml file in it")
             files += found
-        elif path.is_file():
+        elif path.exists():  # a file, or a pipe (<(vllm-nfs ...)); a device is refused on read
             files.append(path)
         else:
             raise ManifestError(f"{shown(raw)}: no such file or folder")
@@ -149,8 +149,8 @@ def read_file(path: Path) -> list[Manifest]:
     name = shown(path)
     try:
         docs = list(yaml.load_all(v._read_text(path), Loader=v._bounded_loader(yaml)))
-    except ConfigurationError as exc:
-        raise ManifestError(f"{name}: {shown(exc)}") from None
+    except ConfigurationError as exc:  # names the file already
+        raise ManifestError(shown(exc)) from None
     except v._TooLargeError as exc:
         raise ManifestError(f"{name}: {exc}") from None
     except (yaml.YAMLError, ValueError, RecursionError) as exc:

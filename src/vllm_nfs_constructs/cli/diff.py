@@ -118,9 +118,10 @@ def job_completions(old: Mapping[str, Any], new: Mapping[str, Any]) -> Found:
             return 1 if _get(obj, ("spec", "parallelism")) is _MISSING else None
         return got
 
-    if _get(new, ("spec", "completionMode")) == "Indexed":
-        return []
     path: Path = ("spec", "completions")
+    unset = _get(old, path) is _MISSING and _get(new, path) is _MISSING
+    if unset or _get(new, ("spec", "completionMode")) == "Indexed":
+        return []  # unset in both outputs: the live value stays
     return [] if value(old) == value(new) else [(path, [path])]
 
 
