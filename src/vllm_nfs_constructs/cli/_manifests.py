@@ -33,10 +33,15 @@ class ManifestError(Exception):
     """Input that is not a readable set of manifests; its message is the one line to print."""
 
 
-def shown(text: object) -> str:
+def escaped(text: object) -> str:
     """``text`` safe for a terminal or a log line: control and bidirectional characters as
-    ``\\xNN`` escapes, cut to :data:`MAX_SHOWN` characters."""
-    value = _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+    ``\\xNN`` escapes."""
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+
+
+def shown(text: object) -> str:
+    """A name taken from a file, :func:`escaped` and cut to :data:`MAX_SHOWN` characters."""
+    value = escaped(text)
     return value if len(value) <= MAX_SHOWN else value[: MAX_SHOWN - 3] + "..."
 
 
@@ -150,7 +155,7 @@ def read_file(path: Path) -> list[Manifest]:
     try:
         docs = list(yaml.load_all(v._read_text(path), Loader=v._bounded_loader(yaml)))
     except ConfigurationError as exc:  # names the file already
-        raise ManifestError(shown(exc)) from None
+        raise ManifestError(escaped(exc)) from None
     except v._TooLargeError as exc:
         raise ManifestError(f"{name}: {exc}") from None
     except (yaml.YAMLError, ValueError, RecursionError) as exc:

@@ -37,7 +37,7 @@ from typing import Any
 
 from ..errors import ConfigurationError
 from ..values import _checks as v
-from ._manifests import Manifest, ManifestError, read_manifests, shown
+from ._manifests import Manifest, ManifestError, escaped, read_manifests, shown
 
 #: The labels and annotations of the ApplySet specification (KEP-3659).
 PART_OF_LABEL = "applyset.kubernetes.io/part-of"
@@ -157,7 +157,7 @@ def applyset_main(args: argparse.Namespace) -> int:
         sets = split(read_manifests(args.paths), args.namespace, name)
         written = write_sets(sets, Path(args.outdir))
     except (ManifestError, OSError) as exc:
-        print(f"error: {shown(exc)}", file=sys.stderr)
+        print(f"error: {escaped(exc)}", file=sys.stderr)
         return 2
     for s, path in zip(sets, written, strict=True):
         print(

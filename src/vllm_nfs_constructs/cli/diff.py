@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._manifests import Key, Manifest, ManifestError, read_manifests, shown
+from ._manifests import Key, Manifest, ManifestError, escaped, read_manifests, shown
 
 #: At most this many changed paths are printed per object (the count says how many more).
 MAX_PATHS_SHOWN = 4
@@ -542,7 +542,7 @@ def diff_main(args: argparse.Namespace) -> int:
     try:
         report = diff_paths([args.old], [args.new])
     except ManifestError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {escaped(exc)}", file=sys.stderr)
         return 2
     for line in render(report):
         print(line)
