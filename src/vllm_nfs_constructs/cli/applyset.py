@@ -77,6 +77,8 @@ def split(manifests: Sequence[Manifest], home: str, name: str) -> list[ApplySetF
     """The objects grouped into one ApplySet per namespace: ``home`` first, with every
     cluster-scoped object and every object without a namespace, then the others in the order
     they first appear. Raises :class:`ManifestError` on input kubectl would refuse."""
+    if not manifests:
+        raise ManifestError("no Kubernetes object in the input: nothing to apply")
     groups: dict[str, list[Manifest]] = {home: []}
     for m in manifests:
         labels = m.obj["metadata"].get("labels")
@@ -160,11 +162,16 @@ def applyset_main(args: argparse.Namespace) -> int:
         print(f"error: {escaped(exc)}", file=sys.stderr)
         return 2
     for s, path in zip(sets, written, strict=True):
+        count = f"{len(s.manifests)} object{'s' if len(s.manifests) != 1 else ''}"
         print(
-            f"wrote {shown(path)}: {len(s.manifests)} objects; ApplySet configmap/{s.name} in "
-            f"{s.namespace}, id {s.id}"
+            f"wrote {shown(path)}: {count}; ApplySet configmap/{s.name} in {s.namespace}, id {s.id}"
         )
     print("\nApply in this order (kubectl makes each parent ConfigMap and labels the objects):")
     for s, path in zip(sets, written, strict=True):
         print(f"  {s.command(shown(path))}")
+    print(
+        f"\nThe first time, namespace {sets[0].namespace} must exist before its set is applied "
+        f"(kubectl writes the parent ConfigMap first): kubectl create namespace "
+        f"{sets[0].namespace}"
+    )
     return 0
