@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from vllm_nfs_constructs.cli import main
 from vllm_nfs_constructs.cli._manifests import MAX_FILES, Key, Manifest, key_of
@@ -451,3 +453,45 @@ def test_a_fifo_is_read(tmp_path):
     code, out, _ = run(old, str(fifo))
     t.join(timeout=10)
     assert code == 0 and "0 changed" in out
+
+
+_YAMLISH = st.lists(
+    st.sampled_from(
+        [
+            "apiVersion: v1\n",
+            "kind: Job\n",
+            "metadata: {name: a, namespace: b}\n",
+            "spec: {template: {}}\n",
+            "---\n",
+            "- ",
+            "&a [x]\n",
+            "*a\n",
+            "[",
+            "]",
+            "{",
+            "}",
+            ": ",
+            "\x00",
+            "\ufeff",
+            "immutable: true\n",
+            "data: {a: 1}\n",
+        ]
+    ),
+    max_size=30,
+).map("".join)
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(old=st.one_of(_YAMLISH, st.binary(max_size=200)), new=_YAMLISH)
+def test_any_input_ends_in_an_exit_status_never_an_exception(tmp_path, old, new):
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    if isinstance(old, bytes):
+        a.write_bytes(old)
+    else:
+        a.write_text(old)
+    b.write_text(new)
+    code, _, err = run(str(a), str(b))
+    assert code in (0, 1, 2)
+    assert code != 2 or (err.startswith("error: ") and err.count("\n") == 1), err

@@ -32,12 +32,14 @@ GIT_ENV = {
 }
 
 
-def run(cmd: list[str], cwd: Path, **kw: object) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **GIT_ENV}
+def run(
+    cmd: list[str], cwd: Path, env_extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **GIT_ENV, **(env_extra or {})}
     env.pop("VERSION", None)
     env.pop("RELEASE_DATE", None)
     return subprocess.run(
-        cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False, **kw
+        cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False
     )
 
 
@@ -129,6 +131,7 @@ def test_make_release_bumps_dates_commits_tags_and_builds(clone):
     check = run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_version.py"],
         clone,
+        env_extra={"PYTHONPATH": str(clone / "src")},  # the clone's package, not this one
     )
     assert check.returncode == 0, check.stdout + check.stderr
 
