@@ -508,7 +508,7 @@ def render(report: DiffReport) -> list[str]:
     lines = [f"note: {n}" for n in report.notes]
     lines += [f"added     {k}" for k in report.added]
     lines += [
-        f"removed   {k} (kubectl apply -f leaves it running: see docs/operations.md, pruning)"
+        f"removed   {k} (kubectl apply -f does not delete it: see docs/operations.md, pruning)"
         for k in report.removed
     ]
     lines += [f"changed   {c.key}: {_paths_line(c.paths)}" for c in report.changed]
