@@ -15,7 +15,7 @@ export CDKTF_DISABLE_TELEMETRY := 1
 # cdk8s-cli asks npm for a newer release on every run; offline that prints a stack trace.
 export CDK8S_CHECK_UPGRADE := false
 
-.PHONY: help promtool setup synth synth-cluster synth-infra test test-fast lint typecheck unit bench dist docs clean cluster cluster-up cluster-down
+.PHONY: help promtool setup synth synth-cluster synth-infra test test-fast lint typecheck unit bench dist release docs clean cluster cluster-up cluster-down
 
 help:
 	@echo "make synth          - set up, then synthesize the cluster layer into dist/ and the cloud layer into cdktf.out/"
@@ -29,6 +29,7 @@ help:
 	@echo "make docs           - build the documentation site into site/ (warnings are errors)"
 	@echo "make bench          - run the benchmarks under benchmarks/"
 	@echo "make dist           - build the sdist and wheel into build/dist/"
+	@echo "make release        - VERSION=x.y.z: set the version, date the CHANGELOG, commit, tag vx.y.z, build into build/dist/"
 	@echo "make setup          - only the set-up: .venv, node_modules (pinned CLIs)"
 	@echo "make promtool       - install promtool (Debian package prometheus, needs root) if missing; unit/test/test-fast run it"
 	@echo "make cluster        - build the test control plane (Kubernetes v1.36 from its Go modules) into build/cluster/bin/"
@@ -134,6 +135,20 @@ bench: setup
 dist: setup
 	rm -rf build/dist
 	$(PY) -m build --outdir build/dist
+
+# One command per release (docs/publishing.md): tools/release.py sets __version__ and the docs'
+# examples, dates the CHANGELOG's `## x.y.z (unreleased)`, commits and tags vx.y.z; then the wheel
+# and sdist of that commit go to build/dist/. Nothing is pushed. VERSION and RELEASE_DATE reach
+# the shell as environment variables (quoted), never spliced into the command line.
+release: export VERSION := $(VERSION)
+release: export RELEASE_DATE := $(RELEASE_DATE)
+release:
+	@[ -n "$$VERSION" ] || { echo "usage: make release VERSION=x.y.z [RELEASE_DATE=YYYY-MM-DD]" >&2; exit 2; }
+	@[ -x "$(PY)" ] || { echo "no $(PY): run 'make setup' (and 'make test') first" >&2; exit 2; }
+	$(PY) tools/release.py "$$VERSION" --date "$${RELEASE_DATE:-$$(date -u +%F)}"
+	rm -rf build/dist
+	$(PY) -m build --outdir build/dist
+	@echo "Built build/dist/ from tag v$$VERSION. Publish: git push origin HEAD \"v$$VERSION\", then twine (docs/publishing.md)."
 
 docs: setup
 	rm -rf site

@@ -4,6 +4,7 @@ metadata's version source, the CLI, the CHANGELOG's newest section and the docs'
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 import re
 
@@ -39,15 +40,31 @@ def test_the_cli_says_the_package_version():
     assert out.getvalue().strip() == f"vllm-nfs {__version__}"
 
 
-def test_the_changelogs_newest_section_is_this_version():
+def key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in SEMVER.fullmatch(version).group(0).split("."))  # type: ignore[union-attr]
+
+
+DATED = re.compile(rf"({SEMVER.pattern}) \((\d{{4}}-\d{{2}}-\d{{2}})\)")
+
+
+def test_the_changelogs_sections_are_this_version_or_the_next_and_released_ones_are_dated():
+    """The newest section is either this version, released (dated), or the next one being
+    written (``unreleased``, newer than this version, with this version dated right below it);
+    every other section is a released version with its date (issue 28)."""
     headings = re.findall(r"^## (.+)$", (ROOT / "CHANGELOG.md").read_text(), re.M)
-    newest = re.fullmatch(
-        rf"({SEMVER.pattern})(?: \((?:unreleased|\d{{4}}-\d{{2}}-\d{{2}})\))?", headings[0]
-    )
-    assert newest is not None, headings[0]
-    assert newest.group(1) == __version__
     versions = [SEMVER.match(h).group(0) for h in headings if SEMVER.match(h)]  # type: ignore[union-attr]
-    assert versions == sorted(versions, key=lambda v: tuple(map(int, v.split("."))), reverse=True)
+    assert versions == sorted(versions, key=key, reverse=True)
+    released = headings
+    upcoming = re.fullmatch(rf"({SEMVER.pattern}) \(unreleased\)", headings[0])
+    if upcoming is not None:
+        assert key(upcoming.group(1)) > key(__version__), headings[0]
+        released = headings[1:]
+    newest = DATED.fullmatch(released[0])
+    assert newest is not None and newest.group(1) == __version__, released[0]
+    for heading in released:
+        dated = DATED.fullmatch(heading)
+        assert dated is not None, f"a released version without its date: ## {heading}"
+        dt.date.fromisoformat(dated.group(2))
 
 
 def test_the_docs_show_this_version():

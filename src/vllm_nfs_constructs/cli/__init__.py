@@ -1,6 +1,7 @@
 """Command line: ``vllm-nfs synth`` (both layers), ``vllm-nfs validate``, ``vllm-nfs plan``
 (the cold-start planner, docs/cold-start.md), ``vllm-nfs bench-share`` (measure the share),
-``vllm-nfs --version``.
+``vllm-nfs diff`` (what an upgrade changes and what the API server refuses), ``vllm-nfs
+applyset`` (one kubectl ApplySet per namespace, for pruning), ``vllm-nfs --version``.
 
 ``synth`` writes the cluster layer (cdk8s manifests, ``dist/``) and, when the ``infra`` extra is
 installed, the cloud layer (cdktf JSON, ``cdktf.out/``). ``validate`` checks manifests and
@@ -219,6 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
     from .bench import add_bench_parser
 
     add_bench_parser(sub)
+    from .diff import add_diff_parser
+
+    add_diff_parser(sub)
+    from .applyset import add_applyset_parser
+
+    add_applyset_parser(sub)
     return parser
 
 
@@ -238,6 +245,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .bench import bench_main
 
         return bench_main(args)
+    if args.command == "diff":
+        from .diff import diff_main
+
+        return diff_main(args)
+    if args.command == "applyset":
+        from .applyset import applyset_main
+
+        return applyset_main(args)
     return 2  # pragma: no cover - argparse enforces the choices
 
 
