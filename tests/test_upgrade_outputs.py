@@ -2,10 +2,10 @@
 app (``tests/data/outputs/``, synthesized at the release's commit) against today's output of the
 same app, through ``vllm-nfs diff``: what the API server would refuse on ``kubectl apply``.
 
-``REFUSED_TODAY`` is today's truth. Once Job names carry a hash of their template (#28 item 1),
-the 0.2.0 default entry becomes empty (the download Job gets a new name instead of a changed
-template). Once 0.2.0's ``dataclasses.replace(infra, gpu_node_pool_name=...)`` works again (#28
-item 4), the 0.2.0 rich app synthesizes today and gets an entry here.
+``REFUSED_TODAY`` is today's truth: nothing. Job names carry a hash of their template (#28 item
+1), so a changed download Job is a new Job instead of a changed template; 0.2.0's
+``dataclasses.replace(infra, gpu_node_pool_name=...)`` works again (#28 item 4), so the 0.2.0 rich
+app synthesizes today. The stored 0.2.0 -> 0.3.0 diff keeps the break users hit.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vllm_nfs_constructs import ConfigurationError, InfraOutputs
+from vllm_nfs_constructs import InfraOutputs
 from vllm_nfs_constructs.cli import synth_cluster
 from vllm_nfs_constructs.cli._manifests import Key, read_manifests
 from vllm_nfs_constructs.cli.diff import diff_manifests, diff_paths, path_str
@@ -30,7 +30,8 @@ DOWNLOAD_JOB = Key("batch", "Job", "vllm", "qwen-download-qwen2-5-0-5b-instruct-
 #: (release, app) -> the (object, field) changes the API server refuses when today's output of
 #: the same app is applied over that release's.
 REFUSED_TODAY: dict[tuple[str, str], set[tuple[Key, str]]] = {
-    ("0.2.0", "default"): {(DOWNLOAD_JOB, "spec.template")},
+    ("0.2.0", "default"): set(),
+    ("0.2.0", "rich"): set(),
     ("0.3.0", "default"): set(),
     ("0.3.0", "rich"): set(),
 }
@@ -76,12 +77,13 @@ def test_todays_output_over_a_releases_is_refused_only_where_known(release, app,
     assert not report.notes
 
 
-def test_the_0_2_0_rich_app_does_not_synthesize_today(tmp_path):
-    # 0.2.0's second GPU pool, dataclasses.replace(infra, gpu_node_pool_name=...,
-    # gpu_node_size=...), raises since 0.3.0 (#28 item 4): the pools derived from the first
-    # pool no longer agree with the replaced fields. This flips when that is fixed.
-    with pytest.raises(ConfigurationError, match=r"InfraOutputs\.gpu_pools\[0\]\.name"):
-        today("rich", "0.2.0", tmp_path)
+def test_todays_download_job_is_a_new_job_where_0_2_0_changed_its_template(tmp_path):
+    old = read_manifests([str(OUTPUTS / "0.2.0" / "default")])
+    new = read_manifests([str(today("default", "0.2.0", tmp_path))])
+    report = diff_manifests(old, new)
+    assert DOWNLOAD_JOB in report.removed
+    (added,) = [k for k in report.added if k.kind == "Job"]
+    assert added.name.startswith("qwen-download-qwen2-5-0-5b-instruct-7ae557604adf-")
 
 
 def test_the_kept_0_2_0_default_output_is_the_one_test_output_vs_0_2_0_reads():

@@ -42,6 +42,10 @@ apiVersion: v1
 kind: Namespace
 metadata: {name: kube-prometheus-stack}
 ---
+apiVersion: v1
+kind: Namespace
+metadata: {name: grafana}
+---
 apiVersion: scheduling.k8s.io/v1
 kind: PriorityClass
 metadata: {name: inference-high}

@@ -97,5 +97,25 @@ def apply(cp: ControlPlane, directory: Path) -> tuple[int, str, str]:
 
 
 def delete(cp: ControlPlane, directory: Path) -> None:
+    """Remove an applied output, for the next test to start clean. Storage protection keeps a
+    claim (and its volume) while pods use it; no kubelet confirms they stopped, so the test
+    drops those finalizers itself, then waits until nothing of the output is left."""
     files = [a for p in sorted(directory.glob("*.yaml")) for a in ("-f", str(p))]
-    cp.kubectl("delete", "--ignore-not-found", "--wait=true", "--timeout=120s", *files, timeout=180)
+    cp.kubectl("delete", "--ignore-not-found", "--wait=false", *files, timeout=180)
+    for obj in objects(directory):
+        if obj["kind"] in ("PersistentVolumeClaim", "PersistentVolume"):
+            where = (
+                ["-n", obj["metadata"]["namespace"]]
+                if obj["kind"] == "PersistentVolumeClaim"
+                else []
+            )
+            cp.kubectl(
+                "patch", obj["kind"].lower(), obj["metadata"]["name"], *where, "--type=merge",
+                "-p", '{"metadata":{"finalizers":null}}', check=False,
+            )  # fmt: skip
+    wait_for(
+        f"everything of {directory.name} to be gone",
+        lambda: cp.kubectl("get", "--ignore-not-found", "-o", "name", *files, check=False).stdout,
+        lambda out: out.strip() == "",
+        timeout=180,
+    )
