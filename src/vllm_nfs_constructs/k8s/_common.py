@@ -293,9 +293,11 @@ def metadata(
     namespace: str | None,
     object_labels: Mapping[str, str],
     annotations: Mapping[str, str] | None = None,
+    api_version: str | None = None,
 ) -> k8s.ObjectMeta:
-    """ObjectMeta for a new object, after checking that its name is free in the App."""
-    claim_name(scope, kind, namespace, name)
+    """ObjectMeta for a new object, after checking that its name is free in the App: the one way
+    the library builds an object's metadata (the platform's labels and annotations included)."""
+    claim_name(scope, kind, namespace, name, api_version)
     object_labels, annotations = with_platform(scope, kind, name, object_labels, annotations)
     return k8s.ObjectMeta(
         name=name,

@@ -510,12 +510,11 @@ class PrefixAwareRouter(Construct):
     def _rbac(self) -> tuple[k8s.KubeRole, k8s.KubeRoleBinding]:
         api = "rbac.authorization.k8s.io/v1"
         labels = c.labels(self.name, "router")
-        c.claim_name(self, "Role", self.namespace, self.name, api)
         read = ["get", "list", "watch"]
         role = k8s.KubeRole(
             self,
             "Role",
-            metadata=k8s.ObjectMeta(name=self.name, namespace=self.namespace, labels=labels),
+            metadata=c.metadata(self, "Role", self.name, self.namespace, labels, api_version=api),
             rules=[
                 k8s.PolicyRule(api_groups=[""], resources=["pods"], verbs=read),
                 k8s.PolicyRule(
@@ -530,11 +529,12 @@ class PrefixAwareRouter(Construct):
                 ),
             ],
         )
-        c.claim_name(self, "RoleBinding", self.namespace, self.name, api)
         binding = k8s.KubeRoleBinding(
             self,
             "RoleBinding",
-            metadata=k8s.ObjectMeta(name=self.name, namespace=self.namespace, labels=labels),
+            metadata=c.metadata(
+                self, "RoleBinding", self.name, self.namespace, labels, api_version=api
+            ),
             role_ref=k8s.RoleRef(
                 api_group="rbac.authorization.k8s.io", kind="Role", name=self.name
             ),
