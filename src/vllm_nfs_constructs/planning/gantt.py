@@ -20,6 +20,7 @@ class _Timeline(Protocol):
 
     def bars(self) -> list[tuple[Step, float, float]]: ...
 
+
 __all__ = ["ascii_gantt", "cold_start_charts", "cold_start_svg", "svg_gantt"]
 
 #: Bar colours per step (SVG), one per step name.

@@ -98,9 +98,7 @@ class WakeConditions:
 
     def __post_init__(self) -> None:
         v.instance_of("WakeConditions.node_at_zero", self.node_at_zero, bool, "True or False")
-        v.instance_of(
-            "WakeConditions.image_prepulled", self.image_prepulled, bool, "True or False"
-        )
+        v.instance_of("WakeConditions.image_prepulled", self.image_prepulled, bool, "True or False")
 
 
 @dataclass(frozen=True)
@@ -486,8 +484,7 @@ def savings_svg(
         hours = max_y * i / 5
         _, y = xy(0, hours)
         out.append(
-            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#555">{hours:.1f}'
-            "</text>"
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#555">{hours:.1f}</text>'
         )
         minutes = max_x * i / 5
         x, _ = xy(minutes, 0)
