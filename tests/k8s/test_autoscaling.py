@@ -225,7 +225,7 @@ def test_0_3_0_scale_to_zero_without_a_router_still_works_with_a_deprecation_war
     ("kwargs", "text"),
     [
         ({}, "QueueAutoscaling.min_replicas: 0 is not allowed"),
-        ({"wake_query": SLEEPY_WAKE}, "unless allow_503_until_ready=True"),
+        ({"wake_query": SLEEPY_WAKE}, "QueueAutoscaling.min_replicas: 0 is not allowed"),
         ({"allow_scale_to_zero": True}, "QueueAutoscaling.wake_query: None is not allowed"),
     ],
 )
@@ -241,6 +241,7 @@ def test_zero_without_a_router_and_without_asking_for_503s_fails_at_synth(
         synth(chart)
     assert "ConfigurationError: " + text in str(err.value)
     assert "PrefixAwareRouting" in str(err.value)
+    assert "allow_503_until_ready=True" in str(err.value)
 
 
 @dataclass
