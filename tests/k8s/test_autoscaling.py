@@ -241,7 +241,6 @@ def test_zero_without_a_router_and_without_asking_for_503s_fails_at_synth(
         synth(chart)
     assert "ConfigurationError: " + text in str(err.value)
     assert "PrefixAwareRouting" in str(err.value)
-    assert "allow_503_until_ready=True" in str(err.value)
 
 
 @dataclass
