@@ -197,9 +197,7 @@ def test_scale_to_zero_adds_the_wake_trigger(chart, synth):
     assert so.query == queue["metadata"]["query"]
 
 
-def test_0_3_0_scale_to_zero_without_a_router_still_works_with_a_deprecation_warning(
-    chart, synth
-):
+def test_0_3_0_scale_to_zero_without_a_router_still_works_with_a_deprecation_warning(chart, synth):
     """0.3.0 accepted min_replicas=0 without routing (allow_scale_to_zero + wake_query: 503
     until ready): same output as allow_503_until_ready, and one warning at synth."""
     d = VllmDeployment(chart, "sleepy", volume=volume(chart), gpu_node_pool="gpu")
