@@ -33,7 +33,6 @@ _OPTION_OF = {
     "scrape_interval_seconds": "--scrape-interval",
     "polling_interval_seconds": "--polling-interval",
     "gateway_idle_timeout_seconds": "--gateway-idle-timeout",
-    "IdlePattern.busy_hours": "--busy",
 }
 
 
@@ -254,7 +253,12 @@ def _from_zero(args: argparse.Namespace, assumptions: Any) -> int:
             "--scale-to", args.scale_to, "no --scale-from/--scale-to with --from-zero"
         )
     v.integer("--gateway-idle-timeout", args.gateway_idle_timeout, minimum=1, maximum=86400)
-    pattern = IdlePattern(busy_hours=_busy_windows(args.busy)) if args.busy else None
+    pattern = None
+    if args.busy:
+        try:
+            pattern = IdlePattern(busy_hours=_busy_windows(args.busy))
+        except ConfigurationError as exc:
+            raise ConfigurationError("--busy", args.busy, exc.allowed, exc.fix) from None
     common: dict[str, Any] = dict(
         gpus_per_pod=args.gpus_per_pod,
         warm_up=args.warm_up,
