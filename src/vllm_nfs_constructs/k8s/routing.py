@@ -52,6 +52,7 @@ import cdk8s
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
+from .. import contracts
 from ..errors import ConfigurationError, ConfigurationWarning, warn
 from ..planning.wake import WAKE_POLLING_SECONDS, WakeConditions, WakePlan, plan_wake
 from ..values import _checks as v
@@ -1014,7 +1015,7 @@ class PrefixAwareRouter(Construct):
 
         return plan_wake(
             float(size),
-            getattr(self.target, "gpu_slug", None) or "gpu-h100x1-80gb",
+            getattr(self.target, "gpu_slug", None) or contracts.DEFAULT_GPU_SLUG,
             gpus_per_pod=getattr(self.target, "gpus_per_pod", None),
             conditions=self.wake_conditions(),
             warm_up=bool(getattr(options, "warm_up", False)),
