@@ -18,6 +18,12 @@ from vllm_nfs_constructs.autoscaling import (
     hpa_desired_replicas,
     queue_query,
 )
+from vllm_nfs_constructs.values.autoscaling import (
+    WAKE_503,
+    WAKE_BY_ROUTER,
+    is_0_3_0_scale_to_zero,
+    scale_to_zero_mode,
+)
 
 NOT_TUNED = "node.digitalocean.com/network-not-tuned"
 STARTUP = STARTUP_TAINT_PREFIX + "network-not-tuned"
@@ -91,13 +97,10 @@ def test_is_a_frozen_value():
             "QueueAutoscaling.fallback_replicas",
             "from min_replicas (2) to max_replicas (4)",
         ),
+        # min_replicas=0 alone is checked where the model meets its router (or does not):
+        # test_scale_to_zero_mode_* below.
         (
-            {"max_replicas": 2, "min_replicas": 0},
-            "QueueAutoscaling.min_replicas",
-            "unless allow_scale_to_zero=True",
-        ),
-        (
-            {"max_replicas": 2, "min_replicas": 0, "allow_scale_to_zero": True},
+            {"max_replicas": 2, "min_replicas": 0, "allow_503_until_ready": True},
             "QueueAutoscaling.wake_query",
             "outside vLLM",
         ),
@@ -105,6 +108,16 @@ def test_is_a_frozen_value():
             {"max_replicas": 2, "allow_scale_to_zero": True},
             "QueueAutoscaling.allow_scale_to_zero",
             "only together with min_replicas=0",
+        ),
+        (
+            {"max_replicas": 2, "allow_503_until_ready": True, "wake_query": "x"},
+            "QueueAutoscaling.allow_503_until_ready",
+            "only together with min_replicas=0",
+        ),
+        (
+            {"max_replicas": 2, "min_replicas": 0, "allow_503_until_ready": 1},
+            "QueueAutoscaling.allow_503_until_ready",
+            "a bool",
         ),
         (
             {"max_replicas": 2, "activation_waiting": -1},
@@ -116,6 +129,69 @@ def test_is_a_frozen_value():
 def test_refuses_bad_input_naming_the_field(kwargs, field, text):
     with pytest.raises(ConfigurationError) as err:
         QueueAutoscaling(**kwargs)
+    assert err.value.field == field
+    assert text in str(err.value)
+
+
+WAKE = 'rate(gateway_requests_total{route="qwen"}[2m])'
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "routed", "mode"),
+    [
+        ({}, False, None),
+        ({}, True, None),
+        ({"min_replicas": 0}, True, WAKE_BY_ROUTER),
+        ({"min_replicas": 0, "wake_query": WAKE}, True, WAKE_BY_ROUTER),
+        ({"min_replicas": 0, "allow_scale_to_zero": True}, True, WAKE_BY_ROUTER),
+        ({"min_replicas": 0, "allow_503_until_ready": True, "wake_query": WAKE}, False, WAKE_503),
+        # 0.3.0's spelling: still "503 until ready" (a deprecation warning at synth)
+        ({"min_replicas": 0, "allow_scale_to_zero": True, "wake_query": WAKE}, False, WAKE_503),
+    ],
+)
+def test_scale_to_zero_mode_says_what_holds_the_requests(kwargs, routed, mode):
+    autoscaling = QueueAutoscaling(max_replicas=2, **kwargs)
+    assert scale_to_zero_mode(autoscaling, routed=routed) == mode
+    old = kwargs.get("allow_scale_to_zero") and "allow_503_until_ready" not in kwargs
+    assert is_0_3_0_scale_to_zero(autoscaling, routed=routed) == bool(old and mode == WAKE_503)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "routed", "field", "text"),
+    [
+        (
+            {"min_replicas": 0},
+            False,
+            "ServedModel('qwen').autoscaling.min_replicas",
+            "Nothing would hold the requests",
+        ),
+        # a wake_query alone does not ask for the 503s
+        (
+            {"min_replicas": 0, "wake_query": WAKE},
+            False,
+            "ServedModel('qwen').autoscaling.min_replicas",
+            "unless allow_503_until_ready=True",
+        ),
+        (
+            {"min_replicas": 0, "allow_scale_to_zero": True},
+            False,
+            "ServedModel('qwen').autoscaling.wake_query",
+            "outside vLLM",
+        ),
+        (
+            {"min_replicas": 0, "allow_503_until_ready": True, "wake_query": WAKE},
+            True,
+            "ServedModel('qwen').autoscaling.allow_503_until_ready",
+            "picker holds the requests",
+        ),
+    ],
+)
+def test_scale_to_zero_mode_refuses_zero_with_nothing_holding_the_requests(
+    kwargs, routed, field, text
+):
+    autoscaling = QueueAutoscaling(max_replicas=2, **kwargs)
+    with pytest.raises(ConfigurationError) as err:
+        scale_to_zero_mode(autoscaling, routed=routed, field="ServedModel('qwen').autoscaling")
     assert err.value.field == field
     assert text in str(err.value)
 

@@ -58,7 +58,7 @@ def warn(message: str, category: type[Warning] = VllmNfsDeprecationWarning) -> N
     frame = sys._getframe(1)
     level = 2
     while frame.f_back is not None and str(frame.f_globals.get("__name__", "")).startswith(
-        ("vllm_nfs_constructs", "jsii", "dataclasses")
+        ("vllm_nfs_constructs", "jsii", "cdk8s", "dataclasses")
     ):
         frame = frame.f_back
         level += 1

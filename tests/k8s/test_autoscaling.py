@@ -20,6 +20,7 @@ from vllm_nfs_constructs import (
     QueueAutoscaling,
     QueueScaledObject,
     VllmDeployment,
+    VllmNfsDeprecationWarning,
     validate,
 )
 from vllm_nfs_constructs.k8s.autoscaling import remove_replicas
@@ -83,7 +84,7 @@ def test_every_scaled_object_validates_against_the_keda_crd(chart, synth):
         autoscaling=QueueAutoscaling(
             max_replicas=2,
             min_replicas=0,
-            allow_scale_to_zero=True,
+            allow_503_until_ready=True,
             wake_query='rate(gateway_requests_total{route="sleepy"}[2m])',
         ),
     )
@@ -172,6 +173,9 @@ def test_behaviour_fallback_and_bounds_are_in_the_scaled_object(chart, synth):
     )
 
 
+SLEEPY_WAKE = 'rate(gateway_requests_total{route="sleepy"}[2m])'
+
+
 def test_scale_to_zero_adds_the_wake_trigger(chart, synth):
     d = VllmDeployment(chart, "sleepy", volume=volume(chart), gpu_node_pool="gpu")
     so = QueueScaledObject(
@@ -179,10 +183,7 @@ def test_scale_to_zero_adds_the_wake_trigger(chart, synth):
         "sleepy-scaler",
         target=d,
         autoscaling=QueueAutoscaling(
-            max_replicas=2,
-            min_replicas=0,
-            allow_scale_to_zero=True,
-            wake_query='rate(gateway_requests_total{route="sleepy"}[2m])',
+            max_replicas=2, min_replicas=0, allow_503_until_ready=True, wake_query=SLEEPY_WAKE
         ),
     )
     spec = find(synth(chart), "ScaledObject", "sleepy")["spec"]
@@ -194,6 +195,50 @@ def test_scale_to_zero_adds_the_wake_trigger(chart, synth):
     assert wake["metadata"]["activationThreshold"] == "0"
     assert 'rate(gateway_requests_total{route="sleepy"}[2m])' in wake["metadata"]["query"]
     assert so.query == queue["metadata"]["query"]
+
+
+def test_0_3_0_scale_to_zero_without_a_router_still_works_with_a_deprecation_warning(chart, synth):
+    """0.3.0 accepted min_replicas=0 without routing (allow_scale_to_zero + wake_query: 503
+    until ready): same output as allow_503_until_ready, and one warning at synth."""
+    d = VllmDeployment(chart, "sleepy", volume=volume(chart), gpu_node_pool="gpu")
+    old = QueueAutoscaling(
+        max_replicas=2, min_replicas=0, allow_scale_to_zero=True, wake_query=SLEEPY_WAKE
+    )
+    QueueScaledObject(chart, "sleepy-scaler", target=d, autoscaling=old)
+    with pytest.warns(VllmNfsDeprecationWarning, match="allow_503_until_ready=True") as seen:
+        spec = find(synth(chart), "ScaledObject", "sleepy")["spec"]
+    assert len([w for w in seen if w.category is VllmNfsDeprecationWarning]) == 1
+    # at the line that synthesized (the fixture), not inside cdk8s or jsii
+    assert seen[0].filename.endswith("conftest.py"), seen[0].filename
+    other = cdk8s.Chart(cdk8s.Testing.app(), "test", disable_resource_name_hashes=True)
+    new = QueueAutoscaling(
+        max_replicas=2, min_replicas=0, allow_503_until_ready=True, wake_query=SLEEPY_WAKE
+    )
+    d2 = VllmDeployment(other, "sleepy", volume=volume(other), gpu_node_pool="gpu")
+    QueueScaledObject(other, "sleepy-scaler", target=d2, autoscaling=new)
+    assert find(synth(other), "ScaledObject", "sleepy")["spec"] == spec
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "text"),
+    [
+        ({}, "QueueAutoscaling.min_replicas: 0 is not allowed"),
+        ({"wake_query": SLEEPY_WAKE}, "QueueAutoscaling.min_replicas: 0 is not allowed"),
+        ({"allow_scale_to_zero": True}, "QueueAutoscaling.wake_query: None is not allowed"),
+    ],
+)
+def test_zero_without_a_router_and_without_asking_for_503s_fails_at_synth(
+    chart, synth, kwargs, text
+):
+    """Made by hand, the router may come later (add_route), so the check runs at synth, when
+    every route exists; cdk8s reports it as a RuntimeError naming the ConfigurationError."""
+    d = VllmDeployment(chart, "sleepy", volume=volume(chart), gpu_node_pool="gpu")
+    autoscaling = QueueAutoscaling(max_replicas=2, min_replicas=0, **kwargs)
+    QueueScaledObject(chart, "sleepy-scaler", target=d, autoscaling=autoscaling)
+    with pytest.raises(RuntimeError) as err:
+        synth(chart)
+    assert "ConfigurationError: " + text in str(err.value)
+    assert "PrefixAwareRouting" in str(err.value)
 
 
 @dataclass

@@ -83,12 +83,17 @@ def test_the_option_grid_covers_every_field_of_prefix_aware_routing_that_shapes_
     covered = {key for options in OPTIONS for key in options}
     # Images change only the pod; the prefix weight only the picker's config (kept >0 there);
     # the gateway pod fields only policies (another GatewayClass than cilium: same config).
+    # The wake path's fields (#27) shape output only for a model that scales to zero: their
+    # grid is tests/k8s/test_wake.py's WAKE_GRID, parsed just as strictly.
     assert fields - covered == {
         "epp_image",
         "envoy_image",
         "prefix_cache_weight",
         "gateway_namespace",
         "gateway_pod_labels",
+        "request_ttl_seconds",
+        "queue_max_requests",
+        "queue_max_bytes",
     }
 
 

@@ -30,6 +30,9 @@ _OPTION_OF = {
     "strategy": "--strategy",
     "startup_window_seconds": "--startup-window",
     "warm_up": "--warm-up",
+    "scrape_interval_seconds": "--scrape-interval",
+    "polling_interval_seconds": "--polling-interval",
+    "gateway_idle_timeout_seconds": "--gateway-idle-timeout",
 }
 
 
@@ -103,6 +106,45 @@ def add_plan_parser(sub: Any) -> None:
         metavar="NAME=VALUE",
         help="override a figure of PlanAssumptions, e.g. image_pull_mbps=200",
     )
+    plan.add_argument(
+        "--from-zero",
+        action="store_true",
+        help=(
+            "the wake of a routed model at zero replicas: scrape, KEDA poll, node start (unless "
+            "--warm-node), pod start and load, probes; and the request TTL it recommends"
+        ),
+    )
+    plan.add_argument(
+        "--scrape-interval",
+        type=int,
+        default=15,
+        metavar="S",
+        help="--from-zero: the picker's PodMonitor interval (default 15)",
+    )
+    plan.add_argument(
+        "--polling-interval",
+        type=int,
+        default=5,
+        metavar="S",
+        help="--from-zero: KEDA's pollingInterval (default 5, the wake path's)",
+    )
+    plan.add_argument(
+        "--gateway-idle-timeout",
+        type=int,
+        default=300,
+        metavar="S",
+        help="--from-zero: the gateway's stream idle timeout (default 300, Cilium's)",
+    )
+    plan.add_argument(
+        "--busy",
+        action="append",
+        default=[],
+        metavar="H-H",
+        help=(
+            "--from-zero: hours of the day with traffic, e.g. --busy 8-12 --busy 13-18: "
+            "prints GPU-hours saved per day and wakes for a few cooldowns"
+        ),
+    )
     plan.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
 
 
@@ -119,6 +161,10 @@ def plan_main(args: argparse.Namespace) -> int:
         if args.measured_share is not None:
             measured = read_measured_share(args.measured_share)
             assumptions = with_measured_share(assumptions, measured, args.share_tier)
+        if args.from_zero:
+            return _from_zero(args, assumptions)
+        if args.busy:
+            raise ConfigurationError("--busy", args.busy, "only together with --from-zero")
         fleet = _fleet(args)
         common: dict[str, Any] = dict(
             gpus_per_pod=args.gpus_per_pod,
@@ -169,6 +215,103 @@ def plan_main(args: argparse.Namespace) -> int:
         print(text)
         warnings += fleet_warnings
     return 1 if args.strict and warnings else 0
+
+
+def _busy_windows(texts: list[str]) -> tuple[tuple[float, float], ...]:
+    """``--busy 8-12`` values as (start, end) hours."""
+    from ..errors import ConfigurationError
+
+    out = []
+    for text in texts:
+        start, sep, end = str(text).partition("-")
+        try:
+            if not sep:
+                raise ValueError(text)
+            out.append((float(start), float(end)))
+        except ValueError:
+            raise ConfigurationError(
+                "--busy", text, "hours START-END from midnight, e.g. 8-12 or 13.5-18"
+            ) from None
+    return tuple(out)
+
+
+def _from_zero(args: argparse.Namespace, assumptions: Any) -> int:
+    """``--from-zero``: the wake timeline, the TTL, and with ``--busy`` what scaling to zero
+    saves. Raises ConfigurationError on bad input (plan_main prints it)."""
+    from ..errors import ConfigurationError
+    from ..planning.wake import (
+        IdlePattern,
+        WakeConditions,
+        format_wake,
+        plan_wake,
+        scale_to_zero_savings,
+    )
+    from ..values import _checks as v
+
+    if args.scale_from is not None or args.scale_to is not None:
+        raise ConfigurationError(
+            "--scale-to", args.scale_to, "no --scale-from/--scale-to with --from-zero"
+        )
+    v.integer("--gateway-idle-timeout", args.gateway_idle_timeout, minimum=1, maximum=86400)
+    pattern = None
+    if args.busy:
+        try:
+            pattern = IdlePattern(busy_hours=_busy_windows(args.busy))
+        except ConfigurationError as exc:
+            raise ConfigurationError("--busy", args.busy, exc.allowed, exc.fix) from None
+    common: dict[str, Any] = dict(
+        gpus_per_pod=args.gpus_per_pod,
+        warm_up=args.warm_up,
+        compile_cache=args.compile_cache,
+        strategy=None if args.strategy == "auto" else args.strategy,
+        share_tier=args.share_tier,
+        nconnect=args.nconnect,
+        scrape_interval_seconds=args.scrape_interval,
+        polling_interval_seconds=args.polling_interval,
+        assumptions=assumptions,
+    )
+    plan = plan_wake(
+        args.size_gib,
+        args.gpu_slug,
+        conditions=WakeConditions(
+            node_at_zero=not args.warm_node, image_prepulled=args.prepull_image
+        ),
+        **common,
+    )
+    print(format_wake(plan, gateway_idle_timeout_seconds=args.gateway_idle_timeout))
+    warned = plan.recommended_ttl_seconds >= args.gateway_idle_timeout
+    if pattern is not None:
+        warm = plan_wake(
+            args.size_gib, args.gpu_slug, conditions=WakeConditions(node_at_zero=False), **common
+        )
+        cold = plan_wake(
+            args.size_gib,
+            args.gpu_slug,
+            conditions=WakeConditions(image_prepulled=args.prepull_image),
+            **common,
+        )
+        gpus = plan.cold_start.gpus_per_pod
+        busy = ", ".join(f"{a:g}-{b:g} h" for a, b in pattern.busy_hours)
+        print()
+        print(
+            f"scale to zero with traffic {busy}"
+            f" (wake {cold.total_seconds:.0f} s from a new node, {warm.total_seconds:.0f} s "
+            f"while the node is still up; {gpus} GPU(s) per replica):"
+        )
+        print("  cooldown   GPU-hours saved/day   wakes/day   first requests wait (min/day)")
+        for cooldown in (300, 900, 1800, 3600, 7200):
+            s = scale_to_zero_savings(
+                pattern,
+                cooldown_seconds=cooldown,
+                wake_cold_seconds=cold.total_seconds,
+                wake_warm_seconds=warm.total_seconds,
+                gpus_per_node=gpus,
+            )
+            print(
+                f"  {cooldown // 60:5d} min   {s.gpu_hours_saved_per_day:19.1f}   "
+                f"{s.wakes_per_day:9d}   {s.wait_seconds_per_day / 60:28.1f}"
+            )
+    return 1 if args.strict and warned else 0
 
 
 def _fleet(args: argparse.Namespace) -> tuple[int, int] | None:

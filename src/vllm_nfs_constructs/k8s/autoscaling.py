@@ -1,20 +1,96 @@
-"""QueueScaledObject: a KEDA ScaledObject that scales one vLLM Deployment on its queue."""
+"""QueueScaledObject: a KEDA ScaledObject that scales one vLLM Deployment on its queue.
+
+A model that scales to zero behind ``PrefixAwareRouting`` is woken by its router's picker (the
+wake path, docs/scale-to-zero.md): the router and the ScaledObject find each other, in either
+order of construction, and the ScaledObject gains the picker's triggers.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import cdk8s
-from constructs import Construct
+import jsii
+from constructs import Construct, IValidation
 
-from ..errors import ConfigurationError
-from ..values.autoscaling import QueueAutoscaling
+from ..errors import ConfigurationError, warn
+from ..planning.wake import WAKE_POLLING_SECONDS
+from ..values.autoscaling import (
+    QueueAutoscaling,
+    is_0_3_0_scale_to_zero,
+    scale_to_zero_mode,
+)
 from . import _common as c
-from ._escape_hatches import raw_object, remove_field
+from ._escape_hatches import lazy_raw_object, remove_field
 
-__all__ = ["KEDA_API_VERSION", "QueueScaledObject", "remove_replicas"]
+__all__ = ["KEDA_API_VERSION", "QueueScaledObject", "find_scaled_object", "remove_replicas"]
 
 KEDA_API_VERSION = "keda.sh/v1alpha1"
+
+
+def find_scaled_object(scope: Construct, namespace: str, name: object) -> QueueScaledObject | None:
+    """The ``QueueScaledObject`` of this App scaling Deployment ``namespace/name``, if any."""
+    if not isinstance(name, str):
+        return None
+    for owner in c.app_registry(scope).objects.values():
+        if (
+            isinstance(owner, QueueScaledObject)
+            and owner.namespace == namespace
+            and owner.name == name
+        ):
+            return owner
+    return None
+
+
+def _find_router(scope: Construct, namespace: str, name: str) -> Any:
+    """The prefix-aware router in front of Deployment ``namespace/name``, if any."""
+    from .routing import PrefixAwareRouter
+
+    for owner in c.app_registry(scope).objects.values():
+        if (
+            isinstance(owner, PrefixAwareRouter)
+            and owner.namespace == namespace
+            and getattr(owner.target, "name", None) == name
+        ):
+            return owner
+    return None
+
+
+@jsii.implements(IValidation)
+class _ScaleToZeroCheck:
+    """At synth, once every route exists: a model at zero replicas with no router in front
+    needs its 503s asked for (0.3.0's spelling warns); a router on the wake path needs its
+    picker scraped."""
+
+    def __init__(self, scaled: QueueScaledObject) -> None:
+        self._scaled = scaled
+        self._warned = False
+
+    def validate(self) -> list[str]:
+        scaled = self._scaled
+        a = scaled.autoscaling
+        if scaled.router is not None:
+            if scaled.router.pod_monitor is None:
+                return [
+                    f"ConfigurationError: {scaled.router.node.path}: no PodMonitor for the "
+                    "endpoint picker; the ScaledObject wakes the model on the picker's queue, "
+                    "which Prometheus must scrape: call add_monitoring(VllmMonitoring(...)) on "
+                    "the router (VllmNfsChart: monitoring=True)."
+                ]
+            return []
+        try:
+            scale_to_zero_mode(a, routed=False)
+        except ConfigurationError as exc:
+            return [f"ConfigurationError: {exc}"]
+        if is_0_3_0_scale_to_zero(a, routed=False) and not self._warned:
+            self._warned = True
+            warn(
+                f"{scaled.node.path}: QueueAutoscaling(min_replicas=0, allow_scale_to_zero=True) "
+                "on a model without PrefixAwareRouting answers 503 until a replica is Ready; "
+                "say so with allow_503_until_ready=True, or route the model through "
+                "PrefixAwareRouting() so its picker holds the requests (docs/scale-to-zero.md)."
+            )
+        return []
 
 
 class QueueScaledObject(Construct):
@@ -88,12 +164,69 @@ class QueueScaledObject(Construct):
         self.name = name
         self.served_name = served
         self.autoscaling = autoscaling
+        self._grace = grace
+        #: The prefix-aware router whose picker wakes the model (the wake path), or None.
+        self.router: Any = None
         self.triggers = autoscaling.triggers(self.namespace, served)
         #: The PromQL of the queue trigger.
         self.query = str(self.triggers[0]["metadata"]["query"])  # type: ignore[index]
+        self.scaled_object = lazy_raw_object(
+            self,
+            "ScaledObject",
+            api_version=KEDA_API_VERSION,
+            kind="ScaledObject",
+            name=name,
+            namespace=self.namespace,
+            labels=c.labels(name, "autoscaler"),
+            body=lambda: {"spec": self.spec()},
+        )
+        if autoscaling.scales_to_zero:
+            self.node.add_validation(_ScaleToZeroCheck(self))
+            router = _find_router(self, self.namespace, name)
+            if router is not None:
+                self.attach_router(router)
+
+    @property
+    def polling_interval_seconds(self) -> int:
+        """KEDA's ``pollingInterval``: the autoscaling's, at most 5 s on the wake path."""
+        polling = self.autoscaling.polling_interval_seconds
+        return min(polling, WAKE_POLLING_SECONDS) if self.router is not None else polling
+
+    def attach_router(self, router: Any) -> None:
+        """The wake path: ``router`` (a ``PrefixAwareRouter`` in front of this Deployment) holds
+        the requests while the model is at zero, and its picker's queue wakes the model.
+        Called by whichever of the two is made second."""
+        a = self.autoscaling
+        scale_to_zero_mode(a, routed=True)
+        if self.router is not None and self.router is not router:
+            raise ConfigurationError(
+                f"{router.node.path} target",
+                self.name,
+                "one prefix-aware router per Deployment that scales to zero",
+                f"{self.router.node.path} already routes it; the ScaledObject can wake the "
+                "model on one picker's queue.",
+            )
+        if isinstance(self._grace, int) and a.cooldown_seconds <= self._grace:
+            raise ConfigurationError(
+                "QueueAutoscaling.cooldown_seconds",
+                a.cooldown_seconds,
+                f"more than the target's termination grace period ({self._grace} s) on the "
+                "wake path",
+                "The last replica must be idle longer than it takes to drain before KEDA "
+                "removes it; raise the cooldown.",
+            )
+        self.router = router
+        router.enable_wake(self)
+        job = f"{router.namespace}/{router.name}"
+        self.triggers = a.triggers(self.namespace, self.served_name, (job, router.pool_name))
+
+    def spec(self) -> dict[str, Any]:
+        """The ScaledObject's spec (rendered at synth: the wake path may add triggers)."""
+        autoscaling = self.autoscaling
+        name = self.name
         spec: dict[str, Any] = {
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
-            "pollingInterval": autoscaling.polling_interval_seconds,
+            "pollingInterval": self.polling_interval_seconds,
             "cooldownPeriod": autoscaling.cooldown_seconds,
             "minReplicaCount": autoscaling.min_replicas,
             "maxReplicaCount": autoscaling.max_replicas,
@@ -108,16 +241,7 @@ class QueueScaledObject(Construct):
             },
             "triggers": self.triggers,
         }
-        self.scaled_object = raw_object(
-            self,
-            "ScaledObject",
-            api_version=KEDA_API_VERSION,
-            kind="ScaledObject",
-            name=name,
-            namespace=self.namespace,
-            labels=c.labels(name, "autoscaler"),
-            body={"spec": spec},
-        )
+        return spec
 
 
 def remove_replicas(deployment: cdk8s.ApiObject) -> None:

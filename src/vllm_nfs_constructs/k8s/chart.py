@@ -11,9 +11,15 @@ from constructs import Construct
 
 from .. import contracts
 from ..errors import ConfigurationError
+from ..planning.wake import WakeConditions
 from ..values import _checks as v
 from ..values import routes
-from ..values.autoscaling import QueueAutoscaling, check_pool_capacity
+from ..values.autoscaling import (
+    WAKE_BY_ROUTER,
+    QueueAutoscaling,
+    check_pool_capacity,
+    scale_to_zero_mode,
+)
 from ..values.gpus import GpuProfile, check_gpus_fit, gpu_profile
 from ..values.handoff import InfraOutputs
 from ..values.images import check_image
@@ -248,6 +254,7 @@ class _VllmNfsComposition:
         hostname: str | None = None,
         tls_secret_name: str | None = None,
         request_timeout_seconds: int = 600,
+        stream_idle_timeout_seconds: int = 300,
         network_policies: bool = True,
         allow_from: Sequence[NetworkPeer] = (),
         api_key_secret: SecretKeyRef | None = None,
@@ -303,6 +310,7 @@ class _VllmNfsComposition:
             v.instance_of(f"{f}.{flag}", value, bool, "True or False")
         peers = v.sequence_of(f"{f}.allow_from", allow_from, NetworkPeer, "NetworkPeer entries")
         check_routing_has_gateway(self.models, gateway)
+        self._check_scale_to_zero(monitoring)
         self._network_policies = network_policies
 
         #: The Namespace (Pod Security ``restricted``, default-deny), None when the namespace
@@ -385,6 +393,7 @@ class _VllmNfsComposition:
                     hostname=hostname,
                     tls_secret_name=tls_secret_name,
                     request_timeout_seconds=request_timeout_seconds,
+                    stream_idle_timeout_seconds=stream_idle_timeout_seconds,
                     namespace=namespace,
                 )
             except ConfigurationError as exc:
@@ -396,6 +405,12 @@ class _VllmNfsComposition:
                     exc.fix,
                 ) from None
             for i, m in enumerate(self.models):
+                gpu_pool = self._pools[self.model_pools[m.name]]
+                # The wake path's TTL (a routed model at zero) counts a node start unless the
+                # pool keeps a node; a new node gets the image from the pre-puller.
+                self.deployments[m.name].wake_conditions = WakeConditions(
+                    node_at_zero=not gpu_pool.min_nodes, image_prepulled=prepull_images
+                )
                 self.routes[m.name] = self.gateway.add_route(
                     self.deployments[m.name], default=i == 0, routing=m.routing
                 )
@@ -653,6 +668,24 @@ class _VllmNfsComposition:
                 route.router.add_monitoring(monitor)
         return monitor
 
+    def _check_scale_to_zero(self, monitoring: object) -> None:
+        """A model at zero replicas: its router holds the requests (and the ScaledObject reads
+        the router's picker, which Prometheus must scrape), or the 503s were asked for."""
+        for m in self.models:
+            scaling = m.options.autoscaling
+            if scaling is None:
+                continue
+            field = f"ServedModel({m.name!r}).autoscaling"
+            mode = scale_to_zero_mode(scaling, routed=m.routing is not None, field=field)
+            if mode == WAKE_BY_ROUTER and monitoring is False:
+                raise ConfigurationError(
+                    f"{self._f}.monitoring",
+                    False,
+                    f"True (or a PrometheusStack) when a routed model scales to zero ({m.name!r})",
+                    "KEDA wakes the model on its router's queue, which Prometheus must scrape: "
+                    "turn monitoring on, or keep min_replicas >= 1.",
+                )
+
     def _check_autoscaling(self) -> None:
         """Nodes follow pods, per GPU pool (from the handoff): each pool must hold its autoscaled
         models' ``max_replicas``; a pool that scales from zero needs the start-up taint the
@@ -807,6 +840,7 @@ class VllmNfs(_VllmNfsComposition, Construct):
         hostname: str | None = None,
         tls_secret_name: str | None = None,
         request_timeout_seconds: int = 600,
+        stream_idle_timeout_seconds: int = 300,
         network_policies: bool = True,
         allow_from: Sequence[NetworkPeer] = (),
         api_key_secret: SecretKeyRef | None = None,
@@ -840,6 +874,9 @@ class VllmNfs(_VllmNfsComposition, Construct):
             hostname: the host name the gateway serves (default any).
             tls_secret_name: existing TLS Secret for an HTTPS listener (default none).
             request_timeout_seconds: per-request timeout on the routes (default 600).
+            stream_idle_timeout_seconds: the gateway's own stream idle timeout, which no
+                Gateway API field sets (default 300, Cilium's); declare yours if it differs
+                (a model waking from zero holds requests that long: docs/scale-to-zero.md).
             network_policies: default-deny in the namespace plus the narrow allows (default
                 True).
             allow_from: peers besides the gateway that may call the models' port 8000.
@@ -885,6 +922,7 @@ class VllmNfs(_VllmNfsComposition, Construct):
             hostname=hostname,
             tls_secret_name=tls_secret_name,
             request_timeout_seconds=request_timeout_seconds,
+            stream_idle_timeout_seconds=stream_idle_timeout_seconds,
             network_policies=network_policies,
             allow_from=allow_from,
             api_key_secret=api_key_secret,
@@ -938,6 +976,7 @@ class VllmNfsChart(_VllmNfsComposition, cdk8s.Chart):
         hostname: str | None = None,
         tls_secret_name: str | None = None,
         request_timeout_seconds: int = 600,
+        stream_idle_timeout_seconds: int = 300,
         network_policies: bool = True,
         allow_from: Sequence[NetworkPeer] = (),
         api_key_secret: SecretKeyRef | None = None,
@@ -967,6 +1006,9 @@ class VllmNfsChart(_VllmNfsComposition, cdk8s.Chart):
             hostname: the host name the gateway serves (default any).
             tls_secret_name: existing TLS Secret for an HTTPS listener (default none).
             request_timeout_seconds: per-request timeout on the routes (default 600).
+            stream_idle_timeout_seconds: the gateway's own stream idle timeout, which no
+                Gateway API field sets (default 300, Cilium's); declare yours if it differs
+                (a model waking from zero holds requests that long: docs/scale-to-zero.md).
             network_policies: default-deny in the namespace plus the narrow allows (default
                 True).
             allow_from: peers besides the gateway that may call the models' port 8000.
@@ -1007,6 +1049,7 @@ class VllmNfsChart(_VllmNfsComposition, cdk8s.Chart):
             hostname=hostname,
             tls_secret_name=tls_secret_name,
             request_timeout_seconds=request_timeout_seconds,
+            stream_idle_timeout_seconds=stream_idle_timeout_seconds,
             network_policies=network_policies,
             allow_from=allow_from,
             api_key_secret=api_key_secret,

@@ -141,6 +141,7 @@ class InferenceGateway(Construct):
         name: str | None = None,
         annotations: dict[str, str] | None = None,
         expose_health: bool = False,
+        stream_idle_timeout_seconds: int = 300,
     ) -> None:
         """
         Args:
@@ -155,6 +156,12 @@ class InferenceGateway(Construct):
             annotations: extra Gateway annotations (e.g. for the cloud load balancer).
             expose_health: also route ``/<model>/health`` (and ``/health`` for the default
                 model), for a load balancer that probes through the gateway (default False).
+            stream_idle_timeout_seconds: how long the gateway lets a request stream sit with no
+                bytes before it cuts it (default 300: Cilium's ``envoy.
+                streamIdleTimeoutDurationSeconds`` and Envoy's own default). The Gateway API
+                cannot set it and this library does not: declare it if your gateway's differs.
+                A request held while a model wakes from zero must be answered before it
+                (docs/scale-to-zero.md).
         """
         super().__init__(scope, id)
         c.attach(self, scope)
@@ -180,6 +187,12 @@ class InferenceGateway(Construct):
             )
         self.request_timeout_seconds = v.integer(
             f"{f}.request_timeout_seconds", request_timeout_seconds, minimum=1, maximum=86400
+        )
+        self.stream_idle_timeout_seconds = v.integer(
+            f"{f}.stream_idle_timeout_seconds",
+            stream_idle_timeout_seconds,
+            minimum=1,
+            maximum=86400,
         )
         self.hostname = hostname
         listeners: list[dict[str, Any]] = []
@@ -267,6 +280,8 @@ class InferenceGateway(Construct):
                 target=target,
                 routing=routing,
                 cilium=self.gateway_class == "cilium",
+                request_timeout_seconds=self.request_timeout_seconds,
+                gateway_idle_timeout_seconds=self.stream_idle_timeout_seconds,
             )
             backend = router.backend_refs
             reached = router if router.routing.standalone else target

@@ -26,6 +26,15 @@ Made by ``InferenceGateway.add_route(target, routing=PrefixAwareRouting(...))`` 
 - with monitoring (``add_monitoring``): a PodMonitor for the picker and Envoy, a
   NetworkPolicy letting Prometheus reach their metrics ports, and alerts (router down, requests
   passing through on fail-open, picker errors).
+
+The wake path (#27): when the model's ``QueueScaledObject`` scales it to zero, the picker runs
+its ``flowControl`` feature gate, holding requests while the pool has no endpoint for
+``defaultRequestTTL`` (the cold-start plan's wake + margin, or
+``PrefixAwareRouting.request_ttl_seconds``) with per-band and global limits that fit its
+memory; Envoy's ext_proc ``message_timeout`` becomes at most the HTTPRoute's request timeout;
+the TTL is checked against every timeout around it; the ScaledObject wakes the model on the
+picker's queue; three more alerts watch the queue (rejected with no endpoints, TTL evictions,
+stale endpoints). docs/scale-to-zero.md.
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ import copy
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -42,7 +52,9 @@ import cdk8s
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
-from ..errors import ConfigurationError
+from .. import contracts
+from ..errors import ConfigurationError, ConfigurationWarning, warn
+from ..planning.wake import WAKE_POLLING_SECONDS, WakeConditions, WakePlan, plan_wake
 from ..values import _checks as v
 from ..values.names import service_name, short_name
 from ..values.routing import OBJECTIVE_HEADER, PrefixAwareRouting
@@ -62,7 +74,9 @@ __all__ = [
     "LEGACY_INFERENCE_GROUP",
     "OBJECTIVE_HEADER",
     "ROUTER_ALERTS",
+    "WAKE_ALERTS",
     "PrefixAwareRouter",
+    "WakePath",
     "check_routing_has_gateway",
 ]
 
@@ -112,6 +126,28 @@ LEGACY_REQUEST_METRICS = (
     "inference_objective_request_total",
     "inference_objective_request_error_total",
 )
+#: The alerts of the wake path (flow control on), runbooks in docs/routing.md.
+WAKE_ALERTS = (
+    "VllmRouterRejectedNoEndpoints",
+    "VllmRouterEvictedTTL",
+    "VllmRouterStaleEndpoints",
+)
+#: The picker's feature gate that turns its flow-control queue on (llm-d-router v0.10.0,
+#: ``pkg/epp/flowcontrol/config.go``: ``FeatureGate = "flowControl"``).
+FLOW_CONTROL_GATE = "flowControl"
+#: Flow-control counter and its outcomes (``pkg/epp/flowcontrol/types/outcomes.go``), and the
+#: stale-endpoints gauge (``pkg/epp/metrics/llm_d_router_metrics.go``).
+FLOW_CONTROL_REQUESTS = "llm_d_epp_flow_control_requests_total"
+FLOW_CONTROL_STALE = "llm_d_epp_flow_control_stale_endpoints"
+#: The standalone chart's ext_proc ``message_timeout`` (llm-d-router v0.10.0).
+UPSTREAM_MESSAGE_TIMEOUT_SECONDS = 1000
+#: Envoy's ``HttpConnectionManager.stream_idle_timeout`` when unset (Envoy's API docs: 5 min).
+ENVOY_STREAM_IDLE_DEFAULT_SECONDS = 300
+_GIB, _MIB = 1024**3, 1024**2
+#: Bytes of held requests the picker may keep: half of what its memory limit leaves above its
+#: steady state (limit 1Gi - request 256Mi, see EPP_RESOURCES), because a held request lives
+#: twice in the picker (the body as received and the parser's decoded copy): 384Mi.
+EPP_QUEUE_BUDGET_BYTES = (_GIB - 256 * _MIB) // 2
 #: The vLLM flags that set prefix caching (any spelling) in vLLM 0.33.
 _PREFIX_FLAGS = (
     "--enable-prefix-caching",
@@ -143,6 +179,59 @@ def _cut_name(name: str, limit: int = 63) -> str:
     return f"{name[: limit - 9].rstrip('-')}-{digest}"
 
 
+def _duration_seconds(text: str) -> float:
+    """A protobuf JSON duration (``"86400s"``, ``"0.250s"``) in seconds."""
+    if not (isinstance(text, str) and text.endswith("s")):
+        raise ValueError(f"not a protobuf duration: {text!r}")
+    return float(text[:-1])
+
+
+def _quantity(n: int) -> str:
+    """A Kubernetes quantity for ``n`` bytes or requests: ``Mi``/``Gi`` when exact."""
+    for suffix, unit in (("Gi", _GIB), ("Mi", _MIB)):
+        if n >= unit and n % unit == 0:
+            return f"{n // unit}{suffix}"
+    return str(n)
+
+
+@dataclass(frozen=True)
+class WakePath:
+    """How the router holds the requests of a model at zero replicas (``PrefixAwareRouter.wake``).
+
+    ``ttl_seconds`` is the picker's ``defaultRequestTTL``: ``PrefixAwareRouting.
+    request_ttl_seconds``, or derived from ``plan`` (``ttl_derived``). ``max_requests`` and
+    ``max_bytes`` are each priority band's limits, ``global_max_bytes`` the picker's total;
+    ``message_timeout_seconds`` Envoy's ext_proc message timeout (None in ``gateway`` mode, where
+    the gateway asks the picker itself)."""
+
+    ttl_seconds: int
+    ttl_derived: bool
+    plan: WakePlan | None
+    max_requests: int
+    max_bytes: int
+    global_max_bytes: int
+    message_timeout_seconds: int | None
+
+    def flow_control(self, priorities: list[int]) -> dict[str, Any]:
+        """The EndpointPickerConfig's ``flowControl`` (``apix/config/v1alpha1``): the TTL, the
+        global byte limit, and the same limits for every priority band (``priorities``
+        explicitly, any other through ``defaultPriorityBand``)."""
+
+        def band(priority: int) -> dict[str, Any]:
+            return {
+                "priority": priority,
+                "maxRequests": str(self.max_requests),
+                "maxBytes": _quantity(self.max_bytes),
+            }
+
+        return {
+            "maxBytes": _quantity(self.global_max_bytes),
+            "defaultRequestTTL": f"{self.ttl_seconds}s",
+            "defaultPriorityBand": band(0),
+            "priorityBands": [band(p) for p in sorted(set(priorities))],
+        }
+
+
 @cache
 def _envoy_skeleton() -> dict[str, Any]:
     """The Envoy bootstrap the router starts from (``data/router/envoy-bootstrap.json``)."""
@@ -151,6 +240,26 @@ def _envoy_skeleton() -> dict[str, Any]:
         folder.joinpath("envoy-bootstrap.json").read_text(encoding="utf-8")
     )
     return loaded
+
+
+class _LazyConfigMap(k8s.KubeConfigMap):
+    """A ConfigMap whose ``data`` is rendered at synth by ``data``."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        metadata: k8s.ObjectMeta,
+        data: Any,
+    ) -> None:
+        super().__init__(scope, id, metadata=metadata)
+        self._data = data
+
+    def to_json(self) -> Any:
+        out = dict(super().to_json())
+        out["data"] = self._data()
+        return out
 
 
 def _isolated(target: Any) -> bool:
@@ -187,7 +296,16 @@ class PrefixAwareRouter(Construct):
         routing: PrefixAwareRouting,
         name: str | None = None,
         cilium: bool = True,
+        request_timeout_seconds: int | None = None,
+        gateway_idle_timeout_seconds: int | None = None,
     ) -> None:
+        """
+        Args:
+            request_timeout_seconds: the HTTPRoute's ``timeouts.request`` (the gateway's
+                ``request_timeout_seconds``): the wake path's TTL must stay below it.
+            gateway_idle_timeout_seconds: the gateway's stream idle timeout (the gateway's
+                ``stream_idle_timeout_seconds``): the TTL must stay below it too.
+        """
         f = "PrefixAwareRouting"
         if not isinstance(routing, PrefixAwareRouting):
             raise ConfigurationError(
@@ -212,6 +330,14 @@ class PrefixAwareRouter(Construct):
         model_name = getattr(target, "name", None) or target.service_name
         self.routing = routing
         self.target = target
+        self.request_timeout_seconds = request_timeout_seconds
+        self.gateway_idle_timeout_seconds = gateway_idle_timeout_seconds
+        #: The wake path (None unless the model's ScaledObject scales it to zero).
+        self.wake: WakePath | None = None
+        #: The model's ``QueueScaledObject`` on the wake path.
+        self.scaled_object: Any = None
+        #: The interval Prometheus scrapes the picker at (the wake plan's first step).
+        self.scrape_interval_seconds = 15
         self.namespace: str = target.namespace
         self.model_selector: dict[str, str] = v.label_map(
             "InferenceGateway.add_route.target.selector_labels", selector
@@ -314,6 +440,13 @@ class PrefixAwareRouter(Construct):
         self.pod_monitor: cdk8s.ApiObject | None = None
         self.rule: cdk8s.ApiObject | None = None
         self.metrics_policy: k8s.KubeNetworkPolicy | None = None
+        # A model that scales to zero: its ScaledObject (made before, e.g. by VllmDeployment)
+        # turns the wake path on.
+        from .autoscaling import find_scaled_object
+
+        scaled = find_scaled_object(self, self.namespace, getattr(target, "name", None))
+        if scaled is not None and scaled.autoscaling.scales_to_zero:
+            scaled.attach_router(self)
 
     # -- what the HTTPRoute and the gateway's policy use ----------------------------------------
 
@@ -403,9 +536,17 @@ class PrefixAwareRouter(Construct):
         writes them for vLLM over HTTP, with the parsers of ``EPP_PARSERS`` in its
         ``requestHandler``)."""
         weights = self.routing.scorer_weights
+        wake: dict[str, Any] = {}
+        if self.wake is not None:
+            priorities = [0] if self.routing.priority is None else [0, self.routing.priority]
+            wake = {
+                "featureGates": [FLOW_CONTROL_GATE],
+                "flowControl": self.wake.flow_control(priorities),
+            }
         return {
             "apiVersion": EPP_CONFIG_API,
             "kind": "EndpointPickerConfig",
+            **wake,
             "plugins": [
                 *({"type": name} for name in weights),
                 {
@@ -455,6 +596,8 @@ class PrefixAwareRouter(Construct):
         hcm = main["filter_chains"][0]["filters"][0]["typed_config"]
         (ext_proc,) = [x for x in hcm["http_filters"] if x["name"] == "envoy.filters.http.ext_proc"]
         ext_proc["typed_config"]["failure_mode_allow"] = self.routing.fail_open
+        if self.wake is not None and self.wake.message_timeout_seconds is not None:
+            ext_proc["typed_config"]["message_timeout"] = f"{self.wake.message_timeout_seconds}s"
         (unpicked,) = [
             x for x in hcm["route_config"]["virtual_hosts"][0]["routes"] if x["name"] == "unpicked"
         ]
@@ -487,14 +630,14 @@ class PrefixAwareRouter(Construct):
         return data
 
     def _config_map(self) -> k8s.KubeConfigMap:
-        data = self._config_data()
-        return k8s.KubeConfigMap(
+        # Rendered at synth: the wake path, turned on after construction, changes the data.
+        return _LazyConfigMap(
             self,
             "ConfigMap",
             metadata=c.metadata(
                 self, "ConfigMap", self.name, self.namespace, c.labels(self.name, "router")
             ),
-            data=data,
+            data=self._config_data,
         )
 
     def _service_account(self) -> k8s.KubeServiceAccount:
@@ -839,6 +982,196 @@ class PrefixAwareRouter(Construct):
             },
         )
 
+    # -- the wake path (#27) ----------------------------------------------------------------
+
+    def enable_wake(self, scaled_object: Any) -> WakePath:
+        """Hold requests while the model has no replica and let ``scaled_object`` (the model's
+        ``QueueScaledObject``, scaling it to zero) wake it on the picker's queue. Called by
+        ``QueueScaledObject.attach_router``. Derives and checks the TTL (see :attr:`wake`)."""
+        if self.scaled_object is not None and self.scaled_object is not scaled_object:
+            raise ConfigurationError(
+                f"{scaled_object.node.path} target",
+                scaled_object.name,
+                "one ScaledObject per routed Deployment",
+                f"{self.scaled_object.node.path} already scales it.",
+            )
+        self.scaled_object = scaled_object
+        return self._refresh_wake()
+
+    def wake_conditions(self) -> WakeConditions:
+        """The model's pool when it is at zero (``VllmDeployment.wake_conditions``, which
+        ``VllmNfsChart`` sets from the cloud layer's outputs; else a new node is assumed)."""
+        found = getattr(self.target, "wake_conditions", None)
+        return found if isinstance(found, WakeConditions) else WakeConditions()
+
+    def wake_plan(self) -> WakePlan | None:
+        """The cold-start wake of the model (None when its size is unknown)."""
+        model = getattr(self.target, "model", None)
+        size = getattr(model, "size_gib", None)
+        if size is None:
+            return None
+        options = getattr(self.target, "options", None)
+        plan = getattr(self.target, "loading_plan", None)
+
+        def probe(name: str, default: int) -> int:
+            budget = getattr(self.target, "_budget", None)
+            return int(budget(name)) if callable(budget) else default
+
+        return plan_wake(
+            float(size),
+            getattr(self.target, "gpu_slug", None) or contracts.DEFAULT_GPU_SLUG,
+            gpus_per_pod=getattr(self.target, "gpus_per_pod", None),
+            conditions=self.wake_conditions(),
+            warm_up=bool(getattr(options, "warm_up", False)),
+            compile_cache=bool(getattr(options, "compile_cache", False)),
+            strategy=getattr(plan, "strategy", None),
+            scrape_interval_seconds=self.scrape_interval_seconds,
+            polling_interval_seconds=min(
+                self.scaled_object.autoscaling.polling_interval_seconds, WAKE_POLLING_SECONDS
+            ),
+            startup_initial_delay_seconds=probe("startup_initial_delay_seconds", 120),
+            startup_period_seconds=probe("startup_period_seconds", 10),
+        )
+
+    def _refresh_wake(self) -> WakePath:
+        f = "PrefixAwareRouting"
+        routing = self.routing
+        plan = self.wake_plan()
+        if routing.request_ttl_seconds is not None:
+            ttl = routing.request_ttl_seconds
+        elif plan is not None:
+            ttl = plan.recommended_ttl_seconds
+        else:
+            raise ConfigurationError(
+                "ModelSource.size_gib",
+                None,
+                "the model's size when it scales to zero through PrefixAwareRouting",
+                "The picker's request TTL is derived from the cold-start plan, which needs the "
+                "size: give ModelSource(size_gib=...), or set "
+                "PrefixAwareRouting(request_ttl_seconds=...) yourself.",
+            )
+        if plan is not None and ttl < plan.total_seconds:
+            warn(
+                f"{f}.request_ttl_seconds={ttl} is shorter than the model's wake from zero "
+                f"({plan.total_seconds:.0f} s, vllm-nfs plan --from-zero): requests that arrive "
+                "while it is at zero get 503 (rejected-no-endpoints) before it is Ready.",
+                ConfigurationWarning,
+            )
+        budget = EPP_QUEUE_BUDGET_BYTES
+        max_bytes = routing.queue_max_bytes if routing.queue_max_bytes is not None else budget
+        if max_bytes > budget:
+            raise ConfigurationError(
+                f"{f}.queue_max_bytes",
+                max_bytes,
+                f"at most {budget} ({_quantity(budget)}): half of what the picker's 1Gi memory "
+                "limit leaves above its 256Mi working set",
+                "A held request lives twice in the picker (as received and parsed); more would "
+                "get it OOM-killed, and every held request with it. Lower queue_max_bytes.",
+            )
+        message_timeout = None
+        if routing.standalone:
+            route = self.request_timeout_seconds
+            message_timeout = min(
+                UPSTREAM_MESSAGE_TIMEOUT_SECONDS,
+                route if route is not None else UPSTREAM_MESSAGE_TIMEOUT_SECONDS,
+            )
+        self.wake = WakePath(
+            ttl_seconds=ttl,
+            ttl_derived=routing.request_ttl_seconds is None,
+            plan=plan,
+            max_requests=routing.queue_max_requests,
+            max_bytes=max_bytes,
+            global_max_bytes=budget if routing.queue_max_bytes is None else max_bytes,
+            message_timeout_seconds=message_timeout,
+        )
+        self._check_wake_timeouts()
+        self.pod.annotations[CONFIG_HASH_ANNOTATION] = self.config_hash()
+        return self.wake
+
+    def wake_timeouts(self) -> list[tuple[str, float]]:
+        """Every timeout a held request must not reach, as (name, seconds), read from the
+        configuration the router emits (Envoy's) and from the gateway's route."""
+        out: list[tuple[str, float]] = []
+        if self.routing.standalone:
+            cfg = self.envoy_config()
+            (main,) = [x for x in cfg["static_resources"]["listeners"] if x["name"] == "vllm"]
+            hcm = main["filter_chains"][0]["filters"][0]["typed_config"]
+            (ext_proc,) = [
+                x for x in hcm["http_filters"] if x["name"] == "envoy.filters.http.ext_proc"
+            ]
+            message = _duration_seconds(ext_proc["typed_config"]["message_timeout"])
+            out.append(("Envoy's ext_proc message_timeout", message))
+            hcm_idle = hcm.get("stream_idle_timeout")
+            default_idle = (
+                _duration_seconds(hcm_idle)
+                if hcm_idle is not None
+                else ENVOY_STREAM_IDLE_DEFAULT_SECONDS
+            )
+            for route in hcm["route_config"]["virtual_hosts"][0]["routes"]:
+                action = route.get("route")
+                if action is None:
+                    continue  # a direct response: nothing is held there
+                idle = action.get("idle_timeout")
+                seconds = _duration_seconds(idle) if idle is not None else default_idle
+                if seconds > 0:  # 0s disables it
+                    out.append(
+                        (f"the router Envoy's stream idle timeout ({route['name']})", seconds)
+                    )
+        if self.request_timeout_seconds is not None:
+            out.append(
+                (
+                    "the HTTPRoute's timeouts.request (InferenceGateway.request_timeout_seconds)",
+                    float(self.request_timeout_seconds),
+                )
+            )
+        if self.gateway_idle_timeout_seconds is not None:
+            out.append(
+                (
+                    "the gateway's stream idle timeout "
+                    "(InferenceGateway.stream_idle_timeout_seconds)",
+                    float(self.gateway_idle_timeout_seconds),
+                )
+            )
+        return out
+
+    def _check_wake_timeouts(self) -> None:
+        """TTL < Envoy's ext_proc message_timeout <= the HTTPRoute's timeouts.request, and TTL
+        below every idle timeout on the way (the router Envoy's, the gateway's)."""
+        wake = self.wake
+        assert wake is not None
+        ttl = wake.ttl_seconds
+        timeouts = self.wake_timeouts()
+        route = self.request_timeout_seconds
+        message = wake.message_timeout_seconds
+        if message is not None and route is not None and message > route:
+            raise ConfigurationError(  # pragma: no cover - min() above makes it so
+                "Envoy's ext_proc message_timeout",
+                f"{message}s",
+                f"at most the HTTPRoute's timeouts.request ({route} s)",
+            )
+        below = [(name, seconds) for name, seconds in timeouts if ttl >= seconds]
+        if not below:
+            return
+        limit = min(seconds for _, seconds in below)
+        listed = "; ".join(f"{name}: {seconds:g} s" for name, seconds in below)
+        origin = (
+            f"derived from the model's wake from zero ({wake.plan.total_seconds:.0f} s, "
+            "vllm-nfs plan --from-zero) + 25 % + 30 s"
+            if wake.ttl_derived and wake.plan is not None
+            else "given"
+        )
+        raise ConfigurationError(
+            "PrefixAwareRouting.request_ttl_seconds",
+            ttl,
+            f"less than every timeout a held request meets; it reaches {listed}",
+            f"The TTL is {origin}. A request held that long would be cut before the picker "
+            f"answers. Either keep a GPU node up so the wake is short (the pool's min_nodes "
+            f">= 1), or raise the timeouts (InferenceGateway(request_timeout_seconds=...); a "
+            f"gateway whose idle timeout you raised, declared with stream_idle_timeout_seconds), "
+            f"or set PrefixAwareRouting(request_ttl_seconds=...) below {limit:g} s and accept "
+            "503s for requests that arrive while the model wakes (docs/scale-to-zero.md).",
+        )
+
     # -- day 2 ------------------------------------------------------------------------------
 
     def add_monitoring(self, monitoring: Any) -> cdk8s.ApiObject:
@@ -849,6 +1182,9 @@ class PrefixAwareRouter(Construct):
             raise ConfigurationError("PrefixAwareRouter.add_monitoring", self.name, "called once")
         labels = {**c.labels(self.name, "monitoring"), **monitoring.prometheus.monitor_labels}
         interval = monitoring.scrape_interval
+        self.scrape_interval_seconds = int(str(interval).removesuffix("s"))
+        if self.scaled_object is not None:
+            self._refresh_wake()  # the scrape interval is the wake's first step
         relabel = [
             {"sourceLabels": ["__meta_kubernetes_namespace"], "targetLabel": "namespace"},
             {"sourceLabels": ["__meta_kubernetes_pod_name"], "targetLabel": "pod"},
@@ -972,6 +1308,8 @@ def router_rule_groups(router: PrefixAwareRouter, runbook_base_url: str) -> list
             f"More than 5% of the requests through {ns}/{router.name}'s endpoint picker fail.",
         ),
     ]
+    if router.wake is not None:
+        rules += _wake_alerts(router, alert)
     if router.routing.standalone:
         rules.insert(
             1,
@@ -985,3 +1323,49 @@ def router_rule_groups(router: PrefixAwareRouter, runbook_base_url: str) -> list
             ),
         )
     return [{"name": f"vllm-nfs-constructs.router.{router.name}", "rules": rules}]
+
+
+def _wake_alerts(router: PrefixAwareRouter, alert: Any) -> list[dict[str, Any]]:
+    """The wake path's alerts, on llm-d-router v0.10.0's flow-control series: the counter
+    ``llm_d_epp_flow_control_requests_total{outcome, priority, inference_pool}`` (outcomes from
+    ``types.QueueOutcome.String()``) and the gauge ``llm_d_epp_flow_control_stale_endpoints
+    {detector}`` (one picker per pool: the scrape's namespace and job name the pool)."""
+    ns = router.namespace
+    sel = f'namespace="{ns}",job="{ns}/{router.name}"'
+    pool = f'{sel},inference_pool="{router.pool_name}"'
+    wake = router.wake
+    assert wake is not None
+
+    def outcome(name: str) -> str:
+        return f'sum(increase({FLOW_CONTROL_REQUESTS}{{{pool},outcome="{name}"}}[10m])) > 0'
+
+    return [
+        alert(
+            "VllmRouterRejectedNoEndpoints",
+            outcome("RejectedNoEndpoints"),
+            0,
+            "warning",
+            f"The endpoint picker of {ns}/{router.name} turned requests away with 503 "
+            "(rejected-no-endpoints): its queue was full while the model had no Ready replica "
+            f"(PrefixAwareRouting.queue_max_requests {wake.max_requests}, queue_max_bytes "
+            f"{_quantity(wake.max_bytes)}).",
+        ),
+        alert(
+            "VllmRouterEvictedTTL",
+            outcome("EvictedTTL"),
+            0,
+            "warning",
+            f"Requests waited longer than the {wake.ttl_seconds} s request TTL in the endpoint "
+            f"picker of {ns}/{router.name} and got 503 (no Ready replica) or 429 (saturated): "
+            "the wake from zero, or a scale-up, took longer than the TTL.",
+        ),
+        alert(
+            "VllmRouterStaleEndpoints",
+            f"max({FLOW_CONTROL_STALE}{{{sel}}}) > 0",
+            5,
+            "warning",
+            f"The endpoint picker of {ns}/{router.name} has had no fresh metrics from some "
+            "replicas for 5 minutes and counts them as saturated: requests may wait in its "
+            "queue although replicas are up.",
+        ),
+    ]

@@ -18,6 +18,7 @@ from ..planning.loading import (
     node_spec,
     parse_memory_gib,
 )
+from ..planning.wake import WakeConditions
 from ..values import _checks as v
 from ..values.gpus import check_gpus_fit
 from ..values.lora import LoraAdapter, LoraMode, LoraPlan, LoraPublish, lora_plan
@@ -234,6 +235,10 @@ class VllmDeployment(Construct):
         #: The pod template as a model (rendered at synth): later calls add to it.
         self.pod = self._pod(api_key_secret)
         self.deployment = self._deployment()
+        #: The GPU pool when this model is at zero replicas, for the wake path's TTL (a router
+        #: in front of a model that scales to zero): a new node by default; ``VllmNfsChart`` sets
+        #: it from the cloud layer's outputs. Set it before ``add_route(..., routing=...)``.
+        self.wake_conditions = WakeConditions()
         #: The KEDA ScaledObject when ``options.autoscaling`` is set.
         self.autoscaler: QueueScaledObject | None = None
         if opts.autoscaling is not None:

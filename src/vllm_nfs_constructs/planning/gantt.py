@@ -9,10 +9,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from .planner import Plan
+    from .planner import Plan, Step
+
+
+class _Timeline(Protocol):
+    """Anything with :meth:`planner.Plan.bars`' shape (a cold-start plan, a wake plan)."""
+
+    def bars(self) -> list[tuple[Step, float, float]]: ...
+
 
 __all__ = ["ascii_gantt", "cold_start_charts", "cold_start_svg", "svg_gantt"]
 
@@ -38,10 +45,13 @@ def _tick(span: float) -> float:
     return base * 10
 
 
-def ascii_gantt(plan: Plan, width: int = 60, *, from_node_join: bool = False) -> str:
+def ascii_gantt(
+    plan: _Timeline, width: int = 60, *, from_node_join: bool = False, unit: str | None = None
+) -> str:
     """Each step as a bar on a shared time axis (``#`` where it runs), so overlaps show.
 
-    ``from_node_join`` drops node provisioning and starts the axis at the node's join.
+    ``from_node_join`` drops node provisioning and starts the axis at the node's join; ``unit``
+    names the axis (default: seconds from apply, or from node join).
     """
     bars = plan.bars()
     offset = 0.0
@@ -73,7 +83,8 @@ def ascii_gantt(plan: Plan, width: int = 60, *, from_node_join: bool = False) ->
                 labels[pos + i] = ch
         t += tick
     lines.append(f"  {'':<{name_width}} {''.join(axis)}")
-    unit = "s from node join" if from_node_join else "s from apply"
+    if unit is None:
+        unit = "s from node join" if from_node_join else "s from apply"
     lines.append(f"  {'':<{name_width}} {''.join(labels).rstrip()} ({unit})")
     return "\n".join(lines)
 

@@ -3,6 +3,10 @@
 - :class:`QueueAutoscaling`: what a KEDA ScaledObject for one model should do (bounds, targets,
   behaviour, fallback, scale to zero), validated on construction;
 - :func:`queue_query` / :func:`kv_cache_query` / :func:`wake_query_for`: the PromQL KEDA runs;
+  :func:`picker_queue_query` / :func:`picker_running_query`: the Endpoint Picker's signals on
+  the wake path of a routed model at zero replicas;
+- :func:`scale_to_zero_mode`: what holds the requests of a model at zero replicas (the router's
+  picker, or nothing: 503 until ready, only when asked for);
 - :func:`check_pool_capacity`: can the GPU node pool hold ``max_replicas``, and can it scale up
   from zero for these pods;
 - :func:`hpa_desired_replicas` and :class:`HpaSimulation`: the HorizontalPodAutoscaler's algorithm
@@ -26,6 +30,8 @@ from .taints import AUTOSCALER_STARTUP_TAINT_PREFIX
 
 __all__ = [
     "DEFAULT_PROMETHEUS_ADDRESS",
+    "EPP_QUEUE_METRIC",
+    "EPP_RUNNING_METRIC",
     "HPA_SYNC_SECONDS",
     "HPA_TOLERANCE",
     "STARTUP_TAINT_PREFIX",
@@ -36,7 +42,10 @@ __all__ = [
     "check_pool_capacity",
     "hpa_desired_replicas",
     "kv_cache_query",
+    "picker_queue_query",
+    "picker_running_query",
     "queue_query",
+    "scale_to_zero_mode",
     "wake_query_for",
 ]
 
@@ -56,6 +65,14 @@ HPA_TOLERANCE = 0.1
 WAKE_TARGET = 1_000_000
 #: The smallest threshold KEDA can pass on: it sends the HPA milli-units (0.001 -> 1m).
 MIN_TARGET = 0.001
+#: The Endpoint Picker's gauges (llm-d-router v0.10.0, ``pkg/epp/metrics``): requests held in its
+#: flow-control queue (labels ``inference_pool``, ``model_name``, ``target_model_name``,
+#: ``priority``, ``fairness_id``) and requests it has running (no pool label: one picker per pool).
+EPP_QUEUE_METRIC = "llm_d_epp_flow_control_queue_size"
+EPP_RUNNING_METRIC = "llm_d_epp_request_running"
+#: :func:`scale_to_zero_mode`'s answers.
+WAKE_BY_ROUTER = "router"
+WAKE_503 = "503 until ready"
 
 _F = "QueueAutoscaling"
 
@@ -111,7 +128,9 @@ class QueueAutoscaling:
     max_replicas: int
     """Most replicas (>= 1, >= min_replicas). Each needs a GPU node (see check_pool_capacity)."""
     min_replicas: int = 1
-    """Fewest replicas (default 1). 0 needs ``allow_scale_to_zero=True`` and a ``wake_query``."""
+    """Fewest replicas (default 1). 0 on a model with ``PrefixAwareRouting``: the router's picker
+    holds the requests and wakes the model (docs/scale-to-zero.md). 0 without routing: nothing
+    holds them, so it needs ``allow_503_until_ready=True`` and a ``wake_query``."""
     target_waiting_per_replica: float = 5
     """Waiting requests (``vllm:num_requests_waiting``) per replica the autoscaler aims for
     (default 5). vLLM queues a request only when its running batch is full, so any sustained
@@ -126,7 +145,8 @@ class QueueAutoscaling:
     (the 0 <-> 1 decision); from 1 to N the HPA asks every 15 s (its sync period)."""
     cooldown_seconds: int = 300
     """KEDA ``cooldownPeriod`` (default 300): inactivity before scaling to zero (only with
-    ``min_replicas=0``)."""
+    ``min_replicas=0``). On the router's wake path it must exceed the pod's termination grace
+    period (its drain)."""
     scale_up_pods: int = 2
     """Scale up by at most this many pods per ``scale_up_period_seconds`` ... (default 2)"""
     scale_up_percent: int = 100
@@ -150,15 +170,22 @@ class QueueAutoscaling:
     fallback_failure_threshold: int = 3
     """Consecutive failed queries before the fallback applies (default 3)."""
     allow_scale_to_zero: bool = False
-    """Must be True for ``min_replicas=0`` (default False). See docs/autoscaling.md: while no
-    replica exists the gateway answers 503, and the first replica takes minutes."""
+    """0.3.0's opt-in for ``min_replicas=0`` (default False), no longer needed. Without routing
+    it still means "503 until ready" (with a deprecation warning at synth: say
+    ``allow_503_until_ready=True``); with ``PrefixAwareRouting`` the picker holds requests."""
     wake_query: str | None = None
     """PromQL for a signal from outside vLLM that wakes a model at zero replicas (default none;
-    required with ``min_replicas=0``), e.g. the gateway's requests for the route. vLLM's own
-    metrics cannot wake it: a request that reaches no pod is in no vLLM queue."""
+    required with ``allow_503_until_ready``), e.g. the gateway's requests for the route. vLLM's
+    own metrics cannot wake it: a request that reaches no pod is in no vLLM queue. A routed
+    model needs none: the picker's queue wakes it."""
     activation_waiting: float = 0
     """KEDA ``activationThreshold`` of the queue trigger (default 0: any waiting request keeps
     a scaled-to-zero model awake)."""
+    allow_503_until_ready: bool = False
+    """Scale a model without ``PrefixAwareRouting`` to zero although nothing holds its requests
+    (default False): while it has no Ready replica the gateway answers 503, for the minutes a
+    wake takes, and clients must retry. Needs ``min_replicas=0`` and a ``wake_query``. A routed
+    model does not need it: its picker holds the requests (docs/scale-to-zero.md)."""
 
     def __post_init__(self) -> None:
         v.integer(f"{_F}.max_replicas", self.max_replicas, minimum=1, maximum=1000)
@@ -237,31 +264,30 @@ class QueueAutoscaling:
         )
         if self.wake_query is not None:
             v.promql_expression(f"{_F}.wake_query", self.wake_query)
-        if self.min_replicas == 0:
-            if not self.allow_scale_to_zero:
-                raise ConfigurationError(
-                    f"{_F}.min_replicas",
-                    0,
-                    "at least 1 unless allow_scale_to_zero=True",
-                    "Scaling to zero is a choice with costs: while no replica exists the gateway "
-                    "answers 503, and the first replica needs a node, the image and the weights "
-                    "(minutes). Pass allow_scale_to_zero=True and a wake_query to accept them.",
-                )
-            if self.wake_query is None:
-                raise ConfigurationError(
-                    f"{_F}.wake_query",
-                    None,
-                    "a PromQL expression on a signal from outside vLLM when min_replicas=0",
-                    "A request that reaches no pod shows up in no vLLM metric, so the queue "
-                    "cannot wake the model. Use the gateway's request counter for the route "
-                    "(docs/autoscaling.md, Scale to zero).",
-                )
-        elif self.allow_scale_to_zero:
+        if not isinstance(self.allow_503_until_ready, bool):
             raise ConfigurationError(
-                f"{_F}.allow_scale_to_zero",
-                True,
-                "True only together with min_replicas=0",
-                "Set min_replicas=0 to scale to zero, or drop allow_scale_to_zero.",
+                f"{_F}.allow_503_until_ready", self.allow_503_until_ready, "a bool"
+            )
+        # min_replicas=0 itself is checked where the model meets its router (or does not):
+        # scale_to_zero_mode, called by VllmNfsChart and QueueScaledObject.
+        if self.min_replicas != 0:
+            for name in ("allow_scale_to_zero", "allow_503_until_ready"):
+                if getattr(self, name):
+                    raise ConfigurationError(
+                        f"{_F}.{name}",
+                        True,
+                        "True only together with min_replicas=0",
+                        f"Set min_replicas=0 to scale to zero, or drop {name}.",
+                    )
+        elif self.allow_503_until_ready and self.wake_query is None:
+            raise ConfigurationError(
+                f"{_F}.wake_query",
+                None,
+                "a PromQL expression on a signal from outside vLLM with allow_503_until_ready",
+                "A request that reaches no pod shows up in no vLLM metric, so the queue "
+                "cannot wake the model. Use the gateway's request counter for the route "
+                "(docs/autoscaling.md, Scale to zero), or route the model through "
+                "PrefixAwareRouting, whose picker holds the requests and wakes it.",
             )
 
     # -- derived values ------------------------------------------------------------------------
@@ -302,8 +328,15 @@ class QueueAutoscaling:
             },
         }
 
-    def triggers(self, namespace: str, served_name: str) -> list[dict[str, object]]:
-        """The ScaledObject's Prometheus triggers for one model (all ``AverageValue``)."""
+    def triggers(
+        self, namespace: str, served_name: str, picker: tuple[str, str] | None = None
+    ) -> list[dict[str, object]]:
+        """The ScaledObject's Prometheus triggers for one model (all ``AverageValue``).
+
+        ``picker`` is (the picker's scrape job, its InferencePool) on the router's wake path:
+        two more triggers, ``picker-queue`` (requests held by the picker: it wakes the model at
+        activation 0 and counts as waiting requests) and ``picker-running`` (requests in flight
+        through the picker: keeps the model awake, never asks for a second replica)."""
         # Absent series: with min_replicas >= 1 a running model always exposes the gauge, so no
         # series means the scrape is broken (no PodMonitor, relabelled away, renamed model):
         # report an error (KEDA's fallback then holds the replicas) rather than read it as 0.
@@ -345,6 +378,19 @@ class QueueAutoscaling:
                 prometheus(
                     "wake", wake_query_for(namespace, served_name, self.wake_query), WAKE_TARGET, 0
                 )
+            )
+        if picker is not None:
+            job, pool = picker
+            out.append(
+                prometheus(
+                    "picker-queue",
+                    picker_queue_query(namespace, job, pool),
+                    self.target_waiting_per_replica,
+                    0,
+                )
+            )
+            out.append(
+                prometheus("picker-running", picker_running_query(namespace, job), WAKE_TARGET, 0)
             )
         return out
 
@@ -389,6 +435,84 @@ def wake_query_for(namespace: str, served_name: str, wake_query: str) -> str:
         f"(sum({contracts.VLLM_REQUESTS_RUNNING}{sel}) or vector(0))"
         f" + (sum({contracts.VLLM_REQUESTS_WAITING}{sel}) or vector(0))"
         f" + (sum({wake_query}) or vector(0))"
+    )
+
+
+def picker_queue_query(namespace: str, job: str, pool: str) -> str:
+    """Requests the Endpoint Picker holds in its flow-control queue for one InferencePool (0
+    when none: the gauge has no series before the first held request).
+
+    >>> print(picker_queue_query("vllm", "vllm/qwen-router", "qwen-pool"))  # doctest: +ELLIPSIS
+    sum(llm_d_epp_flow_control_queue_size{...,inference_pool="qwen-pool"}) or vector(0)
+    """
+    sel = (
+        f'namespace="{_label_value(namespace)}",job="{_label_value(job)}",'
+        f'inference_pool="{_label_value(pool)}"'
+    )
+    return f"sum({EPP_QUEUE_METRIC}{{{sel}}}) or vector(0)"
+
+
+def picker_running_query(namespace: str, job: str) -> str:
+    """Requests in flight through the Endpoint Picker (0 when none)."""
+    sel = f'namespace="{_label_value(namespace)}",job="{_label_value(job)}"'
+    return f"sum({EPP_RUNNING_METRIC}{{{sel}}}) or vector(0)"
+
+
+def scale_to_zero_mode(
+    autoscaling: QueueAutoscaling, *, routed: bool, field: str = _F
+) -> str | None:
+    """What holds the requests of a model at zero replicas: None (``min_replicas >= 1``),
+    ``WAKE_BY_ROUTER`` (its ``PrefixAwareRouting`` picker holds them and wakes it) or
+    ``WAKE_503`` (nothing: the gateway answers 503 until a replica is Ready, asked for with
+    ``allow_503_until_ready=True``, or with 0.3.0's ``allow_scale_to_zero=True`` and a
+    ``wake_query``). Raises ``ConfigurationError`` when nothing would hold the requests and the
+    503s were not asked for. ``field`` names the autoscaling in errors."""
+    a = autoscaling
+    if not a.scales_to_zero:
+        return None
+    if routed:
+        if a.allow_503_until_ready:
+            raise ConfigurationError(
+                f"{field}.allow_503_until_ready",
+                True,
+                "False for a model with PrefixAwareRouting",
+                "Its picker holds the requests while the model wakes, so nobody gets a 503 "
+                "before the request TTL; drop allow_503_until_ready.",
+            )
+        return WAKE_BY_ROUTER
+    if a.allow_503_until_ready or (a.allow_scale_to_zero and a.wake_query is not None):
+        return WAKE_503
+    if a.allow_scale_to_zero:
+        raise ConfigurationError(
+            f"{field}.wake_query",
+            None,
+            "a PromQL expression on a signal from outside vLLM when min_replicas=0 without "
+            "PrefixAwareRouting",
+            "A request that reaches no pod shows up in no vLLM metric, so the queue cannot "
+            "wake the model. Route the model through PrefixAwareRouting (its picker holds the "
+            "requests and wakes it), or give a wake_query (docs/scale-to-zero.md).",
+        )
+    raise ConfigurationError(
+        f"{field}.min_replicas",
+        0,
+        "at least 1 for a model without PrefixAwareRouting, unless allow_503_until_ready=True",
+        "Nothing would hold the requests that arrive while the model has no replica: the "
+        "gateway answers 503 for the minutes a wake takes. Route the model through "
+        "PrefixAwareRouting(), whose picker holds them and wakes the model, or accept the "
+        "503s with allow_503_until_ready=True and a wake_query (docs/scale-to-zero.md).",
+    )
+
+
+def is_0_3_0_scale_to_zero(autoscaling: QueueAutoscaling, *, routed: bool) -> bool:
+    """Whether this is 0.3.0's spelling of "503 until ready" (``allow_scale_to_zero=True`` and a
+    ``wake_query`` on a model without routing): still accepted, with a deprecation warning."""
+    a = autoscaling
+    return (
+        a.scales_to_zero
+        and not routed
+        and a.allow_scale_to_zero
+        and not a.allow_503_until_ready
+        and a.wake_query is not None
     )
 
 

@@ -40,6 +40,12 @@ _PRIORITY_BOUND = 1_000_000
 _WEIGHT_MAX = 100
 #: Tags that move (the upstream chart defaults the picker to ``main``).
 _MOVING_TAGS = frozenset({"main", "master", "latest", "dev", "latest-dev", "nightly"})
+#: Requests the picker may hold per priority band while the model wakes (upstream's default is
+#: 5000): the first minutes of traffic to a model at zero, each with an open connection through
+#: the gateway and Envoy.
+DEFAULT_QUEUE_MAX_REQUESTS = 1000
+#: The longest request TTL accepted (a day: the gateway's route timeout tops out there too).
+MAX_REQUEST_TTL_SECONDS = 86400
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,19 @@ class PrefixAwareRouting:
         gateway_pod_labels: for a GatewayClass other than ``cilium``, the labels of the
             gateway's data-plane pods in ``gateway_namespace`` (default none: every pod of that
             namespace). For Istio, ``{"gateway.networking.k8s.io/gateway-name": "<gateway>"}``.
+        request_ttl_seconds: how long the picker holds a request while the model has no Ready
+            replica (its flow-control ``defaultRequestTTL``); only on the wake path of a model
+            that scales to zero (``QueueAutoscaling(min_replicas=0)``). Default: derived from
+            the cold-start plan of the model on its node (the wake + 25 % + 30 s), as
+            ``vllm-nfs plan --from-zero`` prints it. Must stay below Envoy's ext_proc
+            ``message_timeout``, the HTTPRoute's request timeout and the gateway's stream idle
+            timeout (checked at synth). A held request past it gets 503
+            (``x-llm-d-request-dropped-reason: rejected-no-endpoints``).
+        queue_max_requests: on the wake path, the most requests the picker holds per priority
+            band (default 1000; upstream's is 5000); one more gets 503 while no replica is up.
+        queue_max_bytes: on the wake path, the most request-body bytes the picker holds, per
+            band and in all (default: what fits the picker's memory limit, see
+            docs/scale-to-zero.md); a larger value is refused.
     """
 
     mode: str = "standalone"
@@ -88,6 +107,9 @@ class PrefixAwareRouting:
     envoy_image: str = ENVOY_IMAGE
     gateway_namespace: str | None = None
     gateway_pod_labels: Mapping[str, str] = field(default_factory=dict)
+    request_ttl_seconds: int | None = None
+    queue_max_requests: int = DEFAULT_QUEUE_MAX_REQUESTS
+    queue_max_bytes: int | None = None
 
     def __post_init__(self) -> None:
         f = "PrefixAwareRouting"
@@ -141,6 +163,19 @@ class PrefixAwareRouting:
             "gateway_pod_labels",
             v.label_map(f"{f}.gateway_pod_labels", self.gateway_pod_labels),
         )
+        if self.request_ttl_seconds is not None:
+            v.integer(
+                f"{f}.request_ttl_seconds",
+                self.request_ttl_seconds,
+                minimum=1,
+                maximum=MAX_REQUEST_TTL_SECONDS,
+            )
+        v.integer(f"{f}.queue_max_requests", self.queue_max_requests, minimum=1, maximum=100_000)
+        if self.queue_max_bytes is not None:
+            # The upper bound is the picker's memory budget, checked by the router.
+            v.integer(
+                f"{f}.queue_max_bytes", self.queue_max_bytes, minimum=1_048_576, maximum=2**40
+            )
 
     def __hash__(self) -> int:
         return hash(
@@ -155,6 +190,9 @@ class PrefixAwareRouting:
                 self.envoy_image,
                 self.gateway_namespace,
                 tuple(sorted(self.gateway_pod_labels.items())),
+                self.request_ttl_seconds,
+                self.queue_max_requests,
+                self.queue_max_bytes,
             )
         )
 
