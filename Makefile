@@ -41,6 +41,10 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade "pip>=24"
 	$(PY) -m pip install -q -e '.[dev,infra]'
+	@# xds-protos (Envoy's descriptors) ships an empty cel/__init__.py for its cel.expr protos,
+	@# which replaces the CEL engine's (common-expression-language, also the package `cel`) when
+	@# pip happens to unpack it later: reinstall the engine last; cel.expr stays beside it.
+	$(PY) -m pip install -q --force-reinstall --no-deps "$$(grep -o 'common-expression-language==[0-9.]*' pyproject.toml)"
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json $(STAMP)
