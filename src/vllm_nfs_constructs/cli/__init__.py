@@ -1,6 +1,7 @@
 """Command line: ``vllm-nfs synth`` (both layers), ``vllm-nfs validate``, ``vllm-nfs plan``
 (the cold-start planner, docs/cold-start.md), ``vllm-nfs bench-share`` (measure the share),
-``vllm-nfs --version``.
+``vllm-nfs images`` (the images an app pulls: a registry mirror's fill list), ``vllm-nfs
+--version``.
 
 ``synth`` writes the cluster layer (cdk8s manifests, ``dist/``) and, when the ``infra`` extra is
 installed, the cloud layer (cdktf JSON, ``cdktf.out/``). ``validate`` checks manifests and
@@ -219,11 +220,62 @@ def build_parser() -> argparse.ArgumentParser:
     from .bench import add_bench_parser
 
     add_bench_parser(sub)
+    from .images import add_images_parser
+
+    add_images_parser(sub)
     return parser
 
 
+#: The exit status of an error the command did not foresee (EX_SOFTWARE, sysexits.h).
+EXIT_UNEXPECTED = 70
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command; any failure is one ``error: ...`` line on stderr and an exit status
+    (2 bad input, 1 an I/O failure such as a full disk, 70 anything unforeseen, 130 Ctrl-C),
+    never a traceback. Output is flushed here, so a full disk or a closed pipe is reported too.
+    """
+    try:
+        args = build_parser().parse_args(argv)
+        rc = _run(args)
+        sys.stdout.flush()
+        return rc
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`vllm-nfs images | head -1`): nothing left to tell it.
+        _silence_stdout()
+        return 1
+    except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        _silence_stdout()
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # the promise: a message and a status, never a traceback
+        text = " ".join(str(exc).split())
+        print(
+            f"error: unexpected {type(exc).__name__}: {text[:500]} (please report this with "
+            "the command line that caused it)",
+            file=sys.stderr,
+        )
+        return EXIT_UNEXPECTED
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "synth":
         return synth_main(args)
     if args.command == "validate":
@@ -238,6 +290,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .bench import bench_main
 
         return bench_main(args)
+    if args.command == "images":
+        from .images import images_main
+
+        return images_main(args)
     return 2  # pragma: no cover - argparse enforces the choices
 
 
