@@ -106,7 +106,8 @@ def pull_secrets(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 
 def copy_list(mirror: str, images: list[str]) -> list[tuple[str, str]]:
-    """(source, destination) for each image: what to copy into ``mirror``, from where."""
+    """(source, destination) for each image: what to copy into ``mirror``, from where (the
+    source in canonical form: Docker Hub's as ``docker.io/...``)."""
     from ..values.platform import PlatformDefaults, mirror_image, under_mirror, unmirror
 
     checked = PlatformDefaults(registry_mirror=mirror).registry_mirror
@@ -124,7 +125,9 @@ def copy_list(mirror: str, images: list[str]) -> list[tuple[str, str]]:
                 )
             pairs.append((source, image))
         else:
-            pairs.append((image, mirror_image(checked, image, field="--mirror")))
+            mirrored = mirror_image(checked, image, field="--mirror")
+            # The source in canonical form (Docker Hub's as docker.io/...), as traced back.
+            pairs.append((unmirror(checked, mirrored) or image, mirrored))
     return sorted(set(pairs))
 
 
