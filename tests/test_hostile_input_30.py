@@ -16,15 +16,19 @@ from tests._promtool import promtool_path
 from tests.conftest import find_all
 from vllm_nfs_constructs import (
     DEFAULT_IMAGES,
+    ConfigurationError,
     GpuPool,
     InfraOutputs,
     LoraAdapter,
     LoraServing,
+    ModelDownloadJob,
     ModelSource,
+    NfsEndpoint,
     PlatformDefaults,
     PrefixAwareRouting,
     ServedModel,
     ShareBenchmarkJob,
+    SharedModelVolume,
     Taint,
     VllmNfsChart,
     VllmOptions,
@@ -329,3 +333,162 @@ def test_share_mounts_read_only_except_writers_each_in_its_own_subpath() -> None
     }
     # The compile cache's writers are in the one deployment that asked for it.
     assert sum(1 for w in writers if w[0] == "Deployment") == 2
+
+
+# --- readers bounded: a huge integer or deep nesting is one clean error --------------------------
+
+HUGE = "9" * 5000
+DEEP = "[" * 5000 + "]" * 5000
+
+
+@pytest.mark.parametrize(
+    "pools",
+    [
+        f'[{{"name":"gpu","size":"gpu-h100x1-80gb","min_nodes":{HUGE},"max_nodes":1,"taint":""}}]',
+        DEEP,
+        "[" * 900 + "]" * 900,
+    ],
+    ids=["huge-integer", "deep", "deep-below-recursion-limit"],
+)
+def test_gpu_pools_output_huge_integer_or_deep_nesting_refused(pools: str) -> None:
+    base = {"nfs_host": "10.0.0.5", "nfs_mount_path": "/1/a", "gpu_node_pool_name": "gpu"}
+    with pytest.raises(ConfigurationError, match=r"gpu_pools"):
+        InfraOutputs.from_mapping({**base, "gpu_pools": pools})
+    with pytest.raises(ConfigurationError):  # already decoded, as from a Python caller
+        InfraOutputs.from_mapping({**base, "gpu_pools": [[[[10**5000]]]]})
+
+
+def run_cli(*argv: str, stdout: Any = subprocess.PIPE) -> subprocess.CompletedProcess[str]:
+    """The installed `vllm-nfs`, in its own process (so stderr shows any traceback)."""
+    return subprocess.run(
+        [str(Path(".venv/bin/vllm-nfs").resolve()), *argv],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "content",
+    [DEEP, '{"kind": ' + HUGE + "}", '{"nodes": [' + "{" * 0 + DEEP + "]}"],
+    ids=["deep", "huge-integer", "deep-inside"],
+)
+def test_measured_share_file_huge_integer_or_deep_nesting_refused(
+    tmp_path: Path, content: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "share.json"
+    path.write_text(content)
+    assert cli_main(["plan", "--size-gib", "10", "--measured-share", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --measured-share: ") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"event": "share-bench", "x": ' + DEEP + "}",
+        '{"event": "share-bench", "node": "n", "bytes": ' + HUGE + "}",
+    ],
+    ids=["deep", "huge-integer"],
+)
+def test_bench_logs_huge_integer_or_deep_nesting_refused(
+    tmp_path: Path, line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "bench.log"
+    log.write_text(f"[pod/share-bench-abc/bench] {line}\n")
+    assert cli_main(["bench-share", "--aggregate", str(log)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --aggregate: ") and err.count("\n") == 1
+
+
+# --- commands: a message and an exit status, never a traceback ---------------------------------
+
+
+def test_bench_share_full_disk_gives_message_and_status(tmp_path: Path) -> None:
+    log = tmp_path / "bench.log"
+    log.write_text(
+        '{"event": "share-bench", "node": "n1", "bytes": 100, "seconds": 1, "mbps": 0.0001, '
+        '"started_at": 1, "ended_at": 2}\n'
+    )
+    with open("/dev/full", "w") as full:
+        proc = run_cli("bench-share", "--aggregate", str(log), stdout=full)
+    assert proc.returncode == 1
+    assert proc.stderr == "error: writing the output failed: No space left on device\n"
+
+
+@pytest.mark.parametrize("outdir", ["a-file", "a-file/below", "/dev/full"])
+def test_bench_share_outdir_that_is_a_file_gives_message_and_status(
+    tmp_path: Path, outdir: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a-file").write_text("x")
+    target = outdir if outdir.startswith("/") else str(tmp_path / outdir)
+    for argv in (["bench-share", "--outdir", target], ["synth", "--outdir", target]):
+        assert cli_main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: --outdir: ") and "is not a folder" in err
+
+
+#: Bad input for every subcommand (test_every_subcommand_is_driven_with_bad_input checks none
+#: is missing).
+BAD_INPUT: dict[str, list[list[str]]] = {
+    "synth": [["--infra-outputs", "/nonexistent.json"], ["--layers", "cluster", "--outdir", "F"]],
+    "validate": [["/nonexistent"], ["--platform-mirror", "u:pw@x.example/m", "F"]],
+    "plan": [["--size-gib", "nan"], ["--size-gib", "10", "--measured-share", "F"]],
+    "bench-share": [["--nodes", "99"], ["--aggregate", "F"], ["--run", "F"]],
+    "images": [["F"], ["--mirror", "user:hunter2@x.example/m"], ["--pull-secrets"]],
+}
+
+
+def test_every_subcommand_is_driven_with_bad_input() -> None:
+    from vllm_nfs_constructs.cli import build_parser
+
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if a.dest == "command"]
+    assert set(sub.choices) == set(BAD_INPUT)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [[cmd, *args] for cmd, cases in BAD_INPUT.items() for args in cases],
+    ids=" ".join,
+)
+def test_cli_bad_input_gives_message_and_status_never_traceback(
+    tmp_path: Path, argv: list[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("[" * 5000 + "]" * 5000)
+    proc = run_cli(*[str(bad) if a == "F" else a for a in argv])
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    # a one-line error (argparse: its usage, then the error), or validate's report on stdout
+    assert proc.stderr.startswith(("error: ", "usage: ")) or (
+        proc.stderr == "" and "vllm-nfs validate: " in proc.stdout
+    )
+    assert "hunter2" not in proc.stderr + proc.stdout
+
+
+# --- PlatformDefaults.apply and the node selector ---------------------------------------------
+
+
+@pytest.mark.parametrize("scope", [42, None, "chart", object()])
+def test_platform_apply_on_something_not_a_construct_is_configuration_error(scope: Any) -> None:
+    with pytest.raises(ConfigurationError, match=r"PlatformDefaults\.apply\.scope"):
+        PlatformDefaults().apply(scope)
+
+
+@pytest.mark.parametrize("apply_first", [True, False], ids=["apply-first", "apply-after"])
+def test_node_selector_conflict_is_configuration_error_not_jsii_runtime_error(
+    apply_first: bool,
+) -> None:
+    """At the line that makes the conflict (construction or apply), not from app.synth()."""
+    app = cdk8s.Testing.app()
+    chart = cdk8s.Chart(app, "ml", namespace="ml")
+    volume = SharedModelVolume(chart, "models", nfs=NfsEndpoint("10.110.0.12", "/26/share"))
+    platform = PlatformDefaults(node_selector={"doks.digitalocean.com/node-pool": "system"})
+    if apply_first:
+        platform.apply(chart)
+    with pytest.raises(ConfigurationError, match=r"node_selector.*'mgmt'"):
+        ModelDownloadJob(chart, "download", volume=volume, node_pool="mgmt")
+        platform.apply(chart)

@@ -13,6 +13,7 @@ Gateway API v1.3.0 CRD schemas and the policies this library promises; it needs 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import importlib.util
 import os
@@ -42,12 +43,14 @@ def synth_cluster(outdir: str, infra: InfraOutputs) -> list[Path]:
     import cdk8s
 
     from ..k8s import VllmNfsChart
+    from ._output import check_outdir, synth_into
 
+    check_outdir("--outdir", outdir)
     app = cdk8s.App(outdir=outdir)
     # The default app scrapes and alerts: DigitalOcean's 1-Click monitoring stack (prometheus-
     # operator CRDs) is assumed; VllmNfsChart's own default is off.
     VllmNfsChart(app, "vllm", infra=infra, monitoring=True)
-    app.synth()
+    synth_into(app, "--outdir", outdir)
     return sorted(Path(outdir).glob("*.yaml"))
 
 
@@ -132,7 +135,13 @@ def synth_main(args: argparse.Namespace) -> int:
         if rc:
             return rc
     if do_infra:
-        tf_json = synth_infra(args.cdktf_outdir)
+        from ._output import check_outdir, write_error
+
+        check_outdir("--cdktf-outdir", args.cdktf_outdir)
+        try:
+            tf_json = synth_infra(args.cdktf_outdir)
+        except RuntimeError as exc:
+            raise write_error("--cdktf-outdir", args.cdktf_outdir, exc) from None
         print(f"wrote {tf_json}")
         stack_dir = tf_json.parent
         example = "cluster" in layers and not (args.infra_outputs or os.environ.get(OUTPUTS_ENV))
@@ -228,6 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: The exit status of an error the command did not foresee (EX_SOFTWARE, sysexits.h).
 EXIT_UNEXPECTED = 70
+#: What a write to standard output fails with on a full or limited disk.
+_WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -252,8 +263,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except OSError as exc:
         _silence_stdout()
-        where = f" ({exc.filename})" if exc.filename else ""
-        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
+        if exc.filename:
+            what = f"{exc.strerror or exc} ({exc.filename})"
+        elif exc.errno in _WRITE_ERRORS:  # printing to a full disk (`> /dev/full`), a quota
+            what = f"writing the output failed: {exc.strerror}"
+        else:
+            what = str(exc.strerror or exc)
+        print(f"error: {what}", file=sys.stderr)
         return 1
     except Exception as exc:  # the promise: a message and a status, never a traceback
         text = " ".join(str(exc).split())

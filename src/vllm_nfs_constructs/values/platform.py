@@ -382,4 +382,21 @@ def _merge(
                 f"a {what} the library does not set itself: {where} already carries {key}={mine!r}",
                 f"The library's own {what}s are never overridden; use another key.",
             )
+    if what == "annotation" and extra:
+        # The API server's limit is on the object's annotations together (apimachinery
+        # ValidateAnnotationsSize: the bytes of every key and value), the library's included.
+        total = sum(len(k.encode()) + len(value.encode()) for k, value in out.items())
+        if total > v.ANNOTATIONS_MAX_BYTES:
+            raise ConfigurationError(
+                "PlatformDefaults.annotations",
+                f"<{total} bytes of annotations on {where}>",
+                f"annotations that, with the {total - _size(extra)} bytes the library puts on "
+                f"{where}, stay within {v.ANNOTATIONS_MAX_BYTES} bytes (256 KiB, the API "
+                "server's limit per object)",
+                "Shorten the platform annotations.",
+            )
     return out
+
+
+def _size(annotations: Mapping[str, str]) -> int:
+    return sum(len(k.encode()) + len(value.encode()) for k, value in annotations.items())
