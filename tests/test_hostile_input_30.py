@@ -492,3 +492,164 @@ def test_node_selector_conflict_is_configuration_error_not_jsii_runtime_error(
     with pytest.raises(ConfigurationError, match=r"node_selector.*'mgmt'"):
         ModelDownloadJob(chart, "download", volume=volume, node_pool="mgmt")
         platform.apply(chart)
+
+
+# --- checks for meaning: the registry mirror ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mirror", "says"),
+    [
+        ("registry.example:0/mirror", "port 0 is outside 1-65535"),
+        ("registry.example:99999/mirror", "port 99999 is outside 1-65535"),
+        ("a" * 64 + ".example/mirror", "host label of 64 characters"),
+        ("[::1::2]:5000/mirror", "is not an IPv6 address"),
+        ("registry.example/" + "/".join(["abcdefghij"] * 22), "at most 255 characters"),
+    ],
+    ids=["port-0", "port-99999", "64-char-label", "bad-ipv6", "names-past-255"],
+)
+def test_registry_mirror_refused_for_meaning_not_only_grammar(mirror: str, says: str) -> None:
+    with pytest.raises(ConfigurationError, match="PlatformDefaults.registry_mirror") as err:
+        PlatformDefaults(registry_mirror=mirror)
+    assert says in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "mirror",
+    [
+        "user:hunter2@registry.example/mirror",
+        "https://user:hunter2@registry.example/mirror",
+        "user:hun@ter2@registry.example/mirror",
+        "hunter2@registry.example",
+    ],
+)
+def test_registry_mirror_with_credentials_refused_without_repeating_them(mirror: str) -> None:
+    with pytest.raises(ConfigurationError) as err:
+        PlatformDefaults(registry_mirror=mirror)
+    assert "hunter2" not in str(err.value) and "hun@ter2" not in str(err.value)
+    assert "hunter2" not in repr(err.value.value)
+    assert "image_pull_secrets" in str(err.value)
+
+
+def test_ipv6_source_registry_rewritten_into_a_valid_reference() -> None:
+    from vllm_nfs_constructs.values.images import image_problem
+    from vllm_nfs_constructs.values.platform import mirror_image, unmirror
+
+    mirror = "registry.internal.example/mirror"
+    for image in (
+        "[::1]:5000/img:tag",
+        "[2001:db8::1]/team/img:1.0",
+        "[::1]/img@sha256:" + "a" * 64,
+    ):
+        out = mirror_image(mirror, image)
+        assert image_problem(out) is None, out
+        assert unmirror(mirror, out) == image
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("localhost:5000/app:1", "localhost-5000/app:1"),  # 0.3.0: both <mirror>/localhost-5000
+        ("registry.example:5000/app:1", "registry.example-5000/app:1"),
+        ("[::1]:5000/img:tag", "ip6-0000-0000-0000-0000-0000-0000-0000-0001:5000/img:tag"),
+        ("myreg:443/app:1", "myreg.port/app:1"),
+    ],
+)
+def test_two_source_registries_never_share_a_mirror_path(first: str, second: str) -> None:
+    from vllm_nfs_constructs.values.platform import mirror_image
+
+    mirror = "registry.internal.example/mirror"
+    assert mirror_image(mirror, first) != mirror_image(mirror, second)
+
+
+def test_registry_written_only_by_its_capitals_refused_under_a_mirror() -> None:
+    """`MyReg/app:1` names the registry MyReg (Docker's rule); lower-cased into a path it would
+    be Docker Hub's `myreg/app`: refused with the way out, not rewritten into a collision."""
+    from vllm_nfs_constructs.values.platform import mirror_image
+
+    with pytest.raises(ConfigurationError, match="MyReg:443"):
+        mirror_image("registry.internal.example/mirror", "MyReg/app:1")
+
+
+# --- checks for meaning: ShareBenchmarkJob -----------------------------------------------------
+
+
+def _bench(**kwargs: Any) -> ShareBenchmarkJob:
+    app = cdk8s.Testing.app()
+    chart = cdk8s.Chart(app, "b", namespace="vllm")
+    volume = SharedModelVolume(chart, "models", nfs=NfsEndpoint("10.110.0.12", "/26/share"))
+    return ShareBenchmarkJob(chart, "share-bench", volume=volume, gpu_node_pool="gpu", **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"uid": 0}, {"uid": -1}, {"gid": -5}, {"gid": 0}, {"uid": 2**31}],
+    ids=["uid-0-with-runAsNonRoot", "negative-uid", "negative-gid", "gid-0", "uid-past-int32"],
+)
+def test_share_benchmark_job_refuses_root_and_negative_ids(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError, match=r"ShareBenchmarkJob\.(uid|gid)"):
+        _bench(**kwargs)
+
+
+@pytest.mark.parametrize("max_gib", [0.0001, 0.0009, 0.001, 1, 50.5, 100_000, 100_000.5, 1e9])
+def test_share_benchmark_job_max_gib_accepted_exactly_when_the_program_accepts_it(
+    max_gib: float,
+) -> None:
+    """The construct's rule is the in-pod program's (contracts.BENCH_MAX_GIB): what the Job
+    passes, the program's own parser takes; what the parser would refuse, the Job refuses."""
+    from vllm_nfs_constructs.runtime import bench_share
+
+    try:
+        bench_share.parse_args(["--dir", "/models/x", "--max-gib", str(max_gib)])
+        program_ok = True
+    except SystemExit:
+        program_ok = False
+    if not program_ok:
+        with pytest.raises(ConfigurationError, match=r"ShareBenchmarkJob\.max_gib"):
+            _bench(max_gib=max_gib)
+        return
+    job = _bench(max_gib=max_gib)
+    command = job.pod.containers[0].command
+    assert command is not None
+    args = command[command.index("--dir") :]
+    assert bench_share.parse_args(args).max_gib == pytest.approx(max_gib, rel=1e-5)
+
+
+# --- one warm-up rule for the chart and the planner --------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore::vllm_nfs_constructs.errors.ConfigurationWarning")
+@pytest.mark.parametrize("strategy", ["prefetch", "eager", "lazy", "runai_streamer"])
+def test_planner_plans_warm_up_exactly_where_the_chart_adds_the_sidecar(strategy: str) -> None:
+    from vllm_nfs_constructs import WeightLoading
+    from vllm_nfs_constructs.planner import plan_cold_start
+
+    app = cdk8s.Testing.app()
+    options = VllmOptions(loading=WeightLoading(strategy))
+    infra = InfraOutputs(
+        nfs_host="10.110.0.12",
+        nfs_mount_path="/2633050/share",
+        gpu_node_pool_name="gpu",
+        gpu_node_size="gpu-h100x1-80gb",
+    )
+    VllmNfsChart(app, "vllm", infra=infra, models=[ServedModel("m", options=options)])
+    (deployment,) = [o for o in synth_app(app) if o["kind"] == "Deployment"]
+    inits = [c["name"] for c in deployment["spec"]["template"]["spec"]["initContainers"]]
+    plan = plan_cold_start(16, "gpu-h100x1-80gb", strategy=strategy, warm_up=True)
+    assert plan.warm_up == ("warm-up" in inits)
+    assert ("page cache load" in [s.name for s in plan.steps]) == ("warm-up" in inits)
+
+
+# --- annotations within the API server's limit --------------------------------------------------
+
+
+def test_platform_annotations_merged_over_256_kib_refused_naming_object_and_size() -> None:
+    """Each map alone is within 256 KiB; with the library's own annotations (checkov skips,
+    programs checksum) the object would pass it: refused, naming the object and the size."""
+    big = "x" * (256 * 1024 - 40)
+    platform = PlatformDefaults(annotations={"example.com/big": big})
+    app = cdk8s.Testing.app()
+    with pytest.raises(ConfigurationError, match=r"PlatformDefaults\.annotations") as err:
+        VllmNfsChart(app, "vllm", infra=TWO_POOLS, platform=platform)
+    message = str(err.value)
+    assert "bytes of annotations on " in message and "262144" in message

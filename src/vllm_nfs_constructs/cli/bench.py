@@ -95,10 +95,13 @@ def bench_main(args: argparse.Namespace) -> int:
                 ) from None
             return 0
         if args.run:
+            from ..contracts import BENCH_MAX_GIB, BENCH_THREADS
             from ..values import _checks as v
 
-            v.integer("--threads", args.threads, minimum=1, maximum=64)
-            v.finite_number("--max-gib", args.max_gib, greater_than=0, maximum=100_000)
+            v.integer("--threads", args.threads, minimum=BENCH_THREADS[0], maximum=BENCH_THREADS[1])
+            v.finite_number(
+                "--max-gib", args.max_gib, minimum=BENCH_MAX_GIB[0], maximum=BENCH_MAX_GIB[1]
+            )
             if not os.path.isdir(args.run):
                 raise ConfigurationError("--run", args.run, "a directory")
             result = bench_share.measure(args.run, "local", args.threads, 16, args.max_gib)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from cdk8s_plus_27 import k8s
 
 from ..errors import ConfigurationError
-from ..planning.loading import LoadStrategy
+from ..planning.loading import warm_up_applies
 from ..values.images import PYTHON_IMAGE
 from ..values.lora import LoraMode
 from ._pod import ContainerModel, PodModel, program_container
@@ -59,7 +59,7 @@ def warm_up_container(deployment: VllmDeployment) -> ContainerModel | None:
     meant to sit in the page cache (``runai_streamer``: the checkpoint does not fit the node's
     RAM, reading it ahead would only evict itself)."""
     opts = deployment.options
-    if not opts.warm_up or deployment.loading_plan.strategy is LoadStrategy.RUNAI_STREAMER:
+    if not opts.warm_up or not warm_up_applies(deployment.loading_plan.strategy):
         return None
     args: list[str] = []
     for d in warm_up_dirs(deployment):
