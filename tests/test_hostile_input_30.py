@@ -434,7 +434,7 @@ def test_bench_share_outdir_that_is_a_file_gives_message_and_status(
 #: is missing).
 BAD_INPUT: dict[str, list[list[str]]] = {
     "synth": [["--infra-outputs", "/nonexistent.json"], ["--layers", "cluster", "--outdir", "F"]],
-    "validate": [["/nonexistent"], ["--platform-mirror", "u:pw@x.example/m", "F"]],
+    "validate": [["/nonexistent"], ["--platform-mirror", "u:hunter2@x.example/m", "F"]],
     "plan": [["--size-gib", "nan"], ["--size-gib", "10", "--measured-share", "F"]],
     "bench-share": [["--nodes", "99"], ["--aggregate", "F"], ["--run", "F"]],
     "images": [["F"], ["--mirror", "user:hunter2@x.example/m"], ["--pull-secrets"]],

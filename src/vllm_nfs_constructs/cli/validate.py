@@ -829,6 +829,15 @@ def checkov_problems(paths: Iterable[str]) -> list[Problem]:
 
 
 def validate_main(args: argparse.Namespace) -> int:
+    mirror = getattr(args, "platform_mirror", None)
+    if mirror is not None:
+        from ..values.platform import PlatformDefaults
+
+        try:  # the mirror's own rules (credentials are refused without being repeated)
+            PlatformDefaults(registry_mirror=mirror)
+        except ConfigurationError as exc:
+            print(f"error: --platform-mirror: {exc}", file=sys.stderr)
+            return 2
     try:
         report = validate_paths(
             args.paths,
