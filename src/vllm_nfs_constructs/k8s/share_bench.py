@@ -66,13 +66,15 @@ class ShareBenchmarkJob(Construct):
             nodes: how many nodes read at once (1 to 8, the share's mount limit; default 2).
             test_dir: the file set, relative to the volume root (default the default model's
                 revision directory).
-            threads: reader threads per node (default 8, as vLLM's prefetch).
-            max_gib: stop each node after this much (default 50).
+            threads: reader threads per node (1 to 64; default 8, as vLLM's prefetch).
+            max_gib: stop each node after this much (0.001 to 100000, what ``bench_share.py``
+                accepts; default 50).
             image: a stock Python 3 image (default the tuner's).
             namespace: default the chart's namespace, else ``vllm``.
             name: default the construct id.
-            uid: user (default 1000; the share is root-squashed).
-            gid: group (default 1000).
+            uid: user, not root (1 to 2^31-1; default 1000; the pod runs ``runAsNonRoot`` and
+                the share is root-squashed).
+            gid: group (1 to 2^31-1; default 1000).
         """
         super().__init__(scope, id)
         c.attach(self, scope)
