@@ -5,6 +5,7 @@ same surfaces are in tests/test_properties_hostile_30.py."""
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -653,3 +654,22 @@ def test_platform_annotations_merged_over_256_kib_refused_naming_object_and_size
         VllmNfsChart(app, "vllm", infra=TWO_POOLS, platform=platform)
     message = str(err.value)
     assert "bytes of annotations on " in message and "262144" in message
+
+
+def test_apps_cluster_entry_point_gives_message_and_status(tmp_path: Path) -> None:
+    """apps/cluster.py (`make synth`, `cdk8s synth`) is a command line too."""
+    (tmp_path / "a-file").write_text("x")
+    (tmp_path / "deep.json").write_text(DEEP)
+    for argv in (
+        ["--outdir", str(tmp_path / "a-file")],
+        ["--infra-outputs", str(tmp_path / "deep.json"), "--outdir", str(tmp_path / "out")],
+    ):
+        proc = subprocess.run(
+            [sys.executable, "apps/cluster.py", *argv],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr

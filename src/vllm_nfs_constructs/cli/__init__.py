@@ -18,7 +18,7 @@ import importlib
 import importlib.util
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from .. import __version__
@@ -55,6 +55,12 @@ def synth_cluster(outdir: str, infra: InfraOutputs) -> list[Path]:
 
 
 def synth_cluster_main(argv: Sequence[str]) -> int:
+    """``apps/cluster.py``: the cluster layer into ``--outdir``; exit 0, or one ``error:`` line
+    and a status (see :func:`main`)."""
+    return guarded(lambda: _synth_cluster_main(argv))
+
+
+def _synth_cluster_main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="apps/cluster.py", description=__doc__)
     parser.add_argument("--infra-outputs", help=f"terraform output -json file (or ${OUTPUTS_ENV})")
     parser.add_argument("--outdir", default=os.environ.get("CDK8S_OUTDIR", "dist"))
@@ -131,7 +137,7 @@ def synth_main(args: argparse.Namespace) -> int:
         cluster_argv = ["--outdir", args.outdir]
         if args.infra_outputs:
             cluster_argv = ["--infra-outputs", args.infra_outputs, *cluster_argv]
-        rc = synth_cluster_main(cluster_argv)
+        rc = _synth_cluster_main(cluster_argv)
         if rc:
             return rc
     if do_infra:
@@ -246,9 +252,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     (2 bad input, 1 an I/O failure such as a full disk, 70 anything unforeseen, 130 Ctrl-C),
     never a traceback. Output is flushed here, so a full disk or a closed pipe is reported too.
     """
+    return guarded(lambda: _run(build_parser().parse_args(argv)))
+
+
+def guarded(run: Callable[[], int]) -> int:
+    """``run()``'s exit status, with every failure turned into one ``error:`` line and a status
+    (see :func:`main`); argparse's own exit (usage errors, ``--help``) passes through."""
     try:
-        args = build_parser().parse_args(argv)
-        rc = _run(args)
+        rc = run()
         sys.stdout.flush()
         return rc
     except KeyboardInterrupt:
