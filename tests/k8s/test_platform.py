@@ -238,7 +238,7 @@ def test_non_gpu_pods_get_the_tolerations_and_node_selector_gpu_pods_do_not():
         ("docker.io/python:3.13", f"{MIRROR}/library/python:3.13"),
         ("index.docker.io/vllm/vllm-openai:v1", f"{MIRROR}/vllm/vllm-openai:v1"),
         ("ghcr.io/org/team/app:1.0", f"{MIRROR}/ghcr.io/org/team/app:1.0"),
-        ("localhost:5000/app:1", f"{MIRROR}/localhost-5000/app:1"),
+        ("localhost:5000/app:1", f"{MIRROR}/localhost.port_5000/app:1"),
         (
             "nvcr.io/nvidia/vllm:25.01@sha256:" + "a" * 64,
             f"{MIRROR}/nvcr.io/nvidia/vllm:25.01@sha256:" + "a" * 64,

@@ -130,7 +130,11 @@ def test_compile_cache_mounts_a_writable_subpath_and_keeps_the_model_read_only()
     inits = by_name(pod["initContainers"])
     mkdir = inits["compile-cache-dir"]
     assert mkdir["image"] == PYTHON_IMAGE
-    assert mkdir["command"][-1] == "/models/.vllm-cache/v0.33.0/gpu-h100x1-80gb"
+    # Only the cache's root is writable there: the model tree is not mounted at all (#30).
+    assert mkdir["command"][-1] == "/vllm-cache/v0.33.0/gpu-h100x1-80gb"
+    assert mkdir["volumeMounts"] == [
+        {"mountPath": "/vllm-cache", "name": "models", "readOnly": False, "subPath": ".vllm-cache"}
+    ]
     assert mkdir["securityContext"]["runAsUser"] == 1000
     # Order: gate, directory, then the sidecar (which must stay last: it never completes).
     assert [c["name"] for c in pod["initContainers"]] == [

@@ -1,7 +1,8 @@
 """Command line: ``vllm-nfs synth`` (both layers), ``vllm-nfs validate``, ``vllm-nfs plan``
 (the cold-start planner, docs/cold-start.md), ``vllm-nfs bench-share`` (measure the share),
 ``vllm-nfs diff`` (what an upgrade changes and what the API server refuses), ``vllm-nfs
-applyset`` (one kubectl ApplySet per namespace, for pruning), ``vllm-nfs --version``.
+applyset`` (one kubectl ApplySet per namespace, for pruning), ``vllm-nfs images`` (the images an
+app pulls: a registry mirror's fill list), ``vllm-nfs --version``.
 
 ``synth`` writes the cluster layer (cdk8s manifests, ``dist/``) and, when the ``infra`` extra is
 installed, the cloud layer (cdktf JSON, ``cdktf.out/``). ``validate`` checks manifests and
@@ -13,11 +14,12 @@ Gateway API v1.3.0 CRD schemas and the policies this library promises; it needs 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import importlib.util
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from .. import __version__
@@ -42,16 +44,24 @@ def synth_cluster(outdir: str, infra: InfraOutputs) -> list[Path]:
     import cdk8s
 
     from ..k8s import VllmNfsChart
+    from ._output import check_outdir, synth_into
 
+    check_outdir("--outdir", outdir)
     app = cdk8s.App(outdir=outdir)
     # The default app scrapes and alerts: DigitalOcean's 1-Click monitoring stack (prometheus-
     # operator CRDs) is assumed; VllmNfsChart's own default is off.
     VllmNfsChart(app, "vllm", infra=infra, monitoring=True)
-    app.synth()
+    synth_into(app, "--outdir", outdir)
     return sorted(Path(outdir).glob("*.yaml"))
 
 
 def synth_cluster_main(argv: Sequence[str]) -> int:
+    """``apps/cluster.py``: the cluster layer into ``--outdir``; exit 0, or one ``error:`` line
+    and a status (see :func:`main`)."""
+    return guarded(lambda: _synth_cluster_main(argv))
+
+
+def _synth_cluster_main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="apps/cluster.py", description=__doc__)
     parser.add_argument("--infra-outputs", help=f"terraform output -json file (or ${OUTPUTS_ENV})")
     parser.add_argument("--outdir", default=os.environ.get("CDK8S_OUTDIR", "dist"))
@@ -128,11 +138,17 @@ def synth_main(args: argparse.Namespace) -> int:
         cluster_argv = ["--outdir", args.outdir]
         if args.infra_outputs:
             cluster_argv = ["--infra-outputs", args.infra_outputs, *cluster_argv]
-        rc = synth_cluster_main(cluster_argv)
+        rc = _synth_cluster_main(cluster_argv)
         if rc:
             return rc
     if do_infra:
-        tf_json = synth_infra(args.cdktf_outdir)
+        from ._output import check_outdir, write_error
+
+        check_outdir("--cdktf-outdir", args.cdktf_outdir)
+        try:
+            tf_json = synth_infra(args.cdktf_outdir)
+        except RuntimeError as exc:
+            raise write_error("--cdktf-outdir", args.cdktf_outdir, exc) from None
         print(f"wrote {tf_json}")
         stack_dir = tf_json.parent
         example = "cluster" in layers and not (args.infra_outputs or os.environ.get(OUTPUTS_ENV))
@@ -226,11 +242,74 @@ def build_parser() -> argparse.ArgumentParser:
     from .applyset import add_applyset_parser
 
     add_applyset_parser(sub)
+    from .images import add_images_parser
+
+    add_images_parser(sub)
     return parser
 
 
+#: The exit status of an error the command did not foresee (EX_SOFTWARE, sysexits.h).
+EXIT_UNEXPECTED = 70
+#: What a write to standard output fails with on a full or limited disk.
+_WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command; any failure is one ``error: ...`` line on stderr and an exit status
+    (2 bad input, 1 an I/O failure such as a full disk, 70 anything unforeseen, 130 Ctrl-C),
+    never a traceback. Output is flushed here, so a full disk or a closed pipe is reported too.
+    """
+    return guarded(lambda: _run(build_parser().parse_args(argv)))
+
+
+def guarded(run: Callable[[], int]) -> int:
+    """``run()``'s exit status, with every failure turned into one ``error:`` line and a status
+    (see :func:`main`); argparse's own exit (usage errors, ``--help``) passes through."""
+    try:
+        rc = run()
+        sys.stdout.flush()
+        return rc
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`vllm-nfs images | head -1`): nothing left to tell it.
+        _silence_stdout()
+        return 1
+    except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        _silence_stdout()
+        if exc.filename:
+            what = f"{exc.strerror or exc} ({exc.filename})"
+        elif exc.errno in _WRITE_ERRORS:  # printing to a full disk (`> /dev/full`), a quota
+            what = f"writing the output failed: {exc.strerror}"
+        else:
+            what = str(exc.strerror or exc)
+        print(f"error: {what}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # the promise: a message and a status, never a traceback
+        text = " ".join(str(exc).split())
+        print(
+            f"error: unexpected {type(exc).__name__}: {text[:500]} (please report this with "
+            "the command line that caused it)",
+            file=sys.stderr,
+        )
+        return EXIT_UNEXPECTED
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "synth":
         return synth_main(args)
     if args.command == "validate":
@@ -253,6 +332,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .applyset import applyset_main
 
         return applyset_main(args)
+    if args.command == "images":
+        from .images import images_main
+
+        return images_main(args)
     return 2  # pragma: no cover - argparse enforces the choices
 
 

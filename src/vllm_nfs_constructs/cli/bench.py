@@ -44,6 +44,7 @@ def add_bench_parser(sub: Any) -> None:
 
 def _read_log(path: str) -> list[str]:
     from ..errors import ConfigurationError
+    from ..values._bounded import MAX_DEPTH, json_depth
 
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -58,7 +59,17 @@ def _read_log(path: str) -> list[str]:
     if len(raw) > MAX_LOG_BYTES:
         raise ConfigurationError("--aggregate", path, f"a log of at most {MAX_LOG_BYTES} bytes")
     # `kubectl logs --prefix` puts "[pod/...] " before each line.
-    return [line.split("] ", 1)[-1] for line in raw.decode("utf-8", "replace").splitlines()]
+    lines = [line.split("] ", 1)[-1] for line in raw.decode("utf-8", "replace").splitlines()]
+    for number, line in enumerate(lines, 1):
+        # A result line is flat JSON: one nested deeper would only exhaust the parser's stack.
+        if line.lstrip().startswith("{") and json_depth(line) > MAX_DEPTH:
+            raise ConfigurationError(
+                "--aggregate",
+                path,
+                "share-bench logs",
+                f"Line {number} is JSON nested more than {MAX_DEPTH} levels deep.",
+            )
+    return lines
 
 
 def bench_main(args: argparse.Namespace) -> int:
@@ -69,9 +80,10 @@ def bench_main(args: argparse.Namespace) -> int:
         if args.aggregate:
             results = []
             for path in args.aggregate:
+                lines = _read_log(path)
                 try:
-                    results += bench_share.results_in(_read_log(path))
-                except bench_share.BenchError as exc:
+                    results += bench_share.results_in(lines)
+                except (ValueError, RecursionError) as exc:  # BenchError, the digit limit
                     raise ConfigurationError(
                         "--aggregate", path, "share-bench logs", str(exc)
                     ) from None
@@ -83,10 +95,13 @@ def bench_main(args: argparse.Namespace) -> int:
                 ) from None
             return 0
         if args.run:
+            from ..contracts import BENCH_MAX_GIB, BENCH_THREADS
             from ..values import _checks as v
 
-            v.integer("--threads", args.threads, minimum=1, maximum=64)
-            v.finite_number("--max-gib", args.max_gib, greater_than=0, maximum=100_000)
+            v.integer("--threads", args.threads, minimum=BENCH_THREADS[0], maximum=BENCH_THREADS[1])
+            v.finite_number(
+                "--max-gib", args.max_gib, minimum=BENCH_MAX_GIB[0], maximum=BENCH_MAX_GIB[1]
+            )
             if not os.path.isdir(args.run):
                 raise ConfigurationError("--run", args.run, "a directory")
             result = bench_share.measure(args.run, "local", args.threads, 16, args.max_gib)
@@ -107,7 +122,9 @@ def synth_bench(args: argparse.Namespace) -> str:
 
     from ..k8s.share_bench import ShareBenchmarkJob
     from ..k8s.volume import SharedModelVolume
+    from ._output import check_outdir, synth_into
 
+    check_outdir("--outdir", args.outdir)
     app = cdk8s.App(outdir=args.outdir)
     chart = cdk8s.Chart(app, "share-bench", disable_resource_name_hashes=True)
     volume = SharedModelVolume.from_claim_name(
@@ -124,5 +141,5 @@ def synth_bench(args: argparse.Namespace) -> str:
         max_gib=args.max_gib,
         namespace=args.namespace,
     )
-    app.synth()
+    synth_into(app, "--outdir", args.outdir)
     return os.path.join(args.outdir, "share-bench.k8s.yaml")

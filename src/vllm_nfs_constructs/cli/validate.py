@@ -515,51 +515,88 @@ def _read_text(path: Path) -> str:
     return decode_text(read_bounded(str(path), str(path), MAX_FILE_BYTES), str(path))
 
 
+def _is_object(doc: Any) -> bool:
+    return (
+        isinstance(doc, dict)
+        and isinstance(doc.get("apiVersion"), str)
+        and isinstance(doc.get("kind"), str)
+        and bool(doc.get("apiVersion"))
+        and bool(doc.get("kind"))
+    )
+
+
+def is_list_kind(obj: dict[str, Any]) -> bool:
+    """``kind: List`` (``v1``) or any ``<Kind>List`` with an ``items`` list: kubectl applies
+    each item, so each is checked like a top-level object."""
+    kind = obj.get("kind")
+    return isinstance(kind, str) and kind.endswith("List") and isinstance(obj.get("items"), list)
+
+
+def _flatten(doc: Any, subject: str) -> Iterator[tuple[str, dict[str, Any] | None]]:
+    """(subject, object) for a document and, for a List, each of its items (recursively, as
+    ``List/name items[0] Kind/name``); what is not a Kubernetes object comes as (subject, None)."""
+    if not _is_object(doc):
+        yield subject, None
+    elif not is_list_kind(doc):
+        yield subject, doc
+    else:
+        for i, item in enumerate(doc["items"]):
+            inner = _subject(item, i + 1) if _is_object(item) else "(not an object)"
+            yield from _flatten(item, f"{subject} items[{i}] {inner}")
+
+
+def load_manifest_objects(
+    path: Path,
+) -> tuple[list[tuple[str, dict[str, Any] | None]], list[Problem]]:
+    """Every object of one YAML file, Lists flattened: (subject, object) pairs (object None for
+    a document that is not a Kubernetes object), or one problem when the file cannot be read.
+
+    The file is read bounded (MAX_FILE_BYTES, MAX_DEPTH, MAX_YAML_NODES, Python's integer digit
+    limit): past a bound it is one problem, never a hang or a traceback."""
+    yaml = _import("yaml")
+    shown = str(path)
+    try:
+        docs = list(yaml.load_all(_read_text(path), Loader=_bounded_loader(yaml)))
+    except ConfigurationError as exc:
+        return [], [Problem(shown, "file", _short(str(exc)))]
+    except _TooLargeError as exc:
+        return [], [Problem(shown, "file", str(exc))]
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        return [], [Problem(shown, "file", f"not valid YAML: {_short(str(exc))}")]
+    out: list[tuple[str, dict[str, Any] | None]] = []
+    for index, doc in enumerate(docs, 1):
+        if doc is not None:
+            out += _flatten(doc, _subject(doc, index) if _is_object(doc) else f"document-{index}")
+    return out, []
+
+
 def validate_yaml(
     path: Path,
     allow_unknown_kinds: bool = False,
     *,
     allow_example: bool = False,
     platform_mirror: str | None = None,
+    objects: list[tuple[Path, str, dict[str, Any]]] | None = None,
 ) -> tuple[int, list[Problem]]:
-    """Validate every object of one YAML file; return (objects seen, problems).
+    """Validate every object of one YAML file (the items of a ``List`` like top-level objects);
+    return (objects seen, problems). ``objects``, when given, collects (path, subject, object)
+    for the checks across objects (:func:`cross_object_problems`).
 
-    The file is read bounded (MAX_FILE_BYTES, MAX_DEPTH, MAX_YAML_NODES, Python's integer digit
-    limit): past a bound it is one problem, never a hang or a traceback."""
-    yaml = _import("yaml")
+    The file is read bounded (see :func:`load_manifest_objects`)."""
     _import("kubernetes_validate")
     _import("jsonschema")
     shown = str(path)
-    try:
-        docs = list(yaml.load_all(_read_text(path), Loader=_bounded_loader(yaml)))
-    except ConfigurationError as exc:
-        return 0, [Problem(shown, "file", _short(str(exc)))]
-    except _TooLargeError as exc:
-        return 0, [Problem(shown, "file", str(exc))]
-    except (yaml.YAMLError, ValueError, RecursionError) as exc:
-        return 0, [Problem(shown, "file", f"not valid YAML: {_short(str(exc))}")]
-    problems: list[Problem] = []
+    found_objects, problems = load_manifest_objects(path)
     count = 0
-    for index, doc in enumerate(docs, 1):
-        if doc is None:
-            continue
+    for subject, doc in found_objects:
         count += 1
-        if (
-            not isinstance(doc, dict)
-            or not isinstance(doc.get("apiVersion"), str)
-            or not isinstance(doc.get("kind"), str)
-            or not doc.get("apiVersion")
-            or not doc.get("kind")
-        ):
+        if doc is None:
             problems.append(
-                Problem(
-                    shown,
-                    f"document-{index}",
-                    "not a Kubernetes object (apiVersion and kind strings)",
-                )
+                Problem(shown, subject, "not a Kubernetes object (apiVersion and kind strings)")
             )
             continue
-        subject = _subject(doc, index)
+        if objects is not None:
+            objects.append((path, subject, doc))
         try:
             found = _schema_problems(doc, allow_unknown_kinds) + policy_problems(
                 doc, allow_example=allow_example, platform_mirror=platform_mirror
@@ -569,6 +606,88 @@ def validate_yaml(
         for message in found:
             problems.append(Problem(shown, subject, message))
     return count, problems
+
+
+def _meta(obj: dict[str, Any]) -> dict[str, Any]:
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, dict) else {}
+
+
+def _spec(obj: dict[str, Any]) -> dict[str, Any]:
+    spec = obj.get("spec")
+    return spec if isinstance(spec, dict) else {}
+
+
+def _str_map(value: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def _may_bind(pv: dict[str, Any], claim: dict[str, Any]) -> bool:
+    """Whether PersistentVolume ``pv`` is (or may be) bound to ``claim``: its ``claimRef``
+    names the claim, the claim's ``volumeName`` names it, or neither is pinned and the claim's
+    storage class and label selector (``matchLabels``) match the volume."""
+    pv_spec = _spec(pv)
+    spec = _spec(claim)
+    meta = _meta(claim)
+    ref = pv_spec.get("claimRef")
+    if isinstance(ref, dict) and ref.get("name"):
+        return ref.get("name") == meta.get("name") and ref.get("namespace") in (
+            None,
+            meta.get("namespace"),
+        )
+    volume_name = spec.get("volumeName")
+    if volume_name:
+        return bool(volume_name == _meta(pv).get("name"))
+    if (spec.get("storageClassName") or "") != (pv_spec.get("storageClassName") or ""):
+        return False
+    selector = spec.get("selector")
+    wanted = _str_map(selector.get("matchLabels")) if isinstance(selector, dict) else {}
+    labels = _str_map(_meta(pv).get("labels"))
+    return all(labels.get(k) == value for k, value in wanted.items())
+
+
+def cross_object_problems(objects: list[tuple[Path, str, dict[str, Any]]]) -> list[Problem]:
+    """Checks that need several objects: a workload mounting a claim bound to a ``hostPath``
+    PersistentVolume reaches the node's files as surely as a ``hostPath`` volume does, so it is
+    refused the same way (unless the workload is marked :data:`PRIVILEGED_ANNOTATION`)."""
+    host_pvs = [
+        obj
+        for _, _, obj in objects
+        if obj.get("kind") == "PersistentVolume"
+        and isinstance(obj.get("spec"), dict)
+        and isinstance(obj["spec"].get("hostPath"), dict)
+    ]
+    if not host_pvs:
+        return []
+    claims = {
+        (_meta(obj).get("namespace"), _meta(obj).get("name")): obj
+        for _, _, obj in objects
+        if obj.get("kind") == "PersistentVolumeClaim"
+    }
+    problems: list[Problem] = []
+    for path, subject, obj in objects:
+        if str(_annotations(obj.get("metadata")).get(PRIVILEGED_ANNOTATION) or "").strip():
+            continue
+        namespace = _meta(obj).get("namespace")
+        for pod, _ in _pod_templates(obj):
+            volumes = pod.get("volumes")
+            for volume in volumes if isinstance(volumes, list) else []:
+                source = volume.get("persistentVolumeClaim") if isinstance(volume, dict) else None
+                name = source.get("claimName") if isinstance(source, dict) else None
+                claim = claims.get((namespace, name))
+                hits = [pv for pv in host_pvs if claim is not None and _may_bind(pv, claim)]
+                for pv in hits:
+                    problems.append(
+                        Problem(
+                            str(path),
+                            subject,
+                            f"volume {volume.get('name', '?')}: claim {name!r} is bound to "
+                            f"PersistentVolume {_meta(pv).get('name')!r}, a hostPath "
+                            f"{pv['spec']['hostPath'].get('path')!r}: it gives the pod the "
+                            f"node's files ({_NOT_MARKED}); use an NFS or CSI volume",
+                        )
+                    )
+    return problems
 
 
 CREDENTIAL_KEYS = ("token", "spaces_access_id", "spaces_secret_key")
@@ -653,6 +772,7 @@ def validate_paths(
     """
     files, problems = collect_files(paths)
     report = Report(problems=problems)
+    objects: list[tuple[Path, str, dict[str, Any]]] = []
     for path in files:
         if _is_tf_json(path):
             count, found = validate_tf_json(path)
@@ -662,10 +782,12 @@ def validate_paths(
                 allow_unknown_kinds,
                 allow_example=allow_example,
                 platform_mirror=platform_mirror,
+                objects=objects,
             )
         report.files += 1
         report.objects += count
         report.problems += found
+    report.problems += cross_object_problems(objects)
     return report
 
 
@@ -708,6 +830,15 @@ def checkov_problems(paths: Iterable[str]) -> list[Problem]:
 
 
 def validate_main(args: argparse.Namespace) -> int:
+    mirror = getattr(args, "platform_mirror", None)
+    if mirror is not None:
+        from ..values.platform import PlatformDefaults
+
+        try:  # the mirror's own rules (credentials are refused without being repeated)
+            PlatformDefaults(registry_mirror=mirror)
+        except ConfigurationError as exc:
+            print(f"error: --platform-mirror: {exc}", file=sys.stderr)
+            return 2
     try:
         report = validate_paths(
             args.paths,

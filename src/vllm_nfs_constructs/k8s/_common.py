@@ -131,6 +131,8 @@ class AppRegistry(Construct):
     - ``programs``: the ConfigMaps of in-pod programs by (namespace, name), one per namespace;
     - ``dashboard``: the construct that emits the App's one Grafana dashboard, if any;
     - ``workload_hooks``: functions every pod passes through at synth (platform defaults);
+      ``workload_checks`` what they would refuse, run on ``workloads`` (every pod made) as
+      each is made;
     - ``platform``: the App's :class:`PlatformDefaults` (labels and annotations every object
       made from then on gets in :func:`metadata`), None without one;
     - ``default_deny_namespaces``: namespaces whose ``WorkloadNamespace`` denies all traffic by
@@ -145,6 +147,10 @@ class AppRegistry(Construct):
         self.programs: dict[tuple[str, str], Any] = {}
         self.dashboard: Construct | None = None
         self.workload_hooks: list[Callable[..., None]] = []
+        #: Checks every pod passes when its workload is made (what a hook would refuse).
+        self.workload_checks: list[Callable[..., None]] = []
+        #: Every workload's (kind, pod model) made so far, for checks added later.
+        self.workloads: list[tuple[str, Any]] = []
         self.platform: PlatformDefaults | None = None
         self.default_deny_namespaces: dict[str, Construct] = {}
         #: The image pre-puller of each (GPU pool, taint), shared by every chart on that pool.

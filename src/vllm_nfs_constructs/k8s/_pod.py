@@ -228,9 +228,27 @@ class PodModel:
 # -- hooks: App-wide functions over every pod (platform defaults), held in the tree -------------
 
 
-def add_workload_hook(scope: Construct, hook: WorkloadHook) -> None:
-    """Pass every pod of the App ``scope`` belongs to through ``hook`` at synth."""
-    c.app_registry(scope).workload_hooks.append(hook)
+def add_workload_hook(
+    scope: Construct, hook: WorkloadHook, *, check: WorkloadHook | None = None
+) -> None:
+    """Pass every pod of the App ``scope`` belongs to through ``hook`` at synth. ``check``, if
+    given, sees every pod when its workload is made (those made before now, at once): it raises
+    what ``hook`` would refuse, as a ConfigurationError at the user's line (an error raised at
+    synth reaches the user as jsii's RuntimeError)."""
+    registry = c.app_registry(scope)
+    registry.workload_hooks.append(hook)
+    if check is not None:
+        registry.workload_checks.append(check)
+        for kind, pod in registry.workloads:
+            check(kind, pod.role, pod)
+
+
+def _register(scope: Construct, kind: str, pod: PodModel) -> None:
+    """Remember a workload's pod for later checks and run the checks there are now."""
+    registry = c.app_registry(scope)
+    registry.workloads.append((kind, pod))
+    for check in registry.workload_checks:
+        check(kind, pod.role, pod)
 
 
 def _run_hooks(scope: Construct, kind: str, pod: PodModel) -> None:
@@ -270,6 +288,7 @@ class _RenderedAtSynth:
         self._spec_builder = spec_builder
         #: Functions over the rendered spec (fields the 1.27 bindings lack; ``_escape_hatches``).
         self._json_fixes: list[Callable[[dict[str, Any]], None]] = []
+        _register(self, self._KIND, pod)  # type: ignore[arg-type]
 
     def _drop_replicas(self) -> bool:
         return False

@@ -78,13 +78,12 @@ ALERT_NAMES = (
 
 @dataclass(frozen=True)
 class Scope:
-    """What one VllmMonitoring watches: models and Jobs by namespace, the tuner's namespace and
-    the taint key it lifts."""
+    """What one VllmMonitoring watches: models and Jobs by namespace, and the tuners as
+    (namespace, taint key it lifts) pairs, one per GPU pool."""
 
     models: Mapping[str, Sequence[str]]
     jobs: Mapping[str, Sequence[str]]
-    tuner_namespace: str | None = None
-    taint_key: str | None = None
+    tuners: Sequence[tuple[str, str]] = ()
 
 
 def _regex(names: Sequence[str]) -> str:
@@ -386,31 +385,8 @@ def alerting_rules(scope: Scope, t: AlertThresholds, runbook_base_url: str) -> l
                 description="The Job gave up; pods of the model wait in the model gate.",
             )
         )
-    if scope.tuner_namespace is not None and scope.taint_key is not None:
-        out.append(
-            alert(
-                "GpuNodeNotTuned",
-                f'max by (node) (kube_node_spec_taint{{key="{_q(scope.taint_key)}"}}) == 1',
-                severity="critical",
-                minutes=t.taint_stuck_minutes,
-                summary="GPU node {{ $labels.node }} still carries the not-tuned taint.",
-                description=f"The taint {scope.taint_key} has not been lifted for "
-                f"{t.taint_stuck_minutes} minutes: no model can run on the node.",
-            )
-        )
-        out.append(
-            alert(
-                "NetworkTunerDriftRepeated",
-                "sum by (node) (increase(vllm_nfs_tuner_drift_corrections_total"
-                f'{{namespace="{_q(scope.tuner_namespace)}"}}[1h])) > '
-                f"{t.drift_corrections_per_hour}",
-                severity="warning",
-                minutes=0,
-                summary="The network tuner keeps correcting node {{ $labels.node }}.",
-                description=f"More than {t.drift_corrections_per_hour} drift corrections in an "
-                "hour: something on the node undoes the MTU or TCP buffer settings.",
-            )
-        )
+    if scope.tuners:
+        out += _tuner_alerts(scope.tuners, t, alert)
     out.append(
         alert(
             "NfsShareNearlyFull",
@@ -425,6 +401,46 @@ def alerting_rules(scope: Scope, t: AlertThresholds, runbook_base_url: str) -> l
         )
     )
     return out
+
+
+def _matcher(label: str, values: Sequence[str]) -> str:
+    """``label="v"`` for one value, ``label=~"a|b"`` (escaped alternation) for several."""
+    unique = sorted(set(values))
+    if len(unique) == 1:
+        return f'{label}="{_q(unique[0])}"'
+    return f'{label}=~"{_regex(unique)}"'
+
+
+def _tuner_alerts(
+    tuners: Sequence[tuple[str, str]], t: AlertThresholds, alert: Callable[..., dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """GpuNodeNotTuned over the taint key of every pool's tuner, and NetworkTunerDriftRepeated
+    over every tuner namespace (one pool: the 0.3.0 expressions, unchanged)."""
+    keys = sorted({key for _, key in tuners})
+    namespaces = sorted({ns for ns, _ in tuners})
+    taints = "The taint " + keys[0] if len(keys) == 1 else "A taint of " + ", ".join(keys)
+    return [
+        alert(
+            "GpuNodeNotTuned",
+            f"max by (node) (kube_node_spec_taint{{{_matcher('key', keys)}}}) == 1",
+            severity="critical",
+            minutes=t.taint_stuck_minutes,
+            summary="GPU node {{ $labels.node }} still carries the not-tuned taint.",
+            description=f"{taints} has not been lifted for "
+            f"{t.taint_stuck_minutes} minutes: no model can run on the node.",
+        ),
+        alert(
+            "NetworkTunerDriftRepeated",
+            "sum by (node) (increase(vllm_nfs_tuner_drift_corrections_total"
+            f"{{{_matcher('namespace', namespaces)}}}[1h])) > "
+            f"{t.drift_corrections_per_hour}",
+            severity="warning",
+            minutes=0,
+            summary="The network tuner keeps correcting node {{ $labels.node }}.",
+            description=f"More than {t.drift_corrections_per_hour} drift corrections in an "
+            "hour: something on the node undoes the MTU or TCP buffer settings.",
+        ),
+    ]
 
 
 def rule_groups(

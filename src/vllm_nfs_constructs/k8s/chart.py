@@ -322,11 +322,11 @@ class _VllmNfsComposition:
         )
         self.volume = self._volume(mount_options)
         self._owns_tuner = False
+        self._owned_tuners: list[str] = []
         #: The network tuner of each GPU pool, by pool name (empty without ``network_tuner``).
-        self.tuners: dict[str, NetworkTunerDaemonSet] = {}
-        if network_tuner:
-            for pool_name in self._pools:
-                self.tuners[pool_name] = self._network_tuner(admission_policy, pool_name)
+        self.tuners: dict[str, NetworkTunerDaemonSet] = (
+            self._pool_tuners(admission_policy) if network_tuner else {}
+        )
         self.tuner = self.tuners.get(infra.gpu_node_pool_name)
         self._check_autoscaling()
         self.downloads: dict[str, ModelDownloadJob] = {}
@@ -661,8 +661,9 @@ class _VllmNfsComposition:
             for name, deployment in self.deployments.items():
                 monitor.add_model(deployment)
                 monitor.add_download_job(self.downloads[name])
-            if self.tuner is not None and self._owns_tuner:
-                monitor.add_tuner(self.tuner)
+            for pool_name in self._owned_tuners:
+                # Every pool's tuner: scraped, and its taint key watched by GpuNodeNotTuned.
+                monitor.add_tuner(self.tuners[pool_name])
         for route in self.routes.values():
             if route.router is not None:
                 route.router.add_monitoring(monitor)
@@ -776,6 +777,14 @@ class _VllmNfsComposition:
                 "Grow the NFS share (nfs size_gib) or serve fewer models.",
             )
         return volume
+
+    def _pool_tuners(self, admission_policy: bool) -> dict[str, NetworkTunerDaemonSet]:
+        """The tuner of every GPU pool; remembers which of them this composition made (a chart
+        sharing another's tuner does not monitor it again)."""
+        before = {id(t) for t in c.app_registry(self._scope).tuners.values()}
+        tuners = {pool: self._network_tuner(admission_policy, pool) for pool in self._pools}
+        self._owned_tuners = [p for p, t in tuners.items() if id(t) not in before]
+        return tuners
 
     def _network_tuner(self, admission_policy: bool, pool: str) -> NetworkTunerDaemonSet:
         """The App's tuner for this pool and taint: the first chart emits it, the others share

@@ -248,8 +248,14 @@ class ModelDownloadJob(Construct):
         checked = check_image(f"{f}.image", image)
         if node_pool is not None:
             v.label_value(f"{f}.node_pool", node_pool)
-        v.integer(f"{f}.uid", uid, minimum=1, fix="The share is root-squashed; run as non-root.")
-        v.integer(f"{f}.gid", gid, minimum=1)
+        v.integer(
+            f"{f}.uid",
+            uid,
+            minimum=1,
+            maximum=2**31 - 1,
+            fix="The share is root-squashed; run as non-root.",
+        )
+        v.integer(f"{f}.gid", gid, minimum=1, maximum=2**31 - 1)
         v.limit_not_below_request(f"{f}.cpu_limit", cpu[1], f"{f}.cpu_request", cpu[0])
         v.limit_not_below_request(f"{f}.memory_limit", memory[1], f"{f}.memory_request", memory[0])
         return checked

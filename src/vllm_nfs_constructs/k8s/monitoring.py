@@ -294,7 +294,8 @@ class VllmMonitoring(Construct):
         self.network_policies: dict[str, k8s.KubeNetworkPolicy] = {}
         self._models: dict[str, list[str]] = {}
         self._jobs: dict[str, list[Callable[[], str]]] = {}
-        self._tuner: tuple[str, str] | None = None
+        #: The tuners added, as (namespace, taint key) by ``namespace/name``: one per GPU pool.
+        self._tuners: dict[str, tuple[str, str]] = {}
         #: The PrometheusRule: made once, its groups rendered at synth from everything added.
         self._rule = lazy_raw_object(
             self,
@@ -333,12 +334,10 @@ class VllmMonitoring(Construct):
         return {**c.labels(name, "monitoring"), **self.prometheus.monitor_labels}
 
     def _scope(self) -> _rules.Scope:
-        taint = self._tuner
         return _rules.Scope(
             models=self._models,
             jobs={ns: [name() for name in names] for ns, names in self._jobs.items()},
-            tuner_namespace=taint[0] if taint else None,
-            taint_key=taint[1] if taint else None,
+            tuners=tuple(self._tuners.values()),
         )
 
     @contextlib.contextmanager
@@ -463,8 +462,9 @@ class VllmMonitoring(Construct):
         """Scrape the NetworkTunerDaemonSet's ``metrics`` port and alert on its taint and drift.
 
         Uses ``tuner.namespace``, ``tuner.selector_labels`` (else the labels it derives from
-        ``tuner.name``) and ``tuner.taint.key`` (default the not-tuned taint). Returns the
-        PodMonitor.
+        ``tuner.name``) and ``tuner.taint.key`` (default the not-tuned taint). Add the tuner of
+        every GPU pool: each is scraped, and GpuNodeNotTuned watches every pool's taint key.
+        Returns the PodMonitor.
         """
         f = "VllmMonitoring.add_tuner"
         namespace = getattr(tuner, "namespace", None)
@@ -476,8 +476,6 @@ class VllmMonitoring(Construct):
         v.dns_label(f"{f}.name", tuner_name)
         if not isinstance(selector, Mapping):
             selector = c.selector_labels(tuner_name, "network-tuner")
-        if self._tuner is not None:
-            raise ConfigurationError(f, tuner_name, "one tuner per VllmMonitoring")
         taint = getattr(tuner, "taint", None)
         key = v.label_key(f"{f}.taint.key", getattr(taint, "key", NOT_TUNED_TAINT_KEY))
         monitor = self._pod_monitor(
@@ -488,7 +486,7 @@ class VllmMonitoring(Construct):
             TUNER_METRICS_PORT,
             [{"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node"}],
         )
-        self._tuner = (namespace, str(key))
+        self._tuners[f"{namespace}/{tuner_name}"] = (namespace, str(key))
         return monitor
 
     def _dashboard_config_map(self) -> k8s.KubeConfigMap:

@@ -19,7 +19,7 @@ from typing import Any
 
 import cdk8s
 from cdk8s_plus_27 import k8s
-from constructs import IConstruct
+from constructs import Construct, IConstruct
 
 from ..errors import ConfigurationError
 from ..values import _checks as v
@@ -37,6 +37,13 @@ def apply_platform(scope: IConstruct, platform: PlatformDefaults) -> None:
     ConfigurationError (one set of defaults per App).
     """
     v.instance_of("PlatformDefaults.apply.platform", platform, PlatformDefaults, "a value")
+    if not isinstance(scope, Construct):
+        raise ConfigurationError(
+            "PlatformDefaults.apply.scope",
+            type(scope).__name__,
+            "a chart of the App (or a construct in one)",
+            "Pass any cdk8s.Chart of the App: the defaults apply to the whole App.",
+        )
     if not isinstance(scope, cdk8s.Chart) and not any(
         isinstance(node, cdk8s.Chart) for node in scope.node.scopes
     ):
@@ -59,7 +66,42 @@ def apply_platform(scope: IConstruct, platform: PlatformDefaults) -> None:
         )
     _label_existing(scope, registry, platform)
     registry.platform = platform
-    add_workload_hook(c.chart_of(scope), platform_hook(platform))
+    add_workload_hook(
+        c.chart_of(scope),
+        platform_hook(platform),
+        check=lambda k, r, p: check_pod(platform, k, r, p),
+    )
+
+
+def _where(kind: str, role: str, pod: PodModel) -> str:
+    name = pod.labels.get("app.kubernetes.io/name")
+    return (
+        f"the pod template of {kind} {name!r} ({role})"
+        if name
+        else f"the pod template of a {kind} ({role})"
+    )
+
+
+def check_pod(platform: PlatformDefaults, kind: str, role: str, pod: PodModel) -> None:
+    """What :func:`platform_hook` would refuse for this pod, checked without changing it: run
+    when the workload is made (and by ``apply`` over those made before), so a conflict is a
+    ConfigurationError at the line that made it, not a jsii RuntimeError from ``app.synth()``."""
+    where = _where(kind, role, pod)
+    if not pod.gpu:
+        for key, value in platform.node_selector.items():
+            found = pod.node_selector.get(key, value)
+            if found != value:
+                raise ConfigurationError(
+                    f"PlatformDefaults.node_selector[{key!r}]",
+                    value,
+                    f"a node label {where} does not select already ({key}={found!r})",
+                    "The library's own placement is never overridden; drop the key from the "
+                    "platform's node_selector or pick the same value.",
+                )
+    platform.merged_labels(where, pod.labels)
+    platform.merged_annotations(where, pod.annotations)
+    for container in pod.all_containers():
+        platform.image(container.image)
 
 
 def platform_hook(platform: PlatformDefaults) -> Any:
@@ -67,7 +109,8 @@ def platform_hook(platform: PlatformDefaults) -> Any:
     pod more than once)."""
 
     def hook(kind: str, role: str, pod: PodModel) -> None:
-        where = f"the pod template of a {kind} ({role})"
+        check_pod(platform, kind, role, pod)  # what changed since the workload was made
+        where = _where(kind, role, pod)
         if platform.registry_mirror is not None:
             pod.image_map = platform.image
         for secret in platform.image_pull_secrets:
@@ -88,13 +131,7 @@ def platform_hook(platform: PlatformDefaults) -> Any:
                     )
                 )
             for key, value in platform.node_selector.items():
-                found = pod.node_selector.setdefault(key, value)
-                if found != value:
-                    raise ConfigurationError(
-                        f"PlatformDefaults.node_selector[{key!r}]",
-                        value,
-                        f"a node label {where} does not select already ({key}={found!r})",
-                    )
+                pod.node_selector.setdefault(key, value)  # no conflict: check_pod said so
         pod.labels.update(platform.merged_labels(where, pod.labels))
         pod.annotations.update(platform.merged_annotations(where, pod.annotations))
 

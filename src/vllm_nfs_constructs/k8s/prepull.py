@@ -9,7 +9,7 @@ from constructs import Construct
 
 from ..errors import ConfigurationError
 from ..values import _checks as v
-from ..values.images import VLLM_IMAGE, check_image
+from ..values.images import PAUSE_IMAGE, VLLM_IMAGE, check_image
 from ..values.names import short_name
 from ..values.taints import NOT_TUNED_TAINT, Taint
 from . import _common as c
@@ -18,8 +18,6 @@ from .network_policy import pod_policy
 
 __all__ = ["NOOP_COMMAND", "PAUSE_IMAGE", "ImagePrePuller", "image_prepuller"]
 
-#: The container that keeps each pre-puller pod alive once its images are pulled.
-PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
 #: What each pulled image runs: nothing. ``python3`` is the one program this library already
 #: relies on in every vLLM image (the drain preStop hook and the download run it there), CUDA and
 #: ROCm builds alike; ``/bin/true`` is likely present too but nothing else here depends on it.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
+from ..contracts import BENCH_MAX_GIB, BENCH_THREADS
 from ..errors import ConfigurationError
 from ..values import _checks as v
 from ..values.images import PYTHON_IMAGE, check_image
@@ -67,13 +68,15 @@ class ShareBenchmarkJob(Construct):
             nodes: how many nodes read at once (1 to 8, the share's mount limit; default 2).
             test_dir: the file set, relative to the volume root (default the default model's
                 revision directory).
-            threads: reader threads per node (default 8, as vLLM's prefetch).
-            max_gib: stop each node after this much (default 50).
+            threads: reader threads per node (1 to 64; default 8, as vLLM's prefetch).
+            max_gib: stop each node after this much (0.001 to 100000, what ``bench_share.py``
+                accepts; default 50).
             image: a stock Python 3 image (default the tuner's).
             namespace: default the chart's namespace, else ``vllm``.
             name: default the construct id.
-            uid: user (default 1000; the share is root-squashed).
-            gid: group (default 1000).
+            uid: user, not root (1 to 2^31-1; default 1000; the pod runs ``runAsNonRoot`` and
+                the share is root-squashed).
+            gid: group (1 to 2^31-1; default 1000).
         """
         super().__init__(scope, id)
         c.attach(self, scope)
@@ -98,8 +101,12 @@ class ShareBenchmarkJob(Construct):
             maximum=MAX_NODES,
             fix="At most 8 Droplets may mount one share (DigitalOcean NFS limits).",
         )
-        v.integer(f"{f}.threads", threads, minimum=1, maximum=64)
-        v.finite_number(f"{f}.max_gib", max_gib, greater_than=0, maximum=100_000)
+        # What the in-pod program accepts (its parser's bounds, from contracts).
+        v.integer(f"{f}.threads", threads, minimum=BENCH_THREADS[0], maximum=BENCH_THREADS[1])
+        v.finite_number(f"{f}.max_gib", max_gib, minimum=BENCH_MAX_GIB[0], maximum=BENCH_MAX_GIB[1])
+        # Non-root (the pod runs with runAsNonRoot, and the share is root-squashed).
+        v.integer(f"{f}.uid", uid, minimum=1, maximum=2**31 - 1)
+        v.integer(f"{f}.gid", gid, minimum=1, maximum=2**31 - 1)
         image = check_image(f"{f}.image", image)
         relative = test_dir if test_dir is not None else DEFAULT_MODEL.relative_path
         self.test_dir = _relative_path(f"{f}.test_dir", relative)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from cdk8s_plus_27 import k8s
 
 from ..errors import ConfigurationError
-from ..planning.loading import LoadStrategy
+from ..planning.loading import warm_up_applies
 from ..values.images import PYTHON_IMAGE
 from ..values.lora import LoraMode
 from ._pod import ContainerModel, PodModel, program_container
@@ -59,7 +59,7 @@ def warm_up_container(deployment: VllmDeployment) -> ContainerModel | None:
     meant to sit in the page cache (``runai_streamer``: the checkpoint does not fit the node's
     RAM, reading it ahead would only evict itself)."""
     opts = deployment.options
-    if not opts.warm_up or deployment.loading_plan.strategy is LoadStrategy.RUNAI_STREAMER:
+    if not opts.warm_up or not warm_up_applies(deployment.loading_plan.strategy):
         return None
     args: list[str] = []
     for d in warm_up_dirs(deployment):
@@ -119,8 +119,10 @@ def compile_cache_subpath(image: str, gpu_slug: str) -> str:
 
 def add_compile_cache(deployment: VllmDeployment, pod: PodModel) -> None:
     """``VLLM_CACHE_ROOT`` on a writable ``subPath`` of the share in the vLLM container; the model
-    mount stays read-only. An init container (uid ``opts.uid``: the share squashes root, so the
-    kubelet could not create the directory) makes the directory first."""
+    tree stays read-only in every container. An init container (uid ``opts.uid``: the share
+    squashes root, so the kubelet could not make the directory owned by it) makes
+    ``<image tag>/<gpu size>`` first, with only the cache's root ``.vllm-cache`` writable: it
+    never mounts the model tree."""
     opts = deployment.options
     if deployment.gpu_slug is None:
         raise ConfigurationError(
@@ -131,7 +133,6 @@ def add_compile_cache(deployment: VllmDeployment, pod: PodModel) -> None:
         )
     sub_path = compile_cache_subpath(opts.image, deployment.gpu_slug)
     volume_name = deployment.volume.mount(read_only=True).name
-    share = deployment.volume.mount_path
     pod.add_init_container(
         program_container(
             "compile-cache-dir",
@@ -140,13 +141,20 @@ def add_compile_cache(deployment: VllmDeployment, pod: PodModel) -> None:
                 "python3",
                 "-c",
                 "import os, sys; os.makedirs(sys.argv[1], mode=0o755, exist_ok=True)",
-                f"{share}/{sub_path}",
+                f"{COMPILE_CACHE_MOUNT}/{sub_path.removeprefix(COMPILE_CACHE_ROOT + '/')}",
             ],
             uid=opts.uid,
             gid=opts.gid,
             requests={"cpu": "10m", "memory": "32Mi"},
             limits={"cpu": "100m", "memory": "64Mi"},
-            mounts=[deployment.volume.mount(read_only=False)],
+            mounts=[
+                k8s.VolumeMount(
+                    name=volume_name,
+                    mount_path=COMPILE_CACHE_MOUNT,
+                    sub_path=COMPILE_CACHE_ROOT,
+                    read_only=False,
+                )
+            ],
             pull_policy="IfNotPresent",
         )
     )

@@ -50,6 +50,7 @@ __all__ = [
     "parse_memory_gib",
     "vllm_choices",
     "vllm_flags",
+    "warm_up_applies",
 ]
 
 GIB = 1024**3
@@ -81,6 +82,15 @@ class LoadStrategy(str, Enum):
     """``--load-format runai_streamer``: many threads stream tensors through a bounded CPU buffer
     straight to the GPU; with several GPUs per pod ``distributed`` streaming splits the reads
     between ranks."""
+
+
+def warm_up_applies(strategy: LoadStrategy) -> bool:
+    """Whether a serving pod loading with ``strategy`` gets the warm-up sidecar: the one rule the
+    chart (``k8s/warm_start.py``) and the planner share. Not with ``runai_streamer``: it streams
+    tensors to the GPU through a bounded buffer, not the page cache (a checkpoint read ahead
+    into the page cache would only evict itself: it is chosen for checkpoints past the node's
+    RAM)."""
+    return strategy is not LoadStrategy.RUNAI_STREAMER
 
 
 class ShareTier(str, Enum):

@@ -26,6 +26,7 @@ from .loading import (
     derive_budgets,
     loading_args,
     node_spec,
+    warm_up_applies,
 )
 
 __all__ = [
@@ -461,6 +462,15 @@ def _limit_warnings(
     return out
 
 
+def _loading(
+    strategy: LoadStrategy | str | None, size_gib: float, gpus: int, gpu_slug: str, warm_up: bool
+) -> tuple[LoadingPlan, bool]:
+    """The loading plan, and whether the pod gets the warm-up sidecar: the chart adds none for
+    some strategies (``warm_up_applies``, one rule for both), so the plan has none either."""
+    loading = loading_args(WeightLoading(strategy=strategy), size_gib, gpus, gpu_slug)
+    return loading, warm_up and warm_up_applies(loading.strategy)
+
+
 def plan_cold_start(
     size_gib: float,
     gpu_slug: str = contracts.DEFAULT_GPU_SLUG,
@@ -522,7 +532,7 @@ def plan_cold_start(
     a = assumptions
     spec = node_spec(gpu_slug)
     assert spec is not None
-    loading = loading_args(WeightLoading(strategy=strategy), size_gib, gpus, gpu_slug)
+    loading, warm_up = _loading(strategy, size_gib, gpus, gpu_slug, warm_up)
     budgets = derive_budgets(
         size_gib, loading.strategy, tier, gpus, gpu=gpu_slug, assumptions=a.load()
     )

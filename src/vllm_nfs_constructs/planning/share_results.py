@@ -8,13 +8,13 @@ Plain Python. :func:`read_measured_share` reads and validates the file (bounded 
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from dataclasses import dataclass, replace
 
 from ..errors import ConfigurationError
 from ..runtime.bench_share import KIND, BenchError, check_result
+from ..values._bounded import decode_text, load_json, read_bounded
 from .loading import ShareTier
 from .planner import PlanAssumptions
 
@@ -45,22 +45,24 @@ def _bad(path: str, why: str) -> ConfigurationError:
 
 
 def read_measured_share(path: str) -> MeasuredShare:
-    """The aggregate in ``path``; ConfigurationError naming ``--measured-share`` otherwise."""
+    """The aggregate in ``path``; ConfigurationError naming ``--measured-share`` otherwise.
+
+    Read as every file from outside is (``values/_bounded.py``): at most MAX_FILE_BYTES of a
+    regular file, UTF-8 (or UTF-16/32 with a byte-order mark), JSON nested at most
+    100 deep with integers of at most 4300 digits."""
     try:
-        # O_NONBLOCK: a FIFO given as the file must not hang the command.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with os.fdopen(fd, "rb") as f:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                raise _bad(path, "is not a regular file")
-            raw = f.read(MAX_FILE_BYTES + 1)
+        # A regular file only: a named pipe without a writer would block the command.
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise _bad(path, "is not a regular file")
     except OSError as exc:
         raise _bad(path, f"cannot be read ({exc.strerror or exc})") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise _bad(path, f"is larger than {MAX_FILE_BYTES} bytes")
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise _bad(path, f"is not JSON ({str(exc).splitlines()[0]})") from None
+        data = load_json(
+            decode_text(read_bounded(path, "--measured-share", MAX_FILE_BYTES), path), path
+        )
+    except ConfigurationError as exc:
+        what = exc.value if exc.value != path else f"not {exc.allowed}"
+        raise _bad(path, f"is {what}{f' {exc.fix}' if exc.fix else ''}") from None
     if not isinstance(data, dict) or data.get("kind") != KIND or data.get("version") != 1:
         raise _bad(path, "has another kind or version")
     nodes = data.get("nodes")

@@ -288,9 +288,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = contracts.ProgramParser(prog="bench_share.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--dir", required=True, help="the test file set on the share")
     p.add_argument("--node", default=os.environ.get("NODE_NAME", "local"))
-    p.add_argument("--threads", type=_bounded(int, 1, 64), default=8)
+    p.add_argument("--threads", type=_bounded(int, *contracts.BENCH_THREADS), default=8)
     p.add_argument("--block-mib", type=_bounded(int, 1, 256), default=16)
-    p.add_argument("--max-gib", type=_bounded(float, 0.001, 100_000), default=50.0)
+    p.add_argument("--max-gib", type=_bounded(float, *contracts.BENCH_MAX_GIB), default=50.0)
     args = p.parse_args(argv)
     if not isinstance(args.dir, str) or args.dir in ("", "--"):
         p.error(f"--dir: expected a directory, got {args.dir!r}")

@@ -32,7 +32,9 @@ from typing import NoReturn as _NoReturn
 __all__ = [
     "ADAPTER_CONFIG",
     "ASSUMED_SOURCE",
+    "BENCH_MAX_GIB",
     "BENCH_SHARE_PROGRAM",
+    "BENCH_THREADS",
     "CONTRACTS_FILE",
     "DEFAULT_GPU_SLUG",
     "DRAIN_EXIT",
@@ -136,6 +138,10 @@ PUBLISH_PROGRAM = "publish.py"
 TUNER_PROGRAM = "tuner.py"
 WARM_PROGRAM = "warm.py"
 BENCH_SHARE_PROGRAM = "bench_share.py"
+#: What ``bench_share.py`` accepts (its parser refuses anything else; ``ShareBenchmarkJob`` and
+#: ``vllm-nfs bench-share`` check the same): GiB read per node, reader threads per node.
+BENCH_MAX_GIB = (0.001, 100_000.0)
+BENCH_THREADS = (1, 64)
 #: This module's file name: every programs ConfigMap carries it beside the programs.
 CONTRACTS_FILE = "contracts.py"
 #: Every in-pod program, in the order of the 0.2.0 ConfigMaps.

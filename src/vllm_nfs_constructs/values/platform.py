@@ -14,15 +14,22 @@ digest:
   Harbor's proxy cache and Artifactory name it): ``python:3.13.9-slim-bookworm`` ->
   ``<mirror>/library/python:3.13.9-slim-bookworm``; ``docker.io/`` and ``index.docker.io/``
   are Docker Hub too;
-- an image of another registry keeps that registry's host as its first path component, so two
-  registries never collide under one mirror: ``ghcr.io/org/app:1.0`` ->
-  ``<mirror>/ghcr.io/org/app:1.0``; a port becomes ``-<port>`` (``localhost:5000/app:1`` ->
-  ``<mirror>/localhost-5000/app:1``: a ':' cannot appear in a path);
+- an image of another registry keeps that registry as its first path component
+  (:func:`registry_component`), so two registries never collide under one mirror:
+  ``ghcr.io/org/app:1.0`` -> ``<mirror>/ghcr.io/org/app:1.0``. A registry with a port, an IPv6
+  address or a host without a '.' gets a component no host name and no Docker Hub path can
+  spell (a ``_``, which host names never hold, and a ``.``, which Docker Hub's first path part
+  never holds): ``localhost:5000/app:1`` -> ``<mirror>/localhost.port_5000/app:1``,
+  ``[::1]:5000/app:1`` -> ``<mirror>/ip6_0000_0000_0000_0000_0000_0000_0000_0001.port_5000/app:1``;
 - an image already under the mirror is kept as it is.
+
+The rewriting is injective (two images of different registries or paths never meet) and
+:func:`unmirror` inverts it: ``vllm-nfs images --mirror`` prints the copy list from it.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +37,15 @@ from typing import TYPE_CHECKING
 
 from ..errors import ConfigurationError
 from . import _checks as v
-from .images import _COMPONENT, _DOMAIN
+from .images import (
+    _COMPONENT,
+    _DOMAIN,
+    DEFAULT_IMAGES,
+    MAX_NAME_LENGTH,
+    parse_reference,
+    registry_problem,
+    split_domain,
+)
 from .taints import Taint
 
 if TYPE_CHECKING:
@@ -42,7 +57,9 @@ __all__ = [
     "RESERVED_LABEL_PREFIXES",
     "PlatformDefaults",
     "mirror_image",
+    "registry_component",
     "under_mirror",
+    "unmirror",
 ]
 
 #: Label keys the library sets on its own objects (selectors, monitors and routes depend on
@@ -69,29 +86,60 @@ RESERVED_ANNOTATION_PREFIXES = ("vllm-nfs-constructs/", "checkov.io/")
 
 _MIRROR = re.compile(rf"(?P<host>{_DOMAIN})(?P<path>(?:/{_COMPONENT})*)", re.ASCII)
 _DOCKER_HUB_HOSTS = ("docker.io", "index.docker.io", "registry-1.docker.io")
+#: What :func:`registry_component` puts between a host and its port, and the port it writes when
+#: none is given; an IPv6 address's prefix. Host names hold no '_', so these never meet one.
+_PORT_MARK = ".port_"
+_NO_PORT = "default"
+_IPV6_MARK = "ip6_"
+_MIRROR_FIELD = "PlatformDefaults.registry_mirror"
 
 
-def _split(image: str) -> tuple[str | None, str, str]:
-    """(registry host or None for Docker Hub, repository path, ':tag@digest' suffix)."""
-    name, at, digest = image.partition("@")
-    slash = name.rfind("/")
-    colon = name.rfind(":")
-    if colon > slash:
-        name, tag = name[:colon], name[colon:]
+def registry_component(domain: str) -> str:
+    """The path component standing for registry ``domain`` (``host[:port]``) under a mirror.
+
+    A host name with a '.' (or ``localhost``) and no port is itself, lower-cased (host names are
+    case-insensitive): ``ghcr.io``. A registry with a port is ``<host>.port_<port>``
+    (``localhost.port_5000``); an IPv6 host is spelled ``ip6_`` and its eight groups, with
+    ``.port_default`` when no port is written. Host names hold no '_' and Docker Hub's first path
+    part holds no '.', so no two registries, and no registry and Docker Hub path, share a
+    component.
+
+    Raises ValueError for an IPv6 host that is no address, and for a host without '.' and
+    without port that is not ``localhost`` (``MyReg/app``: a registry only by its capitals, which
+    a lower-case path could not tell from Docker Hub's ``myreg``).
+    """
+    host, port = split_domain(domain)
+    if host.startswith("["):
+        groups = ipaddress.IPv6Address(host[1:-1]).exploded.split(":")
+        part = _IPV6_MARK + "_".join(groups)
     else:
-        tag = ""
-    suffix = tag + (at + digest if at else "")
-    first, sep, rest = name.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
-        host: str | None = first
-        path = rest
+        part = host.lower()
+        if port is None:
+            if "." in part or part == "localhost":
+                return part
+            raise ValueError(f"registry {domain!r} has neither a '.' nor a port")
+    return f"{part}{_PORT_MARK}{int(port) if port is not None else _NO_PORT}"
+
+
+def _domain_of(component: str) -> str | None:
+    """The registry domain :func:`registry_component` wrote as ``component``, or None (then the
+    component is the first part of a Docker Hub path)."""
+    if "_" not in component:
+        return component if "." in component or component == "localhost" else None
+    part, mark, port = component.rpartition(_PORT_MARK)
+    if not mark:
+        return None
+    if part.startswith(_IPV6_MARK):
+        groups = part[len(_IPV6_MARK) :].split("_")
+        if len(groups) != 8:
+            return None
+        try:
+            host = f"[{ipaddress.IPv6Address(':'.join(groups)).compressed}]"
+        except ValueError:
+            return None
     else:
-        host, path = None, name
-    if host in _DOCKER_HUB_HOSTS:
-        host = None
-    if host is None and "/" not in path:
-        path = f"library/{path}"
-    return host, path, suffix
+        host = part
+    return host if port == _NO_PORT else f"{host}:{port}"
 
 
 def under_mirror(mirror: str, image: str) -> bool:
@@ -99,30 +147,108 @@ def under_mirror(mirror: str, image: str) -> bool:
     return image.startswith(mirror.rstrip("/") + "/")
 
 
-def mirror_image(mirror: str, image: str) -> str:
-    """``image`` pulled through ``mirror`` (the rules are in this module's docstring)."""
+def mirror_image(mirror: str, image: str, *, field: str = "image") -> str:
+    """``image`` pulled through ``mirror`` (the rules are in this module's docstring).
+
+    Raises ConfigurationError when ``image`` is no image reference or the rewritten one would
+    not be (a name past 255 characters: use a shorter mirror prefix).
+    """
     if under_mirror(mirror, image):
         return image
-    host, path, suffix = _split(image)
+    ref = parse_reference(image)
+    wrong = registry_problem(ref.domain) if ref is not None and ref.domain else None
+    if ref is None or wrong:
+        raise ConfigurationError(
+            field,
+            image,
+            "an image reference ([registry/]repo[:tag][@digest]) to pull through "
+            + f"{_MIRROR_FIELD} {mirror!r}",
+            wrong,
+        )
     prefix = mirror.rstrip("/")
-    if host is not None:
-        prefix = f"{prefix}/{host.lower().replace(':', '-')}"
-    return f"{prefix}/{path}{suffix}"
+    path = ref.path
+    if ref.domain is None or ref.domain.lower() in _DOCKER_HUB_HOSTS:
+        if "/" not in path:
+            path = f"library/{path}"
+    else:
+        try:
+            prefix = f"{prefix}/{registry_component(ref.domain)}"
+        except ValueError as exc:
+            raise ConfigurationError(
+                field,
+                image,
+                "an image whose registry has a '.' or a port, or is localhost, to pull through "
+                f"{_MIRROR_FIELD} {mirror!r}",
+                f"{exc}: write the registry with its port (e.g. 'MyReg:443/app:1').",
+            ) from None
+    out = f"{prefix}/{path}{ref.suffix}"
+    if parse_reference(out) is None:
+        raise ConfigurationError(
+            _MIRROR_FIELD,
+            mirror,
+            f"a mirror prefix that keeps every rewritten image a valid reference, whose name "
+            f"(registry and path) has at most {MAX_NAME_LENGTH} characters",
+            f"{image!r} would become {len(out) - len(ref.suffix)} characters of "
+            "name; use a shorter prefix.",
+        )
+    return out
+
+
+def unmirror(mirror: str, image: str) -> str | None:
+    """The image that ``image`` (a path under ``mirror``, as :func:`mirror_image` writes it) is
+    the copy of, in canonical form (Docker Hub's as ``docker.io/...``); None when ``image`` is
+    not under ``mirror`` or not a path :func:`mirror_image` writes."""
+    if not under_mirror(mirror, image):
+        return None
+    rest = image[len(mirror.rstrip("/")) + 1 :]
+    first, sep, remainder = rest.partition("/")
+    if not sep:
+        return None
+    domain = _domain_of(first)
+    source = f"docker.io/{rest}" if domain is None else f"{domain}/{remainder}"
+    try:
+        if parse_reference(source) is None or mirror_image(mirror, source) != image:
+            return None
+    except ConfigurationError:
+        return None
+    return source
+
+
+def _redacted(value: str) -> str:
+    """``value`` without what precedes its last '@' (credentials must not reach a message)."""
+    return "<credentials>@" + value.rpartition("@")[2]
 
 
 def _mirror(field_name: str, value: object) -> str:
-    if isinstance(value, str):
-        m = _MIRROR.fullmatch(value)
-        host = m.group("host") if m else ""
-        if m and ("." in host or ":" in host or host == "localhost"):
-            return value
-    raise ConfigurationError(
-        field_name,
-        value,
-        "a registry host with an optional path, without scheme, tag or trailing '/', e.g. "
-        "'registry.internal.example/mirror' (the host has a '.' or a port, or is localhost)",
-        "Images are rewritten to <mirror>/<path>:<tag>; see docs/platform-teams.md.",
+    allowed = (
+        "a registry host with an optional path, without scheme, credentials, tag or trailing "
+        "'/', e.g. 'registry.internal.example/mirror' (the host has a '.' or a port, or is "
+        "localhost)"
     )
+    if isinstance(value, str) and "@" in value:
+        raise ConfigurationError(
+            field_name,
+            _redacted(value),
+            allowed,
+            "Credentials (or a digest) do not belong in the mirror: give the registry's pull "
+            "credentials as a Secret in image_pull_secrets. (The part before '@' is not shown.)",
+        )
+    m = _MIRROR.fullmatch(value) if isinstance(value, str) else None
+    host = m.group("host") if m else ""
+    if not m or not ("." in host or ":" in host or host == "localhost"):
+        raise ConfigurationError(
+            field_name,
+            value,
+            allowed,
+            "Images are rewritten to <mirror>/<path>:<tag>; see docs/platform-teams.md.",
+        )
+    assert isinstance(value, str)
+    wrong = registry_problem(host)
+    if wrong:
+        raise ConfigurationError(field_name, value, allowed, f"The {wrong}.")
+    for image in sorted(set(DEFAULT_IMAGES.values())):
+        mirror_image(value, image)  # a prefix too long for the library's own images: refused
+    return value
 
 
 def _labels(field_name: str, value: object) -> dict[str, str]:
@@ -257,4 +383,21 @@ def _merge(
                 f"a {what} the library does not set itself: {where} already carries {key}={mine!r}",
                 f"The library's own {what}s are never overridden; use another key.",
             )
+    if what == "annotation" and extra:
+        # The API server's limit is on the object's annotations together (apimachinery
+        # ValidateAnnotationsSize: the bytes of every key and value), the library's included.
+        total = sum(len(k.encode()) + len(value.encode()) for k, value in out.items())
+        if total > v.ANNOTATIONS_MAX_BYTES:
+            raise ConfigurationError(
+                "PlatformDefaults.annotations",
+                f"<{total} bytes of annotations on {where}>",
+                f"annotations that, with the {total - _size(extra)} bytes the library puts on "
+                f"{where}, stay within {v.ANNOTATIONS_MAX_BYTES} bytes (256 KiB, the API "
+                "server's limit per object)",
+                "Shorten the platform annotations.",
+            )
     return out
+
+
+def _size(annotations: Mapping[str, str]) -> int:
+    return sum(len(k.encode()) + len(value.encode()) for k, value in annotations.items())

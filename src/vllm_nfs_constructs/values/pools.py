@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import ConfigurationError
 from . import _checks as v
+from ._bounded import load_json
 from .gpus import gpu_profile
 from .taints import AUTOSCALER_STARTUP_TAINT_PREFIX, NOT_TUNED_TAINT, Taint
 
@@ -153,10 +154,13 @@ class GpuPool:
                     f"at most {MAX_GPU_POOLS_OUTPUT_CHARS} characters",
                 )
             try:
-                data = json.loads(raw)
-            except (json.JSONDecodeError, RecursionError):
+                data = load_json(raw, field)
+            except ConfigurationError as exc:
                 raise ConfigurationError(
-                    field, _short(raw), "a JSON list of pools, as VllmInfraStack writes it"
+                    field,
+                    _short(raw),
+                    "a JSON list of pools, as VllmInfraStack writes it",
+                    f"It is {exc.value}.",
                 ) from None
         if not isinstance(data, list) or not data:
             raise ConfigurationError(field, _short(data), "a non-empty list of pools")
@@ -182,5 +186,8 @@ def check_gpu_pools(field: str, pools: object) -> tuple[GpuPool, ...]:
 
 
 def _short(value: object) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # an integer past Python's digit limit, deep nesting
+        return f"<a {type(value).__name__} that cannot be shown>"
     return text if len(text) <= 80 else text[:77] + "..."

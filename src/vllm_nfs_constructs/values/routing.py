@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from ..errors import ConfigurationError
 from . import _checks as v
-from .images import check_image
+from .images import ENVOY_IMAGE, EPP_IMAGE, check_image
 
 __all__ = [
     "ENVOY_IMAGE",
@@ -22,11 +22,8 @@ __all__ = [
     "PrefixAwareRouting",
 ]
 
-#: The llm-d Endpoint Picker, pinned to the llm-d-router release v0.10.0 (the upstream chart
-#: defaults to the moving tag ``main`` with ``pullPolicy: Always``).
-EPP_IMAGE = "ghcr.io/llm-d/llm-d-router-endpoint-picker:v0.10.0"
-#: The Envoy the llm-d-router v0.10.0 standalone chart runs beside the picker.
-ENVOY_IMAGE = "docker.io/envoyproxy/envoy:distroless-v1.33.2"
+# The Endpoint Picker's and Envoy's images live with every other default image (images.py,
+# DEFAULT_IMAGES); re-exported here.
 #: ``standalone``: Envoy beside the picker, the HTTPRoute points at the router's Service (works
 #: with Cilium's Gateway on DOKS today). ``gateway``: the HTTPRoute's backend is the
 #: InferencePool (a gateway that implements the Gateway API Inference Extension).
