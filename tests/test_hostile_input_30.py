@@ -4,6 +4,7 @@ same surfaces are in tests/test_properties_hostile_30.py."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -409,10 +410,12 @@ def test_bench_logs_huge_integer_or_deep_nesting_refused(
 
 def test_bench_share_full_disk_gives_message_and_status(tmp_path: Path) -> None:
     log = tmp_path / "bench.log"
-    log.write_text(
-        '{"event": "share-bench", "node": "n1", "bytes": 100, "seconds": 1, "mbps": 0.0001, '
-        '"started_at": 1, "ended_at": 2}\n'
-    )
+    # A result line exactly as bench_share.py prints it (json.dumps(result, sort_keys=True)).
+    result = {
+        **{"bytes": 100, "ended_at": 2, "errors": 0, "event": "share-bench", "files": 1},
+        **{"mbps": 0.0001, "node": "n1", "seconds": 1, "started_at": 1, "threads": 4},
+    }
+    log.write_text(json.dumps(result, sort_keys=True) + "\n")
     with open("/dev/full", "w") as full:
         proc = run_cli("bench-share", "--aggregate", str(log), stdout=full)
     assert proc.returncode == 1
@@ -439,6 +442,8 @@ BAD_INPUT: dict[str, list[list[str]]] = {
     "plan": [["--size-gib", "nan"], ["--size-gib", "10", "--measured-share", "F"]],
     "bench-share": [["--nodes", "99"], ["--aggregate", "F"], ["--run", "F"]],
     "images": [["F"], ["--mirror", "user:hunter2@x.example/m"], ["--pull-secrets"]],
+    "diff": [["F", "/nonexistent"], ["/nonexistent", "F"]],
+    "applyset": [["F", "-n", "vllm"], ["F", "-n", "Not A Namespace"]],
 }
 
 
