@@ -264,3 +264,72 @@ def test_importing_the_value_types_loads_no_jsii():
         "vllm_nfs_constructs.planner, vllm_nfs_constructs.lora, vllm_nfs_constructs.autoscaling"
     )
     assert not {m.split(".")[0] for m in mods} & JSII_PACKAGES - {"jsii"}
+
+
+# -- the layer order, imports inside functions included --------------------------------------------
+
+#: values < planning < k8s | infra < cli (docs/architecture.md): each layer imports only layers
+#: below it; the root's errors, contracts and _node are below every layer.
+LAYER_RANK = {"values": 0, "planning": 1, "k8s": 2, "infra": 2, "cli": 3}
+
+
+def _layer_of_module(parts: list[str]) -> str | None:
+    """The layer of ``vllm_nfs_constructs.<parts>`` (None for the root's shared modules)."""
+    return parts[0] if parts and parts[0] in LAYER_RANK else None
+
+
+def _absolute_imports(path: Path) -> list[tuple[int, list[str]]]:
+    """(line, module path inside the package) of every import of the package, at any depth."""
+    return _imports_in(path.read_text(), list(path.relative_to(PKG).parts)[:-1])
+
+
+def _imports_in(source: str, pkg_parts: list[str]) -> list[tuple[int, list[str]]]:
+    """Imports of the package in `source`, a module in the package folder `pkg_parts`; ast.walk
+    visits every node, so imports inside functions and methods count too."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = pkg_parts[: len(pkg_parts) - (node.level - 1)]
+                mod = base + (node.module.split(".") if node.module else [])
+                targets = [[*mod, a.name] for a in node.names] if not node.module else [mod]
+            elif node.module and node.module.startswith("vllm_nfs_constructs"):
+                mod = node.module.split(".")[1:]
+                targets = [[*mod, a.name] for a in node.names] if not mod else [mod]
+            else:
+                continue
+            found += [(node.lineno, t) for t in targets]
+        elif isinstance(node, ast.Import):
+            found += [
+                (node.lineno, a.name.split(".")[1:])
+                for a in node.names
+                if a.name.startswith("vllm_nfs_constructs.")
+            ]
+    return found
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for layer in LAYER_RANK for p in py_files(layer)],
+    ids=lambda p: str(p.relative_to(PKG)),
+)
+def test_no_layer_imports_a_layer_above_or_beside_it(path):
+    own = path.relative_to(PKG).parts[0]
+    bad = []
+    for line, target in _absolute_imports(path):
+        layer = _layer_of_module(target)
+        if layer is None or layer == own:
+            continue
+        if LAYER_RANK[layer] >= LAYER_RANK[own]:
+            bad.append(f"line {line}: {'.'.join(target)}")
+    assert not bad, f"{path.relative_to(PKG)} ({own}) imports upward or sideways: {bad}"
+
+
+def test_the_layer_check_sees_imports_inside_functions():
+    """The check can fail: an import of cli inside a method of a values module is found."""
+    source = (
+        "class A:\n    def f(self):\n        from ..cli import validate\n        return validate\n"
+    )
+    (line, target), *_ = _imports_in(source, ["values"])
+    assert line == 3 and target == ["cli"]
+    assert LAYER_RANK[_layer_of_module(target) or ""] > LAYER_RANK["values"]

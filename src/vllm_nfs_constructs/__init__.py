@@ -32,6 +32,7 @@ __version__ = "0.3.0"
 from . import _node  # noqa: F401  (points jsii at a supported Node.js before cdk8s/cdktf load)
 from .errors import ConfigurationError, ConfigurationWarning, VllmNfsDeprecationWarning
 from .planning.loading import WeightLoading
+from .values import platform as _platform_values
 from .values.autoscaling import QueueAutoscaling
 from .values.gpus import GPU_PROFILES, GpuProfile
 from .values.handoff import InfraOutputs, NfsEndpoint
@@ -157,6 +158,15 @@ class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 if not any(isinstance(finder, _MovedModules) for finder in sys.meta_path):
     sys.meta_path.append(_MovedModules())
+
+
+def _apply_platform(scope: Any, platform: PlatformDefaults) -> None:
+    """``PlatformDefaults.apply``: the cluster layer's applier, imported on first use (the value
+    layer never imports the cluster layer itself)."""
+    importlib.import_module(".k8s.platform", __name__).apply_platform(scope, platform)
+
+
+_platform_values.register_applier(_apply_platform)
 
 
 def __getattr__(name: str) -> Any:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -364,10 +364,27 @@ class PlatformDefaults:
     def apply(self, scope: IConstruct) -> PlatformDefaults:
         """Apply these defaults to every object and pod the library makes in ``scope``'s App,
         those made before this call and after it; returns ``self``."""
-        from ..k8s.platform import apply_platform
-
-        apply_platform(scope, self)
+        if _APPLIER is None:  # pragma: no cover (the package root registers it on import)
+            raise ConfigurationError(
+                "PlatformDefaults.apply",
+                scope,
+                "the cluster layer's applier",
+                "Import vllm_nfs_constructs (the package root registers it).",
+            )
+        _APPLIER(scope, self)
         return self
+
+
+#: How ``PlatformDefaults.apply`` reaches the constructs without the value layer importing the
+#: cluster layer: the package root registers the cluster layer's ``apply_platform`` (imported
+#: on first use), and Python imports the root before any module of the package.
+_APPLIER: Callable[[IConstruct, PlatformDefaults], None] | None = None
+
+
+def register_applier(applier: Callable[[IConstruct, PlatformDefaults], None]) -> None:
+    """Set what ``PlatformDefaults.apply`` calls (the package root does, once)."""
+    global _APPLIER  # noqa: PLW0603 (one registration, made by the package root)
+    _APPLIER = applier
 
 
 def _merge(
