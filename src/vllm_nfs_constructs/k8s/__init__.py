@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from .. import _node  # noqa: F401  (points jsii at a supported Node.js before cdk8s loads)
 from ._common import check_unique_objects
+from ._pod import ContainerModel, Mount
 from .autoscaling import QueueScaledObject
 from .chart import ServedModel, VllmNfs, VllmNfsChart
 from .download import ModelDownloadJob, SecretKeyRef
+from .extensions import PodExtension, ServingPod
 from .gateway import InferenceGateway, Routable, Route, RouteTarget
 from .monitoring import AlertThresholds, PrometheusStack, VllmMonitoring
 from .namespace import PodSecurityLevel, WorkloadNamespace
@@ -22,12 +24,15 @@ from .volume import NfsMountOptions, SharedModelVolume
 __all__ = [
     "AlertThresholds",
     "AntiAffinity",
+    "ContainerModel",
     "ImagePrePuller",
     "InferenceGateway",
     "ModelDownloadJob",
+    "Mount",
     "NetworkPeer",
     "NetworkTunerDaemonSet",
     "NfsMountOptions",
+    "PodExtension",
     "PodSecurityLevel",
     "ProgramsConfigMap",
     "PrometheusStack",
@@ -37,6 +42,7 @@ __all__ = [
     "RouteTarget",
     "SecretKeyRef",
     "ServedModel",
+    "ServingPod",
     "ShareBenchmarkJob",
     "SharedModelVolume",
     "VllmDeployment",

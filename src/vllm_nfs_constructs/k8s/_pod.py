@@ -22,6 +22,7 @@ from typing import Any
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
+from ..errors import ConfigurationError
 from ..values.names import short_name
 from . import _common as c
 from . import _escape_hatches as hatch
@@ -31,15 +32,36 @@ __all__ = [
     "LazyDaemonSet",
     "LazyDeployment",
     "LazyJob",
+    "Mount",
     "PodModel",
     "WorkloadHook",
     "add_workload_hook",
+    "check_workload",
     "job_name",
 ]
 
 
 def _sorted(mapping: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return {key: mapping[key] for key in sorted(mapping)} if mapping else None
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A volume mount that carries the volume it needs: adding it to a container of a pod adds
+    the volume to the pod too, so a mount never names a volume the pod lacks."""
+
+    volume: k8s.Volume
+    path: str
+    read_only: bool | None = None
+    sub_path: str | None = None
+
+    def volume_mount(self) -> k8s.VolumeMount:
+        return k8s.VolumeMount(
+            name=self.volume.name,
+            mount_path=self.path,
+            read_only=self.read_only,
+            sub_path=self.sub_path,
+        )
 
 
 @dataclass(eq=False)
@@ -65,9 +87,16 @@ class ContainerModel:
     #: ``Always`` makes an init container a native sidecar (Kubernetes >= 1.29). The 1.27
     #: bindings lack the field: it is set on the rendered JSON (``_escape_hatches``).
     restart_policy: str | None = None
+    #: The volumes the container's :class:`Mount` entries need; the pod renders them.
+    mount_volumes: list[k8s.Volume] = field(default_factory=list)
 
-    def mount(self, mount: k8s.VolumeMount) -> None:
-        """Add a volume mount unless one at the same path exists."""
+    def mount(self, mount: k8s.VolumeMount | Mount) -> None:
+        """Add a volume mount unless one at the same path exists (a :class:`Mount` brings its
+        volume along)."""
+        if isinstance(mount, Mount):
+            if all(v.name != mount.volume.name for v in self.mount_volumes):
+                self.mount_volumes.append(mount.volume)
+            mount = mount.volume_mount()
         if all(m.mount_path != mount.mount_path for m in self.volume_mounts):
             self.volume_mounts.append(mount)
 
@@ -142,6 +171,8 @@ class PodModel:
     #: Rewrites every container image at render (a registry mirror); identity by default.
     image_map: Callable[[str], str] | None = None
     gpu: bool = False
+    #: Who added each volume (by volume name), for the error on two volumes under one name.
+    volume_owners: dict[str, str] = field(default_factory=dict)
 
     # -- building ---------------------------------------------------------------------------
 
@@ -153,13 +184,32 @@ class PodModel:
         self.init_containers.append(container)
         return container
 
-    def add_volume(self, volume: k8s.Volume) -> k8s.Volume:
-        """Add a volume; one of the same name is kept (the pod collects what it needs)."""
+    def add_volume(self, volume: k8s.Volume, owner: str | None = None) -> k8s.Volume:
+        """Add a volume; the same volume added again is kept once (the pod collects what it
+        needs), a different one under a taken name raises, naming both owners."""
+        owner = owner or f"the {self.role} pod"
         for existing in self.volumes:
             if existing.name == volume.name:
+                if existing != volume:
+                    first = self.volume_owners.get(volume.name, f"the {self.role} pod")
+                    raise ConfigurationError(
+                        f"{owner}: volume {volume.name!r}",
+                        volume,
+                        f"a volume name not already taken by {first} (its volume: {existing!r})",
+                        "Two different volumes cannot share a name in one pod; rename one "
+                        "(or add the very same volume, which is kept once).",
+                    )
                 return existing
         self.volumes.append(volume)
+        self.volume_owners[volume.name] = owner
         return volume
+
+    def collect_mount_volumes(self, owner: str | None = None) -> None:
+        """Add the volumes the containers' :class:`Mount` entries need (checked as ``add_volume``
+        checks them)."""
+        for container in self.all_containers():
+            for volume in container.mount_volumes:
+                self.add_volume(volume, owner)
 
     def tolerate(self, toleration: k8s.Toleration) -> None:
         if toleration not in self.tolerations:
@@ -190,6 +240,7 @@ class PodModel:
         return self.image_map(image) if self.image_map is not None else image
 
     def render_spec(self) -> k8s.PodSpec:
+        self.collect_mount_volumes()
         return k8s.PodSpec(
             restart_policy=self.restart_policy,
             service_account_name=self.service_account_name,
@@ -245,9 +296,13 @@ def add_workload_hook(
 
 def _register(scope: Construct, kind: str, pod: PodModel) -> None:
     """Remember a workload's pod for later checks and run the checks there are now."""
-    registry = c.app_registry(scope)
-    registry.workloads.append((kind, pod))
-    for check in registry.workload_checks:
+    c.app_registry(scope).workloads.append((kind, pod))
+    check_workload(scope, kind, pod)
+
+
+def check_workload(scope: Construct, kind: str, pod: PodModel) -> None:
+    """Run the App's workload checks over ``pod`` now (after a change to a pod already made)."""
+    for check in c.app_registry(scope).workload_checks:
         check(kind, pod.role, pod)
 
 
@@ -435,11 +490,14 @@ def program_container(
     gid: int,
     requests: Mapping[str, str],
     limits: Mapping[str, str],
-    mounts: Sequence[k8s.VolumeMount],
+    mounts: Sequence[k8s.VolumeMount | Mount],
     env: Sequence[k8s.EnvVar] = (),
     pull_policy: str | None = None,
 ) -> ContainerModel:
-    """A container that runs one in-pod program (restricted, bounded resources)."""
+    """A container that runs one in-pod program (restricted, bounded resources); a
+    :class:`Mount` brings its volume."""
+    volume_mounts = [m.volume_mount() if isinstance(m, Mount) else m for m in mounts]
+    volumes = list({m.volume.name: m.volume for m in mounts if isinstance(m, Mount)}.values())
     return ContainerModel(
         name=name,
         image=image,
@@ -449,5 +507,6 @@ def program_container(
         requests=dict(requests),
         limits=dict(limits),
         security_context=restricted(uid, gid),
-        volume_mounts=list(mounts),
+        volume_mounts=volume_mounts,
+        mount_volumes=volumes,
     )

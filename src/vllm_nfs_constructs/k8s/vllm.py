@@ -25,9 +25,10 @@ from ..values.lora import LoraAdapter, LoraMode, LoraPlan, LoraPublish, lora_pla
 from ..values.model import DEFAULT_MODEL, ModelSource
 from ..values.names import service_name, short_name
 from . import _common as c
-from ._pod import ContainerModel, LazyDeployment, PodModel, program_container
+from ._pod import ContainerModel, LazyDeployment, PodModel, check_workload, program_container
 from .autoscaling import QueueScaledObject
 from .download import SecretKeyRef
+from .extensions import PodExtension, apply_extension
 from .network_policy import (
     NetworkPeer,
     PeerLike,
@@ -39,7 +40,7 @@ from .network_policy import (
 from .options import AUTO, GRACE_MARGIN_SECONDS, AntiAffinity, VllmOptions
 from .programs import ProgramsConfigMap
 from .volume import SharedModelVolume
-from .warm_start import SMALL_IMAGE, add_compile_cache, warm_up_container
+from .warm_start import SMALL_IMAGE, CompileCache, WarmUp
 
 __all__ = ["GRACE_MARGIN_SECONDS", "AntiAffinity", "VllmDeployment"]
 
@@ -234,6 +235,9 @@ class VllmDeployment(Construct):
         self.args = self._args(f)
         #: The pod template as a model (rendered at synth): later calls add to it.
         self.pod = self._pod(api_key_secret)
+        #: The extensions of the pod, in the order added (:meth:`add_extension`).
+        self.extensions: list[PodExtension] = []
+        self._warm_start()
         self.deployment = self._deployment()
         #: The GPU pool when this model is at zero replicas, for the wake path's TTL (a router
         #: in front of a model that scales to zero): a new node by default; ``VllmNfsChart`` sets
@@ -465,13 +469,7 @@ class VllmDeployment(Construct):
         )
         pod.add_init_container(self._gate_container())
         pod.add_container(self._vllm_container(api_key_secret))
-        # Warm start (docs/cold-start.md): the compile cache's directory, then the warm-up
-        # native sidecar, which reads the weights while the kubelet pulls the vLLM image.
-        if opts.compile_cache:
-            add_compile_cache(self, pod)
-        warm_up = warm_up_container(self)
-        if warm_up is not None:
-            pod.add_init_container(warm_up)
+        owner = f"VllmDeployment {self.name!r}"
         for volume in (
             self.volume.pod_volume(),
             self.programs.volume,
@@ -479,7 +477,7 @@ class VllmDeployment(Construct):
             c.empty_dir("home", "20Gi"),
             c.empty_dir("tmp", "4Gi"),
         ):
-            pod.add_volume(volume)
+            pod.add_volume(volume, owner)
         return pod
 
     def _checkov_skips(self) -> dict[str, str]:
@@ -571,6 +569,34 @@ class VllmDeployment(Construct):
         )
 
     # -- wiring -----------------------------------------------------------------------------
+
+    def add_extension(self, ext: PodExtension) -> PodExtension:
+        """Add sidecars, init containers, volumes, mounts and environment to the serving pod;
+        returns ``ext``.
+
+        ``ext`` is a :class:`~vllm_nfs_constructs.k8s.PodExtension`: a ``name`` and an
+        ``extend(pod)`` method that receives a :class:`~vllm_nfs_constructs.k8s.ServingPod`.
+        It runs now; the pod renders at synth, so an extension added any time before synth is
+        in the output. A :class:`~vllm_nfs_constructs.k8s.Mount` carries its volume; two
+        different volumes under one name raise ``ConfigurationError`` naming both owners.
+        Containers without a security context get the library's restricted one; an extension
+        that would leave Pod Security ``restricted`` raises (docs/constructs/vllm-deployment.md).
+        """
+        self._extend(ext)
+        check_workload(self.deployment, "Deployment", self.pod)
+        return ext
+
+    def _warm_start(self) -> None:
+        """Warm start (docs/cold-start.md) as extensions: the compile cache's directory, then
+        the warm-up native sidecar, which reads the weights while the kubelet pulls vLLM."""
+        if self.options.compile_cache:
+            self._extend(CompileCache())
+        if self.options.warm_up:
+            self._extend(WarmUp())
+
+    def _extend(self, ext: PodExtension) -> None:
+        apply_extension(self, ext)
+        self.extensions.append(ext)
 
     def lora_publish(self, adapter: LoraAdapter) -> LoraPublish | None:
         """Where ``adapter``'s download Job publishes it (on-demand serving), else None.

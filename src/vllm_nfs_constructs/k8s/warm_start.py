@@ -1,30 +1,35 @@
 """Warm start of a serving pod (issue #20): the warm-up native sidecar and the compile cache.
 
-Both are added to a :class:`VllmDeployment`'s pod model by ``VllmDeployment._pod``; they live
-here so the deployment module only calls them. Design and figures: docs/cold-start.md.
+Both are pod extensions (``k8s/extensions.py``) that ``VllmDeployment`` adds itself from its
+options (``VllmOptions(warm_up=..., compile_cache=...)``). Design and figures:
+docs/cold-start.md.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cdk8s_plus_27 import k8s
 
+from .. import contracts
 from ..errors import ConfigurationError
 from ..planning.loading import warm_up_applies
 from ..values.images import PYTHON_IMAGE
 from ..values.lora import LoraMode
-from ._pod import ContainerModel, PodModel, program_container
+from ._pod import ContainerModel, Mount, program_container
 
 if TYPE_CHECKING:
+    from .extensions import ServingPod
     from .vllm import VllmDeployment
 
 __all__ = [
     "COMPILE_CACHE_MOUNT",
     "COMPILE_CACHE_ROOT",
     "SMALL_IMAGE",
-    "add_compile_cache",
+    "CompileCache",
+    "WarmUp",
     "compile_cache_subpath",
     "warm_up_container",
     "warm_up_dirs",
@@ -88,12 +93,37 @@ def warm_up_container(deployment: VllmDeployment) -> ContainerModel | None:
         gid=opts.gid,
         requests={"cpu": "100m", "memory": "64Mi"},
         limits=limits,
-        mounts=[deployment.volume.mount(read_only=True), deployment.programs.mount],
+        mounts=[_share(deployment, deployment.volume.mount_path, True), _programs(deployment)],
         env=[k8s.EnvVar(name="PYTHONUNBUFFERED", value="1")],
         pull_policy="IfNotPresent",
     )
     container.restart_policy = "Always"
     return container
+
+
+def _share(
+    deployment: VllmDeployment, path: str, read_only: bool, sub_path: str | None = None
+) -> Mount:
+    """A mount of the deployment's share (the pod's ``models`` volume)."""
+    volume = deployment.volume.pod_volume()
+    return Mount(volume, path, read_only=read_only, sub_path=sub_path)
+
+
+def _programs(deployment: VllmDeployment) -> Mount:
+    mount = deployment.programs.mount
+    return Mount(deployment.programs.volume, mount.mount_path, read_only=mount.read_only)
+
+
+@dataclass(frozen=True)
+class WarmUp:
+    """The warm-up native sidecar (``VllmOptions.warm_up``) as a pod extension."""
+
+    name: str = "warm-up"
+
+    def extend(self, pod: ServingPod) -> None:
+        container = warm_up_container(pod.deployment)
+        if container is not None:
+            pod.add_init_container(container)
 
 
 def _image_tag(image: str) -> str:
@@ -117,12 +147,23 @@ def compile_cache_subpath(image: str, gpu_slug: str) -> str:
     return "/".join([COMPILE_CACHE_ROOT, *parts])
 
 
-def add_compile_cache(deployment: VllmDeployment, pod: PodModel) -> None:
+@dataclass(frozen=True)
+class CompileCache:
+    """The compile cache (``VllmOptions.compile_cache``) as a pod extension."""
+
+    name: str = "compile-cache"
+
+    def extend(self, pod: ServingPod) -> None:
+        add_compile_cache(pod)
+
+
+def add_compile_cache(pod: ServingPod) -> None:
     """``VLLM_CACHE_ROOT`` on a writable ``subPath`` of the share in the vLLM container; the model
     tree stays read-only in every container. An init container (uid ``opts.uid``: the share
     squashes root, so the kubelet could not make the directory owned by it) makes
     ``<image tag>/<gpu size>`` first, with only the cache's root ``.vllm-cache`` writable: it
     never mounts the model tree."""
+    deployment = pod.deployment
     opts = deployment.options
     if deployment.gpu_slug is None:
         raise ConfigurationError(
@@ -132,7 +173,6 @@ def add_compile_cache(deployment: VllmDeployment, pod: PodModel) -> None:
             "The cache is namespaced by GPU size; VllmNfsChart passes it.",
         )
     sub_path = compile_cache_subpath(opts.image, deployment.gpu_slug)
-    volume_name = deployment.volume.mount(read_only=True).name
     pod.add_init_container(
         program_container(
             "compile-cache-dir",
@@ -147,21 +187,9 @@ def add_compile_cache(deployment: VllmDeployment, pod: PodModel) -> None:
             gid=opts.gid,
             requests={"cpu": "10m", "memory": "32Mi"},
             limits={"cpu": "100m", "memory": "64Mi"},
-            mounts=[
-                k8s.VolumeMount(
-                    name=volume_name,
-                    mount_path=COMPILE_CACHE_MOUNT,
-                    sub_path=COMPILE_CACHE_ROOT,
-                    read_only=False,
-                )
-            ],
+            mounts=[_share(deployment, COMPILE_CACHE_MOUNT, False, COMPILE_CACHE_ROOT)],
             pull_policy="IfNotPresent",
         )
     )
-    vllm = pod.container("vllm")
-    vllm.mount(
-        k8s.VolumeMount(
-            name=volume_name, mount_path=COMPILE_CACHE_MOUNT, sub_path=sub_path, read_only=False
-        )
-    )
-    vllm.set_env("VLLM_CACHE_ROOT", COMPILE_CACHE_MOUNT)
+    pod.mount(contracts.VLLM_CONTAINER, _share(deployment, COMPILE_CACHE_MOUNT, False, sub_path))
+    pod.add_env(contracts.VLLM_CONTAINER, "VLLM_CACHE_ROOT", COMPILE_CACHE_MOUNT)

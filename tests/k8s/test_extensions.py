@@ -1,0 +1,230 @@
+"""``VllmDeployment.add_extension`` (#29 item 5): a user's sidecar in one extension, mounts that
+carry their volumes, two volumes under one name refused, restricted security kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cdk8s
+import pytest
+from cdk8s_plus_27 import k8s
+
+from tests.conftest import find
+from tests.k8s._fixtures import volume
+from vllm_nfs_constructs import (
+    ContainerModel,
+    Mount,
+    PodExtension,
+    ServingPod,
+    VllmDeployment,
+    VllmOptions,
+)
+from vllm_nfs_constructs.errors import ConfigurationError
+
+LOGS = k8s.Volume(
+    name="logs", empty_dir=k8s.EmptyDirVolumeSource(size_limit=k8s.Quantity.from_string("1Gi"))
+)
+
+
+@dataclass(frozen=True)
+class LogShipper:
+    """A user's extension, written here only: a log-shipper sidecar reading vLLM's log
+    directory (an emptyDir both mount) and an env var on the vLLM container."""
+
+    image: str = "docker.io/fluent/fluent-bit:3.2.4"
+    name: str = "log-shipper"
+
+    def extend(self, pod: ServingPod) -> None:
+        pod.add_container(
+            ContainerModel(
+                name="log-shipper",
+                image=self.image,
+                args=["-i", "tail", "-p", "path=/logs/*.log", "-o", "stdout"],
+                requests={"cpu": "10m", "memory": "32Mi"},
+                limits={"cpu": "100m", "memory": "64Mi"},
+            )
+        )
+        pod.mount("log-shipper", Mount(LOGS, "/logs", read_only=True))
+        pod.mount("vllm", Mount(LOGS, "/logs"))
+        pod.add_env("vllm", "VLLM_LOG_DIR", "/logs")
+
+
+def deployment(chart: cdk8s.Chart, **options: Any) -> VllmDeployment:
+    return VllmDeployment(
+        chart,
+        "vllm",
+        volume=volume(chart),
+        gpu_node_pool="gpu",
+        options=VllmOptions(warm_up=False, **options),
+    )
+
+
+def pod_spec(objs: list[dict[str, Any]]) -> dict[str, Any]:
+    spec: dict[str, Any] = find(objs, "Deployment", "vllm")["spec"]["template"]["spec"]
+    return spec
+
+
+def containers(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in spec["containers"] + spec.get("initContainers", [])}
+
+
+def test_user_sidecar_is_one_extension(chart: cdk8s.Chart, synth: Any) -> None:
+    d = deployment(chart)
+    ext = LogShipper()
+    assert isinstance(ext, PodExtension)
+    assert d.add_extension(ext) is ext and d.extensions == [ext]
+    spec = pod_spec(synth(chart))
+    by_name = containers(spec)
+    shipper = by_name["log-shipper"]
+    assert shipper["image"] == ext.image
+    assert shipper["volumeMounts"] == [{"mountPath": "/logs", "name": "logs", "readOnly": True}]
+    vllm = by_name["vllm"]
+    assert {"mountPath": "/logs", "name": "logs"} in vllm["volumeMounts"]
+    assert {"name": "VLLM_LOG_DIR", "value": "/logs"} in vllm["env"]
+    # The volume came with the mount, once, after the library's own.
+    logs = [v for v in spec["volumes"] if v["name"] == "logs"]
+    assert logs == [{"name": "logs", "emptyDir": {"sizeLimit": "1Gi"}}]
+    assert spec["volumes"][-1]["name"] == "logs"
+
+
+def test_extension_container_gets_the_restricted_defaults(chart: cdk8s.Chart, synth: Any) -> None:
+    deployment(chart, uid=2000, gid=3000).add_extension(LogShipper())
+    spec = pod_spec(synth(chart))
+    by_name = containers(spec)
+    context = by_name["log-shipper"]["securityContext"]
+    # The same as the library's own containers (the vLLM server and the model gate).
+    assert context == by_name["vllm"]["securityContext"] == by_name["model-gate"]["securityContext"]
+    # And what Pod Security "restricted" asks of a container.
+    assert context["allowPrivilegeEscalation"] is False
+    assert context["capabilities"] == {"drop": ["ALL"]}
+    assert context["runAsNonRoot"] is True and context["runAsUser"] == 2000
+    assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+
+
+def test_extension_added_after_construction_is_rendered(chart: cdk8s.Chart, synth: Any) -> None:
+    d = deployment(chart)
+    before = containers(pod_spec(synth(chart)))
+    assert "log-shipper" not in before
+    d.add_extension(LogShipper())
+    assert "log-shipper" in containers(pod_spec(synth(chart)))
+
+
+def test_two_volumes_under_one_name_raise_naming_both_owners(chart: cdk8s.Chart) -> None:
+    @dataclass(frozen=True)
+    class OtherLogs:
+        name: str = "other-logs"
+
+        def extend(self, pod: ServingPod) -> None:
+            pod.mount(
+                "vllm", Mount(k8s.Volume(name="logs", empty_dir=k8s.EmptyDirVolumeSource()), "/x")
+            )
+
+    d = deployment(chart)
+    d.add_extension(LogShipper())
+    with pytest.raises(ConfigurationError) as err:
+        d.add_extension(OtherLogs())
+    assert "'other-logs'" in str(err.value) and "'log-shipper'" in str(err.value)
+    assert "'logs'" in str(err.value)
+
+
+def test_same_volume_twice_is_kept_once(chart: cdk8s.Chart, synth: Any) -> None:
+    @dataclass(frozen=True)
+    class MoreLogs:
+        name: str = "more-logs"
+
+        def extend(self, pod: ServingPod) -> None:
+            pod.add_init_container(
+                ContainerModel(name="log-init", image="docker.io/library/busybox:1.37"),
+                sidecar=True,
+            )
+            pod.mount("log-init", Mount(LOGS, "/logs"))
+
+    d = deployment(chart)
+    d.add_extension(LogShipper())
+    d.add_extension(MoreLogs())
+    spec = pod_spec(synth(chart))
+    assert [v["name"] for v in spec["volumes"]].count("logs") == 1
+    assert containers(spec)["log-init"]["restartPolicy"] == "Always"
+
+
+def test_library_volume_name_taken_by_a_different_volume_raises(chart: cdk8s.Chart) -> None:
+    @dataclass(frozen=True)
+    class Home:
+        name: str = "my-home"
+
+        def extend(self, pod: ServingPod) -> None:
+            pod.add_volume(k8s.Volume(name="home", empty_dir=k8s.EmptyDirVolumeSource()))
+
+    with pytest.raises(ConfigurationError, match=r"'my-home'.*VllmDeployment 'vllm'"):
+        deployment(chart).add_extension(Home())
+
+
+def test_privileged_sidecar_is_refused(chart: cdk8s.Chart) -> None:
+    @dataclass(frozen=True)
+    class Privileged:
+        name: str = "root-shell"
+
+        def extend(self, pod: ServingPod) -> None:
+            pod.add_container(
+                ContainerModel(
+                    name="shell",
+                    image="docker.io/library/busybox:1.37",
+                    security_context=k8s.SecurityContext(privileged=True),
+                )
+            )
+
+    with pytest.raises(ConfigurationError, match="privileged: true"):
+        deployment(chart).add_extension(Privileged())
+
+
+def test_extension_cannot_strip_the_library_security(chart: cdk8s.Chart) -> None:
+    @dataclass(frozen=True)
+    class Strip:
+        name: str = "strip"
+
+        def extend(self, pod: ServingPod) -> None:
+            # Reaching past ServingPod to the model itself is caught after the extension ran.
+            pod.deployment.pod.container("vllm").security_context = None
+
+    @dataclass(frozen=True)
+    class StripPod:
+        name: str = "strip-pod"
+
+        def extend(self, pod: ServingPod) -> None:
+            pod.deployment.pod.security_context = None
+
+    d = deployment(chart)
+    with pytest.raises(ConfigurationError, match="extension 'strip': container 'vllm'"):
+        d.add_extension(Strip())
+    with pytest.raises(ConfigurationError, match="securityContext"):
+        deployment(cdk8s.Chart(cdk8s.Testing.app(), "t2")).add_extension(StripPod())
+
+
+def test_env_the_library_set_is_not_replaced(chart: cdk8s.Chart) -> None:
+    @dataclass(frozen=True)
+    class Online:
+        name: str = "online"
+
+        def extend(self, pod: ServingPod) -> None:
+            pod.add_env("vllm", "HF_HUB_OFFLINE", "0")
+
+    with pytest.raises(ConfigurationError, match="HF_HUB_OFFLINE"):
+        deployment(chart).add_extension(Online())
+
+
+def test_not_an_extension_is_refused(chart: cdk8s.Chart) -> None:
+    with pytest.raises(ConfigurationError, match="PodExtension"):
+        deployment(chart).add_extension("log-shipper")  # type: ignore[arg-type]
+
+
+def test_warm_up_and_compile_cache_are_extensions(chart: cdk8s.Chart) -> None:
+    d = VllmDeployment(
+        chart,
+        "vllm",
+        volume=volume(chart),
+        gpu_node_pool="gpu",
+        gpu_slug="gpu-h100x1-80gb",
+        options=VllmOptions(compile_cache=True),
+    )
+    assert [e.name for e in d.extensions] == ["compile-cache", "warm-up"]
