@@ -18,7 +18,7 @@ are extensions the deployment adds itself (``k8s/warm_start.py``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from cdk8s_plus_27 import k8s
 
@@ -49,8 +49,9 @@ class ServingPod:
     """What an extension may do to the serving pod: add containers, volumes, mounts and
     environment. ``deployment`` gives the facts (options, volume, programs, model path)."""
 
-    def __init__(self, deployment: VllmDeployment, owner: str) -> None:
-        self.deployment = deployment
+    def __init__(self, deployment: Any, owner: str) -> None:
+        # ``Any``: the deployment module imports this one (the attribute says the type).
+        self.deployment: VllmDeployment = deployment
         #: Who is adding (``extension 'name'``): errors name it.
         self.owner = owner
         self._pod: PodModel = deployment.pod
