@@ -68,6 +68,7 @@ if TYPE_CHECKING:
         VllmMonitoring,
         VllmNfs,
         VllmNfsChart,
+        VllmNfsProps,
         VllmOptions,
         WorkloadNamespace,
         check_unique_objects,
@@ -99,6 +100,7 @@ _CLUSTER_LAYER = frozenset(
         "VllmMonitoring",
         "VllmNfs",
         "VllmNfsChart",
+        "VllmNfsProps",
         "WorkloadNamespace",
     }
 )
@@ -220,6 +222,7 @@ __all__ = [
     "VllmNfs",
     "VllmNfsChart",
     "VllmNfsDeprecationWarning",
+    "VllmNfsProps",
     "VllmOptions",
     "WeightLoading",
     "WorkloadNamespace",

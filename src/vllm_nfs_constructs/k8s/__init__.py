@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import _node  # noqa: F401  (points jsii at a supported Node.js before cdk8s loads)
 from ._common import check_unique_objects
 from .autoscaling import QueueScaledObject
-from .chart import ServedModel, VllmNfs, VllmNfsChart
+from .chart import ServedModel, VllmNfs, VllmNfsChart, VllmNfsProps
 from .download import ModelDownloadJob, SecretKeyRef
 from .gateway import InferenceGateway, Routable, Route, RouteTarget
 from .monitoring import AlertThresholds, PrometheusStack, VllmMonitoring
@@ -43,6 +43,7 @@ __all__ = [
     "VllmMonitoring",
     "VllmNfs",
     "VllmNfsChart",
+    "VllmNfsProps",
     "VllmOptions",
     "WorkloadNamespace",
     "check_unique_objects",
