@@ -53,8 +53,6 @@ DOCS = ROOT / "docs"
 
 #: Construct page (relative to docs/) -> (module, class) whose constructor it documents.
 PAGES: dict[str, tuple[str, str]] = {
-    "constructs/vllm-nfs-chart.md": ("vllm_nfs_constructs.k8s", "VllmNfsChart"),
-    "constructs/vllm-nfs.md": ("vllm_nfs_constructs.k8s", "VllmNfs"),
     "constructs/shared-model-volume.md": ("vllm_nfs_constructs.k8s", "SharedModelVolume"),
     "constructs/model-download-job.md": ("vllm_nfs_constructs.k8s", "ModelDownloadJob"),
     "constructs/vllm-deployment.md": ("vllm_nfs_constructs.k8s", "VllmDeployment"),
@@ -74,6 +72,16 @@ FIELD_PAGES: dict[str, tuple[str, str]] = {
     "constructs/vllm-deployment.md": ("vllm_nfs_constructs.k8s", "VllmOptions"),
     "constructs/vllm-monitoring.md": ("vllm_nfs_constructs.k8s", "PrometheusStack"),
     "autoscaling.md": ("vllm_nfs_constructs", "QueueAutoscaling"),
+    "constructs/vllm-nfs.md": ("vllm_nfs_constructs.k8s", "VllmNfsProps"),
+}
+
+#: Constructs whose arguments are one props dataclass's fields (``Cls(scope, id, props=None,
+#: **kwargs)``): the props are the one source, documented once in their page's field table
+#: (``FIELD_PAGES``); the construct's page links to it.
+PROPS: dict[str, tuple[str, str, str]] = {
+    # construct: (module, props class, the construct's own page)
+    "VllmNfs": ("vllm_nfs_constructs.k8s", "VllmNfsProps", "constructs/vllm-nfs.md"),
+    "VllmNfsChart": ("vllm_nfs_constructs.k8s", "VllmNfsProps", "constructs/vllm-nfs-chart.md"),
 }
 
 #: Public constructs without a page of their own, and where they are documented instead. Their
@@ -134,6 +142,8 @@ def parameters(cls: type) -> dict[str, Param]:
     for p in list(inspect.signature(cls.__init__).parameters.values())[1:]:  # without self
         if p.name == "scope" or (p.name == "id" and p.default is p.empty):
             continue
+        if p.name.startswith("_"):
+            continue  # private (``_location``: which class the user wrote), not a knob
         assert p.kind is not p.VAR_POSITIONAL, f"{cls.__name__}(*{p.name}): not documentable"
         name = f"**{p.name}" if p.kind is p.VAR_KEYWORD else p.name
         found[name] = Param(name, p.default)
@@ -361,8 +371,31 @@ def test_the_docstring_args_name_exactly_the_constructor_parameters(name):
     )
 
 
+@pytest.mark.parametrize("name", sorted(PROPS))
+def test_a_props_construct_takes_exactly_its_props_and_their_fields(name):
+    """``Cls(scope, id, props=None, **kwargs)``: nothing declared beside the props; its page
+    links to the one page documenting the props' fields."""
+    module, props_name, page = PROPS[name]
+    cls = public_constructs()[name]
+    props_cls = getattr(importlib.import_module(module), props_name)
+    assert list(parameters(cls)) == ["props", "**kwargs"]
+    hints = typing.get_type_hints(cls.__init__)
+    assert hints["props"] == props_cls | None
+    field_page = next(p for p, (_, n) in FIELD_PAGES.items() if n == props_name)
+    assert page == field_page or f"{field_page.split('/')[-1]}#knobs" in (DOCS / page).read_text()
+
+
+def test_every_props_taking_construct_is_listed():
+    taking = {
+        name
+        for name, cls in public_constructs().items()
+        if "props" in inspect.signature(cls.__init__).parameters
+    }
+    assert taking == set(PROPS)
+
+
 def test_every_public_construct_has_a_page_or_says_where_it_is_documented():
-    paged = {PAGES[page][1] for page in PAGES}
+    paged = {PAGES[page][1] for page in PAGES} | set(PROPS)
     everything = set(public_constructs())
     assert everything - paged - set(NO_PAGE) == set(), "add the page to PAGES (and mkdocs.yml)"
     assert set(NO_PAGE) <= everything, "NO_PAGE names a class that is no public construct"

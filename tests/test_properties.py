@@ -65,6 +65,7 @@ from vllm_nfs_constructs import (
     VllmDeployment,
     VllmMonitoring,
     VllmNfsChart,
+    VllmNfsProps,
     VllmOptions,
     WorkloadNamespace,
 )
@@ -74,6 +75,7 @@ from vllm_nfs_constructs.lora import LoraMode
 from vllm_nfs_constructs.planner import PlanAssumptions, format_plan, plan_cold_start
 from vllm_nfs_constructs.platform import PlatformDefaults
 from vllm_nfs_constructs.validate import validate_paths
+from vllm_nfs_constructs.values.props import props_names
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 
@@ -886,21 +888,23 @@ PROMETHEUS = accepted(
     None,
 )
 
+THRESHOLDS = accepted(
+    AlertThresholds,
+    fields(
+        queue_waiting_requests=st.floats(min_value=0, max_value=1000),
+        kv_cache_usage_ratio=st.floats(min_value=0, max_value=1),
+        ttft_p99_seconds=st.floats(min_value=0.01, max_value=60),
+        slo_minutes=st.integers(min_value=1, max_value=60),
+    ),
+    None,
+)
+
 
 @bounded(15)
 @given(
     fields(
         prometheus=PROMETHEUS,
-        thresholds=accepted(
-            AlertThresholds,
-            fields(
-                queue_waiting_requests=st.floats(min_value=0, max_value=1000),
-                kv_cache_usage_ratio=st.floats(min_value=0, max_value=1),
-                ttft_p99_seconds=st.floats(min_value=0.01, max_value=60),
-                slo_minutes=st.integers(min_value=1, max_value=60),
-            ),
-            None,
-        ),
+        thresholds=THRESHOLDS,
         dashboard=st.booleans(),
         runbook_base_url=st.sampled_from(["https://example.com/runbooks", "http://x/"]),
         scrape_interval_seconds=st.integers(min_value=1, max_value=600),
@@ -911,32 +915,45 @@ def test_vllm_monitoring(kwargs: dict[str, Any]) -> None:
     synth_cluster(lambda chart: VllmMonitoring(chart, "monitoring", **kwargs))
 
 
+#: A strategy per ``VllmNfsProps`` field: the fuzzed arguments are the props' fields, so a new
+#: field fails ``test_every_props_field_is_fuzzed`` until it gets a strategy here.
+CHART_FIELDS: dict[str, st.SearchStrategy[Any]] = {
+    "infra": INFRA,
+    "models": st.lists(
+        st.tuples(SERVED_NAME, SERVED_KW), min_size=1, max_size=3, unique_by=lambda t: t[0]
+    ),
+    "namespace": st.sampled_from(["vllm", "team-a", "default", "kube-system"]),
+    # A VllmNfsChart owns its namespace: False is refused before anything is built.
+    "create_namespace": st.just(True),
+    "gpu_slug": GPU_SLUG,
+    "mount_options": MOUNT,
+    "token_secret": st.one_of(st.none(), SECRET),
+    "network_tuner": st.booleans(),
+    "tuner_taint": TAINT,
+    "admission_policy": st.booleans(),
+    "gateway": st.booleans(),
+    "gateway_class": st.sampled_from(["cilium", "eg"]),
+    "hostname": st.sampled_from(["llm.example.com", "*.example.com"]),
+    "tls_secret_name": st.sampled_from(["tls"]),
+    "request_timeout_seconds": st.integers(min_value=1, max_value=86400),
+    "stream_idle_timeout_seconds": st.integers(min_value=1, max_value=86400),
+    "network_policies": st.booleans(),
+    "allow_from": st.lists(PEER.filter(lambda p: p is not None), max_size=2),
+    "api_key_secret": st.one_of(st.none(), SECRET),
+    "vllm_image": IMAGE,
+    "monitoring": st.one_of(st.booleans(), PROMETHEUS.filter(lambda p: p is not None)),
+    "alert_thresholds": THRESHOLDS,
+    "platform": PLATFORM,
+    "prepull_images": st.booleans(),
+}
+
+
+def test_every_props_field_is_fuzzed() -> None:
+    assert list(CHART_FIELDS) == props_names(VllmNfsProps)
+
+
 @bounded(50)
-@given(
-    fields(
-        infra=INFRA,
-        models=st.lists(
-            st.tuples(SERVED_NAME, SERVED_KW), min_size=1, max_size=3, unique_by=lambda t: t[0]
-        ),
-        namespace=st.sampled_from(["vllm", "team-a", "default", "kube-system"]),
-        gpu_slug=GPU_SLUG,
-        mount_options=MOUNT,
-        token_secret=st.one_of(st.none(), SECRET),
-        network_tuner=st.booleans(),
-        tuner_taint=TAINT,
-        admission_policy=st.booleans(),
-        gateway=st.booleans(),
-        gateway_class=st.sampled_from(["cilium", "eg"]),
-        hostname=st.sampled_from(["llm.example.com", "*.example.com"]),
-        tls_secret_name=st.sampled_from(["tls"]),
-        request_timeout_seconds=st.integers(min_value=1, max_value=86400),
-        network_policies=st.booleans(),
-        allow_from=st.lists(PEER.filter(lambda p: p is not None), max_size=2),
-        api_key_secret=st.one_of(st.none(), SECRET),
-        vllm_image=IMAGE,
-        platform=PLATFORM,
-    )
-)
+@given(fields(**CHART_FIELDS))
 def test_vllm_nfs_chart(kwargs: dict[str, Any]) -> None:
     kwargs.setdefault("infra", InfraOutputs.example())
     models = kwargs.get("models")

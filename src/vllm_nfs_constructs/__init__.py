@@ -72,6 +72,7 @@ if TYPE_CHECKING:
         VllmMonitoring,
         VllmNfs,
         VllmNfsChart,
+        VllmNfsProps,
         VllmOptions,
         WorkloadNamespace,
         check_unique_objects,
@@ -107,6 +108,7 @@ _CLUSTER_LAYER = frozenset(
         "VllmMonitoring",
         "VllmNfs",
         "VllmNfsChart",
+        "VllmNfsProps",
         "WorkloadNamespace",
     }
 )
@@ -232,6 +234,7 @@ __all__ = [
     "VllmNfs",
     "VllmNfsChart",
     "VllmNfsDeprecationWarning",
+    "VllmNfsProps",
     "VllmOptions",
     "WeightLoading",
     "WorkloadNamespace",

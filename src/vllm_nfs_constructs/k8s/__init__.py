@@ -6,7 +6,7 @@ from .. import _node  # noqa: F401  (points jsii at a supported Node.js before c
 from ._common import check_unique_objects
 from ._pod import ContainerModel, Mount
 from .autoscaling import QueueScaledObject
-from .chart import ServedModel, VllmNfs, VllmNfsChart
+from .chart import ServedModel, VllmNfs, VllmNfsChart, VllmNfsProps
 from .download import ModelDownloadJob, SecretKeyRef
 from .extensions import PodExtension, ServingPod
 from .gateway import InferenceGateway, Routable, Route, RouteTarget
@@ -49,6 +49,7 @@ __all__ = [
     "VllmMonitoring",
     "VllmNfs",
     "VllmNfsChart",
+    "VllmNfsProps",
     "VllmOptions",
     "WorkloadNamespace",
     "check_unique_objects",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 import cdk8s
 from constructs import Construct
@@ -27,6 +27,7 @@ from ..values.lora import LoraAdapter, adapter_job_base
 from ..values.model import DEFAULT_MODEL, ModelSource
 from ..values.names import short_name
 from ..values.platform import PlatformDefaults
+from ..values.props import resolve_props
 from ..values.routing import PrefixAwareRouting
 from ..values.taints import NOT_TUNED_TAINT, Taint
 from . import _common as c
@@ -46,7 +47,7 @@ from .volume import NfsMountOptions, SharedModelVolume
 #: The GPU size when neither ``gpu_slug`` nor the infra outputs name one (0.1.0's default).
 DEFAULT_GPU_SLUG = contracts.DEFAULT_GPU_SLUG
 
-__all__ = ["ServedModel", "VllmNfs", "VllmNfsChart"]
+__all__ = ["ServedModel", "VllmNfs", "VllmNfsChart", "VllmNfsProps"]
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,80 @@ class ServedModel:
         return self.options.max_unavailable
 
 
+@dataclass(frozen=True, kw_only=True)
+class VllmNfsProps:
+    """Everything :class:`VllmNfs` and :class:`VllmNfsChart` compose from, declared once.
+
+    ``VllmNfs(scope, id, props)`` and ``VllmNfsChart(scope, id, props)`` take it whole; the same
+    names as keyword arguments still work (``VllmNfsChart(app, "vllm", infra=...)``), and
+    keywords given with props override the props' fields. The props are plain data: they are
+    checked when a construct is made from them, and errors name the class written
+    (``VllmNfsChart.gateway_class``, ``VllmNfs.models``). See docs/constructs/vllm-nfs.md.
+    """
+
+    infra: InfraOutputs
+    """The cloud layer's outputs (``InfraOutputs.from_file("outputs.json")``)."""
+    models: Sequence[ServedModel] = (ServedModel("qwen"),)
+    """Models to serve (default one: Qwen/Qwen2.5-0.5B-Instruct as ``qwen``)."""
+    namespace: str | None = None
+    """Workload namespace (default the enclosing chart's, else ``vllm``; not ``default`` or
+    ``kube-*`` when the namespace is created). Every namespaced object goes there, except the
+    privileged tuner, which keeps its own."""
+    create_namespace: bool = True
+    """Emit the Namespace with Pod Security ``restricted`` and the default-deny policies
+    (default True); False when the namespace is managed elsewhere (``VllmNfs`` only: a
+    ``VllmNfsChart`` owns its namespace)."""
+    gpu_slug: str | None = None
+    """The GPU pool's Droplet size; default ``infra.gpu_node_size``, else ``gpu-h100x1-80gb``.
+    ``gpus_per_pod`` must fit it. With several pools it describes the first (default) pool."""
+    mount_options: NfsMountOptions | None = None
+    """NFS mount options (default ``NfsMountOptions()``: nconnect=8)."""
+    token_secret: SecretKeyRef | None = DEFAULT_TOKEN_SECRET
+    """Secret with a Hugging Face token for the download Jobs (optional)."""
+    network_tuner: bool = True
+    """Include the NetworkTunerDaemonSet (default True)."""
+    tuner_taint: Taint | None = None
+    """The taint the GPU pool starts with; default ``infra.gpu_node_taint``, else the not-tuned
+    taint."""
+    admission_policy: bool = True
+    """The tuner's ValidatingAdmissionPolicy (default True; Kubernetes >= 1.32)."""
+    gateway: bool = True
+    """Include the InferenceGateway (default True)."""
+    gateway_class: str = "cilium"
+    """The GatewayClass (default ``cilium``)."""
+    hostname: str | None = None
+    """The host name the gateway serves (default any)."""
+    tls_secret_name: str | None = None
+    """Existing TLS Secret for an HTTPS listener (default none)."""
+    request_timeout_seconds: int = 600
+    """Per-request timeout on the routes (default 600)."""
+    stream_idle_timeout_seconds: int = 300
+    """The gateway's own stream idle timeout, which no Gateway API field sets (default 300,
+    Cilium's); declare yours if it differs (docs/scale-to-zero.md)."""
+    network_policies: bool = True
+    """Default-deny in the namespace plus the narrow allows (default True)."""
+    allow_from: Sequence[NetworkPeer] = ()
+    """Peers besides the gateway that may call the models' port 8000."""
+    api_key_secret: SecretKeyRef | None = None
+    """Secret key holding the API key every model requires on ``/v1`` (default none)."""
+    vllm_image: str | None = None
+    """The vLLM image for every model (default each model's ``VllmOptions.image``, a CUDA
+    build; required for AMD GPU slugs, which need a ROCm build)."""
+    monitoring: bool | PrometheusStack = False
+    """PodMonitors, alerting and recording rules, the Grafana dashboard and the NetworkPolicies
+    that let Prometheus scrape (``VllmMonitoring``). Default False: the prometheus-operator CRDs
+    must exist. ``True`` targets DigitalOcean's 1-Click kube-prometheus-stack; a
+    ``PrometheusStack(...)`` describes another one."""
+    alert_thresholds: AlertThresholds | None = None
+    """The alerts' thresholds (default ``AlertThresholds()``; only with monitoring)."""
+    platform: PlatformDefaults | None = None
+    """The platform team's defaults for every object and pod of the App (registry mirror, pull
+    secrets, labels, ...; default none). See docs/platform-teams.md."""
+    prepull_images: bool = True
+    """An ``ImagePrePuller`` DaemonSet per GPU pool pulls the models' vLLM images while the node
+    is tuned (default True; docs/cold-start.md)."""
+
+
 class _VllmNfsComposition:
     """What ``VllmNfs`` (a Construct for any chart) and ``VllmNfsChart`` (a Chart) compose:
     namespace, shared volume, network tuner, download Jobs, deployments, gateway, monitoring.
@@ -236,98 +311,72 @@ class _VllmNfsComposition:
     def _scope(self) -> Construct:
         return cast(Construct, self)
 
-    def _compose(
-        self,
-        *,
-        namespace: str,
-        create_namespace: bool,
-        infra: InfraOutputs,
-        models: Sequence[ServedModel] = (ServedModel("qwen"),),
-        gpu_slug: str | None = None,
-        mount_options: NfsMountOptions | None = None,
-        token_secret: SecretKeyRef | None = DEFAULT_TOKEN_SECRET,
-        network_tuner: bool = True,
-        tuner_taint: Taint | None = None,
-        admission_policy: bool = True,
-        gateway: bool = True,
-        gateway_class: str = "cilium",
-        hostname: str | None = None,
-        tls_secret_name: str | None = None,
-        request_timeout_seconds: int = 600,
-        stream_idle_timeout_seconds: int = 300,
-        network_policies: bool = True,
-        allow_from: Sequence[NetworkPeer] = (),
-        api_key_secret: SecretKeyRef | None = None,
-        vllm_image: str | None = None,
-        monitoring: bool | PrometheusStack = False,
-        alert_thresholds: AlertThresholds | None = None,
-        platform: PlatformDefaults | None = None,
-        prepull_images: bool = True,
-    ) -> None:
+    def _compose(self, p: VllmNfsProps, namespace: str) -> None:
+        """Compose from the props, in ``namespace`` (resolved by the wrapper)."""
         f = self._f
         scope = self._scope
         #: Default namespace of every construct made here.
         self.default_namespace = namespace
         #: The App's platform defaults given here (None without).
-        self.platform = chart_platform(scope, platform, f"{f}.platform")
-        if not isinstance(infra, InfraOutputs):
+        self.platform = chart_platform(scope, p.platform, f"{f}.platform")
+        if not isinstance(p.infra, InfraOutputs):
             raise ConfigurationError(
                 f"{f}.infra",
-                infra,
+                p.infra,
                 "an InfraOutputs",
                 "Use InfraOutputs.from_file('outputs.json') or InfraOutputs(...).",
             )
-        self.infra = infra
-        self.models = self._check_models(models)
+        self.infra = p.infra
+        self.models = self._check_models(p.models)
         self._pools = self._gpu_pools()
         #: The GPU pool of each model, by model name.
         self.model_pools = self._place_models()
-        self.profile = self._gpu_profile(gpu_slug)
+        self.profile = self._gpu_profile(p.gpu_slug)
         #: The GPU size of each pool, by pool name (the first is ``profile``).
         self.profiles = self._pool_profiles()
-        self.tuner_taint = self._tuner_taint(tuner_taint)
-        if vllm_image is not None:
-            v.instance_of(f"{f}.vllm_image", vllm_image, str, "an image reference")
-            check_image(f"{f}.vllm_image", vllm_image)
+        self.tuner_taint = self._tuner_taint(p.tuner_taint)
+        if p.vllm_image is not None:
+            v.instance_of(f"{f}.vllm_image", p.vllm_image, str, "an image reference")
+            check_image(f"{f}.vllm_image", p.vllm_image)
         for profile in {
             self.profiles[p].slug: self.profiles[p] for p in self.model_pools.values()
         }.values():
-            if profile.brand != "nvidia" and vllm_image is None:
+            if profile.brand != "nvidia" and p.vllm_image is None:
                 raise ConfigurationError(
                     f"{f}.vllm_image",
-                    vllm_image,
+                    p.vllm_image,
                     f"a ROCm build of vLLM for the {profile.brand.upper()} slug {profile.slug}",
                     "The default image is built for CUDA; pass "
                     "vllm_image='<rocm vllm image>:<tag>'.",
                 )
         for flag, value in (
-            ("network_tuner", network_tuner),
-            ("admission_policy", admission_policy),
-            ("gateway", gateway),
-            ("network_policies", network_policies),
-            ("prepull_images", prepull_images),
+            ("network_tuner", p.network_tuner),
+            ("admission_policy", p.admission_policy),
+            ("gateway", p.gateway),
+            ("network_policies", p.network_policies),
+            ("prepull_images", p.prepull_images),
         ):
             v.instance_of(f"{f}.{flag}", value, bool, "True or False")
-        peers = v.sequence_of(f"{f}.allow_from", allow_from, NetworkPeer, "NetworkPeer entries")
-        check_routing_has_gateway(self.models, gateway)
-        self._check_scale_to_zero(monitoring)
-        self._network_policies = network_policies
+        peers = v.sequence_of(f"{f}.allow_from", p.allow_from, NetworkPeer, "NetworkPeer entries")
+        check_routing_has_gateway(self.models, p.gateway)
+        self._check_scale_to_zero(p.monitoring)
+        self._network_policies = p.network_policies
 
         #: The Namespace (Pod Security ``restricted``, default-deny), None when the namespace
         #: is someone else's (``VllmNfs(create_namespace=False)``).
         self.workload_namespace: WorkloadNamespace | None = (
-            WorkloadNamespace(scope, "namespace", name=namespace, default_deny=network_policies)
-            if create_namespace
+            WorkloadNamespace(scope, "namespace", name=namespace, default_deny=p.network_policies)
+            if p.create_namespace
             else None
         )
-        self.volume = self._volume(mount_options)
+        self.volume = self._volume(p.mount_options)
         self._owns_tuner = False
         self._owned_tuners: list[str] = []
         #: The network tuner of each GPU pool, by pool name (empty without ``network_tuner``).
         self.tuners: dict[str, NetworkTunerDaemonSet] = (
-            self._pool_tuners(admission_policy) if network_tuner else {}
+            self._pool_tuners(p.admission_policy) if p.network_tuner else {}
         )
-        self.tuner = self.tuners.get(infra.gpu_node_pool_name)
+        self.tuner = self.tuners.get(p.infra.gpu_node_pool_name)
         self._check_autoscaling()
         self.downloads: dict[str, ModelDownloadJob] = {}
         #: The adapters' download Jobs by adapter name (one per adapter).
@@ -339,17 +388,17 @@ class _VllmNfsComposition:
                 f"{m.name}-download",
                 volume=self.volume,
                 model=m.source,
-                token_secret=token_secret,
-                network_policy=network_policies,
+                token_secret=p.token_secret,
+                network_policy=p.network_policies,
                 namespace=namespace,
             )
             options = m.options
             pool = self.model_pools[m.name]
             profile = self.profiles[pool]
-            if vllm_image is not None or options.gpu_resource is None:
+            if p.vllm_image is not None or options.gpu_resource is None:
                 # vllm_image was checked above; the GPU resource is the pool size's own.
                 options = options._derive(
-                    image=vllm_image if vllm_image is not None else options.image,
+                    image=p.vllm_image if p.vllm_image is not None else options.image,
                     gpu_resource=options.gpu_resource or profile.resource_name,
                 )
             try:
@@ -361,9 +410,9 @@ class _VllmNfsComposition:
                     gpu_node_pool=pool,
                     options=options,
                     gpu_slug=profile.slug,
-                    network_policy=network_policies,
+                    network_policy=p.network_policies,
                     allow_from=peers,
-                    api_key_secret=api_key_secret,
+                    api_key_secret=p.api_key_secret,
                     adapters=m.adapters,
                     namespace=namespace,
                 )
@@ -380,36 +429,29 @@ class _VllmNfsComposition:
                     exc.allowed,
                     exc.fix,
                 ) from None
-            self._adapter_jobs(m, token_secret, network_policies)
+            self._adapter_jobs(m, p.token_secret, p.network_policies)
         self.gateway: InferenceGateway | None = None
         #: The routes by model name (empty without a gateway).
         self.routes: dict[str, Route] = {}
-        if gateway:
-            try:
-                self.gateway = InferenceGateway(
-                    self._scope,
-                    "gateway",
-                    gateway_class=gateway_class,
-                    hostname=hostname,
-                    tls_secret_name=tls_secret_name,
-                    request_timeout_seconds=request_timeout_seconds,
-                    stream_idle_timeout_seconds=stream_idle_timeout_seconds,
-                    namespace=namespace,
-                )
-            except ConfigurationError as exc:
-                # The user wrote these on the chart: name them so.
-                raise ConfigurationError(
-                    exc.field.replace("InferenceGateway.", f"{f}.", 1),
-                    exc.value,
-                    exc.allowed,
-                    exc.fix,
-                ) from None
+        if p.gateway:
+            self.gateway = InferenceGateway(
+                self._scope,
+                "gateway",
+                gateway_class=p.gateway_class,
+                hostname=p.hostname,
+                tls_secret_name=p.tls_secret_name,
+                request_timeout_seconds=p.request_timeout_seconds,
+                stream_idle_timeout_seconds=p.stream_idle_timeout_seconds,
+                namespace=namespace,
+                # The user wrote these on the composition: errors name them there.
+                _location=f,
+            )
             for i, m in enumerate(self.models):
                 gpu_pool = self._pools[self.model_pools[m.name]]
                 # The wake path's TTL (a routed model at zero) counts a node start unless the
                 # pool keeps a node; a new node gets the image from the pre-puller.
                 self.deployments[m.name].wake_conditions = WakeConditions(
-                    node_at_zero=not gpu_pool.min_nodes, image_prepulled=prepull_images
+                    node_at_zero=not gpu_pool.min_nodes, image_prepulled=p.prepull_images
                 )
                 self.routes[m.name] = self.gateway.add_route(
                     self.deployments[m.name], default=i == 0, routing=m.routing
@@ -417,7 +459,7 @@ class _VllmNfsComposition:
         #: The image pre-puller of each GPU pool the models run on, by pool name (empty with
         #: ``prepull_images=False``).
         self.prepullers: dict[str, ImagePrePuller] = {}
-        if prepull_images:
+        if p.prepull_images:
             for pool_name in self._pools:
                 images = [
                     self.deployments[m.name].options.image
@@ -432,12 +474,12 @@ class _VllmNfsComposition:
                         images,
                         field=f"{f}.infra.gpu_node_pool_name",
                         namespace=namespace,
-                        network_policy=network_policies,
+                        network_policy=p.network_policies,
                     )
         #: The first GPU pool's image pre-puller (None with ``prepull_images=False``).
-        self.prepuller: ImagePrePuller | None = self.prepullers.get(infra.gpu_node_pool_name)
+        self.prepuller: ImagePrePuller | None = self.prepullers.get(p.infra.gpu_node_pool_name)
         #: Monitors, rules, dashboard (None unless ``monitoring``).
-        self.monitoring: VllmMonitoring | None = self._monitoring(monitoring, alert_thresholds)
+        self.monitoring: VllmMonitoring | None = self._monitoring(p.monitoring, p.alert_thresholds)
 
     # -- builders ---------------------------------------------------------------------------
 
@@ -524,17 +566,12 @@ class _VllmNfsComposition:
             )
         )
         for m in self._models_on(self.infra.gpu_node_pool_name):
-            try:
-                check_gpus_fit(
-                    slug, m.options.gpus_per_pod, field=f"ServedModel({m.name!r}).gpus_per_pod"
-                )
-            except ConfigurationError as exc:
-                raise ConfigurationError(
-                    exc.field,
-                    exc.value,
-                    exc.allowed,
-                    f"{exc.fix} The GPU size {slug} comes from {source}.",
-                ) from None
+            check_gpus_fit(
+                slug,
+                m.options.gpus_per_pod,
+                field=f"ServedModel({m.name!r}).gpus_per_pod",
+                source=f"The GPU size {slug} comes from {source}.",
+            )
         return gpu_profile(f, slug)
 
     def _gpu_pools(self) -> dict[str, _Pool]:
@@ -581,21 +618,13 @@ class _VllmNfsComposition:
                 continue
             profiles[name] = gpu_profile(f"InfraOutputs.gpu_pools[{name!r}].size", pool.size)
             for m in self._models_on(name):
-                try:
-                    check_gpus_fit(
-                        pool.size,
-                        m.options.gpus_per_pod,
-                        field=f"ServedModel({m.name!r}).gpus_per_pod",
-                    )
-                except ConfigurationError as exc:
-                    raise ConfigurationError(
-                        exc.field,
-                        exc.value,
-                        exc.allowed,
-                        f"{exc.fix + ' ' if exc.fix else ''}The GPU size {pool.size} is pool "
-                        f"{name!r}'s (the cloud layer's gpu_pools output); pick another "
-                        "ServedModel.pool or resize the pool.",
-                    ) from None
+                check_gpus_fit(
+                    pool.size,
+                    m.options.gpus_per_pod,
+                    field=f"ServedModel({m.name!r}).gpus_per_pod",
+                    source=f"The GPU size {pool.size} is pool {name!r}'s (the cloud layer's "
+                    "gpu_pools output); pick another ServedModel.pool or resize the pool.",
+                )
         return profiles
 
     def _pool_tuner_taint(self, pool: str) -> Taint:
@@ -830,117 +859,26 @@ class VllmNfs(_VllmNfsComposition, Construct):
     _f = "VllmNfs"
 
     def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        infra: InfraOutputs,
-        models: Sequence[ServedModel] = (ServedModel("qwen"),),
-        namespace: str | None = None,
-        create_namespace: bool = True,
-        gpu_slug: str | None = None,
-        mount_options: NfsMountOptions | None = None,
-        token_secret: SecretKeyRef | None = DEFAULT_TOKEN_SECRET,
-        network_tuner: bool = True,
-        tuner_taint: Taint | None = None,
-        admission_policy: bool = True,
-        gateway: bool = True,
-        gateway_class: str = "cilium",
-        hostname: str | None = None,
-        tls_secret_name: str | None = None,
-        request_timeout_seconds: int = 600,
-        stream_idle_timeout_seconds: int = 300,
-        network_policies: bool = True,
-        allow_from: Sequence[NetworkPeer] = (),
-        api_key_secret: SecretKeyRef | None = None,
-        vllm_image: str | None = None,
-        monitoring: bool | PrometheusStack = False,
-        alert_thresholds: AlertThresholds | None = None,
-        platform: PlatformDefaults | None = None,
-        prepull_images: bool = True,
+        self, scope: Construct, id: str, props: VllmNfsProps | None = None, **kwargs: Any
     ) -> None:
         """
         Args:
-            infra: the cloud layer's outputs (``InfraOutputs.from_file("outputs.json")``).
-            models: models to serve (default one: Qwen/Qwen2.5-0.5B-Instruct as ``qwen``).
-            namespace: workload namespace (default the enclosing chart's, else ``vllm``; not
-                ``default`` or ``kube-*``). Every namespaced object made here goes there, except
-                the privileged tuner, which keeps its own.
-            create_namespace: emit the Namespace with Pod Security ``restricted`` and the
-                default-deny policies (default True); False when the namespace is managed
-                elsewhere.
-            gpu_slug: the GPU pool's Droplet size; default ``infra.gpu_node_size``, else
-                ``gpu-h100x1-80gb``. ``gpus_per_pod`` must fit it. With several pools it
-                describes the first (default) pool; the others' sizes come from the outputs.
-            mount_options: NFS mount options (default ``NfsMountOptions()``: nconnect=8).
-            token_secret: Secret with a Hugging Face token for the download Jobs (optional).
-            network_tuner: include the NetworkTunerDaemonSet (default True).
-            tuner_taint: the taint the GPU pool starts with; default ``infra.gpu_node_taint``,
-                else the not-tuned taint.
-            admission_policy: the tuner's ValidatingAdmissionPolicy (default True; K8s >= 1.32).
-            gateway: include the InferenceGateway (default True).
-            gateway_class: the GatewayClass (default ``cilium``).
-            hostname: the host name the gateway serves (default any).
-            tls_secret_name: existing TLS Secret for an HTTPS listener (default none).
-            request_timeout_seconds: per-request timeout on the routes (default 600).
-            stream_idle_timeout_seconds: the gateway's own stream idle timeout, which no
-                Gateway API field sets (default 300, Cilium's); declare yours if it differs
-                (a model waking from zero holds requests that long: docs/scale-to-zero.md).
-            network_policies: default-deny in the namespace plus the narrow allows (default
-                True).
-            allow_from: peers besides the gateway that may call the models' port 8000.
-            api_key_secret: Secret key holding the API key every model requires on ``/v1``
-                (default none).
-            vllm_image: the vLLM image for every model (default each model's
-                ``VllmOptions.image``, ``vllm/vllm-openai:v0.33.0``, a CUDA build; required for
-                AMD GPU slugs, which need a ROCm build).
-            monitoring: emit PodMonitors, alerting and recording rules, the Grafana dashboard and
-                the NetworkPolicies that let Prometheus scrape (``VllmMonitoring``). Default
-                False: the prometheus-operator CRDs must exist in the cluster. ``True`` targets
-                DigitalOcean's 1-Click kube-prometheus-stack; a ``PrometheusStack(...)``
-                describes another one.
-            alert_thresholds: the alerts' thresholds (default ``AlertThresholds()``; only with
-                monitoring).
-            platform: the platform team's defaults for every object and pod of the App
-                (registry mirror, pull secrets, labels, ...; default none). See
-                docs/platform-teams.md.
-            prepull_images: an ``ImagePrePuller`` DaemonSet per GPU pool pulls the vLLM image(s)
-                of the models on it while the node is tuned (default True; one per pool in an
-                App, shared by the charts on it; it mounts no share; docs/cold-start.md).
+            props: everything composed, as one :class:`VllmNfsProps` (its fields are the
+                arguments; docs/constructs/vllm-nfs.md).
+            **kwargs: the props' fields as keyword arguments (0.1.0-0.3.0 style); given with
+                ``props`` they override its fields; an unknown name is a ``ConfigurationError``
+                listing the valid ones.
         """
+        f = self._f
+        p = resolve_props(f, VllmNfsProps, props, kwargs)
         super().__init__(scope, id)
         c.attach(self, scope)
-        resolved = c.resolve_namespace(self, namespace, "VllmNfs.namespace")
-        v.instance_of("VllmNfs.create_namespace", create_namespace, bool, "True or False")
-        if create_namespace:
-            v.namespace_owned("VllmNfs.namespace", resolved)
+        resolved = c.resolve_namespace(self, p.namespace, f"{f}.namespace")
+        v.instance_of(f"{f}.create_namespace", p.create_namespace, bool, "True or False")
+        if p.create_namespace:
+            v.namespace_owned(f"{f}.namespace", resolved)
         self.namespace = resolved
-        self._compose(
-            namespace=resolved,
-            create_namespace=create_namespace,
-            infra=infra,
-            models=models,
-            gpu_slug=gpu_slug,
-            mount_options=mount_options,
-            token_secret=token_secret,
-            network_tuner=network_tuner,
-            tuner_taint=tuner_taint,
-            admission_policy=admission_policy,
-            gateway=gateway,
-            gateway_class=gateway_class,
-            hostname=hostname,
-            tls_secret_name=tls_secret_name,
-            request_timeout_seconds=request_timeout_seconds,
-            stream_idle_timeout_seconds=stream_idle_timeout_seconds,
-            network_policies=network_policies,
-            allow_from=allow_from,
-            api_key_secret=api_key_secret,
-            vllm_image=vllm_image,
-            monitoring=monitoring,
-            alert_thresholds=alert_thresholds,
-            platform=platform,
-            prepull_images=prepull_images,
-        )
+        self._compose(p, resolved)
 
 
 class VllmNfsChart(_VllmNfsComposition, cdk8s.Chart):
@@ -967,104 +905,27 @@ class VllmNfsChart(_VllmNfsComposition, cdk8s.Chart):
     _f = "VllmNfsChart"
 
     def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        infra: InfraOutputs,
-        models: Sequence[ServedModel] = (ServedModel("qwen"),),
-        namespace: str = c.DEFAULT_NAMESPACE,
-        gpu_slug: str | None = None,
-        mount_options: NfsMountOptions | None = None,
-        token_secret: SecretKeyRef | None = DEFAULT_TOKEN_SECRET,
-        network_tuner: bool = True,
-        tuner_taint: Taint | None = None,
-        admission_policy: bool = True,
-        gateway: bool = True,
-        gateway_class: str = "cilium",
-        hostname: str | None = None,
-        tls_secret_name: str | None = None,
-        request_timeout_seconds: int = 600,
-        stream_idle_timeout_seconds: int = 300,
-        network_policies: bool = True,
-        allow_from: Sequence[NetworkPeer] = (),
-        api_key_secret: SecretKeyRef | None = None,
-        vllm_image: str | None = None,
-        monitoring: bool | PrometheusStack = False,
-        alert_thresholds: AlertThresholds | None = None,
-        platform: PlatformDefaults | None = None,
-        prepull_images: bool = True,
+        self, scope: Construct, id: str, props: VllmNfsProps | None = None, **kwargs: Any
     ) -> None:
         """
         Args:
-            infra: the cloud layer's outputs (``InfraOutputs.from_file("outputs.json")``).
-            models: models to serve (default one: Qwen/Qwen2.5-0.5B-Instruct as ``qwen``).
-            namespace: workload namespace, emitted with Pod Security ``restricted`` (default
-                ``vllm``; not ``default`` or ``kube-*``).
-            gpu_slug: the GPU pool's Droplet size; default ``infra.gpu_node_size``, else
-                ``gpu-h100x1-80gb``. ``gpus_per_pod`` must fit it. With several pools it
-                describes the first (default) pool; the others' sizes come from the outputs.
-            mount_options: NFS mount options (default ``NfsMountOptions()``: nconnect=8).
-            token_secret: Secret with a Hugging Face token for the download Jobs (optional).
-            network_tuner: include the NetworkTunerDaemonSet (default True).
-            tuner_taint: the taint the GPU pool starts with; default ``infra.gpu_node_taint``,
-                else the not-tuned taint.
-            admission_policy: the tuner's ValidatingAdmissionPolicy (default True; K8s >= 1.32).
-            gateway: include the InferenceGateway (default True).
-            gateway_class: the GatewayClass (default ``cilium``).
-            hostname: the host name the gateway serves (default any).
-            tls_secret_name: existing TLS Secret for an HTTPS listener (default none).
-            request_timeout_seconds: per-request timeout on the routes (default 600).
-            stream_idle_timeout_seconds: the gateway's own stream idle timeout, which no
-                Gateway API field sets (default 300, Cilium's); declare yours if it differs
-                (a model waking from zero holds requests that long: docs/scale-to-zero.md).
-            network_policies: default-deny in the namespace plus the narrow allows (default
-                True).
-            allow_from: peers besides the gateway that may call the models' port 8000.
-            api_key_secret: Secret key holding the API key every model requires on ``/v1``
-                (default none).
-            vllm_image: the vLLM image for every model (default each model's
-                ``VllmOptions.image``, ``vllm/vllm-openai:v0.33.0``, a CUDA build; required for
-                AMD GPU slugs, which need a ROCm build).
-            monitoring: emit PodMonitors, alerting and recording rules, the Grafana dashboard and
-                the NetworkPolicies that let Prometheus scrape (``VllmMonitoring``). Default
-                False: the prometheus-operator CRDs must exist in the cluster. ``True`` targets
-                DigitalOcean's 1-Click kube-prometheus-stack; a ``PrometheusStack(...)``
-                describes another one.
-            alert_thresholds: the alerts' thresholds (default ``AlertThresholds()``; only with
-                monitoring).
-            platform: the platform team's defaults for every object and pod of the App
-                (registry mirror, pull secrets, labels, ...; default none). See
-                docs/platform-teams.md.
-            prepull_images: an ``ImagePrePuller`` DaemonSet per GPU pool pulls the vLLM image(s)
-                of the models on it while the node is tuned (default True; one per pool in an
-                App, shared by the charts on it; it mounts no share; docs/cold-start.md).
+            props: everything composed, as one :class:`VllmNfsProps` (its fields are the
+                arguments; docs/constructs/vllm-nfs.md). ``namespace`` defaults to ``vllm``
+                and ``create_namespace`` must stay True (the chart owns its namespace).
+            **kwargs: the props' fields as keyword arguments (0.1.0-0.3.0 style); given with
+                ``props`` they override its fields; an unknown name is a ``ConfigurationError``
+                listing the valid ones.
         """
-        v.namespace_owned("VllmNfsChart.namespace", namespace)
+        f = self._f
+        p = resolve_props(f, VllmNfsProps, props, kwargs)
+        if p.create_namespace is not True:
+            raise ConfigurationError(
+                f"{f}.create_namespace",
+                p.create_namespace,
+                "True: a VllmNfsChart owns its namespace",
+                "Use VllmNfs(create_namespace=False) inside a chart of your own.",
+            )
+        namespace = p.namespace if p.namespace is not None else c.DEFAULT_NAMESPACE
+        v.namespace_owned(f"{f}.namespace", namespace)
         super().__init__(scope, id, namespace=namespace, disable_resource_name_hashes=True)
-        self._compose(
-            namespace=namespace,
-            create_namespace=True,
-            infra=infra,
-            models=models,
-            gpu_slug=gpu_slug,
-            mount_options=mount_options,
-            token_secret=token_secret,
-            network_tuner=network_tuner,
-            tuner_taint=tuner_taint,
-            admission_policy=admission_policy,
-            gateway=gateway,
-            gateway_class=gateway_class,
-            hostname=hostname,
-            tls_secret_name=tls_secret_name,
-            request_timeout_seconds=request_timeout_seconds,
-            stream_idle_timeout_seconds=stream_idle_timeout_seconds,
-            network_policies=network_policies,
-            allow_from=allow_from,
-            api_key_secret=api_key_secret,
-            vllm_image=vllm_image,
-            monitoring=monitoring,
-            alert_thresholds=alert_thresholds,
-            platform=platform,
-            prepull_images=prepull_images,
-        )
+        self._compose(p, namespace)

@@ -142,6 +142,7 @@ class InferenceGateway(Construct):
         annotations: dict[str, str] | None = None,
         expose_health: bool = False,
         stream_idle_timeout_seconds: int = 300,
+        _location: str = "InferenceGateway",
     ) -> None:
         """
         Args:
@@ -165,7 +166,9 @@ class InferenceGateway(Construct):
         """
         super().__init__(scope, id)
         c.attach(self, scope)
-        f = "InferenceGateway"
+        # Errors name ``<_location>.<argument>``: the class the user wrote the argument on
+        # (``VllmNfsChart`` passes its own name; private, not a knob).
+        f = _location
         self.name = c.object_name(f"{f}.name", id, name)
         self.namespace = c.resolve_namespace(self, namespace, f"{f}.namespace")
         if annotations is not None:

@@ -56,9 +56,12 @@ def gpu_profile(field: str, slug: object) -> GpuProfile:
     return GPU_PROFILES[slug]
 
 
-def check_gpus_fit(gpu_slug: str, gpus_per_pod: int, *, field: str = "gpus_per_pod") -> GpuProfile:
+def check_gpus_fit(
+    gpu_slug: str, gpus_per_pod: int, *, field: str = "gpus_per_pod", source: str = ""
+) -> GpuProfile:
     """Composition check: a vLLM pod asking for ``gpus_per_pod`` GPUs must fit on one node of
     ``gpu_slug`` (GPUs per node are in the slug: ``x1``, ``x8``). Returns the profile.
+    ``source`` (a sentence) says where the size came from; it ends the error's fix.
 
     >>> check_gpus_fit("gpu-h100x8-640gb", 4).gpus_per_node
     8
@@ -76,13 +79,15 @@ def check_gpus_fit(gpu_slug: str, gpus_per_pod: int, *, field: str = "gpus_per_p
             gpus_per_pod,
             f"at most {profile.gpus_per_node} (GPUs per node of {profile.slug})",
             "Lower the tensor/pipeline parallelism"
-            + (f" or pick a larger GPU size: {', '.join(bigger)}." if bigger else "."),
+            + (f" or pick a larger GPU size: {', '.join(bigger)}." if bigger else ".")
+            + (f" {source}" if source else ""),
         )
     if profile.gpus_per_node % gpus_per_pod:
         raise ConfigurationError(
             field,
             gpus_per_pod,
             f"a divisor of {profile.gpus_per_node} (GPUs per node of {profile.slug})",
-            "Otherwise GPUs on every node stay idle; use 1, 2, 4 or 8.",
+            "Otherwise GPUs on every node stay idle; use 1, 2, 4 or 8."
+            + (f" {source}" if source else ""),
         )
     return profile
