@@ -312,7 +312,37 @@ class _VllmNfsComposition:
         return cast(Construct, self)
 
     def _compose(self, p: VllmNfsProps, namespace: str) -> None:
-        """Compose from the props, in ``namespace`` (resolved by the wrapper)."""
+        """Compose from the props, in ``namespace`` (resolved by the wrapper): check, then make
+        the namespace, volume and tuners, each model's workloads, the gateway, the pre-pullers
+        and the monitoring."""
+        peers = self._check_props(p, namespace)
+        #: The Namespace (Pod Security ``restricted``, default-deny), None when the namespace
+        #: is someone else's (``VllmNfs(create_namespace=False)``).
+        self.workload_namespace: WorkloadNamespace | None = (
+            WorkloadNamespace(
+                self._scope, "namespace", name=namespace, default_deny=p.network_policies
+            )
+            if p.create_namespace
+            else None
+        )
+        self.volume = self._volume(p.mount_options)
+        self._owns_tuner = False
+        self._owned_tuners: list[str] = []
+        #: The network tuner of each GPU pool, by pool name (empty without ``network_tuner``).
+        self.tuners: dict[str, NetworkTunerDaemonSet] = (
+            self._pool_tuners(p.admission_policy) if p.network_tuner else {}
+        )
+        self.tuner = self.tuners.get(p.infra.gpu_node_pool_name)
+        self._check_autoscaling()
+        self._model_workloads(p, namespace, peers)
+        self._gateway_routes(p, namespace)
+        self._prepullers(p, namespace)
+        #: Monitors, rules, dashboard (None unless ``monitoring``).
+        self.monitoring: VllmMonitoring | None = self._monitoring(p.monitoring, p.alert_thresholds)
+
+    def _check_props(self, p: VllmNfsProps, namespace: str) -> tuple[NetworkPeer, ...]:
+        """Every check and derived fact of the props, before anything is made; returns the
+        peers allowed to call the models."""
         f = self._f
         scope = self._scope
         #: Default namespace of every construct made here.
@@ -362,22 +392,12 @@ class _VllmNfsComposition:
         self._check_scale_to_zero(p.monitoring)
         self._network_policies = p.network_policies
 
-        #: The Namespace (Pod Security ``restricted``, default-deny), None when the namespace
-        #: is someone else's (``VllmNfs(create_namespace=False)``).
-        self.workload_namespace: WorkloadNamespace | None = (
-            WorkloadNamespace(scope, "namespace", name=namespace, default_deny=p.network_policies)
-            if p.create_namespace
-            else None
-        )
-        self.volume = self._volume(p.mount_options)
-        self._owns_tuner = False
-        self._owned_tuners: list[str] = []
-        #: The network tuner of each GPU pool, by pool name (empty without ``network_tuner``).
-        self.tuners: dict[str, NetworkTunerDaemonSet] = (
-            self._pool_tuners(p.admission_policy) if p.network_tuner else {}
-        )
-        self.tuner = self.tuners.get(p.infra.gpu_node_pool_name)
-        self._check_autoscaling()
+        return tuple(peers)
+
+    def _model_workloads(
+        self, p: VllmNfsProps, namespace: str, peers: tuple[NetworkPeer, ...]
+    ) -> None:
+        """Each model's download Job, Deployment and adapter Jobs."""
         self.downloads: dict[str, ModelDownloadJob] = {}
         #: The adapters' download Jobs by adapter name (one per adapter).
         self.adapter_downloads: dict[str, ModelDownloadJob] = {}
@@ -430,6 +450,10 @@ class _VllmNfsComposition:
                     exc.fix,
                 ) from None
             self._adapter_jobs(m, p.token_secret, p.network_policies)
+
+    def _gateway_routes(self, p: VllmNfsProps, namespace: str) -> None:
+        """The gateway and one route per model (the first also without prefix)."""
+        f = self._f
         self.gateway: InferenceGateway | None = None
         #: The routes by model name (empty without a gateway).
         self.routes: dict[str, Route] = {}
@@ -456,6 +480,10 @@ class _VllmNfsComposition:
                 self.routes[m.name] = self.gateway.add_route(
                     self.deployments[m.name], default=i == 0, routing=m.routing
                 )
+
+    def _prepullers(self, p: VllmNfsProps, namespace: str) -> None:
+        """One image pre-puller per GPU pool the models run on."""
+        f = self._f
         #: The image pre-puller of each GPU pool the models run on, by pool name (empty with
         #: ``prepull_images=False``).
         self.prepullers: dict[str, ImagePrePuller] = {}
@@ -478,8 +506,6 @@ class _VllmNfsComposition:
                     )
         #: The first GPU pool's image pre-puller (None with ``prepull_images=False``).
         self.prepuller: ImagePrePuller | None = self.prepullers.get(p.infra.gpu_node_pool_name)
-        #: Monitors, rules, dashboard (None unless ``monitoring``).
-        self.monitoring: VllmMonitoring | None = self._monitoring(p.monitoring, p.alert_thresholds)
 
     # -- builders ---------------------------------------------------------------------------
 
