@@ -134,36 +134,9 @@ class VllmDeployment(Construct):
         self.volume = volume
         self.name = c.object_name(f"{f}.name", id, name)
         self.namespace = c.resolve_namespace(self, namespace, f"{f}.namespace")
-        if volume.namespace != self.namespace:
-            raise ConfigurationError(
-                f"{f}.volume",
-                f"claim {volume.claim_name!r} in namespace {volume.namespace!r}",
-                f"a volume whose claim is in the deployment's namespace {self.namespace!r}",
-                "A pod can only mount a claim of its own namespace; import the claim there with "
-                "SharedModelVolume.from_claim_name(...) or give both the same namespace.",
-            )
-        if not isinstance(gpu_node_pool, str) or not gpu_node_pool:
-            raise ConfigurationError(f"{f}.gpu_node_pool", gpu_node_pool, "a node pool name")
-        self.gpu_node_pool = v.label_value(f"{f}.gpu_node_pool", gpu_node_pool)
-        self.gpu_slug = gpu_slug
-        if gpu_slug is not None:
-            profile = check_gpus_fit(gpu_slug, opts.gpus_per_pod, field="VllmOptions.gpus_per_pod")
-            if opts.gpu_resource is not None and opts.gpu_resource != profile.resource_name:
-                raise ConfigurationError(
-                    "VllmOptions.gpu_resource",
-                    opts.gpu_resource,
-                    f"{profile.resource_name} on {gpu_slug} nodes",
-                )
-        if api_key_secret is not None and not isinstance(api_key_secret, SecretKeyRef):
-            raise ConfigurationError(
-                f"{f}.api_key_secret",
-                api_key_secret,
-                "a SecretKeyRef(name, key) or None",
-                "Reference an existing Secret; never pass the key itself.",
-            )
-        if not isinstance(network_policy, bool):
-            raise ConfigurationError(f"{f}.network_policy", network_policy, "True or False")
-        peers = v.sequence_of(f"{f}.allow_from", allow_from, NetworkPeer, "NetworkPeer entries")
+        peers = self._check_wiring(
+            f, volume, gpu_node_pool, gpu_slug, api_key_secret, network_policy, allow_from
+        )
         self.replicas = opts.replicas
         self.gpus_per_pod = opts.gpus_per_pod
         self.gpu_resource = opts.gpu_resource or "nvidia.com/gpu"
@@ -171,43 +144,7 @@ class VllmDeployment(Construct):
         self.drain_deadline_seconds = opts.drain_deadline_seconds
         self.shutdown_timeout_seconds = opts.shutdown_timeout_seconds
         self.termination_grace_period_seconds = opts.grace_period_seconds
-        #: How the weights are loaded: strategy, flags, environment, memory (docs/cold-start.md).
-        self.loading_plan: LoadingPlan = loading_args(
-            opts.loading,
-            model.size_gib,
-            opts.gpus_per_pod,
-            gpu_slug,
-            field_prefix="VllmOptions.loading",
-        )
-        #: Timing and memory budgets derived from the model size (docs/cold-start.md).
-        self.budgets: Budgets = derive_budgets(
-            model.size_gib,
-            None,
-            gpus_per_pod=opts.gpus_per_pod,
-            gpu=gpu_slug,
-            concurrent_loaders=min(max(self._max_replicas(), 1), 8),
-            loading=opts.loading,
-        )
-        self.budgets.check(
-            "VllmOptions",
-            startup_initial_delay_seconds=opts.startup_initial_delay_seconds,
-            startup_period_seconds=opts.startup_period_seconds,
-            startup_failure_threshold=opts.startup_failure_threshold,
-            gate_timeout_seconds=opts.gate_timeout_seconds,
-            memory_request=opts.memory_request,
-        )
-        spec = node_spec(gpu_slug)
-        if spec is not None and opts.memory_request is not None:
-            asked = parse_memory_gib("VllmOptions.memory_request", opts.memory_request)
-            if asked > spec.memory_gib:
-                raise ConfigurationError(
-                    "VllmOptions.memory_request",
-                    opts.memory_request,
-                    f"at most the node's {spec.memory_gib} GiB of RAM ({gpu_slug})",
-                    "A pod that asks for more memory than its node has is never scheduled.",
-                )
-        for message in self.loading_plan.warnings:
-            warn(f"{f} {self.name!r}: {message}", ConfigurationWarning)
+        self._plan_loading(f, model, gpu_slug)
         #: The path vLLM serves the model from (its positional argument).
         self.model_path = f"{volume.mount_path}/{model.relative_path}"
         #: LoRA serving (flags, environment, gate arguments), None without adapters or
@@ -252,6 +189,100 @@ class VllmDeployment(Construct):
             )
         self.service = self._service()
         self.pdb = self._pdb()
+        self._policies(network_policy, peers)
+
+    # -- builders ---------------------------------------------------------------------------
+
+    def _check_wiring(
+        self,
+        f: str,
+        volume: SharedModelVolume,
+        gpu_node_pool: object,
+        gpu_slug: str | None,
+        api_key_secret: object,
+        network_policy: object,
+        allow_from: Sequence[NetworkPeer],
+    ) -> list[NetworkPeer]:
+        """The volume's namespace, the pool, the GPU fit, the key and the peers; sets
+        ``gpu_node_pool`` and ``gpu_slug``; returns the peers."""
+        opts = self.options
+        if volume.namespace != self.namespace:
+            raise ConfigurationError(
+                f"{f}.volume",
+                f"claim {volume.claim_name!r} in namespace {volume.namespace!r}",
+                f"a volume whose claim is in the deployment's namespace {self.namespace!r}",
+                "A pod can only mount a claim of its own namespace; import the claim there with "
+                "SharedModelVolume.from_claim_name(...) or give both the same namespace.",
+            )
+        if not isinstance(gpu_node_pool, str) or not gpu_node_pool:
+            raise ConfigurationError(f"{f}.gpu_node_pool", gpu_node_pool, "a node pool name")
+        self.gpu_node_pool = v.label_value(f"{f}.gpu_node_pool", gpu_node_pool)
+        self.gpu_slug = gpu_slug
+        if gpu_slug is not None:
+            profile = check_gpus_fit(gpu_slug, opts.gpus_per_pod, field="VllmOptions.gpus_per_pod")
+            if opts.gpu_resource is not None and opts.gpu_resource != profile.resource_name:
+                raise ConfigurationError(
+                    "VllmOptions.gpu_resource",
+                    opts.gpu_resource,
+                    f"{profile.resource_name} on {gpu_slug} nodes",
+                )
+        if api_key_secret is not None and not isinstance(api_key_secret, SecretKeyRef):
+            raise ConfigurationError(
+                f"{f}.api_key_secret",
+                api_key_secret,
+                "a SecretKeyRef(name, key) or None",
+                "Reference an existing Secret; never pass the key itself.",
+            )
+        if not isinstance(network_policy, bool):
+            raise ConfigurationError(f"{f}.network_policy", network_policy, "True or False")
+        peers = v.sequence_of(f"{f}.allow_from", allow_from, NetworkPeer, "NetworkPeer entries")
+        return list(peers)
+
+    def _plan_loading(self, f: str, model: ModelSource, gpu_slug: str | None) -> None:
+        """The loading plan and the budgets from the model size, checked against the options and
+        the node (docs/cold-start.md)."""
+        opts = self.options
+        #: How the weights are loaded: strategy, flags, environment, memory (docs/cold-start.md).
+        self.loading_plan: LoadingPlan = loading_args(
+            opts.loading,
+            model.size_gib,
+            opts.gpus_per_pod,
+            gpu_slug,
+            field_prefix="VllmOptions.loading",
+        )
+        #: Timing and memory budgets derived from the model size (docs/cold-start.md).
+        self.budgets: Budgets = derive_budgets(
+            model.size_gib,
+            None,
+            gpus_per_pod=opts.gpus_per_pod,
+            gpu=gpu_slug,
+            concurrent_loaders=min(max(self._max_replicas(), 1), 8),
+            loading=opts.loading,
+        )
+        self.budgets.check(
+            "VllmOptions",
+            startup_initial_delay_seconds=opts.startup_initial_delay_seconds,
+            startup_period_seconds=opts.startup_period_seconds,
+            startup_failure_threshold=opts.startup_failure_threshold,
+            gate_timeout_seconds=opts.gate_timeout_seconds,
+            memory_request=opts.memory_request,
+        )
+        spec = node_spec(gpu_slug)
+        if spec is not None and opts.memory_request is not None:
+            asked = parse_memory_gib("VllmOptions.memory_request", opts.memory_request)
+            if asked > spec.memory_gib:
+                raise ConfigurationError(
+                    "VllmOptions.memory_request",
+                    opts.memory_request,
+                    f"at most the node's {spec.memory_gib} GiB of RAM ({gpu_slug})",
+                    "A pod that asks for more memory than its node has is never scheduled.",
+                )
+        for message in self.loading_plan.warnings:
+            warn(f"{f} {self.name!r}: {message}", ConfigurationWarning)
+
+    def _policies(self, network_policy: bool, peers: list[NetworkPeer]) -> None:
+        """The pods' NetworkPolicy (ingress on 8000 from the peers, egress to DNS) and each
+        peer's egress policy where the library default-denies the peer's namespace."""
         self.network_policy = (
             pod_policy(
                 self,
@@ -274,8 +305,6 @@ class VllmDeployment(Construct):
         if network_policy:
             for peer in peers:
                 self._peer_egress(peer, f"{self.name}-peer-{len(self.peer_egress_policies) + 1}")
-
-    # -- builders ---------------------------------------------------------------------------
 
     def _max_replicas(self) -> int:
         scaling = self.options.autoscaling
