@@ -273,6 +273,48 @@ def _isolated(target: Any) -> bool:
     )
 
 
+def _check_gateway_fields(f: str, cilium: bool, routing: PrefixAwareRouting) -> None:
+    """``gateway_namespace``/``gateway_pod_labels`` name a non-cilium gateway's pods only."""
+    if cilium and routing.gateway_pods_given:
+        raise ConfigurationError(
+            f"{f}.gateway_namespace/gateway_pod_labels",
+            {
+                "gateway_namespace": routing.gateway_namespace,
+                "gateway_pod_labels": dict(routing.gateway_pod_labels),
+            },
+            "unset with the cilium GatewayClass",
+            "Cilium's Gateway is a per-node Envoy seen as the reserved 'ingress' identity, "
+            "not pods: the router's policies admit that identity. The fields name the "
+            "gateway's pods for other classes (Istio, ...).",
+        )
+
+
+def _check_target(routing: object, target: Any) -> Mapping[str, str]:
+    """The routing is a PrefixAwareRouting and the target's pods can be selected on vLLM's
+    port; returns the target's selector labels."""
+    if not isinstance(routing, PrefixAwareRouting):
+        raise ConfigurationError(
+            "InferenceGateway.add_route.routing",
+            routing,
+            "a PrefixAwareRouting(...) or None",
+        )
+    selector = getattr(target, "selector_labels", None)
+    if not isinstance(selector, Mapping) or not selector:
+        raise ConfigurationError(
+            "InferenceGateway.add_route.target",
+            getattr(target, "service_name", target),
+            "a target whose pods have selector_labels (the InferencePool selects them)",
+            "Route a VllmDeployment, or give RouteTarget(selector_labels=...).",
+        )
+    if getattr(target, "port", MODEL_PORT) != MODEL_PORT:
+        raise ConfigurationError(
+            "InferenceGateway.add_route.target",
+            getattr(target, "port", None),
+            f"a target serving on port {MODEL_PORT} (vLLM's) for prefix-aware routing",
+        )
+    return selector
+
+
 class PrefixAwareRouter(Construct):
     """The InferencePool, Endpoint Picker (and Envoy), RBAC, Service and policies of one model.
 
@@ -307,26 +349,7 @@ class PrefixAwareRouter(Construct):
                 ``stream_idle_timeout_seconds``): the TTL must stay below it too.
         """
         f = "PrefixAwareRouting"
-        if not isinstance(routing, PrefixAwareRouting):
-            raise ConfigurationError(
-                "InferenceGateway.add_route.routing",
-                routing,
-                "a PrefixAwareRouting(...) or None",
-            )
-        selector = getattr(target, "selector_labels", None)
-        if not isinstance(selector, Mapping) or not selector:
-            raise ConfigurationError(
-                "InferenceGateway.add_route.target",
-                getattr(target, "service_name", target),
-                "a target whose pods have selector_labels (the InferencePool selects them)",
-                "Route a VllmDeployment, or give RouteTarget(selector_labels=...).",
-            )
-        if getattr(target, "port", MODEL_PORT) != MODEL_PORT:
-            raise ConfigurationError(
-                "InferenceGateway.add_route.target",
-                getattr(target, "port", None),
-                f"a target serving on port {MODEL_PORT} (vLLM's) for prefix-aware routing",
-            )
+        selector = _check_target(routing, target)
         model_name = getattr(target, "name", None) or target.service_name
         self.routing = routing
         self.target = target
@@ -346,18 +369,7 @@ class PrefixAwareRouter(Construct):
             v.dns_label(f"{f} router name", name) if name else short_name(f"{model_name}-router")
         )
         self.pool_name = short_name(f"{model_name}-pool")
-        if cilium and routing.gateway_pods_given:
-            raise ConfigurationError(
-                f"{f}.gateway_namespace/gateway_pod_labels",
-                {
-                    "gateway_namespace": routing.gateway_namespace,
-                    "gateway_pod_labels": dict(routing.gateway_pod_labels),
-                },
-                "unset with the cilium GatewayClass",
-                "Cilium's Gateway is a per-node Envoy seen as the reserved 'ingress' identity, "
-                "not pods: the router's policies admit that identity. The fields name the "
-                "gateway's pods for other classes (Istio, ...).",
-            )
+        _check_gateway_fields(f, cilium, routing)
         self._check_prefix_caching(target)
         super().__init__(scope, id)
         c.attach(self, scope)
@@ -384,28 +396,7 @@ class PrefixAwareRouter(Construct):
         self.service_account = self._service_account()
         self.role, self.role_binding = self._rbac()
         self.pod = self._pod()
-        self.deployment = LazyDeployment(
-            self,
-            "Deployment",
-            metadata=c.metadata(
-                self,
-                "Deployment",
-                self.name,
-                self.namespace,
-                c.labels(self.name, "router"),
-                c.checkov_skips(
-                    c.SKIP_DIGEST,
-                    c.SKIP_PULL_ALWAYS,
-                    (
-                        "CKV_K8S_38",
-                        "the Endpoint Picker watches pods and InferencePools through the API "
-                        "(a namespaced read-only Role)",
-                    ),
-                ),
-            ),
-            pod=self.pod,
-            spec_builder=self._deployment_spec,
-        )
+        self.deployment = self._router_deployment()
         self.service = self._service()
         self.cilium_policies: list[cdk8s.ApiObject] = []
         self.network_policy = self._router_policy()
@@ -459,6 +450,31 @@ class PrefixAwareRouter(Construct):
         return [{"group": INFERENCE_GROUP, "kind": "InferencePool", "name": self.pool_name}]
 
     # -- vLLM side --------------------------------------------------------------------------
+
+    def _router_deployment(self) -> LazyDeployment:
+        """The picker (and Envoy in standalone mode) as one Deployment, rendered at synth."""
+        return LazyDeployment(
+            self,
+            "Deployment",
+            metadata=c.metadata(
+                self,
+                "Deployment",
+                self.name,
+                self.namespace,
+                c.labels(self.name, "router"),
+                c.checkov_skips(
+                    c.SKIP_DIGEST,
+                    c.SKIP_PULL_ALWAYS,
+                    (
+                        "CKV_K8S_38",
+                        "the Endpoint Picker watches pods and InferencePools through the API "
+                        "(a namespaced read-only Role)",
+                    ),
+                ),
+            ),
+            pod=self.pod,
+            spec_builder=self._deployment_spec,
+        )
 
     def _check_prefix_caching(self, target: Any) -> None:
         """Turn vLLM's prefix caching on for the model (``--enable-prefix-caching``); a model
