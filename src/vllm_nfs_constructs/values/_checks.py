@@ -781,32 +781,29 @@ def http_url(field: str, value: object, *, template_free: bool = False) -> str:
     return value
 
 
-def promql_expression(field: str, value: object, *, max_len: int = 4096) -> str:
-    """One complete PromQL expression the library can wrap in ``sum(...)``: balanced ``()``,
-    ``[]`` and ``{}`` outside string literals, every string literal closed, no ``#`` comment
-    (it would swallow what the library appends), no control characters, at most ``max_len``
-    characters. Not a full parser: promtool checks the emitted rules in the tests."""
-    allowed = (
-        "one complete PromQL expression (balanced brackets, closed quotes, no '#' comment, "
-        f"no control characters, at most {max_len} characters)"
-    )
-    if not isinstance(value, str) or not value.strip() or len(value) > max_len:
-        raise ConfigurationError(field, value, allowed)
-    if yaml_unsafe(value, newlines=True):
-        raise ConfigurationError(field, value, allowed, "Remove the control characters.")
+def _promql_quote(ch: str, quote: str, escaped: bool) -> tuple[str | None, bool, bool]:
+    """One character inside a string literal: (quote still open or None, escaped, the
+    literal ended at a newline)."""
+    if escaped:
+        return quote, False, False
+    if ch == "\\" and quote != "`":
+        return quote, True, False
+    if ch == quote:
+        return None, False, False
+    return quote, False, ch == "\n" and quote != "`"
+
+
+def _promql_scan(field: str, value: str, allowed: str) -> tuple[str | None, list[str]]:
+    """Walk ``value`` outside string literals: refuse a ``#`` comment or an unbalanced closing
+    bracket; return the quote left open (or None) and the brackets left open."""
     closing = {")": "(", "]": "[", "}": "{"}
     stack: list[str] = []
     quote: str | None = None
     escaped = False
     for ch in value:
         if quote is not None:
-            if escaped:
-                escaped = False
-            elif ch == "\\" and quote != "`":
-                escaped = True
-            elif ch == quote:
-                quote = None
-            elif ch == "\n" and quote != "`":
+            quote, escaped, ended = _promql_quote(ch, quote, escaped)
+            if ended:
                 break
             continue
         if ch in "\"'`":
@@ -823,6 +820,23 @@ def promql_expression(field: str, value: object, *, max_len: int = 4096) -> str:
             stack.append(ch)
         elif ch in ")]}" and (not stack or stack.pop() != closing[ch]):
             raise ConfigurationError(field, value, allowed, f"An unbalanced '{ch}'.")
+    return quote, stack
+
+
+def promql_expression(field: str, value: object, *, max_len: int = 4096) -> str:
+    """One complete PromQL expression the library can wrap in ``sum(...)``: balanced ``()``,
+    ``[]`` and ``{}`` outside string literals, every string literal closed, no ``#`` comment
+    (it would swallow what the library appends), no control characters, at most ``max_len``
+    characters. Not a full parser: promtool checks the emitted rules in the tests."""
+    allowed = (
+        "one complete PromQL expression (balanced brackets, closed quotes, no '#' comment, "
+        f"no control characters, at most {max_len} characters)"
+    )
+    if not isinstance(value, str) or not value.strip() or len(value) > max_len:
+        raise ConfigurationError(field, value, allowed)
+    if yaml_unsafe(value, newlines=True):
+        raise ConfigurationError(field, value, allowed, "Remove the control characters.")
+    quote, stack = _promql_scan(field, value, allowed)
     if quote is not None:
         raise ConfigurationError(field, value, allowed, f"An unclosed {quote} string.")
     if stack:

@@ -267,40 +267,7 @@ class InfraOutputs:
             raise ConfigurationError(
                 f"{source}", type(data).__name__, "a JSON object of Terraform outputs"
             )
-        check_strings(data, source)
-        if len(data) == 1 and not any(k in data for k in REQUIRED_OUTPUT_KEYS):
-            (only,) = data.values()
-            if isinstance(only, dict) and any(k in only for k in REQUIRED_OUTPUT_KEYS):
-                data = only
-        assert isinstance(data, dict)
-        values: dict[str, Any] = {}
-        for key, raw in data.items():
-            if isinstance(raw, dict) and "value" in raw:
-                values[key] = raw["value"]
-            else:
-                values[key] = raw
-        missing = [k for k in REQUIRED_OUTPUT_KEYS if values.get(k) in (None, "")]
-        if missing:
-            raise ConfigurationError(
-                f"{source}[{missing[0]!r}]",
-                None,
-                "a value for each of " + ", ".join(REQUIRED_OUTPUT_KEYS),
-                f"Missing: {', '.join(missing)}. Run `terraform output -json > outputs.json` "
-                "after `terraform apply` of the VllmInfraStack.",
-            )
-        for key in REQUIRED_OUTPUT_KEYS:
-            if not isinstance(values[key], str):
-                raise ConfigurationError(f"{source}[{key!r}]", values[key], "a string")
-        try:
-            NfsEndpoint(values["nfs_host"], values["nfs_mount_path"])
-            v.dns_label("gpu_node_pool_name", values["gpu_node_pool_name"], max_len=255)
-        except ConfigurationError as exc:
-            key = {"NfsEndpoint.host": "nfs_host", "NfsEndpoint.path": "nfs_mount_path"}.get(
-                exc.field, "gpu_node_pool_name"
-            )
-            raise ConfigurationError(
-                f"{source}[{key!r}]", exc.value, exc.allowed, exc.fix
-            ) from None
+        values = _output_values(data, source)
         size = _output_int(
             source, "nfs_size_gb", values.get("nfs_size_gb"), "an integer number of GiB", 50
         )
@@ -383,6 +350,44 @@ class InfraOutputs:
 #: An integer output as a digit string (cdktf's outputs file may quote numbers), at most 18
 #: digits (int64 range), so converting it is cheap and exact.
 _DIGITS = re.compile(r"[0-9]{1,18}")
+
+
+def _output_values(data: dict[Any, Any], source: str) -> dict[str, Any]:
+    """The outputs' values (Terraform's ``{"value": ...}`` unwrapped, a single nested stack
+    unwrapped), the required ones present, strings, and a valid NFS endpoint and pool name."""
+    check_strings(data, source)
+    if len(data) == 1 and not any(k in data for k in REQUIRED_OUTPUT_KEYS):
+        (only,) = data.values()
+        if isinstance(only, dict) and any(k in only for k in REQUIRED_OUTPUT_KEYS):
+            data = only
+    assert isinstance(data, dict)
+    values: dict[str, Any] = {}
+    for key, raw in data.items():
+        if isinstance(raw, dict) and "value" in raw:
+            values[key] = raw["value"]
+        else:
+            values[key] = raw
+    missing = [k for k in REQUIRED_OUTPUT_KEYS if values.get(k) in (None, "")]
+    if missing:
+        raise ConfigurationError(
+            f"{source}[{missing[0]!r}]",
+            None,
+            "a value for each of " + ", ".join(REQUIRED_OUTPUT_KEYS),
+            f"Missing: {', '.join(missing)}. Run `terraform output -json > outputs.json` "
+            "after `terraform apply` of the VllmInfraStack.",
+        )
+    for key in REQUIRED_OUTPUT_KEYS:
+        if not isinstance(values[key], str):
+            raise ConfigurationError(f"{source}[{key!r}]", values[key], "a string")
+    try:
+        NfsEndpoint(values["nfs_host"], values["nfs_mount_path"])
+        v.dns_label("gpu_node_pool_name", values["gpu_node_pool_name"], max_len=255)
+    except ConfigurationError as exc:
+        key = {"NfsEndpoint.host": "nfs_host", "NfsEndpoint.path": "nfs_mount_path"}.get(
+            exc.field, "gpu_node_pool_name"
+        )
+        raise ConfigurationError(f"{source}[{key!r}]", exc.value, exc.allowed, exc.fix) from None
+    return values
 
 
 def _output_int(
