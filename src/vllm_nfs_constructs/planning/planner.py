@@ -471,6 +471,127 @@ def _loading(
     return loading, warm_up and warm_up_applies(loading.strategy)
 
 
+def _node_steps(
+    a: PlanAssumptions, fresh_node: bool, prepull_image: bool
+) -> tuple[list[Step], float, float, float, bool]:
+    """Node provisioning, tuning and the image pull: (steps, tuned at, pull seconds, pull end,
+    pre-pulled)."""
+    steps: list[Step] = []
+
+    # Node, tuning, image.
+    if fresh_node:
+        steps.append(
+            Step(
+                "node provisioning",
+                a.node_provisioning_seconds,
+                *a.basis("node_provisioning_seconds"),
+            )
+        )
+    else:
+        steps.append(Step("node provisioning", 0.0, GIVEN, "node already in the cluster"))
+    tuning = a.tuner_pod_start_seconds + a.tuner_run_seconds + a.schedule_seconds
+    if not fresh_node:
+        tuning = a.schedule_seconds
+    steps.append(
+        Step(
+            "tuning",
+            tuning,
+            ASSUMED,
+            (
+                f"tuner pod start {a.tuner_pod_start_seconds:g} s "
+                f"({a.basis('tuner_pod_start_seconds')[0]}) + tuner "
+                f"{a.tuner_run_seconds * 1000:.0f} ms ({a.basis('tuner_run_seconds')[0]})"
+                f" + scheduling {a.schedule_seconds:g} s"
+            )
+            if fresh_node
+            else "node already tuned; scheduling only",
+        )
+    )
+    pull = a.image_gb * 1000.0 / a.image_pull_mbps if fresh_node else 0.0
+    pull_source = (
+        f"{a.image_gb:g} GB at {a.image_pull_mbps:g} MB/s ({a.basis('image_pull_mbps')[0]})"
+    )
+    provisioning = steps[0].seconds
+    tuned_at = provisioning + tuning
+    prepulled = fresh_node and prepull_image
+    if prepulled:
+        pull_source += f"; pre-pulled from node join ({min(pull, tuning):.0f} s under tuning)"
+    # Start of the pull: node join (pre-pull), else after tuning (or, with warm-up, after the
+    # gate: the kubelet pulls the main container's image once the init containers ran).
+    pull_start: float | None = provisioning if prepulled else None
+    steps.append(
+        Step(
+            "image pull",
+            pull,
+            ASSUMED,
+            pull_source if fresh_node else "image cached on node",
+            pull_start,
+        )
+    )
+    pull_end = (provisioning if prepulled else tuned_at) + pull
+    return steps, tuned_at, pull, pull_end, prepulled
+
+
+@dataclass(frozen=True)
+class _ReadRates:
+    """The weight read of one cold start: rates, seconds alone and together, and its source."""
+
+    node_mbps: float
+    share_mbps: float
+    per_node_gb: float
+    loaders: int
+    alone: float
+    together: float
+    alone_mbps: float
+    together_mbps: float
+    source: str
+    basis: str
+
+
+def _read_rates(
+    a: PlanAssumptions,
+    tuned: bool,
+    nconnect: int,
+    loading: LoadingPlan,
+    tier: ShareTier,
+    size_gib: float,
+    replicas: int,
+) -> _ReadRates:
+    """How fast a node reads the checkpoint over NFS, alone and with the other loaders."""
+    node_key = "node_read_mbps_tuned" if tuned else "node_read_mbps_untuned"
+    node_mbps = getattr(a, node_key)
+    if nconnect < a.reference_nconnect:
+        node_mbps *= nconnect / a.reference_nconnect
+    if loading.strategy is LoadStrategy.LAZY:
+        node_mbps *= a.lazy_efficiency
+    share_key = "share_read_mbps_high" if tier is ShareTier.HIGH else "share_read_mbps_standard"
+    share_mbps = getattr(a, share_key)
+    per_node_gb = size_gib * GIB / 1e9 * loading.nfs_reads_per_node
+    loaders = min(replicas, MOUNT_LIMIT)
+    alone = share_contention_seconds([per_node_gb], node_mbps, share_mbps)[0]
+    together = max(share_contention_seconds([per_node_gb] * loaders, node_mbps, share_mbps))
+    alone_mbps = min(node_mbps, share_mbps)
+    together_mbps = min(node_mbps, share_mbps / loaders)
+    bound_key = node_key if node_mbps <= share_mbps else share_key
+    basis, source = a.basis(bound_key)
+    read_source = (
+        f"{per_node_gb:.1f} GB ({loading.nfs_reads_per_node:g} pass) at {alone_mbps:.0f} MB/s: "
+        + source
+    )
+    return _ReadRates(
+        node_mbps,
+        share_mbps,
+        per_node_gb,
+        loaders,
+        alone,
+        together,
+        alone_mbps,
+        together_mbps,
+        read_source,
+        basis,
+    )
+
+
 def plan_cold_start(
     size_gib: float,
     gpu_slug: str = contracts.DEFAULT_GPU_SLUG,
@@ -538,59 +659,7 @@ def plan_cold_start(
     )
     window = startup_window_seconds or budgets.startup_window_seconds
     warnings = list(loading.warnings)
-    steps: list[Step] = []
-
-    # Node, tuning, image.
-    if fresh_node:
-        steps.append(
-            Step(
-                "node provisioning",
-                a.node_provisioning_seconds,
-                *a.basis("node_provisioning_seconds"),
-            )
-        )
-    else:
-        steps.append(Step("node provisioning", 0.0, GIVEN, "node already in the cluster"))
-    tuning = a.tuner_pod_start_seconds + a.tuner_run_seconds + a.schedule_seconds
-    if not fresh_node:
-        tuning = a.schedule_seconds
-    steps.append(
-        Step(
-            "tuning",
-            tuning,
-            ASSUMED,
-            (
-                f"tuner pod start {a.tuner_pod_start_seconds:g} s "
-                f"({a.basis('tuner_pod_start_seconds')[0]}) + tuner "
-                f"{a.tuner_run_seconds * 1000:.0f} ms ({a.basis('tuner_run_seconds')[0]})"
-                f" + scheduling {a.schedule_seconds:g} s"
-            )
-            if fresh_node
-            else "node already tuned; scheduling only",
-        )
-    )
-    pull = a.image_gb * 1000.0 / a.image_pull_mbps if fresh_node else 0.0
-    pull_source = (
-        f"{a.image_gb:g} GB at {a.image_pull_mbps:g} MB/s ({a.basis('image_pull_mbps')[0]})"
-    )
-    provisioning = steps[0].seconds
-    tuned_at = provisioning + tuning
-    prepulled = fresh_node and prepull_image
-    if prepulled:
-        pull_source += f"; pre-pulled from node join ({min(pull, tuning):.0f} s under tuning)"
-    # Start of the pull: node join (pre-pull), else after tuning (or, with warm-up, after the
-    # gate: the kubelet pulls the main container's image once the init containers ran).
-    pull_start: float | None = provisioning if prepulled else None
-    steps.append(
-        Step(
-            "image pull",
-            pull,
-            ASSUMED,
-            pull_source if fresh_node else "image cached on node",
-            pull_start,
-        )
-    )
-    pull_end = (provisioning if prepulled else tuned_at) + pull
+    steps, tuned_at, pull, pull_end, prepulled = _node_steps(a, fresh_node, prepull_image)
 
     # Gate: waits for the download when the model is not on the share yet. It runs on the small
     # image: with warm-up it starts at once; without, the 0.2 sequence (after the pull) is kept.
@@ -614,26 +683,20 @@ def plan_cold_start(
         steps[-2] = replace(steps[-2], start=gate_end)
 
     # Weight read.
-    node_key = "node_read_mbps_tuned" if tuned else "node_read_mbps_untuned"
-    node_mbps = getattr(a, node_key)
-    if nconnect < a.reference_nconnect:
-        node_mbps *= nconnect / a.reference_nconnect
-    if loading.strategy is LoadStrategy.LAZY:
-        node_mbps *= a.lazy_efficiency
-    share_key = "share_read_mbps_high" if tier is ShareTier.HIGH else "share_read_mbps_standard"
-    share_mbps = getattr(a, share_key)
-    per_node_gb = size_gib * GIB / 1e9 * loading.nfs_reads_per_node
-    loaders = min(replicas, MOUNT_LIMIT)
-    alone = share_contention_seconds([per_node_gb], node_mbps, share_mbps)[0]
-    together = max(share_contention_seconds([per_node_gb] * loaders, node_mbps, share_mbps))
-    alone_mbps = min(node_mbps, share_mbps)
-    together_mbps = min(node_mbps, share_mbps / loaders)
-    bound_key = node_key if node_mbps <= share_mbps else share_key
-    basis, source = a.basis(bound_key)
-    read_source = (
-        f"{per_node_gb:.1f} GB ({loading.nfs_reads_per_node:g} pass) at {alone_mbps:.0f} MB/s: "
-        + source
+    read = _read_rates(a, tuned, nconnect, loading, tier, size_gib, replicas)
+    node_mbps, share_mbps, per_node_gb, loaders = (
+        read.node_mbps,
+        read.share_mbps,
+        read.per_node_gb,
+        read.loaders,
     )
+    alone, together, alone_mbps, together_mbps = (
+        read.alone,
+        read.together,
+        read.alone_mbps,
+        read.together_mbps,
+    )
+    read_source, basis = read.source, read.basis
     if warm_up:
         read_source = "warm-up sidecar, under the image pull: " + read_source
     steps.append(Step("weight read", alone, basis, read_source, gate_end))
