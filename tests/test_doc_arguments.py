@@ -73,15 +73,35 @@ FIELD_PAGES: dict[str, tuple[str, str]] = {
     "constructs/vllm-monitoring.md": ("vllm_nfs_constructs.k8s", "PrometheusStack"),
     "autoscaling.md": ("vllm_nfs_constructs", "QueueAutoscaling"),
     "constructs/vllm-nfs.md": ("vllm_nfs_constructs.k8s", "VllmNfsProps"),
+    "infra/vllm-infra.md": ("vllm_nfs_constructs.infra", "VllmInfraProps"),
 }
 
 #: Constructs whose arguments are one props dataclass's fields (``Cls(scope, id, props=None,
 #: **kwargs)``): the props are the one source, documented once in their page's field table
-#: (``FIELD_PAGES``); the construct's page links to it.
-PROPS: dict[str, tuple[str, str, str]] = {
-    # construct: (module, props class, the construct's own page)
-    "VllmNfs": ("vllm_nfs_constructs.k8s", "VllmNfsProps", "constructs/vllm-nfs.md"),
-    "VllmNfsChart": ("vllm_nfs_constructs.k8s", "VllmNfsProps", "constructs/vllm-nfs-chart.md"),
+#: (``FIELD_PAGES``); the construct's page links to it. A construct may keep keyword arguments
+#: of its own beside the props (what only that wrapper has: ``VllmInfraStack``'s backend); its
+#: page's argument table (``PAGES``) lists them.
+PROPS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
+    # construct: (module, props class, the construct's own page, its own arguments)
+    "VllmNfs": ("vllm_nfs_constructs.k8s", "VllmNfsProps", "constructs/vllm-nfs.md", ()),
+    "VllmNfsChart": (
+        "vllm_nfs_constructs.k8s",
+        "VllmNfsProps",
+        "constructs/vllm-nfs-chart.md",
+        (),
+    ),
+    "VllmInfra": (
+        "vllm_nfs_constructs.infra",
+        "VllmInfraProps",
+        "infra/vllm-infra.md",
+        ("provider",),
+    ),
+    "VllmInfraStack": (
+        "vllm_nfs_constructs.infra",
+        "VllmInfraProps",
+        "infra/vllm-infra-stack.md",
+        ("id", "backend", "local_state_path"),
+    ),
 }
 
 #: Public constructs without a page of their own, and where they are documented instead. Their
@@ -373,12 +393,15 @@ def test_the_docstring_args_name_exactly_the_constructor_parameters(name):
 
 @pytest.mark.parametrize("name", sorted(PROPS))
 def test_a_props_construct_takes_exactly_its_props_and_their_fields(name):
-    """``Cls(scope, id, props=None, **kwargs)``: nothing declared beside the props; its page
-    links to the one page documenting the props' fields."""
-    module, props_name, page = PROPS[name]
+    """``Cls(scope, id, props=None, **kwargs)``: nothing declared beside the props but the
+    construct's own arguments, none of them a field; its page links to the one page documenting
+    the props' fields."""
+    module, props_name, page, own = PROPS[name]
     cls = public_constructs()[name]
     props_cls = getattr(importlib.import_module(module), props_name)
-    assert list(parameters(cls)) == ["props", "**kwargs"]
+    assert [n for n in parameters(cls) if n not in own] == ["props", "**kwargs"]
+    assert set(own) <= set(parameters(cls))
+    assert not set(own) & {f.name for f in dataclasses.fields(props_cls)}
     hints = typing.get_type_hints(cls.__init__)
     assert hints["props"] == props_cls | None
     field_page = next(p for p, (_, n) in FIELD_PAGES.items() if n == props_name)

@@ -26,6 +26,7 @@ from .stack import (
     OUTPUT_NAMES,
     SpacesBackend,
     VllmInfra,
+    VllmInfraProps,
     VllmInfraStack,
 )
 
@@ -45,6 +46,7 @@ __all__ = [
     "NfsShare",
     "SpacesBackend",
     "VllmInfra",
+    "VllmInfraProps",
     "VllmInfraStack",
     "Vpc",
     "backend_from_env",

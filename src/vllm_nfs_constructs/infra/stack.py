@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from cdktf import (
     LocalBackend,
@@ -21,6 +21,7 @@ from constructs import Construct
 from ..errors import ConfigurationError
 from ..values import _checks as v
 from ..values.pools import GpuPool, check_gpu_pools
+from ..values.props import resolve_props
 from ..values.taints import NOT_TUNED_TAINT, Taint
 from . import _overrides
 from ._regions import DEFAULT_REGION, check_region
@@ -40,6 +41,7 @@ __all__ = [
     "OUTPUT_NAMES",
     "SpacesBackend",
     "VllmInfra",
+    "VllmInfraProps",
     "VllmInfraStack",
 ]
 
@@ -136,6 +138,80 @@ class SpacesBackend:
         )
 
 
+@dataclass(frozen=True, kw_only=True)
+class VllmInfraProps:
+    """Everything :class:`VllmInfra` and :class:`VllmInfraStack` compose, declared once.
+
+    ``VllmInfra(scope, id, props)`` and ``VllmInfraStack(scope, id, props)`` take it whole; the
+    same names as keyword arguments still work (``VllmInfraStack(app, "vllm-infra",
+    region="nyc2")``), and keywords given with props override the props' fields. What only one
+    wrapper has stays its own keyword argument: ``VllmInfraStack``'s ``backend`` and
+    ``local_state_path``, ``VllmInfra``'s ``provider``; so one props value fits both. The props
+    are plain data, checked when a construct is made from them; errors name the class written
+    (``VllmInfraStack.region``, ``VllmInfra.gpu_pools``). See docs/infra/vllm-infra.md.
+    """
+
+    name: str = "vllm"
+    """Prefix of every resource name (VPC ``vllm-vpc``, cluster ``vllm``, pools ``vllm-mgmt`` /
+    ``vllm-gpu``, share ``vllm-models``; <= 40 characters)."""
+    region: str = DEFAULT_REGION
+    """Default ``atl1``; must be ``nyc2`` or ``atl1`` unless ``allow_any_region``."""
+    allow_any_region: bool = False
+    """Skip the GPU + NFS region check."""
+    vpc_ip_range: str = DEFAULT_VPC_IP_RANGE
+    """The VPC's private range, /16 to /28 (default ``10.110.0.0/20``)."""
+    cluster_subnet: str = DEFAULT_CLUSTER_SUBNET
+    """The pod range (default ``10.120.0.0/16``)."""
+    service_subnet: str = DEFAULT_SERVICE_SUBNET
+    """The Service range (default ``10.130.0.0/20``)."""
+    kubernetes_version_prefix: str = DEFAULT_KUBERNETES_VERSION_PREFIX
+    """The newest DOKS version with this prefix (default ``"1.34."``)."""
+    ha: bool = True
+    """Highly available control plane (default True since 0.3.0; extra cost)."""
+    management_size: str | None = None
+    """The management pool's size; default the cheapest 2 vCPU / 4 GiB size (data source)."""
+    management_min_nodes: int = 1
+    """The management pool's lower bound."""
+    management_max_nodes: int = 3
+    """The management pool's upper bound."""
+    gpu_size: str = DEFAULT_GPU_SLUG
+    """The GPU pool's Droplet size (default ``gpu-h100x1-80gb``)."""
+    gpu_node_count: int | None = None
+    """Fixed GPU node count; default 1 when no autoscale bounds are given."""
+    gpu_min_nodes: int | None = None
+    """Autoscaling lower bound (default fixed size)."""
+    gpu_max_nodes: int | None = None
+    """Autoscaling upper bound (default fixed size)."""
+    gpu_taint: Taint | None = NOT_TUNED_TAINT
+    """The start-up taint the tuner lifts (default ``NOT_TUNED_TAINT``)."""
+    gpu_labels: Mapping[str, str] | None = None
+    """Extra node labels on every GPU pool (default none)."""
+    nfs_size_gib: int = 1000
+    """The share's size, 50 to 32768 GiB, grow only."""
+    nfs_performance_tier: str = "high"
+    """``"standard"`` or ``"high"``."""
+    provider_version: str = _overrides.DIGITALOCEAN_PROVIDER_CONSTRAINT
+    """The provider constraint (default ``">= 2.78.0, < 3.0.0"``), set on the stack when the
+    provider is added (always by ``VllmInfraStack``; by ``VllmInfra`` unless the stack has one or
+    ``provider=False``)."""
+    tags: Sequence[str] = ("vllm-nfs",)
+    """DO tags on cluster, pools and share."""
+    gpu_pools: Sequence[GpuPool] | None = None
+    """Several GPU pools, as :class:`~vllm_nfs_constructs.GpuPool` values (unique names; the
+    first is the cluster layer's default pool). Default one pool from the single-pool fields
+    (``gpu_size``, ``gpu_node_count``, ``gpu_min_nodes``, ``gpu_max_nodes``, ``gpu_taint``),
+    which must then keep their defaults."""
+    auto_upgrade: bool = True
+    """DOKS applies patch releases in the maintenance window (default True since 0.3.0)."""
+    surge_upgrade: bool = True
+    """Upgrade by adding new nodes before draining old ones (default True). Cluster-wide (the
+    provider has no per-pool switch): an upgrade also adds a GPU node per GPU pool, which needs
+    GPU quota and capacity; False upgrades in place."""
+    maintenance_window: MaintenanceWindow | None = DEFAULT_MAINTENANCE_WINDOW
+    """A :class:`MaintenanceWindow`; default Sundays 04:00 UTC
+    (:data:`DEFAULT_MAINTENANCE_WINDOW`); ``None`` lets DigitalOcean pick one."""
+
+
 class _VllmInfraComposition:
     """What ``VllmInfra`` (a Construct for any TerraformStack) and ``VllmInfraStack`` compose: the
     VPC, the cluster, the GPU pools, the share and the outputs. Children are made directly under
@@ -148,81 +224,68 @@ class _VllmInfraComposition:
     def _scope(self) -> Construct:
         return cast(Construct, self)
 
-    def _compose_infra(
-        self,
-        *,
-        prefix: str,
-        region: str,
-        allow_any_region: bool,
-        vpc_ip_range: str,
-        cluster_subnet: str,
-        service_subnet: str,
-        kubernetes_version_prefix: str,
-        ha: bool,
-        management_size: str | None,
-        management_min_nodes: int,
-        management_max_nodes: int,
-        gpu_size: str,
-        gpu_node_count: int | None,
-        gpu_min_nodes: int | None,
-        gpu_max_nodes: int | None,
-        gpu_taint: Taint | None,
-        gpu_labels: Mapping[str, str] | None,
-        nfs_size_gib: int,
-        nfs_performance_tier: str,
-        tags: Sequence[str],
-        gpu_pools: Sequence[GpuPool] | None,
-        auto_upgrade: bool,
-        surge_upgrade: bool,
-        maintenance_window: MaintenanceWindow | None,
-    ) -> None:
+    def _check_wrapper(self, p: VllmInfraProps) -> tuple[str, list[str]]:
+        """The checks both wrappers make before composing; returns the resource name prefix
+        and the tags."""
+        f = self._f
+        prefix = v.do_name(f"{f}.name", p.name, max_len=40)
+        v.instance_of(f"{f}.allow_any_region", p.allow_any_region, bool, "True or False")
+        check_region(f"{f}.region", p.region, allow_any_region=p.allow_any_region)
+        tags = v.do_tags(f"{f}.tags", p.tags)
+        _no_control_characters(
+            f"{f}.provider_version", v.non_empty_str(f"{f}.provider_version", p.provider_version)
+        )
+        return prefix, tags
+
+    def _compose_infra(self, p: VllmInfraProps, *, prefix: str, tags: list[str]) -> None:
+        """Compose from the props; ``prefix`` and ``tags`` are checked by the wrapper."""
         scope = self._scope
         self.vpc = Vpc(
             scope,
             "network",
             name=f"{prefix}-vpc",
-            region=region,
-            ip_range=vpc_ip_range,
-            allow_any_region=allow_any_region,
+            region=p.region,
+            ip_range=p.vpc_ip_range,
+            allow_any_region=p.allow_any_region,
         )
         self.cluster = DoksCluster(
             scope,
             "doks",
             vpc=self.vpc,
             name=prefix,
-            kubernetes_version_prefix=kubernetes_version_prefix,
-            cluster_subnet=cluster_subnet,
-            service_subnet=service_subnet,
-            ha=ha,
-            surge_upgrade=surge_upgrade,
-            auto_upgrade=auto_upgrade,
-            management_size=management_size,
-            management_min_nodes=management_min_nodes,
-            management_max_nodes=management_max_nodes,
+            kubernetes_version_prefix=p.kubernetes_version_prefix,
+            cluster_subnet=p.cluster_subnet,
+            service_subnet=p.service_subnet,
+            ha=p.ha,
+            surge_upgrade=p.surge_upgrade,
+            auto_upgrade=p.auto_upgrade,
+            management_size=p.management_size,
+            management_min_nodes=p.management_min_nodes,
+            management_max_nodes=p.management_max_nodes,
             tags=tags,
-            maintenance_window=maintenance_window,
+            maintenance_window=p.maintenance_window,
         )
         #: The GPU pools by name, in order (the first is ``gpu_pool``).
         self.gpu_pools: dict[str, GpuNodePool] = {}
-        if gpu_pools is None:
+        if p.gpu_pools is None:
             self.gpu_pool = GpuNodePool(
                 scope,
                 "gpu",
                 cluster=self.cluster,
-                size=gpu_size,
-                node_count=gpu_node_count,
-                min_nodes=gpu_min_nodes,
-                max_nodes=gpu_max_nodes,
-                taint=gpu_taint,
-                labels=gpu_labels,
+                size=p.gpu_size,
+                node_count=p.gpu_node_count,
+                min_nodes=p.gpu_min_nodes,
+                max_nodes=p.gpu_max_nodes,
+                taint=p.gpu_taint,
+                labels=p.gpu_labels,
                 tags=tags,
             )
             self.gpu_pools[self.gpu_pool.name] = self.gpu_pool
         else:
             self._check_single_pool_unset(
-                gpu_size, gpu_node_count, gpu_min_nodes, gpu_max_nodes, gpu_taint
+                p.gpu_size, p.gpu_node_count, p.gpu_min_nodes, p.gpu_max_nodes, p.gpu_taint
             )
-            for i, spec in enumerate(check_gpu_pools(f"{self._f}.gpu_pools", gpu_pools)):
+            for i, spec in enumerate(check_gpu_pools(f"{self._f}.gpu_pools", p.gpu_pools)):
                 self.gpu_pools[spec.name] = GpuNodePool(
                     scope,
                     # The first pool keeps the single pool's id (and Terraform address).
@@ -234,7 +297,7 @@ class _VllmInfraComposition:
                     min_nodes=spec.min_nodes if spec.autoscales else None,
                     max_nodes=spec.max_nodes if spec.autoscales else None,
                     taint=spec.taint,
-                    labels=gpu_labels,
+                    labels=p.gpu_labels,
                     tags=tags,
                 )
             self.gpu_pool = next(iter(self.gpu_pools.values()))
@@ -254,8 +317,8 @@ class _VllmInfraComposition:
             "nfs",
             vpc=self.vpc,
             name=f"{prefix}-models",
-            size_gib=nfs_size_gib,
-            performance_tier=nfs_performance_tier,
+            size_gib=p.nfs_size_gib,
+            performance_tier=p.nfs_performance_tier,
             tags=tags,
         )
 
@@ -327,55 +390,13 @@ class VllmInfraStack(_VllmInfraComposition, TerraformStack):
     declares the outputs in :data:`OUTPUT_NAMES`. Children are attributes: ``vpc``, ``cluster``,
     ``gpu_pool`` (the first GPU pool), ``gpu_pools`` (pool name -> ``GpuNodePool``, in order),
     ``pools`` (the ``GpuPool`` values the ``gpu_pools`` output carries), ``nfs``, ``provider``,
-    ``outputs`` (name -> ``TerraformOutput``).
+    ``backend``, ``outputs`` (name -> ``TerraformOutput``).
 
     The ``gpu_*`` outputs describe the first GPU pool (as in 0.2.0); ``gpu_pools`` (a JSON list of
     ``{name, size, min_nodes, max_nodes, taint}``) carries every pool.
 
     The DigitalOcean token is read by the provider from ``DIGITALOCEAN_TOKEN`` at plan/apply
     time; it is never part of the synthesized JSON.
-
-    Args:
-        id: the stack's id and directory ``cdktf.out/stacks/<id>``. Default ``"vllm-infra"``.
-        name: prefix of every resource name. Default ``"vllm"`` (VPC ``vllm-vpc``, cluster
-            ``vllm``, pools ``vllm-mgmt`` / ``vllm-gpu``, share ``vllm-models``).
-        region: default ``atl1``; must be ``nyc2`` or ``atl1`` unless ``allow_any_region``.
-        allow_any_region: skip the GPU + NFS region check. Default ``False``.
-        vpc_ip_range: default ``10.110.0.0/20``.
-        cluster_subnet: default ``10.120.0.0/16``.
-        service_subnet: default ``10.130.0.0/20``.
-        kubernetes_version_prefix: default ``"1.34."``.
-        ha: highly available control plane. Default ``True`` (since 0.3.0).
-        management_size: default - cheapest 2 vCPU / 4 GiB size (data source).
-        management_min_nodes: default 1.
-        management_max_nodes: default 3.
-        gpu_size: default ``gpu-h100x1-80gb``.
-        gpu_node_count: default 1 (when no autoscale bounds are given).
-        gpu_min_nodes: autoscaling lower bound. Default - fixed size.
-        gpu_max_nodes: autoscaling upper bound. Default - fixed size.
-        gpu_taint: default ``NOT_TUNED_TAINT``.
-        gpu_labels: extra node labels on every GPU pool. Default - none.
-        nfs_size_gib: default 1000.
-        nfs_performance_tier: default ``"high"``.
-        backend: a :class:`SpacesBackend` for remote state. Default - local state.
-        local_state_path: where local state lives, relative to the stack directory
-            (``cdktf.out/stacks/<id>``) that Terraform runs in. Default
-            ``"../../../terraform.<id>.tfstate"``: the project root, outside ``cdktf.out``
-            (which ``make synth`` deletes). Keep that file safe and out of git.
-        provider_version: the provider constraint. Default ``">= 2.78.0, < 3.0.0"``.
-        tags: DO tags on cluster, pool and share. Default ``("vllm-nfs",)``.
-        gpu_pools: several GPU pools, as :class:`~vllm_nfs_constructs.GpuPool` values (unique
-            names; the first is the default pool of the cluster layer). Default - one pool from
-            the single-pool arguments above (``gpu_size``, ``gpu_node_count``, ``gpu_min_nodes``,
-            ``gpu_max_nodes``, ``gpu_taint``), which must then keep their defaults.
-        auto_upgrade: DOKS applies patch releases in the maintenance window. Default ``True``.
-        surge_upgrade: upgrade by adding new nodes before draining old ones, so a pool keeps
-            its capacity during an upgrade. Default ``True``. The flag is cluster-wide (the
-            provider has no per-pool switch): during an upgrade DOKS also adds a GPU node per GPU
-            pool, which needs GPU quota and capacity in the region; ``False`` upgrades in place
-            (each node drained first: a pool of one GPU node then serves nothing for a while).
-        maintenance_window: a :class:`MaintenanceWindow`; default Sundays 04:00 UTC
-            (:data:`DEFAULT_MAINTENANCE_WINDOW`); ``None`` lets DigitalOcean pick one.
     """
 
     _f = "VllmInfraStack"
@@ -384,102 +405,59 @@ class VllmInfraStack(_VllmInfraComposition, TerraformStack):
         self,
         scope: Construct,
         id: str = "vllm-infra",
+        props: VllmInfraProps | None = None,
         *,
-        name: str = "vllm",
-        region: str = DEFAULT_REGION,
-        allow_any_region: bool = False,
-        vpc_ip_range: str = DEFAULT_VPC_IP_RANGE,
-        cluster_subnet: str = DEFAULT_CLUSTER_SUBNET,
-        service_subnet: str = DEFAULT_SERVICE_SUBNET,
-        kubernetes_version_prefix: str = DEFAULT_KUBERNETES_VERSION_PREFIX,
-        ha: bool = True,
-        management_size: str | None = None,
-        management_min_nodes: int = 1,
-        management_max_nodes: int = 3,
-        gpu_size: str = DEFAULT_GPU_SLUG,
-        gpu_node_count: int | None = None,
-        gpu_min_nodes: int | None = None,
-        gpu_max_nodes: int | None = None,
-        gpu_taint: Taint | None = NOT_TUNED_TAINT,
-        gpu_labels: Mapping[str, str] | None = None,
-        nfs_size_gib: int = 1000,
-        nfs_performance_tier: str = "high",
         backend: SpacesBackend | None = None,
         local_state_path: str | None = None,
-        provider_version: str = _overrides.DIGITALOCEAN_PROVIDER_CONSTRAINT,
-        tags: Sequence[str] = ("vllm-nfs",),
-        gpu_pools: Sequence[GpuPool] | None = None,
-        auto_upgrade: bool = True,
-        surge_upgrade: bool = True,
-        maintenance_window: MaintenanceWindow | None = DEFAULT_MAINTENANCE_WINDOW,
+        **kwargs: Any,
     ) -> None:
+        """
+        Args:
+            id: the stack's id and directory ``cdktf.out/stacks/<id>``. Default ``"vllm-infra"``.
+            props: everything composed, as one :class:`VllmInfraProps` (its fields are the
+                arguments; docs/infra/vllm-infra.md).
+            backend: a :class:`SpacesBackend` for remote state. Default - local state.
+            local_state_path: where local state lives, relative to the stack directory
+                (``cdktf.out/stacks/<id>``) that Terraform runs in. Default
+                ``"../../../terraform.<id>.tfstate"``: the project root, outside ``cdktf.out``
+                (which ``make synth`` deletes). Keep that file safe and out of git.
+            **kwargs: the props' fields as keyword arguments (0.1.0-0.3.0 style); given with
+                ``props`` they override its fields; an unknown name is a ``ConfigurationError``
+                listing the valid ones.
+        """
+        f = self._f
+        p = resolve_props(f, VllmInfraProps, props, kwargs, own=("backend", "local_state_path"))
         super().__init__(scope, id)
-        prefix = v.do_name("VllmInfraStack.name", name, max_len=40)
-        if not isinstance(allow_any_region, bool):
-            raise ConfigurationError(
-                "VllmInfraStack.allow_any_region", allow_any_region, "True or False"
-            )
-        check_region("VllmInfraStack.region", region, allow_any_region=allow_any_region)
-        tags = v.do_tags("VllmInfraStack.tags", tags)
+        prefix, tags = self._check_wrapper(p)
         if backend is not None and not isinstance(backend, SpacesBackend):
             raise ConfigurationError(
-                "VllmInfraStack.backend", backend, "a SpacesBackend or None (local state)"
+                f"{f}.backend", backend, "a SpacesBackend or None (local state)"
             )
-        _no_control_characters(
-            "VllmInfraStack.provider_version",
-            v.non_empty_str("VllmInfraStack.provider_version", provider_version),
-        )
-        self.region = region
+        self.region = p.region
 
         self.provider = DigitaloceanProvider(self, "digitalocean")
-        _overrides.constrain_provider_version(self, provider_version)
+        _overrides.constrain_provider_version(self, p.provider_version)
         self.backend: TerraformBackend
         if backend is not None:
             if local_state_path is not None:
                 raise ConfigurationError(
-                    "VllmInfraStack.local_state_path",
+                    f"{f}.local_state_path",
                     local_state_path,
                     "None when a remote backend is given",
                 )
             self.backend = backend.apply(self)
         else:
             path = _no_control_characters(
-                "VllmInfraStack.local_state_path",
+                f"{f}.local_state_path",
                 v.non_empty_str(
-                    "VllmInfraStack.local_state_path",
+                    f"{f}.local_state_path",
                     local_state_path
                     if local_state_path is not None
                     else f"../../../terraform.{id}.tfstate",
                 ),
             )
             self.backend = LocalBackend(self, path=path)
-
-        self._compose_infra(
-            prefix=prefix,
-            region=region,
-            allow_any_region=allow_any_region,
-            vpc_ip_range=vpc_ip_range,
-            cluster_subnet=cluster_subnet,
-            service_subnet=service_subnet,
-            kubernetes_version_prefix=kubernetes_version_prefix,
-            ha=ha,
-            management_size=management_size,
-            management_min_nodes=management_min_nodes,
-            management_max_nodes=management_max_nodes,
-            gpu_size=gpu_size,
-            gpu_node_count=gpu_node_count,
-            gpu_min_nodes=gpu_min_nodes,
-            gpu_max_nodes=gpu_max_nodes,
-            gpu_taint=gpu_taint,
-            gpu_labels=gpu_labels,
-            nfs_size_gib=nfs_size_gib,
-            nfs_performance_tier=nfs_performance_tier,
-            tags=tags,
-            gpu_pools=gpu_pools,
-            auto_upgrade=auto_upgrade,
-            surge_upgrade=surge_upgrade,
-            maintenance_window=maintenance_window,
-        )
+        self._compose_infra(p, prefix=prefix, tags=tags)
 
 
 class VllmInfra(_VllmInfraComposition, Construct):
@@ -491,38 +469,6 @@ class VllmInfra(_VllmInfraComposition, Construct):
     names (``nfs_host``, ``gpu_node_pool_name``, ...; see :data:`OUTPUT_NAMES`), so
     ``terraform output -json`` still feeds ``InfraOutputs``: one ``VllmInfra`` per stack.
     Resource addresses are nested under the construct's id.
-
-    Args:
-        id: the construct's id (part of every resource's Terraform address).
-        name: prefix of every resource name. Default ``"vllm"``.
-        region: default ``atl1``; must be ``nyc2`` or ``atl1`` unless ``allow_any_region``.
-        allow_any_region: skip the GPU + NFS region check. Default ``False``.
-        vpc_ip_range: default ``10.110.0.0/20``.
-        cluster_subnet: default ``10.120.0.0/16``.
-        service_subnet: default ``10.130.0.0/20``.
-        kubernetes_version_prefix: default ``"1.34."``.
-        ha: highly available control plane. Default ``True``.
-        management_size: default - cheapest 2 vCPU / 4 GiB size (data source).
-        management_min_nodes: default 1.
-        management_max_nodes: default 3.
-        gpu_size: default ``gpu-h100x1-80gb``.
-        gpu_node_count: default 1 (when no autoscale bounds are given).
-        gpu_min_nodes: autoscaling lower bound. Default - fixed size.
-        gpu_max_nodes: autoscaling upper bound. Default - fixed size.
-        gpu_taint: default ``NOT_TUNED_TAINT``.
-        gpu_labels: default - none.
-        nfs_size_gib: default 1000.
-        nfs_performance_tier: default ``"high"``.
-        provider_version: the provider constraint set on the stack when this construct adds the
-            provider. Default ``">= 2.78.0, < 3.0.0"``.
-        tags: DO tags on cluster, pool and share. Default ``("vllm-nfs",)``.
-        gpu_pools: several GPU pools (as ``VllmInfraStack``). Default - one pool from the
-            single-pool arguments.
-        auto_upgrade: DOKS applies patch releases in the maintenance window. Default ``True``.
-        surge_upgrade: upgrade by adding new nodes before draining old ones. Default ``True``.
-        maintenance_window: default Sundays 04:00 UTC; ``None`` lets DigitalOcean pick.
-        provider: add the DigitalOcean provider to the stack unless it has one (default True);
-            False when the stack declares its own.
     """
 
     _f = "VllmInfra"
@@ -531,78 +477,36 @@ class VllmInfra(_VllmInfraComposition, Construct):
         self,
         scope: Construct,
         id: str,
+        props: VllmInfraProps | None = None,
         *,
-        name: str = "vllm",
-        region: str = DEFAULT_REGION,
-        allow_any_region: bool = False,
-        vpc_ip_range: str = DEFAULT_VPC_IP_RANGE,
-        cluster_subnet: str = DEFAULT_CLUSTER_SUBNET,
-        service_subnet: str = DEFAULT_SERVICE_SUBNET,
-        kubernetes_version_prefix: str = DEFAULT_KUBERNETES_VERSION_PREFIX,
-        ha: bool = True,
-        management_size: str | None = None,
-        management_min_nodes: int = 1,
-        management_max_nodes: int = 3,
-        gpu_size: str = DEFAULT_GPU_SLUG,
-        gpu_node_count: int | None = None,
-        gpu_min_nodes: int | None = None,
-        gpu_max_nodes: int | None = None,
-        gpu_taint: Taint | None = NOT_TUNED_TAINT,
-        gpu_labels: Mapping[str, str] | None = None,
-        nfs_size_gib: int = 1000,
-        nfs_performance_tier: str = "high",
-        provider_version: str = _overrides.DIGITALOCEAN_PROVIDER_CONSTRAINT,
-        tags: Sequence[str] = ("vllm-nfs",),
-        gpu_pools: Sequence[GpuPool] | None = None,
-        auto_upgrade: bool = True,
-        surge_upgrade: bool = True,
-        maintenance_window: MaintenanceWindow | None = DEFAULT_MAINTENANCE_WINDOW,
         provider: bool = True,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(scope, id)
+        """
+        Args:
+            id: the construct's id (part of every resource's Terraform address).
+            props: everything composed, as one :class:`VllmInfraProps` (its fields are the
+                arguments; docs/infra/vllm-infra.md).
+            provider: add the DigitalOcean provider to the stack unless it has one (default
+                True); False when the stack declares its own.
+            **kwargs: the props' fields as keyword arguments (0.2.0-0.3.0 style); given with
+                ``props`` they override its fields; an unknown name is a ``ConfigurationError``
+                listing the valid ones.
+        """
         f = self._f
-        prefix = v.do_name(f"{f}.name", name, max_len=40)
-        v.instance_of(f"{f}.allow_any_region", allow_any_region, bool, "True or False")
+        p = resolve_props(f, VllmInfraProps, props, kwargs, own=("provider",))
+        super().__init__(scope, id)
         v.instance_of(f"{f}.provider", provider, bool, "True or False")
-        check_region(f"{f}.region", region, allow_any_region=allow_any_region)
-        tags = v.do_tags(f"{f}.tags", tags)
-        _no_control_characters(
-            f"{f}.provider_version", v.non_empty_str(f"{f}.provider_version", provider_version)
-        )
-        self.region = region
+        prefix, tags = self._check_wrapper(p)
+        self.region = p.region
         stack = TerraformStack.of(self)
         #: The provider this construct added, None when the stack had one (or ``provider=False``).
         self.provider: DigitaloceanProvider | None = None
         has_provider = any(isinstance(c, DigitaloceanProvider) for c in stack.node.children)
         if provider and not has_provider:
             self.provider = DigitaloceanProvider(stack, "digitalocean")
-            _overrides.constrain_provider_version(stack, provider_version)
-        self._compose_infra(
-            prefix=prefix,
-            region=region,
-            allow_any_region=allow_any_region,
-            vpc_ip_range=vpc_ip_range,
-            cluster_subnet=cluster_subnet,
-            service_subnet=service_subnet,
-            kubernetes_version_prefix=kubernetes_version_prefix,
-            ha=ha,
-            management_size=management_size,
-            management_min_nodes=management_min_nodes,
-            management_max_nodes=management_max_nodes,
-            gpu_size=gpu_size,
-            gpu_node_count=gpu_node_count,
-            gpu_min_nodes=gpu_min_nodes,
-            gpu_max_nodes=gpu_max_nodes,
-            gpu_taint=gpu_taint,
-            gpu_labels=gpu_labels,
-            nfs_size_gib=nfs_size_gib,
-            nfs_performance_tier=nfs_performance_tier,
-            tags=tags,
-            gpu_pools=gpu_pools,
-            auto_upgrade=auto_upgrade,
-            surge_upgrade=surge_upgrade,
-            maintenance_window=maintenance_window,
-        )
+            _overrides.constrain_provider_version(stack, p.provider_version)
+        self._compose_infra(p, prefix=prefix, tags=tags)
         for key, output in self.outputs.items():
             # Plain names, as VllmInfraStack's: InfraOutputs reads them.
             output.override_logical_id(key)

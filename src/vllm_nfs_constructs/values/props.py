@@ -9,7 +9,7 @@ class the user wrote (``VllmNfsChart.gateway_class``), never the props type.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from ..errors import ConfigurationError
@@ -24,19 +24,29 @@ def props_names(cls: type) -> list[str]:
     return [f.name for f in dataclasses.fields(cls) if f.init]
 
 
-def resolve_props(owner: str, cls: type[P], props: P | None, kwargs: Mapping[str, Any]) -> P:
+def resolve_props(
+    owner: str,
+    cls: type[P],
+    props: P | None,
+    kwargs: Mapping[str, Any],
+    *,
+    own: Sequence[str] = (),
+) -> P:
     """The props ``owner`` (the class the user wrote) runs on: ``props``, with ``kwargs``
     overriding its fields, or built from ``kwargs`` alone. An unknown keyword, a missing
     required field or props of another type is a ``ConfigurationError`` naming
-    ``<owner>.<name>`` and the valid names."""
+    ``<owner>.<name>`` and the valid names (``own``: the owner's keyword arguments outside the
+    props, listed too)."""
     names = props_names(cls)
     for key in kwargs:
         if key not in names:
+            mine = f" and its own: {', '.join(own)}" if own else ""
             raise ConfigurationError(
                 f"{owner}.{key}",
                 kwargs[key],
                 f"one of {owner}'s keyword arguments ({cls.__name__}'s fields): "
-                + ", ".join(names),
+                + ", ".join(names)
+                + mine,
                 "Check the spelling.",
             )
     if props is not None:
