@@ -58,11 +58,13 @@ def _read_log(path: str) -> list[str]:
         ) from None
     if len(raw) > MAX_LOG_BYTES:
         raise ConfigurationError("--aggregate", path, f"a log of at most {MAX_LOG_BYTES} bytes")
-    # `kubectl logs --prefix` puts "[pod/...] " before each line.
-    lines = [line.split("] ", 1)[-1] for line in raw.decode("utf-8", "replace").splitlines()]
+    # Lines go to bench_share.results_in whole: it strips a `kubectl logs --prefix` prefix
+    # ("[pod/NAME/CONTAINER] ") strictly, so a file name holding "] " cannot move the cut.
+    lines = raw.decode("utf-8", "replace").splitlines()
     for number, line in enumerate(lines, 1):
         # A result line is flat JSON: one nested deeper would only exhaust the parser's stack.
-        if line.lstrip().startswith("{") and json_depth(line) > MAX_DEPTH:
+        body = line[line.index("{") :] if "{" in line else ""
+        if body and json_depth(body) > MAX_DEPTH:
             raise ConfigurationError(
                 "--aggregate",
                 path,
