@@ -139,6 +139,52 @@ def secret_dest(option: str) -> str | None:
     return _SECRET_NAMES.get(option)
 
 
+def _nargs(field: str, arg: str, flag: Flag, shown: str, sub: str | None) -> str:
+    """How many values ``arg`` takes: its flag's, or one for ``--flag.key`` (JSON-valued
+    flags only)."""
+    if sub is None:
+        return flag.nargs
+    if not flag.dict_valued:
+        raise ConfigurationError(
+            field,
+            arg,
+            "--<flag>.<key>=<value> only for a flag whose value is a JSON object (such "
+            f"as --compilation-config.mode=3); {shown} is not one",
+            f"Pass the whole value: {flag.name}=<value>.",
+        )
+    return "1"  # vLLM's parser always reads a value for --flag.key
+
+
+def _values(
+    field: str,
+    args: Sequence[str],
+    i: int,
+    value: str | None,
+    nargs: str,
+    shown: str,
+    flag: Flag,
+) -> tuple[list[str], int]:
+    """The values of the flag before ``args[i]`` (its ``=value``, else the items that follow
+    it, as vLLM's parser reads them) and the index after them."""
+    if value is not None:
+        return [value], i
+    arg = args[i - 1]
+    values: list[str] = []
+    while i < len(args) and split_flag(args[i]) is None:
+        values.append(args[i])
+        i += 1
+        if nargs in ("1", "?"):
+            break
+    if not values and nargs in ("1", "+"):
+        raise ConfigurationError(
+            field,
+            arg,
+            f"{shown} followed by its value",
+            f"Write {flag.name}=<value> or give the value as the next item.",
+        )
+    return values, i
+
+
 def check_extra_args(field: str, args: Sequence[str], *, pinned: bool) -> None:
     """Refuse what ``vllm serve`` would reject in ``args`` (after the construct's own
     arguments), naming ``field``. A secret-bearing flag is refused for any image; the rest is
@@ -182,18 +228,7 @@ def check_extra_args(field: str, args: Sequence[str], *, pinned: bool) -> None:
                 "Check the spelling against `vllm serve --help=all`.",
             )
         shown = option if option == flag.name else f"{option} ({flag.name})"
-        if sub is not None:
-            if not flag.dict_valued:
-                raise ConfigurationError(
-                    field,
-                    arg,
-                    "--<flag>.<key>=<value> only for a flag whose value is a JSON object (such "
-                    f"as --compilation-config.mode=3); {shown} is not one",
-                    f"Pass the whole value: {flag.name}=<value>.",
-                )
-            nargs = "1"  # vLLM's parser always reads a value for --flag.key
-        else:
-            nargs = flag.nargs
+        nargs = _nargs(field, arg, flag, shown, sub)
         if nargs == "0":
             if value is not None:
                 raise ConfigurationError(
@@ -204,19 +239,6 @@ def check_extra_args(field: str, args: Sequence[str], *, pinned: bool) -> None:
                     "it off.",
                 )
             continue
-        values = [value] if value is not None else []
-        if value is None:
-            while i < len(args) and split_flag(args[i]) is None:
-                values.append(args[i])
-                i += 1
-                if nargs in ("1", "?"):
-                    break
-            if not values and nargs in ("1", "+"):
-                raise ConfigurationError(
-                    field,
-                    arg,
-                    f"{shown} followed by its value",
-                    f"Write {flag.name}=<value> or give the value as the next item.",
-                )
+        values, i = _values(field, args, i, value, nargs, shown, flag)
         if flag.name == "--quantization" and sub is None:
             v.one_of(field, values[0], choices("--quantization"))
