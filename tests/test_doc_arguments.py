@@ -69,8 +69,8 @@ PAGES: dict[str, tuple[str, str]] = {
 
 #: Value types whose fields a page lists in one ``| field | default | notes |`` table (same rules).
 FIELD_PAGES: dict[str, tuple[str, str]] = {
-    "constructs/vllm-deployment.md": ("vllm_nfs_constructs.k8s", "VllmOptions"),
-    "constructs/vllm-monitoring.md": ("vllm_nfs_constructs.k8s", "PrometheusStack"),
+    "constructs/vllm-deployment.md": ("vllm_nfs_constructs.values.options", "VllmOptions"),
+    "constructs/vllm-monitoring.md": ("vllm_nfs_constructs.values.monitoring", "PrometheusStack"),
     "autoscaling.md": ("vllm_nfs_constructs", "QueueAutoscaling"),
     "constructs/vllm-nfs.md": ("vllm_nfs_constructs.k8s", "VllmNfsProps"),
     "infra/vllm-infra.md": ("vllm_nfs_constructs.infra", "VllmInfraProps"),

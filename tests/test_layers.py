@@ -333,3 +333,55 @@ def test_the_layer_check_sees_imports_inside_functions():
     (line, target), *_ = _imports_in(source, ["values"])
     assert line == 3 and target == ["cli"]
     assert LAYER_RANK[_layer_of_module(target) or ""] > LAYER_RANK["values"]
+
+
+#: The value types that lived in the cluster layer until 0.3.0 (issue #29): module -> names.
+VALUE_TYPES = {
+    "values.options": ("VllmOptions", "AntiAffinity"),
+    "values.mount": ("NfsMountOptions",),
+    "values.monitoring": ("PrometheusStack", "AlertThresholds"),
+    "values.secrets": ("SecretKeyRef",),
+    "values.weight_loading": ("WeightLoading",),
+}
+
+
+def test_the_value_types_import_without_cdk8s():
+    mods = loaded_modules(
+        "import vllm_nfs_constructs.values.options, vllm_nfs_constructs.values.mount, "
+        "vllm_nfs_constructs.values.monitoring, vllm_nfs_constructs.values.secrets\n"
+        "from vllm_nfs_constructs import VllmOptions, NfsMountOptions, PrometheusStack, "
+        "AlertThresholds, SecretKeyRef, AntiAffinity\n"
+        "VllmOptions(extra_args=['--enable-prefix-caching'], quantization='fp8')"
+    )
+    assert "vllm_nfs_constructs.values.options" in mods
+    assert not {m.split(".")[0] for m in mods} & JSII_PACKAGES
+    assert not {m for m in mods if m.startswith("vllm_nfs_constructs.k8s")}
+
+
+def test_the_old_paths_of_the_value_types_are_the_same_objects():
+    code = (
+        "import importlib\n"
+        "import vllm_nfs_constructs as root, vllm_nfs_constructs.k8s as k8s\n"
+        f"moved = {sorted(VALUE_TYPES.items())!r}\n"
+        "old = {'VllmOptions': 'k8s.options', 'AntiAffinity': 'k8s.vllm',\n"
+        "       'NfsMountOptions': 'k8s.volume', 'PrometheusStack': 'k8s.monitoring',\n"
+        "       'AlertThresholds': 'k8s.monitoring', 'SecretKeyRef': 'k8s.download',\n"
+        "       'WeightLoading': 'planning.loading'}\n"
+        "for new, names in moved:\n"
+        "    mod = importlib.import_module('vllm_nfs_constructs.' + new)\n"
+        "    for name in names:\n"
+        "        obj = getattr(mod, name)\n"
+        "        assert obj.__module__ == mod.__name__, (name, obj.__module__)\n"
+        "        was = importlib.import_module('vllm_nfs_constructs.' + old[name])\n"
+        "        assert getattr(was, name) is obj and getattr(root, name) is obj, name\n"
+        "        assert name == 'WeightLoading' or getattr(k8s, name) is obj, name\n"
+        "from vllm_nfs_constructs.k8s import vllm_flags\n"
+        "import vllm_nfs_constructs.values.vllm_flags as moved_flags\n"
+        "assert vllm_flags is moved_flags\n"
+        "assert type(root.PrometheusStack().peer) is k8s.NetworkPeer\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == "ok", out.stderr

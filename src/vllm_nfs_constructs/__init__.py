@@ -10,7 +10,8 @@ laid out by role:
 - ``runtime/``: the in-pod programs (standard library) and ``contracts``;
 - ``cli/``: ``vllm-nfs synth | validate | plan | bench-share``.
 
-The value types load without cdk8s or jsii; the cluster constructs (``VllmNfsChart``,
+The value types (``VllmOptions``, ``NfsMountOptions``, ``PrometheusStack``, ``AlertThresholds``,
+``SecretKeyRef`` among them) load without cdk8s or jsii; the cluster constructs (``VllmNfsChart``,
 ``VllmDeployment``, ...) are re-exported lazily from ``vllm_nfs_constructs.k8s``, so
 ``import vllm_nfs_constructs.infra`` never loads cdk8s. The module paths of 0.1.0 and 0.2.0
 (``vllm_nfs_constructs.model``, ``.loading``, ``.validate``, ...) still import: each is the moved
@@ -31,7 +32,7 @@ __version__ = "0.3.0"
 
 from . import _node  # noqa: F401  (points jsii at a supported Node.js before cdk8s/cdktf load)
 from .errors import ConfigurationError, ConfigurationWarning, VllmNfsDeprecationWarning
-from .planning.loading import WeightLoading
+from .values import monitoring as _monitoring_values
 from .values import platform as _platform_values
 from .values.autoscaling import QueueAutoscaling
 from .values.gpus import GPU_PROFILES, GpuProfile
@@ -39,15 +40,18 @@ from .values.handoff import InfraOutputs, NfsEndpoint
 from .values.images import DEFAULT_IMAGES
 from .values.lora import LoraAdapter, LoraServing
 from .values.model import DEFAULT_MODEL, ModelSource
+from .values.monitoring import AlertThresholds, PrometheusStack
+from .values.mount import NfsMountOptions
+from .values.options import AntiAffinity, VllmOptions
 from .values.platform import PlatformDefaults
 from .values.pools import GpuPool
 from .values.routing import PrefixAwareRouting
+from .values.secrets import SecretKeyRef
 from .values.taints import NOT_TUNED_TAINT, NOT_TUNED_TAINT_KEY, Taint, TaintEffect
+from .values.weight_loading import WeightLoading
 
 if TYPE_CHECKING:
     from .k8s import (
-        AlertThresholds,
-        AntiAffinity,
         ContainerModel,
         ImagePrePuller,
         InferenceGateway,
@@ -55,15 +59,12 @@ if TYPE_CHECKING:
         Mount,
         NetworkPeer,
         NetworkTunerDaemonSet,
-        NfsMountOptions,
         PodExtension,
         PodSecurityLevel,
-        PrometheusStack,
         QueueScaledObject,
         Routable,
         Route,
         RouteTarget,
-        SecretKeyRef,
         ServedModel,
         ServingPod,
         ShareBenchmarkJob,
@@ -73,7 +74,6 @@ if TYPE_CHECKING:
         VllmNfs,
         VllmNfsChart,
         VllmNfsProps,
-        VllmOptions,
         WorkloadNamespace,
         check_unique_objects,
     )
@@ -81,12 +81,9 @@ if TYPE_CHECKING:
 _CLUSTER_LAYER = frozenset(
     {
         "check_unique_objects",
-        "VllmOptions",
         "RouteTarget",
         "Route",
         "Routable",
-        "AlertThresholds",
-        "AntiAffinity",
         "ContainerModel",
         "ImagePrePuller",
         "InferenceGateway",
@@ -94,12 +91,9 @@ _CLUSTER_LAYER = frozenset(
         "Mount",
         "NetworkPeer",
         "NetworkTunerDaemonSet",
-        "NfsMountOptions",
         "PodExtension",
         "PodSecurityLevel",
-        "PrometheusStack",
         "QueueScaledObject",
-        "SecretKeyRef",
         "ServedModel",
         "ServingPod",
         "ShareBenchmarkJob",
@@ -177,6 +171,15 @@ def _apply_platform(scope: Any, platform: PlatformDefaults) -> None:
 
 
 _platform_values.register_applier(_apply_platform)
+
+
+def _network_peer(namespace: str, pod_labels: dict[str, str]) -> Any:
+    """``PrometheusStack.peer``: the cluster layer's ``NetworkPeer``, imported on first use."""
+    peer = importlib.import_module(".k8s.network_policy", __name__).NetworkPeer
+    return peer(namespace, pod_labels)
+
+
+_monitoring_values.register_peer(_network_peer)
 
 
 def __getattr__(name: str) -> Any:

@@ -21,7 +21,7 @@ from .. import contracts
 from ..values._checks import promql_label_value
 
 if TYPE_CHECKING:
-    from .monitoring import AlertThresholds
+    from ..values.monitoring import AlertThresholds
 
 #: Recording rules are named ``level:metric:operations``; the level is always ``namespace_model``.
 LEVEL = "namespace_model"

@@ -25,24 +25,27 @@ from ..values.handoff import InfraOutputs
 from ..values.images import check_image
 from ..values.lora import LoraAdapter, adapter_job_base
 from ..values.model import DEFAULT_MODEL, ModelSource
+from ..values.monitoring import AlertThresholds, PrometheusStack
+from ..values.mount import NfsMountOptions
 from ..values.names import short_name
+from ..values.options import AntiAffinity, VllmOptions
 from ..values.platform import PlatformDefaults
 from ..values.props import resolve_props
 from ..values.routing import PrefixAwareRouting
+from ..values.secrets import SecretKeyRef
 from ..values.taints import NOT_TUNED_TAINT, Taint
 from . import _common as c
-from .download import DEFAULT_TOKEN_SECRET, ModelDownloadJob, SecretKeyRef
+from .download import DEFAULT_TOKEN_SECRET, ModelDownloadJob
 from .gateway import InferenceGateway, Route
-from .monitoring import AlertThresholds, PrometheusStack, VllmMonitoring
+from .monitoring import VllmMonitoring
 from .namespace import WorkloadNamespace
 from .network_policy import NetworkPeer
-from .options import AntiAffinity, VllmOptions
 from .platform import chart_platform
 from .prepull import ImagePrePuller, image_prepuller
 from .routing import check_routing_has_gateway
 from .tuner import NetworkTunerDaemonSet
 from .vllm import VllmDeployment
-from .volume import NfsMountOptions, SharedModelVolume
+from .volume import SharedModelVolume
 
 #: The GPU size when neither ``gpu_slug`` nor the infra outputs name one (0.1.0's default).
 DEFAULT_GPU_SLUG = contracts.DEFAULT_GPU_SLUG

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from cdk8s_plus_27 import k8s
 from constructs import Construct
@@ -15,6 +14,7 @@ from ..values.images import VLLM_IMAGE, check_image
 from ..values.lora import LoraPublish
 from ..values.model import DEFAULT_MODEL, ModelSource
 from ..values.names import HASH_CHARS, label_value, short_name
+from ..values.secrets import SecretKeyRef
 from . import _common as c
 from ._escape_hatches import drop_empty_pod_conditions
 from ._pod import LazyJob, PodModel, program_container
@@ -23,18 +23,6 @@ from .programs import ProgramsConfigMap
 from .volume import SharedModelVolume
 
 __all__ = ["ModelDownloadJob", "SecretKeyRef"]
-
-
-@dataclass(frozen=True)
-class SecretKeyRef:
-    """A key of an existing Secret (never its value)."""
-
-    name: str
-    key: str = "token"
-
-    def __post_init__(self) -> None:
-        v.dns_subdomain("SecretKeyRef.name", self.name)
-        v.secret_key_name("SecretKeyRef.key", self.key)
 
 
 #: ``fetch.py --workers`` default (runtime/fetch.py): not emitted, so default commands stay short.

@@ -24,10 +24,11 @@ from ..values.gpus import check_gpus_fit
 from ..values.lora import LoraAdapter, LoraMode, LoraPlan, LoraPublish, lora_plan
 from ..values.model import DEFAULT_MODEL, ModelSource
 from ..values.names import service_name, short_name
+from ..values.options import AUTO, GRACE_MARGIN_SECONDS, AntiAffinity, VllmOptions
+from ..values.secrets import SecretKeyRef
 from . import _common as c
 from ._pod import ContainerModel, LazyDeployment, PodModel, check_workload, program_container
 from .autoscaling import QueueScaledObject
-from .download import SecretKeyRef
 from .extensions import PodExtension, apply_extension
 from .network_policy import (
     NetworkPeer,
@@ -37,7 +38,6 @@ from .network_policy import (
     peer_from,
     pod_policy,
 )
-from .options import AUTO, GRACE_MARGIN_SECONDS, AntiAffinity, VllmOptions
 from .programs import ProgramsConfigMap
 from .volume import SharedModelVolume
 from .warm_start import SMALL_IMAGE, CompileCache, WarmUp

@@ -1,0 +1,22 @@
+"""SecretKeyRef: a key of an existing Secret (a plain value, no jsii; 0.3.0's path
+``vllm_nfs_constructs.k8s.download.SecretKeyRef`` is this class)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import _checks as v
+
+__all__ = ["SecretKeyRef"]
+
+
+@dataclass(frozen=True)
+class SecretKeyRef:
+    """A key of an existing Secret (never its value)."""
+
+    name: str
+    key: str = "token"
+
+    def __post_init__(self) -> None:
+        v.dns_subdomain("SecretKeyRef.name", self.name)
+        v.secret_key_name("SecretKeyRef.key", self.key)
