@@ -4,6 +4,7 @@ in-pod programs' behaviour, the packaged vLLM release data and the GPU table's o
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import inspect
 import re
 import subprocess
@@ -79,14 +80,14 @@ def test_gpu_profiles_and_node_specs_are_views_of_the_one_table():
 
 
 def test_every_default_gpu_size_is_the_one_constant():
-    from vllm_nfs_constructs.infra import GpuNodePool, VllmInfraStack
+    from vllm_nfs_constructs.infra import GpuNodePool, VllmInfraProps
 
     assert contracts.DEFAULT_GPU_SLUG in contracts.GPU_SIZES
     defaults = {
         "GpuNodePool(size=)": inspect.signature(GpuNodePool.__init__).parameters["size"].default,
-        "VllmInfraStack(gpu_size=)": inspect.signature(VllmInfraStack.__init__)
-        .parameters["gpu_size"]
-        .default,
+        "VllmInfraStack(gpu_size=)": next(
+            f.default for f in dataclasses.fields(VllmInfraProps) if f.name == "gpu_size"
+        ),
         "plan_cold_start(gpu_slug=)": inspect.signature(plan_cold_start)
         .parameters["gpu_slug"]
         .default,

@@ -11,7 +11,7 @@ them: from a directory holding only their ConfigMap's files (the programs and ``
 
 from __future__ import annotations
 
-import inspect
+import dataclasses
 import json
 import os
 import subprocess
@@ -34,6 +34,7 @@ from vllm_nfs_constructs import (
     ModelSource,
     ServedModel,
     VllmNfsChart,
+    VllmNfsProps,
     VllmOptions,
     contracts,
 )
@@ -43,7 +44,8 @@ PROGRAMS = ROOT / "src" / "vllm_nfs_constructs" / "runtime"
 MODULES = {"fetch": fetch, "gate": gate, "drain": drain, "tuner": tuner, "warm": warm}
 INFRA = InfraOutputs(nfs_host="10.10.0.7", nfs_mount_path="/42/abc", gpu_node_pool_name="gpu-h100")
 REPO = "org/model"
-DEFAULT_MODELS = inspect.signature(VllmNfsChart.__init__).parameters["models"].default
+# The composition's arguments are VllmNfsProps' fields (declared once, since 0.4.0).
+DEFAULT_MODELS = next(f for f in dataclasses.fields(VllmNfsProps) if f.name == "models").default
 
 pytestmark = pytest.mark.timeout(60)
 
