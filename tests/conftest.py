@@ -5,6 +5,8 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -124,3 +126,36 @@ def repo_env() -> dict[str, str]:
     env.pop("CDK8S_OUTDIR", None)
     env.pop("VLLM_NFS_INFRA_OUTPUTS", None)
     return env
+
+
+#: Secret-looking values in the environment of the default app's run: none may reach its output
+#: (tests/test_app.py).
+FAKE_SECRETS = {
+    "HF_TOKEN": "hf_FAKEtokenValue0123456789abcdefXYZ",
+    "HUGGING_FACE_HUB_TOKEN": "hf_FAKEotherToken9876543210zyxwvu",
+    "DIGITALOCEAN_TOKEN": "dop_v1_FAKEdigitaloceantoken0123456789abcdef",
+    "OPENAI_API_KEY": "sk-FAKEapikey0123456789",
+}
+
+
+def run_app(outdir: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
+    """``apps/cluster.py --outdir OUTDIR`` (what ``make synth-cluster`` runs) from the checkout."""
+    return subprocess.run(
+        [sys.executable, "apps/cluster.py", "--outdir", str(outdir), *extra],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="session")
+def default_app_run(
+    tmp_path_factory: pytest.TempPathFactory, repo_env: dict[str, str]
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """The default app as ``make synth`` writes it, with FAKE_SECRETS in the environment: its
+    folder (read it, never write to it) and the finished process. Once per worker."""
+    outdir = tmp_path_factory.mktemp("default-app")
+    return outdir, run_app(outdir, {**repo_env, **FAKE_SECRETS})
