@@ -20,7 +20,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.conftest import DATA, DEFAULT_APP_KINDS, FAKE_SECRETS, ROOT, find, run_app
+from tests._session import FAKE_SECRETS, run_app
+from tests.conftest import DATA, DEFAULT_APP_KINDS, ROOT, find
 from vllm_nfs_constructs import ModelSource, ServedModel, VllmNfsChart, VllmOptions, validate
 from vllm_nfs_constructs.cli import synth_cluster
 from vllm_nfs_constructs.errors import VllmNfsDeprecationWarning
