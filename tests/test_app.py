@@ -191,6 +191,7 @@ def test_every_vllm_flag_exists_in_the_pinned_release(default_app, multi_objs):
 
 
 def test_no_latest_image_and_every_image_pinned(default_app, multi_objs):
+    images = []
     for o in default_app[2] + multi_objs:
         spec = o.get("spec", {}).get("template", {}).get("spec")
         if not spec:
@@ -199,6 +200,8 @@ def test_no_latest_image_and_every_image_pinned(default_app, multi_objs):
             image = c["image"]
             assert not image.endswith(":latest")
             assert ":" in image.rsplit("/", 1)[-1] or "@sha256:" in image
+            images.append(image)
+    assert "vllm/vllm-openai:v0.33.0" in images, images
 
 
 def test_no_secret_value_anywhere_in_dist(default_app):

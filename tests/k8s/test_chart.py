@@ -180,7 +180,9 @@ def test_several_models_share_one_volume_and_one_gateway():
 
 def test_workloads_never_tolerate_the_not_tuned_taint():
     _, objs = synth_chart(models=[ServedModel("a"), ServedModel("b")])
-    for o in find_all(objs, "Deployment") + find_all(objs, "Job"):
+    workloads = find_all(objs, "Deployment") + find_all(objs, "Job")
+    assert len(workloads) >= 4, [o["metadata"]["name"] for o in workloads]  # two models' pods
+    for o in workloads:
         tolerations = o["spec"]["template"]["spec"].get("tolerations", [])
         assert all(t.get("key") != NOT_TUNED_TAINT_KEY for t in tolerations)
         assert all(t.get("operator") != "Exists" or t.get("key") for t in tolerations)

@@ -149,8 +149,10 @@ def test_static_adapters_change_the_deployment_but_no_other_job() -> None:
     _, before = synth((ServedModel("qwen", adapters=(SQL,)),))
     _, after = synth((ServedModel("qwen", adapters=(SQL, CHAT)),))
     old, new = by_name(before, "Job"), by_name(after, "Job")
+    assert old and set(new) > set(old), (sorted(old), sorted(new))  # the new adapter's Job
     for name, job in old.items():
         assert new[name] == job
+    assert by_name(before, "Deployment")["qwen"] != by_name(after, "Deployment")["qwen"]
 
 
 def test_emitted_flags_and_variables_exist_in_vllm_0_33() -> None:
@@ -160,7 +162,9 @@ def test_emitted_flags_and_variables_exist_in_vllm_0_33() -> None:
             ServedModel("llama", LLAMA, adapters=(CHAT,)),
         )
     )
-    for d in by_name(objs, "Deployment").values():
+    deployments = by_name(objs, "Deployment")
+    assert set(deployments) >= {"qwen", "llama"}, sorted(deployments)
+    for d in deployments.values():
         vllm = containers(d["spec"]["template"]["spec"], "containers")["vllm"]
         flags = {a for a in vllm["args"] if a.startswith("--")}
         assert flags <= vllm_flags.accepted_flags()
