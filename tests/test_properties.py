@@ -69,6 +69,7 @@ from tests._props import (
     run_counted,
     valid_fields,
 )
+from tests.infra.conftest import synth_app as synth_tf_app
 from vllm_nfs_constructs import (
     GPU_PROFILES,
     NOT_TUNED_TAINT,
@@ -865,19 +866,15 @@ def synth_cluster(build: Callable[[cdk8s.App], Any]) -> None:
     check_manifests(synthesized(app))
 
 
+def check_tf(path: Path) -> None:
+    report = validate_paths([str(path)])
+    problems = "\n".join(f"{p.subject}: {p.message}" for p in report.problems)
+    assert report.ok, f"synthesized Terraform JSON does not validate:\n{problems}"
+
+
 def synth_tf(build: Callable[[cdktf.App], cdktf.TerraformStack]) -> None:
     """Build a stack in a fresh App, synthesize, validate its Terraform JSON."""
-    outdir = tempfile.mkdtemp(prefix="vllm-props-tf-")
-    try:
-        app = cdktf.App(outdir=outdir)
-        stack = build(app)
-        app.synth()
-        path = Path(outdir) / "stacks" / stack.node.id / "cdk.tf.json"
-        report = validate_paths([str(path)])
-        problems = "\n".join(f"{p.subject}: {p.message}" for p in report.problems)
-        assert report.ok, f"synthesized Terraform JSON does not validate:\n{problems}"
-    finally:
-        shutil.rmtree(outdir, ignore_errors=True)
+    synth_tf_app(build, check_tf)
 
 
 @dataclass(frozen=True)
