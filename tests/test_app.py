@@ -20,6 +20,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from tests._session import FAKE_SECRETS, run_app
 from tests.conftest import DATA, DEFAULT_APP_KINDS, ROOT, find
 from vllm_nfs_constructs import ModelSource, ServedModel, VllmNfsChart, VllmOptions, validate
 from vllm_nfs_constructs.cli import synth_cluster
@@ -32,24 +33,9 @@ K8S_VERSION = "1.33"
 PACKAGE = resources.files("vllm_nfs_constructs")
 CRD_DIR = PACKAGE / "schemas" / GATEWAY_API_DIR
 VLLM_FLAGS = PACKAGE / "k8s" / "data" / "vllm-serve-flags-v0.33.0.txt"
-FAKE_SECRETS = {
-    "HF_TOKEN": "hf_FAKEtokenValue0123456789abcdefXYZ",
-    "HUGGING_FACE_HUB_TOKEN": "hf_FAKEotherToken9876543210zyxwvu",
-    "DIGITALOCEAN_TOKEN": "dop_v1_FAKEdigitaloceantoken0123456789abcdef",
-    "OPENAI_API_KEY": "sk-FAKEapikey0123456789",
-}
 
-
-def run_app(outdir: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "apps/cluster.py", "--outdir", str(outdir), *extra],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
+# One worker synthesizes the default app for this module and tests/test_checkov_k8s.py.
+pytestmark = pytest.mark.xdist_group("default-app")
 
 
 def load(outdir: Path) -> list[dict[str, Any]]:
@@ -60,14 +46,14 @@ def load(outdir: Path) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def default_app(tmp_path_factory: pytest.TempPathFactory, repo_env: dict[str, str]):
-    outdir = tmp_path_factory.mktemp("dist")
-    env = {**repo_env, **FAKE_SECRETS}
-    proc = run_app(outdir, env)
+def default_app(default_app_run: tuple[Path, subprocess.CompletedProcess[str]]):
+    outdir, proc = default_app_run
     return outdir, proc, load(outdir)
 
 
-def multi_model_objects() -> list[dict[str, Any]]:
+@pytest.fixture(scope="module")
+def multi_objs() -> list[dict[str, Any]]:
+    """A multi-model chart with an 8-GPU model (read only)."""
     app = cdk8s.Testing.app()
     chart = VllmNfsChart(
         app,
@@ -132,8 +118,8 @@ def test_every_object_validates_strictly_against_kubernetes_and_gateway_api(defa
     validate_all(default_app[2])
 
 
-def test_multi_model_app_validates_too():
-    objs = multi_model_objects()
+def test_multi_model_app_validates_too(multi_objs):
+    objs = multi_objs
     validate_all(objs)
     assert len([o for o in objs if o["kind"] == "HTTPRoute"]) == 2
 
@@ -174,13 +160,13 @@ def emitted_flags(objs: list[dict[str, Any]]) -> set[str]:
     return {a.split("=")[0] for args in vllm_args(objs) for a in args if a.startswith("--")}
 
 
-def test_every_vllm_flag_exists_in_the_pinned_release(default_app):
+def test_every_vllm_flag_exists_in_the_pinned_release(default_app, multi_objs):
     accepted = {
         line.strip()
         for line in VLLM_FLAGS.read_text(encoding="utf-8").splitlines()
         if line.startswith("--")
     }
-    objs = default_app[2] + multi_model_objects()
+    objs = default_app[2] + multi_objs
     flags = emitted_flags(objs)
     assert {
         "--served-model-name",
@@ -204,8 +190,9 @@ def test_every_vllm_flag_exists_in_the_pinned_release(default_app):
     assert images == {"vllm/vllm-openai:v0.33.0"}
 
 
-def test_no_latest_image_and_every_image_pinned(default_app):
-    for o in default_app[2] + multi_model_objects():
+def test_no_latest_image_and_every_image_pinned(default_app, multi_objs):
+    images = []
+    for o in default_app[2] + multi_objs:
         spec = o.get("spec", {}).get("template", {}).get("spec")
         if not spec:
             continue
@@ -213,6 +200,8 @@ def test_no_latest_image_and_every_image_pinned(default_app):
             image = c["image"]
             assert not image.endswith(":latest")
             assert ":" in image.rsplit("/", 1)[-1] or "@sha256:" in image
+            images.append(image)
+    assert "vllm/vllm-openai:v0.33.0" in images, images
 
 
 def test_no_secret_value_anywhere_in_dist(default_app):

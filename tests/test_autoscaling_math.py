@@ -242,7 +242,9 @@ def test_fallback_failure_threshold_is_bounded():
 @pytest.mark.parametrize("waiting", [0, -0.0, 0.5, 3, 1_000_000])
 def test_accepted_activation_is_a_finite_keda_number(waiting):
     a = QueueAutoscaling(max_replicas=2, activation_waiting=waiting, kv_cache_target=0.8)
-    for trigger in a.triggers("vllm", "qwen"):
+    triggers = a.triggers("vllm", "qwen")
+    assert len(triggers) == 2  # the queue and the KV cache
+    for trigger in triggers:
         meta = trigger["metadata"]
         for key in ("threshold", "activationThreshold"):
             number = float(meta[key])  # type: ignore[index]

@@ -26,6 +26,10 @@ from vllm_nfs_constructs import (
 
 CHECKOV = ROOT / ".venv" / "bin" / "checkov"
 
+# One worker synthesizes the default app for this module and tests/test_app.py, and runs
+# checkov once.
+pytestmark = pytest.mark.xdist_group("default-app")
+
 
 def checkov(folder: Path) -> dict[str, Any]:
     exe = str(CHECKOV) if CHECKOV.exists() else shutil.which("checkov")
@@ -76,14 +80,10 @@ def synth_multi(outdir: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    default = tmp_path_factory.mktemp("default")
-    subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "python"), "apps/cluster.py", "--outdir", str(default)],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
+def reports(
+    tmp_path_factory: pytest.TempPathFactory, default_app_run: tuple[Path, Any]
+) -> dict[str, dict[str, Any]]:
+    default = default_app_run[0]
     multi = tmp_path_factory.mktemp("multi")
     synth_multi(multi)
     return {"default": checkov(default), "multi": checkov(multi)}
@@ -108,15 +108,9 @@ def test_every_skip_is_visible_in_the_yaml_with_a_reason(reports, app):
         assert len(reason) > 20, (check["check_id"], check["resource"])
 
 
-def test_skip_annotations_name_check_and_reason(tmp_path):
-    subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "python"), "apps/cluster.py", "--outdir", str(tmp_path)],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
+def test_skip_annotations_name_check_and_reason(default_app_run):
     skipped_by_kind: dict[str, set[str]] = {}
-    for doc in yaml.safe_load_all((tmp_path / "vllm.k8s.yaml").read_text()):
+    for doc in yaml.safe_load_all((default_app_run[0] / "vllm.k8s.yaml").read_text()):
         for key, value in doc["metadata"].get("annotations", {}).items():
             if key.startswith("checkov.io/skip"):
                 check, _, reason = value.partition("=")

@@ -22,6 +22,10 @@ OUTPUTS = {
 }
 
 
+# One worker runs `vllm-nfs synth` for the module fixture below.
+pytestmark = pytest.mark.xdist_group("cli")
+
+
 def cli(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "vllm_nfs_constructs.cli", *args],

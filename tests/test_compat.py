@@ -4,6 +4,10 @@ The snippets are 0.1.0's, verbatim (tests/data/compat-0.1.0); the objects they m
 are recorded beside them. Today's package must make the same objects (apiVersion, kind,
 namespace, name; Job names end with a hash since 0.4.0, see HASHED); the only warnings allowed
 are the library's deprecation warnings.
+
+The snippets run in this process (tests/_snippets.py), with the warning filters of
+``python -W error -W default::FutureWarning``; one also runs so, in a fresh interpreter, where
+importing the package is under those filters too.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests._snippets import run_snippet
 from tests.conftest import DATA, ROOT
+from vllm_nfs_constructs.errors import VllmNfsDeprecationWarning
 
 COMPAT = DATA / "compat-0.1.0"
 RECORDED = json.loads((COMPAT / "objects-0.1.0.json").read_text())
@@ -47,10 +53,20 @@ def _as_recorded(made: list[str]) -> list[str]:
     return [*made[:3], found[1]]
 
 
-@pytest.mark.parametrize("snippet", sorted(RECORDED))
-def test_0_1_0_snippet_synthesizes_the_same_objects(snippet, tmp_path, repo_env):
+#: Every other warning is an error; FutureWarnings are recorded (and checked below).
+WARNINGS = (("error", Warning), ("always", FutureWarning))
+
+
+def test_a_0_1_0_snippet_runs_in_a_fresh_interpreter_with_warnings_as_errors(tmp_path, repo_env):
     proc = subprocess.run(
-        [sys.executable, "-W", "error", "-W", "default::FutureWarning", str(COMPAT / snippet)],
+        [
+            sys.executable,
+            "-W",
+            "error",
+            "-W",
+            "default::FutureWarning",
+            str(COMPAT / "README_13.py"),
+        ],
         cwd=tmp_path,
         env={**repo_env, "PYTHONPATH": str(ROOT / "src")},
         capture_output=True,
@@ -61,6 +77,15 @@ def test_0_1_0_snippet_synthesizes_the_same_objects(snippet, tmp_path, repo_env)
     for line in proc.stderr.splitlines():
         if "Warning" in line:
             assert "VllmNfsDeprecationWarning" in line, line
+    assert list(tmp_path.rglob("*.k8s.yaml"))
+
+
+@pytest.mark.parametrize("snippet", sorted(RECORDED))
+def test_0_1_0_snippet_synthesizes_the_same_objects(snippet, tmp_path):
+    code = (COMPAT / snippet).read_text()
+    ran = run_snippet(code, tmp_path, source=str(COMPAT / snippet), warning_filters=WARNINGS)
+    for caught in ran.warnings:
+        assert issubclass(caught.category, VllmNfsDeprecationWarning), caught
     made = sorted(
         (
             _as_recorded(

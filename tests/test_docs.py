@@ -1,6 +1,11 @@
 """Docs show what runs: every ```python block in README.md and docs/ is executed, and a ```yaml
 block right after one must match what that block synthesized (each YAML document shown must be a
-subset of a synthesized object of the same kind and name)."""
+subset of a synthesized object of the same kind and name).
+
+The blocks run in this process, each in a folder of its own with fresh Apps (tests/_snippets.py
+says what that keeps of a ``python snippet.py`` run); two of them, one per layer, also run as
+standalone scripts in a fresh interpreter.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,16 @@ import os
 import re
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests._snippets import run_snippet
 from tests.conftest import ROOT
+from vllm_nfs_constructs.errors import VllmNfsDeprecationWarning
 
 FENCE = re.compile(r"^```(\w+)?[^\n]*\n(.*?)^```", re.S | re.M)
 
@@ -40,8 +48,15 @@ def python_cases() -> list[Any]:
                 continue
             follow = found[i + 1] if i + 1 < len(found) and found[i + 1][1] == "yaml" else None
             rel = path.relative_to(ROOT)
-            cases.append(pytest.param(code, follow[2] if follow else None, id=f"{rel}:{line}"))
+            yaml_block = follow[2] if follow else None
+            cases.append(pytest.param(code, yaml_block, line, id=f"{rel}:{line}"))
     return cases
+
+
+CASES = python_cases()
+#: Run again as `python snippet.py` in a fresh interpreter: the README's first block (the
+#: cluster layer) and the cloud layer's overview page.
+STANDALONE = ("README.md:13", "docs/infra/index.md:29")
 
 
 def is_subset(expected: Any, actual: Any) -> bool:
@@ -56,22 +71,16 @@ def is_subset(expected: Any, actual: Any) -> bool:
     return bool(expected == actual)
 
 
-@pytest.mark.parametrize(("code", "yaml_block"), python_cases())
-def test_doc_code_runs_and_yields_the_yaml_shown(code, yaml_block, tmp_path, repo_env):
-    script = tmp_path / "snippet.py"
-    script.write_text(code)
-    env = {**repo_env, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+@pytest.mark.parametrize(("code", "yaml_block", "line"), CASES)
+def test_doc_code_runs_and_yields_the_yaml_shown(code, yaml_block, line, request, tmp_path):
+    where = request.node.callspec.id
+    try:
+        ran = run_snippet(code, tmp_path, source=where.rsplit(":", 1)[0], first_line=line + 1)
+    except Exception:  # the snippet's own failure, its traceback in the doc's line numbers
+        pytest.fail(f"{where} raised:\n{traceback.format_exc()}", pytrace=False)
+    deprecated = [w for w in ran.warnings if issubclass(w.category, VllmNfsDeprecationWarning)]
     if "VllmNfsDeprecationWarning" not in code:  # only a snippet about deprecation may show one
-        assert "VllmNfsDeprecationWarning" not in proc.stderr, proc.stderr
+        assert not deprecated, [str(w.message) for w in deprecated]
     if yaml_block is None:
         return
     synthesized: list[dict[str, Any]] = []
@@ -103,6 +112,33 @@ def shown_name(name: str) -> re.Pattern[str]:
 def named_as(shown: dict[str, Any], found: dict[str, Any]) -> dict[str, Any]:
     """``shown`` under the name of ``found`` (which ``shown_name`` matched)."""
     return {**shown, "metadata": {**shown["metadata"], "name": found["metadata"]["name"]}}
+
+
+@pytest.mark.parametrize("where", STANDALONE)
+def test_doc_code_runs_as_a_standalone_script(where, tmp_path, repo_env):
+    """`python snippet.py` in a fresh folder and interpreter: exit 0, no deprecation warning
+    (those of the first import included), no end-of-life banner of the Node.js jsii runs on."""
+    (code,) = [c.values[0] for c in CASES if c.id == where]
+    script = tmp_path / "snippet.py"
+    script.write_text(code)
+    proc = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env={**repo_env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "VllmNfsDeprecationWarning" not in proc.stderr, proc.stderr
+    assert "end-of-life" not in proc.stderr, "jsii ran on an unsupported Node.js"
+
+
+def test_the_standalone_runs_cover_both_layers():
+    codes = {c.id: c.values[0] for c in CASES}
+    assert set(STANDALONE) <= set(codes), STANDALONE
+    assert any("import cdk8s" in codes[w] for w in STANDALONE)
+    assert any("import cdktf" in codes[w] for w in STANDALONE)
 
 
 def test_readme_quick_start_is_two_commands():

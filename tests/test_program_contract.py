@@ -12,6 +12,7 @@ them: from a directory holding only their ConfigMap's files (the programs and ``
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import subprocess
@@ -22,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cdk8s
 import pytest
 
+from tests import conftest
 from tests.conftest import ROOT, find
 from tests.runtime._hfhub import HubStandIn, fake_model
 from vllm_nfs_constructs import (
@@ -64,10 +65,7 @@ class Invocation:
     programs: dict[str, str]  # the data of the programs ConfigMap the pod mounts
 
 
-def synth_chart(**kwargs: Any) -> tuple[VllmNfsChart, list[dict[str, Any]]]:
-    app = cdk8s.Testing.app()
-    chart = VllmNfsChart(app, "vllm", infra=INFRA, **kwargs)
-    return chart, [dict(o) for o in cdk8s.Testing.synth(chart)]
+synth_chart = functools.partial(conftest.synth_chart, infra=INFRA)
 
 
 def program_of(argv: list[str] | None) -> tuple[str, list[str]] | None:

@@ -64,6 +64,7 @@ def test_workload_namespace_denies_everything_by_default(objs):
 
 
 def test_every_workload_pod_is_selected_by_its_own_policy_and_no_other(objs):
+    checked = []
     for workload, template in pods(objs):
         ns = workload["metadata"]["namespace"]
         if ns != "vllm":
@@ -72,6 +73,8 @@ def test_every_workload_pod_is_selected_by_its_own_policy_and_no_other(objs):
         names = {p["metadata"]["name"] for p in policies_for(objs, ns, labels)}
         own = workload["metadata"]["labels"]["app.kubernetes.io/name"]
         assert names == {"default-deny", own}, (workload["metadata"]["name"], names)
+        checked.append(workload["kind"])
+    assert {"Deployment", "Job"} <= set(checked), checked  # the loop reached the model's pods
 
 
 def test_vllm_pods_accept_only_the_scraper_and_reach_only_dns(objs):
@@ -202,6 +205,8 @@ def test_the_checker_catches_the_tuner_which_is_why_it_lives_apart(objs):
 
 
 def test_only_the_tuner_gets_a_service_account_token(objs):
+    names = [workload["metadata"]["name"] for workload, _ in pods(objs)]
+    assert "network-tuner" in names and len(names) > 1, names  # both branches below are reached
     for workload, template in pods(objs):
         automount = template["spec"].get("automountServiceAccountToken")
         if workload["metadata"]["name"] == "network-tuner":

@@ -23,7 +23,8 @@ import yaml
 from tests.conftest import ROOT
 from vllm_nfs_constructs import __version__
 
-pytestmark = pytest.mark.slow
+# One worker builds and installs the wheel (the module fixture below).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wheel")]
 
 FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 RUNTIME = ROOT / "src" / "vllm_nfs_constructs" / "runtime"

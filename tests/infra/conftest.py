@@ -31,14 +31,20 @@ VENV_PYTHON = VENV_BIN / "python"
 TfJson = dict[str, Any]
 
 
-def synth_app(build: Callable[[cdktf.App], cdktf.TerraformStack]) -> TfJson:
-    """Build a stack in a fresh App, synthesize it to a temp dir and return its JSON."""
+def synth_app(
+    build: Callable[[cdktf.App], cdktf.TerraformStack],
+    check: Callable[[Path], None] | None = None,
+) -> TfJson:
+    """Build a stack in a fresh App, synthesize it to a temp dir and return its JSON (after
+    ``check(path of cdk.tf.json)``, when given)."""
     outdir = tempfile.mkdtemp(prefix="vllm-infra-test-")
     try:
         app = cdktf.App(outdir=outdir)
         stack = build(app)
         app.synth()
         path = Path(outdir) / "stacks" / stack.node.id / "cdk.tf.json"
+        if check is not None:
+            check(path)
         return dict(json.loads(path.read_text(encoding="utf-8")))
     finally:
         shutil.rmtree(outdir, ignore_errors=True)

@@ -85,8 +85,9 @@ def test_vllm_infra_stack_is_the_core_in_a_stack_with_the_same_json(tmp_path):
     assert "digitalocean_kubernetes_cluster" in wrapped["resource"]
 
 
-def test_vllm_infra_errors_name_vllm_infra():
-    app = cdktf.App()
+def test_vllm_infra_errors_name_vllm_infra(tmp_path):
+    # An outdir of its own: cdktf.App() alone makes cdktf.out/ in the jsii kernel's folder.
+    app = cdktf.App(outdir=str(tmp_path))
     stack = cdktf.TerraformStack(app, "s")
     with pytest.raises(ConfigurationError) as err:
         VllmInfra(stack, "serving", region="mars1")

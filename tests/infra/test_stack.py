@@ -78,6 +78,7 @@ def test_outputs_point_at_the_right_attributes(default_tf: TfJson) -> None:
 
 
 def test_no_output_is_marked_sensitive_or_carries_a_kubeconfig(default_tf: TfJson) -> None:
+    assert {"nfs_host", "nfs_mount_path", "gpu_node_pool_name"} <= set(default_tf["output"])
     for name, output in default_tf["output"].items():
         assert "sensitive" not in output, name
         assert "kube_config" not in str(output["value"]), name

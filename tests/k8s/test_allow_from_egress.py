@@ -13,17 +13,13 @@ from typing import Any
 import cdk8s
 import cdk8s_plus_27 as kplus
 
-from tests.conftest import find, find_all
+from tests.conftest import find, find_all, synth_app
 from tests.k8s._netpol_eval import KUBE_DNS, Pod, allowed, pod_of
 from vllm_nfs_constructs import InfraOutputs, NetworkPeer, VllmNfsChart
 
 REAL = InfraOutputs(
     nfs_host="10.110.0.12", nfs_mount_path="/2633050/share", gpu_node_pool_name="gpu"
 )
-
-
-def synth_app(app: cdk8s.App) -> list[dict[str, Any]]:
-    return [dict(o) for chart in app.charts for o in cdk8s.Testing.synth(chart)]
 
 
 def chart_with_client(call_allow_from: bool) -> tuple[list[dict[str, Any]], Pod, Pod]:

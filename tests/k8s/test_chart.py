@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import functools
 import json
 
-import cdk8s
 import pytest
 
-from tests.conftest import DEFAULT_APP_KINDS, find, find_all
+from tests import conftest
+from tests.conftest import CLUSTER_SCOPED, DEFAULT_APP_KINDS, find, find_all
 from tests.k8s._routing import route_request
 from vllm_nfs_constructs import (
     NOT_TUNED_TAINT_KEY,
@@ -13,7 +14,6 @@ from vllm_nfs_constructs import (
     InfraOutputs,
     ModelSource,
     ServedModel,
-    VllmNfsChart,
     VllmOptions,
 )
 from vllm_nfs_constructs._checks import VLLM_CLIENT_PATHS
@@ -26,10 +26,7 @@ LLAMA_8B = ModelSource(
 INFRA = InfraOutputs(nfs_host="10.10.0.7", nfs_mount_path="/42/abc", gpu_node_pool_name="gpu-h100")
 
 
-def synth_chart(**kwargs):
-    app = cdk8s.Testing.app()
-    chart = VllmNfsChart(app, "vllm", infra=kwargs.pop("infra", INFRA), **kwargs)
-    return chart, [dict(o) for o in cdk8s.Testing.synth(chart)]
+synth_chart = functools.partial(conftest.synth_chart, infra=INFRA)
 
 
 def test_default_chart_has_every_piece():
@@ -41,18 +38,10 @@ def test_default_chart_has_every_piece():
 
 def test_every_namespaced_object_is_in_the_chart_namespace_or_the_tuner_namespace():
     _, objs = synth_chart(namespace="inference")
-    cluster_scoped = {
-        "Namespace",
-        "PersistentVolume",
-        "ClusterRole",
-        "ClusterRoleBinding",
-        "ValidatingAdmissionPolicy",
-        "ValidatingAdmissionPolicyBinding",
-    }
     tuner_kinds = {"DaemonSet", "ServiceAccount"}
     for o in objs:
         ns = o["metadata"].get("namespace")
-        if o["kind"] in cluster_scoped:
+        if o["kind"] in CLUSTER_SCOPED:
             assert ns is None, o["kind"]
         elif o["kind"] in tuner_kinds and o["metadata"]["name"] != "image-prepull":
             assert ns == "vllm-network-tuner"
@@ -191,7 +180,9 @@ def test_several_models_share_one_volume_and_one_gateway():
 
 def test_workloads_never_tolerate_the_not_tuned_taint():
     _, objs = synth_chart(models=[ServedModel("a"), ServedModel("b")])
-    for o in find_all(objs, "Deployment") + find_all(objs, "Job"):
+    workloads = find_all(objs, "Deployment") + find_all(objs, "Job")
+    assert len(workloads) >= 4, [o["metadata"]["name"] for o in workloads]  # two models' pods
+    for o in workloads:
         tolerations = o["spec"]["template"]["spec"].get("tolerations", [])
         assert all(t.get("key") != NOT_TUNED_TAINT_KEY for t in tolerations)
         assert all(t.get("operator") != "Exists" or t.get("key") for t in tolerations)

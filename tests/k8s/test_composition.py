@@ -16,7 +16,7 @@ import pytest
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
-from tests.conftest import find, find_all
+from tests.conftest import CLUSTER_SCOPED, find, find_all, synth_app
 from tests.k8s._fixtures import NFS
 from vllm_nfs_constructs import (
     ConfigurationError,
@@ -37,21 +37,9 @@ from vllm_nfs_constructs import (
     WorkloadNamespace,
 )
 
-CLUSTER_SCOPED = {
-    "Namespace",
-    "PersistentVolume",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding",
-}
 LLAMA = ModelSource(
     "meta-llama/Llama-3.1-8B-Instruct", "0e9e39f249a16976918f6564b8830bc894c89659", size_gib=16
 )
-
-
-def synth_app(app: cdk8s.App) -> list[dict[str, Any]]:
-    return [dict(o) for chart in app.charts for o in cdk8s.Testing.synth(chart)]
 
 
 def infra(**extra: Any) -> InfraOutputs:

@@ -12,7 +12,7 @@ from typing import Any
 import cdk8s
 import pytest
 
-from tests.conftest import find, find_all
+from tests.conftest import find, find_all, synth_chart
 from tests.k8s._fixtures import NFS
 from vllm_nfs_constructs import (
     ConfigurationError,
@@ -23,7 +23,6 @@ from vllm_nfs_constructs import (
     SharedModelVolume,
     Taint,
     VllmDeployment,
-    VllmNfsChart,
     VllmOptions,
 )
 from vllm_nfs_constructs.contracts import TUNER_METRICS
@@ -46,18 +45,14 @@ def handoff(**extra: Any) -> InfraOutputs:
     return InfraOutputs("10.110.0.12", "/2633050/share", "gpu", **values)
 
 
-def synth_chart(**kwargs: Any) -> list[dict[str, Any]]:
-    app = cdk8s.Testing.app()
-    chart = VllmNfsChart(app, "vllm", **kwargs)
-    return [dict(o) for o in cdk8s.Testing.synth(chart)]
-
-
 # -- autoscaling through the chart ---------------------------------------------------------------
 
 
 def test_served_model_autoscaling_emits_a_scaled_object_and_a_deployment_without_replicas():
     scaling = QueueAutoscaling(min_replicas=1, max_replicas=4)
-    objs = synth_chart(infra=handoff(), models=[ServedModel("llama", LLAMA, autoscaling=scaling)])
+    _, objs = synth_chart(
+        infra=handoff(), models=[ServedModel("llama", LLAMA, autoscaling=scaling)]
+    )
     scaled = find(objs, "ScaledObject")
     assert scaled["spec"]["scaleTargetRef"] == {
         "apiVersion": "apps/v1",
@@ -96,7 +91,7 @@ def test_a_scale_from_zero_pool_without_the_start_up_taint_is_refused():
 
 
 def test_the_handoff_gives_the_tuner_the_pools_start_up_taint():
-    objs = synth_chart(
+    _, objs = synth_chart(
         infra=handoff(),
         models=[ServedModel("llama", LLAMA, autoscaling=QueueAutoscaling(max_replicas=2))],
     )
@@ -196,7 +191,7 @@ def test_every_tuner_metric_the_rules_use_is_served_by_the_tuner_program():
 
 
 def test_monitoring_scrapes_the_tuner_on_the_port_it_serves():
-    objs = synth_chart(infra=handoff(), monitoring=True)
+    _, objs = synth_chart(infra=handoff(), monitoring=True)
     ds = find(objs, "DaemonSet", "network-tuner")
     ports = ds["spec"]["template"]["spec"]["containers"][0]["ports"]
     assert {"name": "metrics", "containerPort": 9101, "protocol": "TCP"} in ports

@@ -9,7 +9,7 @@ from typing import Any
 import cdk8s
 import pytest
 
-from tests.conftest import find, find_all
+from tests.conftest import find, find_all, synth_app
 from vllm_nfs_constructs import (
     ConfigurationError,
     GpuPool,
@@ -41,10 +41,6 @@ def two_pools(**extra: Any) -> InfraOutputs:
         gpu_pools=(SMALL, BIG),
         **extra,
     )
-
-
-def synth_app(app: cdk8s.App) -> list[dict[str, Any]]:
-    return [dict(o) for chart in app.charts for o in cdk8s.Testing.synth(chart)]
 
 
 def build(models: list[ServedModel], **kwargs: Any) -> tuple[VllmNfsChart, list[dict[str, Any]]]:

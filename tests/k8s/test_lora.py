@@ -9,7 +9,7 @@ from typing import Any
 import cdk8s
 import pytest
 
-from tests.conftest import readable
+from tests.conftest import readable, synth_chart
 from tests.k8s._fixtures import volume
 from vllm_nfs_constructs import (
     ConfigurationError,
@@ -39,12 +39,10 @@ Manifest = dict[str, Any]
 
 
 def synth(models: tuple[ServedModel, ...]) -> tuple[VllmNfsChart, list[Manifest]]:
-    app = cdk8s.Testing.app()
-    chart = VllmNfsChart(app, "vllm", infra=INFRA, models=models)
-    return chart, [dict(o) for o in cdk8s.Testing.synth(chart)]
+    return synth_chart(infra=INFRA, models=models)
 
 
-def objects(objs: list[Manifest], kind: str) -> dict[str, Manifest]:
+def by_name(objs: list[Manifest], kind: str) -> dict[str, Manifest]:
     """By name; Jobs by their name without the hash of their template (``readable``)."""
     return {
         readable(o["metadata"]["name"]) if kind == "Job" else o["metadata"]["name"]: o
@@ -63,7 +61,7 @@ def containers(pod: Manifest, where: str) -> dict[str, Manifest]:
 
 def test_one_download_job_per_adapter_named_for_adapter_and_commit() -> None:
     chart, objs = synth((ServedModel("qwen", adapters=(SQL, CHAT)),))
-    jobs = objects(objs, "Job")
+    jobs = by_name(objs, "Job")
     assert set(jobs) == {
         "qwen-download-qwen2-5-0-5b-instruct-7ae557604adf",
         f"qwen-lora-sql-sql-lora-{A[:12]}",
@@ -89,7 +87,7 @@ def test_one_download_job_per_adapter_named_for_adapter_and_commit() -> None:
 
 def test_static_mode_lists_adapters_and_the_gate_waits_for_them() -> None:
     _, objs = synth((ServedModel("qwen", adapters=(SQL, CHAT)),))
-    pod = objects(objs, "Deployment")["qwen"]["spec"]["template"]["spec"]
+    pod = by_name(objs, "Deployment")["qwen"]["spec"]["template"]["spec"]
     vllm = containers(pod, "containers")["vllm"]
     args = vllm["args"]
     i = args.index("--lora-modules")
@@ -110,13 +108,13 @@ def test_static_mode_lists_adapters_and_the_gate_waits_for_them() -> None:
 
 def test_on_demand_job_fetches_then_publishes_into_the_resolver_directory() -> None:
     _, objs = synth((ServedModel("qwen", options=ON_DEMAND, adapters=(SQL,)),))
-    job = objects(objs, "Job")[f"qwen-lora-sql-sql-lora-{A[:12]}"]
+    job = by_name(objs, "Job")[f"qwen-lora-sql-sql-lora-{A[:12]}"]
     pod = job["spec"]["template"]["spec"]
     assert list(containers(pod, "initContainers")) == ["fetch"]
     publish = containers(pod, "containers")["publish"]
     cmd = publish["command"]
     assert cmd[:2] == ["python3", "/programs/publish.py"]
-    deployment = objects(objs, "Deployment")["qwen"]
+    deployment = by_name(objs, "Deployment")["qwen"]
     vllm = containers(deployment["spec"]["template"]["spec"], "containers")["vllm"]
     env = {e["name"]: e.get("value") for e in vllm["env"]}
     resolver = env["VLLM_LORA_RESOLVER_CACHE_DIR"]
@@ -159,9 +157,11 @@ def test_on_demand_adding_an_adapter_adds_a_job_and_changes_nothing_else() -> No
 def test_static_adapters_change_the_deployment_but_no_other_job() -> None:
     _, before = synth((ServedModel("qwen", adapters=(SQL,)),))
     _, after = synth((ServedModel("qwen", adapters=(SQL, CHAT)),))
-    old, new = objects(before, "Job"), objects(after, "Job")
+    old, new = by_name(before, "Job"), by_name(after, "Job")
+    assert old and set(new) > set(old), (sorted(old), sorted(new))  # the new adapter's Job
     for name, job in old.items():
         assert new[name] == job
+    assert by_name(before, "Deployment")["qwen"] != by_name(after, "Deployment")["qwen"]
 
 
 def test_emitted_flags_and_variables_exist_in_vllm_0_33() -> None:
@@ -171,7 +171,9 @@ def test_emitted_flags_and_variables_exist_in_vllm_0_33() -> None:
             ServedModel("llama", LLAMA, adapters=(CHAT,)),
         )
     )
-    for d in objects(objs, "Deployment").values():
+    deployments = by_name(objs, "Deployment")
+    assert set(deployments) >= {"qwen", "llama"}, sorted(deployments)
+    for d in deployments.values():
         vllm = containers(d["spec"]["template"]["spec"], "containers")["vllm"]
         flags = {a for a in vllm["args"] if a.startswith("--")}
         assert flags <= vllm_flags.accepted_flags()
@@ -307,7 +309,7 @@ def routes() -> list[Manifest]:
             ServedModel("llama", LLAMA, adapters=(LoraAdapter("llama-sql", SQL.source),)),
         )
     )
-    gateways = objects(objs, "Gateway")
+    gateways = by_name(objs, "Gateway")
     (gateway,) = gateways
     found = [
         o

@@ -13,7 +13,7 @@ import cdk8s
 import cdk8s_plus_27 as kplus
 import pytest
 
-from tests.conftest import find_all, unhash_jobs
+from tests.conftest import find_all, synth_app, unhash_jobs
 from vllm_nfs_constructs import (
     DEFAULT_MODEL,
     ConfigurationError,
@@ -46,10 +46,6 @@ REAL = InfraOutputs(
 )
 
 Manifest = dict[str, Any]
-
-
-def synth_app(app: cdk8s.App) -> list[Manifest]:
-    return [dict(o) for chart in app.charts for o in cdk8s.Testing.synth(chart)]
 
 
 def pod_specs(obj: Manifest) -> Iterator[tuple[Manifest, Manifest]]:

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tests._promtool import promtool_path
-from tests.conftest import find, find_all
+from tests.conftest import find, find_all, synth_app
 from tests.k8s import _netpol_eval as k8s_netpol
 from tests.k8s._netpol import Endpoint, allowed
 from tests.k8s._routing import route_request
@@ -65,11 +65,7 @@ def synth(routing: PrefixAwareRouting | None = None, **chart: Any) -> list[dict[
         ],
         **chart,
     )
-    return _objects(app)
-
-
-def _objects(app: cdk8s.App) -> list[dict[str, Any]]:
-    return [dict(o) for chart in app.charts for o in cdk8s.Testing.synth(chart)]
+    return synth_app(app)
 
 
 @pytest.fixture(scope="module")
@@ -641,7 +637,7 @@ def test_default_routing_is_none_and_makes_no_router_objects():
     app = cdk8s.Testing.app()
     chart = VllmNfsChart(app, "vllm", infra=INFRA, models=[ServedModel("qwen")])
     assert chart.models[0].routing is None
-    objs = _objects(app)
+    objs = synth_app(app)
     assert not [o for o in objs if o["kind"] in ("InferencePool", "Role", "InferenceObjective")]
     assert chart.routes["qwen"].router is None
 
@@ -878,7 +874,7 @@ def test_the_keda_trigger_of_a_routed_model_still_scales_the_model_on_its_own_qu
             )
         ],
     )
-    objs = _objects(app)
+    objs = synth_app(app)
     scaled = find(objs, "ScaledObject")
     assert scaled["spec"]["scaleTargetRef"]["name"] == "qwen"
     (trigger,) = scaled["spec"]["triggers"]

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from google.protobuf import json_format
 
-from tests.conftest import find, find_all
+from tests.conftest import find, find_all, synth_app
 from tests.k8s._envoy_proto import parse_bootstrap, pgv_problems, unpack
 from tests.k8s._upstream_router import upstream_envoy_preset
 from vllm_nfs_constructs import (
@@ -61,7 +61,7 @@ def _own_service_objects(routing: PrefixAwareRouting, gateway_class: str) -> lis
 def _chart_objects(routing: PrefixAwareRouting) -> list[dict[str, Any]]:
     app = cdk8s.Testing.app()
     VllmNfsChart(app, "vllm", infra=INFRA, models=[ServedModel("qwen", routing=routing)])
-    return [dict(o) for chart in app.charts for o in cdk8s.Testing.synth(chart)]
+    return synth_app(app)
 
 
 def router_configs(objs: list[dict[str, Any]]) -> list[dict[str, str]]:

@@ -1,5 +1,7 @@
 """Snapshots of each construct's defaults. Regenerate with `UPDATE_SNAPSHOTS=1 make test` and
-review the diff: a snapshot change is a change users see in `kubectl diff`."""
+review the diff: a snapshot change is a change users see in `kubectl diff`. Update mode writes
+the new text and fails on every snapshot it changed; the next run compares with what is written.
+"""
 
 from __future__ import annotations
 
@@ -87,7 +89,11 @@ def test_defaults_match_snapshot(name, chart, synth):
         objs = normalise(synth(chart))
     path = SNAPSHOTS / f"{name}.yaml"
     text = yaml.safe_dump_all(objs, sort_keys=True)
-    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+    # Read the committed snapshot before anything is written: update mode compares with it too,
+    # so a run that changes a snapshot fails (review `git diff tests/snapshots`, then run again).
+    committed = path.read_text() if path.exists() else None
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1" and text != committed:
         path.write_text(text)
-    assert path.exists(), f"no snapshot {path.name}: run UPDATE_SNAPSHOTS=1 make test"
-    assert text == path.read_text(), f"{name} differs from {path.name}"
+        pytest.fail(f"{path.name} rewritten: review `git diff tests/snapshots`, then run again")
+    assert committed is not None, f"no snapshot {path.name}: run UPDATE_SNAPSHOTS=1 make test"
+    assert text == committed, f"{name} differs from {path.name} (UPDATE_SNAPSHOTS=1 rewrites it)"
