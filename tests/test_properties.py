@@ -1015,8 +1015,54 @@ def _chart_rules(kwargs: dict[str, Any]) -> dict[str, Any]:
             fitted["autoscaling"] = _capped(fitted["autoscaling"], top)
         models.append((name, fitted))
     if models:
-        kwargs["models"] = models
+        kwargs["models"] = _within_the_pool(_one_autoscaler_per_served_name(models), slug, top)
+        if any(_autoscaling(served) is not None for _, served in kwargs["models"]):
+            kwargs["network_tuner"] = True  # the ScaledObject watches the tuner's taint
     return kwargs
+
+
+def _autoscaling(served: dict[str, Any]) -> Any:
+    options = served.get("options")
+    from_options = getattr(options, "autoscaling", None)
+    return served.get("autoscaling") or from_options
+
+
+def _one_autoscaler_per_served_name(models: list[Any]) -> list[Any]:
+    """Autoscaling on the first model only: two autoscaled models serving one name (the
+    default source's, or an explicit served name) would make two ScaledObjects for one queue,
+    which the library refuses."""
+    out = []
+    for i, (name, served) in enumerate(models):
+        kept = served
+        if i and _autoscaling(served) is not None:
+            kept = {k: v for k, v in served.items() if k != "autoscaling"}
+            if isinstance(kept.get("options"), VllmOptions):
+                kept["options"] = dataclasses.replace(kept["options"], autoscaling=None)
+        out.append((name, kept))
+    return out
+
+
+def _within_the_pool(models: list[Any], slug: str, nodes: int) -> list[Any]:
+    """The models whose GPUs (per pod x most replicas) fit the pool together, in order (the
+    first always kept): the library refuses a set that needs more than the pool has."""
+    room = GPU_PROFILES[slug].gpus_per_node * nodes
+    out = []
+    for name, served in models:
+        options = served.get("options")
+        scaling = _autoscaling(served)
+        gpus = getattr(options, "gpus_per_pod", 1) if isinstance(options, VllmOptions) else 1
+        count = (
+            scaling.max_replicas
+            if isinstance(scaling, QueueAutoscaling)
+            else getattr(options, "replicas", 1)
+            if isinstance(options, VllmOptions)
+            else 1
+        )
+        if out and gpus * count > room:
+            continue
+        room -= gpus * count
+        out.append((name, served))
+    return out
 
 
 def _build_chart(app: cdk8s.App, kw: dict[str, Any]) -> None:
