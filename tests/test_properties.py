@@ -1016,12 +1016,12 @@ def _chart_rules(kwargs: dict[str, Any]) -> dict[str, Any]:
         models.append((name, fitted))
     if models:
         kwargs["models"] = _within_the_pool(_one_autoscaler_per_served_name(models), slug, top)
-        if any(_autoscaling(served) is not None for _, served in kwargs["models"]):
+        if any(_served_autoscaling(served) is not None for _, served in kwargs["models"]):
             kwargs["network_tuner"] = True  # the ScaledObject watches the tuner's taint
     return kwargs
 
 
-def _autoscaling(served: dict[str, Any]) -> Any:
+def _served_autoscaling(served: dict[str, Any]) -> Any:
     options = served.get("options")
     from_options = getattr(options, "autoscaling", None)
     return served.get("autoscaling") or from_options
@@ -1034,7 +1034,7 @@ def _one_autoscaler_per_served_name(models: list[Any]) -> list[Any]:
     out = []
     for i, (name, served) in enumerate(models):
         kept = served
-        if i and _autoscaling(served) is not None:
+        if i and _served_autoscaling(served) is not None:
             kept = {k: v for k, v in served.items() if k != "autoscaling"}
             if isinstance(kept.get("options"), VllmOptions):
                 kept["options"] = dataclasses.replace(kept["options"], autoscaling=None)
@@ -1049,7 +1049,7 @@ def _within_the_pool(models: list[Any], slug: str, nodes: int) -> list[Any]:
     out = []
     for name, served in models:
         options = served.get("options")
-        scaling = _autoscaling(served)
+        scaling = _served_autoscaling(served)
         gpus = getattr(options, "gpus_per_pod", 1) if isinstance(options, VllmOptions) else 1
         count = (
             scaling.max_replicas
