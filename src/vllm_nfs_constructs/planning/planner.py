@@ -8,6 +8,7 @@ parameters of :class:`PlanAssumptions`. Method and sources: ``docs/cold-start.md
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import ClassVar
 
@@ -53,6 +54,17 @@ GIVEN = "given"
 
 #: The budgets' figures: the planner's defaults for the same quantities come from here.
 _LOAD = LoadAssumptions()
+
+
+def step_bars(steps: Sequence[Step]) -> list[tuple[Step, float, float]]:
+    """(step, start, end) of each step: a step without its own start follows the one before."""
+    out = []
+    now = 0.0
+    for s in steps:
+        start = now if s.start is None else s.start
+        out.append((s, start, start + s.seconds))
+        now = start + s.seconds
+    return out
 
 
 @dataclass(frozen=True)
@@ -293,13 +305,7 @@ class Plan:
 
     def bars(self) -> list[tuple[Step, float, float]]:
         """(step, start, end) in seconds from apply: the timeline the Gantt charts draw."""
-        out = []
-        now = 0.0
-        for s in self.steps:
-            start = now if s.start is None else s.start
-            out.append((s, start, start + s.seconds))
-            now = start + s.seconds
-        return out
+        return step_bars(self.steps)
 
     @property
     def total_seconds(self) -> float:

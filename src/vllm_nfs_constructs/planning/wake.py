@@ -37,6 +37,7 @@ from .planner import (
     PlanAssumptions,
     Step,
     plan_cold_start,
+    step_bars,
 )
 
 __all__ = [
@@ -116,13 +117,7 @@ class WakePlan:
 
     def bars(self) -> list[tuple[Step, float, float]]:
         """(step, start, end) in seconds from the first request."""
-        out = []
-        now = 0.0
-        for s in self.steps:
-            start = now if s.start is None else s.start
-            out.append((s, start, start + s.seconds))
-            now = start + s.seconds
-        return out
+        return step_bars(self.steps)
 
     @property
     def total_seconds(self) -> float:
