@@ -179,6 +179,27 @@ def valid_fields(
     return kwargs.map(fix) if fix else kwargs
 
 
+def one_worse(
+    spec: Spec, fix: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+) -> Strategy:
+    """Valid keyword arguments (after ``fix``) but for one field drawn from its hostile-mode
+    values (an edge float, an odd value) or HOSTILE: each such value alone, so that what is
+    accepted of it is seen accepted, not hidden behind another field's refusal."""
+    names = sorted(spec)
+
+    @st.composite
+    def draw_one(draw: st.DrawFn) -> dict[str, Any]:
+        kwargs = draw(valid_fields(spec, fix))
+        name = draw(st.sampled_from(names))
+        # Half odd or edge values, half HOSTILE (st.one_of would flatten HOSTILE's branches and
+        # pick the field's own values one time in fifteen).
+        worse = _field(spec[name]).in_hostile if draw(st.booleans()) else HOSTILE
+        kwargs[name] = draw(worse)
+        return kwargs
+
+    return draw_one()
+
+
 @dataclass(frozen=True)
 class Refused:
     """A value a valid-input strategy drew but its constructor refused: the example it ends up
@@ -337,10 +358,15 @@ class Tally:
     def examples(self) -> int:
         return self.built + sum(self.refused.values())
 
-    def check(self, at_least: float = BUILD_RATIO, min_examples: int = 5) -> None:
+    def check(
+        self, at_least: float = BUILD_RATIO, min_examples: int = 5, min_built: int = 1
+    ) -> None:
+        """At least ``at_least`` of the examples built (a building property), and at least
+        ``min_built`` (a hostile property whose accepted values are checked: some must be)."""
         assert self.examples >= min_examples, f"only {self.examples} examples ran"
-        assert self.built >= at_least * self.examples, (
-            f"{self.built} of {self.examples} examples built (at least {at_least:.0%} must): "
+        assert self.built >= max(at_least * self.examples, min_built), (
+            f"{self.built} of {self.examples} examples built (at least {at_least:.0%} and "
+            f"{min_built} must): "
             f"the valid strategies drifted. Refused: {self.refused.most_common()}; "
             f"for example {self.samples}"
         )

@@ -71,7 +71,9 @@ REQUIRED = st.fixed_dictionaries(
         {k: st.sampled_from([v, {"value": v}]) for k, v in required.items()}
     )
 )
-OUTPUTS = st.one_of(ANY_OUTPUTS, st.tuples(REQUIRED, ANY_OUTPUTS).map(lambda t: {**t[1], **t[0]}))
+OUTPUTS = st.one_of(
+    ANY_OUTPUTS, REQUIRED, st.tuples(REQUIRED, ANY_OUTPUTS).map(lambda t: {**t[1], **t[0]})
+)
 TEXT_ATTACKS = st.sampled_from(
     [
         "[" * 5000,
@@ -123,7 +125,7 @@ def test_infra_outputs_from_json_any_text_or_encoding() -> None:
     )
     encodings = st.sampled_from(["str", "utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-32"])
     tally = run_counted(_from_json, st.tuples(docs, encodings), 120)
-    tally.check(at_least=0.05)  # about 17 % are accepted
+    tally.check(at_least=0, min_built=5)
     assert tally.refused, "no example was refused"
 
 
@@ -140,7 +142,7 @@ def _from_mapping(data: Any) -> Refused | None:
 
 def test_infra_outputs_from_mapping_any_structure() -> None:
     tally = run_counted(_from_mapping, st.one_of(OUTPUTS, HOSTILE), 120)
-    tally.check(at_least=0.03)  # about 7 % are accepted
+    tally.check(at_least=0, min_built=5)
     assert tally.refused, "no example was refused"
 
 
