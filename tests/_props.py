@@ -272,6 +272,10 @@ def named_argument(exc: ConfigurationError) -> str:
     return re.split(r"[.\[]", path, maxsplit=1)[0]
 
 
+#: Value types and the argument that carries them into a constructor.
+HOLDERS = {"VllmOptions": "options", "ModelSource": "model", "NfsMountOptions": "mount_options"}
+
+
 def check_refusal(
     exc: ConfigurationError, given: Iterable[str], defaults: Mapping[str, Any] | None = None
 ) -> str:
@@ -287,6 +291,11 @@ def check_refusal(
     given = set(given)
     left_out = defaults or {}
     names_given = any(re.search(rf"\b{re.escape(g)}\b", message) for g in given)
+    # A field of a value the example gave as one argument (``VllmOptions.gpu_resource`` when
+    # ``options`` was given: the rule between it and ``gpu_slug`` lives in the constructor).
+    holder = HOLDERS.get(exc.field.partition(".")[0])
+    if holder in given:
+        name = holder
     assert name in given or (name in left_out and (exc.value == left_out[name] or names_given)), (
         f"{exc.field} names no argument given ({sorted(given)}): {message}"
     )
