@@ -464,6 +464,9 @@ NOT_CONSTRUCTED_BY_USERS: dict[str, str] = {
     "LoraMode": "LoraServing(mode=...) takes the strings 'static' / 'on_demand'",
     "LoraPublish": "made by VllmDeployment.lora_publish(adapter)",
     "LoadStrategy": "WeightLoading(strategy=...) takes the strategy names as strings",
+    "Budgets": "made by plan_deployment(...) (DeploymentPlan.budgets)",
+    "LoadingPlan": "made by plan_deployment(...) (DeploymentPlan.loading)",
+    "LoraPlan": "made by plan_deployment(...) (DeploymentPlan.lora)",
 }
 
 

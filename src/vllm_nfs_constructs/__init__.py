@@ -32,7 +32,6 @@ __version__ = "0.3.0"
 
 from . import _node  # noqa: F401  (points jsii at a supported Node.js before cdk8s/cdktf load)
 from .errors import ConfigurationError, ConfigurationWarning, VllmNfsDeprecationWarning
-from .values import monitoring as _monitoring_values
 from .values import platform as _platform_values
 from .values.autoscaling import QueueAutoscaling
 from .values.gpus import GPU_PROFILES, GpuProfile
@@ -43,10 +42,12 @@ from .values.model import DEFAULT_MODEL, ModelSource
 from .values.monitoring import AlertThresholds, PrometheusStack
 from .values.mount import NfsMountOptions
 from .values.options import AntiAffinity, VllmOptions
+from .values.peers import NetworkPeer
 from .values.platform import PlatformDefaults
 from .values.pools import GpuPool
 from .values.routing import PrefixAwareRouting
 from .values.secrets import SecretKeyRef
+from .values.serving import ServedModel, VllmNfsProps
 from .values.taints import NOT_TUNED_TAINT, NOT_TUNED_TAINT_KEY, Taint, TaintEffect
 from .values.weight_loading import WeightLoading
 
@@ -57,7 +58,6 @@ if TYPE_CHECKING:
         InferenceGateway,
         ModelDownloadJob,
         Mount,
-        NetworkPeer,
         NetworkTunerDaemonSet,
         PodExtension,
         PodSecurityLevel,
@@ -65,7 +65,6 @@ if TYPE_CHECKING:
         Routable,
         Route,
         RouteTarget,
-        ServedModel,
         ServingPod,
         ShareBenchmarkJob,
         SharedModelVolume,
@@ -73,9 +72,16 @@ if TYPE_CHECKING:
         VllmMonitoring,
         VllmNfs,
         VllmNfsChart,
-        VllmNfsProps,
         WorkloadNamespace,
         check_unique_objects,
+    )
+    from .planning.serving import (
+        DeploymentPlan,
+        PoolPlan,
+        ServingPlan,
+        WakeConditions,
+        plan_deployment,
+        plan_serving,
     )
 
 _CLUSTER_LAYER = frozenset(
@@ -89,12 +95,10 @@ _CLUSTER_LAYER = frozenset(
         "InferenceGateway",
         "ModelDownloadJob",
         "Mount",
-        "NetworkPeer",
         "NetworkTunerDaemonSet",
         "PodExtension",
         "PodSecurityLevel",
         "QueueScaledObject",
-        "ServedModel",
         "ServingPod",
         "ShareBenchmarkJob",
         "SharedModelVolume",
@@ -102,7 +106,6 @@ _CLUSTER_LAYER = frozenset(
         "VllmMonitoring",
         "VllmNfs",
         "VllmNfsChart",
-        "VllmNfsProps",
         "WorkloadNamespace",
     }
 )
@@ -173,16 +176,24 @@ def _apply_platform(scope: Any, platform: PlatformDefaults) -> None:
 _platform_values.register_applier(_apply_platform)
 
 
-def _network_peer(namespace: str, pod_labels: dict[str, str]) -> Any:
-    """``PrometheusStack.peer``: the cluster layer's ``NetworkPeer``, imported on first use."""
-    peer = importlib.import_module(".k8s.network_policy", __name__).NetworkPeer
-    return peer(namespace, pod_labels)
-
-
-_monitoring_values.register_peer(_network_peer)
+#: The serving plan (no jsii), imported on first use.
+_PLANNING = frozenset(
+    {
+        "DeploymentPlan",
+        "PoolPlan",
+        "ServingPlan",
+        "WakeConditions",
+        "plan_deployment",
+        "plan_serving",
+    }
+)
 
 
 def __getattr__(name: str) -> Any:
+    if name in _PLANNING:
+        value = getattr(importlib.import_module(".planning.serving", __name__), name)
+        globals()[name] = value
+        return value
     if name in _CLUSTER_LAYER:
         value = getattr(importlib.import_module(".k8s", __name__), name)
         globals()[name] = value
@@ -201,6 +212,7 @@ __all__ = [
     "ConfigurationError",
     "ConfigurationWarning",
     "ContainerModel",
+    "DeploymentPlan",
     "GpuPool",
     "GpuProfile",
     "ImagePrePuller",
@@ -218,6 +230,7 @@ __all__ = [
     "PlatformDefaults",
     "PodExtension",
     "PodSecurityLevel",
+    "PoolPlan",
     "PrefixAwareRouting",
     "PrometheusStack",
     "QueueAutoscaling",
@@ -227,6 +240,7 @@ __all__ = [
     "RouteTarget",
     "SecretKeyRef",
     "ServedModel",
+    "ServingPlan",
     "ServingPod",
     "ShareBenchmarkJob",
     "SharedModelVolume",
@@ -239,8 +253,11 @@ __all__ = [
     "VllmNfsDeprecationWarning",
     "VllmNfsProps",
     "VllmOptions",
+    "WakeConditions",
     "WeightLoading",
     "WorkloadNamespace",
     "__version__",
     "check_unique_objects",
+    "plan_deployment",
+    "plan_serving",
 ]

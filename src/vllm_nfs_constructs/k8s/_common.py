@@ -20,7 +20,7 @@ from ..values.platform import PlatformDefaults
 PART_OF = "vllm-nfs-constructs"
 DEFAULT_NAMESPACE = "vllm"
 #: Where the share is mounted in every pod.
-MODELS_MOUNT_PATH = "/models"
+MODELS_MOUNT_PATH = contracts.MODELS_MOUNT_PATH
 #: Where the in-pod programs (ConfigMap) are mounted.
 PROGRAMS_MOUNT_PATH = contracts.PROGRAMS_MOUNT_PATH
 #: The non-root identity every workload container runs as (the share is root-squashed).

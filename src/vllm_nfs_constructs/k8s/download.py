@@ -14,7 +14,7 @@ from ..values.images import VLLM_IMAGE, check_image
 from ..values.lora import LoraPublish
 from ..values.model import DEFAULT_MODEL, ModelSource
 from ..values.names import HASH_CHARS, label_value, short_name
-from ..values.secrets import SecretKeyRef
+from ..values.secrets import DEFAULT_TOKEN_SECRET, SecretKeyRef
 from . import _common as c
 from ._escape_hatches import drop_empty_pod_conditions
 from ._pod import LazyJob, PodModel, program_container
@@ -27,9 +27,6 @@ __all__ = ["ModelDownloadJob", "SecretKeyRef"]
 
 #: ``fetch.py --workers`` default (runtime/fetch.py): not emitted, so default commands stay short.
 _FETCH_DEFAULT_WORKERS = 8
-
-#: Default token reference: Secret ``hf-token``, key ``token`` (optional; public models need none).
-DEFAULT_TOKEN_SECRET = SecretKeyRef("hf-token")
 
 
 class ModelDownloadJob(Construct):

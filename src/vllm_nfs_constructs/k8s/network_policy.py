@@ -14,7 +14,6 @@ pods, so its reach is bounded by RBAC and the admission policy instead (docs/sec
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import cache
 
 import cdk8s_plus_27 as kplus
@@ -24,6 +23,7 @@ from constructs import Construct
 from ..errors import ConfigurationError
 from ..values import _checks as v
 from ..values.names import short_name
+from ..values.peers import NAMESPACE_NAME_LABEL, NetworkPeer
 from . import _common as c
 
 __all__ = [
@@ -35,38 +35,6 @@ __all__ = [
     "peer_from",
     "pod_policy",
 ]
-
-NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
-
-
-@dataclass(frozen=True)
-class NetworkPeer:
-    """Pods that may reach a workload: those in ``namespace`` (matching ``pod_labels`` if given).
-
-    For example the metrics scraper: ``NetworkPeer("monitoring", {"app.kubernetes.io/name":
-    "prometheus"})``.
-    """
-
-    namespace: str
-    pod_labels: Mapping[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        v.dns_label("NetworkPeer.namespace", self.namespace)
-        object.__setattr__(
-            self, "pod_labels", v.label_map("NetworkPeer.pod_labels", self.pod_labels)
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.namespace, tuple(sorted(self.pod_labels.items()))))
-
-    def to_peer(self) -> k8s.NetworkPolicyPeer:
-        return k8s.NetworkPolicyPeer(
-            namespace_selector=k8s.LabelSelector(
-                match_labels={NAMESPACE_NAME_LABEL: self.namespace}
-            ),
-            pod_selector=c.label_selector(self.pod_labels),
-        )
-
 
 #: What ``allow_from`` accepts: a construct with pods (``namespace`` + ``selector_labels``), a
 #: cdk8s-plus-27 workload, a namespace (name, ``WorkloadNamespace`` or cdk8s-plus ``Namespace``),

@@ -10,20 +10,12 @@ from constructs import Construct
 
 from .. import contracts
 from ..errors import ConfigurationError, ConfigurationWarning, warn
-from ..planning.loading import (
-    Budgets,
-    LoadingPlan,
-    derive_budgets,
-    loading_args,
-    node_spec,
-    parse_memory_gib,
-)
+from ..planning.loading import Budgets, LoadingPlan
+from ..planning.serving import DeploymentPlan, plan_deployment
 from ..planning.wake import WakeConditions
-from ..values import _checks as v
-from ..values.gpus import check_gpus_fit
-from ..values.lora import LoraAdapter, LoraMode, LoraPlan, LoraPublish, lora_plan
+from ..values.lora import LoraAdapter, LoraMode, LoraPlan, LoraPublish
 from ..values.model import DEFAULT_MODEL, ModelSource
-from ..values.names import service_name, short_name
+from ..values.names import short_name
 from ..values.options import AUTO, GRACE_MARGIN_SECONDS, AntiAffinity, VllmOptions
 from ..values.secrets import SecretKeyRef
 from . import _common as c
@@ -76,7 +68,7 @@ class VllmDeployment(Construct):
         id: str,
         *,
         volume: SharedModelVolume,
-        gpu_node_pool: str,
+        gpu_node_pool: str | None = None,
         model: ModelSource = DEFAULT_MODEL,
         options: VllmOptions | None = None,
         api_key_secret: SecretKeyRef | None = None,
@@ -86,12 +78,14 @@ class VllmDeployment(Construct):
         name: str | None = None,
         gpu_slug: str | None = None,
         adapters: Sequence[LoraAdapter] = (),
+        plan: DeploymentPlan | None = None,
         **legacy_options: Any,
     ) -> None:
         """
         Args:
             volume: the shared model volume (mounted read-only at ``/models``).
-            gpu_node_pool: DOKS GPU node pool name (``InfraOutputs.gpu_node_pool_name``).
+            gpu_node_pool: DOKS GPU node pool name (``InfraOutputs.gpu_node_pool_name``);
+                required unless ``plan`` is given.
             model: model and revision to serve; default Qwen/Qwen2.5-0.5B-Instruct at a pinned
                 commit.
             options: replicas, GPUs, engine flags, probes, drain and resources (default
@@ -113,6 +107,9 @@ class VllmDeployment(Construct):
                 with ``"model": "<adapter name>"``; how they are served is
                 ``options.lora`` (default static). The adapters must be on the share (their
                 download Jobs: ``VllmNfsChart`` makes them; see docs/lora-adapters.md).
+            plan: a ``DeploymentPlan`` already checked and derived
+                (``planning.serving.plan_deployment``; ``VllmNfsChart`` passes each model's).
+                With a plan, give only ``volume``: the plan holds everything else.
             **legacy_options: the 0.1.0 keyword arguments (``replicas=2``, ``gpus_per_pod=8``,
                 ...): still accepted with a deprecation warning; each is a :class:`VllmOptions`
                 field of the same name.
@@ -122,44 +119,82 @@ class VllmDeployment(Construct):
         f = "VllmDeployment"
         if not isinstance(volume, SharedModelVolume):
             raise ConfigurationError(f"{f}.volume", volume, "a SharedModelVolume")
-        if not isinstance(model, ModelSource):
-            raise ConfigurationError(f"{f}.model", model, "a ModelSource(repo_id, revision)")
-        self.options = VllmOptions.from_legacy(f, options, legacy_options)
-        #: Where the user wrote ``extra_args`` (errors about it name that field).
-        self._extra_args_field = (
-            f"{f}.extra_args" if "extra_args" in legacy_options else "VllmOptions.extra_args"
-        )
-        opts = self.options
-        self.model = model
+        if plan is None:
+            options = VllmOptions.from_legacy(f, options, legacy_options)
+            name = c.object_name(f"{f}.name", id, name)
+            plan = plan_deployment(
+                name=name,
+                namespace=c.resolve_namespace(self, namespace, f"{f}.namespace"),
+                model=model,
+                options=options,
+                gpu_node_pool=gpu_node_pool,
+                gpu_slug=gpu_slug,
+                api_key_secret=api_key_secret,
+                network_policy=network_policy,
+                allow_from=allow_from,
+                adapters=adapters,
+                models_root=volume.mount_path,
+                location=f,
+                legacy=tuple(legacy_options),
+            )
+        elif not isinstance(plan, DeploymentPlan):
+            raise ConfigurationError(f"{f}.plan", plan, "a DeploymentPlan (plan_deployment(...))")
+        else:
+            _plan_alone(
+                f,
+                gpu_node_pool=gpu_node_pool,
+                model=model,
+                options=options,
+                api_key_secret=api_key_secret,
+                network_policy=network_policy,
+                allow_from=allow_from,
+                namespace=namespace,
+                name=name,
+                gpu_slug=gpu_slug,
+                adapters=adapters,
+                **legacy_options,
+            )
+        self._render(f, volume, plan)
+
+    def _render(self, f: str, volume: SharedModelVolume, plan: DeploymentPlan) -> None:
+        """Make the Deployment, Service, PDB, policies (and the autoscaler) from ``plan``."""
+        #: Everything this deployment renders, checked and derived (``plan_deployment``).
+        self.plan = plan
+        self.options = opts = plan.options
+        self.model = plan.model
         self.volume = volume
-        self.name = c.object_name(f"{f}.name", id, name)
-        self.namespace = c.resolve_namespace(self, namespace, f"{f}.namespace")
-        peers = self._check_wiring(
-            f, volume, gpu_node_pool, gpu_slug, api_key_secret, network_policy, allow_from
-        )
+        self.name = plan.name
+        self.namespace = plan.namespace
+        if volume.namespace != self.namespace:
+            raise ConfigurationError(
+                f"{f}.volume",
+                f"claim {volume.claim_name!r} in namespace {volume.namespace!r}",
+                f"a volume whose claim is in the deployment's namespace {self.namespace!r}",
+                "A pod can only mount a claim of its own namespace; import the claim there with "
+                "SharedModelVolume.from_claim_name(...) or give both the same namespace.",
+            )
+        self.gpu_node_pool = plan.gpu_node_pool
+        self.gpu_slug = plan.gpu_slug
         self.replicas = opts.replicas
         self.gpus_per_pod = opts.gpus_per_pod
-        self.gpu_resource = opts.gpu_resource or "nvidia.com/gpu"
+        self.gpu_resource = plan.gpu_resource
         self.anti_affinity = opts.anti_affinity
         self.drain_deadline_seconds = opts.drain_deadline_seconds
         self.shutdown_timeout_seconds = opts.shutdown_timeout_seconds
         self.termination_grace_period_seconds = opts.grace_period_seconds
-        self._plan_loading(f, model, gpu_slug)
+        #: How the weights are loaded: strategy, flags, environment, memory (docs/cold-start.md).
+        self.loading_plan: LoadingPlan = plan.loading
+        #: Timing and memory budgets derived from the model size (docs/cold-start.md).
+        self.budgets: Budgets = plan.budgets
+        for message in plan.warnings:
+            warn(f"{plan.location} {self.name!r}: {message}", ConfigurationWarning)
         #: The path vLLM serves the model from (its positional argument).
-        self.model_path = f"{volume.mount_path}/{model.relative_path}"
+        self.model_path = plan.model_path
         #: LoRA serving (flags, environment, gate arguments), None without adapters or
         #: ``options.lora``.
-        self.lora: LoraPlan | None = lora_plan(
-            adapters,
-            opts.lora,
-            models_root=volume.mount_path,
-            base_model=model,
-            namespace=self.namespace,
-            deployment=self.name,
-            field_prefix=f,
-        )
+        self.lora: LoraPlan | None = plan.lora
         #: The adapters served (empty without LoRA).
-        self.adapters: tuple[LoraAdapter, ...] = self.lora.adapters if self.lora else ()
+        self.adapters: tuple[LoraAdapter, ...] = plan.adapters
         #: The ConfigMap of in-pod programs the pods mount (shared per chart and namespace).
         self.programs = ProgramsConfigMap.of(self, self.namespace)
         #: Labels that select this deployment's pods (NetworkPolicies, monitors, routes).
@@ -167,11 +202,11 @@ class VllmDeployment(Construct):
         self.port = PORT
         #: The Service's name: the deployment's, with ``m-`` in front when that starts with a
         #: digit (Service names are DNS-1035 labels: ``7b`` -> ``m-7b``).
-        self.service_name = service_name(self.name)
+        self.service_name = plan.service_name
         #: The full ``vllm serve`` argument list.
-        self.args = self._args(f)
+        self.args = list(plan.args)
         #: The pod template as a model (rendered at synth): later calls add to it.
-        self.pod = self._pod(api_key_secret)
+        self.pod = self._pod(plan.api_key_secret)
         #: The extensions of the pod, in the order added (:meth:`add_extension`).
         self.extensions: list[PodExtension] = []
         self._warm_start()
@@ -189,96 +224,9 @@ class VllmDeployment(Construct):
             )
         self.service = self._service()
         self.pdb = self._pdb()
-        self._policies(network_policy, peers)
+        self._policies(plan.network_policy, list(plan.peers))
 
     # -- builders ---------------------------------------------------------------------------
-
-    def _check_wiring(
-        self,
-        f: str,
-        volume: SharedModelVolume,
-        gpu_node_pool: object,
-        gpu_slug: str | None,
-        api_key_secret: object,
-        network_policy: object,
-        allow_from: Sequence[NetworkPeer],
-    ) -> list[NetworkPeer]:
-        """The volume's namespace, the pool, the GPU fit, the key and the peers; sets
-        ``gpu_node_pool`` and ``gpu_slug``; returns the peers."""
-        opts = self.options
-        if volume.namespace != self.namespace:
-            raise ConfigurationError(
-                f"{f}.volume",
-                f"claim {volume.claim_name!r} in namespace {volume.namespace!r}",
-                f"a volume whose claim is in the deployment's namespace {self.namespace!r}",
-                "A pod can only mount a claim of its own namespace; import the claim there with "
-                "SharedModelVolume.from_claim_name(...) or give both the same namespace.",
-            )
-        if not isinstance(gpu_node_pool, str) or not gpu_node_pool:
-            raise ConfigurationError(f"{f}.gpu_node_pool", gpu_node_pool, "a node pool name")
-        self.gpu_node_pool = v.label_value(f"{f}.gpu_node_pool", gpu_node_pool)
-        self.gpu_slug = gpu_slug
-        if gpu_slug is not None:
-            profile = check_gpus_fit(gpu_slug, opts.gpus_per_pod, field="VllmOptions.gpus_per_pod")
-            if opts.gpu_resource is not None and opts.gpu_resource != profile.resource_name:
-                raise ConfigurationError(
-                    "VllmOptions.gpu_resource",
-                    opts.gpu_resource,
-                    f"{profile.resource_name} on {gpu_slug} nodes",
-                )
-        if api_key_secret is not None and not isinstance(api_key_secret, SecretKeyRef):
-            raise ConfigurationError(
-                f"{f}.api_key_secret",
-                api_key_secret,
-                "a SecretKeyRef(name, key) or None",
-                "Reference an existing Secret; never pass the key itself.",
-            )
-        if not isinstance(network_policy, bool):
-            raise ConfigurationError(f"{f}.network_policy", network_policy, "True or False")
-        peers = v.sequence_of(f"{f}.allow_from", allow_from, NetworkPeer, "NetworkPeer entries")
-        return list(peers)
-
-    def _plan_loading(self, f: str, model: ModelSource, gpu_slug: str | None) -> None:
-        """The loading plan and the budgets from the model size, checked against the options and
-        the node (docs/cold-start.md)."""
-        opts = self.options
-        #: How the weights are loaded: strategy, flags, environment, memory (docs/cold-start.md).
-        self.loading_plan: LoadingPlan = loading_args(
-            opts.loading,
-            model.size_gib,
-            opts.gpus_per_pod,
-            gpu_slug,
-            field_prefix="VllmOptions.loading",
-        )
-        #: Timing and memory budgets derived from the model size (docs/cold-start.md).
-        self.budgets: Budgets = derive_budgets(
-            model.size_gib,
-            None,
-            gpus_per_pod=opts.gpus_per_pod,
-            gpu=gpu_slug,
-            concurrent_loaders=min(max(self._max_replicas(), 1), 8),
-            loading=opts.loading,
-        )
-        self.budgets.check(
-            "VllmOptions",
-            startup_initial_delay_seconds=opts.startup_initial_delay_seconds,
-            startup_period_seconds=opts.startup_period_seconds,
-            startup_failure_threshold=opts.startup_failure_threshold,
-            gate_timeout_seconds=opts.gate_timeout_seconds,
-            memory_request=opts.memory_request,
-        )
-        spec = node_spec(gpu_slug)
-        if spec is not None and opts.memory_request is not None:
-            asked = parse_memory_gib("VllmOptions.memory_request", opts.memory_request)
-            if asked > spec.memory_gib:
-                raise ConfigurationError(
-                    "VllmOptions.memory_request",
-                    opts.memory_request,
-                    f"at most the node's {spec.memory_gib} GiB of RAM ({gpu_slug})",
-                    "A pod that asks for more memory than its node has is never scheduled.",
-                )
-        for message in self.loading_plan.warnings:
-            warn(f"{f} {self.name!r}: {message}", ConfigurationWarning)
 
     def _policies(self, network_policy: bool, peers: list[NetworkPeer]) -> None:
         """The pods' NetworkPolicy (ingress on 8000 from the peers, egress to DNS) and each
@@ -306,49 +254,9 @@ class VllmDeployment(Construct):
             for peer in peers:
                 self._peer_egress(peer, f"{self.name}-peer-{len(self.peer_egress_policies) + 1}")
 
-    def _max_replicas(self) -> int:
-        scaling = self.options.autoscaling
-        return scaling.max_replicas if scaling is not None else self.options.replicas
-
     def _budget(self, name: str) -> int:
         """An explicit option, else the budget derived from the model size."""
-        value = getattr(self.options, name)
-        return int(value if value is not None else getattr(self.budgets, name))
-
-    def _args(self, f: str) -> list[str]:
-        """``vllm serve <model path> ...``: the model positionally (``--model`` is deprecated
-        in vLLM 0.33), then the flags derived from the options, then ``extra_args``."""
-        opts = self.options
-        args = [
-            self.model_path,
-            "--served-model-name",
-            self.model.model_name,
-            "--host",
-            "0.0.0.0",
-            "--port",
-            str(PORT),
-            "--tensor-parallel-size",
-            str(opts.gpus_per_pod),
-            "--shutdown-timeout",
-            str(opts.shutdown_timeout_seconds),
-        ]
-        if opts.safetensors_load_strategy == AUTO:
-            args += list(self.loading_plan.args)
-        elif opts.safetensors_load_strategy is not None:
-            args += ["--safetensors-load-strategy", opts.safetensors_load_strategy]
-        if opts.quantization is not None:
-            args += ["--quantization", opts.quantization]
-        if opts.max_model_len is not None:
-            args += ["--max-model-len", str(opts.max_model_len)]
-        if opts.gpu_memory_utilization is not None:
-            args += ["--gpu-memory-utilization", f"{opts.gpu_memory_utilization:g}"]
-        if self.lora is not None:
-            args += list(self.lora.args)
-        # Unknown flags, stray values and secrets are refused by VllmOptions itself; a flag set
-        # here depends on the options and the loading plan, so it is checked here, whatever its
-        # spelling (-tp, --tensor_parallel_size, ...), naming the field the user wrote.
-        opts._check_not_already_set(args, self._extra_args_field)
-        return args + list(opts.extra_args)
+        return self.plan.budget(name)
 
     def _env(self, api_key_secret: SecretKeyRef | None) -> list[k8s.EnvVar]:
         env = [
@@ -695,3 +603,35 @@ class VllmDeployment(Construct):
         )
         if egress is not None:
             self.peer_egress_policies.append(egress)
+
+
+#: What ``VllmDeployment(plan=...)`` must be given alone: the plan holds the rest.
+_PLANNED = {
+    "gpu_node_pool": None,
+    "model": DEFAULT_MODEL,
+    "options": None,
+    "api_key_secret": None,
+    "network_policy": True,
+    "allow_from": (),
+    "namespace": None,
+    "name": None,
+    "gpu_slug": None,
+    "adapters": (),
+}
+
+
+def _plan_alone(f: str, **given: Any) -> None:
+    """Refuse a serving argument given with ``plan=`` (it would be silently ignored)."""
+    for key, value in given.items():
+        default = _PLANNED.get(key, _MISSING)
+        empty = default == () and isinstance(value, (list, tuple)) and not value
+        if default is _MISSING or (value != default and not empty):
+            raise ConfigurationError(
+                f"{f}.{key}",
+                value,
+                "left out when plan= is given (the plan holds it)",
+                "Put it into plan_deployment(...) instead, or drop plan=.",
+            )
+
+
+_MISSING = object()

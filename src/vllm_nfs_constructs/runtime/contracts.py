@@ -63,6 +63,7 @@ __all__ = [
     "MARKER_FILE_FIELDS",
     "MARKER_MAX_BYTES",
     "MARKER_SUFFIX",
+    "MODELS_MOUNT_PATH",
     "NOT_TUNED_TAINT_KEY",
     "PART_SUFFIX",
     "PRIVILEGED_ANNOTATION",
@@ -156,6 +157,8 @@ PROGRAMS = (
 )
 #: Where pods mount the programs ConfigMap (read-only); commands are ``python3 <here>/<program>``.
 PROGRAMS_MOUNT_PATH = "/programs"
+#: Where the shared model volume is mounted in every pod that reads or writes the share.
+MODELS_MOUNT_PATH = "/models"
 
 #: The vLLM container of a VllmDeployment pod.
 VLLM_CONTAINER = "vllm"

@@ -3,12 +3,12 @@ values, no jsii; their 0.3.0 path ``vllm_nfs_constructs.k8s.monitoring`` re-expo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
 
 from ..errors import ConfigurationError
 from . import _checks as v
+from .peers import NetworkPeer
 
 __all__ = [
     "KUBE_PROMETHEUS_STACK",
@@ -16,7 +16,6 @@ __all__ = [
     "MAX_THRESHOLD",
     "AlertThresholds",
     "PrometheusStack",
-    "register_peer",
 ]
 
 KUBE_PROMETHEUS_STACK = "kube-prometheus-stack"
@@ -72,16 +71,9 @@ class PrometheusStack:
         )
 
     @property
-    def peer(self) -> Any:
-        """The Prometheus pods as a NetworkPolicy peer (a ``NetworkPeer``)."""
-        if _PEER is None:  # pragma: no cover (the package root registers it on import)
-            raise ConfigurationError(
-                "PrometheusStack.peer",
-                self.namespace,
-                "the cluster layer's NetworkPeer",
-                "Import vllm_nfs_constructs (the package root registers it).",
-            )
-        return _PEER(self.namespace, dict(self.pod_labels))
+    def peer(self) -> NetworkPeer:
+        """The Prometheus pods as a NetworkPolicy peer."""
+        return NetworkPeer(self.namespace, dict(self.pod_labels))
 
 
 #: The longest alert duration accepted (a year): Prometheus durations end near 292 years (int64
@@ -157,15 +149,3 @@ class AlertThresholds:
                 v.integer(where, value, minimum=1, maximum=MAX_ALERT_MINUTES * 60)
             else:
                 v.integer(where, value, minimum=1, maximum=MAX_THRESHOLD)
-
-
-#: How ``PrometheusStack.peer`` makes the cluster layer's ``NetworkPeer`` without the value layer
-#: importing the cluster layer: the package root registers it (imported on first use), and
-#: Python imports the root before any module of the package.
-_PEER: Callable[[str, dict[str, str]], Any] | None = None
-
-
-def register_peer(factory: Callable[[str, dict[str, str]], Any]) -> None:
-    """Set what ``PrometheusStack.peer`` calls (the package root does, once)."""
-    global _PEER  # noqa: PLW0603 (one registration, made by the package root)
-    _PEER = factory

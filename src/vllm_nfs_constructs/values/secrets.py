@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from . import _checks as v
 
-__all__ = ["SecretKeyRef"]
+__all__ = ["DEFAULT_TOKEN_SECRET", "SecretKeyRef"]
 
 
 @dataclass(frozen=True)
@@ -20,3 +20,7 @@ class SecretKeyRef:
     def __post_init__(self) -> None:
         v.dns_subdomain("SecretKeyRef.name", self.name)
         v.secret_key_name("SecretKeyRef.key", self.key)
+
+
+#: Default token reference: Secret ``hf-token``, key ``token`` (optional; public models need none).
+DEFAULT_TOKEN_SECRET = SecretKeyRef("hf-token")
