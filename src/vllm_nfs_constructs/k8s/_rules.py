@@ -1,5 +1,8 @@
 """The PromQL of ``VllmMonitoring``: recording rules and alerts, as plain data (no cdk8s).
 
+The rules themselves are a data file, ``data/prometheus-rules.json`` (its README says how it is
+written); this module reads it once, checks it, and fills its templates for one scope.
+
 Every vLLM series reaches Prometheus through the PodMonitors ``VllmMonitoring`` emits, which add
 ``namespace``, ``pod`` and ``model`` (the VllmDeployment's name, unique in its namespace) and keep
 vLLM's own ``model_name`` (the served name) and ``engine``. kube-state-metrics series name the
@@ -12,16 +15,18 @@ an anchored name regex), so two charts monitoring different models never record 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, fields
+from functools import cache
+from importlib import resources
+from typing import Any
 
 from .. import contracts
+from ..errors import ConfigurationError
 from ..values._checks import promql_label_value
-
-if TYPE_CHECKING:
-    from ..values.monitoring import AlertThresholds
+from ..values.monitoring import MAX_ALERT_MINUTES, AlertThresholds
 
 #: Recording rules are named ``level:metric:operations``; the level is always ``namespace_model``.
 LEVEL = "namespace_model"
@@ -52,28 +57,72 @@ def quantile_record(histogram: str, q: int) -> str:
 
 TTFT_P99 = quantile_record("time_to_first_token_seconds", 99)
 ITL_P99 = quantile_record("inter_token_latency_seconds", 99)
+#: The series other code names (the dashboard, the docs): the data file must record each.
+RECORDS = (
+    WAITING,
+    RUNNING,
+    KV_USAGE,
+    KV_USAGE_MAX,
+    REQUEST_RATE,
+    ERROR_RATE,
+    PREEMPTION_RATE,
+    PROMPT_TOKENS_RATE,
+    GENERATION_TOKENS_RATE,
+    PREFIX_CACHE_HIT_RATIO,
+    *(quantile_record(h, q) for h in _HISTOGRAMS for q in QUANTILES),
+)
 
 #: Pod names of a Deployment: ``<deployment>-<pod-template-hash>-<suffix>``.
 POD_SUFFIX = "-[a-z0-9]+-[a-z0-9]+"
 #: The model gate's init container name in every VllmDeployment pod.
 GATE_CONTAINER = contracts.GATE_CONTAINER
-#: Which alerts exist, in order (each has a runbook section in docs/monitoring.md).
-ALERT_NAMES = (
-    "VllmModelNoReadyReplica",
-    "VllmModelReplicasDown",
-    "VllmRequestQueueGrowing",
-    "VllmKvCacheNearlyFull",
-    "VllmPreemptions",
-    "VllmTimeToFirstTokenSlo",
-    "VllmInterTokenLatencySlo",
-    "VllmRequestErrors",
-    "VllmModelLoadSlow",
-    "VllmModelGateWaitingTooLong",
-    "VllmModelDownloadFailed",
-    "GpuNodeNotTuned",
-    "NetworkTunerDriftRepeated",
-    "NfsShareNearlyFull",
+
+#: The table: ``k8s/data/prometheus-rules.json`` in the package (the README beside it).
+RULES_FILE = "prometheus-rules.json"
+#: The most of it read (the file is about 12 KiB).
+RULES_MAX_BYTES = 256 * 1024
+
+#: A template placeholder: ``${name}``, or ``${name:format}`` for a threshold.
+_PLACEHOLDER = re.compile(r"\$\{([^{}]*)\}")
+#: How a threshold may be written: as Python formats it, ``g`` (shortest), ``.0%`` (percent).
+_FORMATS = ("", "g", ".0%")
+#: The scope a placeholder reads: "" for none, else the ``Scope`` field that must be non-empty.
+_THRESHOLDS = {spec.name: "" for spec in fields(AlertThresholds)}
+_INTEGER_THRESHOLDS = tuple(
+    name for name in _THRESHOLDS if isinstance(getattr(AlertThresholds(), name), int)
 )
+_CONSTANTS = {
+    "gate_container": GATE_CONTAINER,
+    "pod_suffix": POD_SUFFIX,
+    "vllm_requests_running": contracts.VLLM_REQUESTS_RUNNING,
+    "vllm_requests_waiting": contracts.VLLM_REQUESTS_WAITING,
+}
+#: The per-namespace matchers of an ``each`` body: (scope field, label, around the names regex).
+_MATCHERS = {
+    "match_model": ("models", "model", "", ""),
+    "match_deployment": ("models", "deployment", "", ""),
+    "match_pod": ("models", "pod", "(", ")" + POD_SUFFIX),
+    "match_job": ("jobs", "job_name", "", ""),
+}
+_TUNER = {"match_taint_key": "tuners", "match_tuner_namespace": "tuners", "tuner_taints": "tuners"}
+_CONST = dict.fromkeys(_CONSTANTS, "")
+_EACH = {name: group for name, (group, *_) in _MATCHERS.items()}
+#: What each kind of template may name.
+_ALLOWED = {
+    "record": _CONST,
+    "record each": {**_CONST, **_EACH},
+    "alert": {**_THRESHOLDS, **_CONST, **_TUNER},
+    "alert each": {**_THRESHOLDS, **_CONST, **_EACH},
+}
+_NAMES = {
+    "record": re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*"),
+    "alert": re.compile(r"[A-Za-z_][A-Za-z0-9_]*"),
+}
+_SEVERITIES = ("critical", "warning", "info")
+_KEYS = {
+    "record": ("record", "expr"),
+    "alert": ("alert", "severity", "for", "summary", "description", "expr"),
+}
 
 
 @dataclass(frozen=True)
@@ -86,11 +135,184 @@ class Scope:
     tuners: Sequence[tuple[str, str]] = ()
 
 
+@dataclass(frozen=True)
+class _Each:
+    """A template filled once per namespace of ``group`` (``models`` or ``jobs``), joined with
+    ``or``."""
+
+    group: str
+    body: str
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """One entry of the table; ``needs`` are the ``Scope`` fields it reads (it applies only when
+    each is non-empty); the alert fields are empty for a recording rule."""
+
+    name: str
+    expr: tuple[str | _Each, ...]
+    needs: frozenset[str]
+    severity: str = ""
+    minutes: int | str = 0
+    summary: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class RulesTable:
+    """The recording rules and alerts of the data file, in its order."""
+
+    recording: tuple[_Rule, ...]
+    alerts: tuple[_Rule, ...]
+
+
+def _bad(where: str, value: object, allowed: str) -> ConfigurationError:
+    return ConfigurationError(
+        where, value, allowed, f"Fix the entry in k8s/data/{RULES_FILE} (see the README beside it)."
+    )
+
+
+def _check_keys(where: str, entry: object, keys: Sequence[str]) -> dict[str, Any]:
+    if not isinstance(entry, dict):
+        raise _bad(where, entry, f"an object with the keys {', '.join(keys)}")
+    missing = [k for k in keys if k not in entry]
+    unknown = sorted(str(k) for k in entry if k not in keys)
+    if missing or unknown:
+        raise _bad(
+            where,
+            f"an object missing {missing} and with unknown keys {unknown}",
+            f"exactly the keys {', '.join(keys)}",
+        )
+    return entry
+
+
+def _template(where: str, text: object, kind: str) -> frozenset[str]:
+    """Check a template's placeholders against what ``kind`` may name; the scope fields read."""
+    if not isinstance(text, str) or not text:
+        raise _bad(where, text, "a non-empty string")
+    allowed = _ALLOWED[kind]
+    needs = set()
+    for match in _PLACEHOLDER.finditer(text):
+        name, colon, spec = match.group(1).partition(":")
+        if name not in allowed:
+            raise _bad(f"{where}: ${{{name}}}", text, f"placeholders among {sorted(allowed)}")
+        if colon and (name not in _THRESHOLDS or spec not in _FORMATS):
+            raise _bad(f"{where}: ${{{name}:{spec}}}", text, f"a threshold formatted {_FORMATS}")
+        needs.add(allowed[name])
+    if "${" in _PLACEHOLDER.sub("", text):
+        raise _bad(where, text, "placeholders written ${name} (no unclosed ${)")
+    return frozenset(needs - {""})
+
+
+def _part(where: str, part: object, kind: str) -> tuple[str | _Each, frozenset[str]]:
+    """A string, or ``{"each": body}``: a body whose matchers read one scope field."""
+    if isinstance(part, str):
+        return part, _template(where, part, kind)
+    body = _check_keys(where, part, ("each",))["each"]
+    needs = _template(f"{where}.each", body, f"{kind} each")
+    if len(needs) != 1:
+        raise _bad(
+            f"{where}.each", body, f"a body using the matchers of one scope field {sorted(_EACH)}"
+        )
+    return _Each(next(iter(needs)), body), needs
+
+
+def _expr(where: str, expr: object, kind: str) -> tuple[tuple[str | _Each, ...], frozenset[str]]:
+    """A template string, or a non-empty list of strings and ``each`` bodies, concatenated."""
+    if isinstance(expr, list) and expr:
+        parsed = [_part(f"{where}[{i}]", part, kind) for i, part in enumerate(expr)]
+    else:
+        parsed = [_part(where, expr, kind)]
+    return tuple(p for p, _ in parsed), frozenset().union(*(n for _, n in parsed))
+
+
+def _minutes(where: str, value: object) -> int | str:
+    """``for``: whole minutes, or the name of an integer ``AlertThresholds`` field."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ALERT_MINUTES:
+        return value
+    if value in _INTEGER_THRESHOLDS:
+        return str(value)
+    raise _bad(
+        where, value, f"minutes from 0 to {MAX_ALERT_MINUTES} or an integer AlertThresholds field"
+    )
+
+
+def _rule(where: str, entry: object, kind: str) -> _Rule:
+    keys = _KEYS[kind]
+    if isinstance(entry, dict) and isinstance(entry.get(kind), str):
+        where = f"{where} ({entry[kind]})"
+    entry = _check_keys(where, entry, keys)
+    name = entry[kind]
+    if not isinstance(name, str) or not _NAMES[kind].fullmatch(name):
+        raise _bad(f"{where}.{kind}", name, f"a Prometheus {kind} name")
+    expr, needs = _expr(f"{where}.expr", entry["expr"], kind)
+    if kind == "record":
+        return _Rule(name, expr, needs)
+    if entry["severity"] not in _SEVERITIES:
+        raise _bad(f"{where}.severity", entry["severity"], f"one of {_SEVERITIES}")
+    return _Rule(
+        name,
+        expr,
+        needs
+        | _template(f"{where}.summary", entry["summary"], kind)
+        | _template(f"{where}.description", entry["description"], kind),
+        entry["severity"],
+        _minutes(f"{where}.for", entry["for"]),
+        entry["summary"],
+        entry["description"],
+    )
+
+
+def _section(source: str, data: dict[str, Any], section: str, kind: str) -> tuple[_Rule, ...]:
+    entries = data[section]
+    if not isinstance(entries, list):
+        raise _bad(f"{source}: {section}", entries, "a list of rules")
+    rules = tuple(_rule(f"{source}: {section}[{i}]", e, kind) for i, e in enumerate(entries))
+    names = [r.name for r in rules]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise _bad(f"{source}: {section}", twice, "each name once")
+    return rules
+
+
+def parse_rules(text: str, source: str = RULES_FILE) -> RulesTable:
+    """The table in ``text`` (the data file's JSON), checked: an unknown or missing key, an
+    unknown placeholder or threshold, or a recorded series missing raises, naming the entry."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise _bad(source, f"unreadable JSON ({str(exc)[:120]})", "a JSON object") from None
+    data = _check_keys(source, data, ("recording", "alerts"))
+    table = RulesTable(
+        _section(source, data, "recording", "record"), _section(source, data, "alerts", "alert")
+    )
+    missing = [r for r in RECORDS if r not in {rule.name for rule in table.recording}]
+    if missing:
+        raise _bad(f"{source}: recording", missing, "a rule recording each series RECORDS names")
+    return table
+
+
+@cache
+def rules_table() -> RulesTable:
+    """The package's table (read once, at most ``RULES_MAX_BYTES``)."""
+    path = resources.files("vllm_nfs_constructs.k8s").joinpath("data", RULES_FILE)
+    with path.open("rb") as f:
+        raw = f.read(RULES_MAX_BYTES + 1)
+    if len(raw) > RULES_MAX_BYTES:
+        raise _bad(RULES_FILE, f"a file of more than {RULES_MAX_BYTES} bytes", "a smaller file")
+    return parse_rules(raw.decode("utf-8"))
+
+
+#: Which alerts exist, in order (each has a runbook section in docs/monitoring.md).
+ALERT_NAMES = tuple(rule.name for rule in rules_table().alerts)
+
+
 def _regex(names: Sequence[str]) -> str:
     """An alternation of literal names inside a PromQL string: regex metacharacters are escaped
-    with a backslash, itself doubled for the string literal (``re.escape`` would also escape
-    ``-``, which PromQL strings refuse)."""
-    return "|".join(re.sub(r"([.^$*+?()\[\]{}|\\])", r"\\\\\1", n) for n in sorted(set(names)))
+    with a backslash (``re.escape`` would also escape ``-``, which PromQL strings refuse), then
+    the whole is escaped for the string literal (the backslashes doubled, quotes escaped)."""
+    alternation = "|".join(re.sub(r"([.^$*+?()\[\]{}|\\])", r"\\\1", n) for n in sorted(set(names)))
+    return _q(alternation)
 
 
 def _q(text: str) -> str:
@@ -107,302 +329,6 @@ def _each(groups: Mapping[str, Sequence[str]], build: Callable[[str, str], str])
     return " or ".join(f"({p})" for p in parts)
 
 
-def _model_from(label: str, pattern: str, expr: str) -> str:
-    return f'label_replace({expr}, "model", "$1", "{label}", "{pattern}")'
-
-
-def recording_rules(scope: Scope) -> list[dict[str, Any]]:
-    """The fleet series, per (namespace, model), from the vLLM series of the models added."""
-    if not scope.models:
-        return []
-
-    def vllm(metric: str, extra: str = "") -> Callable[[str, str], str]:
-        return lambda ns, rx: f'{metric}{{namespace="{ns}",model=~"{rx}"{extra}}}'
-
-    def agg(op: str, metric: str) -> str:
-        return _each(
-            scope.models, lambda ns, rx: f"{op} by (namespace, model) ({vllm(metric)(ns, rx)})"
-        )
-
-    def rate(metric: str, extra: str = "") -> str:
-        return _each(
-            scope.models,
-            lambda ns, rx: f"sum by (namespace, model) (rate({vllm(metric, extra)(ns, rx)}[5m]))",
-        )
-
-    rules = [
-        {"record": WAITING, "expr": agg("sum", contracts.VLLM_REQUESTS_WAITING)},
-        {"record": RUNNING, "expr": agg("sum", contracts.VLLM_REQUESTS_RUNNING)},
-        {"record": KV_USAGE, "expr": agg("avg", "vllm:kv_cache_usage_perc")},
-        {"record": KV_USAGE_MAX, "expr": agg("max", "vllm:kv_cache_usage_perc")},
-        {"record": REQUEST_RATE, "expr": rate("vllm:request_success_total")},
-        {
-            "record": ERROR_RATE,
-            "expr": rate("vllm:request_success_total", ',finished_reason="error"'),
-        },
-        {"record": PREEMPTION_RATE, "expr": rate("vllm:num_preemptions_total")},
-        {"record": PROMPT_TOKENS_RATE, "expr": rate("vllm:prompt_tokens_total")},
-        {"record": GENERATION_TOKENS_RATE, "expr": rate("vllm:generation_tokens_total")},
-        {
-            "record": PREFIX_CACHE_HIT_RATIO,
-            "expr": f"({rate('vllm:prefix_cache_hits_total')}) / "
-            f"({rate('vllm:prefix_cache_queries_total')})",
-        },
-    ]
-    for histogram in _HISTOGRAMS:
-        for q in QUANTILES:
-
-            def quantile(ns: str, rx: str, h: str = histogram, q: int = q) -> str:
-                return (
-                    f"histogram_quantile({q / 100:g}, sum by (namespace, model, le) "
-                    f'(rate(vllm:{h}_bucket{{namespace="{ns}",model=~"{rx}"}}[5m])))'
-                )
-
-            rules.append(
-                {"record": quantile_record(histogram, q), "expr": _each(scope.models, quantile)}
-            )
-    return rules
-
-
-def _alert(
-    name: str,
-    expr: str,
-    *,
-    severity: str,
-    minutes: int,
-    summary: str,
-    description: str,
-    runbook_base_url: str,
-) -> dict[str, Any]:
-    return {
-        "alert": name,
-        "expr": expr,
-        "for": f"{minutes}m",
-        "labels": {"severity": severity},
-        "annotations": {
-            "summary": summary,
-            "description": description,
-            "runbook_url": f"{runbook_base_url}#{name.lower()}",
-        },
-    }
-
-
-_WHERE = "{{ $labels.namespace }}/{{ $labels.model }}"
-
-
-def alerting_rules(scope: Scope, t: AlertThresholds, runbook_base_url: str) -> list[dict[str, Any]]:
-    """Every alert that applies to what ``scope`` holds (model alerts need a model, the download
-    alert a Job, the tuner alerts a tuner; the NFS alert always applies)."""
-
-    def alert(name: str, expr: str, **kw: Any) -> dict[str, Any]:
-        return _alert(name, expr, runbook_base_url=runbook_base_url, **kw)
-
-    out: list[dict[str, Any]] = []
-    m = scope.models
-    if m:
-
-        def ksm_deploy(metric: str) -> Callable[[str, str], str]:
-            return lambda ns, rx: f'{metric}{{namespace="{ns}",deployment=~"{rx}"}}'
-
-        def by_deploy(body: Callable[[str, str], str]) -> str:
-            return _model_from(
-                "deployment",
-                "(.*)",
-                "max by (namespace, deployment) (" + _each(m, body) + ")",
-            )
-
-        def pods(metric: str, extra: str = "") -> Callable[[str, str], str]:
-            return lambda ns, rx: f'{metric}{{namespace="{ns}",pod=~"({rx}){POD_SUFFIX}"{extra}}}'
-
-        def by_pod(inner: str) -> str:
-            return _model_from("pod", f"(.+){POD_SUFFIX}", f"max by (namespace, pod) ({inner})")
-
-        def recorded(record: str) -> str:
-            return _each(m, lambda ns, rx: f'{record}{{namespace="{ns}",model=~"{rx}"}}')
-
-        spec = ksm_deploy("kube_deployment_spec_replicas")
-        ready = ksm_deploy("kube_deployment_status_replicas_ready")
-        out.append(
-            alert(
-                "VllmModelNoReadyReplica",
-                by_deploy(
-                    lambda ns, rx: (
-                        f"({ready(ns, rx)} == 0) and on (namespace, deployment) "
-                        f"({spec(ns, rx)} > 0)"
-                    )
-                ),
-                severity="critical",
-                minutes=t.no_ready_replica_minutes,
-                summary=f"Model {_WHERE} has no ready replica: it serves no request.",
-                description="Every replica of the Deployment has been unready for "
-                f"{t.no_ready_replica_minutes} minutes.",
-            )
-        )
-        out.append(
-            alert(
-                "VllmModelReplicasDown",
-                by_deploy(lambda ns, rx: f"{spec(ns, rx)} - {ready(ns, rx)} > 0"),
-                severity="warning",
-                minutes=t.replicas_down_minutes,
-                summary=f"Model {_WHERE} runs fewer ready replicas than desired.",
-                description="Desired minus ready replicas has been above 0 for "
-                f"{t.replicas_down_minutes} minutes.",
-            )
-        )
-        out.append(
-            alert(
-                "VllmRequestQueueGrowing",
-                f"({recorded(WAITING)}) > {t.queue_waiting_requests}",
-                severity="warning",
-                minutes=t.queue_minutes,
-                summary=f"Requests queue up for model {_WHERE}.",
-                description=f"More than {t.queue_waiting_requests} requests (all replicas) have "
-                f"waited for a slot for {t.queue_minutes} minutes.",
-            )
-        )
-        out.append(
-            alert(
-                "VllmKvCacheNearlyFull",
-                "max by (namespace, model, pod) ("
-                + _each(
-                    m, lambda ns, rx: f'vllm:kv_cache_usage_perc{{namespace="{ns}",model=~"{rx}"}}'
-                )
-                + f") > {t.kv_cache_usage_ratio:g}",
-                severity="warning",
-                minutes=t.kv_cache_minutes,
-                summary=f"KV cache of {_WHERE} pod {{{{ $labels.pod }}}} is nearly full.",
-                description=f"KV cache usage has been above {t.kv_cache_usage_ratio:.0%} for "
-                f"{t.kv_cache_minutes} minutes: requests will be preempted.",
-            )
-        )
-        out.append(
-            alert(
-                "VllmPreemptions",
-                f"({recorded(PREEMPTION_RATE)}) > {t.preemptions_per_second:g}",
-                severity="warning",
-                minutes=t.preemption_minutes,
-                summary=f"Model {_WHERE} preempts requests.",
-                description=f"More than {t.preemptions_per_second:g} preemptions per second for "
-                f"{t.preemption_minutes} minutes: the KV cache is too small for the load.",
-            )
-        )
-        out.append(
-            alert(
-                "VllmTimeToFirstTokenSlo",
-                f"({recorded(TTFT_P99)}) > {t.ttft_p99_seconds:g}",
-                severity="warning",
-                minutes=t.slo_minutes,
-                summary=f"p99 time to first token of {_WHERE} is above its SLO.",
-                description=f"p99 time to first token has been above {t.ttft_p99_seconds:g} s "
-                f"for {t.slo_minutes} minutes.",
-            )
-        )
-        out.append(
-            alert(
-                "VllmInterTokenLatencySlo",
-                f"({recorded(ITL_P99)}) > {t.itl_p99_seconds:g}",
-                severity="warning",
-                minutes=t.slo_minutes,
-                summary=f"p99 inter-token latency of {_WHERE} is above its SLO.",
-                description=f"p99 inter-token latency has been above {t.itl_p99_seconds:g} s for "
-                f"{t.slo_minutes} minutes.",
-            )
-        )
-        out.append(
-            alert(
-                "VllmRequestErrors",
-                f"({recorded(ERROR_RATE)}) / ({recorded(REQUEST_RATE)}) > {t.error_ratio:g}",
-                severity="warning",
-                minutes=t.error_minutes,
-                summary=f"Requests to {_WHERE} fail.",
-                description=f"More than {t.error_ratio:.0%} of finished requests ended with "
-                f"finished_reason=error for {t.error_minutes} minutes.",
-            )
-        )
-        budget = t.model_load_budget_seconds
-        start = pods("kube_pod_start_time")
-        ready_time = pods("kube_pod_status_ready_time")
-        ready_now = pods("kube_pod_status_ready", ',condition="true"')
-        out.append(
-            alert(
-                "VllmModelLoadSlow",
-                by_pod(
-                    _each(
-                        m,
-                        lambda ns, rx: (
-                            f"(((time() - {start(ns, rx)}) > {budget}) unless on "
-                            f"(namespace, pod) ({ready_now(ns, rx)} == 1)) or "
-                            f"((({ready_time(ns, rx)} - {start(ns, rx)}) > {budget}) and on "
-                            f"(namespace, pod) ((time() - {ready_time(ns, rx)}) < 1800))"
-                        ),
-                    )
-                ),
-                severity="warning",
-                minutes=0,
-                summary=f"Pod {{{{ $labels.pod }}}} of {_WHERE} took longer than "
-                f"{budget} s from start to Ready.",
-                description=f"Pod start to Ready exceeded the {budget} s budget (still loading, "
-                "or loaded slowly in the last 30 minutes).",
-            )
-        )
-        out.append(
-            alert(
-                "VllmModelGateWaitingTooLong",
-                by_pod(
-                    _each(
-                        m,
-                        lambda ns, rx: (
-                            pods(
-                                "kube_pod_init_container_status_running",
-                                f',container="{GATE_CONTAINER}"',
-                            )(ns, rx)
-                            + " == 1"
-                        ),
-                    )
-                ),
-                severity="warning",
-                minutes=t.gate_wait_minutes,
-                summary=f"Pod {{{{ $labels.pod }}}} of {_WHERE} waits in the model gate.",
-                description=f"The model gate has waited {t.gate_wait_minutes} minutes for the "
-                "download's completion marker of the served revision.",
-            )
-        )
-    if scope.jobs:
-        out.append(
-            alert(
-                "VllmModelDownloadFailed",
-                "max by (namespace, job_name) ("
-                + _each(
-                    scope.jobs,
-                    lambda ns, rx: (
-                        f'kube_job_failed{{namespace="{ns}",job_name=~"{rx}",condition="true"}}'
-                    ),
-                )
-                + ") == 1",
-                severity="critical",
-                minutes=1,
-                summary="Model download Job {{ $labels.namespace }}/{{ $labels.job_name }} failed.",
-                description="The Job gave up; pods of the model wait in the model gate.",
-            )
-        )
-    if scope.tuners:
-        out += _tuner_alerts(scope.tuners, t, alert)
-    out.append(
-        alert(
-            "NfsShareNearlyFull",
-            'max by (device) (1 - node_filesystem_avail_bytes{fstype=~"nfs4?"} / '
-            'node_filesystem_size_bytes{fstype=~"nfs4?"}) > '
-            f"{t.nfs_used_ratio:g}",
-            severity="warning",
-            minutes=t.nfs_minutes,
-            summary="NFS share {{ $labels.device }} is nearly full.",
-            description=f"More than {t.nfs_used_ratio:.0%} of the share is used: the next "
-            "model download may fail.",
-        )
-    )
-    return out
-
-
 def _matcher(label: str, values: Sequence[str]) -> str:
     """``label="v"`` for one value, ``label=~"a|b"`` (escaped alternation) for several."""
     unique = sorted(set(values))
@@ -411,35 +337,84 @@ def _matcher(label: str, values: Sequence[str]) -> str:
     return f'{label}=~"{_regex(unique)}"'
 
 
-def _tuner_alerts(
-    tuners: Sequence[tuple[str, str]], t: AlertThresholds, alert: Callable[..., dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """GpuNodeNotTuned over the taint key of every pool's tuner, and NetworkTunerDriftRepeated
-    over every tuner namespace (one pool: the 0.3.0 expressions, unchanged)."""
-    keys = sorted({key for _, key in tuners})
-    namespaces = sorted({ns for ns, _ in tuners})
-    taints = "The taint " + keys[0] if len(keys) == 1 else "A taint of " + ", ".join(keys)
+class _Fill:
+    """Fills the table's templates for one scope and thresholds. Every value is escaped for
+    where it lands, and filled in one pass: nothing filled in is read as a placeholder again."""
+
+    def __init__(self, scope: Scope, thresholds: AlertThresholds | None) -> None:
+        self.scope = scope
+        self.thresholds = thresholds
+        self.values = {name: _q(value) for name, value in _CONSTANTS.items()}
+        if scope.tuners:  # GpuNodeNotTuned over every pool's taint key, drift over every namespace
+            keys = sorted({key for _, key in scope.tuners})
+            self.values["match_taint_key"] = _matcher("key", keys)
+            self.values["match_tuner_namespace"] = _matcher(
+                "namespace", [n for n, _ in scope.tuners]
+            )
+            self.values["tuner_taints"] = (
+                "The taint " + keys[0] if len(keys) == 1 else "A taint of " + ", ".join(keys)
+            )
+
+    def applies(self, rule: _Rule) -> bool:
+        return all(getattr(self.scope, need) for need in rule.needs)
+
+    def text(self, template: str, ns: str = "", rx: str = "") -> str:
+        return _PLACEHOLDER.sub(lambda m: self._value(m.group(1), ns, rx), template)
+
+    def _value(self, ref: str, ns: str, rx: str) -> str:
+        name, _, spec = ref.partition(":")
+        if name in _MATCHERS:
+            _, label, before, after = _MATCHERS[name]
+            return f'namespace="{ns}",{label}=~"{before}{rx}{after}"'
+        if name in _THRESHOLDS:
+            return format(getattr(self.thresholds, name), spec)
+        return self.values[name]
+
+    def minutes(self, rule: _Rule) -> int:
+        """The alert's ``for``, in minutes."""
+        if isinstance(rule.minutes, int):
+            return rule.minutes
+        minutes: int = getattr(self.thresholds, rule.minutes)
+        return minutes
+
+    def expr(self, rule: _Rule) -> str:
+        return "".join(self._part(part) for part in rule.expr)
+
+    def _part(self, part: str | _Each) -> str:
+        if isinstance(part, str):
+            return self.text(part)
+        body = part.body
+        return _each(getattr(self.scope, part.group), lambda ns, rx: self.text(body, ns, rx))
+
+
+def recording_rules(scope: Scope) -> list[dict[str, Any]]:
+    """The fleet series, per (namespace, model), from the vLLM series of the models added."""
+    fill = _Fill(scope, None)
     return [
-        alert(
-            "GpuNodeNotTuned",
-            f"max by (node) (kube_node_spec_taint{{{_matcher('key', keys)}}}) == 1",
-            severity="critical",
-            minutes=t.taint_stuck_minutes,
-            summary="GPU node {{ $labels.node }} still carries the not-tuned taint.",
-            description=f"{taints} has not been lifted for "
-            f"{t.taint_stuck_minutes} minutes: no model can run on the node.",
-        ),
-        alert(
-            "NetworkTunerDriftRepeated",
-            "sum by (node) (increase(vllm_nfs_tuner_drift_corrections_total"
-            f"{{{_matcher('namespace', namespaces)}}}[1h])) > "
-            f"{t.drift_corrections_per_hour}",
-            severity="warning",
-            minutes=0,
-            summary="The network tuner keeps correcting node {{ $labels.node }}.",
-            description=f"More than {t.drift_corrections_per_hour} drift corrections in an "
-            "hour: something on the node undoes the MTU or TCP buffer settings.",
-        ),
+        {"record": rule.name, "expr": fill.expr(rule)}
+        for rule in rules_table().recording
+        if fill.applies(rule)
+    ]
+
+
+def alerting_rules(scope: Scope, t: AlertThresholds, runbook_base_url: str) -> list[dict[str, Any]]:
+    """Every alert that applies to what ``scope`` holds (model alerts need a model, the download
+    alert a Job, the tuner alerts a tuner; the NFS alert always applies)."""
+    fill = _Fill(scope, t)
+    return [
+        {
+            "alert": rule.name,
+            "expr": fill.expr(rule),
+            "for": f"{fill.minutes(rule)}m",
+            "labels": {"severity": rule.severity},
+            "annotations": {
+                "summary": fill.text(rule.summary),
+                "description": fill.text(rule.description),
+                "runbook_url": f"{runbook_base_url}#{rule.name.lower()}",
+            },
+        }
+        for rule in rules_table().alerts
+        if fill.applies(rule)
     ]
 
 
