@@ -385,16 +385,23 @@ def node_placement(
 # Quantity and IntOrString values are immutable JavaScript objects; creating one is a jsii round
 # trip, so equal values share one instance. Likewise the struct builders above and below are
 # cached: structs are immutable values, and building one runs jsii's run-time type checks.
+# Each remembers its value (``_vnc_value``): the pod renderer (``_json``) reads it without asking
+# the jsii process.
 @cache
 def quantity(value: str) -> k8s.Quantity:
-    return k8s.Quantity.from_string(value)
+    found = k8s.Quantity.from_string(value)
+    found._vnc_value = value  # type: ignore[attr-defined]
+    return found
 
 
 @cache
 def int_or_string(value: int | str) -> k8s.IntOrString:
     if isinstance(value, int):
-        return k8s.IntOrString.from_number(value)
-    return k8s.IntOrString.from_string(value)
+        found = k8s.IntOrString.from_number(value)
+    else:
+        found = k8s.IntOrString.from_string(value)
+    found._vnc_value = value  # type: ignore[attr-defined]
+    return found
 
 
 def resources(

@@ -26,6 +26,7 @@ from ..errors import ConfigurationError
 from ..values.names import short_name
 from . import _common as c
 from . import _escape_hatches as hatch
+from . import _json
 
 __all__ = [
     "ContainerModel",
@@ -338,7 +339,14 @@ class _RenderedAtSynth:
 
     _KIND = ""
 
-    def _lazy(self, pod: PodModel, spec_builder: Callable[[k8s.PodTemplateSpec], Any]) -> None:
+    def _lazy(
+        self,
+        scope: Construct,
+        pod: PodModel,
+        spec_builder: Callable[[k8s.PodTemplateSpec], Any],
+    ) -> None:
+        # The chart is looked up at each check, hook run and render: remembered, not asked for.
+        c.attach(self, scope)  # type: ignore[arg-type]
         self.pod = pod
         self._spec_builder = spec_builder
         #: Functions over the rendered spec (fields the 1.27 bindings lack; ``_escape_hatches``).
@@ -353,13 +361,26 @@ class _RenderedAtSynth:
         then the pod and the spec are rendered and the JSON fixes applied."""
         _run_hooks(self, self._KIND, self.pod)  # type: ignore[arg-type]
         spec = self._spec_builder(self.pod.render_template())
-        rendered: dict[str, Any] = _sort_maps(type(self).manifest(spec=spec)["spec"])  # type: ignore[attr-defined]
+        rendered: dict[str, Any] = _sort_maps(self.spec_json(spec))
         self.pod.patch_json(rendered["template"]["spec"])
         if self._drop_replicas():
             rendered.pop("replicas", None)
         for fix in self._json_fixes:
             fix(rendered)
         return rendered
+
+    def spec_json(self, spec: Any) -> dict[str, Any]:
+        """``spec`` (the typed spec struct) as JSON: rendered in Python (``_json``), key for key
+        as the bindings' own ``toJson`` renders it; through jsii (:meth:`spec_json_jsii`) when
+        it holds something the Python renderer leaves to jsii."""
+        try:
+            return _json.struct_json(spec)
+        except _json.NotRenderableError:
+            return self.spec_json_jsii(spec)
+
+    def spec_json_jsii(self, spec: Any) -> dict[str, Any]:
+        """``spec`` as JSON, rendered by jsii (``manifest``: a round trip to the jsii process)."""
+        return type(self).manifest(spec=spec)["spec"]  # type: ignore[attr-defined,no-any-return]
 
     def to_json(self) -> Any:
         out: dict[str, Any] = dict(super().to_json())  # type: ignore[misc]
@@ -382,7 +403,7 @@ class LazyDeployment(_RenderedAtSynth, k8s.KubeDeployment):
         spec_builder: Callable[[k8s.PodTemplateSpec], k8s.DeploymentSpec],
     ) -> None:
         super().__init__(scope, id, metadata=metadata)
-        self._lazy(pod, spec_builder)
+        self._lazy(scope, pod, spec_builder)
         #: True once an autoscaler owns the replica count: ``spec.replicas`` is then not
         #: rendered (every ``kubectl apply`` would reset the count the HPA chose).
         self.has_autoscaler = False
@@ -444,7 +465,7 @@ class LazyJob(_RenderedAtSynth, k8s.KubeJob):
         readable_name: str | None = None,
     ) -> None:
         super().__init__(scope, id, metadata=metadata)
-        self._lazy(pod, spec_builder)
+        self._lazy(scope, pod, spec_builder)
         self._readable_name: str = readable_name or self.name
 
     @property
@@ -473,7 +494,7 @@ class LazyDaemonSet(_RenderedAtSynth, k8s.KubeDaemonSet):
         spec_builder: Callable[[k8s.PodTemplateSpec], k8s.DaemonSetSpec],
     ) -> None:
         super().__init__(scope, id, metadata=metadata)
-        self._lazy(pod, spec_builder)
+        self._lazy(scope, pod, spec_builder)
 
 
 def restricted(uid: int, gid: int, *, read_only_root: bool = True) -> k8s.SecurityContext:
