@@ -17,14 +17,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import cdk8s
 import cdk8s_plus_27
 import pytest
 from cdk8s_plus_27 import k8s
 
 from tests.cluster.apps import APPS
 from vllm_nfs_constructs.k8s import _json
-from vllm_nfs_constructs.k8s._pod import LazyDeployment, PodModel, _RenderedAtSynth
+from vllm_nfs_constructs.k8s._pod import _RenderedAtSynth, spec_json, spec_json_jsii
 
 _FUNCTION = re.compile(r"^function toJson_(\w+)\(obj\) \{\n(.*?)\n\}", re.S | re.M)
 _KEY = re.compile(r"^        '([^']+)': (.*),$", re.M)
@@ -64,14 +63,18 @@ def _both_ways(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str]]:
     """Make every workload render its spec both ways at synth; return the list the renderings
     are recorded in as (kind, Python's JSON text, jsii's JSON text)."""
     seen: list[tuple[str, str, str]] = []
+    python_way = _RenderedAtSynth.spec_json_python
 
-    def spec_json(self: _RenderedAtSynth, spec: Any) -> dict[str, Any]:
-        jsii = self.spec_json_jsii(spec)
-        ours = _json.struct_json(spec)  # no fallback: every workload of the apps renders here
+    def both(self: _RenderedAtSynth) -> dict[str, Any] | None:
+        # Python's way: the unchecked template, no fallback (every workload of the apps renders
+        # there); jsii's way: the typed template through manifest(), as 0.3.0 rendered it.
+        ours = python_way(self)
+        assert ours is not None, self._KIND
+        jsii = spec_json_jsii(type(self), self._spec_builder(self.pod.render_template()))
         seen.append((self._KIND, json.dumps(ours), json.dumps(jsii)))
-        return jsii
+        return ours
 
-    monkeypatch.setattr(_RenderedAtSynth, "spec_json", spec_json)
+    monkeypatch.setattr(_RenderedAtSynth, "spec_json_python", both)
     return seen
 
 
@@ -89,21 +92,6 @@ def test_every_workload_of_the_apps_renders_as_jsii_renders_it(
 
 class _Pull(str, enum.Enum):
     ALWAYS = "Always"
-
-
-def _deployment(chart: cdk8s.Chart) -> LazyDeployment:
-    from vllm_nfs_constructs.k8s import _common as c
-
-    pod = PodModel(role="test")
-    return LazyDeployment(
-        chart,
-        "d",
-        metadata=c.metadata(chart, "Deployment", "d", "default", {"a": "b"}),
-        pod=pod,
-        spec_builder=lambda template: k8s.DeploymentSpec(
-            selector=k8s.LabelSelector(match_labels={"a": "b"}), template=template
-        ),
-    )
 
 
 @pytest.mark.parametrize(
@@ -124,13 +112,14 @@ def test_what_the_renderer_leaves_to_jsii_is_rendered_by_jsii(spec: Any) -> None
     value = spec()
     with pytest.raises(_json.NotRenderableError):
         _json.struct_json(value)
-    chart = cdk8s.Chart(cdk8s.App(), "c")
-    workload = _deployment(chart)
     wrapped = k8s.DeploymentSpec(
         selector=k8s.LabelSelector(match_labels={"a": "b"}),
         template=k8s.PodTemplateSpec(spec=value),
     )
-    assert _outcome(workload.spec_json, wrapped) == _outcome(workload.spec_json_jsii, wrapped)
+    kind = k8s.KubeDeployment
+    assert _outcome(lambda s: spec_json(kind, s), wrapped) == _outcome(
+        lambda s: spec_json_jsii(kind, s), wrapped
+    )
 
 
 def _outcome(render: Any, spec: Any) -> Any:
@@ -141,8 +130,6 @@ def _outcome(render: Any, spec: Any) -> Any:
 
 
 def test_values_render_as_javascript_prints_them() -> None:
-    chart = cdk8s.Chart(cdk8s.App(), "c")
-    workload = _deployment(chart)
     spec = k8s.DeploymentSpec(
         selector=k8s.LabelSelector(match_labels={"a": "b"}),
         template=k8s.PodTemplateSpec(
@@ -171,7 +158,7 @@ def test_values_render_as_javascript_prints_them() -> None:
         ),
     )
     ours = _json.struct_json(spec)
-    assert json.dumps(ours) == json.dumps(workload.spec_json_jsii(spec))
+    assert json.dumps(ours) == json.dumps(spec_json_jsii(k8s.KubeDeployment, spec))
     container = ours["template"]["spec"]["containers"][0]
     assert container["ports"] == [{"containerPort": 8000}]
     assert type(container["ports"][0]["containerPort"]) is int
