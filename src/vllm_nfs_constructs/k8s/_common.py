@@ -219,14 +219,16 @@ class _UniqueObjects:
         self._registry = registry
 
     def validate(self) -> list[str]:
-        return duplicate_objects(self._root)
+        return duplicate_objects(self._root, self._registry)
 
 
-def duplicate_objects(root: IConstruct) -> list[str]:
+def duplicate_objects(root: IConstruct, registry: IConstruct | None = None) -> list[str]:
     """Messages for every pair of ApiObjects under ``root`` with the same apiVersion group,
-    kind, namespace and name."""
-    objects = [c for c in root.node.find_all() if isinstance(c, cdk8s.ApiObject)]
-    registry = root.node.try_find_child(REGISTRY_ID)
+    kind, namespace and name (``registry``: the App's, when the caller has it at hand)."""
+    node = root.node  # each read is a round trip to the jsii process
+    objects = [c for c in node.find_all() if isinstance(c, cdk8s.ApiObject)]
+    if registry is None:
+        registry = node.try_find_child(REGISTRY_ID)
     if isinstance(registry, AppRegistry) and len(objects) == sum(
         1 for key in registry.objects if " " not in key[1]
     ):
