@@ -219,14 +219,16 @@ class _UniqueObjects:
         self._registry = registry
 
     def validate(self) -> list[str]:
-        return duplicate_objects(self._root)
+        return duplicate_objects(self._root, self._registry)
 
 
-def duplicate_objects(root: IConstruct) -> list[str]:
+def duplicate_objects(root: IConstruct, registry: IConstruct | None = None) -> list[str]:
     """Messages for every pair of ApiObjects under ``root`` with the same apiVersion group,
-    kind, namespace and name."""
-    objects = [c for c in root.node.find_all() if isinstance(c, cdk8s.ApiObject)]
-    registry = root.node.try_find_child(REGISTRY_ID)
+    kind, namespace and name (``registry``: the App's, when the caller has it at hand)."""
+    node = root.node  # each read is a round trip to the jsii process
+    objects = [c for c in node.find_all() if isinstance(c, cdk8s.ApiObject)]
+    if registry is None:
+        registry = node.try_find_child(REGISTRY_ID)
     if isinstance(registry, AppRegistry) and len(objects) == sum(
         1 for key in registry.objects if " " not in key[1]
     ):
@@ -385,16 +387,23 @@ def node_placement(
 # Quantity and IntOrString values are immutable JavaScript objects; creating one is a jsii round
 # trip, so equal values share one instance. Likewise the struct builders above and below are
 # cached: structs are immutable values, and building one runs jsii's run-time type checks.
+# Each remembers its value (``_vnc_value``): the pod renderer (``_json``) reads it without asking
+# the jsii process.
 @cache
 def quantity(value: str) -> k8s.Quantity:
-    return k8s.Quantity.from_string(value)
+    found = k8s.Quantity.from_string(value)
+    found._vnc_value = value  # type: ignore[attr-defined]
+    return found
 
 
 @cache
 def int_or_string(value: int | str) -> k8s.IntOrString:
     if isinstance(value, int):
-        return k8s.IntOrString.from_number(value)
-    return k8s.IntOrString.from_string(value)
+        found = k8s.IntOrString.from_number(value)
+    else:
+        found = k8s.IntOrString.from_string(value)
+    found._vnc_value = value  # type: ignore[attr-defined]
+    return found
 
 
 def resources(

@@ -64,10 +64,11 @@ def raw_object(
             annotations=dict(annotations) if annotations else None,
         ),
     )
-    for key, value in body.items():
-        obj.add_json_patch(cdk8s.JsonPatch.add(f"/{key}", value))
-    if namespace is None:
-        cluster_scoped(obj, scope)
+    patches = [cdk8s.JsonPatch.add(f"/{key}", value) for key, value in body.items()]
+    if namespace is None and _namespaced_chart(scope):
+        patches.append(_remove_namespace())
+    if patches:
+        obj.add_json_patch(*patches)  # one round trip for all of them
     return obj
 
 
@@ -136,8 +137,12 @@ def cluster_scoped(obj: cdk8s.ApiObject, scope: Construct | None = None) -> None
     server rejects (or, with ``kubectl apply``, silently drops) a namespace on a cluster-scoped
     object, and GitOps tools report a permanent diff. Only needed when the chart has a namespace.
     """
-    if c.chart_namespace(c.chart_of(scope if scope is not None else obj)):
+    if _namespaced_chart(scope if scope is not None else obj):
         obj.add_json_patch(_remove_namespace())
+
+
+def _namespaced_chart(scope: Construct) -> bool:
+    return bool(c.chart_namespace(c.chart_of(scope)))
 
 
 @cache

@@ -26,6 +26,7 @@ from ..errors import ConfigurationError
 from ..values.names import short_name
 from . import _common as c
 from . import _escape_hatches as hatch
+from . import _json
 
 __all__ = [
     "ContainerModel",
@@ -105,13 +106,21 @@ class ContainerModel:
         self.env = [e for e in self.env if e.name != name]
         self.env.append(k8s.EnvVar(name=name, value=value))
 
-    def render(self, image: str | None = None) -> k8s.Container:
+    def render(self, image: str | None = None, *, checked: bool = True) -> k8s.Container:
+        """The typed Container; ``checked=False`` builds the structs without the bindings' run-
+        time type checks and with quantities as plain strings: for :func:`_json.struct_json`
+        only, and only after :meth:`plain` said every field has the type the checks ask for."""
+        build = _struct_builder(checked)
         resources = None
         if self.requests or self.limits:
-            resources = k8s.ResourceRequirements(
-                requests=_quantities(self.requests), limits=_quantities(self.limits)
+            quantities = _quantities if checked else _sorted
+            resources = build(
+                k8s.ResourceRequirements,
+                requests=quantities(self.requests),
+                limits=quantities(self.limits),
             )
-        return k8s.Container(
+        return build(  # type: ignore[no-any-return]
+            k8s.Container,
             name=self.name,
             image=image or self.image,
             image_pull_policy=self.image_pull_policy,
@@ -128,6 +137,60 @@ class ContainerModel:
             liveness_probe=self.liveness_probe,
             lifecycle=self.lifecycle,
         )
+
+    def plain(self) -> bool:
+        """True when every field holds exactly the type the bindings' checks accept (so
+        ``render(checked=False)`` renders what ``render()`` would, minus the checks)."""
+        return (
+            _is(self.name, str)
+            and _is(self.image, str)
+            and _optional(self.image_pull_policy, str)
+            and (self.command is None or _list_of(self.command, str))
+            and (self.args is None or _list_of(self.args, str))
+            and _optional(self.working_dir, str)
+            and _list_of(self.ports, k8s.ContainerPort)
+            and _list_of(self.env, k8s.EnvVar)
+            and _str_map(self.requests)
+            and _str_map(self.limits)
+            and _optional(self.security_context, k8s.SecurityContext)
+            and _list_of(self.volume_mounts, k8s.VolumeMount)
+            and _optional(self.startup_probe, k8s.Probe)
+            and _optional(self.readiness_probe, k8s.Probe)
+            and _optional(self.liveness_probe, k8s.Probe)
+            and _optional(self.lifecycle, k8s.Lifecycle)
+        )
+
+
+def _is(value: object, kind: type) -> bool:
+    return type(value) is kind
+
+
+def _optional(value: object, kind: type) -> bool:
+    return value is None or type(value) is kind
+
+
+def _list_of(value: object, kind: type) -> bool:
+    return type(value) is list and all(type(item) is kind for item in value)
+
+
+def _str_map(value: object) -> bool:
+    return type(value) is dict and all(type(k) is str and type(v) is str for k, v in value.items())
+
+
+def _unchecked(cls: type, **values: Any) -> Any:
+    """A struct as its ``__init__`` makes it (the set values in ``_values``), without the run-
+    time type checks: the caller checked the types (``plain``)."""
+    struct: Any = object.__new__(cls)
+    struct._values = {key: value for key, value in values.items() if value is not None}
+    return struct
+
+
+def _checked(cls: type, **values: Any) -> Any:
+    return cls(**values)
+
+
+def _struct_builder(checked: bool) -> Callable[..., Any]:
+    return _checked if checked else _unchecked
 
 
 def _quantities(values: Mapping[str, str]) -> dict[str, k8s.Quantity] | None:
@@ -239,9 +302,14 @@ class PodModel:
     def _image(self, image: str) -> str:
         return self.image_map(image) if self.image_map is not None else image
 
-    def render_spec(self) -> k8s.PodSpec:
+    def render_spec(self, *, checked: bool = True) -> k8s.PodSpec:
+        """The typed PodSpec (``checked=False``: see ``ContainerModel.render``)."""
         self.collect_mount_volumes()
-        return k8s.PodSpec(
+        build = _struct_builder(checked)
+        secrets = [build(k8s.LocalObjectReference, name=n) for n in self.image_pull_secrets]
+        inits = [m.render(self._image(m.image), checked=checked) for m in self.init_containers]
+        return build(  # type: ignore[no-any-return]
+            k8s.PodSpec,
             restart_policy=self.restart_policy,
             service_account_name=self.service_account_name,
             automount_service_account_token=self.automount_service_account_token,
@@ -254,19 +322,48 @@ class PodModel:
             node_selector=_sorted(self.node_selector),
             affinity=self.affinity,
             tolerations=list(self.tolerations) or None,
-            image_pull_secrets=[k8s.LocalObjectReference(name=n) for n in self.image_pull_secrets]
-            or None,
-            init_containers=[m.render(self._image(m.image)) for m in self.init_containers] or None,
-            containers=[m.render(self._image(m.image)) for m in self.containers],
+            image_pull_secrets=secrets or None,
+            init_containers=inits or None,
+            containers=[m.render(self._image(m.image), checked=checked) for m in self.containers],
             volumes=list(self.volumes) or None,
         )
 
-    def render_template(self) -> k8s.PodTemplateSpec:
-        return k8s.PodTemplateSpec(
-            metadata=k8s.ObjectMeta(
-                labels=_sorted(self.labels), annotations=_sorted(self.annotations)
+    def render_template(self, *, checked: bool = True) -> k8s.PodTemplateSpec:
+        """The typed PodTemplateSpec (``checked=False``: see ``ContainerModel.render``)."""
+        build = _struct_builder(checked)
+        return build(  # type: ignore[no-any-return]
+            k8s.PodTemplateSpec,
+            metadata=build(
+                k8s.ObjectMeta, labels=_sorted(self.labels), annotations=_sorted(self.annotations)
             ),
-            spec=self.render_spec(),
+            spec=self.render_spec(checked=checked),
+        )
+
+    def plain(self) -> bool:
+        """True when the pod and its containers hold exactly the types the bindings' checks
+        accept, images included (``render_template(checked=False)`` is then safe)."""
+        return (
+            _str_map(self.labels)
+            and _str_map(self.annotations)
+            and all(m.plain() and _is(self._image(m.image), str) for m in self.all_containers())
+            and _list_of(self.volumes, k8s.Volume)
+            and _str_map(self.node_selector)
+            and _optional(self.affinity, k8s.Affinity)
+            and _list_of(self.tolerations, k8s.Toleration)
+            and _optional(self.security_context, k8s.PodSecurityContext)
+            and _optional(self.service_account_name, str)
+            and _optional(self.automount_service_account_token, bool)
+            and _optional(self.enable_service_links, bool)
+            and (
+                self.termination_grace_period_seconds is None
+                or type(self.termination_grace_period_seconds) in (int, float)
+            )
+            and _optional(self.restart_policy, str)
+            and _optional(self.host_network, bool)
+            and _optional(self.dns_policy, str)
+            and _optional(self.priority_class_name, str)
+            and _list_of(self.image_pull_secrets, str)
+            and all(_list_of(m.mount_volumes, k8s.Volume) for m in self.all_containers())
         )
 
     def patch_json(self, pod_spec: dict[str, Any]) -> None:
@@ -331,6 +428,21 @@ def _sort_maps(value: Any, key: str | None = None) -> Any:
     return value
 
 
+def spec_json(kind: Any, spec: Any) -> dict[str, Any]:
+    """A typed workload ``spec`` as JSON: in Python (``_json``), key for key as the bindings'
+    ``toJson`` gives it; by jsii (``kind.manifest``, a round trip) for what ``_json`` leaves to
+    it."""
+    try:
+        return _json.struct_json(spec)
+    except _json.NotRenderableError:
+        return spec_json_jsii(kind, spec)
+
+
+def spec_json_jsii(kind: Any, spec: Any) -> dict[str, Any]:
+    """``spec`` as jsii renders it (``kind.manifest(spec=...)``, e.g. ``k8s.KubeDeployment``)."""
+    return kind.manifest(spec=spec)["spec"]  # type: ignore[no-any-return]
+
+
 class _RenderedAtSynth:
     """What the three lazily rendered workloads share: the pod, the spec builder, fixes for the
     rendered JSON, and ``to_json`` rendering them at synth. Mixed in before the typed binding
@@ -338,7 +450,14 @@ class _RenderedAtSynth:
 
     _KIND = ""
 
-    def _lazy(self, pod: PodModel, spec_builder: Callable[[k8s.PodTemplateSpec], Any]) -> None:
+    def _lazy(
+        self,
+        scope: Construct,
+        pod: PodModel,
+        spec_builder: Callable[[k8s.PodTemplateSpec], Any],
+    ) -> None:
+        # The chart is looked up at each check, hook run and render: remembered, not asked for.
+        c.attach(self, scope)  # type: ignore[arg-type]
         self.pod = pod
         self._spec_builder = spec_builder
         #: Functions over the rendered spec (fields the 1.27 bindings lack; ``_escape_hatches``).
@@ -352,14 +471,30 @@ class _RenderedAtSynth:
         """The spec as synth emits it: the App's hooks run over the pod (they are idempotent),
         then the pod and the spec are rendered and the JSON fixes applied."""
         _run_hooks(self, self._KIND, self.pod)  # type: ignore[arg-type]
-        spec = self._spec_builder(self.pod.render_template())
-        rendered: dict[str, Any] = _sort_maps(type(self).manifest(spec=spec)["spec"])  # type: ignore[attr-defined]
+        spec = self.spec_json_python()
+        rendered: dict[str, Any] = _sort_maps(spec if spec is not None else self.spec_json_typed())
         self.pod.patch_json(rendered["template"]["spec"])
         if self._drop_replicas():
             rendered.pop("replicas", None)
         for fix in self._json_fixes:
             fix(rendered)
         return rendered
+
+    def spec_json_python(self) -> dict[str, Any] | None:
+        """The spec as JSON, rendered in Python (``_json``) from a pod template built without
+        the bindings' run-time checks; None when the pod holds a value of another type than
+        those checks accept (``PodModel.plain``) or one ``_json`` leaves to jsii."""
+        if not self.pod.plain():
+            return None
+        try:
+            return _json.struct_json(self._spec_builder(self.pod.render_template(checked=False)))
+        except _json.NotRenderableError:
+            return None
+
+    def spec_json_typed(self) -> dict[str, Any]:
+        """The spec as JSON from the typed pod template (every field checked by the bindings),
+        rendered in Python or, for what ``_json`` leaves to jsii, by jsii."""
+        return spec_json(type(self), self._spec_builder(self.pod.render_template()))
 
     def to_json(self) -> Any:
         out: dict[str, Any] = dict(super().to_json())  # type: ignore[misc]
@@ -382,7 +517,7 @@ class LazyDeployment(_RenderedAtSynth, k8s.KubeDeployment):
         spec_builder: Callable[[k8s.PodTemplateSpec], k8s.DeploymentSpec],
     ) -> None:
         super().__init__(scope, id, metadata=metadata)
-        self._lazy(pod, spec_builder)
+        self._lazy(scope, pod, spec_builder)
         #: True once an autoscaler owns the replica count: ``spec.replicas`` is then not
         #: rendered (every ``kubectl apply`` would reset the count the HPA chose).
         self.has_autoscaler = False
@@ -444,7 +579,7 @@ class LazyJob(_RenderedAtSynth, k8s.KubeJob):
         readable_name: str | None = None,
     ) -> None:
         super().__init__(scope, id, metadata=metadata)
-        self._lazy(pod, spec_builder)
+        self._lazy(scope, pod, spec_builder)
         self._readable_name: str = readable_name or self.name
 
     @property
@@ -473,7 +608,7 @@ class LazyDaemonSet(_RenderedAtSynth, k8s.KubeDaemonSet):
         spec_builder: Callable[[k8s.PodTemplateSpec], k8s.DaemonSetSpec],
     ) -> None:
         super().__init__(scope, id, metadata=metadata)
-        self._lazy(pod, spec_builder)
+        self._lazy(scope, pod, spec_builder)
 
 
 def restricted(uid: int, gid: int, *, read_only_root: bool = True) -> k8s.SecurityContext:

@@ -1,0 +1,127 @@
+"""Typed cdk8s-plus-27 structs to JSON in Python, as the bindings' own ``toJson_*`` do in Node.js.
+
+Rendering a workload's spec through jsii (``KubeDeployment.manifest(spec=...)``) serializes every
+struct to the jsii process, converts it there and sends the JSON back: a round trip and a few
+thousand Python calls per pod. :func:`struct_json` gives the same JSON in Python, from what the
+bindings themselves state:
+
+- the JSON name of each field is the ``:schema: io.k8s...#<name>`` line of the field's property
+  docstring (``PodSpec.host_ipc`` is ``hostIPC``), read once per struct class;
+- fields come out sorted by JSON name (the generated ``toJson_*`` functions list them so for
+  every struct that is not a ``Kube*Props``); unset fields are left out;
+- ``Quantity`` and ``IntOrString`` become their ``value``; maps keep their order; numbers come
+  out as JavaScript prints them (``2.0`` is ``2``).
+
+Anything else (a dict where a struct is expected, a map key JavaScript would reorder, a tuple,
+an enum, a number JavaScript cannot hold exactly) raises :class:`NotRenderableError` and the caller
+asks jsii instead. ``tests/k8s/test_json_render.py`` checks the names and the order against the
+bindings' JavaScript and every workload of the test apps against ``manifest()``.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import math
+import re
+import typing
+from functools import cache
+from typing import Any
+
+from cdk8s_plus_27 import k8s
+
+__all__ = ["NotRenderableError", "jsii_value", "struct_fields", "struct_json"]
+
+_SCHEMA = re.compile(r":schema: \S+#(\S+)")
+#: Keys JavaScript orders before all others in an object (array indices), whatever the insertion
+#: order.
+_ARRAY_INDEX = re.compile(r"0|[1-9][0-9]{0,9}")
+_EXACT = 2**53
+
+
+class NotRenderableError(Exception):
+    """A value :func:`struct_json` does not render as jsii would: render through jsii."""
+
+
+def _is_map(annotation: object) -> bool:
+    """True when a field's annotation is a ``Mapping`` (a map field; ``Dict`` is a struct given
+    as a dict)."""
+    options = typing.get_args(annotation) if typing.get_origin(annotation) is typing.Union else ()
+    return any(typing.get_origin(t) is collections.abc.Mapping for t in (annotation, *options))
+
+
+@cache
+def struct_fields(cls: Any) -> tuple[tuple[str, str, bool], ...]:
+    """(Python name, JSON name, is a map) of each field of the struct class ``cls``, in the order
+    its ``toJson_*`` function emits them."""
+    mapping = getattr(cls, "__jsii_name_mapping__", None)
+    if not isinstance(mapping, dict) or cls.__module__ != k8s.__name__:
+        raise NotRenderableError(cls)
+    if cls.__name__.startswith("Kube"):  # the object props: metadata first, not sorted
+        raise NotRenderableError(cls)
+    hints = getattr(vars(cls).get("__init__"), "__annotations__", {})
+    fields = []
+    for python_name in mapping:
+        found = _SCHEMA.findall(getattr(getattr(cls, python_name, None), "__doc__", None) or "")
+        if not found:
+            raise NotRenderableError(cls, python_name)
+        fields.append((python_name, found[-1], _is_map(hints.get(python_name))))
+    fields.sort(key=lambda f: f[1])
+    return tuple(fields)
+
+
+def struct_json(struct: Any) -> dict[str, Any]:
+    """The JSON of a cdk8s-plus-27 ``k8s`` struct, key for key as its ``toJson_*`` gives it."""
+    values = struct._values
+    out: dict[str, Any] = {}
+    for python_name, json_name, is_map in struct_fields(struct.__class__):
+        value = values.get(python_name)
+        if value is not None:
+            out[json_name] = _map(value) if is_map else _value(value)
+    return out
+
+
+def _map(value: Any) -> dict[str, Any]:
+    if type(value) is not dict:
+        raise NotRenderableError(value)
+    out = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or _ARRAY_INDEX.fullmatch(key) or item is None:
+            raise NotRenderableError(key)
+        out[key] = _value(item)
+    return out
+
+
+def _value(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is bool:
+        return value
+    if isinstance(value, str):  # a str subclass (a StrEnum member): its text, as json.dumps
+        return str.__str__(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        if -_EXACT < value < _EXACT:
+            return int(value)
+        raise NotRenderableError(value)
+    if kind is float:
+        if math.isnan(value) or not -_EXACT < value < _EXACT:  # NaN, infinities, inexact ints
+            raise NotRenderableError(value)
+        return int(value) if value.is_integer() else value
+    if kind is list:
+        if any(item is None for item in value):
+            raise NotRenderableError(value)
+        return [_value(item) for item in value]
+    if isinstance(value, (k8s.Quantity, k8s.IntOrString)):
+        return _value(jsii_value(value))
+    if hasattr(kind, "__jsii_name_mapping__"):
+        return struct_json(value)
+    raise NotRenderableError(value)
+
+
+def jsii_value(value: k8s.Quantity | k8s.IntOrString) -> Any:
+    """``value.value``, remembered on the object (``_common.quantity`` sets it at creation;
+    reading it is otherwise a round trip to the jsii process)."""
+    try:
+        return value._vnc_value  # type: ignore[union-attr]
+    except AttributeError:
+        found = value.value
+        value._vnc_value = found  # type: ignore[union-attr]
+        return found
