@@ -82,13 +82,9 @@ class InfraOutputs:
     than 0.2.0. Given directly, the ``gpu_*`` fields left unset are taken from the first pool."""
 
     def __post_init__(self) -> None:
-        try:
-            NfsEndpoint(self.nfs_host, self.nfs_mount_path)
-        except ConfigurationError as exc:
-            fld = {"NfsEndpoint.host": "nfs_host", "NfsEndpoint.path": "nfs_mount_path"}[exc.field]
-            raise ConfigurationError(
-                f"InfraOutputs.{fld}", exc.value, exc.allowed, exc.fix
-            ) from None
+        # NfsEndpoint's checks, named as the user wrote them.
+        v.host("InfraOutputs.nfs_host", self.nfs_host)
+        v.nfs_export_path("InfraOutputs.nfs_mount_path", self.nfs_mount_path)
         for name in ("region", "cluster_name"):
             value = getattr(self, name)
             if value is not None:
@@ -379,14 +375,10 @@ def _output_values(data: dict[Any, Any], source: str) -> dict[str, Any]:
     for key in REQUIRED_OUTPUT_KEYS:
         if not isinstance(values[key], str):
             raise ConfigurationError(f"{source}[{key!r}]", values[key], "a string")
-    try:
-        NfsEndpoint(values["nfs_host"], values["nfs_mount_path"])
-        v.dns_label("gpu_node_pool_name", values["gpu_node_pool_name"], max_len=255)
-    except ConfigurationError as exc:
-        key = {"NfsEndpoint.host": "nfs_host", "NfsEndpoint.path": "nfs_mount_path"}.get(
-            exc.field, "gpu_node_pool_name"
-        )
-        raise ConfigurationError(f"{source}[{key!r}]", exc.value, exc.allowed, exc.fix) from None
+    # NfsEndpoint's and InfraOutputs' checks, named after the outputs the file holds.
+    v.host(f"{source}['nfs_host']", values["nfs_host"])
+    v.nfs_export_path(f"{source}['nfs_mount_path']", values["nfs_mount_path"])
+    v.dns_label(f"{source}['gpu_node_pool_name']", values["gpu_node_pool_name"], max_len=255)
     return values
 
 
