@@ -257,3 +257,23 @@ def test_validate_with_checkov(synthesized, repo_env, tmp_path):
     proc = cli("validate", "--checkov", str(path), cwd=tmp_path, env=repo_env)
     assert proc.returncode == 1
     assert "checkov CKV_K8S_16: Container should not be privileged" in proc.stdout
+
+
+def test_a_relative_outdir_follows_the_callers_working_directory(tmp_path, monkeypatch):
+    """In one process, after ``os.chdir``: jsii's Node.js keeps the directory it started in, so
+    the outdir must reach cdk8s absolute (it once landed in Node.js's directory)."""
+    import cdk8s
+
+    from vllm_nfs_constructs.cli import synth_cluster
+    from vllm_nfs_constructs.values.handoff import InfraOutputs
+
+    cdk8s.App(outdir=str(tmp_path / "warm"))  # Node.js is running before the chdir
+    here = tmp_path / "later"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    infra = InfraOutputs(
+        nfs_host="10.110.0.12", nfs_mount_path="/2633050/share", gpu_node_pool_name="gpu"
+    )
+    written = synth_cluster("out", infra)
+    assert (here / "out" / "vllm.k8s.yaml").is_file()
+    assert [p.name for p in written] == ["vllm.k8s.yaml"]

@@ -47,7 +47,9 @@ def synth_cluster(outdir: str, infra: InfraOutputs) -> list[Path]:
     from ._output import check_outdir, synth_into
 
     check_outdir("--outdir", outdir)
-    app = cdk8s.App(outdir=outdir)
+    # Absolute: jsii's Node.js process keeps the working directory it started in, so a relative
+    # outdir would land there after the caller changed directory (os.chdir).
+    app = cdk8s.App(outdir=os.path.abspath(outdir))
     # The default app scrapes and alerts: DigitalOcean's 1-Click monitoring stack (prometheus-
     # operator CRDs) is assumed; VllmNfsChart's own default is off.
     VllmNfsChart(app, "vllm", infra=infra, monitoring=True)

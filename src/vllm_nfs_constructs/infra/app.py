@@ -44,7 +44,8 @@ def synth_default_stack(outdir: str | None = None, env: Mapping[str, str] | None
     ``cdktf.out``).
     """
     env = os.environ if env is None else env
-    app = cdktf.App(outdir=outdir) if outdir is not None else cdktf.App()
+    # Absolute: jsii's Node.js process keeps the working directory it started in.
+    app = cdktf.App(outdir=os.path.abspath(outdir)) if outdir is not None else cdktf.App()
     VllmInfraStack(
         app,
         STACK_NAME,
@@ -52,4 +53,7 @@ def synth_default_stack(outdir: str | None = None, env: Mapping[str, str] | None
         backend=backend_from_env(env),
     )
     app.synth()
-    return Path(app.outdir) / "stacks" / STACK_NAME / "cdk.tf.json"
+    # The path as the caller named it (relative to its working directory when given so).
+    return (
+        Path(outdir if outdir is not None else app.outdir) / "stacks" / STACK_NAME / "cdk.tf.json"
+    )
