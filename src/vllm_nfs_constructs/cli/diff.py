@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import contracts
 from ._manifests import Key, Manifest, ManifestError, escaped, read_manifests, shown
 
 #: At most this many changed paths are printed per object (the count says how many more).
@@ -300,13 +301,8 @@ IMMUTABLE: tuple[Immutable, ...] = (
         "batch",
         "Job",
         fields(
-            "spec.selector",
-            "spec.template",
-            "spec.completionMode",
-            "spec.podFailurePolicy",
-            "spec.backoffLimitPerIndex",
-            "spec.managedBy",
-            "spec.successPolicy",
+            # completions has its own rule (job_completions, below).
+            *(f"spec.{key}" for key in contracts.JOB_IMMUTABLE_SPEC_FIELDS if key != "completions"),
             defaults={"spec.completionMode": "NonIndexed"},
         ),
         f"{_BATCH}: ValidateJobSpecUpdate, validatePodTemplateUpdate (a Job not suspended)",

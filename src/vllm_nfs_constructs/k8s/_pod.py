@@ -22,6 +22,7 @@ from typing import Any
 from cdk8s_plus_27 import k8s
 from constructs import Construct
 
+from .. import contracts
 from ..errors import ConfigurationError
 from ..values.names import short_name
 from . import _common as c
@@ -530,19 +531,8 @@ class LazyDeployment(_RenderedAtSynth, k8s.KubeDeployment):
         return self.has_autoscaler
 
 
-#: The fields of a Job's spec the API server refuses to change (k8s.io/kubernetes v1.36.3,
-#: ``pkg/apis/batch/validation/validation.go`` ``ValidateJobSpecUpdate``; ``completions`` may
-#: change only for an elastic indexed Job, which the library never makes).
-JOB_IMMUTABLE_FIELDS = (
-    "template",
-    "selector",
-    "completions",
-    "completionMode",
-    "podFailurePolicy",
-    "backoffLimitPerIndex",
-    "managedBy",
-    "successPolicy",
-)
+#: The fields of a Job's spec the API server refuses to change (``contracts``, written once).
+JOB_IMMUTABLE_FIELDS = contracts.JOB_IMMUTABLE_SPEC_FIELDS
 
 
 def job_name(readable: str, spec: Mapping[str, Any]) -> str:

@@ -55,6 +55,7 @@ __all__ = [
     "GATE_EXIT_USAGE",
     "GATE_PROGRAM",
     "GPU_SIZES",
+    "JOB_IMMUTABLE_SPEC_FIELDS",
     "LOCK_NAME",
     "LOG_LINE_LIMIT",
     "LORA_ENTRIES_DIR",
@@ -157,6 +158,21 @@ PROGRAMS = (
 )
 #: Where pods mount the programs ConfigMap (read-only); commands are ``python3 <here>/<program>``.
 PROGRAMS_MOUNT_PATH = "/programs"
+#: The fields of a Job's spec the API server refuses to change (k8s.io/kubernetes v1.36.3,
+#: ``pkg/apis/batch/validation/validation.go``: ``ValidateJobSpecUpdate``,
+#: ``validatePodTemplateUpdate`` for a Job not suspended, ``validateCompletions``: completions may
+#: change only for an elastic indexed Job, which the library never makes). The constructs hash
+#: them into the Job's name; ``vllm-nfs diff`` refuses an update that changes one.
+JOB_IMMUTABLE_SPEC_FIELDS = (
+    "selector",
+    "template",
+    "completions",
+    "completionMode",
+    "podFailurePolicy",
+    "backoffLimitPerIndex",
+    "managedBy",
+    "successPolicy",
+)
 #: Where the shared model volume is mounted in every pod that reads or writes the share.
 MODELS_MOUNT_PATH = "/models"
 
