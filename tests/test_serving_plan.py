@@ -167,7 +167,7 @@ def test_the_pool_holds_its_models_at_full_scale_or_the_plan_says_why(
     slug: str, max_nodes: int, models: list[tuple[int, bool, int]]
 ) -> None:
     """The rule, stated from the slug: every model's GPUs per pod fit one node (and divide it),
-    an autoscaled model's replicas fit the pool's nodes, and all models at full scale
+    each model's replicas fit the pool's nodes (one per node), and all models at full scale
     (max_replicas, else replicas) fit ``max_nodes`` nodes of the slug's GPUs."""
     per_node = gpus_per_node(slug)
     pool = GpuPool("p", size=slug, min_nodes=1, max_nodes=max_nodes)
@@ -183,10 +183,10 @@ def test_the_pool_holds_its_models_at_full_scale_or_the_plan_says_why(
         served.append(model(f"m{i}", options=options))
     fits_node = all(gpus <= per_node and per_node % gpus == 0 for _, _, gpus in models)
     demand = sum(count * gpus for count, _, gpus in models)
-    # An autoscaled model (required anti-affinity, the default: one replica per node) must be
-    # able to reach max_replicas on the pool's nodes.
-    autoscaled_fit = all(count <= max_nodes for count, scaled, _ in models if scaled)
-    expected_ok = fits_node and demand <= max_nodes * per_node and autoscaled_fit
+    # Required anti-affinity (the default) puts one replica per node: a model's replicas (or an
+    # autoscaled model's max_replicas) must fit the pool's nodes.
+    spread_fit = all(count <= max_nodes for count, _, _ in models)
+    expected_ok = fits_node and demand <= max_nodes * per_node and spread_fit
     try:
         plan = plan_serving(props(infra(pool), *served), "vllm")
     except ConfigurationError as exc:
@@ -194,7 +194,7 @@ def test_the_pool_holds_its_models_at_full_scale_or_the_plan_says_why(
         named = {"VllmNfs.models"} | {
             f"ServedModel('m{i}').{what}"
             for i in range(len(models))
-            for what in ("gpus_per_pod", "autoscaling.max_replicas")
+            for what in ("gpus_per_pod", "replicas", "autoscaling.max_replicas")
         }
         assert exc.field in named, exc.field
     else:
@@ -235,3 +235,22 @@ print(loaded)
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_required_anti_affinity_needs_a_node_per_replica_and_per_surge_pod() -> None:
+    """One replica per node: 3 replicas of a 1-GPU model need 3 nodes even where 2 nodes of 8
+    GPUs hold their GPUs; preferred anti-affinity packs them."""
+    pool = GpuPool("p", size="gpu-h100x8-640gb", min_nodes=1, max_nodes=2)
+    assert plan_serving(props(infra(pool), model("m", options=VllmOptions(replicas=2))), "v")
+    with pytest.raises(ConfigurationError) as err:
+        plan_serving(props(infra(pool), model("m", options=VllmOptions(replicas=3))), "v")
+    assert err.value.field == "ServedModel('m').replicas"
+    packed = VllmOptions(replicas=3, anti_affinity="preferred")
+    assert plan_serving(props(infra(pool), model("m", options=packed)), "v")
+    # A rollout that may not take a replica down first surges onto a node of its own.
+    surge = VllmOptions(replicas=2, max_surge=1, max_unavailable=0)
+    with pytest.raises(ConfigurationError) as err:
+        plan_serving(props(infra(pool), model("m", options=surge)), "v")
+    assert err.value.field == "ServedModel('m').max_surge"
+    roomy = GpuPool("p", size="gpu-h100x8-640gb", min_nodes=1, max_nodes=3)
+    assert plan_serving(props(infra(roomy), model("m", options=surge)), "v")

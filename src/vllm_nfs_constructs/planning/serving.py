@@ -687,7 +687,9 @@ class _Planner:
         )
         models = self._on(pool.name)
         for m in models:
-            if m.options.autoscaling is not None:
+            if m.options.autoscaling is None:
+                self._check_spread(m, pool)
+            else:
                 check_pool_capacity(
                     m.options.autoscaling,
                     gpus_per_pod=m.options.gpus_per_pod,
@@ -712,6 +714,34 @@ class _Planner:
                 f"{pool.profile.slug}, {where})",
                 "Lower replicas / autoscaling max_replicas, or raise the pool's max_nodes in the "
                 f"cloud layer ({knob}) and re-apply.",
+            )
+
+    def _check_spread(self, m: ServedModel, pool: PoolPlan) -> None:
+        """A model with required anti-affinity puts each replica on its own node: its fixed
+        replicas must fit the pool's nodes, and a rollout that may not take a replica down first
+        (``max_unavailable=0``) needs a node for each surge pod too, or it never finishes."""
+        o = m.options
+        if o.anti_affinity is not AntiAffinity.REQUIRED or pool.max_nodes is None:
+            return
+        field = f"ServedModel({m.name!r})"
+        where = f"GPU pool {pool.name!r} has at most {pool.max_nodes} node(s)"
+        if o.replicas > pool.max_nodes:
+            raise ConfigurationError(
+                f"{field}.replicas",
+                o.replicas,
+                f"at most {pool.max_nodes}: one replica per node (required anti-affinity) and "
+                f"{where}",
+                "Lower replicas, raise the pool's max_nodes in the cloud layer, or use "
+                "VllmOptions(anti_affinity='preferred'); replicas beyond it would stay Pending.",
+            )
+        if o.max_unavailable == 0 and o.replicas + o.max_surge > pool.max_nodes:
+            raise ConfigurationError(
+                f"{field}.max_surge",
+                o.max_surge,
+                f"at most {pool.max_nodes - o.replicas} with max_unavailable=0: each surge pod "
+                f"needs its own node (required anti-affinity) and {where}",
+                "Allow max_unavailable=1 (the default), or raise the pool's max_nodes; the "
+                "rollout would wait forever for a node.",
             )
 
     # -- each model's deployment ----------------------------------------------------------------
