@@ -128,7 +128,7 @@ class VllmOptions:
 
     def __post_init__(self) -> None:
         # Checked once, here. Owners that take the fields as their own keyword arguments
-        # (0.1.0's ServedModel(replicas=...)) go through build(), which names their field.
+        # (0.1.0's ServedModel(replicas=...)) go through build(), which checks naming theirs.
         self._check("VllmOptions")
 
     # -- construction -----------------------------------------------------------------------
@@ -146,15 +146,21 @@ class VllmOptions:
                     "a VllmOptions field: " + ", ".join(sorted(known)),
                     "Check the spelling.",
                 )
-        try:
-            return cls(**values)
-        except ConfigurationError as exc:
-            if owner == "VllmOptions" or not exc.field.startswith("VllmOptions."):
-                raise
-            # The user wrote these as the owner's arguments: name the field so.
-            raise ConfigurationError(
-                owner + exc.field[len("VllmOptions") :], exc.value, exc.allowed, exc.fix
-            ) from None
+        # The fields as __init__ sets them (given, else the default), then the checks, whose
+        # errors name ``<owner>.<field>``: the user wrote these as the owner's arguments.
+        built = object.__new__(cls)
+        for spec in dataclasses.fields(cls):
+            if spec.name in values:
+                value = values[spec.name]
+            elif spec.default_factory is not dataclasses.MISSING:
+                value = spec.default_factory()
+            elif spec.default is not dataclasses.MISSING:
+                value = spec.default
+            else:
+                raise ConfigurationError(f"{owner}.{spec.name}", None, "a value: it has no default")
+            object.__setattr__(built, spec.name, value)
+        built._check(owner)
+        return built
 
     @classmethod
     def from_legacy(
