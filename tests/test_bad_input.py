@@ -182,15 +182,15 @@ CASES: list[tuple[str, Callable[[], object], str]] = [
     ("chart-namespace-invalid", composition(namespace="VLLM"), "VllmNfsChart.namespace"),
     # VllmInfraStack (cloud layer)
     ("region-without-gpus", infra(region="fra1"), "VllmInfraStack.region"),
-    ("vpc-public-range", infra(vpc_ip_range="8.8.0.0/20"), "Vpc.ip_range"),
+    ("vpc-public-range", infra(vpc_ip_range="8.8.0.0/20"), "VllmInfraStack.vpc_ip_range"),
     (
         "cluster-overlaps-vpc",
         infra(vpc_ip_range="10.120.0.0/20", cluster_subnet="10.120.0.0/16"),
-        "DoksCluster.cluster_subnet",
+        "VllmInfraStack.cluster_subnet",
     ),
-    ("nfs-below-50", infra(nfs_size_gib=10), "NfsShare.size_gib"),
-    ("gpu-slug-unknown", infra(gpu_size="gpu-a100x1-40gb"), "GpuNodePool.size"),
-    ("gpu-min-above-max", infra(gpu_min_nodes=3, gpu_max_nodes=2), "GpuNodePool.min_nodes"),
+    ("nfs-below-50", infra(nfs_size_gib=10), "VllmInfraStack.nfs_size_gib"),
+    ("gpu-slug-unknown", infra(gpu_size="gpu-a100x1-40gb"), "VllmInfraStack.gpu_size"),
+    ("gpu-min-above-max", infra(gpu_min_nodes=3, gpu_max_nodes=2), "VllmInfraStack.gpu_min_nodes"),
     ("stack-name-uppercase", infra(name="VLLM"), "VllmInfraStack.name"),
     # -- issue 11, Build 5: one case (at least) per class of hostile input -------------------
     # reserved namespaces for objects the library labels or owns
@@ -269,7 +269,7 @@ CASES: list[tuple[str, Callable[[], object], str]] = [
         gateway(annotations={"bad key": "x"}),
         "InferenceGateway.annotations",
     ),
-    ("gpu-labels-bad-key", infra(gpu_labels={"-x": "y"}), "GpuNodePool.labels"),
+    ("gpu-labels-bad-key", infra(gpu_labels={"-x": "y"}), "VllmInfraStack.gpu_labels"),
     (
         "annotation-value-del",
         volume(annotations={"example.com/n": "a\x7fb"}),
