@@ -33,7 +33,7 @@ from vllm_nfs_constructs import (
     VllmOptions,
     WorkloadNamespace,
 )
-from vllm_nfs_constructs.infra import VllmInfraStack
+from vllm_nfs_constructs.infra import DoksCluster, GpuNodePool, NfsShare, VllmInfraStack, Vpc
 
 NFS = NfsEndpoint("10.0.0.5", "/1/share")
 INFRA = InfraOutputs("10.0.0.5", "/1/share", "gpu-pool")
@@ -88,6 +88,22 @@ def _route(**kw: Any) -> object:
 
 def infra(**kw: Any) -> Callable[[], object]:
     return lambda: VllmInfraStack(cdktf.App(outdir=tempfile.mkdtemp()), "vllm-infra", **kw)
+
+
+def cloud_part(part: str, **kw: Any) -> Callable[[], object]:
+    """A cloud part made alone (its errors name its own arguments: ``Vpc.ip_range``)."""
+
+    def make() -> object:
+        stack = cdktf.TerraformStack(cdktf.App(outdir=tempfile.mkdtemp()), "parts")
+        if part == "Vpc":
+            return Vpc(stack, "vpc", **{"name": "v", **kw})
+        vpc = Vpc(stack, "vpc", name="v")
+        if part == "NfsShare":
+            return NfsShare(stack, "nfs", vpc=vpc, **kw)
+        cluster = DoksCluster(stack, "doks", vpc=vpc)
+        return GpuNodePool(stack, "gpu", cluster=cluster, **kw)
+
+    return make
 
 
 CASES: list[tuple[str, Callable[[], object], str]] = [
@@ -182,16 +198,23 @@ CASES: list[tuple[str, Callable[[], object], str]] = [
     ("chart-namespace-invalid", composition(namespace="VLLM"), "VllmNfsChart.namespace"),
     # VllmInfraStack (cloud layer)
     ("region-without-gpus", infra(region="fra1"), "VllmInfraStack.region"),
-    ("vpc-public-range", infra(vpc_ip_range="8.8.0.0/20"), "Vpc.ip_range"),
+    ("vpc-public-range", infra(vpc_ip_range="8.8.0.0/20"), "VllmInfraStack.vpc_ip_range"),
     (
         "cluster-overlaps-vpc",
         infra(vpc_ip_range="10.120.0.0/20", cluster_subnet="10.120.0.0/16"),
-        "DoksCluster.cluster_subnet",
+        "VllmInfraStack.cluster_subnet",
     ),
-    ("nfs-below-50", infra(nfs_size_gib=10), "NfsShare.size_gib"),
-    ("gpu-slug-unknown", infra(gpu_size="gpu-a100x1-40gb"), "GpuNodePool.size"),
-    ("gpu-min-above-max", infra(gpu_min_nodes=3, gpu_max_nodes=2), "GpuNodePool.min_nodes"),
+    ("nfs-below-50", infra(nfs_size_gib=10), "VllmInfraStack.nfs_size_gib"),
+    ("gpu-slug-unknown", infra(gpu_size="gpu-a100x1-40gb"), "VllmInfraStack.gpu_size"),
+    ("gpu-min-above-max", infra(gpu_min_nodes=3, gpu_max_nodes=2), "VllmInfraStack.gpu_min_nodes"),
     ("stack-name-uppercase", infra(name="VLLM"), "VllmInfraStack.name"),
+    ("vpc-alone-public-range", cloud_part("Vpc", ip_range="8.8.0.0/20"), "Vpc.ip_range"),
+    ("nfs-alone-below-50", cloud_part("NfsShare", size_gib=10), "NfsShare.size_gib"),
+    (
+        "pool-alone-min-above-max",
+        cloud_part("GpuNodePool", min_nodes=3, max_nodes=2),
+        "GpuNodePool.min_nodes",
+    ),
     # -- issue 11, Build 5: one case (at least) per class of hostile input -------------------
     # reserved namespaces for objects the library labels or owns
     ("chart-namespace-kube-system", composition(namespace="kube-system"), "VllmNfsChart.namespace"),
@@ -269,7 +292,7 @@ CASES: list[tuple[str, Callable[[], object], str]] = [
         gateway(annotations={"bad key": "x"}),
         "InferenceGateway.annotations",
     ),
-    ("gpu-labels-bad-key", infra(gpu_labels={"-x": "y"}), "GpuNodePool.labels"),
+    ("gpu-labels-bad-key", infra(gpu_labels={"-x": "y"}), "VllmInfraStack.gpu_labels"),
     (
         "annotation-value-del",
         volume(annotations={"example.com/n": "a\x7fb"}),

@@ -1536,7 +1536,7 @@ def test_cloud_construct_refuses_hostile_input_naming_the_field_or_builds(name: 
         try:
             case.run(kwargs)
         except ConfigurationError as exc:
-            # A stack's refusal names the part's argument (gpu_size -> GpuNodePool.size).
+            # A stack names the field written (VllmInfraStack.gpu_size), a part its argument.
             given = [*_unprefixed(list(kwargs)), *case.given, "vpc", "cluster"]
             given += [re.sub(r"^(gpu|nfs|vpc)_", "", n) for n in given]
             given += ["management"] if any(n.startswith("management_") for n in given) else []

@@ -161,7 +161,7 @@ def test_stack_attributes_list_every_pool() -> None:
         ({"gpu_pools": []}, "VllmInfraStack.gpu_pools"),
         ({"gpu_pools": "small"}, "VllmInfraStack.gpu_pools"),
         ({"gpu_pools": [SMALL, "big"]}, "VllmInfraStack.gpu_pools[1]"),
-        ({"gpu_pools": [GpuPool("vllm-mgmt")]}, "GpuNodePool.name"),
+        ({"gpu_pools": [GpuPool("vllm-mgmt")]}, "VllmInfraStack.gpu_pools[0].name"),
     ],
     ids=[
         "size-and-pools",

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from cdktf import TerraformResource, TerraformStack
 
+from ..values.cloud import DIGITALOCEAN_PROVIDER_CONSTRAINT
+
 __all__ = [
     "DIGITALOCEAN_PROVIDER_CONSTRAINT",
     "constrain_provider_version",
@@ -21,10 +23,6 @@ __all__ = [
     "nfs_mount_path",
     "set_nfs_performance_tier",
 ]
-
-#: The provider range the synthesized Terraform needs: ``performance_tier`` arrived in 2.77.0,
-#: ``host``/``mount_path`` in 2.72.0; 2.78.0 is the floor we document and test against.
-DIGITALOCEAN_PROVIDER_CONSTRAINT = ">= 2.78.0, < 3.0.0"
 
 
 def constrain_provider_version(

@@ -10,12 +10,12 @@ from cdktf_cdktf_provider_digitalocean.kubernetes_node_pool import (
 )
 from constructs import Construct
 
-from .. import contracts
-from ..errors import ConfigurationError
+from ..planning.cloud import plan_gpu_pool
 from ..values import _checks as v
-from ..values.gpus import check_gpus_fit, gpu_profile
+from ..values.cloud import DEFAULT_GPU_SLUG
+from ..values.gpus import check_gpus_fit
 from ..values.taints import AUTOSCALER_STARTUP_TAINT_PREFIX, NOT_TUNED_TAINT, Taint, TaintEffect
-from .cluster import DoksCluster, check_autoscale
+from .cluster import DoksCluster
 
 __all__ = [
     "AUTOSCALER_STARTUP_TAINT_PREFIX",
@@ -24,9 +24,6 @@ __all__ = [
     "GpuNodePool",
     "check_gpus_fit",
 ]
-
-DEFAULT_GPU_SLUG = contracts.DEFAULT_GPU_SLUG
-
 
 #: A not-tuned taint that the cluster autoscaler treats as a startup taint, for pools with
 #: ``min_nodes=0``. The tuner must be configured with the same key.
@@ -77,58 +74,28 @@ class GpuNodePool(Construct):
     ) -> None:
         super().__init__(scope, id)
         self.cluster = v.instance_of("GpuNodePool.cluster", cluster, DoksCluster, "a DoksCluster")
-        self.name = v.do_name(
-            "GpuNodePool.name", name if name is not None else f"{cluster.name}-gpu"
-        )
-        if self.name == cluster.management_pool_name:
-            raise ConfigurationError(
-                "GpuNodePool.name",
-                self.name,
-                f"a name different from the management pool ({cluster.management_pool_name})",
-            )
-        self.profile = gpu_profile("GpuNodePool.size", size)
-        if min_nodes is None and max_nodes is None and node_count is None:
-            node_count = 1
-        self.node_count, self.min_nodes, self.max_nodes = check_autoscale(
-            "GpuNodePool",
+        plan = plan_gpu_pool(
+            cluster_name=cluster.name,
+            management_pool_name=cluster.management_pool_name,
+            name=name,
+            size=size,
             node_count=node_count,
             min_nodes=min_nodes,
             max_nodes=max_nodes,
-            allow_zero_min=True,
+            taint=taint,
+            extra_taints=extra_taints,
+            labels=labels,
+            tags=tags,
         )
-        if taint is not None and not isinstance(taint, Taint):
-            raise ConfigurationError(
-                "GpuNodePool.taint", taint, "a vllm_nfs_constructs.model.Taint or None"
-            )
-        if (
-            self.min_nodes == 0
-            and taint is not None
-            and not taint.key.startswith(AUTOSCALER_STARTUP_TAINT_PREFIX)
-        ):
-            raise ConfigurationError(
-                "GpuNodePool.taint",
-                str(taint),
-                f"a taint whose key starts with '{AUTOSCALER_STARTUP_TAINT_PREFIX}' when "
-                "min_nodes=0 (the autoscaler would never scale up from zero for pods that do "
-                "not tolerate it)",
-                "Pass taint=SCALE_FROM_ZERO_NOT_TUNED_TAINT (and give the tuner the same key), "
-                "or set min_nodes >= 1.",
-            )
-        self.taint = taint
-        extra = v.sequence_of("GpuNodePool.extra_taints", extra_taints, Taint, "Taint objects")
-        all_taints = ([taint] if taint is not None else []) + extra
-        seen: set[str] = set()
-        for t in all_taints:
-            if not isinstance(t, Taint):
-                raise ConfigurationError("GpuNodePool.extra_taints", t, "Taint objects")
-            if t.key in seen:
-                raise ConfigurationError(
-                    "GpuNodePool.extra_taints", t.key, "taint keys that appear once"
-                )
-            seen.add(t.key)
-        self.taints = tuple(all_taints)
-        self.labels = v.label_map("GpuNodePool.labels", {} if labels is None else labels)
-        tag_list = v.do_tags("GpuNodePool.tags", tags)
+        self.name, self.profile = plan.name, plan.profile
+        self.node_count, self.min_nodes, self.max_nodes = (
+            plan.node_count,
+            plan.min_nodes,
+            plan.max_nodes,
+        )
+        self.taint, self.taints = plan.taint, plan.taints
+        self.labels = dict(plan.labels)
+        tag_list = list(plan.tags)
 
         autoscale = self.min_nodes is not None
         self.resource = KubernetesNodePool(

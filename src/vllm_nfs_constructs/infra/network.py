@@ -5,18 +5,10 @@ from __future__ import annotations
 from cdktf_cdktf_provider_digitalocean.vpc import Vpc as _DoVpc
 from constructs import Construct
 
-from ..errors import ConfigurationError
-from ..values import _checks as v
-from ._regions import DEFAULT_REGION, check_region
+from ..planning.cloud import plan_vpc
+from ..values.cloud import DEFAULT_REGION, DEFAULT_VPC_IP_RANGE, VPC_MAX_PREFIX, VPC_MIN_PREFIX
 
 __all__ = ["DEFAULT_VPC_IP_RANGE", "VPC_MAX_PREFIX", "VPC_MIN_PREFIX", "Vpc"]
-
-#: DigitalOcean VPC networks are /16 (largest) to /28 (smallest)
-#: (docs.digitalocean.com/products/networking/vpc/details/limits).
-VPC_MIN_PREFIX = 16
-VPC_MAX_PREFIX = 28
-
-DEFAULT_VPC_IP_RANGE = "10.110.0.0/20"
 
 
 class Vpc(Construct):
@@ -43,21 +35,14 @@ class Vpc(Construct):
         allow_any_region: bool = False,
     ) -> None:
         super().__init__(scope, id)
-        self.name = v.do_name("Vpc.name", name)
-        self.region = check_region("Vpc.region", region, allow_any_region=allow_any_region)
-        self.ip_range = v.private_cidr(
-            "Vpc.ip_range", ip_range, min_prefix=VPC_MIN_PREFIX, max_prefix=VPC_MAX_PREFIX
+        plan = plan_vpc(
+            name=name,
+            region=region,
+            ip_range=ip_range,
+            description=description,
+            allow_any_region=allow_any_region,
         )
-        if description is not None and (
-            not isinstance(description, str)
-            or len(description) > 255
-            or any(ord(c) < 32 or ord(c) == 127 for c in description)
-        ):
-            raise ConfigurationError(
-                "Vpc.description",
-                description,
-                "a string of at most 255 characters without control characters",
-            )
+        self.name, self.region, self.ip_range = plan.name, plan.region, plan.ip_range
         self.resource = _DoVpc(
             self,
             "vpc",

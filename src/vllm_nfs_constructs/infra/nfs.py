@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from cdktf_cdktf_provider_digitalocean.nfs import Nfs
 from constructs import Construct
 
+from ..planning.cloud import plan_share
 from ..values import _checks as v
+from ..values.cloud import NFS_MAX_SIZE_GIB, NFS_MIN_SIZE_GIB, NFS_PERFORMANCE_TIERS
 from . import _overrides
 from .network import Vpc
 
@@ -17,11 +19,6 @@ __all__ = [
     "NFS_PERFORMANCE_TIERS",
     "NfsShare",
 ]
-
-#: Managed NFS sizes (GiB): 50 minimum, grow only; 32 TiB is the 2026 tier ceiling.
-NFS_MIN_SIZE_GIB = 50
-NFS_MAX_SIZE_GIB = 32768
-NFS_PERFORMANCE_TIERS = ("standard", "high")
 
 
 class NfsShare(Construct):
@@ -50,18 +47,12 @@ class NfsShare(Construct):
         super().__init__(scope, id)
         self.vpc = v.instance_of("NfsShare.vpc", vpc, Vpc, "a vllm_nfs_constructs.infra.Vpc")
         self.region = vpc.region
-        self.name = v.do_name("NfsShare.name", name, max_len=64)
-        self.size_gib = v.integer(
-            "NfsShare.size_gib",
-            size_gib,
-            minimum=NFS_MIN_SIZE_GIB,
-            maximum=NFS_MAX_SIZE_GIB,
-            fix="Managed NFS shares are 50 GiB to 32 TiB; size the share for all model revisions.",
+        plan = plan_share(
+            name=name, size_gib=size_gib, performance_tier=performance_tier, tags=tags
         )
-        self.performance_tier = v.one_of(
-            "NfsShare.performance_tier", performance_tier, NFS_PERFORMANCE_TIERS
-        )
-        tag_list = v.do_tags("NfsShare.tags", tags)
+        self.name, self.size_gib = plan.name, plan.size_gib
+        self.performance_tier = plan.performance_tier
+        tag_list = list(plan.tags)
         self.resource = Nfs(
             self,
             "share",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -19,21 +18,15 @@ from cdktf_cdktf_provider_digitalocean.provider import DigitaloceanProvider
 from constructs import Construct
 
 from ..errors import ConfigurationError
+from ..planning.cloud import InfraPlan, plan_infra
 from ..values import _checks as v
-from ..values.pools import GpuPool, check_gpu_pools
+from ..values.cloud import DEFAULT_MAINTENANCE_WINDOW, VllmInfraProps
+from ..values.pools import GpuPool
 from ..values.props import resolve_props
-from ..values.taints import NOT_TUNED_TAINT, Taint
 from . import _overrides
-from ._regions import DEFAULT_REGION, check_region
-from .cluster import (
-    DEFAULT_CLUSTER_SUBNET,
-    DEFAULT_KUBERNETES_VERSION_PREFIX,
-    DEFAULT_SERVICE_SUBNET,
-    DoksCluster,
-    MaintenanceWindow,
-)
-from .gpu_pool import DEFAULT_GPU_SLUG, GpuNodePool
-from .network import DEFAULT_VPC_IP_RANGE, Vpc
+from .cluster import DoksCluster
+from .gpu_pool import GpuNodePool
+from .network import Vpc
 from .nfs import NfsShare
 
 __all__ = [
@@ -44,9 +37,6 @@ __all__ = [
     "VllmInfraProps",
     "VllmInfraStack",
 ]
-
-#: The stack's default maintenance window: Sundays from 04:00 UTC.
-DEFAULT_MAINTENANCE_WINDOW = MaintenanceWindow(day="sunday", start_time="04:00")
 
 #: The outputs the stack declares (the cluster layer reads them with ``InfraOutputs``).
 OUTPUT_NAMES: tuple[str, ...] = (
@@ -138,80 +128,6 @@ class SpacesBackend:
         )
 
 
-@dataclass(frozen=True, kw_only=True)
-class VllmInfraProps:
-    """Everything :class:`VllmInfra` and :class:`VllmInfraStack` compose, declared once.
-
-    ``VllmInfra(scope, id, props)`` and ``VllmInfraStack(scope, id, props)`` take it whole; the
-    same names as keyword arguments still work (``VllmInfraStack(app, "vllm-infra",
-    region="nyc2")``), and keywords given with props override the props' fields. What only one
-    wrapper has stays its own keyword argument: ``VllmInfraStack``'s ``backend`` and
-    ``local_state_path``, ``VllmInfra``'s ``provider``; so one props value fits both. The props
-    are plain data, checked when a construct is made from them; errors name the class written
-    (``VllmInfraStack.region``, ``VllmInfra.gpu_pools``). See docs/infra/vllm-infra.md.
-    """
-
-    name: str = "vllm"
-    """Prefix of every resource name (VPC ``vllm-vpc``, cluster ``vllm``, pools ``vllm-mgmt`` /
-    ``vllm-gpu``, share ``vllm-models``; <= 40 characters)."""
-    region: str = DEFAULT_REGION
-    """Default ``atl1``; must be ``nyc2`` or ``atl1`` unless ``allow_any_region``."""
-    allow_any_region: bool = False
-    """Skip the GPU + NFS region check."""
-    vpc_ip_range: str = DEFAULT_VPC_IP_RANGE
-    """The VPC's private range, /16 to /28 (default ``10.110.0.0/20``)."""
-    cluster_subnet: str = DEFAULT_CLUSTER_SUBNET
-    """The pod range (default ``10.120.0.0/16``)."""
-    service_subnet: str = DEFAULT_SERVICE_SUBNET
-    """The Service range (default ``10.130.0.0/20``)."""
-    kubernetes_version_prefix: str = DEFAULT_KUBERNETES_VERSION_PREFIX
-    """The newest DOKS version with this prefix (default ``"1.34."``)."""
-    ha: bool = True
-    """Highly available control plane (default True since 0.3.0; extra cost)."""
-    management_size: str | None = None
-    """The management pool's size; default the cheapest 2 vCPU / 4 GiB size (data source)."""
-    management_min_nodes: int = 1
-    """The management pool's lower bound."""
-    management_max_nodes: int = 3
-    """The management pool's upper bound."""
-    gpu_size: str = DEFAULT_GPU_SLUG
-    """The GPU pool's Droplet size (default ``gpu-h100x1-80gb``)."""
-    gpu_node_count: int | None = None
-    """Fixed GPU node count; default 1 when no autoscale bounds are given."""
-    gpu_min_nodes: int | None = None
-    """Autoscaling lower bound (default fixed size)."""
-    gpu_max_nodes: int | None = None
-    """Autoscaling upper bound (default fixed size)."""
-    gpu_taint: Taint | None = NOT_TUNED_TAINT
-    """The start-up taint the tuner lifts (default ``NOT_TUNED_TAINT``)."""
-    gpu_labels: Mapping[str, str] | None = None
-    """Extra node labels on every GPU pool (default none)."""
-    nfs_size_gib: int = 1000
-    """The share's size, 50 to 32768 GiB, grow only."""
-    nfs_performance_tier: str = "high"
-    """``"standard"`` or ``"high"``."""
-    provider_version: str = _overrides.DIGITALOCEAN_PROVIDER_CONSTRAINT
-    """The provider constraint (default ``">= 2.78.0, < 3.0.0"``), set on the stack when the
-    provider is added (always by ``VllmInfraStack``; by ``VllmInfra`` unless the stack has one or
-    ``provider=False``)."""
-    tags: Sequence[str] = ("vllm-nfs",)
-    """DO tags on cluster, pools and share."""
-    gpu_pools: Sequence[GpuPool] | None = None
-    """Several GPU pools, as :class:`~vllm_nfs_constructs.GpuPool` values (unique names; the
-    first is the cluster layer's default pool). Default one pool from the single-pool fields
-    (``gpu_size``, ``gpu_node_count``, ``gpu_min_nodes``, ``gpu_max_nodes``, ``gpu_taint``),
-    which must then keep their defaults."""
-    auto_upgrade: bool = True
-    """DOKS applies patch releases in the maintenance window (default True since 0.3.0)."""
-    surge_upgrade: bool = True
-    """Upgrade by adding new nodes before draining old ones (default True). Cluster-wide (the
-    provider has no per-pool switch): an upgrade also adds a GPU node per GPU pool, which needs
-    GPU quota and capacity; False upgrades in place."""
-    maintenance_window: MaintenanceWindow | None = DEFAULT_MAINTENANCE_WINDOW
-    """A :class:`MaintenanceWindow`; default Sundays 04:00 UTC
-    (:data:`DEFAULT_MAINTENANCE_WINDOW`); ``None`` lets DigitalOcean pick one."""
-
-
 class _VllmInfraComposition:
     """What ``VllmInfra`` (a Construct for any TerraformStack) and ``VllmInfraStack`` compose: the
     VPC, the cluster, the GPU pools, the share and the outputs. Children are made directly under
@@ -224,101 +140,64 @@ class _VllmInfraComposition:
     def _scope(self) -> Construct:
         return cast(Construct, self)
 
-    def _check_wrapper(self, p: VllmInfraProps) -> tuple[str, list[str]]:
-        """The checks both wrappers make before composing; returns the resource name prefix
-        and the tags."""
-        f = self._f
-        prefix = v.do_name(f"{f}.name", p.name, max_len=40)
-        v.instance_of(f"{f}.allow_any_region", p.allow_any_region, bool, "True or False")
-        check_region(f"{f}.region", p.region, allow_any_region=p.allow_any_region)
-        tags = v.do_tags(f"{f}.tags", p.tags)
-        _no_control_characters(
-            f"{f}.provider_version", v.non_empty_str(f"{f}.provider_version", p.provider_version)
-        )
-        return prefix, tags
-
-    def _compose_infra(self, p: VllmInfraProps, *, prefix: str, tags: list[str]) -> None:
-        """Compose from the props; ``prefix`` and ``tags`` are checked by the wrapper."""
-        scope = self._scope
+    def _compose_infra(self, plan: InfraPlan) -> None:
+        """Render ``plan``: the parts get values the plan has checked (their own checks, the
+        same rules, cannot fail), so every error names the field the user wrote."""
+        scope, p, tags = self._scope, plan.props, list(plan.tags)
         self.vpc = Vpc(
             scope,
             "network",
-            name=f"{prefix}-vpc",
-            region=p.region,
-            ip_range=p.vpc_ip_range,
+            name=plan.vpc.name,
+            region=plan.vpc.region,
+            ip_range=plan.vpc.ip_range,
             allow_any_region=p.allow_any_region,
         )
+        c = plan.cluster
         self.cluster = DoksCluster(
             scope,
             "doks",
             vpc=self.vpc,
-            name=prefix,
-            kubernetes_version_prefix=p.kubernetes_version_prefix,
-            cluster_subnet=p.cluster_subnet,
-            service_subnet=p.service_subnet,
-            ha=p.ha,
-            surge_upgrade=p.surge_upgrade,
-            auto_upgrade=p.auto_upgrade,
-            management_size=p.management_size,
-            management_min_nodes=p.management_min_nodes,
-            management_max_nodes=p.management_max_nodes,
+            name=c.name,
+            kubernetes_version_prefix=c.kubernetes_version_prefix,
+            cluster_subnet=c.cluster_subnet,
+            service_subnet=c.service_subnet,
+            ha=c.ha,
+            surge_upgrade=c.surge_upgrade,
+            auto_upgrade=c.auto_upgrade,
+            management_size=c.management_size,
+            management_min_nodes=c.management_min_nodes,
+            management_max_nodes=c.management_max_nodes,
             tags=tags,
-            maintenance_window=p.maintenance_window,
+            maintenance_window=c.maintenance_window,
         )
         #: The GPU pools by name, in order (the first is ``gpu_pool``).
         self.gpu_pools: dict[str, GpuNodePool] = {}
-        if p.gpu_pools is None:
-            self.gpu_pool = GpuNodePool(
+        for i, pool in enumerate(plan.gpu_pools):
+            self.gpu_pools[pool.name] = GpuNodePool(
                 scope,
-                "gpu",
+                # The first pool keeps the single pool's id (and Terraform address).
+                "gpu" if i == 0 else f"gpu-{pool.name}",
                 cluster=self.cluster,
-                size=p.gpu_size,
-                node_count=p.gpu_node_count,
-                min_nodes=p.gpu_min_nodes,
-                max_nodes=p.gpu_max_nodes,
-                taint=p.gpu_taint,
+                name=pool.name,
+                size=pool.profile.slug,
+                node_count=pool.node_count,
+                min_nodes=pool.min_nodes,
+                max_nodes=pool.max_nodes,
+                taint=pool.taint,
                 labels=p.gpu_labels,
                 tags=tags,
             )
-            self.gpu_pools[self.gpu_pool.name] = self.gpu_pool
-        else:
-            self._check_single_pool_unset(
-                p.gpu_size, p.gpu_node_count, p.gpu_min_nodes, p.gpu_max_nodes, p.gpu_taint
-            )
-            for i, spec in enumerate(check_gpu_pools(f"{self._f}.gpu_pools", p.gpu_pools)):
-                self.gpu_pools[spec.name] = GpuNodePool(
-                    scope,
-                    # The first pool keeps the single pool's id (and Terraform address).
-                    "gpu" if i == 0 else f"gpu-{spec.name}",
-                    cluster=self.cluster,
-                    name=spec.name,
-                    size=spec.size,
-                    node_count=None if spec.autoscales else spec.min_nodes,
-                    min_nodes=spec.min_nodes if spec.autoscales else None,
-                    max_nodes=spec.max_nodes if spec.autoscales else None,
-                    taint=spec.taint,
-                    labels=p.gpu_labels,
-                    tags=tags,
-                )
-            self.gpu_pool = next(iter(self.gpu_pools.values()))
+        self.gpu_pool = next(iter(self.gpu_pools.values()))
         #: Every GPU pool as the ``gpu_pools`` output carries it.
-        self.pools: tuple[GpuPool, ...] = tuple(
-            GpuPool(
-                name=p.name,
-                size=p.profile.slug,
-                min_nodes=p.min_nodes if p.min_nodes is not None else p.node_count or 1,
-                max_nodes=p.max_nodes if p.max_nodes is not None else p.node_count or 1,
-                taint=p.taint,
-            )
-            for p in self.gpu_pools.values()
-        )
+        self.pools: tuple[GpuPool, ...] = plan.pools
+        first = self.pools[0]
         self.nfs = NfsShare(
             scope,
             "nfs",
             vpc=self.vpc,
-            name=f"{prefix}-models",
-            size_gib=p.nfs_size_gib,
-            performance_tier=p.nfs_performance_tier,
+            name=plan.nfs.name,
+            size_gib=plan.nfs.size_gib,
+            performance_tier=plan.nfs.performance_tier,
             tags=tags,
         )
 
@@ -336,14 +215,10 @@ class _VllmInfraComposition:
             "region": self.vpc.resource.region,
             # The rest of the handoff: the cluster layer defaults its GPU size, the tuner's taint
             # and the autoscaling bounds from these, and refuses values that contradict them.
-            "gpu_node_size": self.gpu_pool.profile.slug,
-            "gpu_node_taint": str(self.gpu_pool.taint) if self.gpu_pool.taint is not None else "",
-            "gpu_min_nodes": self.gpu_pool.min_nodes
-            if self.gpu_pool.min_nodes is not None
-            else self.gpu_pool.node_count,
-            "gpu_max_nodes": self.gpu_pool.max_nodes
-            if self.gpu_pool.max_nodes is not None
-            else self.gpu_pool.node_count,
+            "gpu_node_size": first.size,
+            "gpu_node_taint": str(first.taint) if first.taint is not None else "",
+            "gpu_min_nodes": first.min_nodes,
+            "gpu_max_nodes": first.max_nodes,
             # Every pool (the first included), for the cluster layer's ServedModel(pool=...).
             "gpu_pools": GpuPool.encode(self.pools),
         }
@@ -351,35 +226,6 @@ class _VllmInfraComposition:
         self.outputs: dict[str, TerraformOutput] = {
             key: TerraformOutput(scope, key, value=value) for key, value in values.items()
         }
-
-    def _check_single_pool_unset(
-        self,
-        gpu_size: str,
-        gpu_node_count: int | None,
-        gpu_min_nodes: int | None,
-        gpu_max_nodes: int | None,
-        gpu_taint: Taint | None,
-    ) -> None:
-        """With ``gpu_pools``, the single-pool arguments must keep their defaults."""
-        given = [
-            name
-            for name, changed in (
-                ("gpu_size", gpu_size != DEFAULT_GPU_SLUG),
-                ("gpu_node_count", gpu_node_count is not None),
-                ("gpu_min_nodes", gpu_min_nodes is not None),
-                ("gpu_max_nodes", gpu_max_nodes is not None),
-                ("gpu_taint", gpu_taint != NOT_TUNED_TAINT),
-            )
-            if changed
-        ]
-        if given:
-            raise ConfigurationError(
-                f"{self._f}.gpu_pools",
-                "gpu_pools and " + ", ".join(given),
-                "either gpu_pools or the single-pool arguments (gpu_size, gpu_node_count, "
-                "gpu_min_nodes, gpu_max_nodes, gpu_taint), not both",
-                "Describe every pool, the first included, as a GpuPool(...) in gpu_pools.",
-            )
 
 
 class VllmInfraStack(_VllmInfraComposition, TerraformStack):
@@ -427,16 +273,17 @@ class VllmInfraStack(_VllmInfraComposition, TerraformStack):
         """
         f = self._f
         p = resolve_props(f, VllmInfraProps, props, kwargs, own=("backend", "local_state_path"))
+        #: Everything composed, checked and derived (``planning.cloud.plan_infra``).
+        self.plan = plan = plan_infra(p, location=f)
         super().__init__(scope, id)
-        prefix, tags = self._check_wrapper(p)
         if backend is not None and not isinstance(backend, SpacesBackend):
             raise ConfigurationError(
                 f"{f}.backend", backend, "a SpacesBackend or None (local state)"
             )
-        self.region = p.region
+        self.region = plan.region
 
         self.provider = DigitaloceanProvider(self, "digitalocean")
-        _overrides.constrain_provider_version(self, p.provider_version)
+        _overrides.constrain_provider_version(self, plan.provider_version)
         self.backend: TerraformBackend
         if backend is not None:
             if local_state_path is not None:
@@ -457,7 +304,7 @@ class VllmInfraStack(_VllmInfraComposition, TerraformStack):
                 ),
             )
             self.backend = LocalBackend(self, path=path)
-        self._compose_infra(p, prefix=prefix, tags=tags)
+        self._compose_infra(plan)
 
 
 class VllmInfra(_VllmInfraComposition, Construct):
@@ -495,18 +342,19 @@ class VllmInfra(_VllmInfraComposition, Construct):
         """
         f = self._f
         p = resolve_props(f, VllmInfraProps, props, kwargs, own=("provider",))
-        super().__init__(scope, id)
         v.instance_of(f"{f}.provider", provider, bool, "True or False")
-        prefix, tags = self._check_wrapper(p)
-        self.region = p.region
+        #: Everything composed, checked and derived (``planning.cloud.plan_infra``).
+        self.plan = plan = plan_infra(p, location=f)
+        super().__init__(scope, id)
+        self.region = plan.region
         stack = TerraformStack.of(self)
         #: The provider this construct added, None when the stack had one (or ``provider=False``).
         self.provider: DigitaloceanProvider | None = None
         has_provider = any(isinstance(c, DigitaloceanProvider) for c in stack.node.children)
         if provider and not has_provider:
             self.provider = DigitaloceanProvider(stack, "digitalocean")
-            _overrides.constrain_provider_version(stack, p.provider_version)
-        self._compose_infra(p, prefix=prefix, tags=tags)
+            _overrides.constrain_provider_version(stack, plan.provider_version)
+        self._compose_infra(plan)
         for key, output in self.outputs.items():
             # Plain names, as VllmInfraStack's: InfraOutputs reads them.
             output.override_logical_id(key)
