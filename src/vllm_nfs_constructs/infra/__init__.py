@@ -8,6 +8,18 @@ from __future__ import annotations
 
 import vllm_nfs_constructs._node  # noqa: F401  (points jsii at a supported Node LTS first)
 
+from ..planning.cloud import (
+    ClusterPlan,
+    GpuNodePoolPlan,
+    InfraPlan,
+    SharePlan,
+    VpcPlan,
+    plan_cluster,
+    plan_gpu_pool,
+    plan_infra,
+    plan_share,
+    plan_vpc,
+)
 from ..values.pools import GpuPool
 from ._overrides import DIGITALOCEAN_PROVIDER_CONSTRAINT
 from ._regions import DEFAULT_REGION, GPU_NFS_REGIONS
@@ -39,17 +51,27 @@ __all__ = [
     "OUTPUT_NAMES",
     "SCALE_FROM_ZERO_NOT_TUNED_TAINT",
     "STACK_NAME",
+    "ClusterPlan",
     "DoksCluster",
     "GpuNodePool",
+    "GpuNodePoolPlan",
     "GpuPool",
+    "InfraPlan",
     "MaintenanceWindow",
     "NfsShare",
+    "SharePlan",
     "SpacesBackend",
     "VllmInfra",
     "VllmInfraProps",
     "VllmInfraStack",
     "Vpc",
+    "VpcPlan",
     "backend_from_env",
     "check_gpus_fit",
+    "plan_cluster",
+    "plan_gpu_pool",
+    "plan_infra",
+    "plan_share",
+    "plan_vpc",
     "synth_default_stack",
 ]

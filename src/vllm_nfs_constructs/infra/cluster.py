@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from cdktf_cdktf_provider_digitalocean.data_digitalocean_kubernetes_versions import (
     DataDigitaloceanKubernetesVersions,
@@ -19,7 +20,7 @@ from cdktf_cdktf_provider_digitalocean.kubernetes_cluster import (
 )
 from constructs import Construct
 
-from ..planning.cloud import plan_cluster
+from ..planning.cloud import ClusterPlan, plan_cluster
 from ..values import _checks as v
 from ..values.cloud import (
     CLUSTER_SUBNET_MAX_PREFIX,
@@ -77,6 +78,9 @@ class DoksCluster(Construct):
         tags: DO tags on the cluster. Default - none.
         maintenance_window: a :class:`MaintenanceWindow` (``maintenance_policy``).
             Default - none (DigitalOcean picks one).
+        plan: a :class:`ClusterPlan` already checked (``planning.cloud.plan_cluster``;
+            ``VllmInfra`` passes its plan's). With a plan, give only ``vpc``: the plan holds
+            everything else. Default - planned from the arguments.
     """
 
     def __init__(
@@ -99,26 +103,34 @@ class DoksCluster(Construct):
         management_labels: Mapping[str, str] | None = None,
         tags: Sequence[str] = (),
         maintenance_window: MaintenanceWindow | None = None,
+        plan: ClusterPlan | None = None,
     ) -> None:
         super().__init__(scope, id)
         self.vpc = v.instance_of("DoksCluster.vpc", vpc, Vpc, "a vllm_nfs_constructs.infra.Vpc")
-        plan = plan_cluster(
-            vpc_ip_range=vpc.ip_range,
-            name=name,
-            kubernetes_version_prefix=kubernetes_version_prefix,
-            cluster_subnet=cluster_subnet,
-            service_subnet=service_subnet,
-            ha=ha,
-            surge_upgrade=surge_upgrade,
-            auto_upgrade=auto_upgrade,
-            management_pool_name=management_pool_name,
-            management_size=management_size,
-            management_min_nodes=management_min_nodes,
-            management_max_nodes=management_max_nodes,
-            management_labels=management_labels,
-            tags=tags,
-            maintenance_window=maintenance_window,
-        )
+        given: dict[str, Any] = {
+            "name": name,
+            "kubernetes_version_prefix": kubernetes_version_prefix,
+            "cluster_subnet": cluster_subnet,
+            "service_subnet": service_subnet,
+            "ha": ha,
+            "surge_upgrade": surge_upgrade,
+            "auto_upgrade": auto_upgrade,
+            "management_pool_name": management_pool_name,
+            "management_size": management_size,
+            "management_min_nodes": management_min_nodes,
+            "management_max_nodes": management_max_nodes,
+            "management_labels": management_labels,
+            "tags": tags,
+            "maintenance_window": maintenance_window,
+        }
+        if plan is None:
+            plan = plan_cluster(vpc_ip_range=vpc.ip_range, **given)
+        else:
+            plan = v.plan_alone(
+                "DoksCluster", plan, ClusterPlan, "plan_cluster", DoksCluster.__init__, given
+            )
+        #: What this cluster renders, checked.
+        self.plan = plan
         self.maintenance_window = maintenance_window = plan.maintenance_window
         self.name = plan.name
         self.region = vpc.region

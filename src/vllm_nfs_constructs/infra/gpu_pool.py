@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from cdktf_cdktf_provider_digitalocean.kubernetes_node_pool import (
     KubernetesNodePool,
@@ -10,7 +11,7 @@ from cdktf_cdktf_provider_digitalocean.kubernetes_node_pool import (
 )
 from constructs import Construct
 
-from ..planning.cloud import plan_gpu_pool
+from ..planning.cloud import GpuNodePoolPlan, plan_gpu_pool
 from ..values import _checks as v
 from ..values.cloud import DEFAULT_GPU_SLUG
 from ..values.gpus import check_gpus_fit
@@ -54,6 +55,9 @@ class GpuNodePool(Construct):
         extra_taints: further taints. Default - none.
         labels: extra node labels. Default - none.
         tags: DO tags. Default - none.
+        plan: a :class:`GpuNodePoolPlan` already checked (``planning.cloud.plan_gpu_pool``;
+            ``VllmInfra`` passes its plan's). With a plan, give only ``cluster``: the plan holds
+            everything else. Default - planned from the arguments.
     """
 
     def __init__(
@@ -71,22 +75,33 @@ class GpuNodePool(Construct):
         extra_taints: Sequence[Taint] = (),
         labels: Mapping[str, str] | None = None,
         tags: Sequence[str] = (),
+        plan: GpuNodePoolPlan | None = None,
     ) -> None:
         super().__init__(scope, id)
         self.cluster = v.instance_of("GpuNodePool.cluster", cluster, DoksCluster, "a DoksCluster")
-        plan = plan_gpu_pool(
-            cluster_name=cluster.name,
-            management_pool_name=cluster.management_pool_name,
-            name=name,
-            size=size,
-            node_count=node_count,
-            min_nodes=min_nodes,
-            max_nodes=max_nodes,
-            taint=taint,
-            extra_taints=extra_taints,
-            labels=labels,
-            tags=tags,
-        )
+        given: dict[str, Any] = {
+            "name": name,
+            "size": size,
+            "node_count": node_count,
+            "min_nodes": min_nodes,
+            "max_nodes": max_nodes,
+            "taint": taint,
+            "extra_taints": extra_taints,
+            "labels": labels,
+            "tags": tags,
+        }
+        if plan is None:
+            plan = plan_gpu_pool(
+                cluster_name=cluster.name,
+                management_pool_name=cluster.management_pool_name,
+                **given,
+            )
+        else:
+            plan = v.plan_alone(
+                "GpuNodePool", plan, GpuNodePoolPlan, "plan_gpu_pool", GpuNodePool.__init__, given
+            )
+        #: What this pool renders, checked.
+        self.plan = plan
         self.name, self.profile = plan.name, plan.profile
         self.node_count, self.min_nodes, self.max_nodes = (
             plan.node_count,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from cdktf_cdktf_provider_digitalocean.nfs import Nfs
 from constructs import Construct
 
-from ..planning.cloud import plan_share
+from ..planning.cloud import SharePlan, plan_share
 from ..values import _checks as v
 from ..values.cloud import NFS_MAX_SIZE_GIB, NFS_MIN_SIZE_GIB, NFS_PERFORMANCE_TIERS
 from . import _overrides
@@ -31,6 +32,9 @@ class NfsShare(Construct):
         size_gib: size in GiB, 50 to 32768. Grow only. Default 1000.
         performance_tier: ``"standard"`` or ``"high"``. Default ``"high"``.
         tags: DO tags. Default - none.
+        plan: a :class:`SharePlan` already checked (``planning.cloud.plan_share``;
+            ``VllmInfra`` passes its plan's). With a plan, give only ``vpc``: the plan holds
+            everything else. Default - planned from the arguments.
     """
 
     def __init__(
@@ -43,13 +47,23 @@ class NfsShare(Construct):
         size_gib: int = 1000,
         performance_tier: str = "high",
         tags: Sequence[str] = (),
+        plan: SharePlan | None = None,
     ) -> None:
         super().__init__(scope, id)
         self.vpc = v.instance_of("NfsShare.vpc", vpc, Vpc, "a vllm_nfs_constructs.infra.Vpc")
         self.region = vpc.region
-        plan = plan_share(
-            name=name, size_gib=size_gib, performance_tier=performance_tier, tags=tags
-        )
+        given: dict[str, Any] = {
+            "name": name,
+            "size_gib": size_gib,
+            "performance_tier": performance_tier,
+            "tags": tags,
+        }
+        if plan is None:
+            plan = plan_share(**given)
+        else:
+            plan = v.plan_alone("NfsShare", plan, SharePlan, "plan_share", NfsShare.__init__, given)
+        #: What this share renders, checked.
+        self.plan = plan
         self.name, self.size_gib = plan.name, plan.size_gib
         self.performance_tier = plan.performance_tier
         tag_list = list(plan.tags)

@@ -141,35 +141,11 @@ class _VllmInfraComposition:
         return cast(Construct, self)
 
     def _compose_infra(self, plan: InfraPlan) -> None:
-        """Render ``plan``: the parts get values the plan has checked (their own checks, the
-        same rules, cannot fail), so every error names the field the user wrote."""
-        scope, p, tags = self._scope, plan.props, list(plan.tags)
-        self.vpc = Vpc(
-            scope,
-            "network",
-            name=plan.vpc.name,
-            region=plan.vpc.region,
-            ip_range=plan.vpc.ip_range,
-            allow_any_region=p.allow_any_region,
-        )
-        c = plan.cluster
-        self.cluster = DoksCluster(
-            scope,
-            "doks",
-            vpc=self.vpc,
-            name=c.name,
-            kubernetes_version_prefix=c.kubernetes_version_prefix,
-            cluster_subnet=c.cluster_subnet,
-            service_subnet=c.service_subnet,
-            ha=c.ha,
-            surge_upgrade=c.surge_upgrade,
-            auto_upgrade=c.auto_upgrade,
-            management_size=c.management_size,
-            management_min_nodes=c.management_min_nodes,
-            management_max_nodes=c.management_max_nodes,
-            tags=tags,
-            maintenance_window=c.maintenance_window,
-        )
+        """Render ``plan``: each part gets its part of the plan (``plan=``) and renders it
+        without checking again, so every error names the field the user wrote."""
+        scope = self._scope
+        self.vpc = Vpc(scope, "network", plan=plan.vpc)
+        self.cluster = DoksCluster(scope, "doks", vpc=self.vpc, plan=plan.cluster)
         #: The GPU pools by name, in order (the first is ``gpu_pool``).
         self.gpu_pools: dict[str, GpuNodePool] = {}
         for i, pool in enumerate(plan.gpu_pools):
@@ -178,28 +154,13 @@ class _VllmInfraComposition:
                 # The first pool keeps the single pool's id (and Terraform address).
                 "gpu" if i == 0 else f"gpu-{pool.name}",
                 cluster=self.cluster,
-                name=pool.name,
-                size=pool.profile.slug,
-                node_count=pool.node_count,
-                min_nodes=pool.min_nodes,
-                max_nodes=pool.max_nodes,
-                taint=pool.taint,
-                labels=p.gpu_labels,
-                tags=tags,
+                plan=pool,
             )
         self.gpu_pool = next(iter(self.gpu_pools.values()))
         #: Every GPU pool as the ``gpu_pools`` output carries it.
         self.pools: tuple[GpuPool, ...] = plan.pools
         first = self.pools[0]
-        self.nfs = NfsShare(
-            scope,
-            "nfs",
-            vpc=self.vpc,
-            name=plan.nfs.name,
-            size_gib=plan.nfs.size_gib,
-            performance_tier=plan.nfs.performance_tier,
-            tags=tags,
-        )
+        self.nfs = NfsShare(scope, "nfs", vpc=self.vpc, plan=plan.nfs)
 
         values: dict[str, object] = {
             "vpc_id": self.vpc.vpc_id,

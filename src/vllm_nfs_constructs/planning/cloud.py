@@ -10,9 +10,10 @@ synthesizing a stack (tests/test_infra_plan.py).
 
 The four parts have a function each (:func:`plan_vpc`, :func:`plan_cluster`,
 :func:`plan_gpu_pool`, :func:`plan_share`) taking ``field``, which names an argument: the
-constructs ``Vpc``, ``DoksCluster``, ``GpuNodePool`` and ``NfsShare`` call them with their own
-names (``Vpc.ip_range``), :func:`plan_infra` with the props' (``VllmInfraStack.vpc_ip_range``).
-The composition hands the parts values this plan has checked, so their own checks cannot fail.
+constructs ``Vpc``, ``DoksCluster``, ``GpuNodePool`` and ``NfsShare`` made alone call them with
+their own names (``Vpc.ip_range``), :func:`plan_infra` with the props'
+(``VllmInfraStack.vpc_ip_range``). The composition hands each part its plan (``plan=``), which
+the part renders without checking again.
 """
 
 from __future__ import annotations

@@ -9,10 +9,12 @@ Patterns are matched with ``fullmatch`` (``$`` alone would let a trailing newlin
 
 from __future__ import annotations
 
+import functools
+import inspect
 import ipaddress
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import ROUND_UP, Decimal, localcontext
 from typing import TypeVar
 
@@ -374,6 +376,43 @@ def sequence_of(
     for i, item in enumerate(items):
         instance_of(f"{field}[{i}]", item, types, f"one of {what} ({_type_names(types)})")
     return items
+
+
+def plan_alone(
+    location: str,
+    plan: object,
+    plan_type: type[_T],
+    planner: str,
+    init: Callable[..., object],
+    given: Mapping[str, object],
+) -> _T:
+    """``plan`` if it is a ``plan_type`` and no argument in ``given`` (the ones ``planner``
+    would read) differs from its default in ``init``'s signature: a construct given ``plan=``
+    renders the plan, so an argument beside it would be silently ignored. An empty list, tuple
+    or dict counts as the default ``()`` or ``None``. Errors name ``<location>.<argument>``."""
+    checked = instance_of(
+        f"{location}.plan", plan, plan_type, f"a {plan_type.__name__} ({planner}(...))"
+    )
+    defaults = _defaults(init)
+    for key, value in given.items():
+        default = defaults[key]
+        empty = default in ((), None) and isinstance(value, (list, tuple, dict)) and not value
+        if not (value is default or empty or (default is not _REQUIRED and value == default)):
+            raise ConfigurationError(
+                f"{location}.{key}",
+                value,
+                "left out when plan= is given (the plan holds it)",
+                f"Put it into {planner}(...) instead, or drop plan=.",
+            )
+    return checked
+
+
+_REQUIRED = inspect.Parameter.empty
+
+
+@functools.cache
+def _defaults(init: Callable[..., object]) -> dict[str, object]:
+    return {n: p.default for n, p in inspect.signature(init).parameters.items()}
 
 
 # ---------------------------------------------------------------------------------------------
