@@ -33,7 +33,14 @@ from vllm_nfs_constructs import (
     VllmOptions,
     WorkloadNamespace,
 )
-from vllm_nfs_constructs.infra import DoksCluster, GpuNodePool, NfsShare, VllmInfraStack, Vpc
+from vllm_nfs_constructs.infra import (
+    DoksCluster,
+    GpuNodePool,
+    NfsShare,
+    VllmInfraStack,
+    Vpc,
+    plan_vpc,
+)
 
 NFS = NfsEndpoint("10.0.0.5", "/1/share")
 INFRA = InfraOutputs("10.0.0.5", "/1/share", "gpu-pool")
@@ -214,6 +221,16 @@ CASES: list[tuple[str, Callable[[], object], str]] = [
         "pool-alone-min-above-max",
         cloud_part("GpuNodePool", min_nodes=3, max_nodes=2),
         "GpuNodePool.min_nodes",
+    ),
+    (
+        "vpc-plan-and-ip-range",
+        lambda: Vpc(
+            cdktf.TerraformStack(cdktf.App(outdir=tempfile.mkdtemp()), "parts"),
+            "vpc",
+            plan=plan_vpc(name="v", region="atl1", ip_range="10.110.0.0/20"),
+            ip_range="10.96.0.0/16",
+        ),
+        "Vpc.ip_range",
     ),
     # -- issue 11, Build 5: one case (at least) per class of hostile input -------------------
     # reserved namespaces for objects the library labels or owns
