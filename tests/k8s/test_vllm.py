@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+import vllm_nfs_constructs
 from tests.conftest import find
 from tests.k8s._fixtures import volume
 from vllm_nfs_constructs import (
@@ -361,3 +362,59 @@ def test_surge_rollout_with_spare_capacity(chart, synth):
 def test_a_rollout_that_can_neither_surge_nor_stop_a_pod_is_rejected(chart):
     with pytest.raises(ConfigurationError, match="VllmOptions.max_unavailable: 0"):
         make(chart, max_surge=0, max_unavailable=0)
+
+
+def _deployment_objects(build: Any) -> list[dict[str, Any]]:
+    import cdk8s
+
+    app = cdk8s.Testing.app()
+    chart = cdk8s.Chart(app, "test", namespace="vllm", disable_resource_name_hashes=True)
+    build(chart, volume(chart))
+    return [dict(o) for o in cdk8s.Testing.synth(chart)]
+
+
+def test_a_plan_renders_what_the_same_arguments_render() -> None:
+    """``VllmDeployment(plan=plan_deployment(...))`` (the chart's path) and the same arguments
+    given directly (a hand-made deployment) make the same objects."""
+    from vllm_nfs_constructs import plan_deployment
+
+    options = VllmOptions(replicas=2, max_model_len=8192)
+
+    def direct(chart: Any, vol: Any) -> None:
+        VllmDeployment(
+            chart, "qwen", volume=vol, gpu_node_pool="gpu-pool", gpu_slug="gpu-h100x1-80gb",
+            options=options,
+        )  # fmt: skip
+
+    def planned(chart: Any, vol: Any) -> None:
+        plan = plan_deployment(
+            name="qwen", namespace="vllm", model=vllm_nfs_constructs.DEFAULT_MODEL,
+            options=options, gpu_node_pool="gpu-pool", gpu_slug="gpu-h100x1-80gb",
+        )  # fmt: skip
+        VllmDeployment(chart, "qwen", volume=vol, plan=plan)
+
+    assert _deployment_objects(planned) == _deployment_objects(direct)
+
+
+@pytest.mark.parametrize(
+    ("given", "field"),
+    [
+        ({"gpu_node_pool": "other"}, "VllmDeployment.gpu_node_pool"),
+        ({"options": VllmOptions()}, "VllmDeployment.options"),
+        ({"allow_from": ["monitoring"]}, "VllmDeployment.allow_from"),
+        ({"replicas": 2}, "VllmDeployment.replicas"),
+        ({"plan": "a plan"}, "VllmDeployment.plan"),
+    ],
+)
+def test_an_argument_beside_a_plan_is_refused(given: dict[str, Any], field: str) -> None:
+    """It would be ignored silently: the plan holds everything but the volume."""
+    from vllm_nfs_constructs import plan_deployment
+
+    plan = plan_deployment(
+        name="qwen", namespace="vllm", model=vllm_nfs_constructs.DEFAULT_MODEL,
+        options=VllmOptions(), gpu_node_pool="gpu-pool",
+    )  # fmt: skip
+    kwargs = {"plan": plan, **given}
+    with pytest.raises(ConfigurationError) as err:
+        _deployment_objects(lambda chart, vol: VllmDeployment(chart, "q", volume=vol, **kwargs))
+    assert err.value.field == field

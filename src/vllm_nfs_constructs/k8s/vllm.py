@@ -13,6 +13,7 @@ from ..errors import ConfigurationError, ConfigurationWarning, warn
 from ..planning.loading import Budgets, LoadingPlan
 from ..planning.serving import DeploymentPlan, plan_deployment
 from ..planning.wake import WakeConditions
+from ..values import _checks as v
 from ..values.lora import LoraAdapter, LoraMode, LoraPlan, LoraPublish
 from ..values.model import DEFAULT_MODEL, ModelSource
 from ..values.names import short_name
@@ -137,22 +138,32 @@ class VllmDeployment(Construct):
                 location=f,
                 legacy=tuple(legacy_options),
             )
-        elif not isinstance(plan, DeploymentPlan):
-            raise ConfigurationError(f"{f}.plan", plan, "a DeploymentPlan (plan_deployment(...))")
         else:
-            _plan_alone(
+            for key, value in legacy_options.items():
+                raise ConfigurationError(
+                    f"{f}.{key}",
+                    value,
+                    "left out when plan= is given (the plan holds it)",
+                    "Put it into plan_deployment(...) instead, or drop plan=.",
+                )
+            plan = v.plan_alone(
                 f,
-                gpu_node_pool=gpu_node_pool,
-                model=model,
-                options=options,
-                api_key_secret=api_key_secret,
-                network_policy=network_policy,
-                allow_from=allow_from,
-                namespace=namespace,
-                name=name,
-                gpu_slug=gpu_slug,
-                adapters=adapters,
-                **legacy_options,
+                plan,
+                DeploymentPlan,
+                "plan_deployment",
+                VllmDeployment.__init__,
+                {
+                    "gpu_node_pool": gpu_node_pool,
+                    "model": model,
+                    "options": options,
+                    "api_key_secret": api_key_secret,
+                    "network_policy": network_policy,
+                    "allow_from": allow_from,
+                    "namespace": namespace,
+                    "name": name,
+                    "gpu_slug": gpu_slug,
+                    "adapters": adapters,
+                },
             )
         self._render(f, volume, plan)
 
@@ -603,35 +614,3 @@ class VllmDeployment(Construct):
         )
         if egress is not None:
             self.peer_egress_policies.append(egress)
-
-
-#: What ``VllmDeployment(plan=...)`` must be given alone: the plan holds the rest.
-_PLANNED = {
-    "gpu_node_pool": None,
-    "model": DEFAULT_MODEL,
-    "options": None,
-    "api_key_secret": None,
-    "network_policy": True,
-    "allow_from": (),
-    "namespace": None,
-    "name": None,
-    "gpu_slug": None,
-    "adapters": (),
-}
-
-
-def _plan_alone(f: str, **given: Any) -> None:
-    """Refuse a serving argument given with ``plan=`` (it would be silently ignored)."""
-    for key, value in given.items():
-        default = _PLANNED.get(key, _MISSING)
-        empty = default == () and isinstance(value, (list, tuple)) and not value
-        if default is _MISSING or (value != default and not empty):
-            raise ConfigurationError(
-                f"{f}.{key}",
-                value,
-                "left out when plan= is given (the plan holds it)",
-                "Put it into plan_deployment(...) instead, or drop plan=.",
-            )
-
-
-_MISSING = object()
