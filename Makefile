@@ -133,6 +133,7 @@ test-fast: setup promtool
 
 bench: setup
 	$(PY) benchmarks/synth_bench.py
+	$(PY) benchmarks/object_floor.py
 	$(PY) benchmarks/tuner_bench.py
 	$(PY) benchmarks/fetch_bench.py
 
