@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vllm_nfs_constructs.errors import ConfigurationError, VllmNfsDeprecationWarning
-from vllm_nfs_constructs.planning.serving import plan_serving
+from vllm_nfs_constructs.planning.serving import plan_deployment, plan_serving
 from vllm_nfs_constructs.values.autoscaling import QueueAutoscaling
 from vllm_nfs_constructs.values.handoff import InfraOutputs
 from vllm_nfs_constructs.values.model import ModelSource
@@ -208,7 +208,7 @@ def test_planning_needs_no_jsii() -> None:
     """A fresh interpreter plans a rich composition without loading cdk8s or starting Node.js."""
     code = """
 import sys
-from vllm_nfs_constructs.planning.serving import plan_serving
+from vllm_nfs_constructs.planning.serving import plan_deployment, plan_serving
 from vllm_nfs_constructs.values.handoff import InfraOutputs
 from vllm_nfs_constructs.values.lora import LoraAdapter
 from vllm_nfs_constructs.values.model import ModelSource
@@ -254,3 +254,66 @@ def test_required_anti_affinity_needs_a_node_per_replica_and_per_surge_pod() -> 
     assert err.value.field == "ServedModel('m').max_surge"
     roomy = GpuPool("p", size="gpu-h100x8-640gb", min_nodes=1, max_nodes=3)
     assert plan_serving(props(infra(roomy), model("m", options=surge)), "v")
+
+
+@pytest.mark.parametrize(
+    ("given", "field"),
+    [
+        ({"name": "Bad_Name"}, "VllmDeployment.name"),
+        ({"namespace": "Team A"}, "VllmDeployment.namespace"),
+        ({"options": None}, "VllmDeployment.options"),
+        ({"models_root": "models"}, "VllmDeployment.models_root"),
+    ],
+)
+def test_plan_deployment_checks_what_it_is_given(given: dict[str, Any], field: str) -> None:
+    """A plan is rendered without checking it again: it checks everything itself."""
+    args: dict[str, Any] = {
+        "name": "qwen",
+        "namespace": "vllm",
+        "model": ModelSource(),
+        "options": VllmOptions(),
+        "gpu_node_pool": "gpu",
+        **given,
+    }
+    with pytest.raises(ConfigurationError) as err:
+        plan_deployment(**args)
+    assert err.value.field == field
+
+
+def test_the_gpu_resource_is_the_gpu_sizes() -> None:
+    """An AMD size's pods request amd.com/gpu without being told (DigitalOcean's AMD GPU nodes
+    advertise that resource, docs/gpu-pools.md); an option naming another is refused."""
+    amd = plan_deployment(
+        name="m", namespace="v", model=ModelSource(), options=VllmOptions(),
+        gpu_node_pool="gpu", gpu_slug="gpu-mi300x1-192gb",
+    )  # fmt: skip
+    assert amd.gpu_resource == "amd.com/gpu"
+    with pytest.raises(ConfigurationError) as err:
+        plan_deployment(
+            name="m", namespace="v", model=ModelSource(),
+            options=VllmOptions(gpu_resource="nvidia.com/gpu"),
+            gpu_node_pool="gpu", gpu_slug="gpu-mi300x1-192gb",
+        )  # fmt: skip
+    assert err.value.field == "VllmOptions.gpu_resource"
+
+
+@pytest.mark.parametrize(
+    ("given", "field"),
+    [
+        ({"api_key_secret": "sk-live-abc"}, "VllmNfsChart.api_key_secret"),
+        ({"token_secret": "hf_abc"}, "VllmNfsChart.token_secret"),
+        ({"mount_options": "nconnect=8"}, "VllmNfsChart.mount_options"),
+    ],
+)
+def test_the_composition_names_its_own_fields(given: dict[str, Any], field: str) -> None:
+    with pytest.raises(ConfigurationError) as err:
+        plan_serving(props(infra(SMALL), model("qwen"), **given), "vllm", location="VllmNfsChart")
+    assert err.value.field == field
+    # A secret given where its reference belongs never reaches the message (or a CI log).
+    assert "sk-live-abc" not in str(err.value) and "hf_abc" not in str(err.value)
+
+
+def test_a_share_larger_than_a_persistent_volume_records_is_refused() -> None:
+    with pytest.raises(ConfigurationError) as err:
+        plan_serving(props(infra(SMALL, nfs_gb=40000), model("qwen")), "vllm")
+    assert err.value.field == "VllmNfs.infra.nfs_size_gb"

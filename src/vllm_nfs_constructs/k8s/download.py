@@ -196,7 +196,7 @@ class ModelDownloadJob(Construct):
         if token_secret is not None and not isinstance(token_secret, SecretKeyRef):
             raise ConfigurationError(
                 f"{f}.token_secret",
-                token_secret,
+                f"a {type(token_secret).__name__}",  # never the value: it may be the token
                 "a SecretKeyRef(name, key) or None",
                 "Reference an existing Secret; never pass the token itself.",
             )

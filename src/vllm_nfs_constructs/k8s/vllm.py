@@ -176,6 +176,14 @@ class VllmDeployment(Construct):
         self.volume = volume
         self.name = plan.name
         self.namespace = plan.namespace
+        if plan.models_root != volume.mount_path:
+            raise ConfigurationError(
+                f"{f}.plan",
+                f"models_root {plan.models_root!r}",
+                f"the volume's mount path {volume.mount_path!r}",
+                "Make the plan with plan_deployment(..., models_root=volume.mount_path): vLLM "
+                "and the model gate read the model there.",
+            )
         if volume.namespace != self.namespace:
             raise ConfigurationError(
                 f"{f}.volume",

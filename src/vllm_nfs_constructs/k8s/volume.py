@@ -9,6 +9,7 @@ from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from ..errors import ConfigurationError
+from ..planning.serving import MAX_SHARE_GIB
 from ..values import _checks as v
 from ..values.handoff import NfsEndpoint
 from ..values.mount import NfsMountOptions
@@ -77,7 +78,7 @@ class SharedModelVolume(Construct):
             )
         self.nfs = nfs
         self.capacity_gib = v.integer(
-            "SharedModelVolume.capacity_gib", capacity_gib, minimum=1, maximum=32768
+            "SharedModelVolume.capacity_gib", capacity_gib, minimum=1, maximum=MAX_SHARE_GIB
         )
         self.mount_options = mount_options if mount_options is not None else NfsMountOptions()
         if not isinstance(self.mount_options, NfsMountOptions):

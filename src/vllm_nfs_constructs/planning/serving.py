@@ -31,6 +31,7 @@ from ..values.images import check_image
 from ..values.lora import LoraAdapter, LoraPlan, lora_plan
 from ..values.model import ModelSource
 from ..values.monitoring import AlertThresholds, PrometheusStack
+from ..values.mount import NfsMountOptions
 from ..values.names import service_name
 from ..values.options import AUTO, AntiAffinity, VllmOptions
 from ..values.peers import NetworkPeer
@@ -55,6 +56,8 @@ __all__ = [
 DEFAULT_GPU_SLUG = contracts.DEFAULT_GPU_SLUG
 #: The share's size when the outputs do not say (0.1.0's outputs lack ``nfs_size_gb``).
 DEFAULT_SHARE_GIB = 1000
+#: The largest share the PersistentVolume records (DigitalOcean's 2026 tiers: 32 TiB).
+MAX_SHARE_GIB = 32768
 
 
 # -- one deployment -----------------------------------------------------------------------------
@@ -127,6 +130,11 @@ def plan_deployment(
     def option(field: str) -> str:
         return f"{f}.{field}" if field in legacy else f"VllmOptions.{field}"
 
+    v.dns_label(f"{f}.name", name)
+    v.dns_label(f"{f}.namespace", namespace)
+    v.instance_of(f"{f}.options", options, VllmOptions, "a VllmOptions(...)")
+    if not isinstance(models_root, str) or not models_root.startswith("/"):
+        raise ConfigurationError(f"{f}.models_root", models_root, "an absolute path")
     if not isinstance(model, ModelSource):
         raise ConfigurationError(f"{f}.model", model, "a ModelSource(repo_id, revision)")
     if not isinstance(gpu_node_pool, str) or not gpu_node_pool:
@@ -136,7 +144,7 @@ def plan_deployment(
     if api_key_secret is not None and not isinstance(api_key_secret, SecretKeyRef):
         raise ConfigurationError(
             f"{f}.api_key_secret",
-            api_key_secret,
+            f"a {type(api_key_secret).__name__}",  # never the value: it may be the key itself
             "a SecretKeyRef(name, key) or None",
             "Reference an existing Secret; never pass the key itself.",
         )
@@ -182,8 +190,8 @@ def plan_deployment(
 
 
 def _gpu_resource(options: VllmOptions, gpu_slug: str | None, option: Callable[[str], str]) -> str:
-    """The GPU resource the pods request: the option, else the slug's, else NVIDIA's; the GPUs
-    per pod must fit the slug's node."""
+    """The GPU resource the pods request: the GPU size's (an option naming another is refused),
+    else the option, else NVIDIA's; the GPUs per pod must fit the size's node."""
     if gpu_slug is None:
         return options.gpu_resource or "nvidia.com/gpu"
     profile = check_gpus_fit(gpu_slug, options.gpus_per_pod, field=option("gpus_per_pod"))
@@ -193,7 +201,7 @@ def _gpu_resource(options: VllmOptions, gpu_slug: str | None, option: Callable[[
             options.gpu_resource,
             f"{profile.resource_name} on {gpu_slug} nodes",
         )
-    return options.gpu_resource or "nvidia.com/gpu"
+    return profile.resource_name
 
 
 def _loading(
@@ -439,6 +447,19 @@ class _Planner:
             v.namespace_owned(f"{f}.namespace", self.namespace)
         if p.platform is not None:
             v.instance_of(f"{f}.platform", p.platform, PlatformDefaults, "a PlatformDefaults")
+        for ref in ("token_secret", "api_key_secret"):
+            value = getattr(p, ref)
+            if value is not None and not isinstance(value, SecretKeyRef):
+                raise ConfigurationError(
+                    f"{f}.{ref}",
+                    f"a {type(value).__name__}",  # never the value: it may be the secret itself
+                    "a SecretKeyRef(name, key) or None",
+                    "Reference an existing Secret; never pass the secret itself.",
+                )
+        if p.mount_options is not None:
+            v.instance_of(
+                f"{f}.mount_options", p.mount_options, NfsMountOptions, "an NfsMountOptions"
+            )
         for flag, value in (
             ("network_tuner", p.network_tuner),
             ("admission_policy", p.admission_policy),
@@ -657,6 +678,8 @@ class _Planner:
     def _check_share(self) -> int:
         """The models and adapters of known size must fit the share."""
         capacity = self.infra.nfs_size_gb or DEFAULT_SHARE_GIB
+        # The PersistentVolume's capacity (SharedModelVolume's bound: DigitalOcean's 32 TiB).
+        v.integer(f"{self.f}.infra.nfs_size_gb", capacity, minimum=1, maximum=MAX_SHARE_GIB)
         total = sum(
             (m.source.size_gib or 0) + sum(a.source.size_gib or 0 for a in m.adapters)
             for m in self.models
