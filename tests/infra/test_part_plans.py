@@ -299,3 +299,30 @@ def _compose(composition: type, app: cdktf.App, props: VllmInfraProps) -> cdktf.
     plan = made.plan
     assert [p.plan for p in parts] == [plan.vpc, plan.cluster, *plan.gpu_pools, plan.nfs]
     return stack
+
+
+def test_a_plan_must_fit_the_vpc_and_cluster_it_is_put_into() -> None:
+    """A part given ``plan=`` renders it unchecked, except against the object it goes into: a
+    cluster plan made for another VPC whose pod range overlaps this VPC, a pool plan named like
+    this cluster's management pool."""
+    vpc_plan, _, _, _ = _plans()
+    elsewhere = plan_cluster(
+        vpc_ip_range="10.200.0.0/20",
+        name="c",
+        kubernetes_version_prefix="1.33.",
+        cluster_subnet="10.96.0.0/16",
+        service_subnet="10.210.0.0/20",
+    )
+    stack = _stack(_app())
+    vpc = Vpc(stack, "vpc", plan=vpc_plan)  # 10.96.0.0/16
+    with pytest.raises(ConfigurationError) as err:
+        DoksCluster(stack, "doks", vpc=vpc, plan=elsewhere)
+    assert "DoksCluster.plan.cluster_subnet" in f"{err.value.field} {err.value}"
+
+    stack = _stack(_app())
+    vpc = Vpc(stack, "vpc", plan=vpc_plan)
+    cluster = DoksCluster(stack, "doks", vpc=vpc, name="c", management_pool_name="shared")
+    clash = plan_gpu_pool(cluster_name="c", management_pool_name="other-mgmt", name="shared")
+    with pytest.raises(ConfigurationError) as err:
+        GpuNodePool(stack, "gpu", cluster=cluster, plan=clash)
+    assert err.value.field == "GpuNodePool.plan.name"

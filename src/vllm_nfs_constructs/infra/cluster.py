@@ -129,6 +129,14 @@ class DoksCluster(Construct):
             plan = v.plan_alone(
                 "DoksCluster", plan, ClusterPlan, "plan_cluster", DoksCluster.__init__, given
             )
+            # The plan fits the VPC it is put into: its ranges stay clear of the VPC's.
+            v.disjoint_cidrs(
+                {
+                    "Vpc.ip_range": vpc.ip_range,
+                    "DoksCluster.plan.cluster_subnet": plan.cluster_subnet,
+                    "DoksCluster.plan.service_subnet": plan.service_subnet,
+                }
+            )
         #: What this cluster renders, checked.
         self.plan = plan
         self.maintenance_window = maintenance_window = plan.maintenance_window

@@ -11,6 +11,7 @@ from cdktf_cdktf_provider_digitalocean.kubernetes_node_pool import (
 )
 from constructs import Construct
 
+from ..errors import ConfigurationError
 from ..planning.cloud import GpuNodePoolPlan, plan_gpu_pool
 from ..values import _checks as v
 from ..values.cloud import DEFAULT_GPU_SLUG
@@ -100,6 +101,13 @@ class GpuNodePool(Construct):
             plan = v.plan_alone(
                 "GpuNodePool", plan, GpuNodePoolPlan, "plan_gpu_pool", GpuNodePool.__init__, given
             )
+            # The plan fits the cluster it is put into: its name is not the management pool's.
+            if plan.name == cluster.management_pool_name:
+                raise ConfigurationError(
+                    "GpuNodePool.plan.name",
+                    plan.name,
+                    f"a name different from the management pool ({cluster.management_pool_name})",
+                )
         #: What this pool renders, checked.
         self.plan = plan
         self.name, self.profile = plan.name, plan.profile
