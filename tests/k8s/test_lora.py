@@ -259,9 +259,8 @@ def test_too_many_static_adapters_fail_on_the_served_model() -> None:
                 ),
             )
         )
-    assert (
-        err.value.field == "ServedModel.adapters"
-    )  # the field the user wrote (0.4.0; 0.3.0 named VllmDeployment)
+    # The field the user wrote, on the model (0.3.0 named VllmDeployment.adapters).
+    assert err.value.field == "ServedModel('qwen').adapters"
 
 
 # ---------------------------------------------------------------------------------------------

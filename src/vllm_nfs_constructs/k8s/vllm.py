@@ -206,7 +206,7 @@ class VllmDeployment(Construct):
         #: Timing and memory budgets derived from the model size (docs/cold-start.md).
         self.budgets: Budgets = plan.budgets
         for message in plan.warnings:
-            warn(f"{plan.location} {self.name!r}: {message}", ConfigurationWarning)
+            warn(f"{plan.subject}: {message}", ConfigurationWarning)
         #: The path vLLM serves the model from (its positional argument).
         self.model_path = plan.model_path
         #: LoRA serving (flags, environment, gate arguments), None without adapters or

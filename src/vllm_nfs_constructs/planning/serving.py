@@ -91,6 +91,8 @@ class DeploymentPlan:
     peers: tuple[NetworkPeer, ...]
     warnings: tuple[str, ...]
     """The loading plan's warnings (the construct emits them as ``ConfigurationWarning``)."""
+    subject: str
+    """Who the warnings are about: ``VllmDeployment 'qwen'``, ``ServedModel('qwen')``."""
 
     @property
     def adapters(self) -> tuple[LoraAdapter, ...]:
@@ -122,13 +124,16 @@ def plan_deployment(
     models_root: str = contracts.MODELS_MOUNT_PATH,
     location: str = "VllmDeployment",
     legacy: Collection[str] = (),
+    legacy_owner: str | None = None,
 ) -> DeploymentPlan:
-    """Check and derive one deployment. ``legacy`` lists the options the user gave as 0.1.0
-    keyword arguments of ``location`` (errors about them name ``<location>.<option>``)."""
+    """Check and derive one deployment; errors name ``<location>.<argument>`` (``location`` is
+    the class the user wrote, or one instance of it: ``ServedModel('qwen')``). ``legacy`` lists
+    the options the user gave as 0.1.0 keyword arguments of ``legacy_owner`` (default
+    ``location``): errors about them name ``<legacy_owner>.<option>``."""
     f = location
 
     def option(field: str) -> str:
-        return f"{f}.{field}" if field in legacy else f"VllmOptions.{field}"
+        return f"{legacy_owner or f}.{field}" if field in legacy else f"VllmOptions.{field}"
 
     v.dns_label(f"{f}.name", name)
     v.dns_label(f"{f}.namespace", namespace)
@@ -186,6 +191,8 @@ def plan_deployment(
         network_policy=bool(network_policy),
         peers=tuple(peers),
         warnings=tuple(loading.warnings),
+        # A location naming one instance (``ServedModel('qwen')``) already says which.
+        subject=f if f.endswith(")") else f"{f} {name!r}",
     )
 
 
@@ -792,8 +799,9 @@ class _Planner:
             allow_from=p.allow_from,
             adapters=m.adapters,
             models_root=self.models_root,
-            location="ServedModel",
+            location=f"ServedModel({m.name!r})",
             legacy=m.legacy_keywords,
+            legacy_owner="ServedModel",
         )
 
 
