@@ -8,7 +8,7 @@ all, ``InfraOutputs.gpu_pools`` reads them back and ``ServedModel(pool=...)`` pi
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,23 +55,27 @@ class GpuPool:
     taint: Taint | None = NOT_TUNED_TAINT
 
     def __post_init__(self) -> None:
-        f = "GpuPool"
-        v.do_name(f"{f}.name", self.name)
-        gpu_profile(f"{f}.size", self.size)
-        v.integer(f"{f}.min_nodes", self.min_nodes, minimum=0, maximum=MAX_POOL_NODES)
-        v.integer(f"{f}.max_nodes", self.max_nodes, minimum=1, maximum=MAX_POOL_NODES)
+        self._check(lambda name: f"GpuPool.{name}")
+
+    def _check(self, field: Callable[[str], str]) -> None:
+        """Every field; errors name ``field(<field>)`` (``GpuPool.min_nodes``, or the outputs
+        file's key when read from it)."""
+        v.do_name(field("name"), self.name)
+        gpu_profile(field("size"), self.size)
+        v.integer(field("min_nodes"), self.min_nodes, minimum=0, maximum=MAX_POOL_NODES)
+        v.integer(field("max_nodes"), self.max_nodes, minimum=1, maximum=MAX_POOL_NODES)
         if self.min_nodes > self.max_nodes:
             raise ConfigurationError(
-                f"{f}.min_nodes",
+                field("min_nodes"),
                 self.min_nodes,
                 f"an integer <= max_nodes ({self.max_nodes})",
                 "Raise max_nodes or lower min_nodes.",
             )
         if isinstance(self.taint, str):
-            object.__setattr__(self, "taint", Taint.parse(self.taint, f"{f}.taint"))
+            object.__setattr__(self, "taint", Taint.parse(self.taint, field("taint")))
         if self.taint is not None and not isinstance(self.taint, Taint):
             raise ConfigurationError(
-                f"{f}.taint", self.taint, "a Taint, 'key=value:Effect' or None"
+                field("taint"), self.taint, "a Taint, 'key=value:Effect' or None"
             )
         if (
             self.min_nodes == 0
@@ -79,7 +83,7 @@ class GpuPool:
             and not self.taint.key.startswith(AUTOSCALER_STARTUP_TAINT_PREFIX)
         ):
             raise ConfigurationError(
-                f"{f}.taint",
+                field("taint"),
                 str(self.taint),
                 f"a taint whose key starts with '{AUTOSCALER_STARTUP_TAINT_PREFIX}' when "
                 "min_nodes=0 (the autoscaler would never scale up from zero for pods that do "
@@ -120,21 +124,18 @@ class GpuPool:
         taint = entry["taint"]
         if not isinstance(taint, str):
             raise ConfigurationError(f"{field}['taint']", taint, "'key=value:Effect' or ''")
-        try:
-            return cls(
-                name=entry["name"],
-                size=entry["size"],
-                min_nodes=bounds["min_nodes"],
-                max_nodes=bounds["max_nodes"],
-                taint=Taint.parse(taint, f"{field}['taint']") if taint else None,
-            )
-        except ConfigurationError as exc:
-            name = exc.field.removeprefix("GpuPool.")
-            if name == exc.field:
-                raise
-            raise ConfigurationError(
-                f"{field}[{name!r}]", exc.value, exc.allowed, exc.fix
-            ) from None
+        # The fields as __init__ sets them, then the checks naming the file's keys.
+        pool = object.__new__(cls)
+        for key, value in (
+            ("name", entry["name"]),
+            ("size", entry["size"]),
+            ("min_nodes", bounds["min_nodes"]),
+            ("max_nodes", bounds["max_nodes"]),
+            ("taint", Taint.parse(taint, f"{field}['taint']") if taint else None),
+        ):
+            object.__setattr__(pool, key, value)
+        pool._check(lambda name: f"{field}[{name!r}]")
+        return pool
 
     @staticmethod
     def encode(pools: Sequence[GpuPool]) -> str:
