@@ -14,7 +14,7 @@ from ..values.images import VLLM_IMAGE, check_image
 from ..values.lora import LoraPublish
 from ..values.model import DEFAULT_MODEL, ModelSource
 from ..values.names import HASH_CHARS, label_value, short_name
-from ..values.secrets import DEFAULT_TOKEN_SECRET, SecretKeyRef
+from ..values.secrets import DEFAULT_TOKEN_SECRET, SecretKeyRef, check_secret_ref
 from . import _common as c
 from ._escape_hatches import drop_empty_pod_conditions
 from ._pod import LazyJob, PodModel, program_container
@@ -193,13 +193,7 @@ class ModelDownloadJob(Construct):
             raise ConfigurationError(f"{f}.volume", volume, "a SharedModelVolume")
         if not isinstance(model, ModelSource):
             raise ConfigurationError(f"{f}.model", model, "a ModelSource(repo_id, revision)")
-        if token_secret is not None and not isinstance(token_secret, SecretKeyRef):
-            raise ConfigurationError(
-                f"{f}.token_secret",
-                f"a {type(token_secret).__name__}",  # never the value: it may be the token
-                "a SecretKeyRef(name, key) or None",
-                "Reference an existing Secret; never pass the token itself.",
-            )
+        check_secret_ref(f"{f}.token_secret", token_secret, "token")
         if lora_publish is not None and not isinstance(lora_publish, LoraPublish):
             raise ConfigurationError(
                 f"{f}.lora_publish",

@@ -273,10 +273,6 @@ class VllmDeployment(Construct):
             for peer in peers:
                 self._peer_egress(peer, f"{self.name}-peer-{len(self.peer_egress_policies) + 1}")
 
-    def _budget(self, name: str) -> int:
-        """An explicit option, else the budget derived from the model size."""
-        return self.plan.budget(name)
-
     def _env(self, api_key_secret: SecretKeyRef | None) -> list[k8s.EnvVar]:
         env = [
             k8s.EnvVar(name="HOME", value=HOME),
@@ -329,7 +325,7 @@ class VllmDeployment(Construct):
             "--revision",
             self.model.revision,
             "--timeout",
-            str(self._budget("gate_timeout_seconds")),
+            str(self.plan.budget("gate_timeout_seconds")),
             "--interval",
             "5",
             *(self.lora.gate_args if self.lora is not None else ()),
@@ -395,9 +391,9 @@ class VllmDeployment(Construct):
                 k8s.VolumeMount(name="tmp", mount_path="/tmp"),
             ],
             startup_probe=health(
-                self._budget("startup_period_seconds"),
-                self._budget("startup_failure_threshold"),
-                self._budget("startup_initial_delay_seconds"),
+                self.plan.budget("startup_period_seconds"),
+                self.plan.budget("startup_failure_threshold"),
+                self.plan.budget("startup_initial_delay_seconds"),
             ),
             readiness_probe=health(5, 3),
             liveness_probe=health(10, 3),

@@ -9,8 +9,8 @@ from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from ..errors import ConfigurationError
-from ..planning.serving import MAX_SHARE_GIB
 from ..values import _checks as v
+from ..values.cloud import NFS_MAX_SIZE_GIB
 from ..values.handoff import NfsEndpoint
 from ..values.mount import NfsMountOptions
 from ..values.names import label_value
@@ -78,7 +78,7 @@ class SharedModelVolume(Construct):
             )
         self.nfs = nfs
         self.capacity_gib = v.integer(
-            "SharedModelVolume.capacity_gib", capacity_gib, minimum=1, maximum=MAX_SHARE_GIB
+            "SharedModelVolume.capacity_gib", capacity_gib, minimum=1, maximum=NFS_MAX_SIZE_GIB
         )
         self.mount_options = mount_options if mount_options is not None else NfsMountOptions()
         if not isinstance(self.mount_options, NfsMountOptions):

@@ -25,6 +25,7 @@ from .. import contracts
 from ..errors import ConfigurationError
 from ..values import _checks as v
 from ..values.autoscaling import WAKE_BY_ROUTER, check_pool_capacity, scale_to_zero_mode
+from ..values.cloud import NFS_MAX_SIZE_GIB
 from ..values.gpus import GpuProfile, check_gpus_fit, gpu_profile
 from ..values.handoff import InfraOutputs
 from ..values.images import check_image
@@ -36,7 +37,7 @@ from ..values.names import service_name
 from ..values.options import AUTO, AntiAffinity, VllmOptions
 from ..values.peers import NetworkPeer
 from ..values.platform import PlatformDefaults
-from ..values.secrets import SecretKeyRef
+from ..values.secrets import SecretKeyRef, check_secret_ref
 from ..values.serving import ServedModel, VllmNfsProps
 from ..values.taints import NOT_TUNED_TAINT, Taint
 from .loading import Budgets, LoadingPlan, derive_budgets, loading_args, node_spec
@@ -56,8 +57,6 @@ __all__ = [
 DEFAULT_GPU_SLUG = contracts.DEFAULT_GPU_SLUG
 #: The share's size when the outputs do not say (0.1.0's outputs lack ``nfs_size_gb``).
 DEFAULT_SHARE_GIB = 1000
-#: The largest share the PersistentVolume records (DigitalOcean's 2026 tiers: 32 TiB).
-MAX_SHARE_GIB = 32768
 
 
 # -- one deployment -----------------------------------------------------------------------------
@@ -100,8 +99,7 @@ class DeploymentPlan:
 
     @property
     def max_replicas(self) -> int:
-        scaling = self.options.autoscaling
-        return scaling.max_replicas if scaling is not None else self.options.replicas
+        return full_scale(self.options)
 
     def budget(self, name: str) -> int:
         """An explicit option, else the budget derived from the model size."""
@@ -146,13 +144,7 @@ def plan_deployment(
         raise ConfigurationError(f"{f}.gpu_node_pool", gpu_node_pool, "a node pool name")
     pool = v.label_value(f"{f}.gpu_node_pool", gpu_node_pool)
     resource = _gpu_resource(options, gpu_slug, option)
-    if api_key_secret is not None and not isinstance(api_key_secret, SecretKeyRef):
-        raise ConfigurationError(
-            f"{f}.api_key_secret",
-            f"a {type(api_key_secret).__name__}",  # never the value: it may be the key itself
-            "a SecretKeyRef(name, key) or None",
-            "Reference an existing Secret; never pass the key itself.",
-        )
+    key_secret = check_secret_ref(f"{f}.api_key_secret", api_key_secret, "key")
     v.instance_of(f"{f}.network_policy", network_policy, bool, "True or False")
     peers = v.sequence_of(f"{f}.allow_from", allow_from, NetworkPeer, "NetworkPeer entries")
     loading, budgets = _loading(options, model, gpu_slug)
@@ -187,7 +179,7 @@ def plan_deployment(
         model_path=model_path,
         service_name=service_name(name),
         args=(*args, *options.extra_args),
-        api_key_secret=api_key_secret,
+        api_key_secret=key_secret,
         network_policy=bool(network_policy),
         peers=tuple(peers),
         warnings=tuple(loading.warnings),
@@ -223,8 +215,7 @@ def _loading(
         gpu_slug,
         field_prefix="VllmOptions.loading",
     )
-    scaling = options.autoscaling
-    replicas = scaling.max_replicas if scaling is not None else options.replicas
+    replicas = full_scale(options)
     budgets = derive_budgets(
         model.size_gib,
         None,
@@ -328,14 +319,6 @@ class ServingPlan:
     models: tuple[ServedModel, ...]
     pools: Mapping[str, PoolPlan]
     """Every GPU pool by name, the first (default) one first."""
-    model_pools: Mapping[str, str]
-    """The GPU pool of each model, by model name."""
-    profile: GpuProfile
-    """The first pool's GPU size."""
-    profiles: Mapping[str, GpuProfile]
-    """The GPU size of each pool, by pool name."""
-    tuner_taint: Taint
-    """The taint the first pool's tuner lifts."""
     peers: tuple[NetworkPeer, ...]
     share_gib: int
     """The share's size (``infra.nfs_size_gb``, else 1000)."""
@@ -353,8 +336,26 @@ class ServingPlan:
     def first_pool(self) -> str:
         return self.infra.gpu_node_pool_name
 
-    def models_on(self, pool: str) -> list[ServedModel]:
-        return [m for m in self.models if self.model_pools[m.name] == pool]
+    @property
+    def model_pools(self) -> dict[str, str]:
+        """The GPU pool of each model, by model name (in the models' order)."""
+        placed = {m: name for name, pool in self.pools.items() for m in pool.models}
+        return {m.name: placed[m.name] for m in self.models}
+
+    @property
+    def profiles(self) -> dict[str, GpuProfile]:
+        """The GPU size of each pool, by pool name."""
+        return {name: pool.profile for name, pool in self.pools.items()}
+
+    @property
+    def profile(self) -> GpuProfile:
+        """The first pool's GPU size."""
+        return self.pools[self.first_pool].profile
+
+    @property
+    def tuner_taint(self) -> Taint:
+        """The taint the first pool's tuner lifts."""
+        return self.pools[self.first_pool].tuner_taint
 
 
 def plan_serving(
@@ -422,10 +423,6 @@ class _Planner:
             infra=infra,
             models=tuple(models),
             pools=pools,
-            model_pools=placed,
-            profile=profile,
-            profiles=profiles,
-            tuner_taint=tuner_taint,
             peers=tuple(peers),
             share_gib=share_gib,
             deployments=deployments,
@@ -454,15 +451,8 @@ class _Planner:
             v.namespace_owned(f"{f}.namespace", self.namespace)
         if p.platform is not None:
             v.instance_of(f"{f}.platform", p.platform, PlatformDefaults, "a PlatformDefaults")
-        for ref in ("token_secret", "api_key_secret"):
-            value = getattr(p, ref)
-            if value is not None and not isinstance(value, SecretKeyRef):
-                raise ConfigurationError(
-                    f"{f}.{ref}",
-                    f"a {type(value).__name__}",  # never the value: it may be the secret itself
-                    "a SecretKeyRef(name, key) or None",
-                    "Reference an existing Secret; never pass the secret itself.",
-                )
+        check_secret_ref(f"{f}.token_secret", p.token_secret, "token")
+        check_secret_ref(f"{f}.api_key_secret", p.api_key_secret, "key")
         if p.mount_options is not None:
             v.instance_of(
                 f"{f}.mount_options", p.mount_options, NfsMountOptions, "an NfsMountOptions"
@@ -685,8 +675,8 @@ class _Planner:
     def _check_share(self) -> int:
         """The models and adapters of known size must fit the share."""
         capacity = self.infra.nfs_size_gb or DEFAULT_SHARE_GIB
-        # The PersistentVolume's capacity (SharedModelVolume's bound: DigitalOcean's 32 TiB).
-        v.integer(f"{self.f}.infra.nfs_size_gb", capacity, minimum=1, maximum=MAX_SHARE_GIB)
+        # The PersistentVolume's capacity: at most the largest share DigitalOcean makes.
+        v.integer(f"{self.f}.infra.nfs_size_gb", capacity, minimum=1, maximum=NFS_MAX_SIZE_GIB)
         total = sum(
             (m.source.size_gib or 0) + sum(a.source.size_gib or 0 for a in m.adapters)
             for m in self.models
@@ -731,7 +721,7 @@ class _Planner:
                     tuner_taint_key=tuner_taint_key,
                     field=f"ServedModel({m.name!r}).autoscaling",
                 )
-        demand = {m.name: _full_scale(m) * m.options.gpus_per_pod for m in models}
+        demand = {m.name: full_scale(m.options) * m.options.gpus_per_pod for m in models}
         capacity = pool.max_nodes * pool.profile.gpus_per_node
         if sum(demand.values()) > capacity:
             what = "the GPU pool's" if pool.first else f"GPU pool {pool.name!r}'s"
@@ -815,9 +805,10 @@ class _Raw(NamedTuple):
     has_taint: bool
 
 
-def _full_scale(m: ServedModel) -> int:
-    scaling = m.options.autoscaling
-    return scaling.max_replicas if scaling is not None else m.options.replicas
+def full_scale(options: VllmOptions) -> int:
+    """The replicas at full scale: ``max_replicas`` when autoscaled, else ``replicas``."""
+    scaling = options.autoscaling
+    return scaling.max_replicas if scaling is not None else options.replicas
 
 
 def _check_served_names(items: Sequence[ServedModel]) -> None:
