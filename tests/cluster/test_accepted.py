@@ -10,6 +10,7 @@ checked with `kubectl diff` (idempotence) before the next one comes.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,20 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKLOADS = ("Deployment", "DaemonSet", "Job")
 
 
+def _settled_diff(cluster: ControlPlane, files: list[str]) -> Any:
+    """`kubectl diff` once the controllers are done: it reads the live object and dry-runs the
+    apply in two requests, so a Job finishing in between shows as a status change. A real
+    difference stays; one the controllers made goes away on the next try."""
+    for _ in range(3):
+        diff = cluster.kubectl(
+            "diff", "--server-side", "--field-manager=vllm-nfs-user", *files, check=False
+        )
+        if diff.returncode != 1:
+            break
+        time.sleep(2)
+    return diff
+
+
 @pytest.fixture(scope="module")
 def applied(cluster: ControlPlane, synthesized: Callable[[str], Path]) -> dict[str, dict[str, Any]]:
     """Apply every app in turn; record apply's and a second apply's result and `kubectl diff`."""
@@ -33,9 +48,7 @@ def applied(cluster: ControlPlane, synthesized: Callable[[str], Path]) -> dict[s
         first = apply(cluster, directory)
         second = apply(cluster, directory)
         files = [a for p in sorted(directory.glob("*.yaml")) for a in ("-f", str(p))]
-        diff = cluster.kubectl(
-            "diff", "--server-side", "--field-manager=vllm-nfs-user", *files, check=False
-        )
+        diff = _settled_diff(cluster, files)
         results[name] = {
             "dir": directory,
             "objects": objects(directory),

@@ -403,6 +403,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(piece)
                 self.wfile.flush()
                 sent += len(piece)
+                if sent >= len(body):
+                    break  # no pause after the last piece: the request is recorded at once
                 if faults.chunk_delay:
                     time.sleep(faults.chunk_delay)
                 if faults.rate_limit:
