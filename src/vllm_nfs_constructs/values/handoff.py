@@ -10,6 +10,7 @@ import dataclasses
 import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,29 +83,35 @@ class InfraOutputs:
     than 0.2.0. Given directly, the ``gpu_*`` fields left unset are taken from the first pool."""
 
     def __post_init__(self) -> None:
+        self._check(lambda name: f"InfraOutputs.{name}")
+
+    def _check(self, field: Callable[[str], str]) -> None:
+        """Every field, and the GPU pools made consistent with the ``gpu_*`` fields; errors name
+        ``field(<attribute>)``: ``InfraOutputs.nfs_host`` as written in code, the outputs file's
+        key (``outputs['nfs_host']``) when read from it (:meth:`from_mapping`)."""
         # NfsEndpoint's checks, named as the user wrote them.
-        v.host("InfraOutputs.nfs_host", self.nfs_host)
-        v.nfs_export_path("InfraOutputs.nfs_mount_path", self.nfs_mount_path)
+        v.host(field("nfs_host"), self.nfs_host)
+        v.nfs_export_path(field("nfs_mount_path"), self.nfs_mount_path)
         for name in ("region", "cluster_name"):
             value = getattr(self, name)
             if value is not None:
-                v.instance_of(f"InfraOutputs.{name}", value, str, "a string")
-        v.instance_of("InfraOutputs.is_example", self.is_example, bool, "True or False")
-        v.dns_label("InfraOutputs.gpu_node_pool_name", self.gpu_node_pool_name, max_len=255)
+                v.instance_of(field(name), value, str, "a string")
+        v.instance_of(field("is_example"), self.is_example, bool, "True or False")
+        v.dns_label(field("gpu_node_pool_name"), self.gpu_node_pool_name, max_len=255)
         if self.nfs_size_gb is not None:
-            v.integer("InfraOutputs.nfs_size_gb", self.nfs_size_gb, minimum=50)
+            v.integer(field("nfs_size_gb"), self.nfs_size_gb, minimum=50)
         if self.gpu_node_size is not None:
-            gpu_profile("InfraOutputs.gpu_node_size", self.gpu_node_size)
+            gpu_profile(field("gpu_node_size"), self.gpu_node_size)
         if isinstance(self.gpu_node_taint, str):
             object.__setattr__(
                 self,
                 "gpu_node_taint",
-                Taint.parse(self.gpu_node_taint, "InfraOutputs.gpu_node_taint"),
+                Taint.parse(self.gpu_node_taint, field("gpu_node_taint")),
             )
         if self.gpu_node_taint is not None:
             if not isinstance(self.gpu_node_taint, Taint):
                 raise ConfigurationError(
-                    "InfraOutputs.gpu_node_taint",
+                    field("gpu_node_taint"),
                     self.gpu_node_taint,
                     "a Taint or 'key=value:Effect'",
                 )
@@ -112,22 +119,22 @@ class InfraOutputs:
         for name in ("gpu_min_nodes", "gpu_max_nodes"):
             value = getattr(self, name)
             if value is not None:
-                v.integer(f"InfraOutputs.{name}", value, minimum=0, maximum=1000)
+                v.integer(field(name), value, minimum=0, maximum=1000)
         if (
             self.gpu_min_nodes is not None
             and self.gpu_max_nodes is not None
             and self.gpu_max_nodes < self.gpu_min_nodes
         ):
             raise ConfigurationError(
-                "InfraOutputs.gpu_max_nodes",
+                field("gpu_max_nodes"),
                 self.gpu_max_nodes,
                 f"at least gpu_min_nodes ({self.gpu_min_nodes})",
             )
 
-        self._check_gpu_pools()
+        self._check_gpu_pools(field)
 
-    def _check_gpu_pools(self) -> None:
-        f = "InfraOutputs.gpu_pools"
+    def _check_gpu_pools(self, field: Callable[[str], str]) -> None:
+        f = field("gpu_pools")
         if not self.gpu_pools:
             object.__setattr__(self, "gpu_pools", self._legacy_pools())
             return
@@ -159,14 +166,14 @@ class InfraOutputs:
                 object.__setattr__(self, name, pool_value)
             elif given != pool_value:
                 raise ConfigurationError(
-                    f"InfraOutputs.{name}",
+                    field(name),
                     given,
                     f"the first GPU pool's value ({pool_value})",
                     f"The gpu_* values describe the first pool, {first.name!r}.",
                 )
         if self.has_taint_output and self.gpu_node_taint != first.taint:
             raise ConfigurationError(
-                "InfraOutputs.gpu_node_taint",
+                field("gpu_node_taint"),
                 str(self.gpu_node_taint or ""),
                 f"the first GPU pool's taint ({first.taint or 'none'})",
             )
@@ -293,30 +300,34 @@ class InfraOutputs:
                 f"the default pool, gpu_node_pool_name ({values['gpu_node_pool_name']})",
                 "The VllmInfraStack lists the pool the gpu_* outputs describe first.",
             )
-        try:
-            return cls(
-                nfs_host=values["nfs_host"],
-                nfs_mount_path=values["nfs_mount_path"],
-                gpu_node_pool_name=values["gpu_node_pool_name"],
-                region=values.get("region"),
-                nfs_size_gb=size,
-                cluster_name=values.get("cluster_name"),
-                extra={k: val for k, val in values.items() if k not in REQUIRED_OUTPUT_KEYS},
-                gpu_node_size=gpu_size,
-                gpu_node_taint=taint,
-                gpu_min_nodes=bounds["gpu_min_nodes"],
-                gpu_max_nodes=bounds["gpu_max_nodes"],
-                has_taint_output="gpu_node_taint" in values,
-                gpu_pools=pools,
-            )
-        except ConfigurationError as exc:
-            # Name the output the file holds, not the attribute (region, cluster_name, bounds).
-            name = exc.field.removeprefix("InfraOutputs.")
-            if name == exc.field:
-                raise
-            raise ConfigurationError(
-                f"{source}[{name!r}]", exc.value, exc.allowed, exc.fix
-            ) from None
+        given: dict[str, Any] = {
+            "nfs_host": values["nfs_host"],
+            "nfs_mount_path": values["nfs_mount_path"],
+            "gpu_node_pool_name": values["gpu_node_pool_name"],
+            "region": values.get("region"),
+            "nfs_size_gb": size,
+            "cluster_name": values.get("cluster_name"),
+            "extra": {k: val for k, val in values.items() if k not in REQUIRED_OUTPUT_KEYS},
+            "gpu_node_size": gpu_size,
+            "gpu_node_taint": taint,
+            "gpu_min_nodes": bounds["gpu_min_nodes"],
+            "gpu_max_nodes": bounds["gpu_max_nodes"],
+            "has_taint_output": "gpu_node_taint" in values,
+            "gpu_pools": pools,
+        }
+        # The fields as __init__ sets them, then the checks naming the file's keys (not the
+        # attributes: region, cluster_name, the bounds).
+        outputs = object.__new__(cls)
+        for spec in dataclasses.fields(cls):
+            if spec.name in given:
+                value = given[spec.name]
+            elif spec.default_factory is not dataclasses.MISSING:
+                value = spec.default_factory()
+            else:
+                value = spec.default
+            object.__setattr__(outputs, spec.name, value)
+        outputs._check(lambda name: f"{source}[{name!r}]")
+        return outputs
 
     @classmethod
     def from_json(cls, text: str | bytes, source: str = "outputs") -> InfraOutputs:
