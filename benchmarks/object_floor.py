@@ -12,7 +12,9 @@ copies of one Service, made three ways that involve none of this library's code:
 
 Cold processes, alternating, medians of CPU time (the process and its Node.js child, ``wait4``).
 The per-object figure, times the default app's 27 objects, is what any design built on cdk8s
-objects pays before its own logic runs (docs/performance.md).
+objects pays before its own logic runs (docs/performance.md). One more process, ``bare``,
+imports cdk8s alone (not cdk8s_plus_27) and synthesizes the empty chart: the difference is what
+importing cdk8s_plus_27 (its Python bindings and its jsii assembly) costs inside the floor.
 
     python benchmarks/object_floor.py [--runs 5] [--objects 25]
 """
@@ -32,8 +34,10 @@ CHILD = """
 import os, sys, tempfile
 how, count = sys.argv[1], int(sys.argv[2])
 os.chdir(tempfile.mkdtemp())
-import cdk8s, cdk8s_plus_27
-from cdk8s_plus_27 import k8s
+import cdk8s
+if how != "bare":
+    import cdk8s_plus_27
+    from cdk8s_plus_27 import k8s
 app = cdk8s.App(outdir="dist")
 chart = cdk8s.Chart(app, "c", namespace="vllm")
 LABELS = {"app.kubernetes.io/name": "x", "app.kubernetes.io/part-of": "vllm-nfs-constructs"}
@@ -46,7 +50,7 @@ class Lazy(cdk8s.ApiObject):
         out["spec"] = SPEC
         return out
 
-for i in range(count if how != "floor" else 0):
+for i in range(count if how not in ("floor", "bare") else 0):
     name = f"s{i}"
     if how == "typed":
         k8s.KubeService(chart, name, metadata=k8s.ObjectMeta(name=name, labels=LABELS),
@@ -63,7 +67,8 @@ for i in range(count if how != "floor" else 0):
 app.synth()
 """
 
-WAYS = ("floor", "typed", "patched", "lazy")
+WAYS = ("floor", "typed", "patched", "lazy", "bare")
+OBJECT_WAYS = ("typed", "patched", "lazy")
 
 
 def cpu_seconds(script: str, how: str, count: int, env: dict[str, str]) -> float:
@@ -102,10 +107,16 @@ def main(argv: list[str] | None = None) -> int:
     print("| process | CPU s | ms per object | per object, % of the floor |")
     print("|---|---|---|---|")
     print(f"| floor (empty chart) | {floor:.3f} | | |")
-    for way in WAYS[1:]:
+    for way in OBJECT_WAYS:
         median = statistics.median(times[way])
         per = (median - floor) / args.objects
         print(f"| {way} | {median:.3f} | {per * 1000:.2f} | {per / floor:.2%} |")
+    bare = statistics.median(times["bare"])
+    print()
+    print(
+        f"cdk8s alone (no cdk8s_plus_27 imported), empty chart: {bare:.3f} s CPU; importing "
+        f"cdk8s_plus_27 costs {floor - bare:.3f} s = {(floor - bare) / floor:.0%} of the floor."
+    )
     return 0
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import cdk8s
 import jsii
-from cdk8s_plus_27 import k8s
 from constructs import Construct, IConstruct, IValidation
 
 from .. import contracts
@@ -16,6 +15,7 @@ from ..errors import ConfigurationError
 from ..values import _checks as v
 from ..values.names import label_value
 from ..values.platform import PlatformDefaults
+from . import _k8s as k8s
 
 PART_OF = "vllm-nfs-constructs"
 DEFAULT_NAMESPACE = "vllm"
@@ -384,26 +384,18 @@ def node_placement(
     return None, affinity
 
 
-# Quantity and IntOrString values are immutable JavaScript objects; creating one is a jsii round
-# trip, so equal values share one instance. Likewise the struct builders above and below are
-# cached: structs are immutable values, and building one runs jsii's run-time type checks.
-# Each remembers its value (``_vnc_value``): the pod renderer (``_json``) reads it without asking
-# the jsii process.
+# Quantity and IntOrString hold their value (``_k8s``); equal values share one instance. The
+# struct builders above and below are cached: structs are immutable values.
 @cache
 def quantity(value: str) -> k8s.Quantity:
-    found = k8s.Quantity.from_string(value)
-    found._vnc_value = value  # type: ignore[attr-defined]
-    return found
+    return k8s.Quantity.from_string(value)  # type: ignore[no-any-return]
 
 
 @cache
 def int_or_string(value: int | str) -> k8s.IntOrString:
     if isinstance(value, int):
-        found = k8s.IntOrString.from_number(value)
-    else:
-        found = k8s.IntOrString.from_string(value)
-    found._vnc_value = value  # type: ignore[attr-defined]
-    return found
+        return k8s.IntOrString.from_number(value)  # type: ignore[no-any-return]
+    return k8s.IntOrString.from_string(value)  # type: ignore[no-any-return]
 
 
 def resources(

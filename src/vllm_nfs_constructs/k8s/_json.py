@@ -27,9 +27,11 @@ import typing
 from functools import cache
 from typing import Any
 
-from cdk8s_plus_27 import k8s
+__all__ = ["NotRenderableError", "field_json", "jsii_value", "struct_fields", "struct_json"]
 
-__all__ = ["NotRenderableError", "jsii_value", "struct_fields", "struct_json"]
+#: The module of cdk8s-plus-27's generated Kubernetes bindings (imported only when a user's own
+#: struct of it is rendered: the library builds its structs with ``_k8s``).
+BINDINGS = "cdk8s_plus_27.k8s"
 
 _SCHEMA = re.compile(r":schema: \S+#(\S+)")
 #: Keys JavaScript orders before all others in an object (array indices), whatever the insertion
@@ -54,7 +56,7 @@ def struct_fields(cls: Any) -> tuple[tuple[str, str, bool], ...]:
     """(Python name, JSON name, is a map) of each field of the struct class ``cls``, in the order
     its ``toJson_*`` function emits them."""
     mapping = getattr(cls, "__jsii_name_mapping__", None)
-    if not isinstance(mapping, dict) or cls.__module__ != k8s.__name__:
+    if not isinstance(mapping, dict) or cls.__module__ != BINDINGS:
         raise NotRenderableError(cls)
     if cls.__name__.startswith("Kube"):  # the object props: metadata first, not sorted
         raise NotRenderableError(cls)
@@ -70,9 +72,17 @@ def struct_fields(cls: Any) -> tuple[tuple[str, str, bool], ...]:
 
 
 def struct_json(struct: Any) -> dict[str, Any]:
-    """The JSON of a cdk8s-plus-27 ``k8s`` struct, key for key as its ``toJson_*`` gives it."""
+    """The JSON of a struct (``_k8s``'s or a cdk8s-plus-27 ``k8s`` one), key for key as the
+    binding's ``toJson_*`` gives it."""
     values = struct._values
     out: dict[str, Any] = {}
+    own = getattr(type(struct), "_FIELDS", None)
+    if own is not None:  # a _k8s struct
+        for python_name, json_name, holds, _ in own:
+            value = values.get(python_name)
+            if value is not None:
+                out[json_name] = _map(value) if holds == "map" else _value(value)
+        return out
     for python_name, json_name, is_map in struct_fields(struct.__class__):
         value = values.get(python_name)
         if value is not None:
@@ -109,14 +119,31 @@ def _value(value: Any) -> Any:
         if any(item is None for item in value):
             raise NotRenderableError(value)
         return [_value(item) for item in value]
-    if isinstance(value, (k8s.Quantity, k8s.IntOrString)):
-        return _value(jsii_value(value))
+    if hasattr(kind, "_FIELDS"):  # a _k8s struct
+        return struct_json(value)
+    if kind.__name__ in ("Quantity", "IntOrString"):
+        if kind.__module__ == BINDINGS:
+            return _value(jsii_value(value))
+        if hasattr(value, "value") and kind.__module__ == _K8S:
+            return _value(value.value)
     if hasattr(kind, "__jsii_name_mapping__"):
         return struct_json(value)
     raise NotRenderableError(value)
 
 
-def jsii_value(value: k8s.Quantity | k8s.IntOrString) -> Any:
+_K8S = __name__.rsplit(".", 1)[0] + "._k8s"
+
+
+def field_json(value: Any, holds: str) -> Any:
+    """A field's value as JSON: ``holds`` is ``map`` for a map field (``_k8s``'s table)."""
+    if holds == "map":
+        if not isinstance(value, dict):
+            value = dict(value)
+        return _map(value)
+    return _value(value)
+
+
+def jsii_value(value: Any) -> Any:
     """``value.value``, remembered on the object (``_common.quantity`` sets it at creation;
     reading it is otherwise a round trip to the jsii process)."""
     try:

@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from .. import contracts
@@ -28,6 +27,7 @@ from ..values.names import short_name
 from . import _common as c
 from . import _escape_hatches as hatch
 from . import _json
+from . import _k8s as k8s
 
 __all__ = [
     "ContainerModel",
@@ -430,18 +430,16 @@ def _sort_maps(value: Any, key: str | None = None) -> Any:
 
 
 def spec_json(kind: Any, spec: Any) -> dict[str, Any]:
-    """A typed workload ``spec`` as JSON: in Python (``_json``), key for key as the bindings'
-    ``toJson`` gives it; by jsii (``kind.manifest``, a round trip) for what ``_json`` leaves to
-    it."""
+    """A workload ``spec`` as JSON (``_json``), key for key as the bindings' ``toJson`` gives
+    it; a value it cannot render is a TypeError naming the workload kind and the value."""
     try:
         return _json.struct_json(spec)
-    except _json.NotRenderableError:
-        return spec_json_jsii(kind, spec)
-
-
-def spec_json_jsii(kind: Any, spec: Any) -> dict[str, Any]:
-    """``spec`` as jsii renders it (``kind.manifest(spec=...)``, e.g. ``k8s.KubeDeployment``)."""
-    return kind.manifest(spec=spec)["spec"]  # type: ignore[no-any-return]
+    except _json.NotRenderableError as exc:
+        raise TypeError(
+            f"{kind.__name__}: cannot render {exc.args[0]!r} (a value of type "
+            f"{type(exc.args[0]).__name__}) in the pod: give the Kubernetes fields as "
+            "cdk8s-plus-27 k8s structs or plain strings, numbers, lists and dicts"
+        ) from None
 
 
 class _RenderedAtSynth:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from .. import contracts
@@ -16,6 +15,7 @@ from ..values.model import DEFAULT_MODEL, ModelSource
 from ..values.names import HASH_CHARS, label_value, short_name
 from ..values.secrets import DEFAULT_TOKEN_SECRET, SecretKeyRef, check_secret_ref
 from . import _common as c
+from . import _k8s as k8s
 from ._escape_hatches import drop_empty_pod_conditions
 from ._pod import LazyJob, PodModel, program_container
 from .network_policy import dns_egress, https_egress, pod_policy
@@ -279,7 +279,7 @@ class ModelDownloadJob(Construct):
             requests={"cpu": cpu[0], "memory": memory[0]},
             limits={"cpu": cpu[1], "memory": memory[1]},
             mounts=[
-                volume.mount(read_only=False),
+                volume.mount_spec(read_only=False),
                 programs.mount,
                 k8s.VolumeMount(name="tmp", mount_path="/tmp"),
             ],
@@ -303,10 +303,10 @@ class ModelDownloadJob(Construct):
                     env=[k8s.EnvVar(name="PYTHONUNBUFFERED", value="1")],
                     requests={"cpu": "50m", "memory": "64Mi"},
                     limits={"cpu": "500m", "memory": "256Mi"},
-                    mounts=[volume.mount(read_only=False), programs.mount],
+                    mounts=[volume.mount_spec(read_only=False), programs.mount],
                 )
             )
-        for pod_volume in (volume.pod_volume(), programs.volume, c.empty_dir("tmp", "2Gi")):
+        for pod_volume in (volume.volume_spec(), programs.volume, c.empty_dir("tmp", "2Gi")):
             pod.add_volume(pod_volume)
         return pod
 

@@ -20,9 +20,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from cdk8s_plus_27 import k8s
-
 from ..errors import ConfigurationError
+from . import _k8s as k8s
 from ._pod import ContainerModel, Mount, PodModel, restricted
 
 if TYPE_CHECKING:

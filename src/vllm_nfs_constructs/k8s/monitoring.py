@@ -23,7 +23,6 @@ from importlib import resources
 from typing import Any
 
 import cdk8s
-from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from .. import contracts
@@ -39,9 +38,10 @@ from ..values.monitoring import (  # the value types' 0.3.0 path
 from ..values.names import short_name
 from ..values.taints import NOT_TUNED_TAINT_KEY
 from . import _common as c
+from . import _k8s as k8s
 from . import _rules
 from ._escape_hatches import lazy_raw_object, raw_object
-from .network_policy import NetworkPeer
+from .network_policy import NetworkPeer, network_peer
 
 __all__ = [
     "DASHBOARD_UID",
@@ -311,7 +311,7 @@ class VllmMonitoring(Construct):
                     policy_types=["Ingress"],
                     ingress=[
                         k8s.NetworkPolicyIngressRule(
-                            from_=[prometheus_peer(self.prometheus).to_peer()],
+                            from_=[network_peer(prometheus_peer(self.prometheus))],
                             ports=[
                                 k8s.NetworkPolicyPort(
                                     protocol="TCP", port=c.int_or_string(VLLM_PORT)

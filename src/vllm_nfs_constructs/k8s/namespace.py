@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from enum import Enum
 
-from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from ..values import _checks as v
 from . import _common as c
+from . import _k8s as k8s
 from ._escape_hatches import cluster_scoped
 from .network_policy import default_deny as deny_all
 

@@ -13,11 +13,11 @@ pods, so its reach is bounded by RBAC and the admission policy instead (docs/sec
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from functools import cache
+from typing import Any
 
-import cdk8s_plus_27 as kplus
-from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from ..errors import ConfigurationError
@@ -25,6 +25,7 @@ from ..values import _checks as v
 from ..values.names import short_name
 from ..values.peers import NAMESPACE_NAME_LABEL, NetworkPeer
 from . import _common as c
+from . import _k8s as k8s
 
 __all__ = [
     "NetworkPeer",
@@ -42,6 +43,24 @@ __all__ = [
 PeerLike = NetworkPeer | str | Mapping[str, str] | Construct
 
 
+def _kplus() -> Any:
+    """cdk8s-plus-27 if the App loaded it (a peer can only be one of its objects then), else
+    None: the library itself does not load it."""
+    return sys.modules.get("cdk8s_plus_27")
+
+
+def network_peer(peer: NetworkPeer) -> k8s.NetworkPolicyPeer:
+    """``peer`` as a ``NetworkPolicyPeer`` (``NetworkPeer.to_peer()`` gives the cdk8s-plus-27
+    binding's, for the user's own objects). An empty ``pod_labels`` selects every pod with
+    ``{}`` (an empty ``matchLabels`` would be dropped by the API server, so every apply would
+    change the object)."""
+    labels = dict(peer.pod_labels)
+    return k8s.NetworkPolicyPeer(
+        namespace_selector=k8s.LabelSelector(match_labels={NAMESPACE_NAME_LABEL: peer.namespace}),
+        pod_selector=k8s.LabelSelector(match_labels=labels) if labels else k8s.LabelSelector(),
+    )
+
+
 def peer_from(field_name: str, peer: object, namespace: str) -> NetworkPeer:
     """A :class:`NetworkPeer` for ``peer`` (see :data:`PeerLike`); ``namespace`` is the default
     for a bare mapping of labels."""
@@ -51,12 +70,13 @@ def peer_from(field_name: str, peer: object, namespace: str) -> NetworkPeer:
         return NetworkPeer(v.dns_label(field_name, peer))
     if isinstance(peer, Mapping):
         return NetworkPeer(namespace, v.label_map(field_name, peer))
-    if isinstance(peer, kplus.Namespace):
+    kplus = _kplus()
+    if kplus is not None and isinstance(peer, kplus.Namespace):
         return NetworkPeer(v.dns_label(field_name, peer.name))
     namespace_name = getattr(peer, "name", None)
     if type(peer).__name__ == "WorkloadNamespace" and isinstance(namespace_name, str):
         return NetworkPeer(namespace_name)  # a WorkloadNamespace: every pod in it
-    if isinstance(peer, kplus.Workload):
+    if kplus is not None and isinstance(peer, kplus.Workload):
         labels = dict(peer.match_labels or {})
         if not labels:
             raise ConfigurationError(field_name, peer.node.path, "a workload with a pod selector")
@@ -120,7 +140,7 @@ def pod_policy(
     if ingress_port is not None and ingress_from:
         ingress.append(
             k8s.NetworkPolicyIngressRule(
-                from_=[peer.to_peer() for peer in ingress_from],
+                from_=[network_peer(peer) for peer in ingress_from],
                 ports=[k8s.NetworkPolicyPort(protocol="TCP", port=c.int_or_string(ingress_port))],
             )
         )
@@ -191,7 +211,7 @@ def peer_egress(
             policy_types=["Egress"],
             egress=[
                 k8s.NetworkPolicyEgressRule(
-                    to=[NetworkPeer(target_namespace, dict(target_selector)).to_peer()],
+                    to=[network_peer(NetworkPeer(target_namespace, dict(target_selector)))],
                     ports=[k8s.NetworkPolicyPort(protocol="TCP", port=c.int_or_string(port))],
                 ),
                 dns_egress(),

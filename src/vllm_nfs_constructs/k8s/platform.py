@@ -18,13 +18,13 @@ from __future__ import annotations
 from typing import Any
 
 import cdk8s
-from cdk8s_plus_27 import k8s
 from constructs import Construct, IConstruct
 
 from ..errors import ConfigurationError
 from ..values import _checks as v
 from ..values.platform import PlatformDefaults
 from . import _common as c
+from . import _k8s as k8s
 from ._pod import PodModel, add_workload_hook
 
 __all__ = ["apply_platform", "platform_hook"]

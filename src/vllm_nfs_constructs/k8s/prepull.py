@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from ..errors import ConfigurationError
@@ -13,6 +12,7 @@ from ..values.images import PAUSE_IMAGE, VLLM_IMAGE, check_image
 from ..values.names import short_name
 from ..values.taints import NOT_TUNED_TAINT, Taint
 from . import _common as c
+from . import _k8s as k8s
 from ._pod import ContainerModel, LazyDaemonSet, PodModel, restricted
 from .network_policy import pod_policy
 

@@ -6,12 +6,12 @@ import hashlib
 from collections.abc import Sequence
 from functools import cached_property
 
-from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from .. import contracts
 from ..runtime import program_source
 from . import _common as c
+from . import _k8s as k8s
 
 WORKLOAD_PROGRAMS = (
     contracts.FETCH_PROGRAM,

@@ -49,7 +49,6 @@ from importlib import resources
 from typing import Any
 
 import cdk8s
-from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from .. import contracts
@@ -59,9 +58,10 @@ from ..values import _checks as v
 from ..values.names import service_name, short_name
 from ..values.routing import OBJECTIVE_HEADER, PrefixAwareRouting
 from . import _common as c
+from . import _k8s as k8s
 from ._escape_hatches import raw_object
 from ._pod import ContainerModel, LazyDeployment, PodModel, restricted
-from .network_policy import NetworkPeer, dns_egress, peer_egress, pod_policy
+from .network_policy import NetworkPeer, dns_egress, network_peer, peer_egress, pod_policy
 
 __all__ = [
     "ENVOY_ADMIN_PORT",
@@ -1253,7 +1253,7 @@ class PrefixAwareRouter(Construct):
                     policy_types=["Ingress"],
                     ingress=[
                         k8s.NetworkPolicyIngressRule(
-                            from_=[monitoring.prometheus.peer.to_peer()],
+                            from_=[network_peer(monitoring.prometheus.peer)],
                             ports=[
                                 k8s.NetworkPolicyPort(protocol="TCP", port=c.int_or_string(p))
                                 for p in ports

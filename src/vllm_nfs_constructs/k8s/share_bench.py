@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from ..contracts import BENCH_MAX_GIB, BENCH_THREADS
@@ -11,6 +10,7 @@ from ..values import _checks as v
 from ..values.images import PYTHON_IMAGE, check_image
 from ..values.model import DEFAULT_MODEL
 from . import _common as c
+from . import _k8s as k8s
 from ._pod import LazyJob, PodModel, program_container
 from .programs import BENCH_PROGRAMS, ProgramsConfigMap
 from .volume import SharedModelVolume
@@ -131,7 +131,7 @@ class ShareBenchmarkJob(Construct):
             gid=gid,
             requests={"cpu": "1", "memory": "256Mi"},
             limits={"cpu": "2", "memory": "512Mi"},
-            mounts=[volume.mount(read_only=True), programs.mount],
+            mounts=[volume.mount_spec(read_only=True), programs.mount],
             env=[
                 k8s.EnvVar(
                     name="NODE_NAME",
@@ -168,7 +168,7 @@ class ShareBenchmarkJob(Construct):
             restart_policy="Never",
         )
         self.pod.add_container(container)
-        self.pod.add_volume(volume.pod_volume())
+        self.pod.add_volume(volume.volume_spec())
         self.pod.add_volume(programs.volume)
         self.job = LazyJob(
             self,

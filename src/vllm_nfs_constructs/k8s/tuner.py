@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import cdk8s
-from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from .. import contracts
@@ -14,6 +13,7 @@ from ..values import _checks as v
 from ..values.images import PYTHON_IMAGE, check_image
 from ..values.taints import NOT_TUNED_TAINT, Taint
 from . import _common as c
+from . import _k8s as k8s
 from ._escape_hatches import cluster_scoped, raw_object
 from ._pod import ContainerModel, LazyDaemonSet, PodModel
 from .namespace import PodSecurityLevel, WorkloadNamespace

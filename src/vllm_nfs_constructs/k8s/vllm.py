@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from .. import contracts
@@ -20,6 +19,7 @@ from ..values.names import short_name
 from ..values.options import AUTO, GRACE_MARGIN_SECONDS, AntiAffinity, VllmOptions
 from ..values.secrets import SecretKeyRef
 from . import _common as c
+from . import _k8s as k8s
 from ._pod import ContainerModel, LazyDeployment, PodModel, check_workload, program_container
 from .autoscaling import QueueScaledObject
 from .extensions import PodExtension, apply_extension
@@ -338,7 +338,7 @@ class VllmDeployment(Construct):
             gid=opts.gid,
             requests={"cpu": "50m", "memory": "64Mi"},
             limits={"cpu": "200m", "memory": "128Mi"},
-            mounts=[self.volume.mount(read_only=True), self.programs.mount],
+            mounts=[self.volume.mount_spec(read_only=True), self.programs.mount],
             pull_policy="IfNotPresent",
         )
 
@@ -384,7 +384,7 @@ class VllmDeployment(Construct):
             limits=limits,
             security_context=c.restricted_container_security(opts.uid, opts.gid),
             volume_mounts=[
-                self.volume.mount(read_only=True),
+                self.volume.mount_spec(read_only=True),
                 self.programs.mount,
                 k8s.VolumeMount(name="dshm", mount_path="/dev/shm"),
                 k8s.VolumeMount(name="home", mount_path=HOME),
@@ -423,7 +423,7 @@ class VllmDeployment(Construct):
         pod.add_container(self._vllm_container(api_key_secret))
         owner = f"VllmDeployment {self.name!r}"
         for volume in (
-            self.volume.pod_volume(),
+            self.volume.volume_spec(),
             self.programs.volume,
             c.empty_dir("dshm", f"{opts.shm_size_gib}Gi", "Memory"),
             c.empty_dir("home", "20Gi"),

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-import cdk8s_plus_27 as kplus
-from cdk8s_plus_27 import k8s
 from constructs import Construct
 
 from ..errors import ConfigurationError
@@ -15,7 +14,11 @@ from ..values.handoff import NfsEndpoint
 from ..values.mount import NfsMountOptions
 from ..values.names import label_value
 from . import _common as c
+from . import _k8s as k8s
 from ._escape_hatches import cluster_scoped
+
+if TYPE_CHECKING:
+    import cdk8s_plus_27 as kplus
 
 __all__ = ["NfsMountOptions", "SharedModelVolume"]
 
@@ -168,6 +171,8 @@ class SharedModelVolume(Construct):
 
     @cached_property
     def _plus_volume(self) -> kplus.Volume:
+        import cdk8s_plus_27 as kplus  # only for this: the library does not load it otherwise
+
         claim = kplus.PersistentVolumeClaim.from_claim_name(self, "PlusClaim", self.claim_name)
         return kplus.Volume.from_persistent_volume_claim(self, "PlusVolume", claim, name="models")
 
@@ -180,8 +185,17 @@ class SharedModelVolume(Construct):
         """
         return self._plus_volume
 
-    def pod_volume(self, volume_name: str = "models") -> k8s.Volume:
-        """The pod volume for this claim (mount it read-only in serving pods)."""
+    def pod_volume(self, volume_name: str = "models") -> kplus.k8s.Volume:
+        """The pod volume for this claim as a cdk8s-plus-27 ``k8s.Volume``, for your own
+        objects (mount it read-only in serving pods)."""
+        return k8s.bindings(self.volume_spec(volume_name))
+
+    def mount(self, *, read_only: bool, volume_name: str = "models") -> kplus.k8s.VolumeMount:
+        """The mount of :meth:`pod_volume` as a cdk8s-plus-27 ``k8s.VolumeMount``."""
+        return k8s.bindings(self.mount_spec(read_only=read_only, volume_name=volume_name))
+
+    def volume_spec(self, volume_name: str = "models") -> k8s.Volume:
+        """The pod volume for this claim, as the library's pods take it."""
         return k8s.Volume(
             name=volume_name,
             persistent_volume_claim=k8s.PersistentVolumeClaimVolumeSource(
@@ -189,5 +203,6 @@ class SharedModelVolume(Construct):
             ),
         )
 
-    def mount(self, *, read_only: bool, volume_name: str = "models") -> k8s.VolumeMount:
+    def mount_spec(self, *, read_only: bool, volume_name: str = "models") -> k8s.VolumeMount:
+        """The mount of :meth:`volume_spec`, as the library's pods take it."""
         return k8s.VolumeMount(name=volume_name, mount_path=self.mount_path, read_only=read_only)

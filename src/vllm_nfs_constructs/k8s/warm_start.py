@@ -11,13 +11,12 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cdk8s_plus_27 import k8s
-
 from .. import contracts
 from ..errors import ConfigurationError
 from ..planning.loading import warm_up_applies
 from ..values.images import PYTHON_IMAGE
 from ..values.lora import LoraMode
+from . import _k8s as k8s
 from ._pod import ContainerModel, Mount, program_container
 
 if TYPE_CHECKING:
@@ -105,7 +104,7 @@ def _share(
     deployment: VllmDeployment, path: str, read_only: bool, sub_path: str | None = None
 ) -> Mount:
     """A mount of the deployment's share (the pod's ``models`` volume)."""
-    volume = deployment.volume.pod_volume()
+    volume = deployment.volume.volume_spec()
     return Mount(volume, path, read_only=read_only, sub_path=sub_path)
 
 
