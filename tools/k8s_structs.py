@@ -31,6 +31,50 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "src" / "vllm_nfs_constructs" / "k8s" / "data" / "k8s-1.27-structs.json"
+#: The type stub of ``_k8s`` (its classes are made from the table at import: mypy reads this).
+STUB = ROOT / "src" / "vllm_nfs_constructs" / "k8s" / "_k8s.pyi"
+
+STUB_HEAD = '''"""Type stub of ``_k8s`` (written by tools/k8s_structs.py from the same table)."""
+
+from typing import Any, ClassVar
+
+import cdk8s
+from constructs import Construct
+
+Field = tuple[str, str, str, str | None]
+
+class Struct:
+    _FIELDS: ClassVar[tuple[Field, ...]]
+    _BY_NAME: ClassVar[dict[str, Field]]
+    _values: dict[str, Any]
+    def __init__(self, **values: Any) -> None: ...
+    def __getattr__(self, name: str) -> Any: ...
+
+class _Value:
+    value: str | int | float
+    def __init__(self, value: str | int | float) -> None: ...
+    @classmethod
+    def from_string(cls, value: str) -> Any: ...
+    @classmethod
+    def from_number(cls, value: int | float) -> Any: ...
+
+class Quantity(_Value): ...
+class IntOrString(_Value): ...
+
+class KubeObject(cdk8s.ApiObject):
+    _BINDING: ClassVar[str]
+    def __init__(self, scope: Construct, id: str, **props: Any) -> None: ...
+
+def bindings(value: Any) -> Any: ...
+'''
+
+
+def stub(table: dict[str, Any]) -> str:
+    """The type stub: every struct and kind of the table as a class."""
+    lines = [STUB_HEAD]
+    lines.extend(f"class {name}(Struct): ..." for name in table["structs"])
+    lines.extend(f"class {name}(KubeObject): ..." for name in table["kinds"])
+    return "\n".join(lines) + "\n"
 
 #: The object kinds the library makes.
 KINDS = (
@@ -53,20 +97,71 @@ KINDS = (
 
 #: The structs the library builds (their fields' structs are added).
 STRUCTS = (
-    "Affinity Capabilities ConfigMapVolumeSource Container ContainerPort DaemonSetSpec "
-    "DaemonSetUpdateStrategy DeploymentSpec DeploymentStrategy EmptyDirVolumeSource EnvVar "
-    "EnvVarSource ExecAction GrpcAction HttpGetAction IpBlock JobSpec KeyToPath LabelSelector "
-    "Lifecycle LifecycleHandler LocalObjectReference NetworkPolicyEgressRule "
-    "NetworkPolicyIngressRule NetworkPolicyPeer NetworkPolicyPort NetworkPolicySpec "
-    "NfsVolumeSource NodeAffinity NodeSelector NodeSelectorRequirement NodeSelectorTerm "
-    "ObjectFieldSelector ObjectMeta ObjectReference PersistentVolumeClaimSpec "
-    "PersistentVolumeClaimVolumeSource PersistentVolumeSpec PodAffinityTerm PodAntiAffinity "
-    "PodDisruptionBudgetSpec PodFailurePolicy PodFailurePolicyOnExitCodesRequirement "
-    "PodFailurePolicyOnPodConditionsPattern PodFailurePolicyRule PodSecurityContext PodSpec "
-    "PodTemplateSpec PolicyRule Probe ResourceRequirements RoleRef RollingUpdateDaemonSet "
-    "RollingUpdateDeployment SeccompProfile SecretKeySelector SecurityContext ServicePort "
-    "ServiceSpec Subject Toleration Volume VolumeMount WeightedPodAffinityTerm"
-).split()
+    "Affinity",
+    "Capabilities",
+    "ConfigMapVolumeSource",
+    "Container",
+    "ContainerPort",
+    "DaemonSetSpec",
+    "DaemonSetUpdateStrategy",
+    "DeploymentSpec",
+    "DeploymentStrategy",
+    "EmptyDirVolumeSource",
+    "EnvVar",
+    "EnvVarSource",
+    "ExecAction",
+    "GrpcAction",
+    "HttpGetAction",
+    "IpBlock",
+    "JobSpec",
+    "KeyToPath",
+    "LabelSelector",
+    "Lifecycle",
+    "LifecycleHandler",
+    "LocalObjectReference",
+    "NetworkPolicyEgressRule",
+    "NetworkPolicyIngressRule",
+    "NetworkPolicyPeer",
+    "NetworkPolicyPort",
+    "NetworkPolicySpec",
+    "NfsVolumeSource",
+    "NodeAffinity",
+    "NodeSelector",
+    "NodeSelectorRequirement",
+    "NodeSelectorTerm",
+    "ObjectFieldSelector",
+    "ObjectMeta",
+    "ObjectReference",
+    "PersistentVolumeClaimSpec",
+    "PersistentVolumeClaimVolumeSource",
+    "PersistentVolumeSpec",
+    "PodAffinityTerm",
+    "PodAntiAffinity",
+    "PodDisruptionBudgetSpec",
+    "PodFailurePolicy",
+    "PodFailurePolicyOnExitCodesRequirement",
+    "PodFailurePolicyOnPodConditionsPattern",
+    "PodFailurePolicyRule",
+    "PodSecurityContext",
+    "PodSpec",
+    "PodTemplateSpec",
+    "PolicyRule",
+    "Probe",
+    "ResourceRequirements",
+    "RoleRef",
+    "RollingUpdateDaemonSet",
+    "RollingUpdateDeployment",
+    "SeccompProfile",
+    "SecretKeySelector",
+    "SecurityContext",
+    "ServicePort",
+    "ServiceSpec",
+    "Subject",
+    "Toleration",
+    "Volume",
+    "VolumeMount",
+    "WeightedPodAffinityTerm",
+)
 
 _SCHEMA = re.compile(r":schema: \S+#(\S+)")
 _GVK = re.compile(r"(Kube\w+)\.GVK = \{\s*apiVersion: '([^']+)',\s*kind: '([^']+)',\s*\};")
@@ -176,7 +271,7 @@ def render(table: dict[str, Any]) -> str:
     kinds = list(table["kinds"].items())
     for i, (name, kind) in enumerate(kinds):
         head = {"apiVersion": kind["apiVersion"], "kind": kind["kind"]}
-        lines.append(f"  {json.dumps(name)}: {json.dumps(head)[:-1]}, \"props\": [")
+        lines.append(f'  {json.dumps(name)}: {json.dumps(head)[:-1]}, "props": [')
         props = [f"   {json.dumps(f)}" for f in kind["props"]]
         lines.append(",\n".join(props))
         lines.append("  ]}" + ("," if i < len(kinds) - 1 else ""))
@@ -195,8 +290,10 @@ def render(table: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    OUT.write_text(render(build_table()))
-    print(f"wrote {OUT.relative_to(ROOT)}")
+    table = build_table()
+    OUT.write_text(render(table))
+    STUB.write_text(stub(table))
+    print(f"wrote {OUT.relative_to(ROOT)} and {STUB.relative_to(ROOT)}")
     return 0
 
 

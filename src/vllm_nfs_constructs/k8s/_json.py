@@ -119,15 +119,18 @@ def _value(value: Any) -> Any:
         if any(item is None for item in value):
             raise NotRenderableError(value)
         return [_value(item) for item in value]
-    if hasattr(kind, "_FIELDS"):  # a _k8s struct
+    return _object(kind, value)
+
+
+def _object(kind: type, value: Any) -> Any:
+    """A struct (``_k8s``'s or the bindings'), a ``Quantity`` or an ``IntOrString``."""
+    if hasattr(kind, "_FIELDS") or hasattr(kind, "__jsii_name_mapping__"):
         return struct_json(value)
     if kind.__name__ in ("Quantity", "IntOrString"):
         if kind.__module__ == BINDINGS:
             return _value(jsii_value(value))
-        if hasattr(value, "value") and kind.__module__ == _K8S:
+        if kind.__module__ == _K8S:
             return _value(value.value)
-    if hasattr(kind, "__jsii_name_mapping__"):
-        return struct_json(value)
     raise NotRenderableError(value)
 
 
@@ -144,11 +147,12 @@ def field_json(value: Any, holds: str) -> Any:
 
 
 def jsii_value(value: Any) -> Any:
-    """``value.value``, remembered on the object (``_common.quantity`` sets it at creation;
-    reading it is otherwise a round trip to the jsii process)."""
+    """``value.value`` of a binding's ``Quantity`` or ``IntOrString`` (a user's: the library's
+    own are ``_k8s``'s), remembered on the object (reading it is a round trip to the jsii
+    process)."""
     try:
-        return value._vnc_value  # type: ignore[union-attr]
+        return value._vnc_value
     except AttributeError:
         found = value.value
-        value._vnc_value = found  # type: ignore[union-attr]
+        value._vnc_value = found
         return found

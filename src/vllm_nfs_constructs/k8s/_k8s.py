@@ -65,8 +65,9 @@ class Struct:
                 continue
             struct = spec[3]
             if struct is not None and isinstance(value, dict):  # as the bindings do
-                value = _STRUCTS[struct](**value)
-            kept[name] = value
+                kept[name] = _STRUCTS[struct](**value)
+            else:
+                kept[name] = value
         self._values = kept
 
     def __getattr__(self, name: str) -> Any:
@@ -231,7 +232,8 @@ def _api_metadata(metadata: Any) -> cdk8s.ApiObjectMetadata | None:
 
 
 def _kind_class(name: str) -> type[KubeObject]:
-    return type(name, (KubeObject,), {"__module__": __name__, "__qualname__": name, "_BINDING": name})
+    namespace = {"__module__": __name__, "__qualname__": name, "_BINDING": name}
+    return type(name, (KubeObject,), namespace)
 
 
 _KINDS: dict[str, type[KubeObject]] = {name: _kind_class(name) for name in _TABLE["kinds"]}

@@ -188,11 +188,12 @@ class SharedModelVolume(Construct):
     def pod_volume(self, volume_name: str = "models") -> kplus.k8s.Volume:
         """The pod volume for this claim as a cdk8s-plus-27 ``k8s.Volume``, for your own
         objects (mount it read-only in serving pods)."""
-        return k8s.bindings(self.volume_spec(volume_name))
+        return k8s.bindings(self.volume_spec(volume_name))  # type: ignore[no-any-return]
 
     def mount(self, *, read_only: bool, volume_name: str = "models") -> kplus.k8s.VolumeMount:
         """The mount of :meth:`pod_volume` as a cdk8s-plus-27 ``k8s.VolumeMount``."""
-        return k8s.bindings(self.mount_spec(read_only=read_only, volume_name=volume_name))
+        spec = self.mount_spec(read_only=read_only, volume_name=volume_name)
+        return k8s.bindings(spec)  # type: ignore[no-any-return]
 
     def volume_spec(self, volume_name: str = "models") -> k8s.Volume:
         """The pod volume for this claim, as the library's pods take it."""
