@@ -86,8 +86,30 @@ def struct_json(struct: Any) -> dict[str, Any]:
     for python_name, json_name, is_map in struct_fields(struct.__class__):
         value = values.get(python_name)
         if value is not None:
-            out[json_name] = _map(value) if is_map else _value(value)
+            if is_map:
+                out[json_name] = _map(value)
+            else:
+                out[json_name] = _value(_dicts_as_structs(struct, python_name, value))
     return out
+
+
+def _dicts_as_structs(struct: Any, python_name: str, value: Any) -> Any:
+    """A binding's struct field given as dicts (the bindings keep a dict inside a list as it
+    is, and jsii sends it as the struct): each such dict as the struct it stands for."""
+    if type(value) is list and any(type(item) is dict for item in value):
+        kind = _nested_struct(type(struct).__name__, python_name)
+        return [kind(**item) if type(item) is dict and kind else item for item in value]
+    return value
+
+
+def _nested_struct(struct_name: str, python_name: str) -> Any:
+    from . import _k8s  # the table of the structs (it imports this module)
+
+    own = getattr(_k8s, struct_name, None)
+    if own is None:
+        return None
+    field = own._BY_NAME.get(python_name)
+    return getattr(_k8s, field[3]) if field and field[3] else None
 
 
 def _map(value: Any) -> dict[str, Any]:
@@ -95,10 +117,24 @@ def _map(value: Any) -> dict[str, Any]:
         raise NotRenderableError(value)
     out = {}
     for key, item in value.items():
-        if not isinstance(key, str) or _ARRAY_INDEX.fullmatch(key) or item is None:
+        if not isinstance(key, str) or item is None:
             raise NotRenderableError(key)
         out[key] = _value(item)
-    return out
+    return js_object(out)
+
+
+def _is_index(key: str) -> bool:
+    return _ARRAY_INDEX.fullmatch(key) is not None and int(key) < 2**32 - 1
+
+
+def js_object(value: dict[str, Any]) -> dict[str, Any]:
+    """``value`` with its keys in the order a JavaScript object keeps them: array indices
+    (``"0"``, ``"10"``) first, ascending, then the other keys in insertion order."""
+    indices = [key for key in value if _is_index(key)]
+    if not indices:
+        return value
+    first = {key: value[key] for key in sorted(indices, key=int)}
+    return first | {key: item for key, item in value.items() if key not in first}
 
 
 def _value(value: Any) -> Any:

@@ -64,8 +64,10 @@ class Struct:
             if value is None:
                 continue
             struct = spec[3]
-            if struct is not None and isinstance(value, dict):  # as the bindings do
+            if struct is not None and type(value) is dict:  # as the bindings do
                 kept[name] = _STRUCTS[struct](**value)
+            elif struct is not None and type(value) is list:  # as jsii sends them
+                kept[name] = [_STRUCTS[struct](**i) if type(i) is dict else i for i in value]
             else:
                 kept[name] = value
         self._values = kept
@@ -149,9 +151,10 @@ _STRUCTS: dict[str, type[Struct]] = {
 def _sort_maps(value: Any) -> Any:
     """Every object's keys sorted, as cdk8s's ``sanitizeValue`` sorts an object's props before
     the binding's ``toJson_*`` puts each struct's fields back in its own order (structs rendered
-    by ``_json`` are in that order already, so this only changes maps)."""
+    by ``_json`` are in that order already, so this only changes maps; a JavaScript object then
+    puts array indices first)."""
     if isinstance(value, dict):
-        return {k: _sort_maps(value[k]) for k in sorted(value)}
+        return _json.js_object({k: _sort_maps(value[k]) for k in sorted(value)})
     if isinstance(value, list):
         return [_sort_maps(item) for item in value]
     return value

@@ -422,7 +422,7 @@ _MAP_KEYS = frozenset(
 def _sort_maps(value: Any, key: str | None = None) -> Any:
     if isinstance(value, dict):
         if key in _MAP_KEYS:
-            return {k: value[k] for k in sorted(value)}
+            return _json.js_object({k: value[k] for k in sorted(value)})
         return {k: _sort_maps(v, k) for k, v in value.items()}
     if isinstance(value, list):
         return [_sort_maps(item) for item in value]
