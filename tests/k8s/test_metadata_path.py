@@ -20,6 +20,9 @@ ALLOWED = {
     ("_escape_hatches.py", "raw_object"),
     ("_escape_hatches.py", "lazy_raw_object"),
     ("_pod.py", "render_template"),
+    # the stand-in of the bindings' object kinds: turns the ObjectMeta made by `metadata` into
+    # cdk8s's ApiObjectMetadata, as the bindings' ApiObject does (it adds nothing)
+    ("_k8s.py", "_api_metadata"),
 }
 
 

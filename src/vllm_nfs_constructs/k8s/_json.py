@@ -78,10 +78,17 @@ def struct_json(struct: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     own = getattr(type(struct), "_FIELDS", None)
     if own is not None:  # a _k8s struct
-        for python_name, json_name, holds, _ in own:
+        for python_name, json_name, holds, takes in own:
             value = values.get(python_name)
-            if value is not None:
-                out[json_name] = _map(value) if holds == "map" else _value(value)
+            if value is None:
+                continue
+            if holds == "map":
+                out[json_name] = _map(value)
+                continue
+            if takes is not None:  # the struct the field takes, as jsii checks it
+                for item in value if holds == "list" and type(value) is list else [value]:
+                    _expect(item, takes)
+            out[json_name] = _value(value)
         return out
     for python_name, json_name, is_map in struct_fields(struct.__class__):
         value = values.get(python_name)
@@ -91,6 +98,20 @@ def struct_json(struct: Any) -> dict[str, Any]:
             else:
                 out[json_name] = _value(_dicts_as_structs(struct, python_name, value))
     return out
+
+
+def _expect(value: Any, struct: str) -> None:
+    """``value`` is the struct ``struct`` (the library's or the bindings'), as the bindings'
+    run-time checks ask; else NotRenderableError."""
+    kind = type(value)
+    if kind.__name__ != struct or not (
+        hasattr(kind, "_FIELDS") or (kind.__module__ == BINDINGS and _is_struct_class(kind))
+    ):
+        raise NotRenderableError(value)
+
+
+def _is_struct_class(kind: type) -> bool:
+    return isinstance(getattr(kind, "__jsii_name_mapping__", None), dict)
 
 
 def _dicts_as_structs(struct: Any, python_name: str, value: Any) -> Any:

@@ -31,6 +31,7 @@ from . import _k8s as k8s
 
 __all__ = [
     "ContainerModel",
+    "K8sStruct",
     "LazyDaemonSet",
     "LazyDeployment",
     "LazyJob",
@@ -47,12 +48,19 @@ def _sorted(mapping: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return {key: mapping[key] for key in sorted(mapping)} if mapping else None
 
 
+#: A Kubernetes struct given to :class:`Mount` or :class:`ContainerModel`: cdk8s-plus-27's
+#: (``from cdk8s_plus_27 import k8s``; ``k8s.EnvVar(name=..., value=...)``), the library's own
+#: (``SharedModelVolume.volume_spec()``) or a dict of its fields. Each is checked to be the struct
+#: its field takes when the pod is rendered.
+K8sStruct = Any
+
+
 @dataclass(frozen=True)
 class Mount:
     """A volume mount that carries the volume it needs: adding it to a container of a pod adds
     the volume to the pod too, so a mount never names a volume the pod lacks."""
 
-    volume: k8s.Volume
+    volume: K8sStruct  # a Volume
     path: str
     read_only: bool | None = None
     sub_path: str | None = None
@@ -74,23 +82,23 @@ class ContainerModel:
     image: str
     command: list[str] | None = None
     args: list[str] | None = None
-    env: list[k8s.EnvVar] = field(default_factory=list)
-    ports: list[k8s.ContainerPort] = field(default_factory=list)
+    env: list[K8sStruct] = field(default_factory=list)  # EnvVar
+    ports: list[K8sStruct] = field(default_factory=list)  # ContainerPort
     requests: dict[str, str] = field(default_factory=dict)
     limits: dict[str, str] = field(default_factory=dict)
-    security_context: k8s.SecurityContext | None = None
-    volume_mounts: list[k8s.VolumeMount] = field(default_factory=list)
+    security_context: K8sStruct | None = None  # SecurityContext
+    volume_mounts: list[K8sStruct] = field(default_factory=list)  # VolumeMount
     image_pull_policy: str | None = None
-    startup_probe: k8s.Probe | None = None
-    readiness_probe: k8s.Probe | None = None
-    liveness_probe: k8s.Probe | None = None
-    lifecycle: k8s.Lifecycle | None = None
+    startup_probe: K8sStruct | None = None  # Probe
+    readiness_probe: K8sStruct | None = None  # Probe
+    liveness_probe: K8sStruct | None = None  # Probe
+    lifecycle: K8sStruct | None = None  # Lifecycle
     working_dir: str | None = None
     #: ``Always`` makes an init container a native sidecar (Kubernetes >= 1.29). The 1.27
     #: bindings lack the field: it is set on the rendered JSON (``_escape_hatches``).
     restart_policy: str | None = None
     #: The volumes the container's :class:`Mount` entries need; the pod renders them.
-    mount_volumes: list[k8s.Volume] = field(default_factory=list)
+    mount_volumes: list[K8sStruct] = field(default_factory=list)  # Volume
 
     def mount(self, mount: k8s.VolumeMount | Mount) -> None:
         """Add a volume mount unless one at the same path exists (a :class:`Mount` brings its
