@@ -228,3 +228,54 @@ def test_warm_up_and_compile_cache_are_extensions(chart: cdk8s.Chart) -> None:
         options=VllmOptions(compile_cache=True),
     )
     assert [e.name for e in d.extensions] == ["compile-cache", "warm-up"]
+
+
+@dataclass(frozen=True)
+class EnvAsText:
+    """A user's mistake: environment as ``NAME=value`` text where ``EnvVar`` structs go."""
+
+    name: str = "env-as-text"
+
+    def extend(self, pod: ServingPod) -> None:
+        pod.add_container(
+            ContainerModel(
+                name="helper",
+                image="docker.io/library/busybox:1.37",
+                env=["MODE=fast"],
+                requests={"cpu": "10m", "memory": "32Mi"},
+                limits={"cpu": "100m", "memory": "64Mi"},
+            )
+        )
+
+
+def test_a_value_that_is_not_the_struct_its_field_takes_fails_naming_it(
+    chart: cdk8s.Chart, synth: Any
+) -> None:
+    deployment(chart).add_extension(EnvAsText())
+    # Raised while cdk8s synthesizes (the pod renders then), so jsii hands it back wrapped.
+    with pytest.raises(RuntimeError, match=r"Deployment: cannot render 'MODE=fast' \(a value of"):
+        synth(chart)
+
+
+@dataclass(frozen=True)
+class EnvAsDicts:
+    """Structs given as dicts of their fields (as the bindings accept them)."""
+
+    name: str = "env-as-dicts"
+
+    def extend(self, pod: ServingPod) -> None:
+        pod.add_container(
+            ContainerModel(
+                name="helper",
+                image="docker.io/library/busybox:1.37",
+                env=[{"name": "MODE", "value": "fast"}, k8s.EnvVar(name="LEVEL", value="2")],
+                requests={"cpu": "10m", "memory": "32Mi"},
+                limits={"cpu": "100m", "memory": "64Mi"},
+            )
+        )
+
+
+def test_structs_given_as_dicts_render_as_the_structs(chart: cdk8s.Chart, synth: Any) -> None:
+    deployment(chart).add_extension(EnvAsDicts())
+    helper = containers(pod_spec(synth(chart)))["helper"]
+    assert helper["env"] == [{"name": "MODE", "value": "fast"}, {"name": "LEVEL", "value": "2"}]

@@ -443,10 +443,12 @@ def spec_json(kind: Any, spec: Any) -> dict[str, Any]:
     try:
         return _json.struct_json(spec)
     except _json.NotRenderableError as exc:
+        what = getattr(kind, "_KIND", "") or kind.__name__
         raise TypeError(
-            f"{kind.__name__}: cannot render {exc.args[0]!r} (a value of type "
-            f"{type(exc.args[0]).__name__}) in the pod: give the Kubernetes fields as "
-            "cdk8s-plus-27 k8s structs or plain strings, numbers, lists and dicts"
+            f"{what}: cannot render {exc.args[0]!r} (a value of type "
+            f"{type(exc.args[0]).__name__}) in the pod: give each Kubernetes field what it "
+            "takes (a struct: cdk8s-plus-27's, e.g. k8s.EnvVar(name=..., value=...), or a dict "
+            "of its fields; a list as a list)"
         ) from None
 
 
