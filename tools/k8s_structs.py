@@ -76,6 +76,7 @@ def stub(table: dict[str, Any]) -> str:
     lines.extend(f"class {name}(KubeObject): ..." for name in table["kinds"])
     return "\n".join(lines) + "\n"
 
+
 #: The object kinds the library makes.
 KINDS = (
     "KubeClusterRole",
