@@ -3,6 +3,8 @@ carry their volumes, two volumes under one name refused, restricted security kep
 
 from __future__ import annotations
 
+import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -252,8 +254,9 @@ def test_a_value_that_is_not_the_struct_its_field_takes_fails_naming_it(
     chart: cdk8s.Chart, synth: Any
 ) -> None:
     deployment(chart).add_extension(EnvAsText())
-    # Raised while cdk8s synthesizes (the pod renders then), so jsii hands it back wrapped.
-    with pytest.raises(RuntimeError, match=r"Deployment: cannot render 'MODE=fast' \(a value of"):
+    # Raised while cdk8s synthesizes (the pod renders then, from the bindings' own structs so
+    # their run-time checks see the user's values), so jsii hands it back wrapped.
+    with pytest.raises(RuntimeError, match=r"type of argument env must be"):
         synth(chart)
 
 
@@ -279,3 +282,78 @@ def test_structs_given_as_dicts_render_as_the_structs(chart: cdk8s.Chart, synth:
     deployment(chart).add_extension(EnvAsDicts())
     helper = containers(pod_spec(synth(chart)))["helper"]
     assert helper["env"] == [{"name": "MODE", "value": "fast"}, {"name": "LEVEL", "value": "2"}]
+
+
+def _extension(extend: Any) -> Any:
+    @dataclass(frozen=True)
+    class Ext:
+        name: str = "ext"
+
+        def extend(self, pod: ServingPod) -> None:
+            extend(pod)
+
+    return Ext()
+
+
+def _helper(**fields: Any) -> ContainerModel:
+    base: dict[str, Any] = {
+        "name": "helper",
+        "image": "docker.io/library/busybox:1.37",
+        "requests": {"cpu": "10m", "memory": "32Mi"},
+        "limits": {"cpu": "100m", "memory": "64Mi"},
+    }
+    return ContainerModel(**{**base, **fields})
+
+
+def test_the_share_from_pod_volume_is_the_library_s_own_models_volume(
+    chart: cdk8s.Chart, synth: Any
+) -> None:
+    # pod_volume() hands out cdk8s-plus-27's struct; the pod holds the library's: the same
+    # volume, so it is kept once and the sub-path mount is added.
+    def extend(pod: ServingPod) -> None:
+        share = pod.deployment.volume.pod_volume()
+        pod.mount("vllm", Mount(share, "/cache", sub_path="cache"))
+
+    deployment(chart).add_extension(_extension(extend))
+    spec = pod_spec(synth(chart))
+    assert [v["name"] for v in spec["volumes"]].count("models") == 1
+    mount = {"mountPath": "/cache", "name": "models", "subPath": "cache"}
+    assert mount in containers(spec)["vllm"]["volumeMounts"]
+
+
+def test_a_mount_the_container_has_already_is_kept_once(chart: cdk8s.Chart, synth: Any) -> None:
+    def extend(pod: ServingPod) -> None:
+        pod.add_container(_helper(volume_mounts=[k8s.VolumeMount(name="logs", mount_path="/logs")]))
+        pod.mount("helper", Mount(LOGS, "/logs"))
+
+    deployment(chart).add_extension(_extension(extend))
+    helper = containers(pod_spec(synth(chart)))["helper"]
+    assert helper["volumeMounts"] == [{"mountPath": "/logs", "name": "logs"}]
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({"requests": {"cpu": 1, "memory": "32Mi"}}, "type of argument value must be str"),
+        ({"env": [{"name": "A", "value": 1}]}, "type of argument value must be one of"),
+        ({"env": [{"value": "x"}]}, "missing 1 required keyword-only argument: 'name'"),
+    ],
+    ids=["quantity-int", "env-value-int", "env-without-name"],
+)
+def test_users_values_meet_the_bindings_checks(
+    chart: cdk8s.Chart, synth: Any, fields: dict[str, Any], error: str
+) -> None:
+    deployment(chart).add_extension(_extension(lambda pod: pod.add_container(_helper(**fields))))
+    with pytest.raises(RuntimeError, match=re.escape(error)):
+        synth(chart)
+
+
+def test_values_the_renderer_leaves_to_jsii_render(chart: cdk8s.Chart, synth: Any) -> None:
+    attributes = OrderedDict(b="1", a="2")
+    csi = k8s.Volume(name="x", csi=k8s.CsiVolumeSource(driver="d", volume_attributes=attributes))
+    deployment(chart).add_extension(_extension(lambda pod: pod.mount("vllm", Mount(csi, "/x"))))
+    volumes = {v["name"]: v for v in pod_spec(synth(chart))["volumes"]}
+    assert volumes["x"] == {
+        "csi": {"driver": "d", "volumeAttributes": {"b": "1", "a": "2"}},
+        "name": "x",
+    }

@@ -27,7 +27,14 @@ import typing
 from functools import cache
 from typing import Any
 
-__all__ = ["NotRenderableError", "field_json", "jsii_value", "struct_fields", "struct_json"]
+__all__ = [
+    "NotRenderableError",
+    "expect",
+    "field_json",
+    "jsii_value",
+    "struct_fields",
+    "struct_json",
+]
 
 #: The module of cdk8s-plus-27's generated Kubernetes bindings (imported only when a user's own
 #: struct of it is rendered: the library builds its structs with ``_k8s``).
@@ -87,7 +94,7 @@ def struct_json(struct: Any) -> dict[str, Any]:
                 continue
             if takes is not None:  # the struct the field takes, as jsii checks it
                 for item in value if holds == "list" and type(value) is list else [value]:
-                    _expect(item, takes)
+                    expect(item, takes)
             out[json_name] = _value(value)
         return out
     for python_name, json_name, is_map in struct_fields(struct.__class__):
@@ -100,7 +107,7 @@ def struct_json(struct: Any) -> dict[str, Any]:
     return out
 
 
-def _expect(value: Any, struct: str) -> None:
+def expect(value: Any, struct: str) -> None:
     """``value`` is the struct ``struct`` (the library's or the bindings'), as the bindings'
     run-time checks ask; else NotRenderableError."""
     kind = type(value)

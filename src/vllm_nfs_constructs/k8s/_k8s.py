@@ -18,14 +18,16 @@ against the installed bindings by ``tests/k8s/test_k8s_structs.py``):
 - ``Quantity`` and ``IntOrString`` hold their ``value``.
 
 A user's own cdk8s-plus-27 structs (a ``k8s.Volume`` in an extension) are accepted wherever these
-are and rendered by ``_json`` from the binding itself; :func:`bindings` turns one of these into
-the binding's, for the public methods that hand a struct to the user (``SharedModelVolume.
-pod_volume()``), so it fits the user's own cdk8s-plus-27 objects.
+are: :func:`same` compares the two kinds by their JSON, and a pod holding any value of the user's
+is turned into the bindings' own structs by :func:`bindings` before it renders, so their run-time
+checks see the user's values (``_pod``). :func:`bindings` also serves the public methods that
+hand a struct to the user (``SharedModelVolume.pod_volume()``), so it fits their own objects.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -64,10 +66,10 @@ class Struct:
             if value is None:
                 continue
             struct = spec[3]
-            if struct is not None and type(value) is dict:  # as the bindings do
+            if struct is not None and isinstance(value, dict):  # as the bindings do
                 kept[name] = _STRUCTS[struct](**value)
             elif struct is not None and type(value) is list:  # as jsii sends them
-                kept[name] = [_STRUCTS[struct](**i) if type(i) is dict else i for i in value]
+                kept[name] = [_STRUCTS[struct](**i) if isinstance(i, dict) else i for i in value]
             else:
                 kept[name] = value
         self._values = kept
@@ -78,10 +80,15 @@ class Struct:
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other._values == self._values  # type: ignore[attr-defined]
+        if type(other) is type(self):
+            return other._values == self._values  # type: ignore[attr-defined]
+        if type(other).__name__ == type(self).__name__ and _is_struct(other):
+            return same(self, other)  # the bindings' struct of the same kind
+        return NotImplemented
 
     def __ne__(self, other: object) -> bool:
-        return not self == other
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -109,10 +116,19 @@ class _Value:
 
     @classmethod
     def from_string(cls, value: str) -> Any:
+        if not isinstance(value, str):  # the bindings' run-time check, its words
+            raise TypeError(
+                f"type of argument value must be str; got {type(value).__name__} instead"
+            )
         return cls(value)
 
     @classmethod
     def from_number(cls, value: int | float) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(
+                "type of argument value must be one of (int, float); got "
+                f"{type(value).__name__} instead"
+            )
         return cls(value)
 
 
@@ -126,6 +142,24 @@ class IntOrString(_Value):
     """``k8s.IntOrString``: ``IntOrString.from_number(8000)``, ``.from_string("http")``."""
 
     __slots__ = ()
+
+
+def same(a: object, b: object) -> bool:
+    """Whether ``a`` and ``b`` are the same struct (the same kind and the same JSON), whichever
+    of them is the library's and which the bindings' (each class's own ``==`` only knows its
+    own kind); plain ``==`` for anything else."""
+    if type(a) is type(b) or type(a).__name__ != type(b).__name__:
+        return a == b
+    if not (_is_struct(a) and _is_struct(b)):
+        return a == b
+    try:
+        return _json.struct_json(a) == _json.struct_json(b)
+    except _json.NotRenderableError:
+        return False
+
+
+def _is_struct(value: object) -> bool:
+    return isinstance(value, Struct) or type(value).__module__ == _json.BINDINGS
 
 
 def _struct_class(name: str, fields: list[list[Any]]) -> type[Struct]:
@@ -154,7 +188,8 @@ def _sort_maps(value: Any) -> Any:
     by ``_json`` are in that order already, so this only changes maps; a JavaScript object then
     puts array indices first)."""
     if isinstance(value, dict):
-        return _json.js_object({k: _sort_maps(value[k]) for k in sorted(value)})
+        keys = value if os.environ.get("CDK8S_DISABLE_SORT") else sorted(value)
+        return _json.js_object({k: _sort_maps(value[k]) for k in keys})
     if isinstance(value, list):
         return [_sort_maps(item) for item in value]
     return value
@@ -199,10 +234,19 @@ class KubeObject(cdk8s.ApiObject):
         )
         patches = []
         for python_name, json_name, holds, struct in kind["props"][1:]:
-            value = props.get(python_name)
+            value = _as_structs(props.get(python_name), holds, struct)
             if value is None:
                 continue
-            rendered = _sort_maps(_json.field_json(value, holds))
+            try:
+                if struct is not None:
+                    for item in value if holds == "list" else [value]:
+                        _json.expect(item, struct)
+                rendered = _sort_maps(_json.field_json(value, holds))
+            except _json.NotRenderableError as exc:
+                raise TypeError(
+                    f"{type(self).__name__}.{python_name}: cannot render {exc.args[0]!r} "
+                    f"(expected {'a list of ' if holds == 'list' else ''}{struct or holds})"
+                ) from None
             if holds == "list":
                 rendered = [_struct_order(item, struct) for item in rendered]
             elif holds == "value":
@@ -210,6 +254,17 @@ class KubeObject(cdk8s.ApiObject):
             patches.append(cdk8s.JsonPatch.add(f"/{json_name}", rendered))
         if patches:
             self.add_json_patch(*patches)  # one round trip for all of them
+
+
+def _as_structs(value: Any, holds: str, struct: str | None) -> Any:
+    """Dicts given for a struct prop as the struct, as the bindings take them."""
+    if struct is None:
+        return value
+    if holds == "list" and type(value) is list:
+        return [_STRUCTS[struct](**i) if isinstance(i, dict) else i for i in value]
+    if isinstance(value, dict):
+        return _STRUCTS[struct](**value)
+    return value
 
 
 _METADATA_FIELDS = frozenset({"name", "namespace", "labels", "annotations"})
@@ -250,12 +305,11 @@ def bindings(value: Any) -> Any:
     if isinstance(value, Struct):
         cls = getattr(k8s, type(value).__name__)
         return cls(**{key: bindings(item) for key, item in value._values.items()})
-    if isinstance(value, Quantity):
-        return k8s.Quantity.from_string(str(value.value))
-    if isinstance(value, IntOrString):
+    if isinstance(value, _Value):
+        kind = getattr(k8s, type(value).__name__)
         if isinstance(value.value, str):
-            return k8s.IntOrString.from_string(value.value)
-        return k8s.IntOrString.from_number(value.value)
+            return kind.from_string(value.value)
+        return kind.from_number(value.value)
     if isinstance(value, list):
         return [bindings(item) for item in value]
     if isinstance(value, dict):

@@ -49,9 +49,10 @@ def _sorted(mapping: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 
 #: A Kubernetes struct given to :class:`Mount` or :class:`ContainerModel`: cdk8s-plus-27's
-#: (``from cdk8s_plus_27 import k8s``; ``k8s.EnvVar(name=..., value=...)``), the library's own
-#: (``SharedModelVolume.volume_spec()``) or a dict of its fields. Each is checked to be the struct
-#: its field takes when the pod is rendered.
+#: (``from cdk8s_plus_27 import k8s``; ``k8s.EnvVar(name=..., value=...)``) or the library's own
+#: (``SharedModelVolume.volume_spec()``); in a list field, also a dict of its fields. A pod that
+#: holds one of the user's is rendered from the bindings' own structs, whose run-time checks see
+#: every value.
 K8sStruct = Any
 
 
@@ -262,7 +263,7 @@ class PodModel:
         owner = owner or f"the {self.role} pod"
         for existing in self.volumes:
             if existing.name == volume.name:
-                if existing != volume:
+                if not k8s.same(existing, volume):
                     first = self.volume_owners.get(volume.name, f"the {self.role} pod")
                     raise ConfigurationError(
                         f"{owner}: volume {volume.name!r}",
@@ -284,7 +285,7 @@ class PodModel:
                 self.add_volume(volume, owner)
 
     def tolerate(self, toleration: k8s.Toleration) -> None:
-        if toleration not in self.tolerations:
+        if not any(k8s.same(known, toleration) for known in self.tolerations):
             self.tolerations.append(toleration)
 
     def add_pull_secret(self, name: str) -> None:
@@ -438,18 +439,16 @@ def _sort_maps(value: Any, key: str | None = None) -> Any:
 
 
 def spec_json(kind: Any, spec: Any) -> dict[str, Any]:
-    """A workload ``spec`` as JSON (``_json``), key for key as the bindings' ``toJson`` gives
-    it; a value it cannot render is a TypeError naming the workload kind and the value."""
+    """A workload ``spec`` of the bindings' own structs (``k8s.<kind._BINDING>``, e.g.
+    ``KubeDeployment``) as JSON: in Python (``_json``), key for key as the bindings' ``toJson``
+    gives it; by jsii (``manifest``, a round trip) for what ``_json`` leaves to it."""
     try:
         return _json.struct_json(spec)
-    except _json.NotRenderableError as exc:
-        what = getattr(kind, "_KIND", "") or kind.__name__
-        raise TypeError(
-            f"{what}: cannot render {exc.args[0]!r} (a value of type "
-            f"{type(exc.args[0]).__name__}) in the pod: give each Kubernetes field what it "
-            "takes (a struct: cdk8s-plus-27's, e.g. k8s.EnvVar(name=..., value=...), or a dict "
-            "of its fields; a list as a list)"
-        ) from None
+    except _json.NotRenderableError:
+        from cdk8s_plus_27 import k8s as bindings  # the spec is made of them: loaded already
+
+        found = getattr(bindings, kind._BINDING).manifest(spec=spec)["spec"]
+        return found  # type: ignore[no-any-return]
 
 
 class _RenderedAtSynth:
@@ -501,9 +500,12 @@ class _RenderedAtSynth:
             return None
 
     def spec_json_typed(self) -> dict[str, Any]:
-        """The spec as JSON from the typed pod template (every field checked by the bindings),
-        rendered in Python or, for what ``_json`` leaves to jsii, by jsii."""
-        return spec_json(type(self), self._spec_builder(self.pod.render_template()))
+        """The spec as JSON from a pod that holds values of the user's (cdk8s-plus-27 structs,
+        dicts, anything else): made of the bindings' own structs, so their run-time checks see
+        every field as they did before 0.4.0 (this loads the bindings), then rendered in Python
+        or, for what ``_json`` leaves to it, by jsii."""
+        spec = k8s.bindings(self._spec_builder(self.pod.render_template()))
+        return spec_json(type(self), spec)
 
     def to_json(self) -> Any:
         out: dict[str, Any] = dict(super().to_json())  # type: ignore[misc]

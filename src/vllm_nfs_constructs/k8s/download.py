@@ -280,7 +280,7 @@ class ModelDownloadJob(Construct):
             limits={"cpu": cpu[1], "memory": memory[1]},
             mounts=[
                 volume.mount_spec(read_only=False),
-                programs.mount,
+                programs.mount_spec,
                 k8s.VolumeMount(name="tmp", mount_path="/tmp"),
             ],
         )
@@ -303,10 +303,10 @@ class ModelDownloadJob(Construct):
                     env=[k8s.EnvVar(name="PYTHONUNBUFFERED", value="1")],
                     requests={"cpu": "50m", "memory": "64Mi"},
                     limits={"cpu": "500m", "memory": "256Mi"},
-                    mounts=[volume.mount_spec(read_only=False), programs.mount],
+                    mounts=[volume.mount_spec(read_only=False), programs.mount_spec],
                 )
             )
-        for pod_volume in (volume.volume_spec(), programs.volume, c.empty_dir("tmp", "2Gi")):
+        for pod_volume in (volume.volume_spec(), programs.volume_spec, c.empty_dir("tmp", "2Gi")):
             pod.add_volume(pod_volume)
         return pod
 

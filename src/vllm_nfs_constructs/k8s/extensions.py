@@ -89,7 +89,7 @@ class ServingPod:
         """Mount ``mount`` (and add its volume) in the container called ``container``."""
         target = self._container(container)
         for existing in target.volume_mounts:
-            if existing.mount_path == mount.path and existing != mount.volume_mount():
+            if existing.mount_path == mount.path and not k8s.same(existing, mount.volume_mount()):
                 raise ConfigurationError(
                     f"{self.owner}: mount of {container!r}",
                     mount.path,

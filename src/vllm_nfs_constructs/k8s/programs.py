@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from functools import cached_property
+from typing import Any
 
 from constructs import Construct
 
@@ -97,15 +98,28 @@ class ProgramsConfigMap(Construct):
         return found
 
     @cached_property
-    def volume(self) -> k8s.Volume:
+    def volume_spec(self) -> k8s.Volume:
+        """The pod volume of the programs, as the library's pods take it."""
         return k8s.Volume(
             name="programs",
             config_map=k8s.ConfigMapVolumeSource(name=self.name, default_mode=0o444),
         )
 
     @cached_property
-    def mount(self) -> k8s.VolumeMount:
+    def mount_spec(self) -> k8s.VolumeMount:
+        """The read-only mount of :attr:`volume_spec`, as the library's pods take it."""
         return k8s.VolumeMount(name="programs", mount_path=c.PROGRAMS_MOUNT_PATH, read_only=True)
+
+    @property
+    def volume(self) -> Any:
+        """The pod volume of the programs as a cdk8s-plus-27 ``k8s.Volume`` (for your own
+        objects; loads the bindings)."""
+        return k8s.bindings(self.volume_spec)
+
+    @property
+    def mount(self) -> Any:
+        """The mount of :attr:`volume` as a cdk8s-plus-27 ``k8s.VolumeMount``."""
+        return k8s.bindings(self.mount_spec)
 
     def command(self, program: str, *args: str) -> list[str]:
         return ["python3", f"{c.PROGRAMS_MOUNT_PATH}/{program}", *args]

@@ -131,7 +131,7 @@ class ShareBenchmarkJob(Construct):
             gid=gid,
             requests={"cpu": "1", "memory": "256Mi"},
             limits={"cpu": "2", "memory": "512Mi"},
-            mounts=[volume.mount_spec(read_only=True), programs.mount],
+            mounts=[volume.mount_spec(read_only=True), programs.mount_spec],
             env=[
                 k8s.EnvVar(
                     name="NODE_NAME",
@@ -169,7 +169,7 @@ class ShareBenchmarkJob(Construct):
         )
         self.pod.add_container(container)
         self.pod.add_volume(volume.volume_spec())
-        self.pod.add_volume(programs.volume)
+        self.pod.add_volume(programs.volume_spec)
         self.job = LazyJob(
             self,
             "Job",

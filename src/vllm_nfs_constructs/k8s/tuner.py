@@ -270,12 +270,12 @@ class NetworkTunerDaemonSet(Construct):
                     failure_threshold=1,
                 ),
                 volume_mounts=[
-                    programs.mount,
+                    programs.mount_spec,
                     k8s.VolumeMount(name="run", mount_path="/run/tuner"),
                 ],
             )
         )
-        self.pod.add_volume(programs.volume)
+        self.pod.add_volume(programs.volume_spec)
         self.pod.add_volume(c.empty_dir("run", "1Mi"))
         self.daemon_set = LazyDaemonSet(
             self,

@@ -338,7 +338,7 @@ class VllmDeployment(Construct):
             gid=opts.gid,
             requests={"cpu": "50m", "memory": "64Mi"},
             limits={"cpu": "200m", "memory": "128Mi"},
-            mounts=[self.volume.mount_spec(read_only=True), self.programs.mount],
+            mounts=[self.volume.mount_spec(read_only=True), self.programs.mount_spec],
             pull_policy="IfNotPresent",
         )
 
@@ -385,7 +385,7 @@ class VllmDeployment(Construct):
             security_context=c.restricted_container_security(opts.uid, opts.gid),
             volume_mounts=[
                 self.volume.mount_spec(read_only=True),
-                self.programs.mount,
+                self.programs.mount_spec,
                 k8s.VolumeMount(name="dshm", mount_path="/dev/shm"),
                 k8s.VolumeMount(name="home", mount_path=HOME),
                 k8s.VolumeMount(name="tmp", mount_path="/tmp"),
@@ -424,7 +424,7 @@ class VllmDeployment(Construct):
         owner = f"VllmDeployment {self.name!r}"
         for volume in (
             self.volume.volume_spec(),
-            self.programs.volume,
+            self.programs.volume_spec,
             c.empty_dir("dshm", f"{opts.shm_size_gib}Gi", "Memory"),
             c.empty_dir("home", "20Gi"),
             c.empty_dir("tmp", "4Gi"),

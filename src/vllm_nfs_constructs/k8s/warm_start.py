@@ -109,8 +109,8 @@ def _share(
 
 
 def _programs(deployment: VllmDeployment) -> Mount:
-    mount = deployment.programs.mount
-    return Mount(deployment.programs.volume, mount.mount_path, read_only=mount.read_only)
+    mount = deployment.programs.mount_spec
+    return Mount(deployment.programs.volume_spec, mount.mount_path, read_only=mount.read_only)
 
 
 @dataclass(frozen=True)
