@@ -100,6 +100,12 @@ def delete(cp: ControlPlane, directory: Path) -> None:
     """Remove an applied output, for the next test to start clean. Storage protection keeps a
     claim (and its volume) while pods use it; no kubelet confirms they stopped, so the test
     drops those finalizers itself, then waits until nothing of the output is left."""
+    start_delete(cp, directory)
+    wait_deleted(cp, directory)
+
+
+def start_delete(cp: ControlPlane, directory: Path) -> None:
+    """The first half of :func:`delete`: the deletes sent, the storage finalizers dropped."""
     files = [a for p in sorted(directory.glob("*.yaml")) for a in ("-f", str(p))]
     cp.kubectl("delete", "--ignore-not-found", "--wait=false", *files, timeout=180)
     for obj in objects(directory):
@@ -113,6 +119,12 @@ def delete(cp: ControlPlane, directory: Path) -> None:
                 "patch", obj["kind"].lower(), obj["metadata"]["name"], *where, "--type=merge",
                 "-p", '{"metadata":{"finalizers":null}}', check=False,
             )  # fmt: skip
+
+
+def wait_deleted(cp: ControlPlane, directory: Path) -> None:
+    """The second half of :func:`delete`: until nothing of the output is left (namespaces
+    take the longest: the namespace controller empties them first)."""
+    files = [a for p in sorted(directory.glob("*.yaml")) for a in ("-f", str(p))]
     wait_for(
         f"everything of {directory.name} to be gone",
         lambda: cp.kubectl("get", "--ignore-not-found", "-o", "name", *files, check=False).stdout,

@@ -20,7 +20,7 @@ import yaml
 from vllm_nfs_constructs.cli import synth_cluster
 from vllm_nfs_constructs.values.handoff import InfraOutputs
 
-from .conftest import apply, delete, wait_for
+from .conftest import apply, start_delete, wait_deleted, wait_for
 from .controlplane import ControlPlane
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -77,22 +77,37 @@ def apply_old(cluster: ControlPlane, label: str, docs: list[dict[str, Any]], whe
         )
 
 
+#: Outputs whose deletion a test started and the next one waits for (:func:`settle`): the
+#: namespace controller takes seconds to empty a namespace, which the next test spends
+#: synthesizing today's output; after the last test the control plane itself is stopped.
+_DELETING: list[Path] = []
+
+
 @pytest.fixture
 def clean(cluster: ControlPlane, tmp_path: Path) -> Iterator[list[Path]]:
-    """Whatever a test applies is deleted after it, so the next upgrade starts clean."""
+    """Whatever a test applies is deleted after it, so the next upgrade starts clean (it calls
+    :func:`settle` before it applies anything)."""
     applied: list[Path] = []
     yield applied
     for directory in reversed(applied):
-        delete(cluster, directory)
+        start_delete(cluster, directory)
+        _DELETING.append(directory)
+
+
+def settle(cluster: ControlPlane) -> None:
+    """Wait until the outputs earlier tests deleted are gone."""
+    while _DELETING:
+        wait_deleted(cluster, _DELETING.pop(0))
 
 
 @pytest.mark.parametrize(("label", "source"), earlier_outputs(), ids=str)
 def test_todays_output_applies_over_an_earlier_releases(
     cluster: ControlPlane, tmp_path: Path, clean: list[Path], label: str, source: Path
 ) -> None:
+    new_dir = todays_output(label, tmp_path / "new")
+    settle(cluster)
     clean.append(tmp_path / "old")
     apply_old(cluster, label, _documents(source), tmp_path / "old")
-    new_dir = todays_output(label, tmp_path / "new")
     clean.append(new_dir)
     code, _out, err = apply(cluster, new_dir)
     assert code == 0, f"today's output does not apply over {label}:\n{err}"
@@ -103,6 +118,7 @@ def test_the_check_fails_where_users_failed_0_3_0_over_0_2_0(
     cluster: ControlPlane, tmp_path: Path, clean: list[Path]
 ) -> None:
     """The same steps with 0.3.0's output over 0.2.0's: the break of #28, refused for real."""
+    settle(cluster)
     clean.append(tmp_path / "old")
     apply_old(cluster, "0.2.0/default", _documents(OUTPUTS / "0.2.0" / "default"), tmp_path / "old")
     new_dir = OUTPUTS / "0.3.0" / "default"
