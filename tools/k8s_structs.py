@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import collections.abc
 import importlib.metadata
+import inspect
 import json
 import re
+import subprocess
 import sys
 import tarfile
 import typing
@@ -36,7 +38,8 @@ STUB = ROOT / "src" / "vllm_nfs_constructs" / "k8s" / "_k8s.pyi"
 
 STUB_HEAD = '''"""Type stub of ``_k8s`` (written by tools/k8s_structs.py from the same table)."""
 
-from typing import Any, ClassVar
+import datetime
+from typing import Any, ClassVar, Dict, Mapping, Optional, Sequence, Union
 
 import cdk8s
 from constructs import Construct
@@ -70,12 +73,53 @@ def same(a: object, b: object) -> bool: ...
 '''
 
 
+def _annotation(hint: object) -> str:
+    """A binding's parameter annotation as stub text naming this module's classes."""
+    if isinstance(hint, type):
+        text = hint.__name__ if hint.__module__ != "datetime" else f"datetime.{hint.__name__}"
+    else:
+        text = str(hint)
+    text = text.replace("cdk8s_plus_27.k8s.", "").replace("typing.", "")
+    return re.sub(r"\bNoneType\b", "None", text)
+
+
+def _signature(cls: type) -> list[str]:
+    """The keyword-only parameters of a binding's ``__init__`` as stub text."""
+    hints = typing.get_type_hints(cls.__init__)
+    out = []
+    for param in inspect.signature(cls.__init__).parameters.values():
+        if param.name == "self":
+            continue
+        default = "" if param.default is inspect.Parameter.empty else " = ..."
+        out.append(f"{param.name}: {_annotation(hints[param.name])}{default}")
+    return out
+
+
 def stub(table: dict[str, Any]) -> str:
-    """The type stub: every struct and kind of the table as a class."""
+    """The type stub: every struct and kind of the table as a class, with the keyword arguments
+    of the binding of the same name (read from the installed bindings), ruff-formatted."""
+    from cdk8s_plus_27 import k8s
+
     lines = [STUB_HEAD]
-    lines.extend(f"class {name}(Struct): ..." for name in table["structs"])
-    lines.extend(f"class {name}(KubeObject): ..." for name in table["kinds"])
-    return "\n".join(lines) + "\n"
+    for name in table["structs"]:
+        params = ", ".join(_signature(getattr(k8s, name)))
+        lines.append(f"class {name}(Struct):\n    def __init__(self, *, {params}) -> None: ...")
+    for name in table["kinds"]:
+        params = ", ".join(_signature(getattr(k8s, f"{name}Props")))
+        lines.append(
+            f"class {name}(KubeObject):\n"
+            f"    def __init__(self, scope: Construct, id: str, *, {params}) -> None: ..."
+        )
+    text = "\n".join(lines) + "\n"
+    ruff = Path(sys.executable).parent / "ruff"
+    done = subprocess.run(
+        [str(ruff), "format", "--line-length", "100", "--stdin-filename", STUB.name, "-"],
+        input=text,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
 
 
 #: The object kinds the library makes.
@@ -218,6 +262,12 @@ def _fields(k8s: Any, cls: type) -> list[list[Any]]:
     return out
 
 
+def _required(cls: type) -> list[str]:
+    """The keyword arguments a binding's struct cannot do without."""
+    params = inspect.signature(cls.__init__).parameters.values()
+    return [p.name for p in params if p.name != "self" and p.default is inspect.Parameter.empty]
+
+
 def build_table() -> dict[str, Any]:
     """The table, from the installed cdk8s-plus-27."""
     from cdk8s_plus_27 import k8s
@@ -227,6 +277,7 @@ def build_table() -> dict[str, Any]:
     props_order = {m.group(1): _KEY.findall(m.group(2)) for m in _PROPS.finditer(javascript)}
 
     structs: dict[str, Any] = {}
+    required: dict[str, list[str]] = {}
     todo = list(STRUCTS)
     for name in KINDS:
         todo.extend(f[3] for f in _fields(k8s, getattr(k8s, f"{name}Props")) if f[3])
@@ -236,6 +287,7 @@ def build_table() -> dict[str, Any]:
             continue
         fields = sorted(_fields(k8s, getattr(k8s, name)), key=lambda f: f[1])
         structs[name] = fields
+        required[name] = _required(getattr(k8s, name))
         todo.extend(f[3] for f in fields if f[3] and f[3] not in structs)
 
     kinds: dict[str, Any] = {}
@@ -259,6 +311,7 @@ def build_table() -> dict[str, Any]:
             "generated Kubernetes 1.27 bindings, read by tools/k8s_structs.py"
         ),
         "fields": "[python name, JSON name, map | list | value, struct name or null]",
+        "required": {name: required[name] for name in sorted(required) if required[name]},
         "kinds": kinds,
         "structs": {name: structs[name] for name in sorted(structs)},
     }
@@ -269,6 +322,10 @@ def render(table: dict[str, Any]) -> str:
     lines = ["{"]
     lines.append(f' "source": {json.dumps(table["source"])},')
     lines.append(f' "fields": {json.dumps(table["fields"])},')
+    lines.append(' "required": {')
+    required = list(table["required"].items())
+    lines.append(",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in required))
+    lines.append(" },")
     lines.append(' "kinds": {')
     kinds = list(table["kinds"].items())
     for i, (name, kind) in enumerate(kinds):

@@ -44,7 +44,11 @@ def test_structs_take_the_bindings_keywords_and_read_them_back() -> None:
     assert _k8s.same(theirs, ours) and not _k8s.same(theirs, _k8s.Volume(name="w"))
     assert _k8s.bindings(ours) == theirs
     with pytest.raises(TypeError, match="unexpected keyword argument 'nmae'"):
-        _k8s.Volume(nmae="v")
+        _k8s.Volume(name="v", nmae="v")  # type: ignore[call-arg]
+    # required as the binding requires it, in its words
+    for make in (_k8s.Volume, k8s.Volume):
+        with pytest.raises(TypeError, match="missing 1 required keyword-only argument: 'name'"):
+            make(empty_dir={})  # type: ignore[call-arg]
     with pytest.raises(AttributeError):
         _ = ours.not_a_field
 

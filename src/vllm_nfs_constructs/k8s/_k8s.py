@@ -7,8 +7,9 @@ pays jsii's run-time type checks. The library only needs the bindings' names and
 ``data/k8s-1.27-structs.json`` carries (read from the bindings by ``tools/k8s_structs.py``, checked
 against the installed bindings by ``tests/k8s/test_k8s_structs.py``):
 
-- a struct here takes the same keyword arguments as the binding's (an unknown one is a
-  TypeError), keeps the set ones in ``_values`` as a binding's struct does, and reads them back by
+- a struct here takes the same keyword arguments as the binding's (an unknown or a missing
+  required one is a TypeError; ``_k8s.pyi`` gives mypy the binding's signature), keeps the set
+  ones in ``_values`` as a binding's struct does, and reads them back by
   the same attribute names; its JSON (``_json.struct_json``) is the binding's ``toJson_*``: fields
   sorted by JSON name, unset ones left out;
 - an object kind (``KubeService``, ``KubeDeployment``, ...) is a ``cdk8s.ApiObject`` with the
@@ -53,8 +54,16 @@ class Struct:
     #: The struct's fields, in the order its JSON lists them.
     _FIELDS: ClassVar[tuple[Field, ...]] = ()
     _BY_NAME: ClassVar[dict[str, Field]] = {}
+    #: The keyword arguments the binding's ``__init__`` requires.
+    _REQUIRED: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **values: Any) -> None:
+        for name in self._REQUIRED:
+            if values.get(name) is None:  # the binding's words
+                raise TypeError(
+                    f"{type(self).__name__}.__init__() missing 1 required keyword-only "
+                    f"argument: {name!r}"
+                )
         fields = self._BY_NAME
         kept: dict[str, Any] = {}
         for name, value in values.items():
@@ -173,6 +182,7 @@ def _struct_class(name: str, fields: list[list[Any]]) -> type[Struct]:
             "__qualname__": name,
             "_FIELDS": specs,
             "_BY_NAME": {f[0]: f for f in specs},
+            "_REQUIRED": tuple(_TABLE["required"].get(name, ())),
         },
     )
 
