@@ -4,9 +4,10 @@ Every workload of the library (the serving Deployment, the download and adapter 
 DaemonSet, and whatever comes next) describes its pod as a :class:`PodModel` holding
 :class:`ContainerModel` entries, volumes and scheduling. Nothing is rendered in constructors: the
 workload's API object is one of the ``Lazy*`` classes below, whose ``to_json`` (called by cdk8s at
-synth) renders the model into the typed 1.27 bindings (so jsii still checks every field) and then
-into JSON. Calls made after construction (``add_adapter``, an autoscaler dropping ``replicas``,
-platform defaults adding pull secrets) therefore change the model, never rendered JSON.
+synth) renders the model into the 1.27 structs (``_k8s``; the bindings' own, whose run-time
+checks see every field, when the pod holds a value of the user's) and then into JSON. Calls made
+after construction (``add_adapter``, an autoscaler dropping ``replicas``, platform defaults
+adding pull secrets) therefore change the model, never rendered JSON.
 
 Maps (labels, selectors, resources) are emitted with sorted keys, as cdk8s's own rendering does,
 so the output is the same key for key as objects built eagerly.
@@ -116,21 +117,14 @@ class ContainerModel:
         self.env = [e for e in self.env if e.name != name]
         self.env.append(k8s.EnvVar(name=name, value=value))
 
-    def render(self, image: str | None = None, *, checked: bool = True) -> k8s.Container:
-        """The typed Container; ``checked=False`` builds the structs without the bindings' run-
-        time type checks and with quantities as plain strings: for :func:`_json.struct_json`
-        only, and only after :meth:`plain` said every field has the type the checks ask for."""
-        build = _struct_builder(checked)
+    def render(self, image: str | None = None) -> k8s.Container:
+        """The Container struct."""
         resources = None
         if self.requests or self.limits:
-            quantities = _quantities if checked else _sorted
-            resources = build(
-                k8s.ResourceRequirements,
-                requests=quantities(self.requests),
-                limits=quantities(self.limits),
+            resources = k8s.ResourceRequirements(
+                requests=_quantities(self.requests), limits=_quantities(self.limits)
             )
-        return build(  # type: ignore[no-any-return]
-            k8s.Container,
+        return k8s.Container(
             name=self.name,
             image=image or self.image,
             image_pull_policy=self.image_pull_policy,
@@ -149,8 +143,9 @@ class ContainerModel:
         )
 
     def plain(self) -> bool:
-        """True when every field holds exactly the type the bindings' checks accept (so
-        ``render(checked=False)`` renders what ``render()`` would, minus the checks)."""
+        """True when every field holds exactly the type the bindings' checks accept, as the
+        library's own containers do (``_k8s``'s structs, strings): rendered in Python, with no
+        need of those checks."""
         return (
             _is(self.name, str)
             and _is(self.image, str)
@@ -185,22 +180,6 @@ def _list_of(value: object, kind: type) -> bool:
 
 def _str_map(value: object) -> bool:
     return type(value) is dict and all(type(k) is str and type(v) is str for k, v in value.items())
-
-
-def _unchecked(cls: type, **values: Any) -> Any:
-    """A struct as its ``__init__`` makes it (the set values in ``_values``), without the run-
-    time type checks: the caller checked the types (``plain``)."""
-    struct: Any = object.__new__(cls)
-    struct._values = {key: value for key, value in values.items() if value is not None}
-    return struct
-
-
-def _checked(cls: type, **values: Any) -> Any:
-    return cls(**values)
-
-
-def _struct_builder(checked: bool) -> Callable[..., Any]:
-    return _checked if checked else _unchecked
 
 
 def _quantities(values: Mapping[str, str]) -> dict[str, k8s.Quantity] | None:
@@ -312,14 +291,12 @@ class PodModel:
     def _image(self, image: str) -> str:
         return self.image_map(image) if self.image_map is not None else image
 
-    def render_spec(self, *, checked: bool = True) -> k8s.PodSpec:
-        """The typed PodSpec (``checked=False``: see ``ContainerModel.render``)."""
+    def render_spec(self) -> k8s.PodSpec:
+        """The PodSpec struct."""
         self.collect_mount_volumes()
-        build = _struct_builder(checked)
-        secrets = [build(k8s.LocalObjectReference, name=n) for n in self.image_pull_secrets]
-        inits = [m.render(self._image(m.image), checked=checked) for m in self.init_containers]
-        return build(  # type: ignore[no-any-return]
-            k8s.PodSpec,
+        secrets = [k8s.LocalObjectReference(name=n) for n in self.image_pull_secrets]
+        inits = [m.render(self._image(m.image)) for m in self.init_containers]
+        return k8s.PodSpec(
             restart_policy=self.restart_policy,
             service_account_name=self.service_account_name,
             automount_service_account_token=self.automount_service_account_token,
@@ -334,24 +311,22 @@ class PodModel:
             tolerations=list(self.tolerations) or None,
             image_pull_secrets=secrets or None,
             init_containers=inits or None,
-            containers=[m.render(self._image(m.image), checked=checked) for m in self.containers],
+            containers=[m.render(self._image(m.image)) for m in self.containers],
             volumes=list(self.volumes) or None,
         )
 
-    def render_template(self, *, checked: bool = True) -> k8s.PodTemplateSpec:
-        """The typed PodTemplateSpec (``checked=False``: see ``ContainerModel.render``)."""
-        build = _struct_builder(checked)
-        return build(  # type: ignore[no-any-return]
-            k8s.PodTemplateSpec,
-            metadata=build(
-                k8s.ObjectMeta, labels=_sorted(self.labels), annotations=_sorted(self.annotations)
+    def render_template(self) -> k8s.PodTemplateSpec:
+        """The PodTemplateSpec struct."""
+        return k8s.PodTemplateSpec(
+            metadata=k8s.ObjectMeta(
+                labels=_sorted(self.labels), annotations=_sorted(self.annotations)
             ),
-            spec=self.render_spec(checked=checked),
+            spec=self.render_spec(),
         )
 
     def plain(self) -> bool:
         """True when the pod and its containers hold exactly the types the bindings' checks
-        accept, images included (``render_template(checked=False)`` is then safe)."""
+        accept, images included (then it renders in Python, from ``_k8s``'s structs)."""
         return (
             _str_map(self.labels)
             and _str_map(self.annotations)
@@ -489,13 +464,13 @@ class _RenderedAtSynth:
         return rendered
 
     def spec_json_python(self) -> dict[str, Any] | None:
-        """The spec as JSON, rendered in Python (``_json``) from a pod template built without
-        the bindings' run-time checks; None when the pod holds a value of another type than
-        those checks accept (``PodModel.plain``) or one ``_json`` leaves to jsii."""
+        """The spec as JSON, rendered in Python (``_json``) from the library's structs; None
+        when the pod holds a value of another type than the bindings' checks accept
+        (``PodModel.plain``) or one ``_json`` leaves to jsii."""
         if not self.pod.plain():
             return None
         try:
-            return _json.struct_json(self._spec_builder(self.pod.render_template(checked=False)))
+            return _json.struct_json(self._spec_builder(self.pod.render_template()))
         except _json.NotRenderableError:
             return None
 
