@@ -31,6 +31,7 @@ __all__ = [
     "NotRenderableError",
     "expect",
     "field_json",
+    "is_struct",
     "jsii_value",
     "struct_fields",
     "struct_json",
@@ -111,14 +112,16 @@ def expect(value: Any, struct: str) -> None:
     """``value`` is the struct ``struct`` (the library's or the bindings'), as the bindings'
     run-time checks ask; else NotRenderableError."""
     kind = type(value)
-    if kind.__name__ != struct or not (
-        hasattr(kind, "_FIELDS") or (kind.__module__ == BINDINGS and _is_struct_class(kind))
-    ):
+    if kind.__name__ != struct or not is_struct(kind):
         raise NotRenderableError(value)
 
 
-def _is_struct_class(kind: type) -> bool:
-    return isinstance(getattr(kind, "__jsii_name_mapping__", None), dict)
+def is_struct(kind: type) -> bool:
+    """Whether ``kind`` is a struct class: ``_k8s``'s or the bindings'."""
+    if hasattr(kind, "_FIELDS"):
+        return True
+    mapping = getattr(kind, "__jsii_name_mapping__", None)
+    return kind.__module__ == BINDINGS and isinstance(mapping, dict)
 
 
 def _dicts_as_structs(struct: Any, python_name: str, value: Any) -> Any:
@@ -188,7 +191,7 @@ def _value(value: Any) -> Any:
 
 def _object(kind: type, value: Any) -> Any:
     """A struct (``_k8s``'s or the bindings'), a ``Quantity`` or an ``IntOrString``."""
-    if hasattr(kind, "_FIELDS") or hasattr(kind, "__jsii_name_mapping__"):
+    if is_struct(kind):
         return struct_json(value)
     if kind.__name__ in ("Quantity", "IntOrString"):
         if kind.__module__ == BINDINGS:

@@ -91,7 +91,7 @@ class Struct:
     def __eq__(self, other: object) -> bool:
         if type(other) is type(self):
             return other._values == self._values  # type: ignore[attr-defined]
-        if type(other).__name__ == type(self).__name__ and _is_struct(other):
+        if type(other).__name__ == type(self).__name__ and _json.is_struct(type(other)):
             return same(self, other)  # the bindings' struct of the same kind
         return NotImplemented
 
@@ -159,16 +159,12 @@ def same(a: object, b: object) -> bool:
     own kind); plain ``==`` for anything else."""
     if type(a) is type(b) or type(a).__name__ != type(b).__name__:
         return a == b
-    if not (_is_struct(a) and _is_struct(b)):
+    if not (_json.is_struct(type(a)) and _json.is_struct(type(b))):
         return a == b
     try:
         return _json.struct_json(a) == _json.struct_json(b)
     except _json.NotRenderableError:
         return False
-
-
-def _is_struct(value: object) -> bool:
-    return isinstance(value, Struct) or type(value).__module__ == _json.BINDINGS
 
 
 def _struct_class(name: str, fields: list[list[Any]]) -> type[Struct]:
